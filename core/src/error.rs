@@ -1,0 +1,190 @@
+//! The OAuth error model: an RFC 6749 [`ErrorCode`] for the wire, a precise [`Reason`] for
+//! logs and metrics, and [`OAuthError`] carrying both plus a description a client may see.
+//!
+//! Only the server turns an error into a status code and headers; this module decides *which*
+//! error a request earned.
+
+use std::fmt;
+
+/// The `error` values of RFC 6749 5.2, 7009 2.2.1 and 6750 3.1 that Tessera answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed (RFC 6749 5.2): answered with 401.
+    InvalidClient,
+    /// The grant is invalid, expired or revoked.
+    InvalidGrant,
+    /// The client may not use this grant type.
+    UnauthorizedClient,
+    /// The grant type is not supported by this server.
+    UnsupportedGrantType,
+    /// The requested scope is invalid, unknown or exceeds what the client may ask for.
+    InvalidScope,
+    /// RFC 7009 2.2.1: the server does not revoke this kind of token.
+    UnsupportedTokenType,
+    /// RFC 6750 3.1: the bearer token is invalid.
+    InvalidToken,
+    /// The server met an unexpected condition.
+    ServerError,
+    /// The server cannot handle the request now (for example its store refuses writes).
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The wire value of the `error` field.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidToken => "invalid_token",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request failed, precisely. Logged and counted; the client sees only the [`ErrorCode`]
+/// it maps to and the description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The body is not `application/x-www-form-urlencoded`.
+    WrongContentType,
+    /// The body exceeds the fixed limit.
+    BodyTooLarge,
+    /// The body is not valid form encoding (bad percent-escapes or UTF-8).
+    MalformedBody,
+    /// A required parameter is absent.
+    MissingParameter,
+    /// A parameter appears more than once (RFC 6749 3.1, 3.2).
+    RepeatedParameter,
+    /// A parameter has a value outside its grammar.
+    MalformedParameter,
+    /// Too many parameters in one request.
+    TooManyParameters,
+    /// The client authenticated with more than one method (RFC 6749 2.3).
+    MultipleClientAuthMethods,
+    /// No client authentication was presented.
+    ClientAuthMissing,
+    /// The `Authorization` header is not a well-formed Basic credential.
+    MalformedBasicAuth,
+    /// The client id is unknown in this tenant.
+    UnknownClient,
+    /// The client secret does not match.
+    WrongClientSecret,
+    /// The client used an authentication method it is not registered for.
+    ClientAuthMethodNotAllowed,
+    /// `grant_type` names a grant this server does not implement.
+    UnsupportedGrantType,
+    /// The client is not registered for this grant type.
+    GrantTypeNotAllowed,
+    /// The requested scope is not within the client's registered scope.
+    ScopeNotAllowed,
+    /// The scope string does not follow RFC 6749 3.3.
+    MalformedScope,
+    /// RFC 7009: the `token_type_hint` names a type this server does not know.
+    UnsupportedTokenTypeHint,
+    /// The store refuses writes (for example after a failed fsync).
+    StoreUnavailable,
+    /// The signer failed.
+    SigningFailed,
+    /// An internal invariant failed; the detail is in the log.
+    Internal,
+}
+
+impl From<Reason> for ErrorCode {
+    fn from(reason: Reason) -> Self {
+        // Exhaustive on purpose: a new reason must choose its wire code here.
+        match reason {
+            Reason::WrongContentType
+            | Reason::BodyTooLarge
+            | Reason::MalformedBody
+            | Reason::MissingParameter
+            | Reason::RepeatedParameter
+            | Reason::MalformedParameter
+            | Reason::TooManyParameters
+            | Reason::MultipleClientAuthMethods => ErrorCode::InvalidRequest,
+            Reason::ClientAuthMissing
+            | Reason::MalformedBasicAuth
+            | Reason::UnknownClient
+            | Reason::WrongClientSecret
+            | Reason::ClientAuthMethodNotAllowed => ErrorCode::InvalidClient,
+            Reason::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            Reason::GrantTypeNotAllowed => ErrorCode::UnauthorizedClient,
+            Reason::ScopeNotAllowed | Reason::MalformedScope => ErrorCode::InvalidScope,
+            Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
+            Reason::StoreUnavailable => ErrorCode::TemporarilyUnavailable,
+            Reason::SigningFailed | Reason::Internal => ErrorCode::ServerError,
+        }
+    }
+}
+
+/// An error answered to an OAuth client: what went wrong precisely, and what the client sees.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason:?}: {description}")]
+pub struct OAuthError {
+    /// The precise cause, for logs and metrics.
+    pub reason: Reason,
+    /// The `error_description` a client may see. Never contains a secret.
+    pub description: String,
+}
+
+impl OAuthError {
+    /// An error for `reason` with a client-visible description.
+    pub fn new(reason: Reason, description: impl Into<String>) -> Self {
+        Self { reason, description: description.into() }
+    }
+
+    /// The RFC 6749 error code this error is answered with.
+    pub fn code(&self) -> ErrorCode {
+        self.reason.into()
+    }
+
+    /// Whether the error is a failed client authentication (401 with `WWW-Authenticate`).
+    pub fn is_client_auth_failure(&self) -> bool {
+        self.code() == ErrorCode::InvalidClient
+    }
+
+    /// The JSON body of RFC 6749 5.2.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "error": self.code().as_str(),
+            "error_description": self.description,
+        })
+        .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_auth_failures_map_to_invalid_client() {
+        for r in [Reason::UnknownClient, Reason::WrongClientSecret, Reason::MalformedBasicAuth] {
+            assert!(OAuthError::new(r, "x").is_client_auth_failure());
+        }
+        assert!(!OAuthError::new(Reason::MissingParameter, "x").is_client_auth_failure());
+    }
+
+    #[test]
+    fn json_body_has_error_and_description() {
+        let e = OAuthError::new(Reason::RepeatedParameter, "parameter `scope` is repeated");
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).expect("json");
+        assert_eq!(v["error"], "invalid_request");
+        assert_eq!(v["error_description"], "parameter `scope` is repeated");
+    }
+}

@@ -1,0 +1,11 @@
+//! Tessera's protocol core: OAuth 2.0 and OpenID Connect without I/O.
+//!
+//! Requests arrive here as bytes and leave as typed values or an [`error::OAuthError`]; grant
+//! handlers are plain functions over the [`store`] and [`signer`] traits. Nothing in this crate
+//! touches a socket, a file or a clock: time and randomness are passed in.
+
+pub mod error;
+pub mod jwk;
+pub mod model;
+pub mod signer;
+pub mod store;

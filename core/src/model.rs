@@ -1,0 +1,320 @@
+//! The domain model: tenants, their settings, clients, signing keys and the token records that
+//! outlive a response. These are the values the store keeps; `rkyv` derives (feature `rkyv`)
+//! let the storage crate encode them without a second copy of each type.
+
+use serde::{Deserialize, Serialize};
+
+/// Unix time in whole seconds.
+pub type UnixSecs = i64;
+
+macro_rules! rkyv_record {
+    ($($item:item)*) => {
+        $(
+            #[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+            $item
+        )*
+    };
+}
+
+rkyv_record! {
+    /// A JWS algorithm Tessera signs with.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum SigningAlg {
+        /// ECDSA P-256 with SHA-256.
+        ES256,
+        /// ECDSA P-384 with SHA-384.
+        ES384,
+        /// RSASSA-PKCS1-v1_5 with SHA-256.
+        RS256,
+        /// Ed25519 (RFC 8037).
+        EdDSA,
+    }
+
+    /// How a client's access tokens are issued.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+    #[serde(rename_all = "lowercase")]
+    pub enum AccessTokenFormat {
+        /// A signed JWT per RFC 9068.
+        #[default]
+        Jwt,
+        /// A 256-bit random identifier, stored as its SHA-256 digest.
+        Opaque,
+    }
+
+    /// RFC 7591 `token_endpoint_auth_method` values Tessera implements.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TokenEndpointAuthMethod {
+        /// HTTP Basic with the url-encoded id and secret (RFC 6749 2.3.1).
+        #[default]
+        ClientSecretBasic,
+        /// `client_id` and `client_secret` in the form body.
+        ClientSecretPost,
+        /// A public client: no secret.
+        None,
+    }
+
+    /// A grant type a client may be registered for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum GrantType {
+        /// RFC 6749 4.4.
+        ClientCredentials,
+        /// RFC 6749 4.1.
+        AuthorizationCode,
+        /// RFC 6749 6.
+        RefreshToken,
+    }
+
+    /// Per-tenant policy: token lifetimes and algorithms.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct TenantSettings {
+        /// Algorithm of JWT access tokens.
+        pub access_token_alg: SigningAlg,
+        /// Lifetime of access tokens.
+        pub access_token_ttl_secs: u32,
+        /// Lifetime of ID tokens.
+        pub id_token_ttl_secs: u32,
+        /// Lifetime of refresh tokens.
+        pub refresh_token_ttl_secs: u32,
+        /// Lifetime of authorization codes.
+        pub code_ttl_secs: u32,
+    }
+
+    /// A tenant: one issuer with its own clients, keys and tokens.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Tenant {
+        /// The tenant id, the path segment in `/t/{tenant}`.
+        pub id: String,
+        /// A human-readable name.
+        pub display_name: String,
+        /// Lifetimes and algorithms.
+        pub settings: TenantSettings,
+        /// When the tenant was created.
+        pub created_at: UnixSecs,
+    }
+
+    /// A registered OAuth client (RFC 7591 metadata).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Client {
+        /// The tenant the client belongs to.
+        pub tenant: String,
+        /// The client identifier.
+        pub client_id: String,
+        /// A human-readable name.
+        pub client_name: String,
+        /// SHA-256 of the client secret; `None` for public clients.
+        pub secret_digest: Option<[u8; 32]>,
+        /// Grants the client may use.
+        pub grant_types: Vec<GrantType>,
+        /// Registered redirect URIs.
+        pub redirect_uris: Vec<String>,
+        /// Registered response types.
+        pub response_types: Vec<String>,
+        /// The scope values the client may request.
+        pub scope: Vec<String>,
+        /// How the client authenticates at the token endpoint.
+        pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+        /// JWT or opaque access tokens.
+        pub access_token_format: AccessTokenFormat,
+        /// Algorithm of the client's ID tokens.
+        pub id_token_signed_response_alg: SigningAlg,
+        /// Registered post-logout redirect URIs.
+        pub post_logout_redirect_uris: Vec<String>,
+        /// First-party clients skip consent.
+        pub first_party: bool,
+        /// When the client was registered.
+        pub created_at: UnixSecs,
+    }
+
+    /// Where a signing key's private half lives.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum KeyMaterial {
+        /// A software key: the PKCS#8 DER private key.
+        Software {
+            /// PKCS#8 v1/v2 DER.
+            pkcs8: Vec<u8>,
+        },
+        /// A key generated inside a PKCS#11 token, found by its `CKA_ID`.
+        Pkcs11 {
+            /// The `CKA_ID` of the private and public key objects.
+            id: Vec<u8>,
+        },
+    }
+
+    /// A tenant's signing key.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct KeyRecord {
+        /// The tenant the key belongs to.
+        pub tenant: String,
+        /// The JWS `kid`, unique across tenants.
+        pub kid: String,
+        /// The algorithm the key signs with.
+        pub alg: SigningAlg,
+        /// The public key as a JWK JSON object (with `kid`, `alg` and `use`).
+        pub public_jwk: String,
+        /// The private half.
+        pub material: KeyMaterial,
+        /// When the key was made.
+        pub created_at: UnixSecs,
+        /// When a newer key replaced it as the current key of its algorithm.
+        pub retired_at: Option<UnixSecs>,
+        /// After this instant no unexpired token can carry its signature: it leaves the JWKS.
+        pub expires_at: Option<UnixSecs>,
+    }
+
+    /// An opaque access token, stored under the SHA-256 digest of its value.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct OpaqueToken {
+        /// The tenant that issued it.
+        pub tenant: String,
+        /// The client it was issued to.
+        pub client_id: String,
+        /// The subject.
+        pub sub: String,
+        /// The granted scope, space-delimited.
+        pub scope: String,
+        /// The token id.
+        pub jti: String,
+        /// Issued at.
+        pub iat: UnixSecs,
+        /// Expiry.
+        pub exp: UnixSecs,
+    }
+
+    /// A revoked JWT access token, kept until it would have expired anyway.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Revocation {
+        /// The tenant that issued the token.
+        pub tenant: String,
+        /// The token's `jti`.
+        pub jti: String,
+        /// The token's `exp`: after it the entry is dropped.
+        pub exp: UnixSecs,
+    }
+}
+
+impl SigningAlg {
+    /// Every algorithm, in the order discovery lists them.
+    pub const ALL: [SigningAlg; 4] = [Self::ES256, Self::ES384, Self::RS256, Self::EdDSA];
+
+    /// The JWS `alg` name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::RS256 => "RS256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    /// Parses a JWS `alg` name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl GrantType {
+    /// The `grant_type` wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// Parses a `grant_type` wire value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ClientCredentials, Self::AuthorizationCode, Self::RefreshToken]
+            .into_iter()
+            .find(|g| g.as_str() == s)
+    }
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            access_token_alg: SigningAlg::ES384,
+            access_token_ttl_secs: 3600,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            code_ttl_secs: 60,
+        }
+    }
+}
+
+/// Longest token lifetime a setting may hold (one year): bounds how long retired keys stay.
+pub const MAX_TTL_SECS: u32 = 365 * 24 * 3600;
+
+impl TenantSettings {
+    /// Checks that every lifetime is positive and at most [`MAX_TTL_SECS`].
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("id_token_ttl_secs", self.id_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("code_ttl_secs", self.code_ttl_secs),
+        ] {
+            if v == 0 || v > MAX_TTL_SECS {
+                return Err(format!("{name} must be between 1 and {MAX_TTL_SECS}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The longest lifetime of any token signed with a tenant key.
+    pub fn max_signed_token_ttl_secs(&self) -> u32 {
+        self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+    }
+}
+
+/// Checks a tenant or client id: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it is safe in
+/// a URL path segment and a store key.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl Client {
+    /// Whether the client is registered for `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alg_names_round_trip() {
+        for a in SigningAlg::ALL {
+            assert_eq!(SigningAlg::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(SigningAlg::parse("none"), None);
+        assert_eq!(SigningAlg::parse("HS256"), None);
+    }
+
+    #[test]
+    fn ids_are_path_safe() {
+        assert!(is_valid_id("acme"));
+        assert!(is_valid_id("a.b_c-1"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a/b"));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id("ä"));
+        assert!(!is_valid_id(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn settings_reject_zero_and_huge_lifetimes() {
+        let mut s = TenantSettings::default();
+        assert!(s.validate().is_ok());
+        s.code_ttl_secs = 0;
+        assert!(s.validate().is_err());
+        s.code_ttl_secs = MAX_TTL_SECS + 1;
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The signer interface. Tessera never holds private keys outside the signer: callers build the
+//! JWS signing input, name the tenant's key by `kid`, and get the signature back in JWS form
+//! (raw `r || s` for ECDSA, PKCS#1 v1.5 for RSA, the 64-byte Ed25519 signature).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::model::{KeyRecord, SigningAlg, UnixSecs};
+
+/// A signature in flight.
+pub type SignFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, SignError>> + Send + 'static>>;
+
+/// Why signing, key generation or verification failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// No loaded key has this id in this tenant.
+    #[error("unknown key {kid} in tenant {tenant}")]
+    UnknownKey {
+        /// The tenant.
+        tenant: String,
+        /// The key id.
+        kid: String,
+    },
+    /// The key record's material does not belong to this signer's backend.
+    #[error("key {0} is held by another backend")]
+    WrongBackend(String),
+    /// The key material does not decode.
+    #[error("bad key material for {kid}: {detail}")]
+    BadKey {
+        /// The key id.
+        kid: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The backend (HSM, library) failed.
+    #[error("signer backend: {0}")]
+    Backend(String),
+    /// The signer is shutting down.
+    #[error("signer is closed")]
+    Closed,
+}
+
+/// Signs for every tenant. Implemented by the signer crate (software keys, PKCS#11).
+pub trait Signer: Send + Sync + 'static {
+    /// Makes a new key for `tenant` (inside the HSM for PKCS#11), loads it, and returns its
+    /// record for the caller to store. The record holds no secret for HSM keys.
+    fn generate(
+        &self,
+        tenant: &str,
+        alg: SigningAlg,
+        now: UnixSecs,
+    ) -> Pin<Box<dyn Future<Output = Result<KeyRecord, SignError>> + Send + 'static>>;
+
+    /// Loads a stored key so it can sign. Idempotent.
+    fn load(&self, key: &KeyRecord) -> Result<(), SignError>;
+
+    /// Forgets a key (it left the JWKS).
+    fn unload(&self, tenant: &str, kid: &str);
+
+    /// Signs a JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`).
+    fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture;
+
+    /// Verifies a JWS signature made by one of `tenant`'s loaded keys, in software from the
+    /// public key. `Ok(false)` for a bad signature; an error for an unknown key.
+    fn verify(&self, tenant: &str, kid: &str, signing_input: &[u8], signature: &[u8]) -> Result<bool, SignError>;
+}

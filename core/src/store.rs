@@ -1,0 +1,104 @@
+//! The store interface the protocol runs on. Narrow traits, one per kind of record, so a handler
+//! names exactly what it touches; [`Store`] is all of them together, implemented by the storage
+//! crate (fjall today).
+//!
+//! Reads return at once (backends keep hot records in memory). Writes that must outlive the
+//! response return a [`Commit`]: a future that resolves only once an fsync covers the write.
+//! Many writes share one fsync (group commit), so awaiting a commit is cheap under load.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant};
+
+/// A durable write in flight: resolves once the write is on disk, or failed.
+pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
+
+/// A commit that has already failed (for validation errors found before any I/O).
+pub fn failed_commit(err: StoreError) -> Commit {
+    Box::pin(std::future::ready(Err(err)))
+}
+
+/// Why the store could not serve a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An fsync failed earlier: the store refuses writes rather than risk losing them.
+    #[error("store is poisoned after a failed fsync; writes are refused")]
+    Poisoned,
+    /// The store is closed (shutting down).
+    #[error("store is closed")]
+    Closed,
+    /// A record on disk does not decode or fails its invariants.
+    #[error("corrupt record under {key}: {detail}")]
+    Corrupt {
+        /// The key of the record.
+        key: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An I/O error from the backend.
+    #[error("storage I/O: {0}")]
+    Io(String),
+}
+
+/// Tenants.
+pub trait TenantStore: Send + Sync {
+    /// One tenant.
+    fn tenant(&self, id: &str) -> Result<Option<Arc<Tenant>>, StoreError>;
+    /// Every tenant, ordered by id.
+    fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Creates or replaces a tenant.
+    fn put_tenant(&self, tenant: &Tenant) -> Commit;
+    /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations).
+    fn delete_tenant(&self, id: &str) -> Commit;
+}
+
+/// Clients of a tenant.
+pub trait ClientStore: Send + Sync {
+    /// One client.
+    fn client(&self, tenant: &str, client_id: &str) -> Result<Option<Arc<Client>>, StoreError>;
+    /// Every client of a tenant, ordered by id.
+    fn clients(&self, tenant: &str) -> Result<Vec<Client>, StoreError>;
+    /// Creates or replaces a client.
+    fn put_client(&self, client: &Client) -> Commit;
+    /// Deletes a client.
+    fn delete_client(&self, tenant: &str, client_id: &str) -> Commit;
+}
+
+/// Signing keys of a tenant.
+pub trait KeyStore: Send + Sync {
+    /// Every key of a tenant, oldest first.
+    fn keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError>;
+    /// Creates or replaces a key record.
+    fn put_key(&self, key: &KeyRecord) -> Commit;
+    /// Deletes a key record.
+    fn delete_key(&self, tenant: &str, kid: &str) -> Commit;
+}
+
+/// Opaque access tokens, keyed by the SHA-256 digest of their value. Backends drop expired
+/// records on their own, incrementally.
+pub trait TokenStore: Send + Sync {
+    /// Stores an opaque token.
+    fn put_opaque_token(&self, digest: &[u8; 32], token: &OpaqueToken) -> Commit;
+    /// The token with this digest in this tenant, if stored (expired ones may still be returned:
+    /// callers check `exp`).
+    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Result<Option<OpaqueToken>, StoreError>;
+    /// Deletes an opaque token.
+    fn delete_opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
+}
+
+/// The deny list of revoked JWTs.
+pub trait RevocationStore: Send + Sync {
+    /// Adds a revoked JWT; it stays until its `exp`.
+    fn put_revocation(&self, revocation: &Revocation) -> Commit;
+    /// Whether the JWT with this `jti` is revoked in this tenant.
+    fn is_revoked(&self, tenant: &str, jti: &str) -> Result<bool, StoreError>;
+}
+
+/// The whole store.
+pub trait Store: TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + 'static {
+    /// False once the store refuses writes (poisoned or closed): the readiness check fails.
+    fn is_writable(&self) -> bool;
+}
