@@ -97,6 +97,8 @@ pub enum Reason {
     MalformedScope,
     /// RFC 7009: the `token_type_hint` names a type this server does not know.
     UnsupportedTokenTypeHint,
+    /// RFC 7009 2.1: the token to revoke was issued to another client.
+    TokenOfAnotherClient,
     /// The store refuses writes (for example after a failed fsync).
     StoreUnavailable,
     /// The signer failed.
@@ -116,7 +118,8 @@ impl From<Reason> for ErrorCode {
             | Reason::RepeatedParameter
             | Reason::MalformedParameter
             | Reason::TooManyParameters
-            | Reason::MultipleClientAuthMethods => ErrorCode::InvalidRequest,
+            | Reason::MultipleClientAuthMethods
+            | Reason::TokenOfAnotherClient => ErrorCode::InvalidRequest,
             Reason::ClientAuthMissing
             | Reason::MalformedBasicAuth
             | Reason::UnknownClient
@@ -145,7 +148,10 @@ pub struct OAuthError {
 impl OAuthError {
     /// An error for `reason` with a client-visible description.
     pub fn new(reason: Reason, description: impl Into<String>) -> Self {
-        Self { reason, description: description.into() }
+        Self {
+            reason,
+            description: description.into(),
+        }
     }
 
     /// The RFC 6749 error code this error is answered with.
@@ -174,7 +180,11 @@ mod tests {
 
     #[test]
     fn client_auth_failures_map_to_invalid_client() {
-        for r in [Reason::UnknownClient, Reason::WrongClientSecret, Reason::MalformedBasicAuth] {
+        for r in [
+            Reason::UnknownClient,
+            Reason::WrongClientSecret,
+            Reason::MalformedBasicAuth,
+        ] {
             assert!(OAuthError::new(r, "x").is_client_auth_failure());
         }
         assert!(!OAuthError::new(Reason::MissingParameter, "x").is_client_auth_failure());

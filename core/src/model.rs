@@ -227,9 +227,13 @@ impl GrantType {
 
     /// Parses a `grant_type` wire value.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::ClientCredentials, Self::AuthorizationCode, Self::RefreshToken]
-            .into_iter()
-            .find(|g| g.as_str() == s)
+        [
+            Self::ClientCredentials,
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
     }
 }
 
@@ -274,13 +278,36 @@ impl TenantSettings {
 /// a URL path segment and a store key.
 pub fn is_valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl Client {
     /// Whether the client is registered for `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+}
+
+/// A confidential client-credentials client of tenant `t`, for tests across core.
+#[cfg(test)]
+pub(crate) fn sample_client() -> Client {
+    Client {
+        tenant: "t".into(),
+        client_id: "svc".into(),
+        client_name: "service".into(),
+        secret_digest: Some(crate::secret::digest("secret")),
+        grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec![],
+        response_types: vec![],
+        scope: vec!["read".into(), "write".into()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        access_token_format: AccessTokenFormat::Jwt,
+        id_token_signed_response_alg: SigningAlg::RS256,
+        post_logout_redirect_uris: vec![],
+        first_party: false,
+        created_at: 0,
     }
 }
 

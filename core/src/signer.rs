@@ -63,5 +63,11 @@ pub trait Signer: Send + Sync + 'static {
 
     /// Verifies a JWS signature made by one of `tenant`'s loaded keys, in software from the
     /// public key. `Ok(false)` for a bad signature; an error for an unknown key.
-    fn verify(&self, tenant: &str, kid: &str, signing_input: &[u8], signature: &[u8]) -> Result<bool, SignError>;
+    fn verify(
+        &self,
+        tenant: &str,
+        kid: &str,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, SignError>;
 }

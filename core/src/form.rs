@@ -1,0 +1,169 @@
+//! `application/x-www-form-urlencoded` request bodies, parsed once at the edge into a [`Form`]
+//! that refuses what RFC 6749 3.1/3.2 forbids: repeated parameters. Empty values count as
+//! absent ("parameters sent without a value MUST be treated as if they were omitted").
+
+use std::borrow::Cow;
+
+use crate::error::{OAuthError, Reason};
+
+/// Largest request body a protocol endpoint reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most parameters one request may carry.
+pub const MAX_PARAMS: usize = 64;
+
+/// A decoded form: at most one value per name.
+#[derive(Debug, Default)]
+pub struct Form<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> Form<'a> {
+    /// Decodes a body. Fails on a repeated parameter, too many parameters, or invalid UTF-8.
+    pub fn parse(body: &'a [u8]) -> Result<Self, OAuthError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(OAuthError::new(
+                Reason::BodyTooLarge,
+                "request body is too large",
+            ));
+        }
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+        for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match part.iter().position(|&b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &part[part.len()..]),
+            };
+            let (name, value) = (decode(name)?, decode(value)?);
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(OAuthError::new(
+                    Reason::RepeatedParameter,
+                    format!("parameter `{}` is repeated", printable(&name)),
+                ));
+            }
+            if pairs.len() == MAX_PARAMS {
+                return Err(OAuthError::new(
+                    Reason::TooManyParameters,
+                    "too many parameters",
+                ));
+            }
+            pairs.push((name, value));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of `name`, or `None` when absent or empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of `name`, or `invalid_request` naming it.
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| {
+            OAuthError::new(
+                Reason::MissingParameter,
+                format!("parameter `{name}` is required"),
+            )
+        })
+    }
+}
+
+/// Decodes one name or value: `+` is a space, `%XX` a byte, and the result must be UTF-8
+/// (no lossy replacement: a client that sends other bytes gets an error, not altered input).
+pub(crate) fn decode(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
+    let malformed = || {
+        OAuthError::new(
+            Reason::MalformedBody,
+            "request body is not valid form encoding",
+        )
+    };
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|_| malformed());
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3).ok_or_else(malformed)?;
+                let hi = hex_value(hex[0]).ok_or_else(malformed)?;
+                let lo = hex_value(hex[1]).ok_or_else(malformed)?;
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| malformed())
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A parameter name cut short and stripped of control characters, for error descriptions.
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_err(body: &str, reason: Reason) {
+        let err = Form::parse(body.as_bytes()).expect_err(body);
+        assert_eq!(err.reason, reason, "{body}");
+    }
+
+    #[test]
+    fn decodes_percent_and_plus() {
+        let f = Form::parse(b"grant_type=client_credentials&scope=a+b%3Ac").expect("form");
+        assert_eq!(f.get("grant_type"), Some("client_credentials"));
+        assert_eq!(f.get("scope"), Some("a b:c"));
+    }
+
+    #[test]
+    fn empty_value_is_absent() {
+        let f = Form::parse(b"scope=&grant_type=x").expect("form");
+        assert_eq!(f.get("scope"), None);
+        assert_eq!(
+            f.require("scope").expect_err("absent").reason,
+            Reason::MissingParameter
+        );
+    }
+
+    #[test]
+    fn repeated_parameter_is_refused_even_when_empty() {
+        check_err("scope=a&scope=b", Reason::RepeatedParameter);
+        check_err("scope=&scope=", Reason::RepeatedParameter);
+    }
+
+    #[test]
+    fn limits() {
+        let many: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("p{i}=v")).collect();
+        check_err(&many.join("&"), Reason::TooManyParameters);
+        check_err(&"a".repeat(MAX_BODY_BYTES + 1), Reason::BodyTooLarge);
+    }
+
+    #[test]
+    fn invalid_encoding_is_refused_but_a_real_replacement_char_is_kept() {
+        check_err("scope=%FF", Reason::MalformedBody);
+        check_err("scope=%2", Reason::MalformedBody);
+        check_err("scope=%zz", Reason::MalformedBody);
+        let f = Form::parse("scope=%EF%BF%BD".as_bytes()).expect("form");
+        assert_eq!(f.get("scope"), Some("\u{FFFD}"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Grant handlers, one module per grant: each validates a typed request against the client and
+//! says what to issue.
+
+pub mod client_credentials;
