@@ -1,0 +1,271 @@
+//! Clients of a tenant with RFC 7591 metadata: register (the secret is generated, returned
+//! once and stored as a digest), list, read, change, delete, and rotate the secret.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tessera_core::model::{AccessTokenFormat, Client, GrantType, SigningAlg, TokenEndpointAuthMethod, is_valid_id};
+use tessera_core::{scope, secret};
+
+use super::tenant_or_404;
+use crate::app::App;
+use crate::http::respond::{ApiError, Resp, json_no_store};
+use crate::util::{now, random};
+
+/// Most redirect URIs (and post-logout redirect URIs) a client may register.
+const MAX_URIS: usize = 32;
+/// Longest URI accepted.
+const MAX_URI_BYTES: usize = 2048;
+
+/// Client metadata as sent to create or change a client. Every field is optional in a PATCH;
+/// in a POST `grant_types` is required.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMetadata {
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_name: Option<String>,
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    response_types: Option<Vec<String>>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    access_token_format: Option<String>,
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    first_party: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct ClientView<'a> {
+    client_id: &'a str,
+    client_name: &'a str,
+    grant_types: Vec<&'static str>,
+    redirect_uris: &'a [String],
+    response_types: &'a [String],
+    scope: String,
+    token_endpoint_auth_method: TokenEndpointAuthMethod,
+    access_token_format: AccessTokenFormat,
+    id_token_signed_response_alg: &'static str,
+    post_logout_redirect_uris: &'a [String],
+    first_party: bool,
+    client_id_issued_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_expires_at: Option<i64>,
+}
+
+fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
+    ClientView {
+        client_id: &c.client_id,
+        client_name: &c.client_name,
+        grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
+        redirect_uris: &c.redirect_uris,
+        response_types: &c.response_types,
+        scope: c.scope.join(" "),
+        token_endpoint_auth_method: c.token_endpoint_auth_method,
+        access_token_format: c.access_token_format,
+        id_token_signed_response_alg: c.id_token_signed_response_alg.as_str(),
+        post_logout_redirect_uris: &c.post_logout_redirect_uris,
+        first_party: c.first_party,
+        client_id_issued_at: c.created_at,
+        client_secret: secret,
+        // RFC 7591 3.2.1: 0 means the secret does not expire.
+        client_secret_expires_at: secret.map(|_| 0),
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> ApiError {
+    ApiError::InvalidClientMetadata(msg.into())
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| invalid(format!("{field} `{value}` is not supported")))
+}
+
+fn check_uris(field: &str, uris: &[String]) -> Result<(), ApiError> {
+    if uris.len() > MAX_URIS {
+        return Err(invalid(format!("at most {MAX_URIS} {field}")));
+    }
+    for uri in uris {
+        // RFC 6749 3.1.2: an absolute URI without a fragment.
+        let scheme_ok = uri.split_once(':').is_some_and(|(s, rest)| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) && !rest.is_empty()
+        });
+        if !scheme_ok || uri.contains('#') || uri.len() > MAX_URI_BYTES || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid(format!("{field}: `{uri}` is not an absolute URI without a fragment")));
+        }
+    }
+    Ok(())
+}
+
+/// Applies metadata to a client (all fields for a new one, the given ones for a change) and
+/// checks the result as a whole.
+fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
+    if let Some(name) = m.client_name {
+        if name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(invalid("client_name must be at most 200 printable characters"));
+        }
+        client.client_name = name;
+    }
+    if let Some(grants) = m.grant_types {
+        client.grant_types = grants
+            .iter()
+            .map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("grant type `{g}` is not supported"))))
+            .collect::<Result<_, _>>()?;
+        client.grant_types.dedup();
+    }
+    if let Some(uris) = m.redirect_uris {
+        check_uris("redirect_uris", &uris)?;
+        client.redirect_uris = uris;
+    }
+    if let Some(uris) = m.post_logout_redirect_uris {
+        check_uris("post_logout_redirect_uris", &uris)?;
+        client.post_logout_redirect_uris = uris;
+    }
+    if let Some(types) = m.response_types {
+        if types.len() > 8 {
+            return Err(invalid("too many response_types"));
+        }
+        client.response_types = types;
+    }
+    if let Some(s) = m.scope {
+        let values = scope::parse(&s).map_err(|e| invalid(e.description))?;
+        client.scope = values.into_iter().map(str::to_owned).collect();
+    }
+    if let Some(method) = m.token_endpoint_auth_method {
+        client.token_endpoint_auth_method = enum_value("token_endpoint_auth_method", &method)?;
+    }
+    if let Some(format) = m.access_token_format {
+        client.access_token_format = enum_value("access_token_format", &format)?;
+    }
+    if let Some(alg) = m.id_token_signed_response_alg {
+        client.id_token_signed_response_alg =
+            SigningAlg::parse(&alg).ok_or_else(|| invalid(format!("id_token_signed_response_alg `{alg}` is not supported")))?;
+    }
+    if let Some(first_party) = m.first_party {
+        client.first_party = first_party;
+    }
+    if client.grant_types.is_empty() {
+        return Err(invalid("grant_types must name at least one grant"));
+    }
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None && client.allows_grant(GrantType::ClientCredentials) {
+        return Err(invalid("a public client (token_endpoint_auth_method none) cannot use client_credentials"));
+    }
+    Ok(())
+}
+
+fn new_secret() -> Result<String, ApiError> {
+    random::<32>().map(|r| secret::encode_secret(&r)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Registers a client.
+pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant)?;
+    if m.grant_types.is_none() {
+        return Err(invalid("grant_types is required"));
+    }
+    let client_id = match m.client_id.take() {
+        Some(id) if is_valid_id(&id) => id,
+        Some(_) => return Err(invalid("client_id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")),
+        None => random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
+    let mut client = Client {
+        tenant: tenant.to_owned(),
+        client_id,
+        client_name: String::new(),
+        secret_digest: None,
+        grant_types: Vec::new(),
+        redirect_uris: Vec::new(),
+        response_types: Vec::new(),
+        scope: Vec::new(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::default(),
+        access_token_format: AccessTokenFormat::default(),
+        id_token_signed_response_alg: SigningAlg::RS256,
+        post_logout_redirect_uris: Vec::new(),
+        first_party: false,
+        created_at: now(),
+    };
+    apply(&mut client, m)?;
+    if app.store.client(tenant, &client.client_id)?.is_some() {
+        return Err(ApiError::Conflict(format!("client {} exists", client.client_id)));
+    }
+    let secret = match client.token_endpoint_auth_method {
+        TokenEndpointAuthMethod::None => None,
+        _ => Some(new_secret()?),
+    };
+    client.secret_digest = secret.as_deref().map(secret::digest);
+    app.store.put_client(&client).await?;
+    Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
+}
+
+fn client_or_404(app: &App, tenant: &str, id: &str) -> Result<Client, ApiError> {
+    tenant_or_404(app, tenant)?;
+    app.store.client(tenant, id)?.map(|c| (*c).clone()).ok_or(ApiError::NotFound("client"))
+}
+
+/// Lists a tenant's clients.
+pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant)?;
+    let clients = app.store.clients(tenant)?;
+    let views: Vec<ClientView<'_>> = clients.iter().map(|c| view(c, None)).collect();
+    Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "clients": views })))
+}
+
+/// Reads a client.
+pub fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let client = client_or_404(app, tenant, id)?;
+    Ok(json_no_store(StatusCode::OK, &view(&client, None)))
+}
+
+/// Changes a client's metadata. The id and secret are not changed here.
+pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Result<Resp, ApiError> {
+    let mut client = client_or_404(app, tenant, id)?;
+    if m.client_id.as_deref().is_some_and(|new| new != id) {
+        return Err(invalid("client_id cannot be changed"));
+    }
+    let was_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+    apply(&mut client, m)?;
+    let is_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+    let secret = match (was_public, is_public) {
+        (true, false) => Some(new_secret()?),
+        _ => None,
+    };
+    if is_public {
+        client.secret_digest = None;
+    } else if let Some(s) = &secret {
+        client.secret_digest = Some(secret::digest(s));
+    }
+    app.store.put_client(&client).await?;
+    Ok(json_no_store(StatusCode::OK, &view(&client, secret.as_deref())))
+}
+
+/// Deletes a client.
+pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    client_or_404(app, tenant, id)?;
+    app.store.delete_client(tenant, id).await?;
+    Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
+}
+
+/// Replaces a confidential client's secret; the new one is returned once.
+pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let mut client = client_or_404(app, tenant, id)?;
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
+        return Err(ApiError::BadRequest("a public client has no secret".into()));
+    }
+    let secret = new_secret()?;
+    client.secret_digest = Some(secret::digest(&secret));
+    app.store.put_client(&client).await?;
+    Ok(json_no_store(StatusCode::OK, &view(&client, Some(&secret))))
+}

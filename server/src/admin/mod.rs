@@ -1,0 +1,90 @@
+//! The admin API under `/api/v1` (API.md): bearer-key authentication, JSON in and out, and
+//! dispatch to one module per resource. Every change is durable before the answer.
+
+pub mod clients;
+pub mod keys;
+pub mod tenants;
+
+use bytes::Bytes;
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+use tessera_core::secret;
+
+use crate::app::App;
+use crate::http::body::has_media_type;
+use crate::http::respond::{ApiError, Resp};
+
+/// Largest admin request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An admin route with its path parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `/api/v1/tenants`
+    Tenants,
+    /// `/api/v1/tenants/{t}`
+    Tenant(String),
+    /// `/api/v1/tenants/{t}/settings`
+    Settings(String),
+    /// `/api/v1/tenants/{t}/clients`
+    Clients(String),
+    /// `/api/v1/tenants/{t}/clients/{id}`
+    Client(String, String),
+    /// `/api/v1/tenants/{t}/clients/{id}/secret`
+    ClientSecret(String, String),
+    /// `/api/v1/tenants/{t}/keys`
+    Keys(String),
+    /// `/api/v1/tenants/{t}/keys/rotate`
+    RotateKeys(String),
+}
+
+/// Checks `Authorization: Bearer <admin key>` in constant time.
+pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim());
+    match presented {
+        Some(key) if secret::matches(key, &app.admin_key_digest) => Ok(()),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Decodes a JSON request body.
+pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    if !has_media_type(headers, "application/json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Runs an authorized admin request.
+pub async fn dispatch(app: &App, route: AdminRoute, method: &Method, headers: &HeaderMap, body: Bytes) -> Result<Resp, ApiError> {
+    authorize(app, headers)?;
+    match (route, method.clone()) {
+        (AdminRoute::Tenants, Method::GET) => tenants::list(app),
+        (AdminRoute::Tenants, Method::POST) => tenants::create(app, json_body(headers, &body)?).await,
+        (AdminRoute::Tenant(t), Method::GET) => tenants::get(app, &t),
+        (AdminRoute::Tenant(t), Method::PATCH) => tenants::patch(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Tenant(t), Method::DELETE) => tenants::delete(app, &t).await,
+        (AdminRoute::Settings(t), Method::GET) => tenants::get_settings(app, &t),
+        (AdminRoute::Settings(t), Method::PUT) => tenants::put_settings(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Clients(t), Method::GET) => clients::list(app, &t),
+        (AdminRoute::Clients(t), Method::POST) => clients::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Client(t, c), Method::GET) => clients::get(app, &t, &c),
+        (AdminRoute::Client(t, c), Method::PATCH) => clients::patch(app, &t, &c, json_body(headers, &body)?).await,
+        (AdminRoute::Client(t, c), Method::DELETE) => clients::delete(app, &t, &c).await,
+        (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,
+        (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t),
+        (AdminRoute::RotateKeys(t), Method::POST) => keys::rotate(app, &t).await,
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// The tenant, or 404.
+pub fn tenant_or_404(app: &App, id: &str) -> Result<std::sync::Arc<tessera_core::model::Tenant>, ApiError> {
+    app.store.tenant(id)?.ok_or(ApiError::NotFound("tenant"))
+}

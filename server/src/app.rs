@@ -1,0 +1,84 @@
+//! The running server's shared state: store, signer, keys, tenant actors, and the per-tenant
+//! documents (discovery) that are built once and served as bytes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+use tessera_core::discovery::ProviderMetadata;
+use tessera_core::model::Tenant;
+use tessera_core::signer::Signer;
+use tessera_core::store::{Store, StoreError};
+
+use crate::actors::Shards;
+use crate::keyring::KeyRing;
+
+/// Everything a request handler can reach.
+pub struct App {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The signer.
+    pub signer: Arc<dyn Signer>,
+    /// Tenants' signing keys.
+    pub keys: KeyRing,
+    /// Tenant actors.
+    pub shards: Shards,
+    /// `{public_url}`, without a trailing slash.
+    pub public_url: String,
+    /// SHA-256 of the admin API key.
+    pub admin_key_digest: [u8; 32],
+    discovery: RwLock<HashMap<String, Bytes>>,
+}
+
+/// A tenant as a protocol request sees it.
+pub struct TenantCx {
+    /// The tenant record.
+    pub tenant: Arc<Tenant>,
+    /// Its issuer URL.
+    pub issuer: String,
+}
+
+impl App {
+    /// Assembles the state.
+    pub fn new(store: Arc<dyn Store>, signer: Arc<dyn Signer>, shards: Shards, public_url: String, admin_key_digest: [u8; 32]) -> Self {
+        Self {
+            keys: KeyRing::new(store.clone(), signer.clone()),
+            store,
+            signer,
+            shards,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            admin_key_digest,
+            discovery: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The issuer URL of a tenant.
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/t/{tenant}", self.public_url)
+    }
+
+    /// The tenant named in a protocol path, if it exists.
+    pub fn tenant(&self, id: &str) -> Result<Option<TenantCx>, StoreError> {
+        Ok(self.store.tenant(id)?.map(|tenant| TenantCx { issuer: self.issuer(&tenant.id), tenant }))
+    }
+
+    /// The serialized discovery document of a tenant.
+    pub fn discovery(&self, tenant: &str) -> Bytes {
+        if let Some(doc) = self.discovery.read().get(tenant) {
+            return doc.clone();
+        }
+        let doc: Bytes = serde_json::to_vec(&ProviderMetadata::for_issuer(&self.issuer(tenant)))
+            .unwrap_or_default()
+            .into();
+        self.discovery.write().insert(tenant.to_owned(), doc.clone());
+        doc
+    }
+
+    /// Drops what is held in memory for a deleted tenant.
+    pub fn forget_tenant(&self, tenant: &str) {
+        self.discovery.write().remove(tenant);
+        self.keys.remove(tenant);
+        self.shards.remove(tenant);
+    }
+}

@@ -1,0 +1,87 @@
+//! First start and every start: the admin key, the `default` tenant on an empty data dir, and
+//! loading every tenant's keys into the signer before the first request.
+
+use std::io::Write;
+use std::path::Path;
+
+use tessera_core::model::{Tenant, TenantSettings};
+use tessera_core::secret;
+
+use crate::app::App;
+use crate::http::respond::ApiError;
+use crate::util::{now, random};
+
+/// Marks a data dir whose first start completed, so a deleted `default` tenant stays deleted.
+const INITIALIZED_MARKER: &str = "initialized";
+const ADMIN_KEY_FILE: &str = "admin-key";
+
+/// Why start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// File system trouble in the data dir.
+    #[error("{what}: {err}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        err: std::io::Error,
+    },
+    /// Tenants or keys could not be set up.
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BootstrapError {
+    let what = what.into();
+    move |err| BootstrapError::Io { what, err }
+}
+
+/// The digest of the admin key: `TESSERA_ADMIN_KEY` when set; else the key saved in the data
+/// dir; else a new random key, saved with mode 0600 and printed once.
+pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], BootstrapError> {
+    if let Some(key) = from_env {
+        return Ok(secret::digest(key));
+    }
+    let path = data_dir.join(ADMIN_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(key) => return Ok(secret::digest(key.trim())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io(format!("reading {}", path.display()))(err)),
+    }
+    let key = secret::encode_secret(&random().map_err(|e| BootstrapError::Setup(e.to_string()))?);
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(format!("creating {}", path.display())))?
+    };
+    file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).map_err(io("writing the admin key"))?;
+    println!("admin key (saved to {}): {key}", path.display());
+    Ok(secret::digest(&key))
+}
+
+/// Creates `default` on the first start, then loads every tenant's keys.
+pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
+    let setup = |e: ApiError| BootstrapError::Setup(e.to_string());
+    let marker = data_dir.join(INITIALIZED_MARKER);
+    if !marker.exists() {
+        if app.store.tenant("default").map_err(|e| BootstrapError::Setup(e.to_string()))?.is_none() {
+            let tenant = Tenant {
+                id: "default".into(),
+                display_name: "Default".into(),
+                settings: TenantSettings::default(),
+                created_at: now(),
+            };
+            app.store.put_tenant(&tenant).await.map_err(|e| BootstrapError::Setup(e.to_string()))?;
+            app.keys.current_or_create(&tenant.id, tenant.settings.access_token_alg, now()).await.map_err(setup)?;
+        }
+        std::fs::write(&marker, b"").map_err(io("writing the initialized marker"))?;
+    }
+    for tenant in app.store.tenants().map_err(|e| BootstrapError::Setup(e.to_string()))? {
+        app.keys.load(&tenant.id).map_err(setup)?;
+    }
+    Ok(())
+}

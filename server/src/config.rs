@@ -1,0 +1,220 @@
+//! Configuration: command-line flags and `TESSERA_*` environment variables (API.md), over an
+//! optional TOML file (`--config`), over defaults. Secrets (the PKCS#11 PIN, the admin key)
+//! come only from the environment, never from a flag.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// The `tessera` command line.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "A multi-tenant OAuth 2.0 / OpenID Connect server")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the server.
+    Serve(ServeArgs),
+}
+
+/// Which signer holds the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignerKind {
+    /// Software keys (aws-lc-rs), private keys in the data dir's store.
+    Software,
+    /// A PKCS#11 token (an HSM; SoftHSM2 in tests).
+    Pkcs11,
+}
+
+/// `tessera serve` flags. Each also reads its environment variable.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module, pkcs11_token_label.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where the store lives.
+    #[arg(long, env = "TESSERA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "TESSERA_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The URL clients reach the server at; issuers are `{public_url}/t/{tenant}`.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Which signer holds the keys.
+    #[arg(long, env = "TESSERA_SIGNER", value_enum)]
+    pub signer: Option<SignerKind>,
+    /// Path of the PKCS#11 module.
+    #[arg(long, env = "TESSERA_PKCS11_MODULE")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token to use.
+    #[arg(long, env = "TESSERA_PKCS11_TOKEN_LABEL")]
+    pub pkcs11_token_label: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    signer: Option<SignerKind>,
+    pkcs11_module: Option<PathBuf>,
+    pkcs11_token_label: Option<String>,
+}
+
+/// The PKCS#11 settings.
+#[derive(Debug)]
+pub struct Pkcs11Settings {
+    /// Module path.
+    pub module: PathBuf,
+    /// Token label.
+    pub token_label: String,
+    /// User PIN (from `TESSERA_PKCS11_PIN`).
+    pub pin: String,
+}
+
+/// The resolved configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Public URL, when set; otherwise `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// PKCS#11 settings when the signer is `pkcs11`.
+    pub pkcs11: Option<Pkcs11Settings>,
+    /// The admin key from `TESSERA_ADMIN_KEY`, if set.
+    pub admin_key: Option<String>,
+}
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read {path}: {err}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        err: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("invalid config file {path}: {err}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        err: String,
+    },
+    /// A setting is missing or wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read { path: path.into(), err })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse { path: path.into(), err: err.to_string() })
+}
+
+impl Config {
+    /// Resolves flags and environment over the file over defaults. `env` reads an environment
+    /// variable (a parameter so tests need not touch the process environment).
+    pub fn resolve(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let signer = args.signer.or(file.signer).unwrap_or(SignerKind::Software);
+        let pkcs11 = match signer {
+            SignerKind::Software => None,
+            SignerKind::Pkcs11 => Some(Pkcs11Settings {
+                module: args
+                    .pkcs11_module
+                    .or(file.pkcs11_module)
+                    .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs --pkcs11-module".into()))?,
+                token_label: args
+                    .pkcs11_token_label
+                    .or(file.pkcs11_token_label)
+                    .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs --pkcs11-token-label".into()))?,
+                pin: env("TESSERA_PKCS11_PIN")
+                    .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs TESSERA_PKCS11_PIN".into()))?,
+            }),
+        };
+        let public_url = args.public_url.or(file.public_url);
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!("public URL {url} must start with http:// or https://")));
+        }
+        Ok(Self {
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./tessera-data")),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            pkcs11,
+            admin_key: env("TESSERA_ADMIN_KEY").filter(|k| !k.is_empty()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(ServeArgs::default(), no_env).expect("config");
+        assert_eq!(c.data_dir, PathBuf::from("./tessera-data"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.pkcs11.is_none());
+        assert!(c.admin_key.is_none());
+    }
+
+    #[test]
+    fn file_under_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/var/x\"\n").expect("write");
+        let args = ServeArgs { config: Some(path), data_dir: Some("/flag".into()), ..Default::default() };
+        let c = Config::resolve(args, no_env).expect("config");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.data_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn pkcs11_needs_module_label_and_pin() {
+        let args = ServeArgs { signer: Some(SignerKind::Pkcs11), ..Default::default() };
+        assert!(Config::resolve(args, no_env).is_err());
+        let args = ServeArgs {
+            signer: Some(SignerKind::Pkcs11),
+            pkcs11_module: Some("/m.so".into()),
+            pkcs11_token_label: Some("t".into()),
+            ..Default::default()
+        };
+        let env = |k: &str| (k == "TESSERA_PKCS11_PIN").then(|| "1234".to_owned());
+        let c = Config::resolve(args, env).expect("config");
+        assert_eq!(c.pkcs11.map(|p| p.pin), Some("1234".into()));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "listn = \"x\"\n").expect("write");
+        let args = ServeArgs { config: Some(path), ..Default::default() };
+        assert!(matches!(Config::resolve(args, no_env), Err(ConfigError::Parse { .. })));
+    }
+}

@@ -1,0 +1,49 @@
+//! `POST /t/{tenant}/introspect` (RFC 7662). Only confidential clients of the tenant may ask;
+//! a token is active only if this tenant issued it and it is neither expired nor revoked.
+//! Reads go straight to the caches and store, never through an actor's mailbox.
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::form::Form;
+use tessera_core::introspection::{self, IntrospectionResponse};
+use tessera_core::model::TokenEndpointAuthMethod;
+use tessera_core::{jwt, secret};
+
+use super::{authenticate_client, store_error, verified_access_token};
+use crate::app::{App, TenantCx};
+use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::util::now;
+
+/// Handles an introspection request.
+pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -> Resp {
+    match introspect(app, &cx, headers, &body) {
+        Ok(resp) => json_no_store(StatusCode::OK, &resp),
+        Err(err) => oauth_error(&err),
+    }
+}
+
+fn introspect(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Result<IntrospectionResponse, OAuthError> {
+    let form = Form::parse(body)?;
+    let client = authenticate_client(app, cx, headers, &form)?;
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
+        return Err(OAuthError::new(
+            Reason::ClientAuthMethodNotAllowed,
+            "introspection requires a confidential client",
+        ));
+    }
+    let request = introspection::parse(&form)?;
+    let now = now();
+    if jwt::looks_like_jws(request.token) {
+        let Some(claims) = verified_access_token(app, cx, request.token) else {
+            return Ok(IntrospectionResponse::inactive());
+        };
+        let revoked = app.store.is_revoked(&cx.tenant.id, &claims.jti).map_err(store_error)?;
+        return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
+    }
+    let digest = secret::digest(request.token);
+    match app.store.opaque_token(&cx.tenant.id, &digest).map_err(store_error)? {
+        Some(token) if token.tenant == cx.tenant.id => Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now)),
+        _ => Ok(IntrospectionResponse::inactive()),
+    }
+}

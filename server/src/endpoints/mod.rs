@@ -1,0 +1,80 @@
+//! Protocol endpoints under `/t/{tenant}`, one file each, and what they share: client
+//! authentication and the mapping of store and signer failures to OAuth errors.
+
+pub mod discovery;
+pub mod introspect;
+pub mod jwks;
+pub mod revoke;
+pub mod token;
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use tessera_core::client_auth;
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::form::Form;
+use tessera_core::jwt::{self, AccessTokenClaims};
+use tessera_core::model::Client;
+use tessera_core::signer::SignError;
+use tessera_core::store::StoreError;
+
+use crate::app::{App, TenantCx};
+
+/// Authenticates the client of a token, introspection or revocation request.
+pub fn authenticate_client(app: &App, cx: &TenantCx, headers: &HeaderMap, form: &Form<'_>) -> Result<Arc<Client>, OAuthError> {
+    let presented = client_auth::extract(headers.get(AUTHORIZATION).map(|v| v.as_bytes()), form)?;
+    let client = app.store.client(&cx.tenant.id, presented.client_id()).map_err(store_error)?;
+    client_auth::authenticate(&presented, client.as_deref())?;
+    client.ok_or_else(|| OAuthError::new(Reason::UnknownClient, "client authentication failed"))
+}
+
+/// A store failure as the client sees it.
+pub fn store_error(err: StoreError) -> OAuthError {
+    match err {
+        StoreError::Poisoned | StoreError::Closed => {
+            OAuthError::new(Reason::StoreUnavailable, "the server cannot store state right now; retry later")
+        }
+        other => {
+            tracing::error!(err = %other, "store failure");
+            OAuthError::new(Reason::Internal, "internal error")
+        }
+    }
+}
+
+/// A signer failure as the client sees it.
+pub fn sign_error(err: SignError) -> OAuthError {
+    tracing::error!(%err, "signing failed");
+    OAuthError::new(Reason::SigningFailed, "the token could not be signed")
+}
+
+/// A randomness failure as the client sees it.
+pub fn random_error(err: getrandom::Error) -> OAuthError {
+    tracing::error!(%err, "no randomness");
+    OAuthError::new(Reason::Internal, "internal error")
+}
+
+/// The claims of a JWT access token this tenant signed, if its signature verifies with one of
+/// the tenant's published keys; `None` for anything else (another tenant's token, a forgery,
+/// an ID token).
+pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<AccessTokenClaims> {
+    let parsed = jwt::parse(token)?;
+    if parsed.header.typ.as_deref() != Some(jwt::ACCESS_TOKEN_TYP) {
+        return None;
+    }
+    let kid = parsed.header.kid.as_deref()?;
+    let keys = app.keys.get(&cx.tenant.id)?;
+    if !keys.has(kid) {
+        return None;
+    }
+    match app.signer.verify(&cx.tenant.id, kid, parsed.signing_input.as_bytes(), &parsed.signature) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(err) => {
+            tracing::warn!(%err, "verification failed");
+            return None;
+        }
+    }
+    let claims: AccessTokenClaims = serde_json::from_slice(&parsed.payload).ok()?;
+    (claims.iss == cx.issuer).then_some(claims)
+}

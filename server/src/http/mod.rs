@@ -1,0 +1,149 @@
+//! The HTTP server: hyper (HTTP/1.1 and HTTP/2 on one port) on a tokio runtime, one task per
+//! connection, and the dispatch of each request to its endpoint. Protocol errors are answered
+//! here in the protocol's own format before any state is touched.
+
+pub mod body;
+pub mod respond;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::{ALLOW, HeaderValue};
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::form::MAX_BODY_BYTES;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin;
+use crate::app::App;
+use crate::endpoints;
+use crate::router::{Endpoint, Route, Router};
+use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
+
+/// Serves until `shutdown` turns true, then stops accepting and lets open requests finish.
+pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let router = Arc::new(Router::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(true).max_buf_size(64 * 1024);
+    builder.http2().max_concurrent_streams(256);
+    let builder = Arc::new(builder);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, router, builder) = (app.clone(), router.clone(), builder.clone());
+        let mut conn_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let (app, router) = (app.clone(), router.clone());
+                async move { Ok::<_, Infallible>(handle(&app, &router, req, peer).await) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                res = conn.as_mut() => {
+                    if let Err(err) = res {
+                        tracing::debug!(%err, %peer, "connection ended with an error");
+                    }
+                }
+                _ = conn_shutdown.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+async fn handle(app: &App, router: &Router, req: Request<Incoming>, _peer: SocketAddr) -> Resp {
+    let Some(route) = router.route(req.uri().path()) else {
+        return json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
+    };
+    match route {
+        Route::Tenant(tenant, endpoint) => protocol(app, tenant, endpoint, req).await,
+        Route::Admin(route) => {
+            let (parts, body) = req.into_parts();
+            let body = match body::read(body, admin::MAX_BODY_BYTES).await {
+                Ok(b) => b,
+                Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
+                Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
+            };
+            admin::dispatch(app, route, &parts.method, &parts.headers, body)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        }
+        Route::Live => plain(StatusCode::OK, "ok"),
+        Route::Ready if app.store.is_writable() => plain(StatusCode::OK, "ready"),
+        Route::Ready => plain(StatusCode::SERVICE_UNAVAILABLE, "store refuses writes"),
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Resp {
+    let mut resp = json_no_store(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "error": "method_not_allowed" }));
+    resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<Incoming>) -> Resp {
+    let cx = match app.tenant(&tenant) {
+        Ok(Some(cx)) => cx,
+        Ok(None) => {
+            return json_no_store(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({ "error": "invalid_request", "error_description": "unknown tenant" }),
+            );
+        }
+        Err(err) => return oauth_error(&endpoints::store_error(err)),
+    };
+    match endpoint {
+        Endpoint::Discovery | Endpoint::Jwks => {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return method_not_allowed("GET, HEAD");
+            }
+            return match endpoint {
+                Endpoint::Discovery => endpoints::discovery::handle(app, &cx),
+                _ => endpoints::jwks::handle(app, &cx),
+            };
+        }
+        Endpoint::Token | Endpoint::Introspect | Endpoint::Revoke => {}
+    }
+    if req.method() != Method::POST {
+        return method_not_allowed("POST");
+    }
+    if !body::has_media_type(req.headers(), "application/x-www-form-urlencoded") {
+        return oauth_error(&OAuthError::new(
+            Reason::WrongContentType,
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    let body = match body::read(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(body::BodyError::TooLarge) => {
+            return oauth_error(&OAuthError::new(Reason::BodyTooLarge, "request body is too large"));
+        }
+        Err(body::BodyError::Io(e)) => return oauth_error(&OAuthError::new(Reason::MalformedBody, e)),
+    };
+    match endpoint {
+        Endpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body).await,
+        Endpoint::Introspect => endpoints::introspect::handle(app, cx, &parts.headers, body).await,
+        Endpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body).await,
+        Endpoint::Discovery | Endpoint::Jwks => plain(StatusCode::INTERNAL_SERVER_ERROR, "unreachable"),
+    }
+}

@@ -1,0 +1,133 @@
+//! Maps a path to an endpoint. Built once; a lookup is one radix-tree walk (matchit).
+
+use crate::admin::AdminRoute;
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A protocol endpoint of a tenant.
+    Tenant(String, Endpoint),
+    /// The admin API.
+    Admin(AdminRoute),
+    /// Liveness: the process answers.
+    Live,
+    /// Readiness: the store accepts writes.
+    Ready,
+}
+
+/// A protocol endpoint under `/t/{tenant}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+    Discovery,
+    /// `/jwks`.
+    Jwks,
+    /// `/token`.
+    Token,
+    /// `/introspect`.
+    Introspect,
+    /// `/revoke`.
+    Revoke,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Endpoint(Endpoint),
+    Tenants,
+    Tenant,
+    Settings,
+    Clients,
+    Client,
+    ClientSecret,
+    Keys,
+    RotateKeys,
+    Live,
+    Ready,
+}
+
+/// The route table.
+pub struct Router {
+    inner: matchit::Router<Kind>,
+}
+
+impl Router {
+    /// Builds the table.
+    pub fn new() -> Self {
+        let mut inner = matchit::Router::new();
+        let routes = [
+            ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
+            ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
+            ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
+            ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Token)),
+            ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Introspect)),
+            ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Revoke)),
+            ("/api/v1/tenants", Kind::Tenants),
+            ("/api/v1/tenants/{tenant}", Kind::Tenant),
+            ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
+            ("/api/v1/tenants/{tenant}/clients", Kind::Clients),
+            ("/api/v1/tenants/{tenant}/clients/{client}", Kind::Client),
+            ("/api/v1/tenants/{tenant}/clients/{client}/secret", Kind::ClientSecret),
+            ("/api/v1/tenants/{tenant}/keys", Kind::Keys),
+            ("/api/v1/tenants/{tenant}/keys/rotate", Kind::RotateKeys),
+            ("/healthz", Kind::Live),
+            ("/readyz", Kind::Ready),
+        ];
+        for (path, kind) in routes {
+            // The table is static; a conflict is a programming error caught by the unit test.
+            if let Err(err) = inner.insert(path, kind) {
+                tracing::error!(%err, path, "route conflict");
+            }
+        }
+        Self { inner }
+    }
+
+    /// The route of a path, or `None` for 404.
+    pub fn route(&self, path: &str) -> Option<Route> {
+        let m = self.inner.at(path).ok()?;
+        let param = |name: &str| m.params.get(name).map(str::to_owned);
+        let tenant = || param("tenant");
+        let client = || param("client");
+        Some(match *m.value {
+            Kind::Endpoint(e) => Route::Tenant(tenant()?, e),
+            Kind::Tenants => Route::Admin(AdminRoute::Tenants),
+            Kind::Tenant => Route::Admin(AdminRoute::Tenant(tenant()?)),
+            Kind::Settings => Route::Admin(AdminRoute::Settings(tenant()?)),
+            Kind::Clients => Route::Admin(AdminRoute::Clients(tenant()?)),
+            Kind::Client => Route::Admin(AdminRoute::Client(tenant()?, client()?)),
+            Kind::ClientSecret => Route::Admin(AdminRoute::ClientSecret(tenant()?, client()?)),
+            Kind::Keys => Route::Admin(AdminRoute::Keys(tenant()?)),
+            Kind::RotateKeys => Route::Admin(AdminRoute::RotateKeys(tenant()?)),
+            Kind::Live => Route::Live,
+            Kind::Ready => Route::Ready,
+        })
+    }
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let r = Router::new();
+        assert_eq!(r.route("/t/acme/token"), Some(Route::Tenant("acme".into(), Endpoint::Token)));
+        assert_eq!(
+            r.route("/t/acme/.well-known/openid-configuration"),
+            Some(Route::Tenant("acme".into(), Endpoint::Discovery))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/clients/c1/secret"),
+            Some(Route::Admin(AdminRoute::ClientSecret("acme".into(), "c1".into())))
+        );
+        assert_eq!(r.route("/t/acme/nope"), None);
+        assert_eq!(r.route("/"), None);
+        assert_eq!(r.inner.at("/t/x/jwks").map(|_| ()).ok(), Some(()), "every route inserted");
+        assert!(r.route("/readyz").is_some());
+    }
+}
