@@ -54,10 +54,7 @@ impl Presented<'_> {
 }
 
 /// Reads the credentials from the `Authorization` header value (if any) and the form.
-pub fn extract<'a>(
-    authorization: Option<&[u8]>,
-    form: &'a Form<'_>,
-) -> Result<Presented<'a>, OAuthError> {
+pub fn extract<'a>(authorization: Option<&[u8]>, form: &'a Form<'_>) -> Result<Presented<'a>, OAuthError> {
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
     if let Some(header) = authorization {
@@ -79,10 +76,7 @@ pub fn extract<'a>(
     match (body_id, body_secret) {
         (Some(client_id), Some(secret)) => Ok(Presented::Post { client_id, secret }),
         (Some(client_id), None) => Ok(Presented::None { client_id }),
-        (None, _) => Err(OAuthError::new(
-            Reason::ClientAuthMissing,
-            "client authentication is required",
-        )),
+        (None, _) => Err(OAuthError::new(Reason::ClientAuthMissing, "client authentication is required")),
     }
 }
 
@@ -110,10 +104,7 @@ fn parse_basic(header: &[u8]) -> Result<(String, String), OAuthError> {
 /// Checks presented credentials against the registered client (`None` when the id is unknown).
 pub fn authenticate(presented: &Presented<'_>, client: Option<&Client>) -> Result<(), OAuthError> {
     let Some(client) = client else {
-        return Err(OAuthError::new(
-            Reason::UnknownClient,
-            "client authentication failed",
-        ));
+        return Err(OAuthError::new(Reason::UnknownClient, "client authentication failed"));
     };
     if presented.method() != client.token_endpoint_auth_method {
         return Err(OAuthError::new(
@@ -128,10 +119,7 @@ pub fn authenticate(presented: &Presented<'_>, client: Option<&Client>) -> Resul
     };
     match &client.secret_digest {
         Some(stored) if secret::matches(secret, stored) => Ok(()),
-        _ => Err(OAuthError::new(
-            Reason::WrongClientSecret,
-            "client authentication failed",
-        )),
+        _ => Err(OAuthError::new(Reason::WrongClientSecret, "client authentication failed")),
     }
 }
 
@@ -158,20 +146,8 @@ mod tests {
         // RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding.
         let form = Form::parse(b"").expect("form");
         let p = extract(Some(&basic("c+1", "s%3Ae%25t")), &form).expect("basic");
-        assert_eq!(
-            p,
-            Presented::Basic {
-                client_id: "c 1".into(),
-                secret: "s:e%t".into()
-            }
-        );
-        assert!(
-            authenticate(
-                &p,
-                Some(&client(TokenEndpointAuthMethod::ClientSecretBasic, "s:e%t"))
-            )
-            .is_ok()
-        );
+        assert_eq!(p, Presented::Basic { client_id: "c 1".into(), secret: "s:e%t".into() });
+        assert!(authenticate(&p, Some(&client(TokenEndpointAuthMethod::ClientSecretBasic, "s:e%t"))).is_ok());
     }
 
     #[test]
@@ -179,14 +155,8 @@ mod tests {
         let form = Form::parse(b"").expect("form");
         let p = extract(Some(&basic("c+1", "nope")), &form).expect("basic");
         let c = client(TokenEndpointAuthMethod::ClientSecretBasic, "secret");
-        assert_eq!(
-            authenticate(&p, Some(&c)).expect_err("wrong").reason,
-            Reason::WrongClientSecret
-        );
-        assert_eq!(
-            authenticate(&p, None).expect_err("unknown").reason,
-            Reason::UnknownClient
-        );
+        assert_eq!(authenticate(&p, Some(&c)).expect_err("wrong").reason, Reason::WrongClientSecret);
+        assert_eq!(authenticate(&p, None).expect_err("unknown").reason, Reason::UnknownClient);
         let post_client = client(TokenEndpointAuthMethod::ClientSecretPost, "nope");
         let err = authenticate(&p, Some(&post_client)).expect_err("method");
         assert!(err.is_client_auth_failure());
@@ -196,43 +166,25 @@ mod tests {
     fn post_and_none() {
         let form = Form::parse(b"client_id=c+1&client_secret=secret").expect("form");
         let p = extract(None, &form).expect("post");
-        assert!(
-            authenticate(
-                &p,
-                Some(&client(TokenEndpointAuthMethod::ClientSecretPost, "secret"))
-            )
-            .is_ok()
-        );
+        assert!(authenticate(&p, Some(&client(TokenEndpointAuthMethod::ClientSecretPost, "secret"))).is_ok());
         let form = Form::parse(b"client_id=c+1").expect("form");
         let p = extract(None, &form).expect("none");
         assert_eq!(p, Presented::None { client_id: "c 1" });
         // A confidential client may not drop its secret.
         let c = client(TokenEndpointAuthMethod::ClientSecretPost, "secret");
-        assert!(
-            authenticate(&p, Some(&c))
-                .expect_err("none")
-                .is_client_auth_failure()
-        );
+        assert!(authenticate(&p, Some(&c)).expect_err("none").is_client_auth_failure());
     }
 
     #[test]
     fn malformed_or_doubled_credentials() {
         let empty = Form::parse(b"").expect("form");
-        for h in [
-            "Basic !!!",
-            "Bearer abc",
-            "Basic",
-            &format!("Basic {}", STANDARD.encode("nocolon")),
-        ] {
+        for h in ["Basic !!!", "Bearer abc", "Basic", &format!("Basic {}", STANDARD.encode("nocolon"))] {
             let err = extract(Some(h.as_bytes()), &empty).expect_err(h);
             assert_eq!(err.reason, Reason::MalformedBasicAuth, "{h}");
         }
         let both = Form::parse(b"client_secret=x").expect("form");
         let err = extract(Some(&basic("a", "b")), &both).expect_err("both");
         assert_eq!(err.reason, Reason::MultipleClientAuthMethods);
-        assert_eq!(
-            extract(None, &empty).expect_err("none").reason,
-            Reason::ClientAuthMissing
-        );
+        assert_eq!(extract(None, &empty).expect_err("none").reason, Reason::ClientAuthMissing);
     }
 }

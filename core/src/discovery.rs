@@ -52,10 +52,7 @@ impl ProviderMetadata {
             token_endpoint_auth_methods_supported: AUTH_METHODS,
             introspection_endpoint_auth_methods_supported: AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-            access_token_signing_alg_values_supported: SigningAlg::ALL
-                .iter()
-                .map(|a| a.as_str())
-                .collect(),
+            access_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
         }
     }
 }
@@ -69,13 +66,7 @@ mod tests {
         let m = ProviderMetadata::for_issuer("http://127.0.0.1:8080/t/acme");
         assert_eq!(m.token_endpoint, "http://127.0.0.1:8080/t/acme/token");
         let v = serde_json::to_value(&m).expect("json");
-        assert_eq!(
-            v["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
-        );
-        assert!(
-            v.get("authorization_endpoint").is_none(),
-            "no /authorize yet"
-        );
+        assert_eq!(v["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        assert!(v.get("authorization_endpoint").is_none(), "no /authorize yet");
     }
 }

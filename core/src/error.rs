@@ -148,10 +148,7 @@ pub struct OAuthError {
 impl OAuthError {
     /// An error for `reason` with a client-visible description.
     pub fn new(reason: Reason, description: impl Into<String>) -> Self {
-        Self {
-            reason,
-            description: description.into(),
-        }
+        Self { reason, description: description.into() }
     }
 
     /// The RFC 6749 error code this error is answered with.
@@ -180,11 +177,7 @@ mod tests {
 
     #[test]
     fn client_auth_failures_map_to_invalid_client() {
-        for r in [
-            Reason::UnknownClient,
-            Reason::WrongClientSecret,
-            Reason::MalformedBasicAuth,
-        ] {
+        for r in [Reason::UnknownClient, Reason::WrongClientSecret, Reason::MalformedBasicAuth] {
             assert!(OAuthError::new(r, "x").is_client_auth_failure());
         }
         assert!(!OAuthError::new(Reason::MissingParameter, "x").is_client_auth_failure());

@@ -21,10 +21,7 @@ impl<'a> Form<'a> {
     /// Decodes a body. Fails on a repeated parameter, too many parameters, or invalid UTF-8.
     pub fn parse(body: &'a [u8]) -> Result<Self, OAuthError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(OAuthError::new(
-                Reason::BodyTooLarge,
-                "request body is too large",
-            ));
+            return Err(OAuthError::new(Reason::BodyTooLarge, "request body is too large"));
         }
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
         for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
@@ -40,10 +37,7 @@ impl<'a> Form<'a> {
                 ));
             }
             if pairs.len() == MAX_PARAMS {
-                return Err(OAuthError::new(
-                    Reason::TooManyParameters,
-                    "too many parameters",
-                ));
+                return Err(OAuthError::new(Reason::TooManyParameters, "too many parameters"));
             }
             pairs.push((name, value));
         }
@@ -52,20 +46,13 @@ impl<'a> Form<'a> {
 
     /// The value of `name`, or `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_ref())
-            .filter(|v| !v.is_empty())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref()).filter(|v| !v.is_empty())
     }
 
     /// The value of `name`, or `invalid_request` naming it.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| {
-            OAuthError::new(
-                Reason::MissingParameter,
-                format!("parameter `{name}` is required"),
-            )
+            OAuthError::new(Reason::MissingParameter, format!("parameter `{name}` is required"))
         })
     }
 }
@@ -73,16 +60,9 @@ impl<'a> Form<'a> {
 /// Decodes one name or value: `+` is a space, `%XX` a byte, and the result must be UTF-8
 /// (no lossy replacement: a client that sends other bytes gets an error, not altered input).
 pub(crate) fn decode(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
-    let malformed = || {
-        OAuthError::new(
-            Reason::MalformedBody,
-            "request body is not valid form encoding",
-        )
-    };
+    let malformed = || OAuthError::new(Reason::MalformedBody, "request body is not valid form encoding");
     if !raw.iter().any(|&b| b == b'+' || b == b'%') {
-        return std::str::from_utf8(raw)
-            .map(Cow::Borrowed)
-            .map_err(|_| malformed());
+        return std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| malformed());
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -100,9 +80,7 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| malformed())
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| malformed())
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -139,10 +117,7 @@ mod tests {
     fn empty_value_is_absent() {
         let f = Form::parse(b"scope=&grant_type=x").expect("form");
         assert_eq!(f.get("scope"), None);
-        assert_eq!(
-            f.require("scope").expect_err("absent").reason,
-            Reason::MissingParameter
-        );
+        assert_eq!(f.require("scope").expect_err("absent").reason, Reason::MissingParameter);
     }
 
     #[test]

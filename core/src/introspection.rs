@@ -19,9 +19,7 @@ pub struct IntrospectionRequest<'a> {
 
 /// Parses an introspection request.
 pub fn parse<'a>(form: &'a Form<'_>) -> Result<IntrospectionRequest<'a>, OAuthError> {
-    Ok(IntrospectionRequest {
-        token: form.require("token")?,
-    })
+    Ok(IntrospectionRequest { token: form.require("token")? })
 }
 
 /// The introspection response (RFC 7662 2.2).
@@ -129,14 +127,8 @@ mod tests {
     #[test]
     fn jwt_activity() {
         assert!(IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 50).active);
-        assert!(
-            !IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 100).active,
-            "expired"
-        );
-        assert!(
-            !IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", true, 50).active,
-            "revoked"
-        );
+        assert!(!IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 100).active, "expired");
+        assert!(!IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", true, 50).active, "revoked");
         assert!(
             !IntrospectionResponse::for_jwt(claims(100), "https://i/t/b", false, 50).active,
             "other tenant"

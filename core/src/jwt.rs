@@ -56,11 +56,8 @@ pub fn signing_input<C: Serialize>(
     kid: &str,
     claims: &C,
 ) -> Result<String, serde_json::Error> {
-    let header = Header {
-        alg: alg.as_str().to_owned(),
-        typ: Some(typ.to_owned()),
-        kid: Some(kid.to_owned()),
-    };
+    let header =
+        Header { alg: alg.as_str().to_owned(), typ: Some(typ.to_owned()), kid: Some(kid.to_owned()) };
     let header = serde_json::to_vec(&header)?;
     let claims = serde_json::to_vec(claims)?;
     let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 90);
@@ -94,9 +91,7 @@ pub struct Parsed<'a> {
 pub fn looks_like_jws(token: &str) -> bool {
     token.len() <= MAX_TOKEN_BYTES
         && token.split('.').count() == 3
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Splits and decodes a compact JWS; `None` if it is not well formed.
@@ -137,8 +132,7 @@ mod tests {
 
     #[test]
     fn build_and_parse_round_trip() {
-        let input =
-            signing_input(SigningAlg::ES256, ACCESS_TOKEN_TYP, "k1", &claims()).expect("json");
+        let input = signing_input(SigningAlg::ES256, ACCESS_TOKEN_TYP, "k1", &claims()).expect("json");
         let token = assemble(input.clone(), &[1, 2, 3]);
         let parsed = parse(&token).expect("parses");
         assert_eq!(parsed.signing_input, input);
@@ -160,15 +154,7 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_jws() {
-        for t in [
-            "",
-            "a.b",
-            "a.b.c.d",
-            "a.b.c",
-            "!!.??.**",
-            "eyJhbGciOiJub25lIn0..",
-            &"a.".repeat(5000),
-        ] {
+        for t in ["", "a.b", "a.b.c.d", "a.b.c", "!!.??.**", "eyJhbGciOiJub25lIn0..", &"a.".repeat(5000)] {
             assert!(parse(t).is_none(), "{t}");
         }
     }

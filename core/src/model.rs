@@ -231,13 +231,9 @@ impl GrantType {
 
     /// Parses a `grant_type` wire value.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::ClientCredentials,
-            Self::AuthorizationCode,
-            Self::RefreshToken,
-        ]
-        .into_iter()
-        .find(|g| g.as_str() == s)
+        [Self::ClientCredentials, Self::AuthorizationCode, Self::RefreshToken]
+            .into_iter()
+            .find(|g| g.as_str() == s)
     }
 }
 
@@ -282,9 +278,7 @@ impl TenantSettings {
 /// a URL path segment and a store key.
 pub fn is_valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl Client {

@@ -26,10 +26,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<RevocationRequest<'a>, OAuthError
 
 /// The error for a token that exists but was issued to another client.
 pub fn not_your_token() -> OAuthError {
-    OAuthError::new(
-        Reason::TokenOfAnotherClient,
-        "the token was not issued to this client",
-    )
+    OAuthError::new(Reason::TokenOfAnotherClient, "the token was not issued to this client")
 }
 
 #[cfg(test)]

@@ -14,17 +14,11 @@ pub fn parse(scope: &str) -> Result<Vec<&str>, OAuthError> {
     let mut out: Vec<&str> = Vec::new();
     for token in scope.split(' ').filter(|t| !t.is_empty()) {
         if token.len() > MAX_SCOPE_TOKEN_BYTES || !token.bytes().all(is_scope_char) {
-            return Err(OAuthError::new(
-                Reason::MalformedScope,
-                "scope contains an invalid value",
-            ));
+            return Err(OAuthError::new(Reason::MalformedScope, "scope contains an invalid value"));
         }
         if !out.contains(&token) {
             if out.len() == MAX_SCOPE_TOKENS {
-                return Err(OAuthError::new(
-                    Reason::MalformedScope,
-                    "too many scope values",
-                ));
+                return Err(OAuthError::new(Reason::MalformedScope, "too many scope values"));
             }
             out.push(token);
         }
@@ -65,25 +59,15 @@ mod tests {
     fn grammar() {
         assert_eq!(parse("a  b a").expect("ok"), ["a", "b"]);
         for bad in ["a\"b", "a\\b", "caf\u{e9}", "a\tb"] {
-            assert_eq!(
-                parse(bad).expect_err(bad).reason,
-                Reason::MalformedScope,
-                "{bad}"
-            );
+            assert_eq!(parse(bad).expect_err(bad).reason, Reason::MalformedScope, "{bad}");
         }
         assert!(parse(&"x".repeat(MAX_SCOPE_TOKEN_BYTES + 1)).is_err());
     }
 
     #[test]
     fn requested_scope_must_be_registered() {
-        assert_eq!(
-            grant(Some("read api:read"), &registered()).expect("ok"),
-            "read api:read"
-        );
-        assert_eq!(
-            grant(None, &registered()).expect("default"),
-            "read write api:read"
-        );
+        assert_eq!(grant(Some("read api:read"), &registered()).expect("ok"), "read api:read");
+        assert_eq!(grant(None, &registered()).expect("default"), "read write api:read");
         let err = grant(Some("read admin"), &registered()).expect_err("admin");
         assert_eq!(err.reason, Reason::ScopeNotAllowed);
         assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);

@@ -43,10 +43,6 @@ mod tests {
     fn sha256_vector() {
         // FIPS 180-2 example "abc".
         let d = digest("abc");
-        assert_eq!(
-            d[..4],
-            [0xba, 0x78, 0x16, 0xbf],
-            "SHA-256(abc) starts with ba7816bf"
-        );
+        assert_eq!(d[..4], [0xba, 0x78, 0x16, 0xbf], "SHA-256(abc) starts with ba7816bf");
     }
 }

@@ -84,11 +84,7 @@ pub trait TokenStore: Send + Sync {
     fn put_opaque_token(&self, digest: &[u8; 32], token: &OpaqueToken) -> Commit;
     /// The token with this digest in this tenant, if stored (expired ones may still be returned:
     /// callers check `exp`).
-    fn opaque_token(
-        &self,
-        tenant: &str,
-        digest: &[u8; 32],
-    ) -> Result<Option<OpaqueToken>, StoreError>;
+    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Result<Option<OpaqueToken>, StoreError>;
     /// Deletes an opaque token.
     fn delete_opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
 }
@@ -102,9 +98,7 @@ pub trait RevocationStore: Send + Sync {
 }
 
 /// The whole store.
-pub trait Store:
-    TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + 'static
-{
+pub trait Store: TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + 'static {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;
 }

@@ -30,14 +30,11 @@ impl TokenRequest<'_> {
 pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
     let grant_type = form.require("grant_type")?;
     match GrantType::parse(grant_type) {
-        Some(GrantType::ClientCredentials) => Ok(TokenRequest::ClientCredentials {
-            scope: form.get("scope"),
-        }),
+        Some(GrantType::ClientCredentials) => {
+            Ok(TokenRequest::ClientCredentials { scope: form.get("scope") })
+        }
         Some(GrantType::AuthorizationCode | GrantType::RefreshToken) | None => {
-            Err(OAuthError::new(
-                Reason::UnsupportedGrantType,
-                "the grant type is not supported",
-            ))
+            Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported"))
         }
     }
 }
@@ -68,18 +65,9 @@ mod tests {
 
     #[test]
     fn grant_types() {
-        assert_eq!(
-            check("grant_type=client_credentials"),
-            Ok(GrantType::ClientCredentials)
-        );
-        assert_eq!(
-            check("grant_type=password"),
-            Err(Reason::UnsupportedGrantType)
-        );
-        assert_eq!(
-            check("grant_type=authorization_code"),
-            Err(Reason::UnsupportedGrantType)
-        );
+        assert_eq!(check("grant_type=client_credentials"), Ok(GrantType::ClientCredentials));
+        assert_eq!(check("grant_type=password"), Err(Reason::UnsupportedGrantType));
+        assert_eq!(check("grant_type=authorization_code"), Err(Reason::UnsupportedGrantType));
         assert_eq!(check("scope=a"), Err(Reason::MissingParameter));
         assert_eq!(
             check("grant_type=client_credentials&grant_type=client_credentials"),

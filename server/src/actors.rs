@@ -83,7 +83,8 @@ impl Shards {
         std::thread::Builder::new().name("tessera-actors".into()).spawn(move || {
             let system = actix_rt::System::new();
             system.block_on(async {
-                let arbiters: Vec<ArbiterHandle> = (0..threads.max(1)).map(|_| actix_rt::Arbiter::new().handle()).collect();
+                let arbiters: Vec<ArbiterHandle> =
+                    (0..threads.max(1)).map(|_| actix_rt::Arbiter::new().handle()).collect();
                 // The receiver lives until start() returns; a send error means start() gave up.
                 let _ = tx.send(arbiters);
             });

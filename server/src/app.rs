@@ -41,7 +41,13 @@ pub struct TenantCx {
 
 impl App {
     /// Assembles the state.
-    pub fn new(store: Arc<dyn Store>, signer: Arc<dyn Signer>, shards: Shards, public_url: String, admin_key_digest: [u8; 32]) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        signer: Arc<dyn Signer>,
+        shards: Shards,
+        public_url: String,
+        admin_key_digest: [u8; 32],
+    ) -> Self {
         Self {
             keys: KeyRing::new(store.clone(), signer.clone()),
             store,

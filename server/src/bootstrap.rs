@@ -76,7 +76,10 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
                 created_at: now(),
             };
             app.store.put_tenant(&tenant).await.map_err(|e| BootstrapError::Setup(e.to_string()))?;
-            app.keys.current_or_create(&tenant.id, tenant.settings.access_token_alg, now()).await.map_err(setup)?;
+            app.keys
+                .current_or_create(&tenant.id, tenant.settings.access_token_alg, now())
+                .await
+                .map_err(setup)?;
         }
         std::fs::write(&marker, b"").map_err(io("writing the initialized marker"))?;
     }

@@ -142,10 +142,9 @@ impl Config {
                     .pkcs11_module
                     .or(file.pkcs11_module)
                     .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs --pkcs11-module".into()))?,
-                token_label: args
-                    .pkcs11_token_label
-                    .or(file.pkcs11_token_label)
-                    .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs --pkcs11-token-label".into()))?,
+                token_label: args.pkcs11_token_label.or(file.pkcs11_token_label).ok_or_else(|| {
+                    ConfigError::Invalid("--signer pkcs11 needs --pkcs11-token-label".into())
+                })?,
                 pin: env("TESSERA_PKCS11_PIN")
                     .ok_or_else(|| ConfigError::Invalid("--signer pkcs11 needs TESSERA_PKCS11_PIN".into()))?,
             }),
@@ -154,7 +153,9 @@ impl Config {
         if let Some(url) = &public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(ConfigError::Invalid(format!("public URL {url} must start with http:// or https://")));
+            return Err(ConfigError::Invalid(format!(
+                "public URL {url} must start with http:// or https://"
+            )));
         }
         Ok(Self {
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./tessera-data")),

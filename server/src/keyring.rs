@@ -104,7 +104,12 @@ impl KeyRing {
     }
 
     /// The current kid for `alg`, generating and storing a key first if the tenant has none.
-    pub async fn current_or_create(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> Result<Arc<str>, ApiError> {
+    pub async fn current_or_create(
+        &self,
+        tenant: &str,
+        alg: SigningAlg,
+        now: UnixSecs,
+    ) -> Result<Arc<str>, ApiError> {
         if let Some(kid) = self.get(tenant).and_then(|k| k.current(alg).cloned()) {
             return Ok(kid);
         }
@@ -122,10 +127,17 @@ impl KeyRing {
 
     /// Makes a new current key for every algorithm the tenant has a current key for (and for
     /// `default_alg`), retiring the old ones. They stay published for `max_ttl_secs` plus skew.
-    pub async fn rotate(&self, tenant: &str, default_alg: SigningAlg, max_ttl_secs: u32, now: UnixSecs) -> Result<Vec<KeyListing>, ApiError> {
+    pub async fn rotate(
+        &self,
+        tenant: &str,
+        default_alg: SigningAlg,
+        max_ttl_secs: u32,
+        now: UnixSecs,
+    ) -> Result<Vec<KeyListing>, ApiError> {
         let _guard = self.change.lock().await;
         let records = self.store.keys(tenant)?;
-        let mut algs: Vec<SigningAlg> = records.iter().filter(|r| r.retired_at.is_none()).map(|r| r.alg).collect();
+        let mut algs: Vec<SigningAlg> =
+            records.iter().filter(|r| r.retired_at.is_none()).map(|r| r.alg).collect();
         if !algs.contains(&default_alg) {
             algs.push(default_alg);
         }
@@ -152,7 +164,8 @@ impl KeyRing {
         let mut pruned = 0;
         for tenant in tenants {
             let records = self.store.keys(&tenant)?;
-            let expired: Vec<&KeyRecord> = records.iter().filter(|r| r.expires_at.is_some_and(|e| e <= now)).collect();
+            let expired: Vec<&KeyRecord> =
+                records.iter().filter(|r| r.expires_at.is_some_and(|e| e <= now)).collect();
             if expired.is_empty() {
                 continue;
             }
@@ -198,9 +211,11 @@ fn build(records: &[KeyRecord]) -> Result<TenantKeys, ApiError> {
         set.keys.push(jwk);
     }
     let jwks = serde_json::to_vec(&set).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let listing = records
-        .iter()
-        .map(|r| listing(r, current.iter().any(|(_, k)| **k == *r.kid)))
-        .collect();
-    Ok(TenantKeys { current, kids: records.iter().map(|r| r.kid.as_str().into()).collect(), jwks: jwks.into(), listing })
+    let listing = records.iter().map(|r| listing(r, current.iter().any(|(_, k)| **k == *r.kid))).collect();
+    Ok(TenantKeys {
+        current,
+        kids: records.iter().map(|r| r.kid.as_str().into()).collect(),
+        jwks: jwks.into(),
+        listing,
+    })
 }

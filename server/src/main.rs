@@ -61,7 +61,11 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(FjallStore::open(&config.data_dir.join("store"), StoreOptions::default())?);
     let signer: Arc<dyn Signer> = match &config.pkcs11 {
         None => Arc::new(SoftwareSigner::new()),
-        Some(p) => Arc::new(Pkcs11Signer::new(Pkcs11Config::new(&p.module, &p.token_label, Pkcs11Pin::new(p.pin.clone())))?),
+        Some(p) => Arc::new(Pkcs11Signer::new(Pkcs11Config::new(
+            &p.module,
+            &p.token_label,
+            Pkcs11Pin::new(p.pin.clone()),
+        ))?),
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
     let dyn_store: Arc<dyn Store> = store.clone();

@@ -21,9 +21,7 @@ pub fn validate(requested_scope: Option<&str>, client: &Client) -> Result<Valida
             "the client is not registered for client_credentials",
         ));
     }
-    Ok(Validated {
-        scope: scope::grant(requested_scope, &client.scope)?,
-    })
+    Ok(Validated { scope: scope::grant(requested_scope, &client.scope)? })
 }
 
 /// The claims of the access token for a validated request.
@@ -56,16 +54,10 @@ mod tests {
     fn registered_grant_and_scope_are_required() {
         let c = sample_client();
         assert_eq!(validate(Some("read"), &c).expect("ok").scope, "read");
-        assert_eq!(
-            validate(Some("admin"), &c).expect_err("scope").reason,
-            Reason::ScopeNotAllowed
-        );
+        assert_eq!(validate(Some("admin"), &c).expect_err("scope").reason, Reason::ScopeNotAllowed);
         let mut other = sample_client();
         other.grant_types = vec![GrantType::AuthorizationCode];
-        assert_eq!(
-            validate(None, &other).expect_err("grant").reason,
-            Reason::GrantTypeNotAllowed
-        );
+        assert_eq!(validate(None, &other).expect_err("grant").reason, Reason::GrantTypeNotAllowed);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::model::{AccessTokenFormat, Client, GrantType, SigningAlg, TokenEndpointAuthMethod, is_valid_id};
+use tessera_core::model::{
+    AccessTokenFormat, Client, GrantType, SigningAlg, TokenEndpointAuthMethod, is_valid_id,
+};
 use tessera_core::{scope, secret};
 
 use super::tenant_or_404;
@@ -101,9 +103,15 @@ fn check_uris(field: &str, uris: &[String]) -> Result<(), ApiError> {
     for uri in uris {
         // RFC 6749 3.1.2: an absolute URI without a fragment.
         let scheme_ok = uri.split_once(':').is_some_and(|(s, rest)| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) && !rest.is_empty()
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                && !rest.is_empty()
         });
-        if !scheme_ok || uri.contains('#') || uri.len() > MAX_URI_BYTES || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !scheme_ok
+            || uri.contains('#')
+            || uri.len() > MAX_URI_BYTES
+            || uri.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid(format!("{field}: `{uri}` is not an absolute URI without a fragment")));
         }
     }
@@ -151,8 +159,8 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
         client.access_token_format = enum_value("access_token_format", &format)?;
     }
     if let Some(alg) = m.id_token_signed_response_alg {
-        client.id_token_signed_response_alg =
-            SigningAlg::parse(&alg).ok_or_else(|| invalid(format!("id_token_signed_response_alg `{alg}` is not supported")))?;
+        client.id_token_signed_response_alg = SigningAlg::parse(&alg)
+            .ok_or_else(|| invalid(format!("id_token_signed_response_alg `{alg}` is not supported")))?;
     }
     if let Some(first_party) = m.first_party {
         client.first_party = first_party;
@@ -160,8 +168,12 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
-    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None && client.allows_grant(GrantType::ClientCredentials) {
-        return Err(invalid("a public client (token_endpoint_auth_method none) cannot use client_credentials"));
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+        && client.allows_grant(GrantType::ClientCredentials)
+    {
+        return Err(invalid(
+            "a public client (token_endpoint_auth_method none) cannot use client_credentials",
+        ));
     }
     Ok(())
 }
@@ -179,7 +191,9 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     let client_id = match m.client_id.take() {
         Some(id) if is_valid_id(&id) => id,
         Some(_) => return Err(invalid("client_id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")),
-        None => random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?,
+        None => {
+            random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?
+        }
     };
     let mut client = Client {
         tenant: tenant.to_owned(),

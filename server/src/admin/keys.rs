@@ -18,9 +18,7 @@ pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
 pub async fn rotate(app: &App, tenant: &str) -> Result<Resp, ApiError> {
     let t = tenant_or_404(app, tenant)?;
     let settings = &t.settings;
-    app.keys
-        .rotate(tenant, settings.access_token_alg, settings.max_signed_token_ttl_secs(), now())
-        .await?;
+    app.keys.rotate(tenant, settings.access_token_alg, settings.max_signed_token_ttl_secs(), now()).await?;
     let keys = app.keys.load(tenant)?;
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "keys": keys.listing })))
 }

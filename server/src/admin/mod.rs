@@ -62,7 +62,13 @@ pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resul
 }
 
 /// Runs an authorized admin request.
-pub async fn dispatch(app: &App, route: AdminRoute, method: &Method, headers: &HeaderMap, body: Bytes) -> Result<Resp, ApiError> {
+pub async fn dispatch(
+    app: &App,
+    route: AdminRoute,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Resp, ApiError> {
     authorize(app, headers)?;
     match (route, method.clone()) {
         (AdminRoute::Tenants, Method::GET) => tenants::list(app),
@@ -71,11 +77,15 @@ pub async fn dispatch(app: &App, route: AdminRoute, method: &Method, headers: &H
         (AdminRoute::Tenant(t), Method::PATCH) => tenants::patch(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::Tenant(t), Method::DELETE) => tenants::delete(app, &t).await,
         (AdminRoute::Settings(t), Method::GET) => tenants::get_settings(app, &t),
-        (AdminRoute::Settings(t), Method::PUT) => tenants::put_settings(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Settings(t), Method::PUT) => {
+            tenants::put_settings(app, &t, json_body(headers, &body)?).await
+        }
         (AdminRoute::Clients(t), Method::GET) => clients::list(app, &t),
         (AdminRoute::Clients(t), Method::POST) => clients::create(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::Client(t, c), Method::GET) => clients::get(app, &t, &c),
-        (AdminRoute::Client(t, c), Method::PATCH) => clients::patch(app, &t, &c, json_body(headers, &body)?).await,
+        (AdminRoute::Client(t, c), Method::PATCH) => {
+            clients::patch(app, &t, &c, json_body(headers, &body)?).await
+        }
         (AdminRoute::Client(t, c), Method::DELETE) => clients::delete(app, &t, &c).await,
         (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,
         (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t),

@@ -54,7 +54,9 @@ const MAX_DISPLAY_NAME: usize = 200;
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
     if name.chars().count() > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!("display_name must be at most {MAX_DISPLAY_NAME} printable characters")));
+        return Err(ApiError::BadRequest(format!(
+            "display_name must be at most {MAX_DISPLAY_NAME} printable characters"
+        )));
     }
     Ok(())
 }

@@ -23,7 +23,12 @@ pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -
     }
 }
 
-fn introspect(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Result<IntrospectionResponse, OAuthError> {
+fn introspect(
+    app: &App,
+    cx: &TenantCx,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<IntrospectionResponse, OAuthError> {
     let form = Form::parse(body)?;
     let client = authenticate_client(app, cx, headers, &form)?;
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
@@ -43,7 +48,9 @@ fn introspect(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Res
     }
     let digest = secret::digest(request.token);
     match app.store.opaque_token(&cx.tenant.id, &digest).map_err(store_error)? {
-        Some(token) if token.tenant == cx.tenant.id => Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now)),
+        Some(token) if token.tenant == cx.tenant.id => {
+            Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now))
+        }
         _ => Ok(IntrospectionResponse::inactive()),
     }
 }

@@ -22,7 +22,12 @@ use tessera_core::store::StoreError;
 use crate::app::{App, TenantCx};
 
 /// Authenticates the client of a token, introspection or revocation request.
-pub fn authenticate_client(app: &App, cx: &TenantCx, headers: &HeaderMap, form: &Form<'_>) -> Result<Arc<Client>, OAuthError> {
+pub fn authenticate_client(
+    app: &App,
+    cx: &TenantCx,
+    headers: &HeaderMap,
+    form: &Form<'_>,
+) -> Result<Arc<Client>, OAuthError> {
     let presented = client_auth::extract(headers.get(AUTHORIZATION).map(|v| v.as_bytes()), form)?;
     let client = app.store.client(&cx.tenant.id, presented.client_id()).map_err(store_error)?;
     client_auth::authenticate(&presented, client.as_deref())?;

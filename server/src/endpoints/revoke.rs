@@ -41,12 +41,18 @@ async fn revoke(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> R
         }
         let revocation = Revocation { tenant: tenant.clone(), jti: claims.jti, exp: claims.exp };
         let key = revocation.jti.clone();
-        return app.shards.write(tenant, key.as_bytes(), TokenWrite::RevokeJwt(revocation)).await.map_err(store_error);
+        return app
+            .shards
+            .write(tenant, key.as_bytes(), TokenWrite::RevokeJwt(revocation))
+            .await
+            .map_err(store_error);
     }
     let digest = secret::digest(request.token);
     match app.store.opaque_token(tenant, &digest).map_err(store_error)? {
         Some(token) if token.client_id != client.client_id => Err(not_your_token()),
-        Some(_) => app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await.map_err(store_error),
+        Some(_) => {
+            app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await.map_err(store_error)
+        }
         None => Ok(()),
     }
 }

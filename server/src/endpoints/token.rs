@@ -26,7 +26,12 @@ pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -
     }
 }
 
-async fn issue(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Result<TokenResponse, OAuthError> {
+async fn issue(
+    app: &App,
+    cx: &TenantCx,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, OAuthError> {
     let form = Form::parse(body)?;
     let client = authenticate_client(app, cx, headers, &form)?;
     match token::parse(&form)? {
@@ -46,7 +51,11 @@ async fn issue(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Re
     }
 }
 
-async fn sign_access_token(app: &App, cx: &TenantCx, claims: &AccessTokenClaims) -> Result<String, OAuthError> {
+async fn sign_access_token(
+    app: &App,
+    cx: &TenantCx,
+    claims: &AccessTokenClaims,
+) -> Result<String, OAuthError> {
     let alg = cx.tenant.settings.access_token_alg;
     let kid = app.keys.current_or_create(&cx.tenant.id, alg, claims.iat).await.map_err(|e| {
         tracing::error!(err = %e, "no signing key");
@@ -58,7 +67,11 @@ async fn sign_access_token(app: &App, cx: &TenantCx, claims: &AccessTokenClaims)
     Ok(jwt::assemble(input, &signature))
 }
 
-async fn store_opaque_token(app: &App, cx: &TenantCx, claims: AccessTokenClaims) -> Result<String, OAuthError> {
+async fn store_opaque_token(
+    app: &App,
+    cx: &TenantCx,
+    claims: AccessTokenClaims,
+) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     let digest = secret::digest(&value);
     let record = OpaqueToken {

@@ -95,7 +95,8 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, _peer: Socke
 }
 
 fn method_not_allowed(allow: &'static str) -> Resp {
-    let mut resp = json_no_store(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "error": "method_not_allowed" }));
+    let mut resp =
+        json_no_store(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "error": "method_not_allowed" }));
     resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     resp
 }

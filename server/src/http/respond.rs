@@ -140,9 +140,13 @@ impl ApiError {
         if let Self::Internal(detail) | Self::Unavailable(detail) = &self {
             tracing::error!(%detail, "admin request failed");
         }
-        let mut resp = json_no_store(status, &serde_json::json!({ "error": code, "error_description": self.to_string() }));
+        let mut resp = json_no_store(
+            status,
+            &serde_json::json!({ "error": code, "error_description": self.to_string() }),
+        );
         if matches!(self, Self::Unauthorized) {
-            resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera-admin\""));
+            resp.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera-admin\""));
         }
         resp
     }

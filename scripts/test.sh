@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs the system packages the tests need when
+# they are missing (SoftHSM2 for the PKCS#11 signer), then checks formatting and lints and runs
+# every test with cargo-nextest (one process per test, which SoftHSM2's per-process
+# configuration needs).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "# installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "# installing cargo-nextest" >&2
+  cargo install cargo-nextest --locked
+fi
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo nextest run --workspace --locked --no-fail-fast "$@"
