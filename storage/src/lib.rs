@@ -1,1 +1,28 @@
-//! placeholder
+//! tessera-storage: the fjall backend of [`tessera_core::store::Store`].
+//!
+//! [`FjallStore`] keeps every record kind in its own fjall keyspace, encoded with rkyv behind a
+//! format-version byte (`codec`), under keys laid out per tenant (`keys`). Durable writes go
+//! through one writer thread that group-commits them: one fjall batch and one fsync per round,
+//! however many writes are waiting (`writer`). Tenants and clients are cached with moka and the
+//! whole live deny list is in memory (`cache`). Expired tokens and revocations are removed a
+//! bounded batch at a time by a background sweeper (`sweeper`).
+//!
+//! Architecture invariants: only the writer thread mutates the database; reads never wait for
+//! it; a write's `Commit` resolves only after an fsync that covers it, and after a failed fsync
+//! the store refuses every write (it is *poisoned*) rather than acknowledge data it may lose.
+
+// `unsafe_code`, `clippy::unwrap_used` and `missing_docs` come from the workspace lints; tests may
+// unwrap, since a panic is how a test fails.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod cache;
+mod codec;
+mod keys;
+mod options;
+mod state;
+mod store;
+mod sweeper;
+mod writer;
+
+pub use options::{Clock, StoreOptions};
+pub use store::FjallStore;

@@ -1,0 +1,251 @@
+//! The on-disk key layout: which keyspace holds each kind of record and how its keys are built.
+//!
+//! Every record of a tenant lives under the prefix `tenant \0`, so a tenant is one prefix scan per
+//! keyspace. Tenant ids are checked with [`is_valid_id`] before they reach a key, so they never
+//! contain `\0` and the prefix is unambiguous whatever follows it (a `kid` or `jti` may contain
+//! any byte). Records that expire also get an entry in the expiry index,
+//! `exp_secs (u64 big-endian) \0 kind \0 key`, whose byte order is time order: the sweeper reads
+//! it from the start up to `now`.
+
+use tessera_core::model::{UnixSecs, is_valid_id};
+
+/// Separates the tenant from the rest of a key, and the parts of an expiry-index key.
+pub(crate) const SEP: u8 = 0;
+
+/// Longest `kid` or `jti` the store keeps. Ours are far shorter; the bound keeps keys small.
+pub(crate) const MAX_NAME_BYTES: usize = 256;
+
+/// One keyspace per kind of record, plus the expiry index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Space {
+    /// `tenant` -> `Tenant`.
+    Tenants,
+    /// `tenant \0 client_id` -> `Client`.
+    Clients,
+    /// `tenant \0 kid` -> `KeyRecord`.
+    Keys,
+    /// `tenant \0 sha256(token)` -> `OpaqueToken`.
+    Tokens,
+    /// `tenant \0 jti` -> `Revocation`.
+    Revocations,
+    /// `exp \0 kind \0 key` -> empty.
+    Expiry,
+}
+
+impl Space {
+    /// Every keyspace, in the order `open` creates them.
+    pub(crate) const ALL: [Space; 6] =
+        [Self::Tenants, Self::Clients, Self::Keys, Self::Tokens, Self::Revocations, Self::Expiry];
+
+    /// The fjall keyspace name. Changing one orphans the data under the old name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Tenants => "tenants",
+            Self::Clients => "clients",
+            Self::Keys => "keys",
+            Self::Tokens => "opaque_tokens",
+            Self::Revocations => "revocations",
+            Self::Expiry => "expiry",
+        }
+    }
+
+    /// Position in [`Space::ALL`], for indexing the keyspace handles.
+    pub(crate) const fn index(self) -> usize {
+        match self {
+            Self::Tenants => 0,
+            Self::Clients => 1,
+            Self::Keys => 2,
+            Self::Tokens => 3,
+            Self::Revocations => 4,
+            Self::Expiry => 5,
+        }
+    }
+
+    /// The expiry-index kind of records in this keyspace, if they expire.
+    pub(crate) const fn expiry_kind(self) -> Option<ExpiryKind> {
+        match self {
+            Self::Tokens => Some(ExpiryKind::Token),
+            Self::Revocations => Some(ExpiryKind::Revocation),
+            Self::Tenants | Self::Clients | Self::Keys | Self::Expiry => None,
+        }
+    }
+}
+
+/// The kinds of record the expiry index points at (one byte in the index key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExpiryKind {
+    /// An opaque access token.
+    Token,
+    /// A revoked JWT.
+    Revocation,
+}
+
+impl ExpiryKind {
+    const fn byte(self) -> u8 {
+        match self {
+            Self::Token => b't',
+            Self::Revocation => b'r',
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            b't' => Some(Self::Token),
+            b'r' => Some(Self::Revocation),
+            _ => None,
+        }
+    }
+
+    /// The keyspace holding the records of this kind.
+    pub(crate) const fn space(self) -> Space {
+        match self {
+            Self::Token => Space::Tokens,
+            Self::Revocation => Space::Revocations,
+        }
+    }
+}
+
+/// The key of a tenant record, or `None` if `tenant` is not a valid id (so no record can exist).
+pub(crate) fn tenant_key(tenant: &str) -> Option<Vec<u8>> {
+    is_valid_id(tenant).then(|| tenant.as_bytes().to_vec())
+}
+
+/// `tenant \0`: the prefix of everything a tenant owns outside the tenants keyspace.
+pub(crate) fn tenant_prefix(tenant: &str) -> Option<Vec<u8>> {
+    let mut key = tenant_key(tenant)?;
+    key.push(SEP);
+    Some(key)
+}
+
+/// `tenant \0 name`, or `None` if the tenant id is invalid or `name` is empty or too long.
+pub(crate) fn scoped_key(tenant: &str, name: &[u8]) -> Option<Vec<u8>> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+        return None;
+    }
+    let mut key = tenant_prefix(tenant)?;
+    key.extend_from_slice(name);
+    Some(key)
+}
+
+/// Splits `tenant \0 rest` at the first separator.
+pub(crate) fn split_scoped(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = key.iter().position(|&b| b == SEP)?;
+    Some((&key[..at], &key[at + 1..]))
+}
+
+/// The tenant that owns a key of `space` (the expiry index is not owned by a tenant).
+pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
+    match space {
+        Space::Tenants => Some(key),
+        Space::Clients | Space::Keys | Space::Tokens | Space::Revocations => {
+            split_scoped(key).map(|(tenant, _)| tenant)
+        }
+        Space::Expiry => None,
+    }
+}
+
+/// Expiry instants before the epoch sort as the epoch: they are long past either way.
+fn exp_bytes(exp: UnixSecs) -> [u8; 8] {
+    u64::try_from(exp).unwrap_or(0).to_be_bytes()
+}
+
+/// `exp \0 kind \0 key`.
+pub(crate) fn expiry_key(exp: UnixSecs, kind: ExpiryKind, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 3 + key.len());
+    out.extend_from_slice(&exp_bytes(exp));
+    out.push(SEP);
+    out.push(kind.byte());
+    out.push(SEP);
+    out.extend_from_slice(key);
+    out
+}
+
+/// A parsed expiry-index key.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ExpiryEntry<'a> {
+    /// When the record expires, in seconds (negative instants read back as 0).
+    pub(crate) exp_secs: u64,
+    /// What kind of record it points at.
+    pub(crate) kind: ExpiryKind,
+    /// The record's key in its keyspace.
+    pub(crate) key: &'a [u8],
+}
+
+/// Parses `exp \0 kind \0 key`; `None` for anything else.
+pub(crate) fn parse_expiry_key(raw: &[u8]) -> Option<ExpiryEntry<'_>> {
+    let (exp, rest) = raw.split_first_chunk::<8>()?;
+    let [SEP, kind, SEP, key @ ..] = rest else {
+        return None;
+    };
+    Some(ExpiryEntry { exp_secs: u64::from_be_bytes(*exp), kind: ExpiryKind::from_byte(*kind)?, key })
+}
+
+/// Exclusive upper bound of the index entries that have expired at `now` (`exp <= now`: RFC 7519
+/// says a token must not be accepted on or after its `exp`).
+pub(crate) fn expired_upper_bound(now: UnixSecs) -> [u8; 8] {
+    exp_bytes(now.saturating_add(1))
+}
+
+/// A key made readable for error messages: ids as text, the `\0` as `/`, other bytes as hex
+/// (token digests).
+pub(crate) fn display_key(space: Space, key: &[u8]) -> String {
+    let mut out = String::with_capacity(space.name().len() + 1 + key.len() * 2);
+    out.push_str(space.name());
+    out.push(':');
+    for &b in key {
+        match b {
+            SEP => out.push('/'),
+            b'!'..=b'~' if b != b'%' => out.push(char::from(b)),
+            _ => out.push_str(&format!("%{b:02x}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoped_keys_reject_invalid_tenants_and_names() {
+        assert_eq!(scoped_key("acme", b"web").as_deref(), Some(&b"acme\0web"[..]));
+        assert_eq!(scoped_key("a/b", b"web"), None);
+        assert_eq!(scoped_key("acme", b""), None);
+        assert_eq!(scoped_key("acme", &[b'x'; MAX_NAME_BYTES + 1]), None);
+        assert_eq!(tenant_key(""), None);
+    }
+
+    #[test]
+    fn tenant_prefix_does_not_match_a_longer_tenant() {
+        let acme = tenant_prefix("acme").unwrap_or_default();
+        let acme2 = scoped_key("acme2", b"web").unwrap_or_default();
+        assert!(!acme2.starts_with(&acme));
+    }
+
+    #[test]
+    fn expiry_keys_round_trip_and_sort_by_time() {
+        let a = expiry_key(5, ExpiryKind::Token, b"acme\0x");
+        let b = expiry_key(256, ExpiryKind::Revocation, b"acme\0y");
+        assert!(a < b);
+        assert_eq!(
+            parse_expiry_key(&b),
+            Some(ExpiryEntry { exp_secs: 256, kind: ExpiryKind::Revocation, key: b"acme\0y" })
+        );
+        assert!(a.as_slice() < expired_upper_bound(5).as_slice());
+        assert!(a.as_slice() >= expired_upper_bound(4).as_slice());
+        assert_eq!(parse_expiry_key(&expiry_key(-7, ExpiryKind::Token, b"k")).map(|e| e.exp_secs), Some(0));
+        assert_eq!(parse_expiry_key(b"short"), None);
+    }
+
+    #[test]
+    fn owner_is_the_part_before_the_separator() {
+        assert_eq!(owner(Space::Clients, b"acme\0web"), Some(&b"acme"[..]));
+        assert_eq!(owner(Space::Tenants, b"acme"), Some(&b"acme"[..]));
+        assert_eq!(owner(Space::Expiry, b"x"), None);
+    }
+
+    #[test]
+    fn display_key_escapes_binary() {
+        assert_eq!(display_key(Space::Tokens, b"acme\0\x01"), "opaque_tokens:acme/%01");
+    }
+}

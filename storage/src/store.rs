@@ -1,0 +1,336 @@
+//! [`FjallStore`]: opening the database, the read paths, submitting writes to the writer, and
+//! shutdown. The `tessera_core::store` traits are implemented here.
+
+use std::future::ready;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+
+use fjall::{Database, KeyspaceCreateOptions, PersistMode};
+use parking_lot::Mutex;
+use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, is_valid_id};
+use tessera_core::store::{
+    ClientStore, Commit, KeyStore, RevocationStore, Store, StoreError, TenantStore, TokenStore, failed_commit,
+};
+use tokio::sync::oneshot;
+
+use crate::cache::RecordCache;
+use crate::codec;
+use crate::keys::{self, Space};
+use crate::options::StoreOptions;
+use crate::state::{Shared, Stored, io};
+use crate::sweeper::{self, Sweeper};
+use crate::writer::{Limits, Request, WriteOp, Writer};
+
+/// The fjall-backed [`Store`]. Cheap reads from caches and fjall, durable writes through one
+/// group-committing writer thread, and a background sweeper for expired records.
+///
+/// Dropping it closes it (see [`FjallStore::close`]).
+pub struct FjallStore {
+    shared: Arc<Shared>,
+    tx: SyncSender<Request>,
+    threads: Mutex<Threads>,
+    sweep_batch_max: usize,
+}
+
+struct Threads {
+    writer: Option<JoinHandle<()>>,
+    sweeper: Option<Sweeper>,
+}
+
+impl FjallStore {
+    /// Opens (or creates) the store in `path`, replaying fjall's journal so every acknowledged
+    /// write is back, and loads the deny list. Starts the writer and, if configured, the sweeper.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        let db = Database::builder(path)
+            .cache_size(options.block_cache_bytes)
+            // The writer persists once per round; no flush to the OS per batch.
+            .manual_journal_persist(true)
+            .open()
+            .map_err(io)?;
+        let spaces = Space::ALL
+            .iter()
+            .map(|space| db.keyspace(space.name(), KeyspaceCreateOptions::default))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io)?;
+        let shared = Arc::new(Shared::new(
+            db,
+            spaces,
+            RecordCache::new(options.tenant_cache_capacity.max(1)),
+            RecordCache::new(options.client_cache_capacity.max(1)),
+            options.clock.clone(),
+        ));
+        load_deny_list(&shared)?;
+
+        let (tx, rx) = mpsc::sync_channel(options.write_queue_capacity.max(1));
+        let limits = Limits {
+            max_batch_writes: options.max_batch_writes.max(1),
+            max_batch_bytes: options.max_batch_bytes.max(1),
+            delete_chunk_records: options.delete_chunk_records.max(1),
+            max_deferred: options.write_queue_capacity.max(1),
+        };
+        let writer = Writer::new(Arc::clone(&shared), rx, limits);
+        let writer = std::thread::Builder::new()
+            .name("tessera-store-writer".to_owned())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Io(format!("starting the writer thread: {e}")))?;
+        let sweep_batch_max = options.sweep_batch_max.max(1);
+        let sweeper = match options.sweep_interval {
+            Some(interval) => Some(
+                Sweeper::spawn(Arc::clone(&shared), tx.clone(), interval, sweep_batch_max)
+                    .map_err(|e| StoreError::Io(format!("starting the sweeper thread: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            shared,
+            tx,
+            threads: Mutex::new(Threads { writer: Some(writer), sweeper }),
+            sweep_batch_max,
+        })
+    }
+
+    /// Stops the sweeper, lets the writer finish everything queued (each write still resolves
+    /// its `Commit`), joins it and syncs the journal. Later writes fail with
+    /// `StoreError::Closed`. Blocks; idempotent. Fails if the store is poisoned.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.shared.mark_closed();
+        let mut threads = self.threads.lock();
+        if let Some(sweeper) = threads.sweeper.take() {
+            sweeper.stop();
+        }
+        if let Some(writer) = threads.writer.take() {
+            // Blocking send: a full queue drains, since the writer is running.
+            let _ = self.tx.send(Request::Close);
+            if writer.join().is_err() {
+                tracing::error!("store writer thread panicked");
+            }
+        }
+        if self.shared.is_poisoned() {
+            return Err(StoreError::Poisoned);
+        }
+        self.shared.db.persist(PersistMode::SyncAll).map_err(io)
+    }
+
+    /// How many times the writer has called fsync (one per group commit).
+    pub fn persist_count(&self) -> u64 {
+        self.shared.persists()
+    }
+
+    /// How many writes have been acknowledged as durable.
+    pub fn committed_write_count(&self) -> u64 {
+        self.shared.committed_writes()
+    }
+
+    /// Live entries of the in-memory deny list.
+    pub fn revocation_count(&self) -> usize {
+        self.shared.deny.len()
+    }
+
+    /// Runs one sweep round now: deletes up to `sweep_batch_max` records that have expired by
+    /// the store's clock, with their index entries, and returns how many index entries it
+    /// handled (a full batch means more may be due). Blocks until the writer has applied it;
+    /// the background sweeper calls the same thing.
+    pub fn sweep_expired(&self) -> Result<usize, StoreError> {
+        sweeper::sweep_round(&self.shared, &self.tx, self.sweep_batch_max)
+    }
+
+    /// Makes the next fsync fail, as a dying disk would: for tests of poisoning.
+    #[doc(hidden)]
+    pub fn inject_persist_failure(&self) {
+        self.shared.arm_persist_failure();
+    }
+
+    /// Queues a write; the returned `Commit` resolves once it is durable.
+    fn submit(&self, op: WriteOp) -> Commit {
+        if let Some(refused) = self.shared.refusal() {
+            return failed_commit(refused);
+        }
+        let (done, rx) = oneshot::channel();
+        match self.tx.try_send(Request::Write { op, done }) {
+            Ok(()) => {
+                let shared = Arc::clone(&self.shared);
+                Box::pin(async move {
+                    // The writer completes every waiter; a dropped one means it stopped.
+                    rx.await.unwrap_or_else(|_| Err(shared.refusal().unwrap_or(StoreError::Closed)))
+                })
+            }
+            // Shedding load beats blocking an async worker on a full queue.
+            Err(TrySendError::Full(_)) => {
+                failed_commit(StoreError::Io("write queue full: the store is overloaded".to_owned()))
+            }
+            Err(TrySendError::Disconnected(_)) => failed_commit(StoreError::Closed),
+        }
+    }
+
+    fn put<T: Stored>(&self, key: Option<Vec<u8>>, record: &T, what: &str) -> Commit {
+        let Some(key) = key else {
+            return failed_commit(StoreError::Corrupt {
+                key: format!("{}:?", T::SPACE.name()),
+                detail: format!("refusing to write: {what} has an invalid id"),
+            });
+        };
+        match codec::encode(&key, record) {
+            Ok(value) => self.submit(WriteOp::Put { space: T::SPACE, key, value, exp: record.exp() }),
+            Err(err) => failed_commit(err),
+        }
+    }
+
+    fn delete(&self, space: Space, key: Option<Vec<u8>>) -> Commit {
+        match key {
+            Some(key) => self.submit(WriteOp::Delete { space, key }),
+            // No record can live under an invalid key: deleting it is done already.
+            None => Box::pin(ready(Ok(()))),
+        }
+    }
+}
+
+impl Drop for FjallStore {
+    fn drop(&mut self) {
+        if let Err(err) = self.close() {
+            tracing::warn!(error = %err, "store closed with an error");
+        }
+    }
+}
+
+/// Fills the deny list from disk. A revocation that does not decode stays revoked (its key
+/// names the token) rather than silently un-revoking a token; it is logged for an operator.
+fn load_deny_list(shared: &Shared) -> Result<(), StoreError> {
+    let now = shared.now();
+    for guard in shared.space(Space::Revocations).iter() {
+        let (key, value) = guard.into_inner().map_err(io)?;
+        match codec::decode::<Revocation>(&key, &value) {
+            Ok(r) if r.exp > now => shared.deny.insert(&r.tenant, &r.jti, r.exp),
+            Ok(_) => {} // expired: the sweeper deletes it
+            Err(err) => {
+                tracing::error!(error = %err, "corrupt revocation kept on the deny list");
+                let parts = keys::split_scoped(&key)
+                    .and_then(|(t, j)| Some((std::str::from_utf8(t).ok()?, std::str::from_utf8(j).ok()?)));
+                if let Some((tenant, jti)) = parts {
+                    shared.deny.insert(tenant, jti, i64::MAX);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
+    if is_valid_id(client_id) { keys::scoped_key(tenant, client_id.as_bytes()) } else { None }
+}
+
+impl TenantStore for FjallStore {
+    fn tenant(&self, id: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        let Some(key) = keys::tenant_key(id) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(id) {
+            return Ok(None);
+        }
+        self.shared.tenants.get_or_load(&key, || self.shared.get(&key))
+    }
+
+    fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut tenants = self.shared.scan::<Tenant>(&[])?;
+        tenants.retain(|t| !self.shared.is_deleting(&t.id));
+        Ok(tenants)
+    }
+
+    fn put_tenant(&self, tenant: &Tenant) -> Commit {
+        self.put(keys::tenant_key(&tenant.id), tenant, "tenant")
+    }
+
+    fn delete_tenant(&self, id: &str) -> Commit {
+        match keys::tenant_key(id) {
+            Some(key) => self.submit(WriteOp::DeleteTenant { tenant: key.into() }),
+            None => Box::pin(ready(Ok(()))),
+        }
+    }
+}
+
+impl ClientStore for FjallStore {
+    fn client(&self, tenant: &str, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        let Some(key) = client_key(tenant, client_id) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(None);
+        }
+        self.shared.clients.get_or_load(&key, || self.shared.get(&key))
+    }
+
+    fn clients(&self, tenant: &str) -> Result<Vec<Client>, StoreError> {
+        match keys::tenant_prefix(tenant) {
+            Some(prefix) if !self.shared.is_deleting(tenant) => self.shared.scan(&prefix),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn put_client(&self, client: &Client) -> Commit {
+        self.put(client_key(&client.tenant, &client.client_id), client, "client")
+    }
+
+    fn delete_client(&self, tenant: &str, client_id: &str) -> Commit {
+        self.delete(Space::Clients, client_key(tenant, client_id))
+    }
+}
+
+impl KeyStore for FjallStore {
+    fn keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        let Some(prefix) = keys::tenant_prefix(tenant) else {
+            return Ok(Vec::new());
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(Vec::new());
+        }
+        let mut keys = self.shared.scan::<KeyRecord>(&prefix)?;
+        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)));
+        Ok(keys)
+    }
+
+    fn put_key(&self, key: &KeyRecord) -> Commit {
+        self.put(keys::scoped_key(&key.tenant, key.kid.as_bytes()), key, "key")
+    }
+
+    fn delete_key(&self, tenant: &str, kid: &str) -> Commit {
+        self.delete(Space::Keys, keys::scoped_key(tenant, kid.as_bytes()))
+    }
+}
+
+impl TokenStore for FjallStore {
+    fn put_opaque_token(&self, digest: &[u8; 32], token: &OpaqueToken) -> Commit {
+        self.put(keys::scoped_key(&token.tenant, digest), token, "opaque token")
+    }
+
+    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Result<Option<OpaqueToken>, StoreError> {
+        match keys::scoped_key(tenant, digest) {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    fn delete_opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Commit {
+        self.delete(Space::Tokens, keys::scoped_key(tenant, digest))
+    }
+}
+
+impl RevocationStore for FjallStore {
+    fn put_revocation(&self, revocation: &Revocation) -> Commit {
+        let key = keys::scoped_key(&revocation.tenant, revocation.jti.as_bytes());
+        self.put(key, revocation, "revocation")
+    }
+
+    fn is_revoked(&self, tenant: &str, jti: &str) -> Result<bool, StoreError> {
+        if self.shared.is_deleting(tenant) {
+            return Ok(false);
+        }
+        Ok(self.shared.deny.contains(tenant, jti, self.shared.now()))
+    }
+}
+
+impl Store for FjallStore {
+    fn is_writable(&self) -> bool {
+        self.shared.refusal().is_none()
+    }
+}

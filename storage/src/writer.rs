@@ -1,0 +1,491 @@
+//! The writer thread and group commit: the only code that mutates the database.
+//!
+//! Callers queue [`Request`]s on a bounded channel and get a oneshot to await. The writer takes
+//! every request waiting (up to [`Limits`]), applies them to fjall as one write batch, calls
+//! `persist(SyncData)` once, and only then completes the waiters: one fsync covers the whole
+//! round, however many requests it holds. While it fsyncs, the next round queues up, so the
+//! batch grows with the load.
+//!
+//! Why `SyncData` and not `SyncAll`: fjall's journal files are created at their full
+//! pre-allocated size, `sync_all`ed, and their directory fsynced when a journal rotates. A
+//! commit then only changes data inside an existing file, and `fdatasync` flushes that data plus
+//! any metadata needed to read it back (size, block allocation); what it skips (mtime) is not
+//! needed for recovery. The database is opened with `manual_journal_persist`, so batches are not
+//! flushed to the OS one by one: the round's persist does it.
+//!
+//! Because one thread applies everything in queue order, writes to one key land in submission
+//! order, and reads that must see the current state (expiry, tenant deletion) can run in the
+//! writer without racing other writes. A failed commit or fsync poisons the store: the round's
+//! waiters and every later write get `StoreError::Poisoned`, since acknowledging anything after
+//! a lost fsync could acknowledge data that is gone.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+
+use fjall::{OwnedWriteBatch, PersistMode, Slice};
+use tessera_core::model::{OpaqueToken, Revocation, UnixSecs};
+use tessera_core::store::StoreError;
+use tokio::sync::oneshot;
+
+use crate::codec;
+use crate::keys::{self, ExpiryKind, Space};
+use crate::state::{Shared, io};
+
+/// Completes a caller's `Commit`.
+pub(crate) type Done = oneshot::Sender<Result<(), StoreError>>;
+
+/// A message to the writer.
+pub(crate) enum Request {
+    /// A write; `done` is completed once it is durable (or failed).
+    Write { op: WriteOp, done: Done },
+    /// Delete the records these expiry-index entries point at if they have expired at `now`, and
+    /// the entries. Sent by the sweeper; answered with the number of entries handled once applied
+    /// (no fsync: a lost expiry deletion is redone by the next sweep).
+    Expire { index_keys: Vec<Slice>, now: UnixSecs, done: Sender<usize> },
+    /// Finish everything queued before this and stop.
+    Close,
+}
+
+/// One write.
+pub(crate) enum WriteOp {
+    /// Insert or replace a record; `exp` indexes it for expiry (tokens, revocations).
+    Put { space: Space, key: Vec<u8>, value: Vec<u8>, exp: Option<UnixSecs> },
+    /// Delete a record. Its expiry-index entry, if any, is left for the sweeper, which drops
+    /// entries whose record is gone when they come due.
+    Delete { space: Space, key: Vec<u8> },
+    /// Delete a tenant and everything it owns, in chunks over several rounds.
+    DeleteTenant { tenant: Box<[u8]> },
+}
+
+impl WriteOp {
+    fn tenant(&self) -> Option<&[u8]> {
+        match self {
+            Self::Put { space, key, .. } | Self::Delete { space, key } => keys::owner(*space, key),
+            Self::DeleteTenant { tenant } => Some(tenant),
+        }
+    }
+
+    fn size_bytes(&self) -> usize {
+        match self {
+            Self::Put { key, value, .. } => key.len() + value.len(),
+            Self::Delete { key, .. } => key.len(),
+            Self::DeleteTenant { tenant } => tenant.len(),
+        }
+    }
+}
+
+/// Bounds on one round.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_batch_writes: usize,
+    pub(crate) max_batch_bytes: usize,
+    pub(crate) delete_chunk_records: usize,
+    /// Writes held back behind a tenant deletion before the writer finishes that deletion in
+    /// one go rather than let them pile up.
+    pub(crate) max_deferred: usize,
+}
+
+/// What must happen to in-memory state once a write is visible in fjall.
+enum Effect {
+    InvalidateTenant(Vec<u8>),
+    InvalidateClient(Vec<u8>),
+    Deny { key: Vec<u8>, exp: UnixSecs },
+    Undeny { key: Vec<u8> },
+}
+
+/// The writes of one round: a fjall batch not yet committed, its effects, and the waiters the
+/// round's fsync will complete.
+struct Round<'a> {
+    shared: &'a Shared,
+    batch: OwnedWriteBatch,
+    effects: Vec<Effect>,
+    durable: Vec<Done>,
+    expired: Vec<(Sender<usize>, usize)>,
+}
+
+impl<'a> Round<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        Self {
+            shared,
+            batch: shared.db.batch(),
+            effects: Vec::new(),
+            durable: Vec::new(),
+            expired: Vec::new(),
+        }
+    }
+
+    fn put(&mut self, space: Space, key: Vec<u8>, value: Vec<u8>, exp: Option<UnixSecs>) {
+        if let (Some(kind), Some(exp)) = (space.expiry_kind(), exp) {
+            self.batch.insert(
+                self.shared.space(Space::Expiry),
+                keys::expiry_key(exp, kind, &key),
+                Slice::empty(),
+            );
+        }
+        match space {
+            Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
+            Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
+            Space::Revocations => {
+                if let Some(exp) = exp {
+                    self.effects.push(Effect::Deny { key: key.clone(), exp });
+                }
+            }
+            Space::Keys | Space::Tokens | Space::Expiry => {}
+        }
+        self.batch.insert(self.shared.space(space), key, value);
+    }
+
+    fn delete(&mut self, space: Space, key: Vec<u8>) {
+        match space {
+            Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
+            Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
+            Space::Revocations => self.effects.push(Effect::Undeny { key: key.clone() }),
+            Space::Keys | Space::Tokens | Space::Expiry => {}
+        }
+        self.batch.remove(self.shared.space(space), key);
+    }
+
+    /// Commits the batch so far (visible to reads, not yet durable) and applies its effects.
+    /// Called before anything that reads the database, so the read sees every earlier write.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = mem::replace(&mut self.batch, self.shared.db.batch());
+        batch.commit().map_err(io)?;
+        for effect in self.effects.drain(..) {
+            match effect {
+                // Invalidation after the commit: see `cache` for why the order matters.
+                Effect::InvalidateTenant(key) => self.shared.tenants.invalidate(&key),
+                Effect::InvalidateClient(key) => self.shared.clients.invalidate(&key),
+                Effect::Deny { key, exp } => {
+                    if let Some((tenant, jti)) = scoped_strs(&key) {
+                        self.shared.deny.insert(tenant, jti, exp);
+                    }
+                }
+                Effect::Undeny { key } => {
+                    if let Some((tenant, jti)) = scoped_strs(&key) {
+                        self.shared.deny.remove(tenant, jti);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scoped_strs(key: &[u8]) -> Option<(&str, &str)> {
+    let (tenant, rest) = keys::split_scoped(key)?;
+    Some((std::str::from_utf8(tenant).ok()?, std::str::from_utf8(rest).ok()?))
+}
+
+/// A tenant deletion in progress.
+struct Deletion {
+    tenant: Box<[u8]>,
+    /// Index into [`DELETE_ORDER`] of the keyspace being emptied.
+    stage: usize,
+    waiters: Vec<Done>,
+}
+
+/// The tenant record goes last: a crash part-way leaves the tenant in place (and its
+/// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
+/// re-created one of the same id would inherit.
+const DELETE_ORDER: [Space; 5] =
+    [Space::Clients, Space::Keys, Space::Tokens, Space::Revocations, Space::Tenants];
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    rx: Receiver<Request>,
+    limits: Limits,
+    deletions: Vec<Deletion>,
+    /// Writes to tenants being deleted, held back (in order) until the deletion is done, so a
+    /// write submitted after `delete_tenant` is not deleted by it.
+    deferred: VecDeque<(WriteOp, Done)>,
+}
+
+impl Writer {
+    pub(crate) fn new(shared: Arc<Shared>, rx: Receiver<Request>, limits: Limits) -> Self {
+        Self { shared, rx, limits, deletions: Vec::new(), deferred: VecDeque::new() }
+    }
+
+    /// Runs rounds until closed (or every sender is gone) and all work is finished.
+    pub(crate) fn run(mut self) {
+        let mut closing = false;
+        loop {
+            let mut requests = self.ready_deferred();
+            if !closing {
+                closing = self.receive(&mut requests);
+            }
+            if closing && requests.is_empty() && self.deletions.is_empty() && self.deferred.is_empty() {
+                return;
+            }
+            self.round(requests);
+        }
+    }
+
+    /// Deferred writes whose tenant is no longer being deleted, oldest first: they go before
+    /// anything received later.
+    fn ready_deferred(&mut self) -> VecDeque<Request> {
+        let mut ready = VecDeque::new();
+        let mut still = VecDeque::new();
+        for (op, done) in self.deferred.drain(..) {
+            let blocked = op.tenant().is_some_and(|t| self.deletions.iter().any(|d| *d.tenant == *t));
+            if blocked {
+                still.push_back((op, done));
+            } else {
+                ready.push_back(Request::Write { op, done });
+            }
+        }
+        self.deferred = still;
+        ready
+    }
+
+    /// Takes what is queued, up to the round's limits; blocks for the first request only when
+    /// there is nothing else to do. Returns whether the writer should close.
+    fn receive(&mut self, requests: &mut VecDeque<Request>) -> bool {
+        if requests.is_empty() && self.deletions.is_empty() {
+            match self.rx.recv() {
+                Ok(Request::Close) | Err(_) => return true,
+                Ok(request) => requests.push_back(request),
+            }
+        }
+        let mut bytes: usize = requests.iter().map(request_bytes).sum();
+        while requests.len() < self.limits.max_batch_writes && bytes < self.limits.max_batch_bytes {
+            match self.rx.try_recv() {
+                Ok(Request::Close) | Err(TryRecvError::Disconnected) => return true,
+                Ok(request) => {
+                    bytes += request_bytes(&request);
+                    requests.push_back(request);
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        false
+    }
+
+    fn round(&mut self, mut requests: VecDeque<Request>) {
+        let shared = Arc::clone(&self.shared);
+        if shared.is_poisoned() {
+            self.fail_everything(requests);
+            return;
+        }
+        let mut round = Round::new(&shared);
+        let applied = self
+            .apply(&mut round, &mut requests)
+            .and_then(|()| self.delete_chunks(&mut round))
+            .and_then(|()| round.flush());
+        let durable = applied.and_then(|()| if round.durable.is_empty() { Ok(()) } else { self.persist() });
+        match durable {
+            Ok(()) => {
+                shared.count_committed(round.durable.len());
+                for done in round.durable {
+                    // A caller that dropped its `Commit` no longer listens; nothing to do.
+                    let _ = done.send(Ok(()));
+                }
+                for (done, n) in round.expired {
+                    let _ = done.send(n);
+                }
+            }
+            Err(err) => {
+                shared.poison(&err);
+                for done in round.durable {
+                    let _ = done.send(Err(StoreError::Poisoned));
+                }
+                // Dropping the sweeper's senders tells it the round failed.
+                drop(round.expired);
+                self.fail_everything(requests);
+            }
+        }
+    }
+
+    /// Applies requests in order until one fails; what is left in `requests` was not applied.
+    fn apply(&mut self, round: &mut Round<'_>, requests: &mut VecDeque<Request>) -> Result<(), StoreError> {
+        while let Some(request) = requests.pop_front() {
+            match request {
+                Request::Close => {}
+                Request::Expire { index_keys, now, done } => {
+                    let handled = index_keys.len();
+                    expire(round, &index_keys, now)?;
+                    round.expired.push((done, handled));
+                }
+                Request::Write { op, done } => {
+                    if self.is_blocked(&op) {
+                        self.deferred.push_back((op, done));
+                        continue;
+                    }
+                    match op {
+                        WriteOp::Put { space, key, value, exp } => {
+                            round.put(space, key, value, exp);
+                            round.durable.push(done);
+                        }
+                        WriteOp::Delete { space, key } => {
+                            round.delete(space, key);
+                            round.durable.push(done);
+                        }
+                        WriteOp::DeleteTenant { tenant } => {
+                            // The deletion's scans must see every write queued before it.
+                            if let Err(err) = round.flush() {
+                                let _ = done.send(Err(StoreError::Poisoned));
+                                return Err(err);
+                            }
+                            self.shared.begin_delete(&tenant);
+                            // Completed when its last chunk is durable, not with this round.
+                            self.deletions.push(Deletion { tenant, stage: 0, waiters: vec![done] });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn is_blocked(&self, op: &WriteOp) -> bool {
+        let Some(tenant) = op.tenant() else {
+            return false;
+        };
+        self.deletions.iter().any(|d| *d.tenant == *tenant)
+            || self.deferred.iter().any(|(queued, _)| queued.tenant() == Some(tenant))
+    }
+
+    /// One chunk of every deletion in progress (all of them at once if too many writes wait
+    /// behind them); finished deletions complete with this round's fsync.
+    fn delete_chunks(&mut self, round: &mut Round<'_>) -> Result<(), StoreError> {
+        let drain = self.deferred.len() > self.limits.max_deferred;
+        let mut finished = Vec::new();
+        for (i, deletion) in self.deletions.iter_mut().enumerate() {
+            loop {
+                let done = delete_chunk(round, deletion, self.limits.delete_chunk_records)?;
+                if done {
+                    finished.push(i);
+                    break;
+                }
+                if !drain {
+                    break;
+                }
+            }
+        }
+        for i in finished.into_iter().rev() {
+            let deletion = self.deletions.remove(i);
+            self.shared.end_delete(&deletion.tenant);
+            // Its revocations left the list chunk by chunk; this drops any whose record did
+            // not decode.
+            if let Ok(tenant) = std::str::from_utf8(&deletion.tenant) {
+                self.shared.deny.remove_tenant(tenant);
+            }
+            round.durable.extend(deletion.waiters);
+        }
+        Ok(())
+    }
+
+    fn persist(&self) -> Result<(), StoreError> {
+        self.shared.count_persist();
+        if self.shared.take_persist_failure() {
+            return Err(StoreError::Io("injected persist failure".to_owned()));
+        }
+        self.shared.db.persist(PersistMode::SyncData).map_err(io)
+    }
+
+    /// After poisoning: nothing queued, deferred or in progress will ever be durable.
+    fn fail_everything(&mut self, requests: VecDeque<Request>) {
+        for request in requests {
+            if let Request::Write { done, .. } = request {
+                let _ = done.send(Err(StoreError::Poisoned));
+            }
+        }
+        for (_, done) in self.deferred.drain(..) {
+            let _ = done.send(Err(StoreError::Poisoned));
+        }
+        for deletion in self.deletions.drain(..) {
+            self.shared.end_delete(&deletion.tenant);
+            for done in deletion.waiters {
+                let _ = done.send(Err(StoreError::Poisoned));
+            }
+        }
+    }
+}
+
+fn request_bytes(request: &Request) -> usize {
+    match request {
+        Request::Write { op, .. } => op.size_bytes(),
+        Request::Expire { index_keys, .. } => index_keys.iter().map(|k| k.len()).sum(),
+        Request::Close => 0,
+    }
+}
+
+/// The `exp` of a stored token or revocation, or `None` if it does not decode (then it stays
+/// where it is for someone to look at, and readers get `Corrupt`).
+fn stored_exp(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<UnixSecs> {
+    let exp = match kind {
+        ExpiryKind::Token => codec::decode::<OpaqueToken>(key, value).map(|t| t.exp),
+        ExpiryKind::Revocation => codec::decode::<Revocation>(key, value).map(|r| r.exp),
+    };
+    match exp {
+        Ok(exp) => Some(exp),
+        Err(err) => {
+            tracing::warn!(error = %err, "expiring record does not decode; left in place");
+            None
+        }
+    }
+}
+
+/// Handles expiry-index entries that came due at `now`. The record is re-read here, in the
+/// writer, because it may have been rewritten with a later `exp` since the sweeper saw the entry
+/// (the rewrite made its own entry).
+fn expire(round: &mut Round<'_>, index_keys: &[Slice], now: UnixSecs) -> Result<(), StoreError> {
+    round.flush()?;
+    let shared = round.shared;
+    for raw in index_keys {
+        round.batch.remove(shared.space(Space::Expiry), raw.clone());
+        let Some(entry) = keys::parse_expiry_key(raw) else {
+            tracing::warn!("malformed expiry-index key dropped");
+            continue;
+        };
+        let space = entry.kind.space();
+        let Some(value) = shared.space(space).get(entry.key).map_err(io)? else {
+            continue;
+        };
+        if stored_exp(entry.kind, entry.key, &value).is_some_and(|exp| exp <= now) {
+            round.delete(space, entry.key.to_vec());
+        }
+    }
+    round.flush()
+}
+
+/// Deletes up to `budget` records of a tenant; returns whether the tenant is gone.
+fn delete_chunk(round: &mut Round<'_>, deletion: &mut Deletion, budget: usize) -> Result<bool, StoreError> {
+    let shared = round.shared;
+    let mut budget = budget.max(1);
+    let mut prefix = deletion.tenant.to_vec();
+    prefix.push(keys::SEP);
+    while budget > 0 {
+        let Some(&space) = DELETE_ORDER.get(deletion.stage) else {
+            break;
+        };
+        if space == Space::Tenants {
+            round.delete(space, deletion.tenant.to_vec());
+            deletion.stage += 1;
+            break;
+        }
+        let mut taken = 0;
+        for guard in shared.space(space).prefix(&prefix).take(budget) {
+            let (key, value) = guard.into_inner().map_err(io)?;
+            if let Some(kind) = space.expiry_kind()
+                && let Some(exp) = stored_exp(kind, &key, &value)
+            {
+                round.batch.remove(shared.space(Space::Expiry), keys::expiry_key(exp, kind, &key));
+            }
+            round.delete(space, key.to_vec());
+            taken += 1;
+        }
+        if taken < budget {
+            deletion.stage += 1;
+        }
+        budget -= taken;
+    }
+    // The next chunk's scan must not see this chunk's records again.
+    round.flush()?;
+    Ok(deletion.stage >= DELETE_ORDER.len())
+}

@@ -1,0 +1,124 @@
+//! Shared helpers of the storage integration tests: opening stores on a manual clock, record
+//! builders, and a raw view of the on-disk keyspaces.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use tessera_core::model::{
+    AccessTokenFormat, Client, GrantType, KeyMaterial, KeyRecord, OpaqueToken, Revocation, SigningAlg,
+    Tenant, TenantSettings, TokenEndpointAuthMethod,
+};
+use tessera_core::store::{Commit, StoreError};
+use tessera_storage::{Clock, FjallStore, StoreOptions};
+
+/// A clock tests move by hand.
+#[derive(Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn at(now: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(now)))
+    }
+    pub fn set(&self, now: i64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+    pub fn clock(&self) -> Clock {
+        let now = Arc::clone(&self.0);
+        Clock::from_fn(move || now.load(Ordering::SeqCst))
+    }
+}
+
+/// Options with no background sweeper, on `clock`.
+pub fn options(clock: &ManualClock) -> StoreOptions {
+    StoreOptions { sweep_interval: None, clock: clock.clock(), ..StoreOptions::default() }
+}
+
+pub fn open(dir: &Path, clock: &ManualClock) -> FjallStore {
+    FjallStore::open(dir, options(clock)).unwrap()
+}
+
+/// Waits for a commit from synchronous test code.
+pub fn wait(commit: Commit) -> Result<(), StoreError> {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(commit)
+}
+
+pub fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: id.to_owned(),
+        display_name: format!("Tenant {id}"),
+        settings: TenantSettings::default(),
+        created_at: 1_700_000_000,
+    }
+}
+
+pub fn client(tenant: &str, id: &str) -> Client {
+    Client {
+        tenant: tenant.to_owned(),
+        client_id: id.to_owned(),
+        client_name: format!("Client {id}"),
+        secret_digest: Some([7; 32]),
+        grant_types: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
+        redirect_uris: vec!["https://app.example/cb".to_owned()],
+        response_types: vec!["code".to_owned()],
+        scope: vec!["read".to_owned(), "write".to_owned()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        access_token_format: AccessTokenFormat::Opaque,
+        id_token_signed_response_alg: SigningAlg::RS256,
+        post_logout_redirect_uris: vec![],
+        first_party: true,
+        created_at: 1_700_000_001,
+    }
+}
+
+pub fn key(tenant: &str, kid: &str, created_at: i64) -> KeyRecord {
+    KeyRecord {
+        tenant: tenant.to_owned(),
+        kid: kid.to_owned(),
+        alg: SigningAlg::ES384,
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        material: KeyMaterial::Pkcs11 { id: kid.as_bytes().to_vec() },
+        created_at,
+        retired_at: None,
+        expires_at: Some(created_at + 7200),
+    }
+}
+
+pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
+    OpaqueToken {
+        tenant: tenant.to_owned(),
+        client_id: "web".to_owned(),
+        sub: "alice".to_owned(),
+        scope: "read write".to_owned(),
+        jti: jti.to_owned(),
+        iat: exp - 3600,
+        exp,
+    }
+}
+
+/// A digest that differs per `n`.
+pub fn digest(n: u32) -> [u8; 32] {
+    let mut d = [0xab; 32];
+    d[..4].copy_from_slice(&n.to_be_bytes());
+    d
+}
+
+pub fn revocation(tenant: &str, jti: &str, exp: i64) -> Revocation {
+    Revocation { tenant: tenant.to_owned(), jti: jti.to_owned(), exp }
+}
+
+/// Every key in one keyspace of a closed store, read straight from fjall.
+pub fn raw_keys(dir: &Path, keyspace: &str) -> Vec<Vec<u8>> {
+    let db = fjall::Database::builder(dir).open().unwrap();
+    let ks = db.keyspace(keyspace, fjall::KeyspaceCreateOptions::default).unwrap();
+    ks.iter().map(|g| g.key().unwrap().to_vec()).collect()
+}
+
+/// Writes raw bytes under a key of a closed store, as a damaged disk would leave them.
+pub fn write_raw(dir: &Path, keyspace: &str, key: &[u8], value: &[u8]) {
+    let db = fjall::Database::builder(dir).open().unwrap();
+    let ks = db.keyspace(keyspace, fjall::KeyspaceCreateOptions::default).unwrap();
+    ks.insert(key, value).unwrap();
+    db.persist(fjall::PersistMode::SyncAll).unwrap();
+}
