@@ -1,0 +1,549 @@
+//! The scenarios: what request each one repeats, and the preflight that checks, before any
+//! load, that the server gives real answers (a token of the expected kind, `active: true`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http_body_util::Full;
+use serde_json::Value;
+
+use crate::client::{self, Body, Conn, Fetched};
+use crate::discovery::Endpoints;
+use crate::error::{Context, Error, Result};
+use crate::target::LoopbackUrl;
+
+/// One kind of request repeated under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// client_credentials, expecting a JWT access token.
+    CcJwt,
+    /// client_credentials, expecting an opaque access token.
+    CcOpaque,
+    /// Introspection of one opaque token.
+    Introspect,
+    /// GET of the discovery document.
+    Discovery,
+    /// GET of the JWKS.
+    Jwks,
+}
+
+impl Scenario {
+    /// Every scenario, in the default order.
+    pub const ALL: [Scenario; 5] =
+        [Scenario::CcJwt, Scenario::CcOpaque, Scenario::Introspect, Scenario::Discovery, Scenario::Jwks];
+
+    /// The name used on the command line and in output lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::CcJwt => "cc_jwt",
+            Scenario::CcOpaque => "cc_opaque",
+            Scenario::Introspect => "introspect",
+            Scenario::Discovery => "discovery",
+            Scenario::Jwks => "jwks",
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Scenario::ALL.into_iter().find(|sc| sc.name() == s.trim()).ok_or_else(|| {
+            let names: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            Error::msg(format!("unknown scenario {s:?} (known: {})", names.join(", ")))
+        })
+    }
+}
+
+/// A client's id and secret, sent with client_secret_basic.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// client_id.
+    pub id: String,
+    /// client_secret.
+    pub secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `Basic ...` for client_secret_basic: RFC 6749 2.3.1 form-encodes id and secret first.
+pub fn basic_auth(c: &Credentials) -> String {
+    let pair = format!("{}:{}", form_encode(&c.id), form_encode(&c.secret));
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
+/// The client_credentials form body, with `scope` and `resource` when given and not empty.
+pub fn cc_body(scope: Option<&str>, resource: Option<&str>) -> String {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    f.append_pair("grant_type", "client_credentials");
+    if let Some(s) = scope.filter(|s| !s.is_empty()) {
+        f.append_pair("scope", s);
+    }
+    if let Some(r) = resource.filter(|r| !r.is_empty()) {
+        f.append_pair("resource", r);
+    }
+    f.finish()
+}
+
+/// The introspection form body for `token`.
+pub fn introspect_body(token: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .append_pair("token_type_hint", "access_token")
+        .finish()
+}
+
+/// A request to repeat: everything but the body wrapper is prepared once.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    /// Where to connect.
+    pub addr: SocketAddr,
+    method: Method,
+    path: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl RequestTemplate {
+    fn base_headers(url: &LoopbackUrl) -> Result<HeaderMap> {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, HeaderValue::from_str(&url.authority).context(|| "Host header".to_owned())?);
+        h.insert(USER_AGENT, HeaderValue::from_static("tessera-load/0.1"));
+        h.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        Ok(h)
+    }
+
+    fn path(url: &LoopbackUrl) -> Uri {
+        Uri::from(PathAndQuery::clone(&url.path_and_query))
+    }
+
+    /// `GET url`.
+    pub fn get(url: &LoopbackUrl, addr: SocketAddr) -> Result<Self> {
+        Ok(Self {
+            addr,
+            method: Method::GET,
+            path: Self::path(url),
+            headers: Self::base_headers(url)?,
+            body: Bytes::new(),
+        })
+    }
+
+    /// `POST url` with a form body and client_secret_basic.
+    pub fn post_form(url: &LoopbackUrl, addr: SocketAddr, creds: &Credentials, body: String) -> Result<Self> {
+        let mut headers = Self::base_headers(url)?;
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&basic_auth(creds)).context(|| "Authorization header".to_owned())?,
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        Ok(Self { addr, method: Method::POST, path: Self::path(url), headers, body: Bytes::from(body) })
+    }
+
+    /// A fresh request (cheap: the body is reference counted).
+    pub fn build(&self) -> Request<Body> {
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.path.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+
+    /// The body as text, for the log.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// The access token format a scenario expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// A JWS compact serialisation.
+    Jwt,
+    /// Anything else.
+    Opaque,
+}
+
+/// What an access token looks like.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenShape {
+    /// Three base64url segments whose first decodes to a JSON object.
+    Jwt {
+        /// The decoded JOSE header.
+        header: Value,
+    },
+    /// Not a JWT.
+    Opaque {
+        /// Length in characters.
+        len: usize,
+    },
+}
+
+impl TokenShape {
+    /// The format this shape is.
+    pub fn format(&self) -> TokenFormat {
+        match self {
+            TokenShape::Jwt { .. } => TokenFormat::Jwt,
+            TokenShape::Opaque { .. } => TokenFormat::Opaque,
+        }
+    }
+}
+
+impl fmt::Display for TokenShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenShape::Jwt { header } => write!(f, "jwt header={header}"),
+            TokenShape::Opaque { len } => write!(f, "opaque len={len}"),
+        }
+    }
+}
+
+/// Tells a JWT (three base64url segments, a JSON object header) from an opaque token.
+pub fn classify_token(token: &str) -> TokenShape {
+    let segments: Vec<&str> = token.split('.').collect();
+    let b64url =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if segments.len() == 3
+        && segments.iter().all(|s| b64url(s))
+        && let Some(header) = URL_SAFE_NO_PAD
+            .decode(segments[0])
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+            .filter(Value::is_object)
+    {
+        return TokenShape::Jwt { header };
+    }
+    TokenShape::Opaque { len: token.chars().count() }
+}
+
+/// A token response that passed the preflight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenCheck {
+    /// The access token.
+    pub token: String,
+    /// Its shape.
+    pub shape: TokenShape,
+    /// Field names of the response, for the log.
+    pub fields: Vec<String>,
+    /// Set when the token is not of the expected format: the load still runs, but measures
+    /// something else than its name says.
+    pub warning: Option<String>,
+}
+
+/// Checks a token response: 200, JSON, a non-empty `access_token` of the expected format.
+pub fn check_token_response(status: u16, body: &[u8], expect: TokenFormat) -> Result<TokenCheck> {
+    if status != 200 {
+        return Err(Error::msg(format!("HTTP {status}")));
+    }
+    let json: Value = serde_json::from_slice(body).context(|| "token response is not JSON".to_owned())?;
+    let token = json
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::msg("token response has no access_token"))?
+        .to_owned();
+    let shape = classify_token(&token);
+    let warning =
+        (shape.format() != expect).then(|| format!("expected a {expect:?} access token, got {shape}"));
+    let fields = json.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    Ok(TokenCheck { token, shape, fields, warning })
+}
+
+/// Checks an introspection response: 200 with `"active": true`.
+pub fn check_introspection(status: u16, body: &[u8]) -> Result<()> {
+    if status != 200 {
+        return Err(Error::msg(format!("HTTP {status}")));
+    }
+    let json: Value =
+        serde_json::from_slice(body).context(|| "introspection response is not JSON".to_owned())?;
+    match json.get("active") {
+        Some(Value::Bool(true)) => Ok(()),
+        other => Err(Error::msg(format!(
+            "introspection says active={}",
+            other.map_or("(missing)".to_owned(), Value::to_string)
+        ))),
+    }
+}
+
+/// Checks a JWKS: 200 with a non-empty `keys` array; returns the number of keys.
+pub fn check_jwks(status: u16, body: &[u8]) -> Result<usize> {
+    if status != 200 {
+        return Err(Error::msg(format!("HTTP {status}")));
+    }
+    let json: Value = serde_json::from_slice(body).context(|| "JWKS is not JSON".to_owned())?;
+    match json.get("keys").and_then(Value::as_array) {
+        Some(keys) if !keys.is_empty() => Ok(keys.len()),
+        _ => Err(Error::msg("JWKS has no keys")),
+    }
+}
+
+/// What the scenarios need besides the endpoints.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Client for everything (and the JWT scenario).
+    pub client: Option<Credentials>,
+    /// Client for cc_opaque and introspect, when different.
+    pub opaque_client: Option<Credentials>,
+    /// `scope` to request; `None` sends none.
+    pub scope: Option<String>,
+    /// `resource` for cc_jwt.
+    pub jwt_resource: Option<String>,
+    /// `resource` for cc_opaque and the token that introspect introspects.
+    pub opaque_resource: Option<String>,
+    /// Timeout of a preflight request.
+    pub timeout: Duration,
+}
+
+impl Settings {
+    fn client(&self, what: Scenario) -> Result<&Credentials> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| Error::msg(format!("{what} needs --client-id and --client-secret")))
+    }
+
+    fn opaque_client(&self, what: Scenario) -> Result<&Credentials> {
+        match &self.opaque_client {
+            Some(c) => Ok(c),
+            None => self.client(what),
+        }
+    }
+}
+
+/// A scenario ready to run: the request to repeat and whether the preflight found a problem.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The request.
+    pub template: RequestTemplate,
+    /// False when the preflight reported a problem (the numbers may not mean what they say).
+    pub preflight_ok: bool,
+}
+
+fn note(scenario: Scenario, msg: impl fmt::Display) {
+    eprintln!("# preflight {scenario}: {msg}");
+}
+
+fn problem(scenario: Scenario, msg: impl fmt::Display) {
+    eprintln!("# PREFLIGHT PROBLEM {scenario}: {msg}");
+}
+
+async fn token_preflight(
+    scenario: Scenario,
+    t: &RequestTemplate,
+    expect: TokenFormat,
+    timeout: Duration,
+) -> Result<(Fetched, Result<TokenCheck>)> {
+    let resp = client::fetch(t.addr, t.build(), timeout).await?;
+    let check = check_token_response(resp.status.as_u16(), &resp.body, expect);
+    match &check {
+        Ok(c) => {
+            note(
+                scenario,
+                format_args!("token ok: {} bytes={} fields={:?}", c.shape, resp.body.len(), c.fields),
+            );
+            if let Some(w) = &c.warning {
+                problem(scenario, w);
+            }
+        }
+        Err(e) => {
+            problem(scenario, format_args!("{e}; body={:?} sent={:?}", resp.body_excerpt(300), t.body_text()))
+        }
+    }
+    Ok((resp, check))
+}
+
+/// Builds the request of `scenario` and runs its preflight. `Err` when the scenario cannot run
+/// at all (no endpoint, no credentials, no token to introspect).
+pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result<Prepared> {
+    match scenario {
+        Scenario::CcJwt | Scenario::CcOpaque => {
+            let (creds, resource, expect) = if scenario == Scenario::CcJwt {
+                (s.client(scenario)?, &s.jwt_resource, TokenFormat::Jwt)
+            } else {
+                (s.opaque_client(scenario)?, &s.opaque_resource, TokenFormat::Opaque)
+            };
+            let addr = ep.token.resolve().await?;
+            let body = cc_body(s.scope.as_deref(), resource.as_deref());
+            let template = RequestTemplate::post_form(&ep.token, addr, creds, body)?;
+            let (_, check) = token_preflight(scenario, &template, expect, s.timeout).await?;
+            let preflight_ok = check.is_ok_and(|c| c.warning.is_none());
+            Ok(Prepared { template, preflight_ok })
+        }
+        Scenario::Introspect => {
+            let url = ep
+                .introspection
+                .as_ref()
+                .ok_or_else(|| Error::msg("no introspection_endpoint advertised"))?;
+            let creds = s.opaque_client(scenario)?;
+            let token_addr = ep.token.resolve().await?;
+            let body = cc_body(s.scope.as_deref(), s.opaque_resource.as_deref());
+            let get_token = RequestTemplate::post_form(&ep.token, token_addr, creds, body)?;
+            let (_, check) = token_preflight(scenario, &get_token, TokenFormat::Opaque, s.timeout).await?;
+            let check = check.context(|| "no token to introspect".to_owned())?;
+            let mut preflight_ok = check.warning.is_none();
+
+            let addr = url.resolve().await?;
+            let template = RequestTemplate::post_form(url, addr, creds, introspect_body(&check.token))?;
+            // Several requests on one connection: a server with several processes and no
+            // shared store may know the token in only one of them.
+            const TRIES: usize = 20;
+            let mut conn = Conn::connect(addr).await?;
+            let mut active = 0;
+            let mut sample = String::new();
+            let mut last_problem = None;
+            for _ in 0..TRIES {
+                let resp = client::fetch_on(&mut conn, template.build(), s.timeout).await?;
+                sample = resp.body_excerpt(300);
+                match check_introspection(resp.status.as_u16(), &resp.body) {
+                    Ok(()) => active += 1,
+                    Err(e) => last_problem = Some(format!("{e}; body={sample:?}")),
+                }
+            }
+            match last_problem {
+                None => note(scenario, format_args!("{TRIES}/{TRIES} active=true; sample={sample}")),
+                Some(last) => {
+                    preflight_ok = false;
+                    problem(scenario, format_args!("{active}/{TRIES} active=true; last problem: {last}"));
+                }
+            }
+            Ok(Prepared { template, preflight_ok })
+        }
+        Scenario::Discovery => {
+            let addr = ep.discovery.resolve().await?;
+            let template = RequestTemplate::get(&ep.discovery, addr)?;
+            let resp = client::fetch(addr, template.build(), s.timeout).await?;
+            let preflight_ok = resp.status.is_success();
+            if preflight_ok {
+                note(scenario, format_args!("HTTP {} bytes={}", resp.status.as_u16(), resp.body.len()));
+            } else {
+                problem(scenario, format_args!("HTTP {}", resp.status.as_u16()));
+            }
+            Ok(Prepared { template, preflight_ok })
+        }
+        Scenario::Jwks => {
+            let url = ep.jwks.as_ref().ok_or_else(|| Error::msg("no jwks_uri advertised"))?;
+            let addr = url.resolve().await?;
+            let template = RequestTemplate::get(url, addr)?;
+            let resp = client::fetch(addr, template.build(), s.timeout).await?;
+            let preflight_ok = match check_jwks(resp.status.as_u16(), &resp.body) {
+                Ok(n) => {
+                    note(scenario, format_args!("{n} keys, bytes={}", resp.body.len()));
+                    true
+                }
+                Err(e) => {
+                    problem(scenario, e);
+                    false
+                }
+            };
+            Ok(Prepared { template, preflight_ok })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(id: &str, secret: &str) -> Credentials {
+        Credentials { id: id.to_owned(), secret: secret.to_owned() }
+    }
+
+    #[test]
+    fn scenario_names_round_trip() {
+        for s in Scenario::ALL {
+            assert_eq!(s.name().parse::<Scenario>(), Ok(s));
+        }
+        assert!("cc_foo".parse::<Scenario>().is_err());
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_first() {
+        assert_eq!(
+            basic_auth(&creds("bench-client", "bench-secret")),
+            format!("Basic {}", STANDARD.encode("bench-client:bench-secret"))
+        );
+        // RFC 6749 2.3.1: ':' and ' ' in the id or secret are form-encoded.
+        assert_eq!(basic_auth(&creds("a:b", "c d/")), format!("Basic {}", STANDARD.encode("a%3Ab:c+d%2F")));
+    }
+
+    #[test]
+    fn form_bodies() {
+        assert_eq!(
+            cc_body(Some("api:read"), Some("urn:bench:jwt")),
+            "grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Ajwt"
+        );
+        assert_eq!(cc_body(Some(""), None), "grant_type=client_credentials");
+        assert_eq!(cc_body(Some("a b"), Some("")), "grant_type=client_credentials&scope=a+b");
+        assert_eq!(introspect_body("x+y/z"), "token=x%2By%2Fz&token_type_hint=access_token");
+    }
+
+    #[test]
+    fn classifies_tokens() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"at+jwt"}"#);
+        let jwt = format!("{header}.eyJzdWIiOiJ4In0.c2ln");
+        match classify_token(&jwt) {
+            TokenShape::Jwt { header } => assert_eq!(header["alg"], "ES256"),
+            other => panic!("not a JWT: {other:?}"),
+        }
+        for opaque in ["abc", "a.b.c", "Zm9v.YmFy.YmF6", "x..y", "6Hx4nQ-_0pA"] {
+            assert_eq!(classify_token(opaque).format(), TokenFormat::Opaque, "{opaque}");
+        }
+    }
+
+    #[test]
+    fn token_response_checks() {
+        let ok = br#"{"access_token":"opaque-value","token_type":"Bearer","expires_in":3600}"#;
+        let c = check_token_response(200, ok, TokenFormat::Opaque).expect("valid");
+        assert_eq!(c.token, "opaque-value");
+        assert_eq!(c.warning, None);
+        let c = check_token_response(200, ok, TokenFormat::Jwt).expect("valid");
+        assert!(c.warning.is_some());
+        assert!(check_token_response(401, ok, TokenFormat::Opaque).is_err());
+        assert!(check_token_response(200, br#"{"error":"invalid_client"}"#, TokenFormat::Jwt).is_err());
+        assert!(check_token_response(200, br#"{"access_token":""}"#, TokenFormat::Jwt).is_err());
+    }
+
+    #[test]
+    fn introspection_and_jwks_checks() {
+        assert!(check_introspection(200, br#"{"active":true,"scope":"api:read"}"#).is_ok());
+        assert!(check_introspection(200, br#"{"active":false}"#).is_err());
+        assert!(check_introspection(200, br#"{"active":"true"}"#).is_err());
+        assert!(check_introspection(401, br#"{"active":true}"#).is_err());
+        assert_eq!(check_jwks(200, br#"{"keys":[{"kty":"EC"}]}"#), Ok(1));
+        assert!(check_jwks(200, br#"{"keys":[]}"#).is_err());
+    }
+
+    #[test]
+    fn templates_build_requests() {
+        let url = LoopbackUrl::parse("http://127.0.0.1:3100/token").expect("valid");
+        let addr = SocketAddr::from(([127, 0, 0, 1], 3100));
+        let t = RequestTemplate::post_form(&url, addr, &creds("c", "s"), cc_body(None, None)).expect("valid");
+        let req = t.build();
+        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.uri(), "/token");
+        assert_eq!(req.headers()[HOST], "127.0.0.1:3100");
+        assert_eq!(req.headers()[CONTENT_TYPE], "application/x-www-form-urlencoded");
+        let g = RequestTemplate::get(&url, addr).expect("valid").build();
+        assert_eq!(g.method(), Method::GET);
+        assert!(g.headers().get(AUTHORIZATION).is_none());
+    }
+}
