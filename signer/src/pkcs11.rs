@@ -681,9 +681,13 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, rx: &Mutex<Receiver<Job>>) {
-        // The lock is held only while waiting: whichever idle worker holds it takes the next
-        // job and releases it, so jobs spread over all sessions.
-        while let Ok(job) = rx.lock().recv() {
+        loop {
+            // The lock is held only while waiting: whichever idle worker holds it takes the
+            // next job and releases it, so jobs spread over all sessions. (A separate statement
+            // on purpose: in `while let`, the guard would live through the job and serialise
+            // every session.)
+            let next = rx.lock().recv();
+            let Ok(job) = next else { return };
             match job {
                 Job::Sign { handle, alg, data, reply } => {
                     let result = match self.session() {
@@ -764,6 +768,25 @@ mod tests {
         let config = Pkcs11Config::new("/x.so", "t", Pkcs11Pin::new("1234-secret"));
         assert!(!format!("{config:?}").contains("1234-secret"));
     }
+
+    // Two jobs that each wait for the other to start: they finish only if two sessions run
+    // them at once (a pool that serialised its sessions would time out here).
+    crate::softhsm_test!(fn sessions_run_jobs_in_parallel(env) {
+        let signer = Pkcs11Signer::new(env.config(2)).unwrap();
+        let (started_a, wait_a) = mpsc::channel();
+        let (started_b, wait_b) = mpsc::channel();
+        let (done, finished) = mpsc::channel();
+        for (tell, wait) in [(started_a, wait_b), (started_b, wait_a)] {
+            let done = done.clone();
+            let job = Job::Run(Box::new(move |session| {
+                assert!(session.is_ok());
+                tell.send(()).unwrap();
+                done.send(wait.recv_timeout(std::time::Duration::from_secs(20)).is_ok()).unwrap();
+            }));
+            signer.pool.submit(job).unwrap();
+        }
+        assert!(finished.recv().unwrap() && finished.recv().unwrap(), "jobs ran one after the other");
+    });
 
     #[test]
     fn signer_is_send_and_sync() {
