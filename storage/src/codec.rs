@@ -237,4 +237,25 @@ mod tests {
         key.extend_from_slice(&[7; 32]);
         assert!(matches!(encode(&key, &token), Err(StoreError::Corrupt { .. })));
     }
+
+    /// The version-1 bytes of a tenant. If this fails, the archived layout of the model changed:
+    /// records already on disk would no longer decode. Bump the format version and keep a
+    /// decoder (or a migration) for version 1 instead of editing this fixture.
+    const GOLDEN_TENANT_V1: &str = "0141636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
+        94000000e0ffffff01000000100e0000100e0000007512003c0000000000000000f1536500000000";
+
+    #[test]
+    fn format_v1_is_stable() {
+        let t = Tenant {
+            id: "acme".into(),
+            display_name: "Acme Corporation Ltd".into(),
+            settings: TenantSettings::default(),
+            created_at: 1_700_000_000,
+        };
+        let hex: String = encode(b"acme", &t).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_TENANT_V1);
+        let bytes: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
+    }
 }
