@@ -17,6 +17,8 @@
 #                              (FILL_CONCURRENCY=256 connections) and report RSS before and after
 #   FILL_MAX_SECS=1800         upper bound of that fill run
 #   SERVER_CPU=0  LOADGEN_CPU=1
+#   LOADGEN_BUSY_PCT=85        rows where tessera-load used at least this much of its core get
+#                              a '*': they may measure the load generator, not the server
 #   BUILD=1                    0 = use the binaries already built
 #   TESSERA_BIN=<target>/release/tessera   the server binary to measure
 set -euo pipefail
@@ -36,6 +38,7 @@ FILL_CONCURRENCY="${FILL_CONCURRENCY:-256}"
 FILL_MAX_SECS="${FILL_MAX_SECS:-1800}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
+LOADGEN_BUSY_PCT="${LOADGEN_BUSY_PCT:-85}"
 BUILD="${BUILD:-1}"
 ADMIN_KEY="bench-admin-key"
 ALGS=(ES256 ES384)
@@ -211,6 +214,13 @@ run_config() {
   # Table rows; cc_jwt rows carry the signing algorithm in their name. Fill runs are no rows.
   if [[ "$label" != *-fill ]]; then
     sed -E "s/^cc_jwt_c/cc_jwt_${alg,,}_c/" "$RES/$label.out" >>"$RES/$server.rows"
+    # Runs where tessera-load itself used most of its core measure the load generator.
+    awk -v max="$LOADGEN_BUSY_PCT" -v alg="${alg,,}" '
+      /^# [a-z_]+_c[0-9]+: .*loadgen_cpu=[0-9]+%/ {
+        name = substr($2, 1, length($2) - 1); sub(/^cc_jwt_c/, "cc_jwt_" alg "_c", name)
+        match($0, /loadgen_cpu=[0-9]+/); pct = substr($0, RSTART + 12, RLENGTH - 12) + 0
+        if (pct >= max) print name, pct
+      }' "$RES/$label.err" >>"$RES/$server.loadgen-busy"
   fi
 }
 
@@ -218,6 +228,7 @@ run_config() {
 for server in tessera peer; do
   want "$server" || continue
   : >"$RES/$server.rows"
+  : >"$RES/$server.loadgen-busy"
   for alg in "${ALGS[@]}"; do
     if [ "$alg" = ES256 ]; then scen=cc_jwt,cc_opaque,introspect,discovery,jwks; else scen=cc_jwt; fi
     run_config "$server" "$alg" "$scen" "$server-${alg,,}" \
@@ -231,11 +242,13 @@ for server in tessera peer; do
 done
 
 # ---- 4. the table ---------------------------------------------------------------------------
-declare -A T P
+declare -A T P BUSY
 for server in tessera peer; do
   [ -f "$RES/$server.rows" ] || continue
+  while read -r name _; do BUSY[$server:$name]="*"; done <"$RES/$server.loadgen-busy"
   while read -r name rps p50 p99 non2xx; do
     [ -n "${name:-}" ] || continue
+    rps="$rps${BUSY[$server:$name]:-}"
     if [ "$server" = tessera ]; then T[$name]="$rps $p50 $p99 $non2xx"; else P[$name]="$rps $p50 $p99 $non2xx"; fi
   done <"$RES/$server.rows"
 done
@@ -248,10 +261,14 @@ done
       name="${row}_c$c"
       read -r trps tp50 tp99 tnon <<<"${T[$name]:-- - - -}"
       read -r prps pp50 pp99 pnon <<<"${P[$name]:-- - - -}"
-      ratio=$(awk -v a="$trps" -v b="$prps" 'BEGIN{ if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a/b; else print "-" }')
+      ratio=$(awk -v a="${trps%\*}" -v b="${prps%\*}" 'BEGIN{ if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a/b; else print "-" }')
       echo "| $name | $trps | $prps | $ratio | $tp50 / $tp99 | $pp50 / $pp99 | $tnon / $pnon |"
     done
   done
+  if [ "${#BUSY[@]}" -gt 0 ]; then
+    echo
+    echo "\* tessera-load used ≥ ${LOADGEN_BUSY_PCT}% of its core: that rps may be the load generator's limit, not the server's."
+  fi
   echo
   echo "| server RSS | idle MiB | after load MiB | peak (VmHWM) MiB |"
   echo "|---|---:|---:|---:|"
