@@ -82,6 +82,7 @@ pub fn skip_softhsm(test: &str) -> bool {
 /// `name::softhsm` (a module per flow, since `macro_rules!` cannot build the names
 /// `name_software` / `name_softhsm` without an extra crate). Attributes such as
 /// `#[ignore = "..."]` apply to both.
+#[allow(unused_macros)]
 macro_rules! both_backends {
     ($(#[$meta:meta])* $name:ident) => {
         mod $name {
@@ -102,6 +103,7 @@ macro_rules! both_backends {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use both_backends;
 
 /// How the admin key is provided.
