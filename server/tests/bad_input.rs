@@ -626,3 +626,85 @@ async fn admin_bodies_must_be_objects() {
         .expect_api_error(400, None, "POST clients with an array");
     assert_eq!(snapshot(&server).await, before, "array bodies changed stored state");
 }
+
+/// Sends raw bytes on a fresh connection and returns what came back until the server closed
+/// it (or 10 s passed): for requests a well-behaved HTTP client cannot make.
+/// With `give_up`, the client closes its sending side after the request (hyper then drops the
+/// connection without answering, which is fine for a request that was cut short).
+async fn raw_exchange(server: &TestServer, what: &str, request: &[u8], give_up: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    // The server may answer and close before it read everything; that is fine.
+    let _ = stream.write_all(request).await;
+    if give_up {
+        let _ = stream.shutdown().await;
+    }
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "{what}: the server neither answered nor closed within 10 s");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn chunked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in body.chunks(1000) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// Requests at the HTTP level: chunked bodies obey the same 16 KiB limit, and broken HTTP gets
+/// an answer or a closed connection, never a hang, a 500 or a dead server.
+#[tokio::test]
+async fn raw_http_requests() {
+    let Fixture { server, id, secret, .. } = fixture().await;
+    let auth = basic_auth(&id, &secret);
+    let head = |extra: &str| {
+        format!(
+            "POST /t/acme/token HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n{extra}\r\n"
+        )
+    };
+    // A small chunked request works.
+    let mut req = head("Transfer-Encoding: chunked\r\n").into_bytes();
+    req.extend(chunked(CC.as_bytes()));
+    let resp = raw_exchange(&server, "small chunked body", &req, false).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "chunked token request: {resp:.300}");
+    // A chunked body over the limit is refused like any other.
+    let mut req = head("Transfer-Encoding: chunked\r\n").into_bytes();
+    req.extend(chunked(format!("{CC}&pad={}", "a".repeat(20 * 1024)).as_bytes()));
+    let resp = raw_exchange(&server, "chunked 20 KiB body", &req, false).await;
+    assert!(resp.starts_with("HTTP/1.1 400"), "chunked 20 KiB body: {resp:.300}");
+    assert!(resp.contains("invalid_request"), "an RFC 6749 error: {resp:.300}");
+    // A body shorter than its Content-Length (the client gives up).
+    let mut req = head("Content-Length: 100\r\n").into_bytes();
+    req.extend_from_slice(b"grant_type=cl");
+    let resp = raw_exchange(&server, "truncated body", &req, true).await;
+    assert!(
+        !resp.starts_with("HTTP/1.1 500") && !resp.starts_with("HTTP/1.1 200"),
+        "truncated body: {resp:.300}"
+    );
+    // Not HTTP at all, an absurd header, an invalid chunk size.
+    for (request, what) in [
+        (b"HELLO\r\n\r\n".to_vec(), "not HTTP"),
+        (
+            format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200 * 1024))
+                .into_bytes(),
+            "huge header",
+        ),
+        (
+            [head("Transfer-Encoding: chunked\r\n").as_bytes(), b"zz\r\nabc\r\n0\r\n\r\n"].concat(),
+            "bad chunk size",
+        ),
+        (b"POST /t/acme/token HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(), "negative length"),
+    ] {
+        let resp = raw_exchange(&server, what, &request, false).await;
+        assert!(!resp.starts_with("HTTP/1.1 5"), "{what}: {resp:.300}");
+        assert!(!resp.starts_with("HTTP/1.1 200"), "{what}: {resp:.300}");
+    }
+    server.cc_token("acme", &id, &secret).await;
+    server.assert_alive();
+}
