@@ -243,9 +243,10 @@ done
 
 # ---- 4. the table ---------------------------------------------------------------------------
 declare -A T P BUSY
+busy_rows=0
 for server in tessera peer; do
   [ -f "$RES/$server.rows" ] || continue
-  while read -r name _; do BUSY[$server:$name]="*"; done <"$RES/$server.loadgen-busy"
+  while read -r name _; do BUSY[$server:$name]="*"; busy_rows=$((busy_rows + 1)); done <"$RES/$server.loadgen-busy"
   while read -r name rps p50 p99 non2xx; do
     [ -n "${name:-}" ] || continue
     rps="$rps${BUSY[$server:$name]:-}"
@@ -265,7 +266,7 @@ done
       echo "| $name | $trps | $prps | $ratio | $tp50 / $tp99 | $pp50 / $pp99 | $tnon / $pnon |"
     done
   done
-  if [ "${#BUSY[@]}" -gt 0 ]; then
+  if [ "$busy_rows" -gt 0 ]; then
     echo
     echo "\* tessera-load used ≥ ${LOADGEN_BUSY_PCT}% of its core: that rps may be the load generator's limit, not the server's."
   fi
