@@ -124,12 +124,34 @@ pub struct Options {
     pub admin_key: AdminKey,
     /// `--public-url`, when set.
     pub public_url: Option<String>,
+    /// More command-line arguments, after the harness's own.
+    pub extra_args: Vec<String>,
+    /// More environment variables, set after (so over) the harness's own.
+    pub env: Vec<(String, String)>,
+    /// Another data directory than the server's own `data/` (shared, or not a directory).
+    pub data_dir: Option<PathBuf>,
+    /// With SoftHSM2: another `--pkcs11-token-label` than the token's own.
+    pub pkcs11_label: Option<String>,
+    /// With SoftHSM2: another `--pkcs11-module` than SoftHSM2's.
+    pub pkcs11_module: Option<PathBuf>,
+    /// Where to listen instead of a free port of 127.0.0.1.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Options {
     /// Defaults for `backend`: admin key from the environment, public URL from the port.
     pub fn new(backend: Backend) -> Self {
-        Self { backend, admin_key: AdminKey::Env, public_url: None }
+        Self {
+            backend,
+            admin_key: AdminKey::Env,
+            public_url: None,
+            extra_args: Vec::new(),
+            env: Vec::new(),
+            data_dir: None,
+            pkcs11_label: None,
+            pkcs11_module: None,
+            listen: None,
+        }
     }
 }
 
@@ -280,6 +302,15 @@ fn read_lines(stream: impl Read, sink: Arc<Mutex<String>>, mut on_line: impl FnM
     }
 }
 
+/// A start that failed: the exit status and what the server wrote to stderr.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status, if the process exited.
+    pub status: Option<std::process::ExitStatus>,
+    /// Its stderr.
+    pub stderr: String,
+}
+
 /// What a start attempt ended with.
 enum Started {
     Ready { child: Child, addr: SocketAddr, admin_key_line: Option<String> },
@@ -294,35 +325,7 @@ impl TestServer {
 
     /// Starts a server with `options` on a free port.
     pub async fn start_with(options: Options) -> Self {
-        let dir = tempfile::Builder::new().prefix("tessera-it-").tempdir().expect("temporary directory");
-        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
-        let hsm = match options.backend {
-            Backend::Software => None,
-            Backend::SoftHsm => {
-                let hsm_dir = dir.path().join("hsm");
-                std::fs::create_dir_all(&hsm_dir).expect("hsm dir");
-                let token = tessera_signer::softhsm::init_token(&hsm_dir, HSM_LABEL, HSM_PIN)
-                    .unwrap_or_else(|e| panic!("SoftHSM2 token set-up failed: {e}"));
-                Some(Hsm { conf_path: token.conf_path, module_path: token.module_path })
-            }
-        };
-        let admin_key = match options.admin_key {
-            AdminKey::Env => random_string(),
-            AdminKey::Generated => String::new(),
-        };
-        let mut server = Self {
-            options,
-            dir,
-            hsm,
-            child: Mutex::new(None),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            base: String::new(),
-            public_url: String::new(),
-            admin_key,
-            stdout: Arc::default(),
-            stderr: Arc::default(),
-            http: new_http_client(),
-        };
+        let mut server = Self::prepare(options);
         match server.spawn(server.addr).await {
             Started::Ready { child, addr, admin_key_line } => {
                 server.adopt(child, addr);
@@ -339,6 +342,82 @@ impl TestServer {
         server
     }
 
+    /// Starts a server with `options` that must fail to start: asserts that it exits with a
+    /// failure status, without a panic, and returns its stderr.
+    pub async fn start_failure(options: Options) -> Failure {
+        let server = Self::prepare(options);
+        server.expect_failure().await
+    }
+
+    /// Restarts a killed server with changed options (see [`options_mut`](Self::options_mut))
+    /// where the start must fail, as [`start_failure`](Self::start_failure).
+    pub async fn restart_failure(&mut self) -> Failure {
+        self.kill9();
+        self.expect_failure().await
+    }
+
+    /// The options for the next restart.
+    pub fn options_mut(&mut self) -> &mut Options {
+        &mut self.options
+    }
+
+    async fn expect_failure(&self) -> Failure {
+        match self.spawn(self.addr).await {
+            Started::Ready { mut child, addr, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "tessera started on {addr} though it should have refused to; stderr:\n{}",
+                    self.stderr()
+                )
+            }
+            Started::Failed { stderr, status } => {
+                let failed = status.is_some_and(|s| !s.success() && s.code().is_some());
+                assert!(failed, "tessera must exit with a failure code, got {status:?}; stderr:\n{stderr}");
+                assert!(
+                    !stderr.contains("panicked"),
+                    "tessera panicked instead of failing cleanly:\n{stderr}"
+                );
+                Failure { status, stderr }
+            }
+        }
+    }
+
+    /// The server's files, before it runs: the temporary dir, the data dir and the SoftHSM2
+    /// token.
+    fn prepare(options: Options) -> Self {
+        let dir = tempfile::Builder::new().prefix("tessera-it-").tempdir().expect("temporary directory");
+        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+        let hsm = match options.backend {
+            Backend::Software => None,
+            Backend::SoftHsm => {
+                let hsm_dir = dir.path().join("hsm");
+                std::fs::create_dir_all(&hsm_dir).expect("hsm dir");
+                let token = tessera_signer::softhsm::init_token(&hsm_dir, HSM_LABEL, HSM_PIN)
+                    .unwrap_or_else(|e| panic!("SoftHSM2 token set-up failed: {e}"));
+                Some(Hsm { conf_path: token.conf_path, module_path: token.module_path })
+            }
+        };
+        let admin_key = match options.admin_key {
+            AdminKey::Env => random_string(),
+            AdminKey::Generated => String::new(),
+        };
+        let listen = options.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        Self {
+            options,
+            dir,
+            hsm,
+            child: Mutex::new(None),
+            addr: listen,
+            base: String::new(),
+            public_url: String::new(),
+            admin_key,
+            stdout: Arc::default(),
+            stderr: Arc::default(),
+            http: new_http_client(),
+        }
+    }
+
     fn adopt(&mut self, child: Child, addr: SocketAddr) {
         *self.child.lock().unwrap() = Some(child);
         self.addr = addr;
@@ -351,7 +430,7 @@ impl TestServer {
 
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.options.data_dir.clone().unwrap_or_else(|| self.dir.path().join("data"))
     }
 
     /// Spawns `tessera serve` on `listen` and waits for its `listening on` line.
@@ -378,15 +457,19 @@ impl TestServer {
         if let AdminKey::Env = self.options.admin_key {
             cmd.env("TESSERA_ADMIN_KEY", &self.admin_key);
         }
-        if let Some(hsm) = &self.hsm {
+        cmd.args(&self.options.extra_args);
+        if let (Backend::SoftHsm, Some(hsm)) = (self.options.backend, &self.hsm) {
             cmd.arg("--signer")
                 .arg("pkcs11")
                 .arg("--pkcs11-module")
-                .arg(&hsm.module_path)
+                .arg(self.options.pkcs11_module.as_ref().unwrap_or(&hsm.module_path))
                 .arg("--pkcs11-token-label")
-                .arg(HSM_LABEL)
+                .arg(self.options.pkcs11_label.as_deref().unwrap_or(HSM_LABEL))
                 .env("TESSERA_PKCS11_PIN", HSM_PIN)
                 .env("SOFTHSM2_CONF", &hsm.conf_path);
+        }
+        for (name, value) in &self.options.env {
+            cmd.env(name, value);
         }
         let mut child = cmd.spawn().expect("spawn the tessera binary");
         self.stdout.lock().unwrap().clear();
