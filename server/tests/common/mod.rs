@@ -594,6 +594,11 @@ impl TestServer {
         Reply { status, headers, text, json }
     }
 
+    /// The HTTP client, for requests the helpers do not cover.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A `GET`.
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, &[], None).await
