@@ -76,8 +76,8 @@ async fn raw(
 async fn token_endpoint_refuses_malformed_requests() {
     let Fixture { server, id, secret, code_id, code_secret } = fixture().await;
     let before = snapshot(&server).await;
-    let auth = basic_auth(&id, &secret);
-    let auth = Some(auth.as_str());
+    let basic = basic_auth(&id, &secret);
+    let auth = Some(basic.as_str());
     let token = "/t/acme/token";
 
     // (body, expected status, expected error, what)
@@ -210,7 +210,7 @@ async fn token_endpoint_refuses_malformed_requests() {
         .send(
             Method::GET,
             "/t/acme/token?grant_type=client_credentials",
-            &[("authorization", auth.unwrap())],
+            &[("authorization", basic.as_str())],
             None,
         )
         .await;
@@ -262,9 +262,11 @@ async fn introspection_and_revocation_refuse_malformed_requests() {
             "invalid_request",
             &format!("{endpoint} without token"),
         );
-        raw(&server, &path, Some(FORM), Some(&auth), format!("token=a&token=b").into_bytes())
-            .await
-            .expect_oauth_error(400, "invalid_request", &format!("{endpoint} with a repeated token"));
+        raw(&server, &path, Some(FORM), Some(&auth), b"token=a&token=b".to_vec()).await.expect_oauth_error(
+            400,
+            "invalid_request",
+            &format!("{endpoint} with a repeated token"),
+        );
         raw(&server, &path, Some("application/json"), Some(&auth), token_form.clone().into_bytes())
             .await
             .expect_oauth_error(400, "invalid_request", &format!("{endpoint} with a JSON content type"));
