@@ -28,6 +28,8 @@ pub struct App {
     pub public_url: String,
     /// SHA-256 of the admin API key.
     pub admin_key_digest: [u8; 32],
+    /// Serializes admin API changes.
+    pub admin_writes: tokio::sync::Mutex<()>,
     discovery: RwLock<HashMap<String, Bytes>>,
 }
 
@@ -55,6 +57,7 @@ impl App {
             shards,
             public_url: public_url.trim_end_matches('/').to_owned(),
             admin_key_digest,
+            admin_writes: tokio::sync::Mutex::new(()),
             discovery: RwLock::new(HashMap::new()),
         }
     }

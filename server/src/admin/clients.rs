@@ -128,11 +128,15 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
         client.client_name = name;
     }
     if let Some(grants) = m.grant_types {
-        client.grant_types = grants
-            .iter()
-            .map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("grant type `{g}` is not supported"))))
-            .collect::<Result<_, _>>()?;
-        client.grant_types.dedup();
+        let mut parsed: Vec<GrantType> = Vec::with_capacity(grants.len());
+        for g in &grants {
+            let grant =
+                GrantType::parse(g).ok_or_else(|| invalid(format!("grant type `{g}` is not supported")))?;
+            if !parsed.contains(&grant) {
+                parsed.push(grant);
+            }
+        }
+        client.grant_types = parsed;
     }
     if let Some(uris) = m.redirect_uris {
         check_uris("redirect_uris", &uris)?;

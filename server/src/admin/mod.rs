@@ -58,7 +58,13 @@ pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resul
     if !has_media_type(headers, "application/json") {
         return Err(ApiError::UnsupportedMediaType);
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    let bad = |e: serde_json::Error| ApiError::BadRequest(format!("invalid JSON body: {e}"));
+    // serde reads a struct from a JSON array too (positionally); the API takes objects only.
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(bad)?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(bad)
 }
 
 /// Runs an authorized admin request.
@@ -70,6 +76,13 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Resp, ApiError> {
     authorize(app, headers)?;
+    // Changes are read-check-write sequences (does the id exist? what is the current record?);
+    // one at a time, so two concurrent creates cannot both win and a PATCH cannot write back a
+    // secret digest that a rotation replaced. Admin writes are rare; reads do not wait.
+    let _serialized = match *method {
+        Method::GET | Method::HEAD => None,
+        _ => Some(app.admin_writes.lock().await),
+    };
     match (route, method.clone()) {
         (AdminRoute::Tenants, Method::GET) => tenants::list(app),
         (AdminRoute::Tenants, Method::POST) => tenants::create(app, json_body(headers, &body)?).await,

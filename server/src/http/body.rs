@@ -1,9 +1,10 @@
 //! Reading request bodies under a fixed limit, and checking their media type.
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 /// Why a body could not be read.
@@ -17,13 +18,27 @@ pub enum BodyError {
     Io(String),
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(err) => Err(BodyError::Io(err.to_string())),
+/// Most bytes read and thrown away after a body went over its limit, so that a client still
+/// sending gets to read the error instead of a connection reset (RFC 9112 9.6).
+const MAX_DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Reads the whole body, refusing more than `limit` bytes. An over-long body is drained (up to
+/// [`MAX_DRAIN_BYTES`]) before the error is returned.
+pub async fn read(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    let mut buf = BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Io(e.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen > limit.saturating_add(MAX_DRAIN_BYTES) {
+            return Err(BodyError::TooLarge);
+        }
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        }
     }
+    if seen > limit { Err(BodyError::TooLarge) } else { Ok(buf.freeze()) }
 }
 
 /// Whether the `Content-Type` is `essence`, ignoring parameters such as `charset`.
