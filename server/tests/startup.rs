@@ -102,3 +102,43 @@ async fn hsm_keys_need_the_hsm() {
     let fresh = server.cc_token("acme", &id, &secret).await;
     assert_eq!(common::jwt_header(&fresh)["kid"], common::jwt_header(&token)["kid"]);
 }
+
+/// An `admin-key` file that is empty (a crash between creating it and writing the key on the
+/// first start leaves exactly that) must not make the empty string the admin key: the server
+/// refuses to start or makes a real key, and an empty bearer key never opens the admin API, over
+/// HTTP/1.1 or HTTP/2.
+#[tokio::test]
+#[ignore = "BUG: with an empty (or whitespace-only) {data-dir}/admin-key file and no \
+            TESSERA_ADMIN_KEY, the server starts with the empty string as its admin key \
+            (bootstrap::admin_key reads and trims the file without checking it is non-empty; the \
+            file is created with create_new before the key is written and synced, so a crash on \
+            the first start leaves it empty), and admin::authorize accepts an empty presented \
+            key: over HTTP/2 (h2c, which keeps trailing whitespace) `Authorization: Bearer ` with \
+            a trailing space gets full admin access (GET /api/v1/tenants answers 200)"]
+async fn empty_admin_key_file_grants_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for content in ["", " \n"] {
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("admin-key"), content).unwrap();
+        let mut o = options();
+        o.admin_key = common::AdminKey::Generated;
+        o.data_dir = Some(data.clone());
+        let Ok(server) = TestServer::try_start(o).await else {
+            continue; // Refusing to start is a fine answer.
+        };
+        for value in ["Bearer ", "Bearer  ", "bearer \t"] {
+            let (status, body) = server.h2_get("/api/v1/tenants", &[("authorization", value)]).await;
+            assert_eq!(
+                status, 401,
+                "HTTP/2 `Authorization: {value:?}` with admin-key file {content:?}: {body}"
+            );
+        }
+        let reply =
+            server.send(reqwest::Method::GET, "/api/v1/tenants", &[("authorization", "Bearer ")], None).await;
+        reply.expect_status(401, "HTTP/1.1 empty bearer key");
+        assert!(!server.admin_key.is_empty(), "a real admin key replaces the empty file {content:?}");
+    }
+}

@@ -325,21 +325,34 @@ impl TestServer {
 
     /// Starts a server with `options` on a free port.
     pub async fn start_with(options: Options) -> Self {
+        match Self::try_start(options).await {
+            Ok(server) => server,
+            Err(Failure { status, stderr }) => {
+                panic!("tessera did not start (exit status {status:?}); its stderr:\n{stderr}")
+            }
+        }
+    }
+
+    /// Starts a server with `options`, or says how it failed. With a generated admin key, the
+    /// key is the one printed, or else the one in `{data-dir}/admin-key`.
+    pub async fn try_start(options: Options) -> Result<Self, Failure> {
         let mut server = Self::prepare(options);
         match server.spawn(server.addr).await {
             Started::Ready { child, addr, admin_key_line } => {
                 server.adopt(child, addr);
                 if let AdminKey::Generated = server.options.admin_key {
-                    let line = admin_key_line.expect("a generated admin key is printed on first start");
-                    server.admin_key =
-                        line.rsplit(": ").next().expect("admin key line ends with the key").trim().to_owned();
+                    server.admin_key = match admin_key_line {
+                        Some(line) => line.rsplit(": ").next().unwrap_or_default().trim().to_owned(),
+                        None => std::fs::read_to_string(server.data_dir().join("admin-key"))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned(),
+                    };
                 }
+                Ok(server)
             }
-            Started::Failed { stderr, status } => {
-                panic!("tessera did not start (exit status {status:?}); its stderr:\n{stderr}")
-            }
+            Started::Failed { stderr, status } => Err(Failure { status, stderr }),
         }
-        server
     }
 
     /// Starts a server with `options` that must fail to start: asserts that it exits with a
@@ -597,6 +610,29 @@ impl TestServer {
     /// The HTTP client, for requests the helpers do not cover.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// A `GET` over HTTP/2 with prior knowledge (h2c), which the server also speaks on its
+    /// port; unlike HTTP/1, HTTP/2 keeps whitespace at the ends of header values as sent.
+    /// Returns the status and the body.
+    pub async fn h2_get(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+        use http_body_util::{BodyExt, Empty};
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .expect("HTTP/2 handshake");
+        tokio::spawn(conn);
+        let mut req = http::Request::get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let req = req.body(Empty::<bytes::Bytes>::new()).expect("request");
+        let resp = send.send_request(req).await.expect("HTTP/2 request");
+        let status = resp.status();
+        let body = resp.into_body().collect().await.expect("HTTP/2 body").to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// A `GET`.
