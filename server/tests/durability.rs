@@ -164,3 +164,20 @@ async fn generated_admin_key_and_default_tenant_persist() {
     wrong.expect_status(401, "a wrong key after restart");
     server.assert_alive();
 }
+
+/// SIGTERM stops the server cleanly (exit status 0, even with an idle keep-alive connection
+/// open), and everything is there after a restart.
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let mut server = TestServer::start(Backend::Software).await;
+    server.create_tenant("acme", Value::Null).await;
+    let (id, secret) = server.opaque_client("acme", "read").await;
+    let token = server.cc_token("acme", &id, &secret).await;
+    // The client keeps its connection open in its pool.
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status after SIGTERM: {status:?}; stderr:\n{}", server.stderr());
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+    server.restart().await;
+    assert!(server.is_active("acme", &id, &secret, &token).await);
+    server.assert_alive();
+}

@@ -535,6 +535,27 @@ impl TestServer {
         }
     }
 
+    /// Sends SIGTERM (through `kill -TERM <pid>`) and waits, at most 20 s, for the server to
+    /// exit; returns its exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().unwrap().take().expect("the server runs");
+        let status =
+            Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("poll the server") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not exit within 20 s of SIGTERM; stderr:\n{}", self.stderr());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Starts the server again on the same data dir, port, admin key and token (killing it first
     /// if it still runs). The issuer stays the same because the port does.
     pub async fn restart(&mut self) {
