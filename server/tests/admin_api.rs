@@ -58,6 +58,20 @@ async fn tenant_crud() {
     assert_eq!(server.jwks_kids("acme").await.len(), 1);
     server.discovery("acme").await.expect_status(200, "discovery of the new tenant");
 
+    // Media type parameters and case do not matter.
+    let charset = server
+        .send(
+            Method::POST,
+            "/api/v1/tenants",
+            &[
+                ("authorization", &format!("Bearer {}", server.admin_key)),
+                ("content-type", "Application/JSON; charset=utf-8"),
+            ],
+            Some(br#"{"id":"delta"}"#.to_vec()),
+        )
+        .await;
+    charset.expect_status(201, "JSON with a charset parameter");
+    server.admin(Method::DELETE, "/tenants/delta", None).await.expect_status(204, "delete delta");
     let beta = server.create_tenant("beta", Value::Null).await;
     assert_eq!(beta["display_name"], "beta", "the display name defaults to the id");
     let with_settings = server.create_tenant("gamma", json!({ "access_token_alg": "EdDSA" })).await;

@@ -189,3 +189,28 @@ async fn deleting_a_tenant_destroys_its_hsm_keys() {
     server.admin(Method::DELETE, "/tenants/alpha", None).await.expect_status(204, "delete tenant");
     assert_eq!(hsm_objects(&server), before, "the deleted tenant's key objects are gone from the token");
 }
+
+/// Tenants whose ids are prefixes of each other (`a`, `ab`, `a.b`) share nothing: listing,
+/// tokens and deletion of one leave the others alone.
+#[tokio::test]
+async fn prefix_named_tenants_are_separate() {
+    let server = TestServer::start(Backend::Software).await;
+    let mut creds = Vec::new();
+    for name in ["a", "ab", "a.b"] {
+        server.create_tenant(name, Value::Null).await;
+        let (id, secret) = server.opaque_client(name, "read").await;
+        let token = server.cc_token(name, &id, &secret).await;
+        creds.push((name, id, secret, token));
+    }
+    for (name, id, _, _) in &creds {
+        let listed = server.list_clients(name).await;
+        let ids: Vec<&str> =
+            listed["clients"].as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [id.as_str()], "tenant {name} lists only its own client");
+    }
+    server.admin(Method::DELETE, "/tenants/a", None).await.expect_status(204, "delete a");
+    for (name, id, secret, token) in &creds[1..] {
+        assert!(server.is_active(name, id, secret, token).await, "{name}'s token after deleting `a`");
+        server.cc_token(name, id, secret).await;
+    }
+}
