@@ -188,6 +188,7 @@ start_peer() { # ALG LABEL
 }
 
 printf 'server\tconfig\tidle_kib\tafter_kib\tpeak_kib\n' >"$RES/rss.tsv"
+PROBLEMS=0 # runs whose tessera-load exited non-zero: the table is printed, then exit 1
 
 # run_config SERVER ALG SCENARIOS LABEL [extra tessera-load args...]
 # Starts the server, loads it, appends its rows to $RES/SERVER.rows and its RSS to rss.tsv.
@@ -207,8 +208,8 @@ run_config() {
   grep -E '^# (PREFLIGHT|SKIP|WARNING)|^tessera-load: error' "$RES/$label.err" >&2 || true
   case $rc in
     0) ;;
-    3) log "$label: preflight problems, see $RES/$label.err" ;;
-    *) log "$label: tessera-load failed (exit $rc), see $RES/$label.err" ;;
+    3) log "$label: preflight problems, see $RES/$label.err"; PROBLEMS=$((PROBLEMS + 1)) ;;
+    *) log "$label: tessera-load failed (exit $rc), see $RES/$label.err"; PROBLEMS=$((PROBLEMS + 1)) ;;
   esac
   printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$label" "$idle" "$after" "$peak" >>"$RES/rss.tsv"
   # Table rows; cc_jwt rows carry the signing algorithm in their name. Fill runs are no rows.
@@ -283,3 +284,7 @@ done
   echo
   echo "duration ${DURATION}s, warmup ${WARMUP}s, server on CPU $SERVER_CPU, tessera-load (1 thread) on CPU $LOADGEN_CPU; raw output: ${RES#"$ROOT"/}"
 } | tee "$RES/summary.md"
+if [ "$PROBLEMS" -gt 0 ]; then
+  log "$PROBLEMS run(s) had preflight problems or failed: see the .err files in $RES"
+  exit 1
+fi
