@@ -372,10 +372,6 @@ async fn health_endpoints() {
 
 /// RFC 7591 `grant_types` is a set: a grant listed twice must be stored (and shown) once.
 #[tokio::test]
-#[ignore = "BUG: client registration deduplicates grant_types with Vec::dedup, which only drops \
-            adjacent duplicates: [\"client_credentials\", \"authorization_code\", \
-            \"client_credentials\"] is stored and returned with client_credentials twice \
-            (server/src/admin/clients.rs apply)"]
 async fn grant_types_are_a_set() {
     let server = TestServer::start(Backend::Software).await;
     server.create_tenant("acme", Value::Null).await;
@@ -392,10 +388,6 @@ async fn grant_types_are_a_set() {
 /// Creating the same tenant many times at once: exactly one create wins (201), the others get
 /// 409 (a create must not silently overwrite a tenant another request just created).
 #[tokio::test]
-#[ignore = "BUG: POST /api/v1/tenants checks for an existing tenant and then writes without \
-            atomicity (server/src/admin/tenants.rs create: store.tenant() then put_tenant().await): \
-            8 concurrent creates of one id typically all answer 201; each overwrites the record \
-            the previous one stored (display_name, settings, created_at of the last write win)"]
 async fn concurrent_tenant_creates_have_one_winner() {
     let server = TestServer::start(Backend::Software).await;
     for round in 0..5 {
@@ -417,11 +409,6 @@ async fn concurrent_tenant_creates_have_one_winner() {
 /// Registering the same client_id many times at once: exactly one registration wins (201), the
 /// others get 409, and the secret the winner received is the one that works.
 #[tokio::test]
-#[ignore = "BUG: POST /api/v1/tenants/{t}/clients checks for an existing client_id and then \
-            writes without atomicity (server/src/admin/clients.rs create): concurrent \
-            registrations of one client_id can all answer 201 with different secrets, and only \
-            the last write's secret works, so the other callers hold a secret that fails with \
-            401 invalid_client"]
 async fn concurrent_client_creates_have_one_winner() {
     let server = TestServer::start(Backend::Software).await;
     server.create_tenant("acme", Value::Null).await;
@@ -446,12 +433,6 @@ async fn concurrent_client_creates_have_one_winner() {
 /// A secret rotation racing a metadata change: after both answered, the rotated secret works
 /// and the old one does not (the change must not write the old secret back).
 #[tokio::test]
-#[ignore = "BUG: lost update between POST .../clients/{id}/secret and PATCH .../clients/{id}: \
-            both read the client, change it and write the whole record back without any \
-            concurrency control (server/src/admin/clients.rs patch and rotate_secret), so a PATCH \
-            that read the client before a rotation writes the OLD secret digest back after it: \
-            the rotation answered 200 with a new secret, yet the old (possibly compromised) \
-            secret still authenticates and the new one fails; reproduces in most runs"]
 async fn secret_rotation_racing_a_patch_is_not_undone() {
     let server = TestServer::start(Backend::Software).await;
     server.create_tenant("acme", Value::Null).await;
