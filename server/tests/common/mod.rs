@@ -2,12 +2,17 @@
 //! data dir (software keys or a SoftHSM2 token), and talks HTTP to it through one small helper
 //! per area, so the server can be reshaped without rewriting the tests.
 //!
-//! - [`TestServer`]: start, `kill9`, `restart` on the same data dir and port, liveness checks.
+//! - [`TestServer`]: start (with [`Options`]: admin key from the environment or generated,
+//!   `--public-url`, extra flags and environment), `kill9`, `terminate` (SIGTERM), `restart` on
+//!   the same data dir and port, `start_failure` / `restart_failure` for starts that must fail,
+//!   liveness checks (`assert_alive`: still running, never panicked).
 //! - Admin helpers (`create_tenant`, `create_client`, `put_settings`, `rotate_keys`, ...).
 //! - Protocol helpers (`token_basic`, `token_post`, `introspect`, `revoke`, `jwks`,
 //!   `discovery`), each returning a [`Reply`]: status, headers and the body as JSON.
 //! - [`verify_jwt`]: checks an access token with the independent `jsonwebtoken` crate.
 //! - [`both_backends!`]: one async test body, run once with software keys and once with SoftHSM2.
+//! - Odds and ends: raw requests (`send`), HTTP/2 (`h2_get`), [`join_all`] for concurrent
+//!   requests, [`assert_no_private_material`].
 
 #![allow(dead_code, clippy::unwrap_used)]
 
