@@ -40,27 +40,44 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BootstrapError 
 /// dir; else a new random key, saved with mode 0600 and printed once.
 pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], BootstrapError> {
     if let Some(key) = from_env {
-        return Ok(secret::digest(key));
+        return usable_key(key.trim(), "TESSERA_ADMIN_KEY");
     }
     let path = data_dir.join(ADMIN_KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(key) => return Ok(secret::digest(key.trim())),
+        Ok(key) => return usable_key(key.trim(), &path.display().to_string()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(io(format!("reading {}", path.display()))(err)),
     }
     let key = secret::encode_secret(&random().map_err(|e| BootstrapError::Setup(e.to_string()))?);
+    // Written whole to a temporary file, synced, then renamed into place: a crash leaves either
+    // no key file (a new key next start) or a complete one, never an empty one.
+    let tmp = data_dir.join(format!("{ADMIN_KEY_FILE}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
     let mut file = {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&path)
-            .map_err(io(format!("creating {}", path.display())))?
+            .open(&tmp)
+            .map_err(io(format!("creating {}", tmp.display())))?
     };
     file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).map_err(io("writing the admin key"))?;
+    std::fs::rename(&tmp, &path).map_err(io(format!("renaming to {}", path.display())))?;
+    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io("syncing the data dir"))?;
     println!("admin key (saved to {}): {key}", path.display());
     Ok(secret::digest(&key))
+}
+
+/// Refuses an empty admin key (it would let anyone in) and warns about a short one.
+fn usable_key(key: &str, source: &str) -> Result<[u8; 32], BootstrapError> {
+    if key.is_empty() {
+        return Err(BootstrapError::Setup(format!("the admin key from {source} is empty")));
+    }
+    if key.len() < 16 {
+        tracing::warn!(source, "the admin key is shorter than 16 characters; use a long random one");
+    }
+    Ok(secret::digest(key))
 }
 
 /// Creates `default` on the first start, then loads every tenant's keys.

@@ -11,6 +11,7 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, TestServer, both_backends, form_body, verify_jwt};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The RFC 7662 2.2 members of an active token's introspection, checked against the token's
@@ -225,4 +226,34 @@ async fn expired_tokens_become_inactive() {
     server.revoke("acme", &id, &secret, &jwt).await.expect_status(200, "revoke an expired JWT");
     server.revoke("acme", &oid, &osecret, &opaque).await.expect_status(200, "revoke an expired opaque token");
     server.assert_alive();
+}
+
+/// Deleting a client invalidates the tokens issued to it (RFC 7592 2.3), and a client
+/// registered again under the same id does not inherit them.
+#[tokio::test]
+async fn deleting_a_client_invalidates_its_tokens() {
+    let server = TestServer::start(Backend::Software).await;
+    server.create_tenant("acme", Value::Null).await;
+    let (rs, rs_secret) = server.cc_client("acme", "read").await;
+    let jwt_client = json!({"client_id": "doomed", "grant_types": ["client_credentials"], "scope": "read"});
+    let (id, secret) = server.create_client("acme", jwt_client.clone()).await;
+    let (oid, osecret) = server.opaque_client("acme", "read").await;
+    let jwt = server.cc_token("acme", &id, &secret).await;
+    let opaque = server.cc_token("acme", &oid, &osecret).await;
+    assert!(server.is_active("acme", &rs, &rs_secret, &jwt).await);
+    assert!(server.is_active("acme", &rs, &rs_secret, &opaque).await);
+
+    for client in [&id, &oid] {
+        server
+            .admin(Method::DELETE, &format!("/tenants/acme/clients/{client}"), None)
+            .await
+            .expect_status(204, "delete client");
+    }
+    assert!(!server.is_active("acme", &rs, &rs_secret, &jwt).await, "JWT of a deleted client");
+    assert!(!server.is_active("acme", &rs, &rs_secret, &opaque).await, "opaque token of a deleted client");
+
+    // Registered again under the same id, a second later: the old token stays dead.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server.create_client("acme", jwt_client).await;
+    assert!(!server.is_active("acme", &rs, &rs_secret, &jwt).await, "a new client does not inherit");
 }

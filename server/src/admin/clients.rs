@@ -101,21 +101,33 @@ fn check_uris(field: &str, uris: &[String]) -> Result<(), ApiError> {
         return Err(invalid(format!("at most {MAX_URIS} {field}")));
     }
     for uri in uris {
-        // RFC 6749 3.1.2: an absolute URI without a fragment.
-        let scheme_ok = uri.split_once(':').is_some_and(|(s, rest)| {
-            !s.is_empty()
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-                && !rest.is_empty()
-        });
-        if !scheme_ok
-            || uri.contains('#')
-            || uri.len() > MAX_URI_BYTES
-            || uri.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if !is_acceptable_redirect_uri(uri) {
             return Err(invalid(format!("{field}: `{uri}` is not an absolute URI without a fragment")));
         }
     }
     Ok(())
+}
+
+/// RFC 6749 3.1.2: an absolute URI without a fragment. Schemes that run code in a browser are
+/// refused, and `http`/`https` URIs must name a host.
+fn is_acceptable_redirect_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else { return false };
+    let scheme_ok = !scheme.is_empty()
+        && scheme.as_bytes()[0].is_ascii_alphabetic()
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let scheme = scheme.to_ascii_lowercase();
+    let needs_host = scheme == "http" || scheme == "https";
+    let host_ok = !needs_host
+        || rest
+            .strip_prefix("//")
+            .is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.starts_with('?'));
+    scheme_ok
+        && host_ok
+        && !rest.is_empty()
+        && !matches!(scheme.as_str(), "javascript" | "data" | "vbscript" | "file")
+        && !uri.contains('#')
+        && uri.len() <= MAX_URI_BYTES
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Applies metadata to a client (all fields for a new one, the given ones for a change) and
@@ -286,4 +298,29 @@ pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, Ap
     client.secret_digest = Some(secret::digest(&secret));
     app.store.put_client(&client).await?;
     Ok(json_no_store(StatusCode::OK, &view(&client, Some(&secret))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_acceptable_redirect_uri;
+
+    #[test]
+    fn redirect_uris() {
+        for ok in ["https://app.example/cb", "http://127.0.0.1:9999/cb", "com.example.app:/oauth2redirect"] {
+            assert!(is_acceptable_redirect_uri(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "http:x",
+            "https:///path",
+            "https://app.example/cb#frag",
+            "/relative",
+            "no-scheme",
+            "https://app.example/a b",
+        ] {
+            assert!(!is_acceptable_redirect_uri(bad), "{bad}");
+        }
+    }
 }

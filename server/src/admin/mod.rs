@@ -48,7 +48,7 @@ pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim());
     match presented {
-        Some(key) if secret::matches(key, &app.admin_key_digest) => Ok(()),
+        Some(key) if !key.is_empty() && secret::matches(key, &app.admin_key_digest) => Ok(()),
         _ => Err(ApiError::Unauthorized),
     }
 }

@@ -43,14 +43,31 @@ fn introspect(
         let Some(claims) = verified_access_token(app, cx, request.token) else {
             return Ok(IntrospectionResponse::inactive());
         };
-        let revoked = app.store.is_revoked(&cx.tenant.id, &claims.jti).map_err(store_error)?;
+        let revoked = app.store.is_revoked(&cx.tenant.id, &claims.jti).map_err(store_error)?
+            || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat)?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     let digest = secret::digest(request.token);
     match app.store.opaque_token(&cx.tenant.id, &digest).map_err(store_error)? {
-        Some(token) if token.tenant == cx.tenant.id => {
+        Some(token)
+            if token.tenant == cx.tenant.id
+                && issued_to_registered_client(app, cx, &token.client_id, token.iat)? =>
+        {
             Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now))
         }
         _ => Ok(IntrospectionResponse::inactive()),
     }
+}
+
+/// Whether the client a token was issued to is still registered, and was already registered
+/// when the token was issued: deleting a client invalidates its tokens (RFC 7592 2.3), and a
+/// client registered again under the same id does not inherit them.
+fn issued_to_registered_client(
+    app: &App,
+    cx: &TenantCx,
+    client_id: &str,
+    iat: i64,
+) -> Result<bool, OAuthError> {
+    let client = app.store.client(&cx.tenant.id, client_id).map_err(store_error)?;
+    Ok(client.is_some_and(|c| c.created_at <= iat))
 }
