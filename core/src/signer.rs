@@ -58,6 +58,15 @@ pub trait Signer: Send + Sync + 'static {
     /// Forgets a key (it left the JWKS).
     fn unload(&self, tenant: &str, kid: &str);
 
+    /// Destroys a key for good and forgets it: an HSM key's token objects are deleted; a
+    /// software key only lives in its record, which the caller deletes. Callers delete the
+    /// record first, so a crash in between leaves an orphaned token object, never a record
+    /// whose key is gone.
+    fn destroy(
+        &self,
+        key: &KeyRecord,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>>;
+
     /// Signs a JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`).
     fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture;
 

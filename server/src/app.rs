@@ -87,7 +87,6 @@ impl App {
     /// Drops what is held in memory for a deleted tenant.
     pub fn forget_tenant(&self, tenant: &str) {
         self.discovery.write().remove(tenant);
-        self.keys.remove(tenant);
         self.shards.remove(tenant);
     }
 }

@@ -83,13 +83,13 @@ impl KeyRing {
         self.tenants.read().get(tenant).cloned()
     }
 
-    /// Forgets a deleted tenant.
-    pub fn remove(&self, tenant: &str) {
-        if let Some(keys) = self.tenants.write().remove(tenant) {
-            for kid in &keys.kids {
-                self.signer.unload(tenant, kid);
-            }
+    /// Destroys the keys of a tenant that was just deleted from the store (HSM objects too).
+    pub async fn destroy_tenant(&self, tenant: &str, records: &[KeyRecord]) -> Result<(), ApiError> {
+        self.tenants.write().remove(tenant);
+        for r in records {
+            self.signer.destroy(r).await?;
         }
+        Ok(())
     }
 
     /// Loads a tenant's stored keys into the signer and the ring.
@@ -171,7 +171,7 @@ impl KeyRing {
             }
             for r in &expired {
                 self.store.delete_key(&tenant, &r.kid).await?;
-                self.signer.unload(&tenant, &r.kid);
+                self.signer.destroy(r).await?;
                 pruned += 1;
             }
             self.load(&tenant)?;

@@ -172,10 +172,6 @@ fn hsm_objects(server: &TestServer) -> usize {
 /// Deleting a tenant deletes its keys: with an HSM, the key pairs in the token too, so the
 /// private keys of a deleted tenant cannot sign anything any more.
 #[tokio::test]
-#[ignore = "BUG: deleting a tenant leaves its key pairs in the PKCS#11 token: the store records \
-            are deleted and the keys unloaded, but the private and public key objects stay in \
-            the HSM (the Signer trait has no destroy), although tenants.rs says the delete removes \
-            the tenant's keys; the same holds for retired keys removed by the periodic prune"]
 async fn deleting_a_tenant_destroys_its_hsm_keys() {
     if common::skip_softhsm("isolation::deleting_a_tenant_destroys_its_hsm_keys") {
         return;

@@ -338,6 +338,33 @@ impl Signer for Pkcs11Signer {
         self.keys.remove(tenant, kid);
     }
 
+    fn destroy(
+        &self,
+        record: &KeyRecord,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>> {
+        self.keys.remove(&record.tenant, &record.kid);
+        let KeyMaterial::Pkcs11 { id } = &record.material else {
+            return Box::pin(std::future::ready(Err(SignError::WrongBackend(record.kid.clone()))));
+        };
+        let id = id.clone();
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Run(Box::new(move |session| {
+            let result = session.and_then(|s| {
+                // Every object with the key's CKA_ID: the private and the public half.
+                let handles = s.find_objects(&[Attribute::Id(id.clone())]).map_err(ck("C_FindObjects"))?;
+                for handle in handles {
+                    s.destroy_object(handle).map_err(ck("C_DestroyObject"))?;
+                }
+                Ok(())
+            });
+            let _ = reply.send(result);
+        }));
+        if let Err(e) = self.pool.submit(job) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        Box::pin(async move { answer.await.unwrap_or(Err(SignError::Closed)) })
+    }
+
     fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture {
         let key = match self.keys.get(tenant, kid) {
             Ok(key) => key,

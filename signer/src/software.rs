@@ -204,6 +204,15 @@ impl Signer for SoftwareSigner {
         self.keys.remove(tenant, kid);
     }
 
+    fn destroy(
+        &self,
+        record: &KeyRecord,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>> {
+        // The private key exists only in the record (deleted by the caller) and in memory.
+        self.keys.remove(&record.tenant, &record.kid);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture {
         Box::pin(std::future::ready(self.sign_now(tenant, kid, signing_input)))
     }

@@ -112,8 +112,12 @@ pub async fn patch(app: &App, id: &str, body: PatchTenant) -> Result<Resp, ApiEr
 /// Deletes a tenant with its clients, keys and tokens.
 pub async fn delete(app: &App, id: &str) -> Result<Resp, ApiError> {
     tenant_or_404(app, id)?;
+    let keys = app.store.keys(id)?;
     app.store.delete_tenant(id).await?;
     app.forget_tenant(id);
+    // After the records are gone: a crash in between leaves orphaned HSM objects, never a
+    // stored key whose HSM object is missing.
+    app.keys.destroy_tenant(id, &keys).await?;
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
 }
 
