@@ -4,7 +4,8 @@
 //! to one token are applied in the order they arrived.
 //!
 //! A shard never blocks: it hands the write to the store, whose group commit makes it durable,
-//! and replies when the fsync covering it completes. Reads that need no ordering (introspection,
+//! and gives the caller the commit to await, so the fsync's completion wakes the requester
+//! without another hop through the shard's thread. Reads that need no ordering (introspection,
 //! JWKS, discovery) do not come here; they go straight to the store's caches.
 
 use std::collections::HashMap;
@@ -37,7 +38,8 @@ pub enum TokenWrite {
 }
 
 impl Message for TokenWrite {
-    type Result = Result<(), StoreError>;
+    /// The write, queued in the shard's order; the caller awaits its fsync.
+    type Result = Commit;
 }
 
 /// One shard of one tenant.
@@ -51,20 +53,20 @@ impl Actor for TenantShard {
 }
 
 impl Handler<TokenWrite> for TenantShard {
-    type Result = ResponseFuture<Result<(), StoreError>>;
+    type Result = MessageResult<TokenWrite>;
 
     fn handle(&mut self, msg: TokenWrite, _: &mut Context<Self>) -> Self::Result {
-        // The store queues the write now, in this shard's order; only the wait for its fsync
-        // happens outside the actor, so the mailbox keeps moving.
-        let commit: Commit = match &msg {
+        // The store queues the write now, in this shard's order. The wait for its fsync is
+        // handed back to the caller rather than awaited here: the shard stays free, and the
+        // completion wakes the requester directly instead of hopping through this thread.
+        MessageResult(match &msg {
             TokenWrite::IssueOpaque { digest, record } => {
                 debug_assert_eq!(record.tenant, self.tenant);
                 self.store.put_opaque_token(digest, record)
             }
             TokenWrite::RevokeOpaque { digest } => self.store.delete_opaque_token(&self.tenant, digest),
             TokenWrite::RevokeJwt(revocation) => self.store.put_revocation(revocation),
-        };
-        Box::pin(commit)
+        })
     }
 }
 
@@ -96,6 +98,11 @@ impl Shards {
         Ok(Self { arbiters, store, tenants: RwLock::new(HashMap::new()), hasher: RandomState::new() })
     }
 
+    /// The arbiters, one per core: the HTTP server runs on them too.
+    pub fn arbiters(&self) -> &[ArbiterHandle] {
+        &self.arbiters
+    }
+
     fn shards(&self, tenant: &str) -> Arc<[Addr<TenantShard>]> {
         if let Some(s) = self.tenants.read().get(tenant) {
             return s.clone();
@@ -119,7 +126,8 @@ impl Shards {
         let shards = self.shards(tenant);
         let index = (self.hasher.hash_one(key) % shards.len() as u64) as usize;
         let shard = shards.get(index).ok_or(StoreError::Closed)?;
-        shard.send(write).await.map_err(|_| StoreError::Closed)?
+        let commit = shard.send(write).await.map_err(|_| StoreError::Closed)?;
+        commit.await
     }
 
     /// Stops a deleted tenant's shards.

@@ -70,26 +70,49 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
     let dyn_store: Arc<dyn Store> = store.clone();
     let shards = actors::Shards::start(threads, dyn_store.clone())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?;
+    let arbiters = shards.arbiters().to_vec();
+    // Bound here, before any runtime: every arbiter accepts from its own clone of the socket.
+    let listener = std::net::TcpListener::bind(config.listen)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let app = Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest));
+    // The main thread's own small runtime: start-up, signals and housekeeping. Requests are
+    // served on the arbiters.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let app = Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest));
         bootstrap::tenants(&app, &config.data_dir).await?;
-        tokio::spawn(prune_keys(app.clone()));
         let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            let _ = stop_tx.send(true);
-        });
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(arbiters.len().max(1));
+        for arbiter in &arbiters {
+            let listener = listener.try_clone()?;
+            let (app, stop_rx, done_tx) = (app.clone(), stop_rx.clone(), done_tx.clone());
+            let spawned = arbiter.spawn(async move {
+                // HTTP runs on the arbiters, beside the tenant shards (the thread-per-core
+                // shape): a message to a shard on this thread needs no thread switch.
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => http::serve(listener, app, stop_rx).await,
+                    Err(err) => tracing::error!(%err, "cannot listen on this arbiter"),
+                }
+                let _ = done_tx.send(()).await;
+            });
+            if !spawned {
+                return Err("an actor thread stopped before serving".into());
+            }
+        }
+        drop(done_tx);
+        tokio::spawn(prune_keys(app.clone()));
         println!("listening on http://{addr}");
-        http::serve(listener, app, stop_rx).await;
+        tokio::select! {
+            _ = wait_for_signal() => tracing::info!("shutting down"),
+            _ = done_rx.recv() => tracing::error!("a server loop ended unexpectedly; shutting down"),
+        }
+        let _ = stop_tx.send(true);
+        // Each loop returns once its open connections have finished (bounded in `serve`).
+        while done_rx.recv().await.is_some() {}
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
-    // Let in-flight connections finish their responses, then flush the store.
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    drop(runtime);
     store.close()?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! The HTTP server: hyper (HTTP/1.1 and HTTP/2 on one port) on a tokio runtime, one task per
-//! connection, and the dispatch of each request to its endpoint. Protocol errors are answered
+//! The HTTP server: hyper (HTTP/1.1 and HTTP/2 on one port), one accept loop per arbiter and
+//! one task per connection, and the dispatch of each request to its endpoint. Protocol errors are answered
 //! here in the protocol's own format before any state is touched.
 
 pub mod body;
@@ -8,6 +8,7 @@ pub mod respond;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -19,6 +20,7 @@ use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::MAX_BODY_BYTES;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::admin;
 use crate::app::App;
@@ -26,13 +28,18 @@ use crate::endpoints;
 use crate::router::{Endpoint, Route, Router};
 use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
 
-/// Serves until `shutdown` turns true, then stops accepting and lets open requests finish.
+/// How long open connections may take to finish after shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves until `shutdown` turns true, then stops accepting, lets open requests finish (for
+/// at most [`DRAIN_TIMEOUT`]) and returns.
 pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let router = Arc::new(Router::new());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().keep_alive(true).max_buf_size(64 * 1024);
     builder.http2().max_concurrent_streams(256);
     let builder = Arc::new(builder);
+    let mut connections = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -40,16 +47,18 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(%err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = shutdown.changed() => break,
         };
+        // Reap finished connections so the set stays as large as the open ones.
+        while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let (app, router, builder) = (app.clone(), router.clone(), builder.clone());
         let mut conn_shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = service_fn(move |req| {
                 let (app, router) = (app.clone(), router.clone());
                 async move { Ok::<_, Infallible>(handle(&app, &router, req, peer).await) }
@@ -68,6 +77,15 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
                 }
             }
         });
+    }
+    let drained =
+        tokio::time::timeout(DRAIN_TIMEOUT, async { while connections.join_next().await.is_some() {} });
+    if drained.await.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open after the drain timeout; closing them"
+        );
+        connections.abort_all();
     }
 }
 
