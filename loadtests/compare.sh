@@ -21,6 +21,8 @@
 #                              a '*': they may measure the load generator, not the server
 #   BUILD=1                    0 = use the binaries already built
 #   TESSERA_BIN=<target>/release/tessera   the server binary to measure
+#   SIGNER=software            or softhsm: Tessera signs through a fresh SoftHSM2 token
+#                              (scripts/softhsm-token.sh), its keys generated in the token
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,6 +42,7 @@ SERVER_CPU="${SERVER_CPU:-0}"
 LOADGEN_CPU="${LOADGEN_CPU:-1}"
 LOADGEN_BUSY_PCT="${LOADGEN_BUSY_PCT:-85}"
 BUILD="${BUILD:-1}"
+SIGNER="${SIGNER:-software}"
 ADMIN_KEY="bench-admin-key"
 ALGS=(ES256 ES384)
 ROWS=(cc_jwt_es256 cc_jwt_es384 cc_opaque introspect discovery jwks)
@@ -128,8 +131,15 @@ wait_http() { # URL: until it answers 200, while the server lives
 start_tessera() { # ALG LABEL
   local alg=$1 label=$2 data="$TMP/tessera-data-$2" log="$RES/server-$2.log" addr=
   mkdir -p "$data"
-  TESSERA_ADMIN_KEY="$ADMIN_KEY" taskset -c "$SERVER_CPU" \
-    "$TESSERA_BIN" serve --data-dir "$data" --listen 127.0.0.1:0 >"$log" 2>&1 &
+  local signer_args=() signer_env=()
+  if [ "$SIGNER" = softhsm ]; then
+    local module
+    module=$("$ROOT/scripts/softhsm-token.sh" "$data/hsm" bench 1234 | tail -1)
+    signer_args=(--signer pkcs11 --pkcs11-module "$module" --pkcs11-token-label bench)
+    signer_env=(SOFTHSM2_CONF="$data/hsm/softhsm2.conf" TESSERA_PKCS11_PIN=1234)
+  fi
+  env "${signer_env[@]}" TESSERA_ADMIN_KEY="$ADMIN_KEY" taskset -c "$SERVER_CPU" \
+    "$TESSERA_BIN" serve --data-dir "$data" --listen 127.0.0.1:0 "${signer_args[@]}" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 300); do
     addr=$(grep -aoE 'listening on http://[0-9.]+:[0-9]+' "$log" | head -1 | sed 's#.*http://##' || true)
