@@ -92,10 +92,13 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Loads a tenant's stored keys into the signer and the ring.
+    /// Loads a tenant's stored keys into the signer (those not loaded yet) and the ring.
     pub fn load(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
         let records = self.store.keys(tenant)?;
-        for r in &records {
+        let loaded = self.get(tenant);
+        // Only keys new to this process: loading an HSM key is a blocking round trip to the
+        // token, and keys generated here were loaded by the signer already.
+        for r in records.iter().filter(|r| !loaded.as_ref().is_some_and(|k| k.has(&r.kid))) {
             self.signer.load(r)?;
         }
         let keys = Arc::new(build(&records)?);
