@@ -101,6 +101,8 @@ pub enum Reason {
     TokenOfAnotherClient,
     /// The store refuses writes (for example after a failed fsync).
     StoreUnavailable,
+    /// The signer has too many signatures waiting.
+    SignerBusy,
     /// The signer failed.
     SigningFailed,
     /// An internal invariant failed; the detail is in the log.
@@ -129,7 +131,7 @@ impl From<Reason> for ErrorCode {
             Reason::GrantTypeNotAllowed => ErrorCode::UnauthorizedClient,
             Reason::ScopeNotAllowed | Reason::MalformedScope => ErrorCode::InvalidScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
-            Reason::StoreUnavailable => ErrorCode::TemporarilyUnavailable,
+            Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal => ErrorCode::ServerError,
         }
     }

@@ -36,6 +36,9 @@ pub enum SignError {
     /// The backend (HSM, library) failed.
     #[error("signer backend: {0}")]
     Backend(String),
+    /// Too many signatures are waiting (an HSM at capacity): refused at once.
+    #[error("signer overloaded: {0}")]
+    Busy(String),
     /// The signer is shutting down.
     #[error("signer is closed")]
     Closed,

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// An fsync failed earlier: the store refuses writes rather than risk losing them.
     #[error("store is poisoned after a failed fsync; writes are refused")]
     Poisoned,
+    /// Too many writes are waiting: refused at once rather than queued without bound.
+    #[error("the store is overloaded: {0}")]
+    Busy(String),
     /// The store is closed (shutting down).
     #[error("store is closed")]
     Closed,

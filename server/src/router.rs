@@ -22,6 +22,13 @@ pub enum Endpoint {
     Discovery,
     /// `/jwks`.
     Jwks,
+    /// An endpoint that takes a form POST with client authentication.
+    Form(FormEndpoint),
+}
+
+/// The endpoints that take `application/x-www-form-urlencoded` POSTs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormEndpoint {
     /// `/token`.
     Token,
     /// `/introspect`.
@@ -58,9 +65,9 @@ impl Router {
             ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
             ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
             ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
-            ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Token)),
-            ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Introspect)),
-            ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Revoke)),
+            ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Form(FormEndpoint::Token))),
+            ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Form(FormEndpoint::Introspect))),
+            ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Form(FormEndpoint::Revoke))),
             ("/api/v1/tenants", Kind::Tenants),
             ("/api/v1/tenants/{tenant}", Kind::Tenant),
             ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
@@ -116,7 +123,10 @@ mod tests {
     #[test]
     fn routes() {
         let r = Router::new();
-        assert_eq!(r.route("/t/acme/token"), Some(Route::Tenant("acme".into(), Endpoint::Token)));
+        assert_eq!(
+            r.route("/t/acme/token"),
+            Some(Route::Tenant("acme".into(), Endpoint::Form(FormEndpoint::Token)))
+        );
         assert_eq!(
             r.route("/t/acme/.well-known/openid-configuration"),
             Some(Route::Tenant("acme".into(), Endpoint::Discovery))

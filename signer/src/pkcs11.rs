@@ -664,10 +664,9 @@ impl Pool {
     fn submit(&self, job: Job) -> Result<(), SignError> {
         let tx = self.tx.as_ref().ok_or(SignError::Closed)?;
         tx.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => SignError::Backend(format!(
-                "PKCS#11 signer overloaded: {} requests already waiting",
-                self.capacity
-            )),
+            TrySendError::Full(_) => {
+                SignError::Busy(format!("{} PKCS#11 requests already waiting", self.capacity))
+            }
             TrySendError::Disconnected(_) => SignError::Closed,
         })
     }

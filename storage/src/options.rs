@@ -48,7 +48,7 @@ pub struct StoreOptions {
     /// fjall's block cache, shared by every keyspace.
     pub block_cache_bytes: u64,
     /// Writes that may wait for the writer thread; past this a write fails at once with
-    /// `StoreError::Io` ("write queue full") instead of blocking the caller's async worker.
+    /// `StoreError::Busy` instead of blocking the caller's async worker.
     pub write_queue_capacity: usize,
     /// Most writes applied in one group commit (one fjall batch, one fsync).
     pub max_batch_writes: usize,

@@ -157,9 +157,7 @@ impl FjallStore {
                 })
             }
             // Shedding load beats blocking an async worker on a full queue.
-            Err(TrySendError::Full(_)) => {
-                failed_commit(StoreError::Io("write queue full: the store is overloaded".to_owned()))
-            }
+            Err(TrySendError::Full(_)) => failed_commit(StoreError::Busy("write queue full".to_owned())),
             Err(TrySendError::Disconnected(_)) => failed_commit(StoreError::Closed),
         }
     }

@@ -37,7 +37,8 @@ pub fn authenticate_client(
 /// A store failure as the client sees it.
 pub fn store_error(err: StoreError) -> OAuthError {
     match err {
-        StoreError::Poisoned | StoreError::Closed => {
+        StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
+            tracing::warn!(err = %err, "store refuses writes");
             OAuthError::new(Reason::StoreUnavailable, "the server cannot store state right now; retry later")
         }
         other => {
@@ -49,6 +50,10 @@ pub fn store_error(err: StoreError) -> OAuthError {
 
 /// A signer failure as the client sees it.
 pub fn sign_error(err: SignError) -> OAuthError {
+    if let SignError::Busy(_) = err {
+        tracing::warn!(%err, "signer at capacity");
+        return OAuthError::new(Reason::SignerBusy, "the server is at capacity; retry later");
+    }
     tracing::error!(%err, "signing failed");
     OAuthError::new(Reason::SigningFailed, "the token could not be signed")
 }

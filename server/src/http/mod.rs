@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use crate::admin;
 use crate::app::App;
 use crate::endpoints;
-use crate::router::{Endpoint, Route, Router};
+use crate::router::{Endpoint, FormEndpoint, Route, Router};
 use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
 
 /// How long open connections may take to finish after shutdown begins.
@@ -130,18 +130,13 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         }
         Err(err) => return oauth_error(&endpoints::store_error(err)),
     };
-    match endpoint {
-        Endpoint::Discovery | Endpoint::Jwks => {
-            if req.method() != Method::GET && req.method() != Method::HEAD {
-                return method_not_allowed("GET, HEAD");
-            }
-            return match endpoint {
-                Endpoint::Discovery => endpoints::discovery::handle(app, &cx),
-                _ => endpoints::jwks::handle(app, &cx),
-            };
-        }
-        Endpoint::Token | Endpoint::Introspect | Endpoint::Revoke => {}
-    }
+    let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
+    let form_endpoint = match endpoint {
+        Endpoint::Form(form_endpoint) => form_endpoint,
+        Endpoint::Discovery | Endpoint::Jwks if !read_only => return method_not_allowed("GET, HEAD"),
+        Endpoint::Discovery => return endpoints::discovery::handle(app, &cx),
+        Endpoint::Jwks => return endpoints::jwks::handle(app, &cx),
+    };
     if req.method() != Method::POST {
         return method_not_allowed("POST");
     }
@@ -159,10 +154,9 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         }
         Err(body::BodyError::Io(e)) => return oauth_error(&OAuthError::new(Reason::MalformedBody, e)),
     };
-    match endpoint {
-        Endpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body).await,
-        Endpoint::Introspect => endpoints::introspect::handle(app, cx, &parts.headers, body).await,
-        Endpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body).await,
-        Endpoint::Discovery | Endpoint::Jwks => plain(StatusCode::INTERNAL_SERVER_ERROR, "unreachable"),
+    match form_endpoint {
+        FormEndpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Introspect => endpoints::introspect::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body).await,
     }
 }

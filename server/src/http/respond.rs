@@ -156,7 +156,9 @@ impl From<tessera_core::store::StoreError> for ApiError {
     fn from(err: tessera_core::store::StoreError) -> Self {
         use tessera_core::store::StoreError;
         match err {
-            StoreError::Poisoned | StoreError::Closed => Self::Unavailable(err.to_string()),
+            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
+                Self::Unavailable(err.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -164,7 +166,10 @@ impl From<tessera_core::store::StoreError> for ApiError {
 
 impl From<tessera_core::signer::SignError> for ApiError {
     fn from(err: tessera_core::signer::SignError) -> Self {
-        Self::Internal(err.to_string())
+        match err {
+            tessera_core::signer::SignError::Busy(_) => Self::Unavailable(err.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
