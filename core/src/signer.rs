@@ -7,8 +7,11 @@ use std::pin::Pin;
 
 use crate::model::{KeyRecord, SigningAlg, UnixSecs};
 
+/// A signer operation in flight.
+pub type SignerFuture<T> = Pin<Box<dyn Future<Output = Result<T, SignError>> + Send + 'static>>;
+
 /// A signature in flight.
-pub type SignFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, SignError>> + Send + 'static>>;
+pub type SignFuture = SignerFuture<Vec<u8>>;
 
 /// Why signing, key generation or verification failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,12 +51,7 @@ pub enum SignError {
 pub trait Signer: Send + Sync + 'static {
     /// Makes a new key for `tenant` (inside the HSM for PKCS#11), loads it, and returns its
     /// record for the caller to store. The record holds no secret for HSM keys.
-    fn generate(
-        &self,
-        tenant: &str,
-        alg: SigningAlg,
-        now: UnixSecs,
-    ) -> Pin<Box<dyn Future<Output = Result<KeyRecord, SignError>> + Send + 'static>>;
+    fn generate(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> SignerFuture<KeyRecord>;
 
     /// Loads a stored key so it can sign. Idempotent.
     fn load(&self, key: &KeyRecord) -> Result<(), SignError>;
@@ -65,10 +63,7 @@ pub trait Signer: Send + Sync + 'static {
     /// software key only lives in its record, which the caller deletes. Callers delete the
     /// record first, so a crash in between leaves an orphaned token object, never a record
     /// whose key is gone.
-    fn destroy(
-        &self,
-        key: &KeyRecord,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>>;
+    fn destroy(&self, key: &KeyRecord) -> SignerFuture<()>;
 
     /// Signs a JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`).
     fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture;

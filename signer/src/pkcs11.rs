@@ -17,7 +17,6 @@
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -33,7 +32,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::{AuthPin, Ulong};
 use parking_lot::Mutex;
 use tessera_core::model::{KeyMaterial, KeyRecord, SigningAlg, UnixSecs};
-use tessera_core::signer::{SignError, SignFuture, Signer};
+use tessera_core::signer::{SignError, SignFuture, Signer, SignerFuture};
 use tokio::sync::oneshot;
 
 use crate::jwk;
@@ -277,12 +276,7 @@ fn to_be_signed(alg: SigningAlg, signing_input: &[u8]) -> Vec<u8> {
 }
 
 impl Signer for Pkcs11Signer {
-    fn generate(
-        &self,
-        tenant: &str,
-        alg: SigningAlg,
-        now: UnixSecs,
-    ) -> Pin<Box<dyn Future<Output = Result<KeyRecord, SignError>> + Send + 'static>> {
+    fn generate(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> SignerFuture<KeyRecord> {
         if !self.supports(alg) {
             let reason = format!(
                 "the token does not support {} (mechanisms {:?} needed)",
@@ -338,10 +332,7 @@ impl Signer for Pkcs11Signer {
         self.keys.remove(tenant, kid);
     }
 
-    fn destroy(
-        &self,
-        record: &KeyRecord,
-    ) -> Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>> {
+    fn destroy(&self, record: &KeyRecord) -> SignerFuture<()> {
         self.keys.remove(&record.tenant, &record.kid);
         let KeyMaterial::Pkcs11 { id } = &record.material else {
             return Box::pin(std::future::ready(Err(SignError::WrongBackend(record.kid.clone()))));

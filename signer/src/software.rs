@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{
     Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use tessera_core::model::{KeyMaterial, KeyRecord, SigningAlg, UnixSecs};
-use tessera_core::signer::{SignError, SignFuture, Signer};
+use tessera_core::signer::{SignError, SignFuture, Signer, SignerFuture};
 
 use crate::jwk;
 use crate::keys::{KeyMap, new_kid};
@@ -159,12 +159,7 @@ impl SoftwareSigner {
 }
 
 impl Signer for SoftwareSigner {
-    fn generate(
-        &self,
-        tenant: &str,
-        alg: SigningAlg,
-        now: UnixSecs,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<KeyRecord, SignError>> + Send + 'static>> {
+    fn generate(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> SignerFuture<KeyRecord> {
         if alg != SigningAlg::RS256 {
             return Box::pin(std::future::ready(self.generate_now(tenant, alg, now)));
         }
@@ -204,10 +199,7 @@ impl Signer for SoftwareSigner {
         self.keys.remove(tenant, kid);
     }
 
-    fn destroy(
-        &self,
-        record: &KeyRecord,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), SignError>> + Send + 'static>> {
+    fn destroy(&self, record: &KeyRecord) -> SignerFuture<()> {
         // The private key exists only in the record (deleted by the caller) and in memory.
         self.keys.remove(&record.tenant, &record.kid);
         Box::pin(std::future::ready(Ok(())))
