@@ -30,7 +30,26 @@ pub struct App {
     pub admin_key_digest: [u8; 32],
     /// Serializes admin API changes.
     pub admin_writes: tokio::sync::Mutex<()>,
+    /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
+    /// the same token again and again, and a signature check costs far more than a lookup.
+    pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
     discovery: RwLock<HashMap<String, Bytes>>,
+}
+
+/// Most verified JWTs remembered.
+const VERIFIED_JWT_CACHE_ENTRIES: u64 = 50_000;
+/// How long a verified JWT is remembered; its `exp`, the deny list and its client are still
+/// checked on every use.
+const VERIFIED_JWT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A JWT access token whose signature verified with one of a tenant's keys.
+pub struct VerifiedJwt {
+    /// The tenant whose key verified it.
+    pub tenant: String,
+    /// The key that verified it; the entry counts only while the tenant still publishes it.
+    pub kid: String,
+    /// Its claims.
+    pub claims: tessera_core::jwt::AccessTokenClaims,
 }
 
 /// A tenant as a protocol request sees it.
@@ -58,6 +77,10 @@ impl App {
             public_url: public_url.trim_end_matches('/').to_owned(),
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
+            verified_jwts: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
+                .time_to_live(VERIFIED_JWT_CACHE_TTL)
+                .build(),
             discovery: RwLock::new(HashMap::new()),
         }
     }

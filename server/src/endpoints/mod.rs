@@ -11,15 +11,15 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use tessera_core::client_auth;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::jwt::{self, AccessTokenClaims};
 use tessera_core::model::Client;
 use tessera_core::signer::SignError;
 use tessera_core::store::StoreError;
+use tessera_core::{client_auth, secret};
 
-use crate::app::{App, TenantCx};
+use crate::app::{App, TenantCx, VerifiedJwt};
 
 /// Authenticates the client of a token, introspection or revocation request.
 pub fn authenticate_client(
@@ -66,14 +66,21 @@ pub fn random_error(err: getrandom::Error) -> OAuthError {
 
 /// The claims of a JWT access token this tenant signed, if its signature verifies with one of
 /// the tenant's published keys; `None` for anything else (another tenant's token, a forgery,
-/// an ID token).
+/// an ID token). Verified tokens are remembered, so a token introspected again costs a lookup.
 pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<AccessTokenClaims> {
+    let keys = app.keys.get(&cx.tenant.id)?;
+    let digest = secret::digest(token);
+    if let Some(hit) = app.verified_jwts.get(&digest)
+        && hit.tenant == cx.tenant.id
+        && keys.has(&hit.kid)
+    {
+        return Some(hit.claims.clone());
+    }
     let parsed = jwt::parse(token)?;
     if parsed.header.typ.as_deref() != Some(jwt::ACCESS_TOKEN_TYP) {
         return None;
     }
     let kid = parsed.header.kid.as_deref()?;
-    let keys = app.keys.get(&cx.tenant.id)?;
     if !keys.has(kid) {
         return None;
     }
@@ -86,5 +93,10 @@ pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<Ac
         }
     }
     let claims: AccessTokenClaims = serde_json::from_slice(&parsed.payload).ok()?;
-    (claims.iss == cx.issuer).then_some(claims)
+    if claims.iss != cx.issuer {
+        return None;
+    }
+    let verified = VerifiedJwt { tenant: cx.tenant.id.clone(), kid: kid.to_owned(), claims: claims.clone() };
+    app.verified_jwts.insert(digest, Arc::new(verified));
+    Some(claims)
 }
