@@ -193,3 +193,25 @@ softhsm_test!(fn dropping_the_signer_stops_its_threads(env) {
     // The request queued before the drop was served (the queue drains before threads stop).
     assert!(block_on(pending).is_ok());
 });
+
+softhsm_test!(fn destroy_deletes_the_token_objects(env) {
+    let signer = signer(env, 2);
+    let doomed = generate(&signer, "acme", SigningAlg::ES256).unwrap();
+    let kept = generate(&signer, "acme", SigningAlg::ES384).unwrap();
+    block_on(signer.destroy(&doomed)).unwrap();
+    // Forgotten at once, and gone from the token: a restarted signer cannot find it...
+    assert!(matches!(
+        block_on(signer.sign("acme", &doomed.kid, b"x")),
+        Err(SignError::UnknownKey { .. })
+    ));
+    drop(signer);
+    let restarted = Pkcs11Signer::new(env.config(1)).unwrap();
+    assert!(restarted.load(&doomed).is_err(), "the destroyed key's objects are gone");
+    // ...while the other key of the tenant is untouched.
+    restarted.load(&kept).unwrap();
+    sign_and_check(&restarted, &kept);
+    // A software record is not this backend's to destroy.
+    let mut software = kept.clone();
+    software.material = KeyMaterial::Software { pkcs8: vec![1, 2, 3] };
+    assert!(matches!(block_on(restarted.destroy(&software)), Err(SignError::WrongBackend(_))));
+});
