@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant};
+use crate::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User};
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
 pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
@@ -44,6 +44,10 @@ pub enum StoreError {
     /// An I/O error from the backend.
     #[error("storage I/O: {0}")]
     Io(String),
+    /// The write would break a uniqueness rule (a username or e-mail address already taken);
+    /// nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 /// Tenants.
@@ -54,7 +58,7 @@ pub trait TenantStore: Send + Sync {
     fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// Creates or replaces a tenant.
     fn put_tenant(&self, tenant: &Tenant) -> Commit;
-    /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations).
+    /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -100,8 +104,29 @@ pub trait RevocationStore: Send + Sync {
     fn is_revoked(&self, tenant: &str, jti: &str) -> Result<bool, StoreError>;
 }
 
+/// Local users of a tenant. The backend keeps usernames and e-mail addresses unique per tenant,
+/// regardless of case: the uniqueness check and the write are one atomic step, so of two
+/// concurrent writes claiming one name exactly one succeeds.
+pub trait UserStore: Send + Sync {
+    /// One user by id.
+    fn user(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this username, compared without regard to case.
+    fn user_by_username(&self, tenant: &str, username: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this e-mail address, compared without regard to case.
+    fn user_by_email(&self, tenant: &str, email: &str) -> Result<Option<User>, StoreError>;
+    /// Every user of a tenant, ordered by username.
+    fn users(&self, tenant: &str) -> Result<Vec<User>, StoreError>;
+    /// Creates or replaces a user; fails with [`StoreError::Conflict`] if another user of the
+    /// tenant has its username or e-mail address.
+    fn put_user(&self, user: &User) -> Commit;
+    /// Deletes a user and its index entries.
+    fn delete_user(&self, tenant: &str, id: &str) -> Commit;
+}
+
 /// The whole store.
-pub trait Store: TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + 'static {
+pub trait Store:
+    TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + UserStore + 'static
+{
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;
 }

@@ -48,6 +48,8 @@ enum Kind {
     ClientSecret,
     Keys,
     RotateKeys,
+    Users,
+    User,
     Live,
     Ready,
 }
@@ -76,6 +78,8 @@ impl Router {
             ("/api/v1/tenants/{tenant}/clients/{client}/secret", Kind::ClientSecret),
             ("/api/v1/tenants/{tenant}/keys", Kind::Keys),
             ("/api/v1/tenants/{tenant}/keys/rotate", Kind::RotateKeys),
+            ("/api/v1/tenants/{tenant}/users", Kind::Users),
+            ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
         ];
@@ -104,6 +108,8 @@ impl Router {
             Kind::ClientSecret => Route::Admin(AdminRoute::ClientSecret(tenant()?, client()?)),
             Kind::Keys => Route::Admin(AdminRoute::Keys(tenant()?)),
             Kind::RotateKeys => Route::Admin(AdminRoute::RotateKeys(tenant()?)),
+            Kind::Users => Route::Admin(AdminRoute::Users(tenant()?)),
+            Kind::User => Route::Admin(AdminRoute::User(tenant()?, param("user")?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
         })
@@ -134,6 +140,14 @@ mod tests {
         assert_eq!(
             r.route("/api/v1/tenants/acme/clients/c1/secret"),
             Some(Route::Admin(AdminRoute::ClientSecret("acme".into(), "c1".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/users/u1"),
+            Some(Route::Admin(AdminRoute::User("acme".into(), "u1".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/users"),
+            Some(Route::Admin(AdminRoute::Users("acme".into())))
         );
         assert_eq!(r.route("/t/acme/nope"), None);
         assert_eq!(r.route("/"), None);

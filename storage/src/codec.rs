@@ -12,7 +12,7 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
-use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, UnixSecs, is_valid_id};
+use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, UnixSecs, User, is_valid_id};
 use tessera_core::store::StoreError;
 
 use crate::keys::{self, MAX_NAME_BYTES, Space};
@@ -166,6 +166,27 @@ impl Record for Revocation {
     }
 }
 
+impl Record for User {
+    const SPACE: Space = Space::Users;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        check_scoped(key, &self.tenant, self.id.as_bytes())
+    }
+}
+
+/// Decodes the value of a username or e-mail index entry: the id of the user holding the name.
+/// The index is not rkyv: its value is the bare id, checked like any id.
+pub(crate) fn decode_index(space: Space, key: &[u8], value: &[u8]) -> Result<String, StoreError> {
+    match std::str::from_utf8(value) {
+        Ok(id) if is_valid_id(id) => Ok(id.to_owned()),
+        _ => Err(StoreError::Corrupt {
+            key: keys::display_key(space, key),
+            detail: "index entry does not hold a user id".to_owned(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tessera_core::model::TenantSettings;
@@ -236,6 +257,98 @@ mod tests {
         let mut key = b"acme\0".to_vec();
         key.extend_from_slice(&[7; 32]);
         assert!(matches!(encode(&key, &token), Err(StoreError::Corrupt { .. })));
+    }
+
+    fn user() -> User {
+        User {
+            tenant: "acme".into(),
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            username: "alice".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            email: Some("alice@example.com".into()),
+            email_verified: true,
+            name: Some("Alice".into()),
+            given_name: None,
+            family_name: None,
+            middle_name: None,
+            nickname: None,
+            preferred_username: None,
+            profile: None,
+            picture: None,
+            website: None,
+            gender: None,
+            birthdate: None,
+            zoneinfo: None,
+            locale: Some("en-GB".into()),
+            phone_number: None,
+            phone_number_verified: false,
+            address: Some(tessera_core::model::Address {
+                country: Some("UK".into()),
+                ..tessera_core::model::Address::default()
+            }),
+            created_at: 1_700_000_000,
+            updated_at: 1_700_000_001,
+        }
+    }
+
+    const USER_KEY: &[u8] = b"acme\0AAAAAAAAAAAAAAAAAAAAAA";
+
+    #[test]
+    fn users_round_trip_and_garbage_is_corrupt() {
+        let u = user();
+        let good = encode(USER_KEY, &u).unwrap();
+        assert_eq!(decode::<User>(USER_KEY, &good).unwrap(), u);
+        assert!(matches!(decode::<User>(b"acme\0other", &good), Err(StoreError::Corrupt { .. })));
+        let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        for i in 1..good.len() {
+            let mut flipped = good.clone();
+            flipped[i] ^= 0xff;
+            cases.push(flipped);
+        }
+        for bytes in cases {
+            match decode::<User>(USER_KEY, &bytes) {
+                Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with("users:acme/"), "{key}"),
+                Ok(u) => assert!(u.check(USER_KEY).is_ok()),
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_users_are_not_written() {
+        let mut u = user();
+        u.username = "has space".into();
+        assert!(matches!(encode(USER_KEY, &u), Err(StoreError::Corrupt { .. })));
+        let mut u = user();
+        u.password_hash = String::new();
+        assert!(matches!(encode(USER_KEY, &u), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn index_values_are_ids() {
+        assert_eq!(decode_index(Space::UserNames, b"acme\0alice", b"abc").unwrap(), "abc");
+        assert!(decode_index(Space::UserNames, b"acme\0alice", b"a/b").is_err());
+        assert!(decode_index(Space::UserEmails, b"acme\0a@b.c", &[0xff]).is_err());
+    }
+
+    /// The version-1 bytes of a user; see [`GOLDEN_TENANT_V1`] for what a failure means.
+    const GOLDEN_USER_V1: &str = "0141414141414141414141414141414141414141414141246172676f6e32696424763d3139246d3d31393435362c743d\
+    322c703d3124633246736441246147467a6141616c696365406578616d706c652e636f6d000000000061636d65ffffff\
+    ff96000000a0ffffff616c696365ffffffac000000a6ffffff0100000091000000c6ffffff0100000001000000416c69\
+    6365ffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+    000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+    000000000000000000000000000000000000000000000000000000000000000000000000000000000001000000656e2d\
+    4742ffffff00000000000000000000000000000000010000000000000000000000000000000000000000000000000000\
+    0000000000000000000000000000000000000000000000000000000000000000000000000001000000554bffffffffff\
+    ff00f153650000000001f1536500000000";
+
+    #[test]
+    fn user_format_v1_is_stable() {
+        let hex: String = encode(USER_KEY, &user()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_USER_V1);
+        let bytes: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        assert_eq!(decode::<User>(USER_KEY, &bytes).unwrap(), user());
     }
 
     /// The version-1 bytes of a tenant. If this fails, the archived layout of the model changed:

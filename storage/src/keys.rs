@@ -7,7 +7,7 @@
 //! `exp_secs (u64 big-endian) \0 kind \0 key`, whose byte order is time order: the sweeper reads
 //! it from the start up to `now`.
 
-use tessera_core::model::{UnixSecs, is_valid_id};
+use tessera_core::model::{UnixSecs, fold_case, is_valid_id};
 
 /// Separates the tenant from the rest of a key, and the parts of an expiry-index key.
 pub(crate) const SEP: u8 = 0;
@@ -28,14 +28,29 @@ pub(crate) enum Space {
     Tokens,
     /// `tenant \0 jti` -> `Revocation`.
     Revocations,
+    /// `tenant \0 user id` -> `User`.
+    Users,
+    /// `tenant \0 lowercase(username)` -> user id: the username uniqueness index.
+    UserNames,
+    /// `tenant \0 lowercase(email)` -> user id: the e-mail uniqueness index.
+    UserEmails,
     /// `exp \0 kind \0 key` -> empty.
     Expiry,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 6] =
-        [Self::Tenants, Self::Clients, Self::Keys, Self::Tokens, Self::Revocations, Self::Expiry];
+    pub(crate) const ALL: [Space; 9] = [
+        Self::Tenants,
+        Self::Clients,
+        Self::Keys,
+        Self::Tokens,
+        Self::Revocations,
+        Self::Expiry,
+        Self::Users,
+        Self::UserNames,
+        Self::UserEmails,
+    ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
     pub(crate) const fn name(self) -> &'static str {
@@ -46,6 +61,9 @@ impl Space {
             Self::Tokens => "opaque_tokens",
             Self::Revocations => "revocations",
             Self::Expiry => "expiry",
+            Self::Users => "users",
+            Self::UserNames => "user_names",
+            Self::UserEmails => "user_emails",
         }
     }
 
@@ -58,6 +76,9 @@ impl Space {
             Self::Tokens => 3,
             Self::Revocations => 4,
             Self::Expiry => 5,
+            Self::Users => 6,
+            Self::UserNames => 7,
+            Self::UserEmails => 8,
         }
     }
 
@@ -66,7 +87,13 @@ impl Space {
         match self {
             Self::Tokens => Some(ExpiryKind::Token),
             Self::Revocations => Some(ExpiryKind::Revocation),
-            Self::Tenants | Self::Clients | Self::Keys | Self::Expiry => None,
+            Self::Tenants
+            | Self::Clients
+            | Self::Keys
+            | Self::Expiry
+            | Self::Users
+            | Self::UserNames
+            | Self::UserEmails => None,
         }
     }
 }
@@ -137,11 +164,26 @@ pub(crate) fn split_scoped(key: &[u8]) -> Option<(&[u8], &[u8])> {
 pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
     match space {
         Space::Tenants => Some(key),
-        Space::Clients | Space::Keys | Space::Tokens | Space::Revocations => {
-            split_scoped(key).map(|(tenant, _)| tenant)
-        }
+        Space::Clients
+        | Space::Keys
+        | Space::Tokens
+        | Space::Revocations
+        | Space::Users
+        | Space::UserNames
+        | Space::UserEmails => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
+}
+
+/// `tenant \0 id` of a user, or `None` if either id is invalid (no such user can exist).
+pub(crate) fn user_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
+    if is_valid_id(id) { scoped_key(tenant, id.as_bytes()) } else { None }
+}
+
+/// `tenant \0 lowercase(value)`: a key of the username or e-mail index. Folding the case here,
+/// and only here, is what makes both unique regardless of case.
+pub(crate) fn folded_key(tenant: &str, value: &str) -> Option<Vec<u8>> {
+    scoped_key(tenant, fold_case(value).as_bytes())
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.
@@ -242,6 +284,17 @@ mod tests {
         assert_eq!(owner(Space::Clients, b"acme\0web"), Some(&b"acme"[..]));
         assert_eq!(owner(Space::Tenants, b"acme"), Some(&b"acme"[..]));
         assert_eq!(owner(Space::Expiry, b"x"), None);
+    }
+
+    #[test]
+    fn index_keys_fold_case() {
+        assert_eq!(folded_key("acme", "Alice@Example.COM").as_deref(), Some(&b"acme\0alice@example.com"[..]));
+        assert_eq!(user_key("acme", "a/b"), None);
+        let names: Vec<&str> = Space::ALL.iter().map(|s| s.name()).collect();
+        for (i, space) in Space::ALL.iter().enumerate() {
+            assert_eq!(space.index(), i);
+            assert_eq!(names.iter().filter(|n| **n == space.name()).count(), 1);
+        }
     }
 
     #[test]

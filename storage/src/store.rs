@@ -9,9 +9,10 @@ use std::thread::JoinHandle;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
-use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, is_valid_id};
+use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User, is_valid_id};
 use tessera_core::store::{
-    ClientStore, Commit, KeyStore, RevocationStore, Store, StoreError, TenantStore, TokenStore, failed_commit,
+    ClientStore, Commit, KeyStore, RevocationStore, Store, StoreError, TenantStore, TokenStore, UserStore,
+    failed_commit,
 };
 use tokio::sync::oneshot;
 
@@ -324,6 +325,73 @@ impl RevocationStore for FjallStore {
             return Ok(false);
         }
         Ok(self.shared.deny.contains(tenant, jti, self.shared.now()))
+    }
+}
+
+impl FjallStore {
+    /// The user an index entry points at. Index and record are written in one batch, so an
+    /// entry without its record is only left by a user that was corrupt when deleted: absent.
+    fn user_by_index(&self, space: Space, tenant: &str, value: &str) -> Result<Option<User>, StoreError> {
+        let Some(index_key) = keys::folded_key(tenant, value) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(None);
+        }
+        let Some(id) = self.shared.space(space).get(&index_key).map_err(io)? else {
+            return Ok(None);
+        };
+        let id = codec::decode_index(space, &index_key, &id)?;
+        self.user(tenant, &id)
+    }
+}
+
+impl UserStore for FjallStore {
+    fn user(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError> {
+        match keys::user_key(tenant, id) {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    fn user_by_username(&self, tenant: &str, username: &str) -> Result<Option<User>, StoreError> {
+        self.user_by_index(Space::UserNames, tenant, username)
+    }
+
+    fn user_by_email(&self, tenant: &str, email: &str) -> Result<Option<User>, StoreError> {
+        self.user_by_index(Space::UserEmails, tenant, email)
+    }
+
+    fn users(&self, tenant: &str) -> Result<Vec<User>, StoreError> {
+        let Some(prefix) = keys::tenant_prefix(tenant) else {
+            return Ok(Vec::new());
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(Vec::new());
+        }
+        let mut users = self.shared.scan::<User>(&prefix)?;
+        users.sort_by(|a, b| a.username.cmp(&b.username).then_with(|| a.id.cmp(&b.id)));
+        Ok(users)
+    }
+
+    fn put_user(&self, user: &User) -> Commit {
+        let Some(key) = keys::user_key(&user.tenant, &user.id) else {
+            return failed_commit(StoreError::Corrupt {
+                key: format!("{}:?", Space::Users.name()),
+                detail: "refusing to write: user has an invalid id".to_owned(),
+            });
+        };
+        match codec::encode(&key, user) {
+            Ok(value) => self.submit(WriteOp::PutUser { key, value, user: Box::new(user.clone()) }),
+            Err(err) => failed_commit(err),
+        }
+    }
+
+    fn delete_user(&self, tenant: &str, id: &str) -> Commit {
+        match keys::user_key(tenant, id) {
+            Some(key) => self.submit(WriteOp::DeleteUser { key }),
+            None => Box::pin(ready(Ok(()))),
+        }
     }
 }
 

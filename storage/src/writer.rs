@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use fjall::{OwnedWriteBatch, PersistMode, Slice};
-use tessera_core::model::{OpaqueToken, Revocation, UnixSecs};
+use tessera_core::model::{OpaqueToken, Revocation, UnixSecs, User};
 use tessera_core::store::StoreError;
 use tokio::sync::oneshot;
 
@@ -57,6 +57,12 @@ pub(crate) enum WriteOp {
     Delete { space: Space, key: Vec<u8> },
     /// Delete a tenant and everything it owns, in chunks over several rounds.
     DeleteTenant { tenant: Box<[u8]> },
+    /// Insert or replace a user (`value` is its encoding under `key`) and its username and
+    /// e-mail index entries, unless another user holds either: then `StoreError::Conflict`.
+    /// Checked and written in the writer, so no other write can come between the two.
+    PutUser { key: Vec<u8>, value: Vec<u8>, user: Box<User> },
+    /// Delete a user and its index entries.
+    DeleteUser { key: Vec<u8> },
 }
 
 impl WriteOp {
@@ -64,6 +70,7 @@ impl WriteOp {
         match self {
             Self::Put { space, key, .. } | Self::Delete { space, key } => keys::owner(*space, key),
             Self::DeleteTenant { tenant } => Some(tenant),
+            Self::PutUser { key, .. } | Self::DeleteUser { key } => keys::owner(Space::Users, key),
         }
     }
 
@@ -72,6 +79,8 @@ impl WriteOp {
             Self::Put { key, value, .. } => key.len() + value.len(),
             Self::Delete { key, .. } => key.len(),
             Self::DeleteTenant { tenant } => tenant.len(),
+            Self::PutUser { key, value, .. } => key.len() + value.len(),
+            Self::DeleteUser { key } => key.len(),
         }
     }
 }
@@ -132,7 +141,12 @@ impl<'a> Round<'a> {
                     self.effects.push(Effect::Deny { key: key.clone(), exp });
                 }
             }
-            Space::Keys | Space::Tokens | Space::Expiry => {}
+            Space::Keys
+            | Space::Tokens
+            | Space::Expiry
+            | Space::Users
+            | Space::UserNames
+            | Space::UserEmails => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -142,7 +156,12 @@ impl<'a> Round<'a> {
             Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
             Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
             Space::Revocations => self.effects.push(Effect::Undeny { key: key.clone() }),
-            Space::Keys | Space::Tokens | Space::Expiry => {}
+            Space::Keys
+            | Space::Tokens
+            | Space::Expiry
+            | Space::Users
+            | Space::UserNames
+            | Space::UserEmails => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }
@@ -192,8 +211,16 @@ struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 5] =
-    [Space::Clients, Space::Keys, Space::Tokens, Space::Revocations, Space::Tenants];
+const DELETE_ORDER: [Space; 8] = [
+    Space::Clients,
+    Space::Keys,
+    Space::Tokens,
+    Space::Revocations,
+    Space::Users,
+    Space::UserNames,
+    Space::UserEmails,
+    Space::Tenants,
+];
 
 /// The writer thread's state.
 pub(crate) struct Writer {
@@ -335,6 +362,14 @@ impl Writer {
                             // Completed when its last chunk is durable, not with this round.
                             self.deletions.push(Deletion { tenant, stage: 0, waiters: vec![done] });
                         }
+                        WriteOp::PutUser { key, value, user } => {
+                            let outcome = put_user(round, key, value, &user);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::DeleteUser { key } => {
+                            let outcome = delete_user(round, key);
+                            settle(round, done, outcome)?;
+                        }
                     }
                 }
             }
@@ -405,6 +440,146 @@ impl Writer {
             }
         }
     }
+}
+
+/// Completes a user write: applied ones wait for the round's fsync, refused ones (a conflict, a
+/// corrupt record in the way) are answered now, and a failure of the store itself fails the
+/// round.
+fn settle(
+    round: &mut Round<'_>,
+    done: Done,
+    outcome: Result<Result<(), StoreError>, StoreError>,
+) -> Result<(), StoreError> {
+    match outcome {
+        Ok(Ok(())) => round.durable.push(done),
+        Ok(Err(refused)) => {
+            let _ = done.send(Err(refused));
+        }
+        Err(err) => {
+            let _ = done.send(Err(StoreError::Poisoned));
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// The id held by a username or e-mail index entry.
+fn index_holder(shared: &Shared, space: Space, key: &[u8]) -> Result<Option<String>, StoreError> {
+    match shared.space(space).get(key).map_err(io)? {
+        None => Ok(None),
+        Some(value) => codec::decode_index(space, key, &value).map(Some),
+    }
+}
+
+/// The current user under `key`; `Ok(Err(_))` if it does not decode.
+type Refusable<T> = Result<Result<T, StoreError>, StoreError>;
+
+fn stored_user(shared: &Shared, key: &[u8]) -> Refusable<Option<User>> {
+    Ok(match shared.space(Space::Users).get(key).map_err(io)? {
+        None => Ok(None),
+        Some(bytes) => codec::decode::<User>(key, &bytes).map(Some),
+    })
+}
+
+/// Splits a read error into a refusal of this request (a corrupt entry) and a failure of the
+/// store (I/O).
+fn refusable<T>(r: Result<T, StoreError>) -> Refusable<T> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(err @ StoreError::Corrupt { .. }) => Ok(Err(err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// Removes the index entry under `key` if it points at user `id` (an entry held by another user
+/// is that user's, whatever this one's stale record says).
+fn unindex(round: &mut Round<'_>, space: Space, key: Option<Vec<u8>>, id: &str) -> Result<(), StoreError> {
+    let Some(key) = key else { return Ok(()) };
+    if let Ok(Some(holder)) = refusable(index_holder(round.shared, space, &key))?
+        && holder == id
+    {
+        round.delete(space, key);
+    }
+    Ok(())
+}
+
+/// Checks that neither the username nor the e-mail address of `user` is held by another user,
+/// then writes the user with its index entries and drops the entries of names it no longer has.
+/// The flush first makes every earlier write of this round visible to the checks.
+fn put_user(round: &mut Round<'_>, key: Vec<u8>, value: Vec<u8>, user: &User) -> Refusable<()> {
+    round.flush()?;
+    let shared = round.shared;
+    let old = match stored_user(shared, &key)? {
+        Ok(old) => old,
+        Err(err) => return Ok(Err(err)),
+    };
+    let invalid = || StoreError::Corrupt {
+        key: keys::display_key(Space::Users, &key),
+        detail: "refusing to write: username or email does not fit an index key".to_owned(),
+    };
+    let Some(name_key) = keys::folded_key(&user.tenant, &user.username) else {
+        return Ok(Err(invalid()));
+    };
+    let email_key = match user.email.as_deref().map(|e| keys::folded_key(&user.tenant, e)) {
+        None => None,
+        Some(Some(k)) => Some(k),
+        Some(None) => return Ok(Err(invalid())),
+    };
+    for (space, index_key, what) in
+        [(Space::UserNames, Some(&name_key), "username"), (Space::UserEmails, email_key.as_ref(), "email")]
+    {
+        let Some(index_key) = index_key else { continue };
+        match refusable(index_holder(shared, space, index_key))? {
+            Ok(Some(holder)) if holder != user.id => {
+                // An entry whose user is gone (its record was corrupt when deleted) is stale:
+                // the name is free.
+                let holder_exists = keys::user_key(&user.tenant, &holder)
+                    .map(|k| shared.space(Space::Users).contains_key(&k))
+                    .transpose()
+                    .map_err(io)?
+                    .unwrap_or(false);
+                if holder_exists {
+                    return Ok(Err(StoreError::Conflict(format!("{what} is taken by another user"))));
+                }
+            }
+            Ok(_) => {}
+            Err(err) => return Ok(Err(err)),
+        }
+    }
+    if let Some(old) = old {
+        let old_name = keys::folded_key(&old.tenant, &old.username).filter(|k| *k != name_key);
+        unindex(round, Space::UserNames, old_name, &old.id)?;
+        let old_email = old
+            .email
+            .as_deref()
+            .and_then(|e| keys::folded_key(&old.tenant, e))
+            .filter(|k| Some(k) != email_key.as_ref());
+        unindex(round, Space::UserEmails, old_email, &old.id)?;
+    }
+    round.put(Space::UserNames, name_key, user.id.as_bytes().to_vec(), None);
+    if let Some(email_key) = email_key {
+        round.put(Space::UserEmails, email_key, user.id.as_bytes().to_vec(), None);
+    }
+    round.put(Space::Users, key, value, None);
+    Ok(Ok(()))
+}
+
+/// Deletes a user with its index entries. A record that does not decode is deleted all the
+/// same; its index entries, if any, then point at no user and are overwritten when the names
+/// are claimed again.
+fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
+    round.flush()?;
+    match stored_user(round.shared, &key)? {
+        Ok(Some(old)) => {
+            unindex(round, Space::UserNames, keys::folded_key(&old.tenant, &old.username), &old.id)?;
+            let email = old.email.as_deref().and_then(|e| keys::folded_key(&old.tenant, e));
+            unindex(round, Space::UserEmails, email, &old.id)?;
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "deleting a user record that does not decode"),
+    }
+    round.delete(Space::Users, key);
+    Ok(Ok(()))
 }
 
 fn request_bytes(request: &Request) -> usize {

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod keys;
 pub mod tenants;
+pub mod users;
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
@@ -37,6 +38,10 @@ pub enum AdminRoute {
     Keys(String),
     /// `/api/v1/tenants/{t}/keys/rotate`
     RotateKeys(String),
+    /// `/api/v1/tenants/{t}/users`
+    Users(String),
+    /// `/api/v1/tenants/{t}/users/{id}`
+    User(String, String),
 }
 
 /// Checks `Authorization: Bearer <admin key>` in constant time.
@@ -103,6 +108,13 @@ pub async fn dispatch(
         (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,
         (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t),
         (AdminRoute::RotateKeys(t), Method::POST) => keys::rotate(app, &t).await,
+        (AdminRoute::Users(t), Method::GET) => users::list(app, &t),
+        (AdminRoute::Users(t), Method::POST) => users::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::User(t, u), Method::GET) => users::get(app, &t, &u),
+        (AdminRoute::User(t, u), Method::PATCH) => {
+            users::patch(app, &t, &u, json_body(headers, &body)?).await
+        }
+        (AdminRoute::User(t, u), Method::DELETE) => users::delete(app, &t, &u).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -41,6 +41,12 @@ pub fn store_error(err: StoreError) -> OAuthError {
             tracing::warn!(err = %err, "store refuses writes");
             OAuthError::new(Reason::StoreUnavailable, "the server cannot store state right now; retry later")
         }
+        // No protocol endpoint writes a record with a uniqueness rule yet: a conflict here is
+        // a bug, kept out of the client's sight like any other internal failure.
+        StoreError::Conflict(_) => {
+            tracing::error!(err = %err, "unexpected store conflict");
+            OAuthError::new(Reason::Internal, "internal error")
+        }
         other => {
             tracing::error!(err = %other, "store failure");
             OAuthError::new(Reason::Internal, "internal error")

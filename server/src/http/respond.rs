@@ -159,6 +159,8 @@ impl From<tessera_core::store::StoreError> for ApiError {
             StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
                 Self::Unavailable(err.to_string())
             }
+            // A uniqueness rule (a username or e-mail address taken): the caller's to fix.
+            StoreError::Conflict(detail) => Self::Conflict(detail),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -1,0 +1,321 @@
+//! Local users of a tenant: create, list, read, change, delete (API.md). Passwords arrive in
+//! the body, are hashed with argon2id (OWASP parameters) on a blocking thread, and only the PHC
+//! hash is stored; no response ever carries the password or its hash. Usernames and e-mail
+//! addresses are unique per tenant regardless of case: the store decides that atomically, and
+//! its `Conflict` becomes a 409.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use http::StatusCode;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+use tessera_core::model::{Address, User};
+use tessera_core::secret;
+
+use super::tenant_or_404;
+use crate::app::App;
+use crate::http::respond::{ApiError, Resp, json_no_store};
+use crate::util::{now, random};
+
+/// Shortest password accepted, in characters (OWASP ASVS 2.1.1).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted, in characters: long enough for any passphrase, short enough that
+/// hashing it costs nothing extra.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// OWASP's argon2id recommendation: 19 MiB of memory, two passes, one lane.
+const ARGON2_M_KIB: u32 = 19_456;
+const ARGON2_T: u32 = 2;
+const ARGON2_P: u32 = 1;
+
+/// Stands in for the hash while the other fields are validated, so a bad request is refused
+/// before any argon2 time is spent; always replaced before the user is stored.
+const PENDING_HASH: &str = "$pending";
+
+fn argon2id() -> Result<Argon2<'static>, String> {
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).map_err(|e| e.to_string())?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password with argon2id and the OWASP parameters into a PHC string. CPU- and
+/// memory-heavy by design: call it off the async workers.
+pub fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, String> {
+    let salt = SaltString::encode_b64(salt).map_err(|e| e.to_string())?;
+    argon2id()?.hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc`, with the parameters the hash names (so
+/// hashes made with older parameters still verify). A malformed hash matches nothing. As heavy
+/// as hashing: call it off the async workers.
+#[cfg_attr(not(test), expect(dead_code, reason = "the login pages (issue 3) are its first caller"))]
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    Argon2::default().verify_password(password.as_bytes(), &hash).is_ok()
+}
+
+/// Checks the length and hashes on a blocking thread: never on an async worker.
+async fn hash_off_worker(password: String) -> Result<String, ApiError> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::BadRequest(format!(
+            "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    let salt = random::<16>().map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || hash_password(&password, &salt))
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing task: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
+/// Reads a field that may be absent (leave it), `null` (clear it) or a value (set it).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A user as sent to create or change one. In a POST `username` and `password` are required;
+/// in a PATCH every field is optional and `null` clears an optional claim. Deliberately not
+/// `Debug`: it holds a password.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    middle_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    nickname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    preferred_username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    profile: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    picture: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    gender: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    birthdate: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    zoneinfo: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    phone_number: Option<Option<String>>,
+    #[serde(default)]
+    phone_number_verified: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    address: Option<Option<Address>>,
+}
+
+/// The user as the API shows it: the profile, never the password hash.
+fn view(u: &User) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), u.id.clone().into());
+    m.insert("username".into(), u.username.clone().into());
+    if let Some(email) = &u.email {
+        m.insert("email".into(), email.clone().into());
+    }
+    m.insert("email_verified".into(), u.email_verified.into());
+    for (claim, value) in u.string_claims() {
+        if let Some(value) = value {
+            m.insert(claim.into(), value.into());
+        }
+    }
+    m.insert("phone_number_verified".into(), u.phone_number_verified.into());
+    if let Some(address) = &u.address {
+        m.insert("address".into(), serde_json::to_value(address).unwrap_or(Value::Null));
+    }
+    m.insert("created_at".into(), u.created_at.into());
+    m.insert("updated_at".into(), u.updated_at.into());
+    Value::Object(m)
+}
+
+/// Applies the body's profile fields to `user` and checks the result; returns the new
+/// password, if the body has one, for the caller to hash.
+fn apply(user: &mut User, b: UserBody) -> Result<Option<String>, ApiError> {
+    if let Some(username) = b.username {
+        user.username = username;
+    }
+    if let Some(email) = b.email {
+        user.email = email;
+    }
+    if let Some(v) = b.email_verified {
+        user.email_verified = v;
+    }
+    if let Some(v) = b.phone_number_verified {
+        user.phone_number_verified = v;
+    }
+    if let Some(address) = b.address {
+        user.address = address;
+    }
+    for (field, value) in [
+        (&mut user.name, b.name),
+        (&mut user.given_name, b.given_name),
+        (&mut user.family_name, b.family_name),
+        (&mut user.middle_name, b.middle_name),
+        (&mut user.nickname, b.nickname),
+        (&mut user.preferred_username, b.preferred_username),
+        (&mut user.profile, b.profile),
+        (&mut user.picture, b.picture),
+        (&mut user.website, b.website),
+        (&mut user.gender, b.gender),
+        (&mut user.birthdate, b.birthdate),
+        (&mut user.zoneinfo, b.zoneinfo),
+        (&mut user.locale, b.locale),
+        (&mut user.phone_number, b.phone_number),
+    ] {
+        if let Some(value) = value {
+            *field = value;
+        }
+    }
+    user.validate().map_err(ApiError::BadRequest)?;
+    Ok(b.password)
+}
+
+/// Creates a user; 201 with its `id` and profile.
+pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant)?;
+    if b.username.is_none() {
+        return Err(ApiError::BadRequest("username is required".into()));
+    }
+    let password = b.password.take().ok_or_else(|| ApiError::BadRequest("password is required".into()))?;
+    let id = random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let created_at = now();
+    let mut user = User {
+        tenant: tenant.to_owned(),
+        id,
+        username: String::new(),
+        password_hash: PENDING_HASH.to_owned(),
+        email: None,
+        email_verified: false,
+        name: None,
+        given_name: None,
+        family_name: None,
+        middle_name: None,
+        nickname: None,
+        preferred_username: None,
+        profile: None,
+        picture: None,
+        website: None,
+        gender: None,
+        birthdate: None,
+        zoneinfo: None,
+        locale: None,
+        phone_number: None,
+        phone_number_verified: false,
+        address: None,
+        created_at,
+        updated_at: created_at,
+    };
+    apply(&mut user, b)?;
+    user.password_hash = hash_off_worker(password).await?;
+    app.store.put_user(&user).await?;
+    Ok(json_no_store(StatusCode::CREATED, &view(&user)))
+}
+
+fn user_or_404(app: &App, tenant: &str, id: &str) -> Result<User, ApiError> {
+    tenant_or_404(app, tenant)?;
+    app.store.user(tenant, id)?.ok_or(ApiError::NotFound("user"))
+}
+
+/// Lists a tenant's users, ordered by username.
+pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant)?;
+    let users: Vec<Value> = app.store.users(tenant)?.iter().map(view).collect();
+    Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": users })))
+}
+
+/// Reads a user.
+pub fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let user = user_or_404(app, tenant, id)?;
+    Ok(json_no_store(StatusCode::OK, &view(&user)))
+}
+
+/// Changes any of a user's fields, the password included.
+pub async fn patch(app: &App, tenant: &str, id: &str, b: UserBody) -> Result<Resp, ApiError> {
+    let mut user = user_or_404(app, tenant, id)?;
+    let password = apply(&mut user, b)?;
+    if let Some(password) = password {
+        user.password_hash = hash_off_worker(password).await?;
+    }
+    // A clock stepped back must not break `updated_at >= created_at`.
+    user.updated_at = now().max(user.created_at);
+    app.store.put_user(&user).await?;
+    Ok(json_no_store(StatusCode::OK, &view(&user)))
+}
+
+/// Deletes a user.
+pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    user_or_404(app, tenant, id)?;
+    app.store.delete_user(tenant, id).await?;
+    Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
+        let phc = hash_password("correct horse battery", &[7; 16]).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("correct horse battery!", &phc));
+        assert!(!verify_password("", &phc));
+        assert!(!verify_password("correct horse battery", "not a hash"));
+        assert!(!verify_password("correct horse battery", PENDING_HASH));
+        // A fresh salt, a different hash.
+        assert_ne!(hash_password("correct horse battery", &[8; 16]).unwrap(), phc);
+    }
+
+    #[test]
+    fn the_view_never_shows_the_hash() {
+        let user = User {
+            tenant: "t".into(),
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            username: "alice".into(),
+            password_hash: "$argon2id$secret".into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            given_name: None,
+            family_name: None,
+            middle_name: None,
+            nickname: None,
+            preferred_username: None,
+            profile: None,
+            picture: None,
+            website: None,
+            gender: None,
+            birthdate: None,
+            zoneinfo: None,
+            locale: Some("fr".into()),
+            phone_number: None,
+            phone_number_verified: false,
+            address: None,
+            created_at: 1,
+            updated_at: 1,
+        };
+        let shown = view(&user).to_string();
+        assert!(!shown.contains("argon2") && !shown.contains("password"), "{shown}");
+        assert!(shown.contains(r#""locale":"fr""#));
+    }
+}

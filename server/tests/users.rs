@@ -1,0 +1,276 @@
+//! Local users through the admin API on the real binary: create, read, list, PATCH (profile,
+//! username, e-mail, password) and DELETE; the password and its hash never appear in a
+//! response; 409 for a duplicate username or e-mail (regardless of case), also when PATCHing
+//! onto another user's address, with nothing changed; of concurrent creates of one username
+//! exactly one wins; tenant isolation; deleting the tenant deletes its users; users survive
+//! `kill -9`. Each create costs an argon2id hash, so each test makes only a handful.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, TestServer, all_keys};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Asserts that neither the password nor any hash-like field is in a response.
+#[track_caller]
+fn assert_no_password(reply_text: &str, value: &Value) {
+    assert!(!reply_text.contains(PASSWORD), "password echoed: {reply_text}");
+    assert!(!reply_text.contains("argon2"), "hash shown: {reply_text}");
+    for key in all_keys(value) {
+        assert!(!key.contains("password"), "`{key}` shown: {value}");
+    }
+}
+
+async fn create_user(server: &TestServer, tenant: &str, body: Value) -> Value {
+    let reply = server.admin(Method::POST, &format!("/tenants/{tenant}/users"), Some(body)).await;
+    reply.expect_status(201, "create user");
+    assert_no_password(&reply.text, &reply.json);
+    reply.json
+}
+
+fn user_path(tenant: &str, id: &str) -> String {
+    format!("/tenants/{tenant}/users/{id}")
+}
+
+#[tokio::test]
+async fn user_crud_never_shows_the_password() {
+    let server = TestServer::start(Backend::Software).await;
+    server.create_tenant("acme", Value::Null).await;
+    let created = create_user(
+        &server,
+        "acme",
+        json!({
+            "username": "alice", "password": PASSWORD, "email": "Alice@Example.com",
+            "email_verified": true, "name": "Alice Liddell", "given_name": "Alice",
+            "family_name": "Liddell", "locale": "en-GB", "zoneinfo": "Europe/London",
+            "phone_number": "+44 20 7946 0000", "picture": "https://example.com/a.png",
+            "address": { "locality": "Oxford", "country": "UK" }
+        }),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 22, "16 random bytes, base64url");
+    assert_eq!(created["username"], "alice");
+    assert_eq!(created["email"], "Alice@Example.com", "stored as given, compared without case");
+    assert_eq!(created["email_verified"], true);
+    assert_eq!(created["address"], json!({ "locality": "Oxford", "country": "UK" }));
+    assert_eq!(created["phone_number_verified"], false);
+    assert!(created.get("middle_name").is_none(), "absent claims are left out");
+
+    let reply = server.admin(Method::GET, &user_path("acme", &id), None).await;
+    reply.expect_status(200, "get user");
+    assert_no_password(&reply.text, &reply.json);
+    assert_eq!(reply.json, created);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+
+    create_user(&server, "acme", json!({ "username": "bob", "password": "another password" })).await;
+    let reply = server.admin(Method::GET, "/tenants/acme/users", None).await;
+    reply.expect_status(200, "list users");
+    assert_no_password(&reply.text, &reply.json);
+    let names: Vec<&str> =
+        reply.json["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+
+    let patch = json!({ "name": "Alice L.", "locale": null, "password": "a brand new password",
+                        "username": "alice2", "address": { "formatted": "1 High St\nOxford" } });
+    let reply = server.admin(Method::PATCH, &user_path("acme", &id), Some(patch)).await;
+    reply.expect_status(200, "patch user");
+    assert!(!reply.text.contains("a brand new password"));
+    assert_no_password(&reply.text, &reply.json);
+    assert_eq!(reply.json["name"], "Alice L.");
+    assert_eq!(reply.json["username"], "alice2");
+    assert!(reply.json.get("locale").is_none(), "null clears a claim");
+    assert_eq!(reply.json["address"], json!({ "formatted": "1 High St\nOxford" }));
+    assert_eq!(reply.json["given_name"], "Alice", "untouched fields stay");
+    // The old username is free again.
+    create_user(&server, "acme", json!({ "username": "ALICE", "password": PASSWORD })).await;
+
+    let reply = server.admin(Method::DELETE, &user_path("acme", &id), None).await;
+    reply.expect_status(204, "delete user");
+    server.admin(Method::GET, &user_path("acme", &id), None).await.expect_api_error(404, None, "deleted");
+    server.admin(Method::DELETE, &user_path("acme", &id), None).await.expect_api_error(404, None, "again");
+    server
+        .admin(Method::PATCH, &user_path("acme", &id), Some(json!({ "name": "x" })))
+        .await
+        .expect_api_error(404, None, "patch deleted");
+}
+
+#[tokio::test]
+async fn invalid_users_are_400_and_unknown_tenants_404() {
+    let server = TestServer::start(Backend::Software).await;
+    let bad = [
+        json!({ "password": PASSWORD }),
+        json!({ "username": "nopassword" }),
+        json!({ "username": "short", "password": "1234567" }),
+        json!({ "username": "long", "password": "x".repeat(1025) }),
+        json!({ "username": "has space", "password": PASSWORD }),
+        json!({ "username": "", "password": PASSWORD }),
+        json!({ "username": "u".repeat(65), "password": PASSWORD }),
+        json!({ "username": "mail", "password": PASSWORD, "email": "not-an-email" }),
+        json!({ "username": "ctl", "password": PASSWORD, "name": "a\u{7}b" }),
+        json!({ "username": "big", "password": PASSWORD, "nickname": "n".repeat(2000) }),
+        json!({ "username": "hash", "password": PASSWORD, "password_hash": "$x" }),
+        json!({ "username": "id", "password": PASSWORD, "id": "chosen" }),
+        json!({ "username": "addr", "password": PASSWORD, "address": { "planet": "Mars" } }),
+    ];
+    for body in bad {
+        let reply = server.admin(Method::POST, "/tenants/default/users", Some(body.clone())).await;
+        reply.expect_api_error(400, None, &format!("invalid user {body}"));
+        assert!(!reply.text.contains(PASSWORD));
+    }
+    let reply = server.admin(Method::GET, "/tenants/default/users", None).await;
+    assert_eq!(reply.json["users"], json!([]), "nothing was created");
+    server
+        .admin(Method::POST, "/tenants/nope/users", Some(json!({ "username": "a", "password": PASSWORD })))
+        .await
+        .expect_api_error(404, None, "unknown tenant");
+    server.admin(Method::GET, "/tenants/nope/users", None).await.expect_api_error(404, None, "list");
+    server
+        .admin(Method::GET, "/tenants/default/users/unknown", None)
+        .await
+        .expect_api_error(404, None, "get");
+}
+
+#[tokio::test]
+async fn duplicates_are_409_and_change_nothing() {
+    let server = TestServer::start(Backend::Software).await;
+    let alice = create_user(
+        &server,
+        "default",
+        json!({ "username": "alice", "password": PASSWORD, "email": "alice@example.com" }),
+    )
+    .await;
+    let bob = create_user(
+        &server,
+        "default",
+        json!({ "username": "bob", "password": PASSWORD, "email": "bob@example.com" }),
+    )
+    .await;
+    for body in [
+        json!({ "username": "Alice", "password": PASSWORD }),
+        json!({ "username": "carol", "password": PASSWORD, "email": "ALICE@example.COM" }),
+    ] {
+        server.admin(Method::POST, "/tenants/default/users", Some(body)).await.expect_api_error(
+            409,
+            Some("conflict"),
+            "duplicate",
+        );
+    }
+    // PATCHing bob onto alice's address (and name) fails and leaves bob as he was.
+    let bob_id = bob["id"].as_str().unwrap();
+    for patch in [
+        json!({ "email": "Alice@Example.com", "name": "Bob" }),
+        json!({ "username": "ALICE", "name": "Bob" }),
+    ] {
+        server.admin(Method::PATCH, &user_path("default", bob_id), Some(patch)).await.expect_api_error(
+            409,
+            Some("conflict"),
+            "patch onto another user's name",
+        );
+    }
+    let reply = server.admin(Method::GET, &user_path("default", bob_id), None).await;
+    assert_eq!(reply.json, bob, "nothing changed");
+    let reply = server.admin(Method::GET, "/tenants/default/users", None).await;
+    assert_eq!(reply.json["users"], json!([alice, bob]));
+}
+
+#[tokio::test]
+async fn of_concurrent_creates_exactly_one_wins() {
+    let server = TestServer::start(Backend::Software).await;
+    let create = |n: u32| {
+        let body = json!({ "username": "same", "password": PASSWORD, "name": format!("n{n}") });
+        server.admin(Method::POST, "/tenants/default/users", Some(body))
+    };
+    let (a, b, c, d) = tokio::join!(create(1), create(2), create(3), create(4));
+    let statuses: Vec<u16> = [a, b, c, d].iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 3, "{statuses:?}");
+    let reply = server.admin(Method::GET, "/tenants/default/users", None).await;
+    assert_eq!(reply.json["users"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn users_belong_to_their_tenant_and_go_with_it() {
+    let server = TestServer::start(Backend::Software).await;
+    server.create_tenant("a", Value::Null).await;
+    server.create_tenant("b", Value::Null).await;
+    let user = create_user(
+        &server,
+        "a",
+        json!({ "username": "alice", "password": PASSWORD, "email": "alice@example.com" }),
+    )
+    .await;
+    let id = user["id"].as_str().unwrap();
+    server.admin(Method::GET, &user_path("b", id), None).await.expect_api_error(404, None, "other tenant");
+    server.admin(Method::DELETE, &user_path("b", id), None).await.expect_api_error(404, None, "other tenant");
+    // The same names are free in another tenant.
+    create_user(
+        &server,
+        "b",
+        json!({ "username": "alice", "password": PASSWORD, "email": "alice@example.com" }),
+    )
+    .await;
+
+    server.admin(Method::DELETE, "/tenants/a", None).await.expect_status(204, "delete tenant");
+    server.create_tenant("a", Value::Null).await;
+    server.admin(Method::GET, &user_path("a", id), None).await.expect_api_error(
+        404,
+        None,
+        "gone with the tenant",
+    );
+    let reply = server.admin(Method::GET, "/tenants/a/users", None).await;
+    assert_eq!(reply.json["users"], json!([]));
+    // Its names went too.
+    create_user(
+        &server,
+        "a",
+        json!({ "username": "alice", "password": PASSWORD, "email": "alice@example.com" }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn users_survive_kill9() {
+    let mut server = TestServer::start(Backend::Software).await;
+    let kept = create_user(
+        &server,
+        "default",
+        json!({ "username": "kept", "password": PASSWORD, "email": "kept@example.com" }),
+    )
+    .await;
+    let renamed = create_user(&server, "default", json!({ "username": "old", "password": PASSWORD })).await;
+    let renamed_id = renamed["id"].as_str().unwrap();
+    // The last request before the kill: its answer promises durability.
+    let reply = server
+        .admin(Method::PATCH, &user_path("default", renamed_id), Some(json!({ "username": "new" })))
+        .await;
+    reply.expect_status(200, "rename");
+    let renamed = reply.json;
+    server.kill9();
+    server.restart().await;
+
+    let reply = server.admin(Method::GET, "/tenants/default/users", None).await;
+    assert_eq!(reply.json["users"], json!([kept, renamed]), "ordered by username");
+    // The indexes came back too: the names are still taken, the old one is free.
+    server
+        .admin(
+            Method::POST,
+            "/tenants/default/users",
+            Some(json!({ "username": "NEW", "password": PASSWORD })),
+        )
+        .await
+        .expect_api_error(409, Some("conflict"), "index survives");
+    server
+        .admin(
+            Method::POST,
+            "/tenants/default/users",
+            Some(json!({ "username": "x", "password": PASSWORD, "email": "KEPT@example.com" })),
+        )
+        .await
+        .expect_api_error(409, Some("conflict"), "email index survives");
+    create_user(&server, "default", json!({ "username": "old", "password": PASSWORD })).await;
+}
