@@ -30,6 +30,20 @@ pub enum ErrorCode {
     ServerError,
     /// The server cannot handle the request now (for example its store refuses writes).
     TemporarilyUnavailable,
+    /// RFC 6749 4.1.2.1: the server does not support this `response_type`.
+    UnsupportedResponseType,
+    /// RFC 6749 4.1.2.1: the resource owner or the server denied the request.
+    AccessDenied,
+    /// OpenID Connect Core 3.1.2.6: `prompt=none` but no end-user session.
+    LoginRequired,
+    /// OpenID Connect Core 3.1.2.6: `prompt=none` but consent is needed.
+    ConsentRequired,
+    /// OpenID Connect Core 3.1.2.6: `prompt=none` but some other interaction is needed.
+    InteractionRequired,
+    /// OpenID Connect Core 3.1.2.6: the `request` parameter is not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core 3.1.2.6: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -46,6 +60,13 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::AccessDenied => "access_denied",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }
@@ -107,6 +128,50 @@ pub enum Reason {
     SigningFailed,
     /// An internal invariant failed; the detail is in the log.
     Internal,
+    /// `/authorize`: `redirect_uri` is not one the client registered (never redirected to).
+    RedirectUriNotRegistered,
+    /// `/authorize`: `response_type` is not a value this server knows.
+    UnsupportedResponseType,
+    /// `/authorize`: the client did not register this `response_type`.
+    ResponseTypeNotAllowed,
+    /// `/authorize`: `response_mode` is not a value this server knows.
+    UnsupportedResponseMode,
+    /// `/authorize`: `response_mode=query` for a response type that returns tokens.
+    ResponseModeNotAllowed,
+    /// `/authorize`: an ID token was asked for without the `openid` scope.
+    OpenidScopeMissing,
+    /// `/authorize`: `nonce` is required for response types that return an ID token.
+    NonceMissing,
+    /// `/authorize`: a public client sent no `code_challenge` (PKCE is required for it).
+    PkceRequired,
+    /// `/authorize`: `code_challenge_method` is unknown, or `plain`, which no client may use yet.
+    PkceMethodNotAllowed,
+    /// `/authorize`: `prompt=none` combined with another value.
+    PromptNoneCombined,
+    /// `/authorize`: the `request` parameter (a request object) is not supported.
+    RequestObjectNotSupported,
+    /// `/authorize`: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
+    /// `/authorize`: the end-user denied the request.
+    AccessDeniedByUser,
+    /// `/authorize`: `prompt=none` and no session.
+    LoginRequired,
+    /// `/authorize`: `prompt=none` and consent is missing.
+    ConsentRequired,
+    /// `/authorize`: `prompt=none` and another interaction is needed.
+    InteractionRequired,
+    /// Token endpoint: the authorization code has expired.
+    AuthorizationCodeExpired,
+    /// Token endpoint: the authorization code was issued to another client (or tenant).
+    AuthorizationCodeWrongClient,
+    /// Token endpoint: `redirect_uri` differs from the one of the authorization request.
+    RedirectUriMismatch,
+    /// Token endpoint: the code carries a PKCE challenge and no `code_verifier` was sent.
+    PkceVerifierMissing,
+    /// Token endpoint: the `code_verifier` does not match the stored challenge.
+    PkceVerifierMismatch,
+    /// Token endpoint: a `code_verifier` was sent for a code issued without a challenge.
+    PkceVerifierUnexpected,
 }
 
 impl From<Reason> for ErrorCode {
@@ -121,15 +186,38 @@ impl From<Reason> for ErrorCode {
             | Reason::MalformedParameter
             | Reason::TooManyParameters
             | Reason::MultipleClientAuthMethods
-            | Reason::TokenOfAnotherClient => ErrorCode::InvalidRequest,
+            | Reason::TokenOfAnotherClient
+            | Reason::RedirectUriNotRegistered
+            | Reason::UnsupportedResponseMode
+            | Reason::ResponseModeNotAllowed
+            | Reason::NonceMissing
+            | Reason::PkceRequired
+            | Reason::PkceMethodNotAllowed
+            | Reason::PromptNoneCombined => ErrorCode::InvalidRequest,
             Reason::ClientAuthMissing
             | Reason::MalformedBasicAuth
             | Reason::UnknownClient
             | Reason::WrongClientSecret
             | Reason::ClientAuthMethodNotAllowed => ErrorCode::InvalidClient,
             Reason::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
-            Reason::GrantTypeNotAllowed => ErrorCode::UnauthorizedClient,
-            Reason::ScopeNotAllowed | Reason::MalformedScope => ErrorCode::InvalidScope,
+            Reason::GrantTypeNotAllowed | Reason::ResponseTypeNotAllowed => ErrorCode::UnauthorizedClient,
+            Reason::ScopeNotAllowed | Reason::MalformedScope | Reason::OpenidScopeMissing => {
+                ErrorCode::InvalidScope
+            }
+            Reason::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
+            Reason::RequestObjectNotSupported => ErrorCode::RequestNotSupported,
+            Reason::RequestUriNotSupported => ErrorCode::RequestUriNotSupported,
+            Reason::AccessDeniedByUser => ErrorCode::AccessDenied,
+            Reason::LoginRequired => ErrorCode::LoginRequired,
+            Reason::ConsentRequired => ErrorCode::ConsentRequired,
+            Reason::InteractionRequired => ErrorCode::InteractionRequired,
+            // RFC 6749 5.2 and RFC 7636 4.6: a code that does not verify is an invalid grant.
+            Reason::AuthorizationCodeExpired
+            | Reason::AuthorizationCodeWrongClient
+            | Reason::RedirectUriMismatch
+            | Reason::PkceVerifierMissing
+            | Reason::PkceVerifierMismatch
+            | Reason::PkceVerifierUnexpected => ErrorCode::InvalidGrant,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
             Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal => ErrorCode::ServerError,

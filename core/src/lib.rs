@@ -4,15 +4,18 @@
 //! handlers are plain functions over the [`store`] and [`signer`] traits. Nothing in this crate
 //! touches a socket, a file or a clock: time and randomness are passed in.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod grants;
+pub mod id_token;
 pub mod introspection;
 pub mod jwk;
 pub mod jwt;
 pub mod model;
+pub mod pkce;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
