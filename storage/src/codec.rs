@@ -261,33 +261,22 @@ mod tests {
 
     fn user() -> User {
         User {
-            tenant: "acme".into(),
-            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            username: "alice".into(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             email: Some("alice@example.com".into()),
             email_verified: true,
             name: Some("Alice".into()),
-            given_name: None,
-            family_name: None,
-            middle_name: None,
-            nickname: None,
-            preferred_username: None,
-            profile: None,
-            picture: None,
-            website: None,
-            gender: None,
-            birthdate: None,
-            zoneinfo: None,
             locale: Some("en-GB".into()),
-            phone_number: None,
-            phone_number_verified: false,
             address: Some(tessera_core::model::Address {
                 country: Some("UK".into()),
                 ..tessera_core::model::Address::default()
             }),
-            created_at: 1_700_000_000,
             updated_at: 1_700_000_001,
+            ..User::new(
+                "acme",
+                "AAAAAAAAAAAAAAAAAAAAAA",
+                "alice",
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                1_700_000_000,
+            )
         }
     }
 

@@ -12,30 +12,12 @@ use tessera_core::store::{Commit, StoreError, TenantStore, UserStore};
 
 fn user(tenant: &str, id: &str, username: &str, email: Option<&str>) -> User {
     User {
-        tenant: tenant.into(),
-        id: id.into(),
-        username: username.into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         email: email.map(Into::into),
-        email_verified: false,
         name: Some(format!("{username} example")),
-        given_name: None,
-        family_name: None,
-        middle_name: None,
-        nickname: None,
-        preferred_username: None,
-        profile: None,
-        picture: None,
-        website: None,
-        gender: None,
-        birthdate: None,
-        zoneinfo: None,
-        locale: None,
         phone_number: Some("+44 20 7946 0000".into()),
         phone_number_verified: true,
         address: Some(Address { locality: Some("London".into()), ..Address::default() }),
-        created_at: 10,
-        updated_at: 10,
+        ..User::new(tenant, id, username, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", 10)
     }
 }
 

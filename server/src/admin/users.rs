@@ -197,32 +197,7 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
     let password = b.password.take().ok_or_else(|| ApiError::BadRequest("password is required".into()))?;
     let id = random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
     let created_at = now();
-    let mut user = User {
-        tenant: tenant.to_owned(),
-        id,
-        username: String::new(),
-        password_hash: PENDING_HASH.to_owned(),
-        email: None,
-        email_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        middle_name: None,
-        nickname: None,
-        preferred_username: None,
-        profile: None,
-        picture: None,
-        website: None,
-        gender: None,
-        birthdate: None,
-        zoneinfo: None,
-        locale: None,
-        phone_number: None,
-        phone_number_verified: false,
-        address: None,
-        created_at,
-        updated_at: created_at,
-    };
+    let mut user = User::new(tenant, id, String::new(), PENDING_HASH, created_at);
     apply(&mut user, b)?;
     user.password_hash = hash_off_worker(password).await?;
     app.store.put_user(&user).await?;
@@ -289,30 +264,8 @@ mod tests {
     #[test]
     fn the_view_never_shows_the_hash() {
         let user = User {
-            tenant: "t".into(),
-            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            username: "alice".into(),
-            password_hash: "$argon2id$secret".into(),
-            email: None,
-            email_verified: false,
-            name: None,
-            given_name: None,
-            family_name: None,
-            middle_name: None,
-            nickname: None,
-            preferred_username: None,
-            profile: None,
-            picture: None,
-            website: None,
-            gender: None,
-            birthdate: None,
-            zoneinfo: None,
             locale: Some("fr".into()),
-            phone_number: None,
-            phone_number_verified: false,
-            address: None,
-            created_at: 1,
-            updated_at: 1,
+            ..User::new("t", "AAAAAAAAAAAAAAAAAAAAAA", "alice", "$argon2id$secret", 1)
         };
         let shown = view(&user).to_string();
         assert!(!shown.contains("argon2") && !shown.contains("password"), "{shown}");
