@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::grants::authorization_code::Code;
 use crate::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User};
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
@@ -58,7 +59,8 @@ pub trait TenantStore: Send + Sync {
     fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// Creates or replaces a tenant.
     fn put_tenant(&self, tenant: &Tenant) -> Commit;
-    /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users).
+    /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
+    /// authorization codes).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -123,9 +125,37 @@ pub trait UserStore: Send + Sync {
     fn delete_user(&self, tenant: &str, id: &str) -> Commit;
 }
 
+/// What taking an authorization code found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeTaken {
+    /// The first take of a live code: redeem it. It is now marked used.
+    Fresh(Code),
+    /// A live code that was taken before: a replay. The server should revoke what the first
+    /// redemption issued (RFC 6749 4.1.2, 10.5), which is why the record is handed back.
+    Replayed(Code),
+    /// No such code in this tenant, or it has expired.
+    Unknown,
+}
+
+/// A code take in flight: resolves once the take (and the used marker it wrote) is durable.
+pub type TakeCode = Pin<Box<dyn Future<Output = Result<CodeTaken, StoreError>> + Send + 'static>>;
+
+/// Authorization codes, keyed by the SHA-256 digest of the code value (the value itself is never
+/// stored). A code is single use: the backend decides, in one atomic step, whether a take is the
+/// first, so of concurrent takes of one code exactly one is [`CodeTaken::Fresh`]. A taken code
+/// is kept, marked used, until it expires, so that a replay is recognised as one; backends drop
+/// expired codes on their own.
+pub trait CodeStore: Send + Sync {
+    /// Stores a new, unused code.
+    fn put_code(&self, digest: &[u8; 32], code: &Code) -> Commit;
+    /// Takes the code with this digest in this tenant: marks it used and says whether it was
+    /// fresh, replayed or unknown (absent or expired).
+    fn take_code(&self, tenant: &str, digest: &[u8; 32]) -> TakeCode;
+}
+
 /// The whole store.
 pub trait Store:
-    TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + UserStore + 'static
+    TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + UserStore + CodeStore + 'static
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;

@@ -12,6 +12,7 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
+use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, UnixSecs, User, is_valid_id};
 use tessera_core::store::StoreError;
 
@@ -175,6 +176,38 @@ impl Record for User {
     }
 }
 
+/// What the store keeps for an authorization code: the record `/authorize` left, and whether a
+/// token request has taken it. A taken code stays until it expires so that a second take is
+/// recognised as a replay (RFC 6749 4.1.2) rather than looking like an unknown code.
+#[derive(Clone, Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(crate) struct StoredCode {
+    /// Set by the first take, in the writer.
+    pub(crate) used: bool,
+    /// The code record.
+    pub(crate) code: Code,
+}
+
+impl Record for StoredCode {
+    const SPACE: Space = Space::Codes;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        let code = &self.code;
+        check_id("tenant", &code.tenant)?;
+        check_id("client_id", &code.client_id)?;
+        if code.expires_at < code.issued_at {
+            return Err(format!("expires_at {} is before issued_at {}", code.expires_at, code.issued_at));
+        }
+        match keys::split_scoped(key) {
+            Some((t, digest)) if t == code.tenant.as_bytes() && digest.len() == 32 => Ok(()),
+            _ => Err(format!("code of tenant {:?} is stored under another key", code.tenant)),
+        }
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.code.expires_at)
+    }
+}
+
 /// Decodes the value of a username or e-mail index entry: the id of the user holding the name.
 /// The index is not rkyv: its value is the bare id, checked like any id.
 pub(crate) fn decode_index(space: Space, key: &[u8], value: &[u8]) -> Result<String, StoreError> {
@@ -318,6 +351,76 @@ mod tests {
         assert_eq!(decode_index(Space::UserNames, b"acme\0alice", b"abc").unwrap(), "abc");
         assert!(decode_index(Space::UserNames, b"acme\0alice", b"a/b").is_err());
         assert!(decode_index(Space::UserEmails, b"acme\0a@b.c", &[0xff]).is_err());
+    }
+
+    fn stored_code(used: bool) -> StoredCode {
+        StoredCode {
+            used,
+            code: Code {
+                tenant: "acme".into(),
+                client_id: "web".into(),
+                redirect_uri: "https://app.example.com/cb".into(),
+                redirect_uri_sent: true,
+                scope: "openid".into(),
+                nonce: Some("n1".into()),
+                code_challenge: Some(tessera_core::authorize::CodeChallenge {
+                    method: tessera_core::pkce::CodeChallengeMethod::S256,
+                    challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+                }),
+                sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+                sid: "sid".into(),
+                auth_time: 1_699_999_990,
+                acr: None,
+                amr: vec!["pwd".into()],
+                issued_at: 1_700_000_000,
+                expires_at: 1_700_000_060,
+            },
+        }
+    }
+
+    const CODE_KEY: &[u8] = b"acme\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
+
+    #[test]
+    fn codes_round_trip_and_garbage_is_corrupt() {
+        let c = stored_code(true);
+        let good = encode(CODE_KEY, &c).unwrap();
+        assert_eq!(decode::<StoredCode>(CODE_KEY, &good).unwrap(), c);
+        assert!(matches!(decode::<StoredCode>(b"other\0x", &good), Err(StoreError::Corrupt { .. })));
+        let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        for i in 1..good.len() {
+            let mut flipped = good.clone();
+            flipped[i] ^= 0xff;
+            cases.push(flipped);
+        }
+        for bytes in cases {
+            match decode::<StoredCode>(CODE_KEY, &bytes) {
+                Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with("auth_codes:acme/"), "{key}"),
+                Ok(c) => assert!(c.check(CODE_KEY).is_ok()),
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+        }
+        let mut bad = stored_code(false);
+        bad.code.expires_at = bad.code.issued_at - 1;
+        assert!(matches!(encode(CODE_KEY, &bad), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(encode(b"acme\0short", &stored_code(false)), Err(StoreError::Corrupt { .. })));
+    }
+
+    /// The version-1 bytes of a used code; see [`GOLDEN_TENANT_V1`] for what a failure means.
+    const GOLDEN_CODE_V1: &str = "0168747470733a2f2f6170702e6578616d706c652e636f6d2f636245394d656c686f61324f77764672454d544a677543\
+    48616f654b3174385552576275474a537374772d634d4141414141414141414141414141414141414141414100707764\
+    ffffffffff00000000010000000000000061636d65ffffffff776562ffffffffff9a00000080ffffff010000006f7065\
+    6e6964ffff010000006e31ffffffffffff0100000000000000ab00000072ffffff9600000095ffffff736964ffffffff\
+    fff6f053650000000000000000000000000000000088ffffff010000000000000000f15365000000003cf15365000000\
+    00";
+
+    #[test]
+    fn code_format_v1_is_stable() {
+        let hex: String =
+            encode(CODE_KEY, &stored_code(true)).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_CODE_V1);
+        let bytes: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        assert_eq!(decode::<StoredCode>(CODE_KEY, &bytes).unwrap(), stored_code(true));
     }
 
     /// The version-1 bytes of a user; see [`GOLDEN_TENANT_V1`] for what a failure means.

@@ -36,11 +36,13 @@ pub(crate) enum Space {
     UserEmails,
     /// `exp \0 kind \0 key` -> empty.
     Expiry,
+    /// `tenant \0 sha256(code)` -> `StoredCode`: an authorization code and whether it was taken.
+    Codes,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 9] = [
+    pub(crate) const ALL: [Space; 10] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -50,6 +52,7 @@ impl Space {
         Self::Users,
         Self::UserNames,
         Self::UserEmails,
+        Self::Codes,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -64,6 +67,7 @@ impl Space {
             Self::Users => "users",
             Self::UserNames => "user_names",
             Self::UserEmails => "user_emails",
+            Self::Codes => "auth_codes",
         }
     }
 
@@ -79,6 +83,7 @@ impl Space {
             Self::Users => 6,
             Self::UserNames => 7,
             Self::UserEmails => 8,
+            Self::Codes => 9,
         }
     }
 
@@ -87,6 +92,7 @@ impl Space {
         match self {
             Self::Tokens => Some(ExpiryKind::Token),
             Self::Revocations => Some(ExpiryKind::Revocation),
+            Self::Codes => Some(ExpiryKind::Code),
             Self::Tenants
             | Self::Clients
             | Self::Keys
@@ -105,6 +111,8 @@ pub(crate) enum ExpiryKind {
     Token,
     /// A revoked JWT.
     Revocation,
+    /// An authorization code (used or not).
+    Code,
 }
 
 impl ExpiryKind {
@@ -112,6 +120,7 @@ impl ExpiryKind {
         match self {
             Self::Token => b't',
             Self::Revocation => b'r',
+            Self::Code => b'c',
         }
     }
 
@@ -119,6 +128,7 @@ impl ExpiryKind {
         match b {
             b't' => Some(Self::Token),
             b'r' => Some(Self::Revocation),
+            b'c' => Some(Self::Code),
             _ => None,
         }
     }
@@ -128,6 +138,7 @@ impl ExpiryKind {
         match self {
             Self::Token => Space::Tokens,
             Self::Revocation => Space::Revocations,
+            Self::Code => Space::Codes,
         }
     }
 }
@@ -170,7 +181,8 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::Revocations
         | Space::Users
         | Space::UserNames
-        | Space::UserEmails => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::UserEmails
+        | Space::Codes => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }

@@ -9,15 +9,16 @@ use std::thread::JoinHandle;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
+use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User, is_valid_id};
 use tessera_core::store::{
-    ClientStore, Commit, KeyStore, RevocationStore, Store, StoreError, TenantStore, TokenStore, UserStore,
-    failed_commit,
+    ClientStore, CodeStore, CodeTaken, Commit, KeyStore, RevocationStore, Store, StoreError, TakeCode,
+    TenantStore, TokenStore, UserStore, failed_commit,
 };
 use tokio::sync::oneshot;
 
 use crate::cache::RecordCache;
-use crate::codec;
+use crate::codec::{self, StoredCode};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
 use crate::state::{Shared, Stored, io};
@@ -392,6 +393,29 @@ impl UserStore for FjallStore {
             Some(key) => self.submit(WriteOp::DeleteUser { key }),
             None => Box::pin(ready(Ok(()))),
         }
+    }
+}
+
+impl CodeStore for FjallStore {
+    fn put_code(&self, digest: &[u8; 32], code: &Code) -> Commit {
+        let stored = StoredCode { used: false, code: code.clone() };
+        self.put(keys::scoped_key(&code.tenant, digest), &stored, "authorization code")
+    }
+
+    fn take_code(&self, tenant: &str, digest: &[u8; 32]) -> TakeCode {
+        // No code can live under an invalid tenant, nor in one being deleted.
+        let key = match keys::scoped_key(tenant, digest) {
+            Some(key) if !self.shared.is_deleting(tenant) => key,
+            _ => return Box::pin(ready(Ok(CodeTaken::Unknown))),
+        };
+        let (outcome, taken) = oneshot::channel();
+        let durable = self.submit(WriteOp::TakeCode { key, outcome });
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            durable.await?;
+            // The writer sends the outcome before it completes `durable` with `Ok`.
+            taken.await.map_err(|_| shared.refusal().unwrap_or(StoreError::Closed))
+        })
     }
 }
 

@@ -26,10 +26,10 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use fjall::{OwnedWriteBatch, PersistMode, Slice};
 use tessera_core::model::{OpaqueToken, Revocation, UnixSecs, User};
-use tessera_core::store::StoreError;
+use tessera_core::store::{CodeTaken, StoreError};
 use tokio::sync::oneshot;
 
-use crate::codec;
+use crate::codec::{self, StoredCode};
 use crate::keys::{self, ExpiryKind, Space};
 use crate::state::{Shared, io};
 
@@ -63,6 +63,10 @@ pub(crate) enum WriteOp {
     PutUser { key: Vec<u8>, value: Vec<u8>, user: Box<User> },
     /// Delete a user and its index entries.
     DeleteUser { key: Vec<u8> },
+    /// Take the authorization code under `key`: mark it used if it is live and unused, and send
+    /// what was found to `outcome` (the caller reads it once `done` says the mark is durable).
+    /// Decided in the writer, so of concurrent takes exactly one sees the code unused.
+    TakeCode { key: Vec<u8>, outcome: oneshot::Sender<CodeTaken> },
 }
 
 impl WriteOp {
@@ -71,6 +75,7 @@ impl WriteOp {
             Self::Put { space, key, .. } | Self::Delete { space, key } => keys::owner(*space, key),
             Self::DeleteTenant { tenant } => Some(tenant),
             Self::PutUser { key, .. } | Self::DeleteUser { key } => keys::owner(Space::Users, key),
+            Self::TakeCode { key, .. } => keys::owner(Space::Codes, key),
         }
     }
 
@@ -80,7 +85,7 @@ impl WriteOp {
             Self::Delete { key, .. } => key.len(),
             Self::DeleteTenant { tenant } => tenant.len(),
             Self::PutUser { key, value, .. } => key.len() + value.len(),
-            Self::DeleteUser { key } => key.len(),
+            Self::DeleteUser { key } | Self::TakeCode { key, .. } => key.len(),
         }
     }
 }
@@ -146,7 +151,8 @@ impl<'a> Round<'a> {
             | Space::Expiry
             | Space::Users
             | Space::UserNames
-            | Space::UserEmails => {}
+            | Space::UserEmails
+            | Space::Codes => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -161,7 +167,8 @@ impl<'a> Round<'a> {
             | Space::Expiry
             | Space::Users
             | Space::UserNames
-            | Space::UserEmails => {}
+            | Space::UserEmails
+            | Space::Codes => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }
@@ -211,7 +218,7 @@ struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 8] = [
+const DELETE_ORDER: [Space; 9] = [
     Space::Clients,
     Space::Keys,
     Space::Tokens,
@@ -219,6 +226,7 @@ const DELETE_ORDER: [Space; 8] = [
     Space::Users,
     Space::UserNames,
     Space::UserEmails,
+    Space::Codes,
     Space::Tenants,
 ];
 
@@ -369,6 +377,19 @@ impl Writer {
                         WriteOp::DeleteUser { key } => {
                             let outcome = delete_user(round, key);
                             settle(round, done, outcome)?;
+                        }
+                        WriteOp::TakeCode { key, outcome } => {
+                            let now = self.shared.now();
+                            // Every outcome waits for the round's fsync: a `Fresh` must not be
+                            // acted on before its used mark is durable, and a `Replayed` may
+                            // rest on a mark written earlier in this very round.
+                            let taken = take_code(round, key, now).map(|r| {
+                                r.map(|taken| {
+                                    // A caller that gave up no longer listens.
+                                    let _ = outcome.send(taken);
+                                })
+                            });
+                            settle(round, done, taken)?;
                         }
                     }
                 }
@@ -582,6 +603,35 @@ fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
     Ok(Ok(()))
 }
 
+/// Takes the code under `key` at `now`: unknown if absent or expired (`expires_at <= now`, as for
+/// tokens), replayed if already used, else fresh, and then marked used in this round's batch.
+/// The used record keeps its `expires_at`, so the expiry-index entry `put_code` made still
+/// points at it and the sweeper removes it on time. The flush first makes every earlier write
+/// of this round (the code's put, an earlier take of it) visible to the read.
+fn take_code(round: &mut Round<'_>, key: Vec<u8>, now: UnixSecs) -> Refusable<CodeTaken> {
+    round.flush()?;
+    let Some(bytes) = round.shared.space(Space::Codes).get(&key).map_err(io)? else {
+        return Ok(Ok(CodeTaken::Unknown));
+    };
+    let mut stored = match codec::decode::<StoredCode>(&key, &bytes) {
+        Ok(stored) => stored,
+        Err(err) => return Ok(Err(err)),
+    };
+    if stored.code.expires_at <= now {
+        return Ok(Ok(CodeTaken::Unknown));
+    }
+    if stored.used {
+        return Ok(Ok(CodeTaken::Replayed(stored.code)));
+    }
+    stored.used = true;
+    let value = match codec::encode(&key, &stored) {
+        Ok(value) => value,
+        Err(err) => return Ok(Err(err)),
+    };
+    round.put(Space::Codes, key, value, None);
+    Ok(Ok(CodeTaken::Fresh(stored.code)))
+}
+
 fn request_bytes(request: &Request) -> usize {
     match request {
         Request::Write { op, .. } => op.size_bytes(),
@@ -596,6 +646,7 @@ fn stored_exp(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<UnixSecs> {
     let exp = match kind {
         ExpiryKind::Token => codec::decode::<OpaqueToken>(key, value).map(|t| t.exp),
         ExpiryKind::Revocation => codec::decode::<Revocation>(key, value).map(|r| r.exp),
+        ExpiryKind::Code => codec::decode::<StoredCode>(key, value).map(|c| c.code.expires_at),
     };
     match exp {
         Ok(exp) => Some(exp),
