@@ -13,7 +13,10 @@ use rkyv::rancor::{self, Strategy};
 use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 use tessera_core::grants::authorization_code::Code;
-use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, UnixSecs, User, is_valid_id};
+use tessera_core::model::{
+    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    is_valid_id,
+};
 use tessera_core::store::StoreError;
 
 use crate::keys::{self, MAX_NAME_BYTES, Space};
@@ -205,6 +208,139 @@ impl Record for StoredCode {
 
     fn exp(&self) -> Option<UnixSecs> {
         Some(self.code.expires_at)
+    }
+}
+
+/// Checks that `key` is `tenant \0 digest` with a 32-byte digest: records stored under the
+/// SHA-256 of a secret.
+fn check_digest_key(key: &[u8], tenant: &str, what: &str) -> Result<(), String> {
+    match keys::split_scoped(key) {
+        Some((t, digest)) if t == tenant.as_bytes() && digest.len() == 32 => Ok(()),
+        _ => Err(format!("{what} of tenant {tenant:?} is stored under another key")),
+    }
+}
+
+/// Checks that a record ends after it begins: a zero-length life is a caller's bug.
+fn check_lifetime(start: (&str, UnixSecs), expires_at: UnixSecs) -> Result<(), String> {
+    let (what, at) = start;
+    if expires_at > at { Ok(()) } else { Err(format!("expires_at {expires_at} is not after {what} {at}")) }
+}
+
+impl Record for Session {
+    const SPACE: Space = Space::Sessions;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("sid", &self.sid)?;
+        check_id("user_id", &self.user_id)?;
+        check_lifetime(("created_at", self.created_at), self.expires_at)?;
+        check_digest_key(key, &self.tenant, "session")
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
+    }
+}
+
+impl Record for Consent {
+    const SPACE: Space = Space::Consents;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("user_id", &self.user_id)?;
+        check_id("client_id", &self.client_id)?;
+        // Sorted without repeats, as the model promises: merging a new grant relies on it.
+        if !self.scope.windows(2).all(|w| w[0] < w[1]) {
+            return Err("scope is not sorted or has repeats".to_owned());
+        }
+        if keys::consent_key(&self.tenant, &self.user_id, &self.client_id).as_deref() == Some(key) {
+            Ok(())
+        } else {
+            Err(format!("consent of tenant {:?} is stored under another key", self.tenant))
+        }
+    }
+}
+
+impl Record for RefreshToken {
+    const SPACE: Space = Space::RefreshTokens;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("family", &self.family)?;
+        check_id("client_id", &self.client_id)?;
+        check_id("sub", &self.sub)?;
+        check_lifetime(("issued_at", self.issued_at), self.expires_at)?;
+        check_digest_key(key, &self.tenant, "refresh token")
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
+    }
+}
+
+/// What the store keeps for a refresh-token family: whether it is revoked, and how long the
+/// record must live (as long as its longest-lived token, so a token never outlives the record
+/// that says whether it may be used). A family revoked before its first token was stored is a
+/// *tombstone*: `client_id` and `sub` are unknown, and it lives until the `until` it was given.
+#[derive(Clone, Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(crate) struct StoredFamily {
+    /// The tenant.
+    pub(crate) tenant: String,
+    /// The family id.
+    pub(crate) family: String,
+    /// The client its tokens were issued to; `None` for a tombstone.
+    pub(crate) client_id: Option<String>,
+    /// The end-user; `None` for a tombstone.
+    pub(crate) sub: Option<String>,
+    /// When it was revoked (a reuse, a revocation request, a replayed code).
+    pub(crate) revoked_at: Option<UnixSecs>,
+    /// When the record may go: no later than the expiry of its longest-lived token.
+    pub(crate) expires_at: UnixSecs,
+}
+
+impl StoredFamily {
+    /// The family a first token founds.
+    pub(crate) fn founded_by(token: &RefreshToken) -> Self {
+        Self {
+            tenant: token.tenant.clone(),
+            family: token.family.clone(),
+            client_id: Some(token.client_id.clone()),
+            sub: Some(token.sub.clone()),
+            revoked_at: None,
+            expires_at: token.expires_at,
+        }
+    }
+
+    /// Whether its tokens may be used at `now`: not revoked and not expired (an expired
+    /// family is as good as gone; the sweeper just has not reached it yet).
+    pub(crate) fn is_live(&self, now: UnixSecs) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+impl Record for StoredFamily {
+    const SPACE: Space = Space::RefreshFamilies;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("family", &self.family)?;
+        if let Some(client_id) = &self.client_id {
+            check_id("client_id", client_id)?;
+        }
+        if let Some(sub) = &self.sub {
+            check_id("sub", sub)?;
+        }
+        // Only a revocation creates a family without a first token.
+        if self.client_id.is_none() != self.sub.is_none()
+            || (self.client_id.is_none() && self.revoked_at.is_none())
+        {
+            return Err("a family without client and subject must be a revoked tombstone".to_owned());
+        }
+        check_scoped(key, &self.tenant, self.family.as_bytes())
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
     }
 }
 

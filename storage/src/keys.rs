@@ -38,11 +38,22 @@ pub(crate) enum Space {
     Expiry,
     /// `tenant \0 sha256(code)` -> `StoredCode`: an authorization code and whether it was taken.
     Codes,
+    /// `tenant \0 sha256(cookie)` -> `Session`: SSO sessions.
+    Sessions,
+    /// `tenant \0 user_id \0 client_id` -> `Consent`.
+    Consents,
+    /// `tenant \0 client_id \0 user_id` -> empty: the consents of a client, so deleting a client
+    /// visits its own consents rather than every consent of the tenant.
+    ConsentClients,
+    /// `tenant \0 sha256(token)` -> `RefreshToken`.
+    RefreshTokens,
+    /// `tenant \0 family` -> `StoredFamily`: whether a refresh-token family is revoked.
+    RefreshFamilies,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 10] = [
+    pub(crate) const ALL: [Space; 15] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -53,6 +64,11 @@ impl Space {
         Self::UserNames,
         Self::UserEmails,
         Self::Codes,
+        Self::Sessions,
+        Self::Consents,
+        Self::ConsentClients,
+        Self::RefreshTokens,
+        Self::RefreshFamilies,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -68,6 +84,11 @@ impl Space {
             Self::UserNames => "user_names",
             Self::UserEmails => "user_emails",
             Self::Codes => "auth_codes",
+            Self::Sessions => "sessions",
+            Self::Consents => "consents",
+            Self::ConsentClients => "consent_clients",
+            Self::RefreshTokens => "refresh_tokens",
+            Self::RefreshFamilies => "refresh_families",
         }
     }
 
@@ -84,6 +105,11 @@ impl Space {
             Self::UserNames => 7,
             Self::UserEmails => 8,
             Self::Codes => 9,
+            Self::Sessions => 10,
+            Self::Consents => 11,
+            Self::ConsentClients => 12,
+            Self::RefreshTokens => 13,
+            Self::RefreshFamilies => 14,
         }
     }
 
@@ -93,13 +119,18 @@ impl Space {
             Self::Tokens => Some(ExpiryKind::Token),
             Self::Revocations => Some(ExpiryKind::Revocation),
             Self::Codes => Some(ExpiryKind::Code),
+            Self::Sessions => Some(ExpiryKind::Session),
+            Self::RefreshTokens => Some(ExpiryKind::RefreshToken),
+            Self::RefreshFamilies => Some(ExpiryKind::RefreshFamily),
             Self::Tenants
             | Self::Clients
             | Self::Keys
             | Self::Expiry
             | Self::Users
             | Self::UserNames
-            | Self::UserEmails => None,
+            | Self::UserEmails
+            | Self::Consents
+            | Self::ConsentClients => None,
         }
     }
 }
@@ -113,6 +144,12 @@ pub(crate) enum ExpiryKind {
     Revocation,
     /// An authorization code (used or not).
     Code,
+    /// An SSO session.
+    Session,
+    /// A refresh token (rotated or not).
+    RefreshToken,
+    /// A refresh-token family record (revoked or not).
+    RefreshFamily,
 }
 
 impl ExpiryKind {
@@ -121,6 +158,9 @@ impl ExpiryKind {
             Self::Token => b't',
             Self::Revocation => b'r',
             Self::Code => b'c',
+            Self::Session => b's',
+            Self::RefreshToken => b'R',
+            Self::RefreshFamily => b'F',
         }
     }
 
@@ -129,6 +169,9 @@ impl ExpiryKind {
             b't' => Some(Self::Token),
             b'r' => Some(Self::Revocation),
             b'c' => Some(Self::Code),
+            b's' => Some(Self::Session),
+            b'R' => Some(Self::RefreshToken),
+            b'F' => Some(Self::RefreshFamily),
             _ => None,
         }
     }
@@ -139,6 +182,9 @@ impl ExpiryKind {
             Self::Token => Space::Tokens,
             Self::Revocation => Space::Revocations,
             Self::Code => Space::Codes,
+            Self::Session => Space::Sessions,
+            Self::RefreshToken => Space::RefreshTokens,
+            Self::RefreshFamily => Space::RefreshFamilies,
         }
     }
 }
@@ -182,7 +228,12 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::Users
         | Space::UserNames
         | Space::UserEmails
-        | Space::Codes => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::Codes
+        | Space::Sessions
+        | Space::Consents
+        | Space::ConsentClients
+        | Space::RefreshTokens
+        | Space::RefreshFamilies => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -196,6 +247,45 @@ pub(crate) fn user_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
 /// and only here, is what makes both unique regardless of case.
 pub(crate) fn folded_key(tenant: &str, value: &str) -> Option<Vec<u8>> {
     scoped_key(tenant, fold_case(value).as_bytes())
+}
+
+/// `tenant \0 first \0 second`, or `None` unless all three are valid ids (which contain no
+/// `\0`, so the parts split back unambiguously).
+fn pair_key(tenant: &str, first: &str, second: &str) -> Option<Vec<u8>> {
+    if !is_valid_id(first) || !is_valid_id(second) {
+        return None;
+    }
+    let mut key = tenant_prefix(tenant)?;
+    key.extend_from_slice(first.as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(second.as_bytes());
+    Some(key)
+}
+
+/// `tenant \0 user_id \0 client_id`: a consent record.
+pub(crate) fn consent_key(tenant: &str, user_id: &str, client_id: &str) -> Option<Vec<u8>> {
+    pair_key(tenant, user_id, client_id)
+}
+
+/// Swaps the two ids after the tenant: a consent key becomes its index key and back.
+pub(crate) fn swap_pair(key: &[u8]) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(key)?;
+    let (first, second) = split_scoped(rest)?;
+    if first.is_empty() || second.is_empty() || second.contains(&SEP) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(key.len());
+    out.extend_from_slice(tenant);
+    out.push(SEP);
+    out.extend_from_slice(second);
+    out.push(SEP);
+    out.extend_from_slice(first);
+    Some(out)
+}
+
+/// `tenant \0 family` of a refresh-token family, or `None` if either id is invalid.
+pub(crate) fn family_key(tenant: &str, family: &str) -> Option<Vec<u8>> {
+    if is_valid_id(family) { scoped_key(tenant, family.as_bytes()) } else { None }
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.
@@ -307,6 +397,20 @@ mod tests {
             assert_eq!(space.index(), i);
             assert_eq!(names.iter().filter(|n| **n == space.name()).count(), 1);
         }
+    }
+
+    #[test]
+    fn consent_keys_swap_between_record_and_index() {
+        let key = consent_key("acme", "u1", "web").unwrap();
+        assert_eq!(key, b"acme\0u1\0web");
+        let index = b"acme\0web\0u1".to_vec();
+        assert_eq!(swap_pair(&key), Some(index.clone()));
+        assert_eq!(swap_pair(&index), Some(key));
+        assert_eq!(consent_key("acme", "a/b", "web"), None);
+        assert_eq!(consent_key("acme", "u1", ""), None);
+        assert_eq!(swap_pair(b"acme\0u1"), None);
+        assert_eq!(swap_pair(b"acme\0u1\0"), None);
+        assert_eq!(family_key("acme", "f\0x"), None);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! format-version byte (`codec`), under keys laid out per tenant (`keys`). Durable writes go
 //! through one writer thread that group-commits them: one fjall batch and one fsync per round,
 //! however many writes are waiting (`writer`). Tenants and clients are cached with moka and the
-//! whole live deny list is in memory (`cache`). Expired tokens and revocations are removed a
-//! bounded batch at a time by a background sweeper (`sweeper`).
+//! whole live deny list is in memory (`cache`). Expired tokens, revocations, codes, sessions and
+//! refresh tokens and families are removed a bounded batch at a time by a background sweeper
+//! (`sweeper`). Decisions that must be atomic with their write (a username claim, a code take,
+//! a refresh-token rotation) are made in the writer thread.
 //!
 //! Architecture invariants: only the writer thread mutates the database; reads never wait for
 //! it; a write's `Commit` resolves only after an fsync that covers it, and after a failed fsync

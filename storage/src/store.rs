@@ -10,20 +10,24 @@ use std::thread::JoinHandle;
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 use tessera_core::grants::authorization_code::Code;
-use tessera_core::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User, is_valid_id};
+use tessera_core::model::{
+    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    is_valid_id,
+};
 use tessera_core::store::{
-    ClientStore, CodeStore, CodeTaken, Commit, KeyStore, RevocationStore, Store, StoreError, TakeCode,
-    TenantStore, TokenStore, UserStore, failed_commit,
+    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, KeyStore, RefreshStore, RefreshUse,
+    RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore, TokenStore, UseRefresh,
+    UserStore, failed_commit,
 };
 use tokio::sync::oneshot;
 
 use crate::cache::RecordCache;
-use crate::codec::{self, StoredCode};
+use crate::codec::{self, StoredCode, StoredFamily};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
 use crate::state::{Shared, Stored, io};
 use crate::sweeper::{self, Sweeper};
-use crate::writer::{Limits, Request, WriteOp, Writer};
+use crate::writer::{self, Limits, Request, WriteOp, Writer};
 
 /// The fjall-backed [`Store`]. Cheap reads from caches and fjall, durable writes through one
 /// group-committing writer thread, and a background sweeper for expired records.
@@ -272,7 +276,11 @@ impl ClientStore for FjallStore {
     }
 
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit {
-        self.delete(Space::Clients, client_key(tenant, client_id))
+        // Through its own op: the client's consents go in the same batch.
+        match client_key(tenant, client_id) {
+            Some(key) => self.submit(WriteOp::DeleteClient { key }),
+            None => Box::pin(ready(Ok(()))),
+        }
     }
 }
 
@@ -408,14 +416,148 @@ impl CodeStore for FjallStore {
             Some(key) if !self.shared.is_deleting(tenant) => key,
             _ => return Box::pin(ready(Ok(CodeTaken::Unknown))),
         };
-        let (outcome, taken) = oneshot::channel();
-        let durable = self.submit(WriteOp::TakeCode { key, outcome });
+        self.decided(|outcome| WriteOp::TakeCode { key, outcome })
+    }
+}
+
+/// A refusal before any I/O, for a record that cannot be written under the key it would get.
+fn invalid(space: Space, what: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: format!("{}:?", space.name()),
+        detail: format!("refusing to write: {what} has an invalid id"),
+    }
+}
+
+impl FjallStore {
+    /// Reads a record of a tenant that is not being deleted.
+    fn read<T: Stored>(&self, tenant: &str, key: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
+        match key {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    /// Submits an op that sends its outcome before its commit resolves, and waits for both.
+    fn decided<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<T>) -> WriteOp,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'static>> {
+        let (outcome, found) = oneshot::channel();
+        let durable = self.submit(op(outcome));
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             durable.await?;
             // The writer sends the outcome before it completes `durable` with `Ok`.
-            taken.await.map_err(|_| shared.refusal().unwrap_or(StoreError::Closed))
+            found.await.map_err(|_| shared.refusal().unwrap_or(StoreError::Closed))
         })
+    }
+}
+
+impl SessionStore for FjallStore {
+    fn put_session(&self, digest: &[u8; 32], session: &Session) -> Commit {
+        self.put(keys::scoped_key(&session.tenant, digest), session, "session")
+    }
+
+    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Result<Option<Session>, StoreError> {
+        let session: Option<Session> = self.read(tenant, keys::scoped_key(tenant, digest))?;
+        // Expired but not swept yet reads as gone.
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit {
+        self.delete(Space::Sessions, keys::scoped_key(tenant, digest))
+    }
+}
+
+impl ConsentStore for FjallStore {
+    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
+        self.read(tenant, keys::consent_key(tenant, user_id, client_id))
+    }
+
+    fn put_consent(&self, consent: &Consent) -> Commit {
+        let Some(key) = keys::consent_key(&consent.tenant, &consent.user_id, &consent.client_id) else {
+            return failed_commit(invalid(Space::Consents, "consent"));
+        };
+        match codec::encode(&key, consent) {
+            Ok(value) => self.submit(WriteOp::PutConsent { key, value }),
+            Err(err) => failed_commit(err),
+        }
+    }
+}
+
+impl RefreshStore for FjallStore {
+    fn put_refresh_token(&self, digest: &[u8; 32], token: &RefreshToken) -> Commit {
+        let Some(key) = keys::scoped_key(&token.tenant, digest) else {
+            return failed_commit(invalid(Space::RefreshTokens, "refresh token"));
+        };
+        match codec::encode(&key, token) {
+            Ok(value) => self.submit(WriteOp::PutRefresh { key, value, token: Box::new(token.clone()) }),
+            Err(err) => failed_commit(err),
+        }
+    }
+
+    fn refresh_token(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        now: UnixSecs,
+    ) -> Result<Option<(RefreshToken, bool)>, StoreError> {
+        let token: Option<RefreshToken> = self.read(tenant, keys::scoped_key(tenant, digest))?;
+        let Some(token) = token.filter(|t| t.expires_at > now) else {
+            return Ok(None);
+        };
+        // A family outlives its tokens; one that is gone or expired was revoked and swept, or
+        // the tenant is going: revoked either way.
+        let family: Option<StoredFamily> = self.read(tenant, keys::family_key(tenant, &token.family))?;
+        let revoked = !family.is_some_and(|f| f.is_live(now));
+        Ok(Some((token, revoked)))
+    }
+
+    fn use_refresh_token(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        next_digest: &[u8; 32],
+        next: &RefreshToken,
+        now: UnixSecs,
+        grace_secs: u32,
+    ) -> UseRefresh {
+        // No token can live under an invalid tenant, nor in one being deleted.
+        let (key, next_key) = match (keys::scoped_key(tenant, digest), keys::scoped_key(tenant, next_digest))
+        {
+            (Some(key), Some(next_key)) if !self.shared.is_deleting(tenant) => (key, next_key),
+            _ => return Box::pin(ready(Ok(RefreshUse::Unknown))),
+        };
+        // Checked here, before the writer: a successor of another tenant fails its key check.
+        let next_value = match codec::encode(&next_key, next) {
+            Ok(value) => value,
+            Err(err) => return Box::pin(ready(Err(err))),
+        };
+        let next = next.clone();
+        self.decided(move |outcome| {
+            WriteOp::UseRefresh(Box::new(writer::UseRefresh {
+                key,
+                next_key,
+                next_value,
+                next,
+                now,
+                grace_secs,
+                outcome,
+            }))
+        })
+    }
+
+    fn revoke_refresh_family(&self, tenant: &str, family: &str, until: UnixSecs) -> Commit {
+        match keys::family_key(tenant, family) {
+            Some(key) => self.submit(WriteOp::RevokeFamily {
+                key,
+                tenant: tenant.to_owned(),
+                family: family.to_owned(),
+                until,
+            }),
+            // No token of an invalid family can be stored: nothing to revoke.
+            None => Box::pin(ready(Ok(()))),
+        }
     }
 }
 

@@ -25,11 +25,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use fjall::{OwnedWriteBatch, PersistMode, Slice};
-use tessera_core::model::{OpaqueToken, Revocation, UnixSecs, User};
-use tessera_core::store::{CodeTaken, StoreError};
+use tessera_core::model::{OpaqueToken, RefreshToken, Revocation, Session, UnixSecs, User};
+use tessera_core::store::{CodeTaken, RefreshUse, StoreError};
 use tokio::sync::oneshot;
 
-use crate::codec::{self, StoredCode};
+use crate::codec::{self, StoredCode, StoredFamily};
 use crate::keys::{self, ExpiryKind, Space};
 use crate::state::{Shared, io};
 
@@ -67,6 +67,30 @@ pub(crate) enum WriteOp {
     /// what was found to `outcome` (the caller reads it once `done` says the mark is durable).
     /// Decided in the writer, so of concurrent takes exactly one sees the code unused.
     TakeCode { key: Vec<u8>, outcome: oneshot::Sender<CodeTaken> },
+    /// Delete a client and its consents (found through the by-client index).
+    DeleteClient { key: Vec<u8> },
+    /// Insert or replace a consent (`value` under `key`) and its by-client index entry.
+    PutConsent { key: Vec<u8>, value: Vec<u8> },
+    /// Store the first token of a family (`value` under `key`), creating the family record or
+    /// extending it; refused with `StoreError::Conflict` if the family is revoked.
+    PutRefresh { key: Vec<u8>, value: Vec<u8>, token: Box<RefreshToken> },
+    /// Present the refresh token under `key` at `now`; rotate it and store `next` (`next_value`
+    /// under `next_key`) if it may be used, revoke its family if it is reused, and send what was
+    /// found to `outcome`. Decided in the writer, so of concurrent uses exactly one rotates.
+    UseRefresh(Box<UseRefresh>),
+    /// Revoke the family under `key`, or record it revoked until `until` if it is not stored.
+    RevokeFamily { key: Vec<u8>, tenant: String, family: String, until: UnixSecs },
+}
+
+/// The arguments of [`WriteOp::UseRefresh`] (boxed: they would double the size of every op).
+pub(crate) struct UseRefresh {
+    pub(crate) key: Vec<u8>,
+    pub(crate) next_key: Vec<u8>,
+    pub(crate) next_value: Vec<u8>,
+    pub(crate) next: RefreshToken,
+    pub(crate) now: UnixSecs,
+    pub(crate) grace_secs: u32,
+    pub(crate) outcome: oneshot::Sender<RefreshUse>,
 }
 
 impl WriteOp {
@@ -76,6 +100,11 @@ impl WriteOp {
             Self::DeleteTenant { tenant } => Some(tenant),
             Self::PutUser { key, .. } | Self::DeleteUser { key } => keys::owner(Space::Users, key),
             Self::TakeCode { key, .. } => keys::owner(Space::Codes, key),
+            Self::DeleteClient { key } => keys::owner(Space::Clients, key),
+            Self::PutConsent { key, .. } => keys::owner(Space::Consents, key),
+            Self::PutRefresh { key, .. } => keys::owner(Space::RefreshTokens, key),
+            Self::UseRefresh(use_) => keys::owner(Space::RefreshTokens, &use_.key),
+            Self::RevokeFamily { key, .. } => keys::owner(Space::RefreshFamilies, key),
         }
     }
 
@@ -85,7 +114,12 @@ impl WriteOp {
             Self::Delete { key, .. } => key.len(),
             Self::DeleteTenant { tenant } => tenant.len(),
             Self::PutUser { key, value, .. } => key.len() + value.len(),
-            Self::DeleteUser { key } | Self::TakeCode { key, .. } => key.len(),
+            Self::DeleteUser { key }
+            | Self::TakeCode { key, .. }
+            | Self::DeleteClient { key }
+            | Self::RevokeFamily { key, .. } => key.len(),
+            Self::PutConsent { key, value } | Self::PutRefresh { key, value, .. } => key.len() + value.len(),
+            Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
         }
     }
 }
@@ -152,7 +186,12 @@ impl<'a> Round<'a> {
             | Space::Users
             | Space::UserNames
             | Space::UserEmails
-            | Space::Codes => {}
+            | Space::Codes
+            | Space::Sessions
+            | Space::Consents
+            | Space::ConsentClients
+            | Space::RefreshTokens
+            | Space::RefreshFamilies => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -168,7 +207,12 @@ impl<'a> Round<'a> {
             | Space::Users
             | Space::UserNames
             | Space::UserEmails
-            | Space::Codes => {}
+            | Space::Codes
+            | Space::Sessions
+            | Space::Consents
+            | Space::ConsentClients
+            | Space::RefreshTokens
+            | Space::RefreshFamilies => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }
@@ -218,7 +262,7 @@ struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 9] = [
+const DELETE_ORDER: [Space; 14] = [
     Space::Clients,
     Space::Keys,
     Space::Tokens,
@@ -227,6 +271,11 @@ const DELETE_ORDER: [Space; 9] = [
     Space::UserNames,
     Space::UserEmails,
     Space::Codes,
+    Space::Sessions,
+    Space::Consents,
+    Space::ConsentClients,
+    Space::RefreshTokens,
+    Space::RefreshFamilies,
     Space::Tenants,
 ];
 
@@ -390,6 +439,38 @@ impl Writer {
                                 })
                             });
                             settle(round, done, taken)?;
+                        }
+                        WriteOp::DeleteClient { key } => {
+                            let outcome = delete_client(round, key);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::PutConsent { key, value } => {
+                            let outcome = put_consent(round, key, value);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::PutRefresh { key, value, token } => {
+                            let outcome = put_refresh(round, key, value, &token);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::UseRefresh(use_) => {
+                            let UseRefresh { key, next_key, next_value, next, now, grace_secs, outcome } =
+                                *use_;
+                            // As for codes, every outcome waits for the round's fsync: a rotation
+                            // or a revocation must be durable before the caller acts on it.
+                            let used =
+                                use_refresh(round, key, (next_key, next_value, &next), now, grace_secs).map(
+                                    |r| {
+                                        r.map(|found| {
+                                            let _ = outcome.send(found);
+                                        })
+                                    },
+                                );
+                            settle(round, done, used)?;
+                        }
+                        WriteOp::RevokeFamily { key, tenant, family, until } => {
+                            let now = self.shared.now();
+                            let outcome = revoke_family(round, key, (&tenant, &family), until, now);
+                            settle(round, done, outcome)?;
                         }
                     }
                 }
@@ -599,7 +680,245 @@ fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
         Ok(None) => {}
         Err(err) => tracing::warn!(error = %err, "deleting a user record that does not decode"),
     }
+    delete_consents(round, Space::Consents, &key)?;
     round.delete(Space::Users, key);
+    Ok(Ok(()))
+}
+
+/// Deletes a client with its consents. The flush makes consents put earlier in this round
+/// visible to the scan.
+fn delete_client(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
+    round.flush()?;
+    delete_consents(round, Space::ConsentClients, &key)?;
+    round.delete(Space::Clients, key);
+    Ok(Ok(()))
+}
+
+/// Deletes every consent of one user (`by` = [`Space::Consents`], `owner` = the user's key
+/// `tenant \0 user_id`) or one client (`by` = [`Space::ConsentClients`], `owner` = the client's
+/// key), with the other keyspace's entry for each. Both key layouts are `tenant \0 id \0 id`, so
+/// swapping the ids turns one entry's key into the other's. Keys only: a consent that does not
+/// decode goes too.
+fn delete_consents(round: &mut Round<'_>, by: Space, owner: &[u8]) -> Result<(), StoreError> {
+    let other = if by == Space::Consents { Space::ConsentClients } else { Space::Consents };
+    let mut prefix = owner.to_vec();
+    prefix.push(keys::SEP);
+    let found = round
+        .shared
+        .space(by)
+        .prefix(&prefix)
+        .map(|guard| guard.key().map_err(io))
+        .collect::<Result<Vec<_>, _>>()?;
+    for key in found {
+        if let Some(mirror) = keys::swap_pair(&key) {
+            round.delete(other, mirror);
+        }
+        round.delete(by, key.to_vec());
+    }
+    Ok(())
+}
+
+/// Writes a consent and its by-client index entry in one batch, so the two never disagree.
+fn put_consent(round: &mut Round<'_>, key: Vec<u8>, value: Vec<u8>) -> Refusable<()> {
+    let Some(index_key) = keys::swap_pair(&key) else {
+        return Ok(Err(StoreError::Corrupt {
+            key: keys::display_key(Space::Consents, &key),
+            detail: "refusing to write: not a consent key".to_owned(),
+        }));
+    };
+    round.put(Space::ConsentClients, index_key, Vec::new(), None);
+    round.put(Space::Consents, key, value, None);
+    Ok(Ok(()))
+}
+
+/// Reads one record in the writer; `Ok(Err(_))` if it does not decode.
+fn read<T: crate::state::Stored>(shared: &Shared, key: &[u8]) -> Refusable<Option<T>> {
+    Ok(match shared.space(T::SPACE).get(key).map_err(io)? {
+        None => Ok(None),
+        Some(bytes) => codec::decode::<T>(key, &bytes).map(Some),
+    })
+}
+
+/// Unwraps a refusable step inside a function returning [`Refusable`]: a refusal answers the
+/// request, a store failure fails the round.
+macro_rules! refuse_or {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refused) => return Ok(Err(refused)),
+        }
+    };
+}
+
+/// A family record to put: `(key, value, exp)`.
+type FamilyWrite = (Vec<u8>, Vec<u8>, UnixSecs);
+
+/// The family record `family` (new, or `stored` already) made to live at least until
+/// `expires_at`, encoded, or `None` if the stored record already does.
+fn cover_family(
+    key: &[u8],
+    family: StoredFamily,
+    stored: bool,
+    expires_at: UnixSecs,
+) -> Result<Option<FamilyWrite>, StoreError> {
+    if stored && family.expires_at >= expires_at {
+        return Ok(None);
+    }
+    let family = StoredFamily { expires_at: family.expires_at.max(expires_at), ..family };
+    let value = codec::encode(key, &family)?;
+    Ok(Some((key.to_vec(), value, family.expires_at)))
+}
+
+fn put_family(round: &mut Round<'_>, write: Option<FamilyWrite>) {
+    if let Some((key, value, exp)) = write {
+        // A new expiry entry; the old one, when due, finds the record still live and only
+        // drops itself.
+        round.put(Space::RefreshFamilies, key, value, Some(exp));
+    }
+}
+
+fn family_key_of(token: &RefreshToken, key: &[u8]) -> Result<Vec<u8>, StoreError> {
+    keys::family_key(&token.tenant, &token.family).ok_or_else(|| StoreError::Corrupt {
+        key: keys::display_key(Space::RefreshTokens, key),
+        detail: "refusing to write: invalid family id".to_owned(),
+    })
+}
+
+/// Stores the first token of a family: refused with `Conflict` if the family is revoked (a
+/// tombstone left by a code replay, say), else written with its family record created or
+/// extended to outlive it. The flush makes a revocation earlier in this round visible.
+fn put_refresh(round: &mut Round<'_>, key: Vec<u8>, value: Vec<u8>, token: &RefreshToken) -> Refusable<()> {
+    round.flush()?;
+    let family_key = refuse_or!(family_key_of(token, &key));
+    let (family, stored) = match refuse_or!(read::<StoredFamily>(round.shared, &family_key)?) {
+        Some(f) if f.revoked_at.is_some() => {
+            return Ok(Err(StoreError::Conflict("the refresh-token family is revoked".to_owned())));
+        }
+        Some(f) if f.client_id.as_deref() != Some(token.client_id.as_str()) => {
+            return Ok(Err(StoreError::Corrupt {
+                key: keys::display_key(Space::RefreshTokens, &key),
+                detail: "refusing to write: the family belongs to another client".to_owned(),
+            }));
+        }
+        Some(f) => (f, true),
+        None => (StoredFamily::founded_by(token), false),
+    };
+    let family_write = refuse_or!(cover_family(&family_key, family, stored, token.expires_at));
+    round.put(Space::RefreshTokens, key, value, Some(token.expires_at));
+    put_family(round, family_write);
+    Ok(Ok(()))
+}
+
+/// Presents the refresh token under `key` at `now` (see [`WriteOp::UseRefresh`]):
+/// - absent, expired, or of a revoked (or vanished) family: `Unknown`, nothing written;
+/// - current: marked rotated at `now`, `next` stored, family extended: `Rotated`;
+/// - rotated at most `grace_secs` ago (and `grace_secs > 0`): `next` stored too: `Retried`;
+/// - rotated longer ago: the family revoked at `now`: `Reused`.
+///
+/// A grace of 0 means none at all, so two uses within one second are a reuse, not a retry.
+/// The rotated token keeps its `expires_at`, so its expiry entry stays valid and no new one is
+/// written. The flush makes earlier writes of this round (the token's put, an earlier use)
+/// visible to the reads.
+fn use_refresh(
+    round: &mut Round<'_>,
+    key: Vec<u8>,
+    (next_key, next_value, next): (Vec<u8>, Vec<u8>, &RefreshToken),
+    now: UnixSecs,
+    grace_secs: u32,
+) -> Refusable<RefreshUse> {
+    round.flush()?;
+    let shared = round.shared;
+    let Some(token) = refuse_or!(read::<RefreshToken>(shared, &key)?) else {
+        return Ok(Ok(RefreshUse::Unknown));
+    };
+    if token.expires_at <= now {
+        return Ok(Ok(RefreshUse::Unknown));
+    }
+    let family_key = refuse_or!(family_key_of(&token, &key));
+    let family = match refuse_or!(read::<StoredFamily>(shared, &family_key)?) {
+        Some(f) if f.is_live(now) => f,
+        _ => return Ok(Ok(RefreshUse::Unknown)),
+    };
+    if next.tenant != token.tenant || next.family != token.family || next.client_id != token.client_id {
+        return Ok(Err(StoreError::Corrupt {
+            key: keys::display_key(Space::RefreshTokens, &next_key),
+            detail: "refusing to write: the successor is not of the same tenant, family and client"
+                .to_owned(),
+        }));
+    }
+    if next_key == key || next.rotated_at.is_some() {
+        return Ok(Err(StoreError::Corrupt {
+            key: keys::display_key(Space::RefreshTokens, &next_key),
+            detail: "refusing to write: the successor must be a new, unrotated token".to_owned(),
+        }));
+    }
+    match token.rotated_at {
+        None => {
+            let rotated = RefreshToken { rotated_at: Some(now), ..token.clone() };
+            let value = refuse_or!(codec::encode(&key, &rotated));
+            let family_write = refuse_or!(cover_family(&family_key, family, true, next.expires_at));
+            round.put(Space::RefreshTokens, key, value, None);
+            round.put(Space::RefreshTokens, next_key, next_value, Some(next.expires_at));
+            put_family(round, family_write);
+            Ok(Ok(RefreshUse::Rotated(token)))
+        }
+        Some(at) if grace_secs > 0 && now.saturating_sub(at) <= i64::from(grace_secs) => {
+            let family_write = refuse_or!(cover_family(&family_key, family, true, next.expires_at));
+            round.put(Space::RefreshTokens, next_key, next_value, Some(next.expires_at));
+            put_family(round, family_write);
+            Ok(Ok(RefreshUse::Retried(token)))
+        }
+        Some(_) => {
+            // The family keeps its expiry (and so its expiry entry): it must outlive its tokens
+            // to keep saying they are revoked.
+            let revoked = StoredFamily { revoked_at: Some(now), ..family };
+            let value = refuse_or!(codec::encode(&family_key, &revoked));
+            round.put(Space::RefreshFamilies, family_key, value, None);
+            Ok(Ok(RefreshUse::Reused(token)))
+        }
+    }
+}
+
+/// Revokes a family at `now`, keeping it at least until `until`; a family not stored yet gets
+/// a revoked tombstone, so its first token is refused when it arrives. Revoking twice keeps the
+/// first `revoked_at`. A family record that does not decode is replaced by a tombstone:
+/// revocation must win over a damaged record.
+fn revoke_family(
+    round: &mut Round<'_>,
+    key: Vec<u8>,
+    (tenant, family): (&str, &str),
+    until: UnixSecs,
+    now: UnixSecs,
+) -> Refusable<()> {
+    round.flush()?;
+    let stored = match read::<StoredFamily>(round.shared, &key)? {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::warn!(error = %err, "revoking a refresh-token family whose record does not decode");
+            None
+        }
+    };
+    let (revoked, exp) = match stored {
+        Some(f) if f.revoked_at.is_some() && f.expires_at >= until => return Ok(Ok(())),
+        Some(f) => {
+            let expires_at = f.expires_at.max(until);
+            let exp = (expires_at != f.expires_at).then_some(expires_at);
+            (StoredFamily { revoked_at: f.revoked_at.or(Some(now)), expires_at, ..f }, exp)
+        }
+        None => {
+            let tombstone = StoredFamily {
+                tenant: tenant.to_owned(),
+                family: family.to_owned(),
+                client_id: None,
+                sub: None,
+                revoked_at: Some(now),
+                expires_at: until,
+            };
+            (tombstone, Some(until))
+        }
+    };
+    let value = refuse_or!(codec::encode(&key, &revoked));
+    round.put(Space::RefreshFamilies, key, value, exp);
     Ok(Ok(()))
 }
 
@@ -647,6 +966,9 @@ fn stored_exp(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<UnixSecs> {
         ExpiryKind::Token => codec::decode::<OpaqueToken>(key, value).map(|t| t.exp),
         ExpiryKind::Revocation => codec::decode::<Revocation>(key, value).map(|r| r.exp),
         ExpiryKind::Code => codec::decode::<StoredCode>(key, value).map(|c| c.code.expires_at),
+        ExpiryKind::Session => codec::decode::<Session>(key, value).map(|s| s.expires_at),
+        ExpiryKind::RefreshToken => codec::decode::<RefreshToken>(key, value).map(|t| t.expires_at),
+        ExpiryKind::RefreshFamily => codec::decode::<StoredFamily>(key, value).map(|f| f.expires_at),
     };
     match exp {
         Ok(exp) => Some(exp),
