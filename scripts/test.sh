@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs the system packages the tests need when
-# they are missing (SoftHSM2 for the PKCS#11 signer), then checks formatting and lints and runs
-# every test with cargo-nextest (one process per test, which SoftHSM2's per-process
-# configuration needs).
+# they are missing (SoftHSM2 for the PKCS#11 signer; Chromium and chromedriver for the browser
+# tests), then checks formatting and lints and runs every test with cargo-nextest (one process
+# per test, which SoftHSM2's per-process configuration needs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,11 +10,20 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "# installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt_install() {
+    as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >&2
+  }
+  # The package lists are refreshed only when they do not know the packages or are too stale
+  # to install them.
+  if ! { apt-cache show "${missing[@]}" >/dev/null 2>&1 && apt_install; }; then
+    as_root apt-get update -qq </dev/null
+    apt_install
+  fi
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
