@@ -579,6 +579,177 @@ mod tests {
         assert_eq!(decode::<User>(USER_KEY, &bytes).unwrap(), user());
     }
 
+    /// Encodes `record`, decodes it back, and checks that every truncation and single-byte flip
+    /// of its bytes either decodes to a record that passes its checks or is `Corrupt` under its
+    /// key (named `space:...`), never a panic.
+    fn round_trips_and_resists_garbage<T>(key: &[u8], record: &T)
+    where
+        T: crate::state::Stored + PartialEq + std::fmt::Debug,
+    {
+        let good = encode(key, record).unwrap();
+        assert_eq!(decode::<T>(key, &good).unwrap(), *record);
+        let prefix = format!("{}:", T::SPACE.name());
+        let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        for i in 1..good.len() {
+            let mut flipped = good.clone();
+            flipped[i] ^= 0xff;
+            cases.push(flipped);
+        }
+        for bytes in cases {
+            match decode::<T>(key, &bytes) {
+                Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with(&prefix), "{key}"),
+                Ok(r) => assert!(r.check(key).is_ok()),
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// Checks a golden encoding both ways; see [`GOLDEN_TENANT_V1`] for what a failure means.
+    fn assert_golden<T>(key: &[u8], record: &T, golden: &str)
+    where
+        T: crate::state::Stored + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(hex(&encode(key, record).unwrap()), golden);
+        assert_eq!(decode::<T>(key, &unhex(golden)).unwrap(), *record);
+    }
+
+    fn session() -> Session {
+        Session {
+            tenant: "acme".into(),
+            sid: "sid-1".into(),
+            user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            auth_time: 1_699_999_990,
+            acr: Some("urn:acr:mfa".into()),
+            amr: vec!["pwd".into(), "otp".into()],
+            created_at: 1_700_000_000,
+            expires_at: 1_700_086_400,
+        }
+    }
+
+    fn consent() -> Consent {
+        Consent {
+            tenant: "acme".into(),
+            user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            client_id: "web".into(),
+            scope: vec!["email".into(), "openid".into(), "profile".into()],
+            granted_at: 1_700_000_000,
+        }
+    }
+
+    fn refresh_token(rotated_at: Option<UnixSecs>) -> RefreshToken {
+        RefreshToken {
+            tenant: "acme".into(),
+            family: "fam-1".into(),
+            client_id: "web".into(),
+            sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            scope: "openid offline_access".into(),
+            sid: "sid-1".into(),
+            auth_time: 1_699_999_990,
+            acr: None,
+            amr: vec!["pwd".into()],
+            issued_at: 1_700_000_000,
+            expires_at: 1_702_592_000,
+            rotated_at,
+        }
+    }
+
+    fn family(tombstone: bool) -> StoredFamily {
+        StoredFamily {
+            tenant: "acme".into(),
+            family: "fam-1".into(),
+            client_id: (!tombstone).then(|| "web".into()),
+            sub: (!tombstone).then(|| "AAAAAAAAAAAAAAAAAAAAAA".into()),
+            revoked_at: tombstone.then_some(1_700_000_100),
+            expires_at: 1_702_592_000,
+        }
+    }
+
+    const CONSENT_KEY: &[u8] = b"acme\0AAAAAAAAAAAAAAAAAAAAAA\0web";
+    const FAMILY_KEY: &[u8] = b"acme\0fam-1";
+
+    #[test]
+    fn new_records_round_trip_and_garbage_is_corrupt() {
+        round_trips_and_resists_garbage(CODE_KEY, &session());
+        round_trips_and_resists_garbage(CONSENT_KEY, &consent());
+        round_trips_and_resists_garbage(CODE_KEY, &refresh_token(None));
+        round_trips_and_resists_garbage(CODE_KEY, &refresh_token(Some(1_700_000_500)));
+        round_trips_and_resists_garbage(FAMILY_KEY, &family(false));
+        round_trips_and_resists_garbage(FAMILY_KEY, &family(true));
+    }
+
+    #[test]
+    fn new_records_under_the_wrong_key_are_corrupt() {
+        let other_digest = b"other\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
+        let bytes = encode(CODE_KEY, &session()).unwrap();
+        assert!(matches!(decode::<Session>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(decode::<Session>(b"acme\0short", &bytes), Err(StoreError::Corrupt { .. })));
+        let bytes = encode(CONSENT_KEY, &consent()).unwrap();
+        assert!(matches!(
+            decode::<Consent>(b"acme\0web\0AAAAAAAAAAAAAAAAAAAAAA", &bytes),
+            Err(StoreError::Corrupt { .. })
+        ));
+        let bytes = encode(CODE_KEY, &refresh_token(None)).unwrap();
+        assert!(matches!(decode::<RefreshToken>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
+        let bytes = encode(FAMILY_KEY, &family(false)).unwrap();
+        assert!(matches!(decode::<StoredFamily>(b"acme\0fam-2", &bytes), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn new_records_breaking_invariants_are_not_written() {
+        let refused = |r: Result<Vec<u8>, StoreError>| matches!(r, Err(StoreError::Corrupt { .. }));
+        assert!(refused(encode(CODE_KEY, &Session { expires_at: 1_700_000_000, ..session() })));
+        assert!(refused(encode(CODE_KEY, &Session { sid: "a b".into(), ..session() })));
+        assert!(refused(encode(CODE_KEY, &Session { user_id: String::new(), ..session() })));
+        assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["b".into(), "a".into()], ..consent() })));
+        assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["a".into(), "a".into()], ..consent() })));
+        assert!(refused(encode(
+            CODE_KEY,
+            &RefreshToken { expires_at: 1_700_000_000, ..refresh_token(None) }
+        )));
+        assert!(refused(encode(CODE_KEY, &RefreshToken { family: "f/1".into(), ..refresh_token(None) })));
+        assert!(refused(encode(CODE_KEY, &RefreshToken { client_id: String::new(), ..refresh_token(None) })));
+        // A family without client and subject must be a revoked tombstone, and both go together.
+        assert!(refused(encode(FAMILY_KEY, &StoredFamily { revoked_at: None, ..family(true) })));
+        assert!(refused(encode(FAMILY_KEY, &StoredFamily { sub: None, ..family(false) })));
+        assert!(refused(encode(
+            FAMILY_KEY,
+            &StoredFamily { client_id: Some("a b".into()), ..family(false) }
+        )));
+    }
+
+    // The version-1 bytes of the records added with sessions and refresh tokens; see
+    // [`GOLDEN_TENANT_V1`] for what a failure means.
+    const GOLDEN_SESSION_V1: &str = "014141414141414141414141414141414141414141414175726e3a6163723a6d6661000000707764ffffffffff6f7470\
+    ffffffffff0000000061636d65ffffffff7369642d31ffffff96000000b8fffffff6f0536500000000010000008b0000\
+    00baffffffc0ffffff020000000000000000f15365000000008042556500000000";
+    const GOLDEN_CONSENT_V1: &str = "01414141414141414141414141414141414141414141410000656d61696cffffff6f70656e6964ffff70726f66696c65\
+    ff61636d65ffffffff96000000c8ffffff776562ffffffffffd0ffffff0300000000f1536500000000";
+    const GOLDEN_REFRESH_TOKEN_V1: &str = "01414141414141414141414141414141414141414141416f70656e6964206f66666c696e655f61636365737300707764\
+    ffffffffff0000000061636d65ffffffff66616d2d31ffffff776562ffffffffff96000000b0ffffff95000000beffff\
+    ff7369642d31fffffff6f0536500000000000000000000000000000000b0ffffff010000000000000000f15365000000\
+    00007e7b65000000000100000000000000f4f2536500000000";
+    const GOLDEN_FAMILY_V1: &str = "0141414141414141414141414141414141414141414141000061636d65ffffffff66616d2d31ffffff01000000776562\
+    ffffffffff0100000096000000c8ffffff00000000000000000000000000000000007e7b6500000000";
+    const GOLDEN_TOMBSTONE_V1: &str = "0161636d65ffffffff66616d2d31ffffff00000000000000000000000000000000000000000000000001000000000000\
+    0064f1536500000000007e7b6500000000";
+
+    #[test]
+    fn new_formats_v1_are_stable() {
+        assert_golden(CODE_KEY, &session(), GOLDEN_SESSION_V1);
+        assert_golden(CONSENT_KEY, &consent(), GOLDEN_CONSENT_V1);
+        assert_golden(CODE_KEY, &refresh_token(Some(1_700_000_500)), GOLDEN_REFRESH_TOKEN_V1);
+        assert_golden(FAMILY_KEY, &family(false), GOLDEN_FAMILY_V1);
+        assert_golden(FAMILY_KEY, &family(true), GOLDEN_TOMBSTONE_V1);
+    }
+
     /// The version-1 bytes of a tenant. If this fails, the archived layout of the model changed:
     /// records already on disk would no longer decode. Bump the format version and keep a
     /// decoder (or a migration) for version 1 instead of editing this fixture.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, KeyMaterial, KeyRecord, OpaqueToken, Revocation, SigningAlg,
-    Tenant, TenantSettings, TokenEndpointAuthMethod,
+    AccessTokenFormat, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken, RefreshToken,
+    Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
 };
 use tessera_core::store::{Commit, StoreError};
 use tessera_storage::{Clock, FjallStore, StoreOptions};
@@ -106,6 +106,54 @@ pub fn digest(n: u32) -> [u8; 32] {
 
 pub fn revocation(tenant: &str, jti: &str, exp: i64) -> Revocation {
     Revocation { tenant: tenant.to_owned(), jti: jti.to_owned(), exp }
+}
+
+/// An SSO session of user `u1` that began at `created_at` and ends at `expires_at`.
+pub fn session(tenant: &str, sid: &str, created_at: i64, expires_at: i64) -> Session {
+    Session {
+        tenant: tenant.to_owned(),
+        sid: sid.to_owned(),
+        user_id: "u1".to_owned(),
+        auth_time: created_at,
+        acr: Some("urn:acr:pwd".to_owned()),
+        amr: vec!["pwd".to_owned()],
+        created_at,
+        expires_at,
+    }
+}
+
+/// What `user_id` granted `client_id`.
+pub fn consent(tenant: &str, user_id: &str, client_id: &str, scope: &[&str]) -> Consent {
+    Consent {
+        tenant: tenant.to_owned(),
+        user_id: user_id.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: scope.iter().map(|s| (*s).to_owned()).collect(),
+        granted_at: 1_000,
+    }
+}
+
+/// A current (unrotated) refresh token of `family`, issued to client `web` at `issued_at`.
+pub fn refresh(tenant: &str, family: &str, issued_at: i64, expires_at: i64) -> RefreshToken {
+    RefreshToken {
+        tenant: tenant.to_owned(),
+        family: family.to_owned(),
+        client_id: "web".to_owned(),
+        sub: "u1".to_owned(),
+        scope: "openid offline_access".to_owned(),
+        sid: "sid-1".to_owned(),
+        auth_time: issued_at,
+        acr: None,
+        amr: vec!["pwd".to_owned()],
+        issued_at,
+        expires_at,
+        rotated_at: None,
+    }
+}
+
+/// `tenant \0 digest`: the key of a record stored under a digest.
+pub fn digest_key(tenant: &str, d: [u8; 32]) -> Vec<u8> {
+    [tenant.as_bytes(), b"\0", d.as_slice()].concat()
 }
 
 /// Every key in one keyspace of a closed store, read straight from fjall.

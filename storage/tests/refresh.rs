@@ -1,0 +1,394 @@
+//! Refresh tokens and their families: rotation, retries within the grace period, reuse revoking
+//! the family (decided in the writer, so concurrent uses cannot both rotate), revocation and
+//! tombstones, refused successors, expiry and sweeping, reopening, and `delete_tenant`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use tessera_core::model::RefreshToken;
+use tessera_core::store::{RefreshStore, RefreshUse, StoreError, TenantStore};
+use tessera_storage::{FjallStore, StoreOptions};
+
+/// The next token of `t`'s family, issued at `at`.
+fn successor(t: &RefreshToken, at: i64) -> RefreshToken {
+    refresh(&t.tenant, &t.family, at, at + 3_000)
+}
+
+fn rotated(t: &RefreshToken, at: i64) -> RefreshToken {
+    RefreshToken { rotated_at: Some(at), ..t.clone() }
+}
+
+/// Whether the store reports the token as live and its family as not revoked.
+fn usable(store: &FjallStore, tenant: &str, d: u32, now: i64) -> bool {
+    matches!(store.refresh_token(tenant, &digest(d), now).unwrap(), Some((_, false)))
+}
+
+#[tokio::test]
+async fn rotation_then_reuse_revokes_the_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    let store = open(dir.path(), &clock);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_000).unwrap(), Some((t1.clone(), false)));
+
+    let t2 = successor(&t1, 1_100);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_100, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Rotated(t1.clone()), "the token as it was before rotation");
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_100).unwrap(), Some((rotated(&t1, 1_100), false)));
+    assert_eq!(store.refresh_token("acme", &digest(2), 1_100).unwrap(), Some((t2.clone(), false)));
+
+    // Presented again after the grace period: a replay.
+    let t3 = successor(&t1, 1_161);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(3), &t3, 1_161, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Reused(rotated(&t1, 1_100)));
+    assert_eq!(store.refresh_token("acme", &digest(3), 1_161).unwrap(), None, "nothing issued");
+    // The whole family is revoked, the current token included.
+    assert_eq!(store.refresh_token("acme", &digest(2), 1_161).unwrap(), Some((t2.clone(), true)));
+    let t4 = successor(&t2, 1_162);
+    let used = store.use_refresh_token("acme", &digest(2), &digest(4), &t4, 1_162, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(4), &t4, 1_162, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    assert_eq!(store.refresh_token("acme", &digest(4), 1_162).unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_period_is_served_and_the_family_lives_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_000));
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    let t2 = successor(&t1, 1_100);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_100, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Rotated(t1.clone()));
+    // The client lost the answer and retries 60 s later (the grace period, inclusive).
+    let t3 = successor(&t1, 1_160);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(3), &t3, 1_160, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Retried(rotated(&t1, 1_100)));
+    // The retry did not move the rotation time: one more second is a replay.
+    assert_eq!(
+        store.refresh_token("acme", &digest(1), 1_160).unwrap().map(|(t, _)| t.rotated_at),
+        Some(Some(1_100))
+    );
+    assert!(usable(&store, "acme", 2, 1_160));
+    assert!(usable(&store, "acme", 3, 1_160));
+    let t4 = successor(&t3, 1_170);
+    let used = store.use_refresh_token("acme", &digest(3), &digest(4), &t4, 1_170, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Rotated(t3));
+    let t5 = successor(&t1, 1_161);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(5), &t5, 1_161, 60).await.unwrap();
+    assert!(matches!(used, RefreshUse::Reused(_)), "{used:?}");
+    assert!(!usable(&store, "acme", 4, 1_161));
+}
+
+#[tokio::test]
+async fn no_grace_means_an_immediate_second_use_is_a_reuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_000));
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    let t2 = successor(&t1, 1_100);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_100, 0).await.unwrap();
+    assert_eq!(used, RefreshUse::Rotated(t1.clone()));
+    let t3 = successor(&t1, 1_100);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(3), &t3, 1_100, 0).await.unwrap();
+    assert_eq!(used, RefreshUse::Reused(rotated(&t1, 1_100)));
+    assert!(!usable(&store, "acme", 2, 1_100));
+}
+
+/// 16 uses of one token at once, each with its own successor digest (100 + i).
+async fn use_concurrently(store: &Arc<FjallStore>, t1: &RefreshToken, grace: u32) -> Vec<RefreshUse> {
+    let uses: Vec<_> = (0..16)
+        .map(|i| {
+            let store = Arc::clone(store);
+            let next = successor(t1, 1_100);
+            tokio::spawn(async move {
+                store.use_refresh_token("acme", &digest(1), &digest(100 + i), &next, 1_100, grace).await
+            })
+        })
+        .collect();
+    let mut found = Vec::new();
+    for u in uses {
+        found.push(u.await.unwrap().unwrap());
+    }
+    found
+}
+
+fn count(found: &[RefreshUse], pick: fn(&RefreshUse) -> bool) -> usize {
+    found.iter().filter(|u| pick(u)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_uses_without_grace_one_rotates_and_the_family_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path(), &ManualClock::at(1_000)));
+    for round in 0..4 {
+        let t1 = refresh("acme", &format!("fam{round}"), 1_000, 5_000);
+        store.put_refresh_token(&digest(1), &t1).await.unwrap();
+        let found = use_concurrently(&store, &t1, 0).await;
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Rotated(_))), 1, "{found:?}");
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Retried(_))), 0, "{found:?}");
+        // The second use revokes the family; later ones then find a revoked family, which the
+        // contract reports as `Unknown`.
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Reused(_))), 1, "{found:?}");
+        assert_eq!(count(&found, |u| *u == RefreshUse::Unknown), 14, "{found:?}");
+        for i in 0..16 {
+            assert!(!usable(&store, "acme", 100 + i, 1_100), "successor {i} must be unusable");
+        }
+        assert!(matches!(store.refresh_token("acme", &digest(1), 1_100).unwrap(), Some((_, true))));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_uses_within_grace_one_rotates_and_the_rest_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(dir.path(), &ManualClock::at(1_000)));
+    for round in 0..4 {
+        let t1 = refresh("acme", &format!("fam{round}"), 1_000, 5_000);
+        store.put_refresh_token(&digest(1), &t1).await.unwrap();
+        let found = use_concurrently(&store, &t1, 60).await;
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Rotated(_))), 1, "{found:?}");
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Retried(_))), 15, "{found:?}");
+        for i in 0..16 {
+            assert!(usable(&store, "acme", 100 + i, 1_100), "successor {i} must be stored");
+        }
+    }
+}
+
+#[tokio::test]
+async fn expired_and_unknown_tokens_are_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_000));
+    let t1 = refresh("acme", "fam1", 1_000, 2_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    let next = successor(&t1, 2_000);
+    // `expires_at` is the first instant it is no longer usable.
+    assert_eq!(store.refresh_token("acme", &digest(1), 2_000).unwrap(), None);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(2), &next, 2_000, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    assert_eq!(store.refresh_token("acme", &digest(2), 2_000).unwrap(), None, "nothing written");
+    // Absent, another tenant's, or under a tenant that cannot exist.
+    let used = store.use_refresh_token("acme", &digest(9), &digest(2), &next, 1_500, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    let other = RefreshToken { tenant: "other".into(), ..next.clone() };
+    let used = store.use_refresh_token("other", &digest(1), &digest(2), &other, 1_500, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    let used = store.use_refresh_token("a/b", &digest(1), &digest(2), &next, 1_500, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    assert_eq!(store.refresh_token("other", &digest(1), 1_500).unwrap(), None);
+    // Still live before its expiry: the failed attempts did not touch it.
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_999).unwrap(), Some((t1, false)));
+}
+
+#[tokio::test]
+async fn revoking_a_family_makes_every_token_unusable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_500));
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    let t2 = successor(&t1, 1_100);
+    store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_100, 60).await.unwrap();
+    // Another family of the same client is untouched.
+    store.put_refresh_token(&digest(7), &refresh("acme", "fam7", 1_000, 5_000)).await.unwrap();
+
+    store.revoke_refresh_family("acme", "fam1", 5_000).await.unwrap();
+    assert_eq!(store.refresh_token("acme", &digest(2), 1_500).unwrap(), Some((t2.clone(), true)));
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_500).unwrap(), Some((rotated(&t1, 1_100), true)));
+    let t3 = successor(&t2, 1_500);
+    let used = store.use_refresh_token("acme", &digest(2), &digest(3), &t3, 1_500, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    // Even within the grace period of the old token.
+    let used = store.use_refresh_token("acme", &digest(1), &digest(3), &t3, 1_101, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Unknown);
+    assert_eq!(store.refresh_token("acme", &digest(3), 1_500).unwrap(), None);
+    // Idempotent; and no new first token joins the family.
+    store.revoke_refresh_family("acme", "fam1", 5_000).await.unwrap();
+    let late = store.put_refresh_token(&digest(4), &refresh("acme", "fam1", 1_500, 5_000)).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert!(usable(&store, "acme", 7, 1_500));
+    // Families that cannot exist: nothing to do.
+    store.revoke_refresh_family("acme", "fam/1", 5_000).await.unwrap();
+    store.revoke_refresh_family("a/b", "fam1", 5_000).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tombstone_refuses_the_first_token_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    let store = open(dir.path(), &clock);
+    // The code was replayed while its exchange was still storing the first refresh token.
+    store.revoke_refresh_family("acme", "fam1", 2_000).await.unwrap();
+    let first = refresh("acme", "fam1", 1_000, 5_000);
+    let put = store.put_refresh_token(&digest(1), &first).await;
+    assert!(matches!(put, Err(StoreError::Conflict(_))), "{put:?}");
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_000).unwrap(), None);
+    // Revoking again, later, keeps the tombstone at least that long.
+    store.revoke_refresh_family("acme", "fam1", 2_500).await.unwrap();
+
+    clock.set(2_000);
+    store.sweep_expired().unwrap();
+    let put = store.put_refresh_token(&digest(1), &first).await;
+    assert!(matches!(put, Err(StoreError::Conflict(_))), "extended to 2500: {put:?}");
+
+    clock.set(2_500);
+    store.sweep_expired().unwrap();
+    store.put_refresh_token(&digest(1), &first).await.unwrap();
+    assert!(usable(&store, "acme", 1, 2_500));
+    drop(store);
+    assert_eq!(raw_keys(dir.path(), "refresh_tokens"), [digest_key("acme", digest(1))]);
+    assert_eq!(raw_keys(dir.path(), "refresh_families"), [b"acme\0fam1".to_vec()]);
+}
+
+#[tokio::test]
+async fn a_successor_outside_the_family_is_refused_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_000));
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    store.put_refresh_token(&digest(1), &t1).await.unwrap();
+    let good = successor(&t1, 1_100);
+    let bad = [
+        (RefreshToken { family: "fam2".into(), ..good.clone() }, 2),
+        (RefreshToken { client_id: "cli".into(), ..good.clone() }, 2),
+        (RefreshToken { tenant: "other".into(), ..good.clone() }, 2),
+        (RefreshToken { rotated_at: Some(1_100), ..good.clone() }, 2),
+        (RefreshToken { expires_at: 1_100, ..good.clone() }, 2),
+        (good.clone(), 1), // the successor under the presented token's own digest
+    ];
+    for (next, d) in bad {
+        let used = store.use_refresh_token("acme", &digest(1), &digest(d), &next, 1_100, 60).await;
+        assert!(matches!(used, Err(StoreError::Corrupt { .. })), "{next:?}: {used:?}");
+    }
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_100).unwrap(), Some((t1.clone(), false)));
+    assert_eq!(store.refresh_token("acme", &digest(2), 1_100).unwrap(), None);
+    let used = store.use_refresh_token("acme", &digest(1), &digest(2), &good, 1_100, 60).await.unwrap();
+    assert_eq!(used, RefreshUse::Rotated(t1));
+}
+
+#[tokio::test]
+async fn invalid_refresh_tokens_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), &ManualClock::at(1_000));
+    let cases = [
+        refresh("acme", "fam1", 1_000, 1_000),
+        refresh("acme", "fam 1", 1_000, 5_000),
+        refresh("a/b", "fam1", 1_000, 5_000),
+        RefreshToken { client_id: String::new(), ..refresh("acme", "fam1", 1_000, 5_000) },
+        RefreshToken { sub: "u 1".into(), ..refresh("acme", "fam1", 1_000, 5_000) },
+    ];
+    for t in cases {
+        let put = store.put_refresh_token(&digest(1), &t).await;
+        assert!(matches!(put, Err(StoreError::Corrupt { .. })), "{t:?}: {put:?}");
+    }
+    // A first token of an existing family issued to another client is a caller's bug too.
+    store.put_refresh_token(&digest(1), &refresh("acme", "fam1", 1_000, 5_000)).await.unwrap();
+    let stray = RefreshToken { client_id: "cli".into(), ..refresh("acme", "fam1", 1_000, 5_000) };
+    let put = store.put_refresh_token(&digest(2), &stray).await;
+    assert!(matches!(put, Err(StoreError::Corrupt { .. })), "{put:?}");
+    drop(store);
+    assert_eq!(raw_keys(dir.path(), "refresh_tokens"), [digest_key("acme", digest(1))]);
+}
+
+#[test]
+fn tokens_rotations_and_revocations_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    let t2 = successor(&t1, 1_100);
+    {
+        let store = open(dir.path(), &clock);
+        wait(store.put_refresh_token(&digest(1), &t1)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let used = rt.block_on(store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_100, 60));
+        assert_eq!(used.unwrap(), RefreshUse::Rotated(t1.clone()));
+        wait(store.revoke_refresh_family("acme", "fam9", 9_000)).unwrap();
+        // Dropped without `close`.
+    }
+    {
+        let store = open(dir.path(), &clock);
+        assert_eq!(store.refresh_token("acme", &digest(2), 1_200).unwrap(), Some((t2.clone(), false)));
+        let t3 = successor(&t1, 1_200);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let used = rt.block_on(store.use_refresh_token("acme", &digest(1), &digest(3), &t3, 1_200, 60));
+        assert_eq!(used.unwrap(), RefreshUse::Reused(rotated(&t1, 1_100)), "the rotation mark survived");
+        let put = wait(store.put_refresh_token(&digest(9), &refresh("acme", "fam9", 1_200, 5_000)));
+        assert!(matches!(put, Err(StoreError::Conflict(_))), "the tombstone survived: {put:?}");
+    }
+    let store = open(dir.path(), &clock);
+    assert_eq!(
+        store.refresh_token("acme", &digest(2), 1_200).unwrap(),
+        Some((t2, true)),
+        "the revocation survived"
+    );
+}
+
+#[tokio::test]
+async fn families_outlive_their_tokens_and_everything_is_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    {
+        let store = open(dir.path(), &clock);
+        let t1 = refresh("acme", "fam1", 1_000, 2_000);
+        store.put_refresh_token(&digest(1), &t1).await.unwrap();
+        let t2 = refresh("acme", "fam1", 1_500, 3_000);
+        let used = store.use_refresh_token("acme", &digest(1), &digest(2), &t2, 1_500, 60).await.unwrap();
+        assert_eq!(used, RefreshUse::Rotated(t1));
+        assert_eq!(store.sweep_expired().unwrap(), 0, "nothing due yet");
+
+        // t1 and the family's first expiry come due; the family was extended to t2's expiry.
+        clock.set(2_000);
+        assert_eq!(store.sweep_expired().unwrap(), 2);
+        assert!(usable(&store, "acme", 2, 2_000), "the family must outlive t1");
+        let t3 = refresh("acme", "fam1", 2_000, 2_500); // shorter-lived: no extension
+        let used = store.use_refresh_token("acme", &digest(2), &digest(3), &t3, 2_000, 60).await.unwrap();
+        assert!(matches!(used, RefreshUse::Rotated(_)), "{used:?}");
+
+        clock.set(2_500);
+        assert_eq!(store.sweep_expired().unwrap(), 1);
+        clock.set(3_000);
+        assert_eq!(store.sweep_expired().unwrap(), 2);
+        assert_eq!(store.sweep_expired().unwrap(), 0);
+    }
+    assert!(raw_keys(dir.path(), "refresh_tokens").is_empty());
+    assert!(raw_keys(dir.path(), "refresh_families").is_empty());
+    assert!(raw_keys(dir.path(), "expiry").is_empty());
+}
+
+#[test]
+fn delete_tenant_removes_its_tokens_and_families() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    {
+        let options = StoreOptions { delete_chunk_records: 3, ..options(&clock) };
+        let store = FjallStore::open(dir.path(), options).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            store.put_tenant(&tenant("acme")).await.unwrap();
+            store.put_tenant(&tenant("other")).await.unwrap();
+            for i in 0..8 {
+                let t = refresh("acme", &format!("fam{i}"), 1_000, 5_000);
+                store.put_refresh_token(&digest(i), &t).await.unwrap();
+            }
+            store.revoke_refresh_family("acme", "gone", 9_000).await.unwrap();
+            store.put_refresh_token(&digest(99), &refresh("other", "fam0", 1_000, 5_000)).await.unwrap();
+            store.delete_tenant("acme").await.unwrap();
+            // The tombstone went with the tenant: a re-created tenant starts clean.
+            store.put_refresh_token(&digest(50), &refresh("acme", "gone", 1_000, 5_000)).await.unwrap();
+        });
+        for i in 0..8 {
+            assert_eq!(store.refresh_token("acme", &digest(i), 1_000).unwrap(), None);
+        }
+        assert!(usable(&store, "other", 99, 1_000));
+    }
+    let mut tokens = raw_keys(dir.path(), "refresh_tokens");
+    tokens.sort();
+    assert_eq!(tokens, [digest_key("acme", digest(50)), digest_key("other", digest(99))]);
+    let mut families = raw_keys(dir.path(), "refresh_families");
+    families.sort();
+    assert_eq!(families, [b"acme\0gone".to_vec(), b"other\0fam0".to_vec()]);
+    // Token and family entries of what is left, nothing of what was deleted.
+    assert_eq!(raw_keys(dir.path(), "expiry").len(), 4);
+}
