@@ -28,6 +28,11 @@ pub struct App {
     pub public_url: String,
     /// SHA-256 of the admin API key.
     pub admin_key_digest: [u8; 32],
+    /// Server-wide limits and lifetimes of the end-user side (sessions, refresh reuse, login
+    /// rate limits), from the configuration.
+    pub policy: Policy,
+    /// The login rate limiters, sized from `policy`.
+    pub login_limits: crate::web::ratelimit::LoginLimits,
     /// Serializes admin API changes.
     pub admin_writes: tokio::sync::Mutex<()>,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
@@ -52,6 +57,31 @@ pub struct VerifiedJwt {
     pub claims: tessera_core::jwt::AccessTokenClaims,
 }
 
+/// Server-wide policy of the end-user side, set by configuration (`config.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Lifetime of an SSO session (and of its cookie).
+    pub session_ttl_secs: u32,
+    /// How long after a refresh token is rotated a retry with it still succeeds instead of
+    /// counting as reuse.
+    pub refresh_reuse_grace_secs: u32,
+    /// Password attempts allowed per (tenant, username) per minute.
+    pub login_attempts_per_user_per_minute: u32,
+    /// Password attempts allowed per client IP address per minute.
+    pub login_attempts_per_ip_per_minute: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 36_000,
+            refresh_reuse_grace_secs: 10,
+            login_attempts_per_user_per_minute: 10,
+            login_attempts_per_ip_per_minute: 60,
+        }
+    }
+}
+
 /// A tenant as a protocol request sees it.
 pub struct TenantCx {
     /// The tenant record.
@@ -68,8 +98,11 @@ impl App {
         shards: Shards,
         public_url: String,
         admin_key_digest: [u8; 32],
+        policy: Policy,
     ) -> Self {
         Self {
+            login_limits: crate::web::ratelimit::LoginLimits::new(&policy),
+            policy,
             keys: KeyRing::new(store.clone(), signer.clone()),
             store,
             signer,

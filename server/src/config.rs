@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::app::Policy;
+
 /// The `tessera` command line.
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "A multi-tenant OAuth 2.0 / OpenID Connect server")]
@@ -37,7 +39,9 @@ pub enum SignerKind {
 /// `tessera serve` flags. Each also reads its environment variable.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module, pkcs11_token_label.
+    /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
+    /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
+    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the store lives.
@@ -58,6 +62,19 @@ pub struct ServeArgs {
     /// Label of the PKCS#11 token to use.
     #[arg(long, env = "TESSERA_PKCS11_TOKEN_LABEL")]
     pub pkcs11_token_label: Option<String>,
+    /// Lifetime of an end-user's SSO session, in seconds (default 36000).
+    #[arg(long, env = "TESSERA_SESSION_TTL_SECS")]
+    pub session_ttl_secs: Option<u32>,
+    /// How long a rotated refresh token may still be retried before its reuse revokes the
+    /// family, in seconds (default 10).
+    #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE_SECS")]
+    pub refresh_reuse_grace_secs: Option<u32>,
+    /// Password attempts allowed per username per minute (default 10).
+    #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_USER_PER_MINUTE")]
+    pub login_attempts_per_user_per_minute: Option<u32>,
+    /// Password attempts allowed per client IP address per minute (default 60).
+    #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
+    pub login_attempts_per_ip_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +86,10 @@ struct FileConfig {
     signer: Option<SignerKind>,
     pkcs11_module: Option<PathBuf>,
     pkcs11_token_label: Option<String>,
+    session_ttl_secs: Option<u32>,
+    refresh_reuse_grace_secs: Option<u32>,
+    login_attempts_per_user_per_minute: Option<u32>,
+    login_attempts_per_ip_per_minute: Option<u32>,
 }
 
 /// The PKCS#11 settings.
@@ -95,6 +116,8 @@ pub struct Config {
     pub pkcs11: Option<Pkcs11Settings>,
     /// The admin key from `TESSERA_ADMIN_KEY`, if set.
     pub admin_key: Option<String>,
+    /// Sessions, refresh reuse and login rate limits.
+    pub policy: Policy,
 }
 
 /// Why the configuration is unusable.
@@ -157,7 +180,35 @@ impl Config {
                 "public URL {url} must start with http:// or https://"
             )));
         }
+        let defaults = Policy::default();
+        let policy = Policy {
+            session_ttl_secs: args
+                .session_ttl_secs
+                .or(file.session_ttl_secs)
+                .unwrap_or(defaults.session_ttl_secs),
+            refresh_reuse_grace_secs: args
+                .refresh_reuse_grace_secs
+                .or(file.refresh_reuse_grace_secs)
+                .unwrap_or(defaults.refresh_reuse_grace_secs),
+            login_attempts_per_user_per_minute: args
+                .login_attempts_per_user_per_minute
+                .or(file.login_attempts_per_user_per_minute)
+                .unwrap_or(defaults.login_attempts_per_user_per_minute),
+            login_attempts_per_ip_per_minute: args
+                .login_attempts_per_ip_per_minute
+                .or(file.login_attempts_per_ip_per_minute)
+                .unwrap_or(defaults.login_attempts_per_ip_per_minute),
+        };
+        // A zero would make every session expire at once or refuse every login: a mistake,
+        // not a policy.
+        if policy.session_ttl_secs == 0 {
+            return Err(ConfigError::Invalid("--session-ttl-secs must be at least 1".into()));
+        }
+        if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
+            return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
+        }
         Ok(Self {
+            policy,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./tessera-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
@@ -182,6 +233,30 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert!(c.pkcs11.is_none());
         assert!(c.admin_key.is_none());
+        assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.policy.session_ttl_secs, 36_000);
+        assert_eq!(c.policy.refresh_reuse_grace_secs, 10);
+    }
+
+    #[test]
+    fn policy_from_file_and_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "session_ttl_secs = 60\nlogin_attempts_per_ip_per_minute = 5\n")
+            .expect("write");
+        let args = ServeArgs {
+            config: Some(path),
+            login_attempts_per_ip_per_minute: Some(7),
+            refresh_reuse_grace_secs: Some(0),
+            ..Default::default()
+        };
+        let c = Config::resolve(args, no_env).expect("config");
+        assert_eq!(c.policy.session_ttl_secs, 60);
+        assert_eq!(c.policy.login_attempts_per_ip_per_minute, 7);
+        assert_eq!(c.policy.refresh_reuse_grace_secs, 0);
+        assert_eq!(c.policy.login_attempts_per_user_per_minute, 10);
+        let args = ServeArgs { login_attempts_per_user_per_minute: Some(0), ..Default::default() };
+        assert!(Config::resolve(args, no_env).is_err());
     }
 
     #[test]

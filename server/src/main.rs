@@ -11,6 +11,7 @@ mod http;
 mod keyring;
 mod router;
 mod util;
+mod web;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,7 +77,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let app = Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest));
+    let app =
+        Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone()));
     // The main thread's own small runtime: start-up, signals and housekeeping. Requests are
     // served on the arbiters.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -24,6 +24,21 @@ pub enum Endpoint {
     Jwks,
     /// An endpoint that takes a form POST with client authentication.
     Form(FormEndpoint),
+    /// A page a browser visits (`/authorize`, `/login`, `/consent`, `/logout`): HTML answers.
+    Web(WebEndpoint),
+}
+
+/// The browser-facing endpoints (`crate::web`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebEndpoint {
+    /// `/authorize`, GET and POST.
+    Authorize,
+    /// `/login`, the login form's POST.
+    Login,
+    /// `/consent`, the consent form's POST.
+    Consent,
+    /// `/logout`, GET and POST (RP-Initiated Logout).
+    Logout,
 }
 
 /// The endpoints that take `application/x-www-form-urlencoded` POSTs.
@@ -70,6 +85,10 @@ impl Router {
             ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Form(FormEndpoint::Token))),
             ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Form(FormEndpoint::Introspect))),
             ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Form(FormEndpoint::Revoke))),
+            ("/t/{tenant}/authorize", Kind::Endpoint(Endpoint::Web(WebEndpoint::Authorize))),
+            ("/t/{tenant}/login", Kind::Endpoint(Endpoint::Web(WebEndpoint::Login))),
+            ("/t/{tenant}/consent", Kind::Endpoint(Endpoint::Web(WebEndpoint::Consent))),
+            ("/t/{tenant}/logout", Kind::Endpoint(Endpoint::Web(WebEndpoint::Logout))),
             ("/api/v1/tenants", Kind::Tenants),
             ("/api/v1/tenants/{tenant}", Kind::Tenant),
             ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
@@ -148,6 +167,14 @@ mod tests {
         assert_eq!(
             r.route("/api/v1/tenants/acme/users"),
             Some(Route::Admin(AdminRoute::Users("acme".into())))
+        );
+        assert_eq!(
+            r.route("/t/acme/authorize"),
+            Some(Route::Tenant("acme".into(), Endpoint::Web(WebEndpoint::Authorize)))
+        );
+        assert_eq!(
+            r.route("/t/acme/logout"),
+            Some(Route::Tenant("acme".into(), Endpoint::Web(WebEndpoint::Logout)))
         );
         assert_eq!(r.route("/t/acme/nope"), None);
         assert_eq!(r.route("/"), None);

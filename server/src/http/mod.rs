@@ -26,6 +26,7 @@ use crate::admin;
 use crate::app::App;
 use crate::endpoints;
 use crate::router::{Endpoint, FormEndpoint, Route, Router};
+use crate::web;
 use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
 
 /// How long open connections may take to finish after shutdown begins.
@@ -89,11 +90,13 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
     }
 }
 
-async fn handle(app: &App, router: &Router, req: Request<Incoming>, _peer: SocketAddr) -> Resp {
+async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: SocketAddr) -> Resp {
     let Some(route) = router.route(req.uri().path()) else {
         return json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
     };
     match route {
+        // Browser pages answer in HTML from the first error on (an unknown tenant included).
+        Route::Tenant(tenant, Endpoint::Web(page)) => web::handle(app, &tenant, page, req, peer).await,
         Route::Tenant(tenant, endpoint) => protocol(app, tenant, endpoint, req).await,
         Route::Admin(route) => {
             let (parts, body) = req.into_parts();
@@ -133,6 +136,10 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
     let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
     let form_endpoint = match endpoint {
         Endpoint::Form(form_endpoint) => form_endpoint,
+        // Dispatched by `handle` before a protocol endpoint is looked at; never reached.
+        Endpoint::Web(_) => {
+            return json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
+        }
         Endpoint::Discovery | Endpoint::Jwks if !read_only => return method_not_allowed("GET, HEAD"),
         Endpoint::Discovery => return endpoints::discovery::handle(app, &cx),
         Endpoint::Jwks => return endpoints::jwks::handle(app, &cx),
