@@ -647,3 +647,32 @@ async fn a_deleted_user_has_no_session() {
     let page = agent.authorize(&code_request(&id, &[])).await;
     assert!(is_login_page(&page), "{}", page.text);
 }
+
+#[tokio::test]
+async fn cookies_are_secure_behind_an_https_public_url_and_live_as_configured() {
+    let mut options = Options::new(Backend::Software);
+    options.public_url = Some("https://id.example/sso".into());
+    options.extra_args = vec!["--session-ttl-secs".into(), "120".into()];
+    let server = TestServer::start_with(options).await;
+    server
+        .admin(Method::POST, "/tenants", Some(json!({ "id": TENANT, "display_name": "Acme Corp" })))
+        .await
+        .expect_status(201, "create tenant");
+    let user = json!({ "username": "alice", "password": PASSWORD });
+    server
+        .admin(Method::POST, &format!("/tenants/{TENANT}/users"), Some(user))
+        .await
+        .expect_status(201, "user");
+    let (id, _) = client(&server, true, json!({})).await;
+    let mut agent = Agent::new(&server);
+    let page = agent.authorize(&code_request(&id, &[])).await;
+    let cookies = set_cookies(&page);
+    let csrf = set_cookie(&cookies, "tessera_csrf").expect("CSRF cookie");
+    assert!(csrf.has("Secure") && csrf.has(&format!("Path=/sso/t/{TENANT}/")), "{csrf:?}");
+    let reply = agent.login(&page, "alice", PASSWORD).await;
+    let cookies = set_cookies(&reply);
+    let session = set_cookie(&cookies, "tessera_session").expect("session cookie");
+    assert!(session.has("Secure") && session.has("Max-Age=120"), "{session:?}");
+    assert!(session.has(&format!("Path=/sso/t/{TENANT}/")), "the public URL's path: {session:?}");
+    assert_eq!(redirect_params(&reply, CB)["iss"], format!("https://id.example/sso/t/{TENANT}"));
+}
