@@ -44,6 +44,8 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OpenID Connect Core 3.1.2.6: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// RFC 6750 3.1: the token lacks the scope the resource needs (answered with 403).
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -67,6 +69,7 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -172,6 +175,24 @@ pub enum Reason {
     PkceVerifierMismatch,
     /// Token endpoint: a `code_verifier` was sent for a code issued without a challenge.
     PkceVerifierUnexpected,
+    /// Token endpoint: no such authorization code (never issued, expired, or of another
+    /// tenant).
+    AuthorizationCodeUnknown,
+    /// Token endpoint: the authorization code was redeemed before; what it issued is revoked.
+    AuthorizationCodeReplayed,
+    /// Token endpoint: no such refresh token (never issued, expired, or its family revoked).
+    RefreshTokenUnknown,
+    /// Token endpoint: a rotated refresh token was presented again; its family is revoked.
+    RefreshTokenReused,
+    /// Token endpoint: the refresh token was issued to another client.
+    RefreshTokenWrongClient,
+    /// Token endpoint: the refresh request asks for scope the refresh token does not carry.
+    RefreshScopeNotGranted,
+    /// A protected resource (`/userinfo`): the bearer token is missing, unknown, expired or
+    /// revoked.
+    AccessTokenInvalid,
+    /// `/userinfo`: the access token was not granted the `openid` scope.
+    OpenidScopeNotGranted,
 }
 
 impl From<Reason> for ErrorCode {
@@ -217,7 +238,16 @@ impl From<Reason> for ErrorCode {
             | Reason::RedirectUriMismatch
             | Reason::PkceVerifierMissing
             | Reason::PkceVerifierMismatch
-            | Reason::PkceVerifierUnexpected => ErrorCode::InvalidGrant,
+            | Reason::PkceVerifierUnexpected
+            | Reason::AuthorizationCodeUnknown
+            | Reason::AuthorizationCodeReplayed
+            | Reason::RefreshTokenUnknown
+            | Reason::RefreshTokenReused
+            | Reason::RefreshTokenWrongClient => ErrorCode::InvalidGrant,
+            // RFC 6749 6: scope beyond the original grant is an invalid scope.
+            Reason::RefreshScopeNotGranted => ErrorCode::InvalidScope,
+            Reason::AccessTokenInvalid => ErrorCode::InvalidToken,
+            Reason::OpenidScopeNotGranted => ErrorCode::InsufficientScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
             Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal => ErrorCode::ServerError,

@@ -51,6 +51,10 @@ pub struct IdTokenClaims {
     /// Half-hash of the code returned with this ID token (hybrid flow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c_hash: Option<String>,
+    /// End-user claims carried in the token itself: only when no access token is issued to
+    /// fetch them from `/userinfo` (`response_type=id_token`, Core 5.4).
+    #[serde(flatten)]
+    pub user_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `at_hash` / `c_hash` (Core 3.1.3.6, 3.3.2.11): base64url of the left-most half of the hash
@@ -120,6 +124,7 @@ mod tests {
             azp: None,
             at_hash: None,
             c_hash: None,
+            user_claims: serde_json::Map::new(),
         };
         let v: serde_json::Value = serde_json::to_value(&claims).expect("json");
         let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();

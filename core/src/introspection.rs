@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::OAuthError;
 use crate::form::Form;
 use crate::jwt::AccessTokenClaims;
-use crate::model::{OpaqueToken, UnixSecs};
+use crate::model::{OpaqueToken, RefreshToken, UnixSecs};
 
 /// An introspection request (RFC 7662 2.1). `token_type_hint` is only a hint: Tessera tells
 /// JWTs from opaque tokens by their shape, so the hint is accepted and not needed.
@@ -78,6 +78,24 @@ impl IntrospectionResponse {
             aud: Some(claims.aud),
             iss: Some(claims.iss),
             jti: Some(claims.jti),
+        }
+    }
+
+    /// The answer for a live refresh token of this tenant (the store checked expiry and the
+    /// family). `token_type` is left out: RFC 7662 takes its values from RFC 6749 5.1, which
+    /// has none for refresh tokens.
+    pub fn for_refresh_token(token: RefreshToken, issuer: &str) -> Self {
+        Self {
+            active: true,
+            scope: Some(token.scope).filter(|s| !s.is_empty()),
+            client_id: Some(token.client_id),
+            token_type: None,
+            exp: Some(token.expires_at),
+            iat: Some(token.issued_at),
+            sub: Some(token.sub),
+            aud: None,
+            iss: Some(issuer.to_owned()),
+            jti: None,
         }
     }
 

@@ -22,3 +22,4 @@ pub mod secret;
 pub mod signer;
 pub mod store;
 pub mod token;
+pub mod userinfo;

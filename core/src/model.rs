@@ -265,6 +265,76 @@ rkyv_record! {
         pub updated_at: UnixSecs,
     }
 
+    /// An SSO session: a browser's login, stored under the SHA-256 digest of its cookie value
+    /// (the cookie is the secret; `sid` is the public id that ID tokens carry).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Session {
+        /// The tenant the end-user logged in to.
+        pub tenant: String,
+        /// The session id (OpenID Connect Front-/Back-Channel Logout `sid`), distinct from the
+        /// cookie value.
+        pub sid: String,
+        /// The user's id.
+        pub user_id: String,
+        /// When the end-user last authenticated (OpenID Connect Core `auth_time`).
+        pub auth_time: UnixSecs,
+        /// The authentication context class reached, if any.
+        pub acr: Option<String>,
+        /// The authentication methods used (RFC 8176), e.g. `pwd`.
+        pub amr: Vec<String>,
+        /// When the session began.
+        pub created_at: UnixSecs,
+        /// When it ends, whatever happens.
+        pub expires_at: UnixSecs,
+    }
+
+    /// The scopes an end-user agreed to give a client, remembered so consent is asked once.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Consent {
+        /// The tenant.
+        pub tenant: String,
+        /// The user's id.
+        pub user_id: String,
+        /// The client.
+        pub client_id: String,
+        /// Every scope granted so far, sorted and without repeats.
+        pub scope: Vec<String>,
+        /// When consent was last given.
+        pub granted_at: UnixSecs,
+    }
+
+    /// A refresh token, stored under the SHA-256 digest of its value. Every refresh token
+    /// belongs to a family: the chain of rotations that began with one authorization. Rotation
+    /// marks the presented token used; presenting a used token again (after a short grace
+    /// period) revokes the whole family (OAuth 2.0 Security BCP 4.14.2).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RefreshToken {
+        /// The tenant that issued it.
+        pub tenant: String,
+        /// Its family's id.
+        pub family: String,
+        /// The client it was issued to.
+        pub client_id: String,
+        /// The end-user.
+        pub sub: String,
+        /// The scope of the grant, space-delimited: identical along the family (RFC 6749 6).
+        pub scope: String,
+        /// The SSO session of the original login.
+        pub sid: String,
+        /// When the end-user authenticated.
+        pub auth_time: UnixSecs,
+        /// The authentication context class reached, if any.
+        pub acr: Option<String>,
+        /// The authentication methods used.
+        pub amr: Vec<String>,
+        /// Issued at.
+        pub issued_at: UnixSecs,
+        /// Expiry.
+        pub expires_at: UnixSecs,
+        /// When it was exchanged for its successor; `None` while it is the current token.
+        pub rotated_at: Option<UnixSecs>,
+    }
+
     /// A revoked JWT access token, kept until it would have expired anyway.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Revocation {

@@ -11,7 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::grants::authorization_code::Code;
-use crate::model::{Client, KeyRecord, OpaqueToken, Revocation, Tenant, User};
+use crate::model::{
+    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+};
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
 pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
@@ -60,7 +62,7 @@ pub trait TenantStore: Send + Sync {
     /// Creates or replaces a tenant.
     fn put_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
-    /// authorization codes).
+    /// authorization codes, sessions, consents, refresh tokens and families).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -153,9 +155,90 @@ pub trait CodeStore: Send + Sync {
     fn take_code(&self, tenant: &str, digest: &[u8; 32]) -> TakeCode;
 }
 
+/// SSO sessions, keyed by the SHA-256 digest of the session cookie's value (the value itself is
+/// never stored). Backends drop expired sessions on their own.
+pub trait SessionStore: Send + Sync {
+    /// Stores a session, or replaces it (a new login in the same browser).
+    fn put_session(&self, digest: &[u8; 32], session: &Session) -> Commit;
+    /// The session with this digest in this tenant, if stored and not expired at `now`.
+    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Result<Option<Session>, StoreError>;
+    /// Ends a session.
+    fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
+}
+
+/// Remembered consent, one record per (tenant, user, client). Deleted with the user, the
+/// client or the tenant.
+pub trait ConsentStore: Send + Sync {
+    /// What this user granted this client, if anything.
+    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    /// Stores (replaces) a consent record.
+    fn put_consent(&self, consent: &Consent) -> Commit;
+}
+
+/// What presenting a refresh token found. Decided in one atomic step with the write that
+/// follows from it, so of two concurrent uses of one token exactly one is [`RefreshUse::Rotated`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// The family's current token: it is now rotated and the successor stored.
+    Rotated(RefreshToken),
+    /// A token rotated no longer than the grace period ago (a client's retry of a request
+    /// whose answer it lost): the successor is stored too and the family lives on.
+    Retried(RefreshToken),
+    /// A token rotated longer ago than the grace period: a replay. The whole family is now
+    /// revoked, its current token included; nothing was issued.
+    Reused(RefreshToken),
+    /// No such token in this tenant, expired, or of a revoked family.
+    Unknown,
+}
+
+/// A refresh-token use in flight: resolves once its outcome (and the writes it made) is durable.
+pub type UseRefresh = Pin<Box<dyn Future<Output = Result<RefreshUse, StoreError>> + Send + 'static>>;
+
+/// Refresh tokens and their families, keyed by the SHA-256 digest of the token value.
+/// Backends drop expired tokens and families on their own.
+pub trait RefreshStore: Send + Sync {
+    /// Stores the first token of a family, creating the family. Fails with
+    /// [`StoreError::Conflict`] when the family exists and is revoked (the code it came from
+    /// was replayed while it was being exchanged), writing nothing.
+    fn put_refresh_token(&self, digest: &[u8; 32], token: &RefreshToken) -> Commit;
+    /// The token with this digest and whether its family is revoked; `None` if absent or
+    /// expired at `now`. For introspection, revocation and the checks before a rotation.
+    fn refresh_token(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        now: UnixSecs,
+    ) -> Result<Option<(RefreshToken, bool)>, StoreError>;
+    /// Presents the token with digest `digest` at `now` and, when it may be used (current, or
+    /// rotated at most `grace_secs` ago), marks it rotated and stores `next` (same family,
+    /// tenant and client, or the write is refused as corrupt) under `next_digest`.
+    fn use_refresh_token(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        next_digest: &[u8; 32],
+        next: &RefreshToken,
+        now: UnixSecs,
+        grace_secs: u32,
+    ) -> UseRefresh;
+    /// Revokes a family: none of its tokens can be used again. A family not stored yet is
+    /// recorded as revoked until `until`, so a first token arriving later is refused.
+    fn revoke_refresh_family(&self, tenant: &str, family: &str, until: UnixSecs) -> Commit;
+}
+
 /// The whole store.
 pub trait Store:
-    TenantStore + ClientStore + KeyStore + TokenStore + RevocationStore + UserStore + CodeStore + 'static
+    TenantStore
+    + ClientStore
+    + KeyStore
+    + TokenStore
+    + RevocationStore
+    + UserStore
+    + CodeStore
+    + SessionStore
+    + ConsentStore
+    + RefreshStore
+    + 'static
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
+use crate::grants::{authorization_code, refresh_token};
 use crate::model::GrantType;
 
 /// A token request, typed by grant.
@@ -15,6 +16,10 @@ pub enum TokenRequest<'a> {
         /// The requested scope, if any.
         scope: Option<&'a str>,
     },
+    /// RFC 6749 4.1.3, RFC 7636 4.5.
+    AuthorizationCode(authorization_code::Request<'a>),
+    /// RFC 6749 6.
+    RefreshToken(refresh_token::Request<'a>),
 }
 
 impl TokenRequest<'_> {
@@ -22,6 +27,8 @@ impl TokenRequest<'_> {
     pub fn grant_type(&self) -> GrantType {
         match self {
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
         }
     }
 }
@@ -33,9 +40,11 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
         Some(GrantType::ClientCredentials) => {
             Ok(TokenRequest::ClientCredentials { scope: form.get("scope") })
         }
-        Some(GrantType::AuthorizationCode | GrantType::RefreshToken) | None => {
-            Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported"))
+        Some(GrantType::AuthorizationCode) => {
+            Ok(TokenRequest::AuthorizationCode(authorization_code::Request::parse(form)?))
         }
+        Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(refresh_token::Request::parse(form)?)),
+        None => Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported")),
     }
 }
 
@@ -52,6 +61,12 @@ pub struct TokenResponse {
     /// always sends it so clients need not remember what they asked for).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// A refresh token (RFC 6749 5.1), when the grant earns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// An ID token (OpenID Connect Core 3.1.3.3), when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 #[cfg(test)]
@@ -67,7 +82,10 @@ mod tests {
     fn grant_types() {
         assert_eq!(check("grant_type=client_credentials"), Ok(GrantType::ClientCredentials));
         assert_eq!(check("grant_type=password"), Err(Reason::UnsupportedGrantType));
-        assert_eq!(check("grant_type=authorization_code"), Err(Reason::UnsupportedGrantType));
+        assert_eq!(check("grant_type=authorization_code&code=c"), Ok(GrantType::AuthorizationCode));
+        assert_eq!(check("grant_type=authorization_code"), Err(Reason::MissingParameter));
+        assert_eq!(check("grant_type=refresh_token&refresh_token=r"), Ok(GrantType::RefreshToken));
+        assert_eq!(check("grant_type=refresh_token"), Err(Reason::MissingParameter));
         assert_eq!(check("scope=a"), Err(Reason::MissingParameter));
         assert_eq!(
             check("grant_type=client_credentials&grant_type=client_credentials"),

@@ -8,6 +8,7 @@ mod bootstrap;
 mod config;
 mod endpoints;
 mod http;
+mod issue;
 mod keyring;
 mod router;
 mod util;

@@ -24,6 +24,8 @@ pub enum Endpoint {
     Jwks,
     /// An endpoint that takes a form POST with client authentication.
     Form(FormEndpoint),
+    /// `/userinfo`, GET and POST with a bearer token.
+    Userinfo,
     /// A page a browser visits (`/authorize`, `/login`, `/consent`, `/logout`): HTML answers.
     Web(WebEndpoint),
 }
@@ -85,6 +87,7 @@ impl Router {
             ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Form(FormEndpoint::Token))),
             ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Form(FormEndpoint::Introspect))),
             ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Form(FormEndpoint::Revoke))),
+            ("/t/{tenant}/userinfo", Kind::Endpoint(Endpoint::Userinfo)),
             ("/t/{tenant}/authorize", Kind::Endpoint(Endpoint::Web(WebEndpoint::Authorize))),
             ("/t/{tenant}/login", Kind::Endpoint(Endpoint::Web(WebEndpoint::Login))),
             ("/t/{tenant}/consent", Kind::Endpoint(Endpoint::Web(WebEndpoint::Consent))),
@@ -176,6 +179,7 @@ mod tests {
             r.route("/t/acme/logout"),
             Some(Route::Tenant("acme".into(), Endpoint::Web(WebEndpoint::Logout)))
         );
+        assert_eq!(r.route("/t/acme/userinfo"), Some(Route::Tenant("acme".into(), Endpoint::Userinfo)));
         assert_eq!(r.route("/t/acme/nope"), None);
         assert_eq!(r.route("/"), None);
         assert_eq!(r.inner.at("/t/x/jwks").map(|_| ()).ok(), Some(()), "every route inserted");

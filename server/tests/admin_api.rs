@@ -300,14 +300,25 @@ async fn discovery_advertises_what_is_implemented() {
         doc.as_object().unwrap().keys().map(String::as_str).filter(|k| k.ends_with("_endpoint")).collect();
     assert_eq!(
         endpoints,
-        BTreeSet::from(["introspection_endpoint", "revocation_endpoint", "token_endpoint"]),
+        BTreeSet::from([
+            "authorization_endpoint",
+            "end_session_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+        ]),
         "only implemented endpoints are advertised"
     );
-    assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
-    let methods = json!(["client_secret_basic", "client_secret_post"]);
-    assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
-    assert_eq!(doc["introspection_endpoint_auth_methods_supported"], methods);
-    assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
+    assert_eq!(
+        doc["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials", "implicit"])
+    );
+    let confidential = json!(["client_secret_basic", "client_secret_post"]);
+    let with_public = json!(["client_secret_basic", "client_secret_post", "none"]);
+    assert_eq!(doc["token_endpoint_auth_methods_supported"], with_public);
+    assert_eq!(doc["introspection_endpoint_auth_methods_supported"], confidential);
+    assert_eq!(doc["revocation_endpoint_auth_methods_supported"], with_public);
     let algs: BTreeSet<&str> = doc["access_token_signing_alg_values_supported"]
         .as_array()
         .unwrap()
@@ -315,7 +326,7 @@ async fn discovery_advertises_what_is_implemented() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert_eq!(algs, BTreeSet::from(["ES256", "ES384", "EdDSA", "RS256"]));
-    assert!(doc["response_types_supported"].as_array().is_some_and(Vec::is_empty), "no /authorize yet");
+    assert_eq!(doc["response_types_supported"][0], "code");
 
     // Every advertised endpoint answers at the advertised URL (relative to this server).
     let local = |url: &Value| url.as_str().unwrap().strip_prefix(&server.public_url).unwrap().to_owned();

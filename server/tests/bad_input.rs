@@ -99,7 +99,15 @@ async fn token_endpoint_refuses_malformed_requests() {
             "too many parameters",
         ),
         (b"grant_type=password&username=a&password=b".to_vec(), 400, "unsupported_grant_type", "password"),
-        (b"grant_type=authorization_code&code=x".to_vec(), 400, "unsupported_grant_type", "code (not yet)"),
+        (
+            b"grant_type=authorization_code&code=x".to_vec(),
+            400,
+            "unauthorized_client",
+            "code grant, client not registered for it",
+        ),
+        (b"grant_type=authorization_code".to_vec(), 400, "invalid_request", "code missing"),
+        (b"grant_type=refresh_token".to_vec(), 400, "invalid_request", "refresh token missing"),
+        (b"grant_type=refresh_token&refresh_token=x".to_vec(), 400, "invalid_grant", "unknown refresh token"),
         (
             b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer".to_vec(),
             400,

@@ -95,10 +95,6 @@ impl Code {
 
 /// The grant-specific fields of an `authorization_code` token request (RFC 6749 4.1.3, RFC
 /// 7636 4.5).
-///
-/// Not yet a [`crate::token::TokenRequest`] variant: adding one makes the server's exhaustive
-/// match on it fail to build, so the variant (`AuthorizationCode(Request)`) lands with the
-/// token endpoint wiring, in the same change as the server arm that handles it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     /// The code, for the server to take out of the store.

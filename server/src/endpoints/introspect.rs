@@ -49,11 +49,35 @@ fn introspect(
     }
     let digest = secret::digest(request.token);
     match app.store.opaque_token(&cx.tenant.id, &digest).map_err(store_error)? {
+        // An opaque token's `jti` is on the deny list when the code it came from was replayed.
         Some(token)
             if token.tenant == cx.tenant.id
+                && !app.store.is_revoked(&cx.tenant.id, &token.jti).map_err(store_error)?
                 && issued_to_registered_client(app, cx, &token.client_id, token.iat)? =>
         {
             Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now))
+        }
+        Some(_) => Ok(IntrospectionResponse::inactive()),
+        None => introspect_refresh_token(app, cx, &client.client_id, &digest, now),
+    }
+}
+
+/// A refresh token is described only to the client it was issued to: resource servers have no
+/// business with refresh tokens, and answering them would tell who holds which grant.
+fn introspect_refresh_token(
+    app: &App,
+    cx: &TenantCx,
+    asking_client: &str,
+    digest: &[u8; 32],
+    now: i64,
+) -> Result<IntrospectionResponse, OAuthError> {
+    match app.store.refresh_token(&cx.tenant.id, digest, now).map_err(store_error)? {
+        Some((token, false))
+            if token.client_id == asking_client
+                && token.rotated_at.is_none()
+                && issued_to_registered_client(app, cx, &token.client_id, token.issued_at)? =>
+        {
+            Ok(IntrospectionResponse::for_refresh_token(token, &cx.issuer))
         }
         _ => Ok(IntrospectionResponse::inactive()),
     }

@@ -6,6 +6,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 

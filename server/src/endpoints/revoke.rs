@@ -1,6 +1,7 @@
 //! `POST /t/{tenant}/revoke` (RFC 7009). An opaque token is deleted; a JWT goes on the deny
-//! list until it expires. Unknown or invalid tokens answer 200 as the RFC says. Each write goes
-//! through the tenant shard that owns the token and is durable before the answer.
+//! list until it expires; a refresh token's family is revoked. Unknown or invalid tokens answer
+//! 200 as the RFC says. Each write is durable before the answer; access-token writes go through
+//! the tenant shard that owns the token.
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -53,6 +54,25 @@ async fn revoke(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> R
         Some(_) => {
             app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await.map_err(store_error)
         }
-        None => Ok(()),
+        None => revoke_refresh_token(app, tenant, &client.client_id, &digest).await,
+    }
+}
+
+/// Revoking a refresh token revokes its whole family: the grant ends (RFC 7009 2.1). Access
+/// tokens already issued from it live out their short lifetime.
+async fn revoke_refresh_token(
+    app: &App,
+    tenant: &str,
+    client_id: &str,
+    digest: &[u8; 32],
+) -> Result<(), OAuthError> {
+    match app.store.refresh_token(tenant, digest, now()).map_err(store_error)? {
+        Some((token, _)) if token.client_id != client_id => Err(not_your_token()),
+        Some((token, false)) => app
+            .store
+            .revoke_refresh_family(tenant, &token.family, token.expires_at)
+            .await
+            .map_err(store_error),
+        Some((_, true)) | None => Ok(()),
     }
 }

@@ -1,21 +1,24 @@
 //! `POST /t/{tenant}/token` (RFC 6749 3.2): authenticates the client, runs the one grant the
-//! request names, and issues a JWT (RFC 9068) or an opaque token, durably stored before the
-//! response leaves.
+//! request names, and answers with what it earns: an access token (a JWT per RFC 9068, or an
+//! opaque token durably stored before the response leaves), and for end-user grants an ID token
+//! and a refresh token.
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use tessera_core::error::OAuthError;
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
-use tessera_core::grants::client_credentials;
-use tessera_core::jwt::{self, AccessTokenClaims};
-use tessera_core::model::{AccessTokenFormat, OpaqueToken};
+use tessera_core::grants::authorization_code::{self, Authentication, Code};
+use tessera_core::grants::{client_credentials, refresh_token};
+use tessera_core::model::{Client, GrantType, RefreshToken, Revocation, UnixSecs};
 use tessera_core::secret;
+use tessera_core::store::{CodeTaken, RefreshUse};
 use tessera_core::token::{self, TokenRequest, TokenResponse};
 
-use super::{authenticate_client, random_error, sign_error, store_error};
+use super::{authenticate_client, random_error, store_error};
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
 use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::issue::{self, AccessGrant};
 use crate::util::{now, random};
 
 /// Handles a token request.
@@ -40,52 +43,215 @@ async fn issue(
             let now = now();
             let ttl = cx.tenant.settings.access_token_ttl_secs;
             let jti = secret::encode_id(&random().map_err(random_error)?);
-            let claims = client_credentials::claims(validated, &client, &cx.issuer, jti, now, ttl);
-            let scope = claims.scope.clone();
-            let access_token = match client.access_token_format {
-                AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await?,
-                AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims).await?,
-            };
-            Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, scope })
+            let grant =
+                AccessGrant { client: &client, sub: &client.client_id, scope: &validated.scope, jti, now };
+            let access_token = issue::access_token(app, cx, grant).await?;
+            Ok(TokenResponse {
+                access_token,
+                token_type: "Bearer",
+                expires_in: ttl,
+                scope: validated.scope,
+                refresh_token: None,
+                id_token: None,
+            })
         }
+        TokenRequest::AuthorizationCode(req) => {
+            // Checked before the code is taken: a client that may not redeem codes must not
+            // be able to use one up.
+            if !client.allows_grant(GrantType::AuthorizationCode) {
+                return Err(OAuthError::new(
+                    Reason::GrantTypeNotAllowed,
+                    "the client is not registered for authorization_code",
+                ));
+            }
+            let now = now();
+            let digest = secret::digest(req.code);
+            match app.store.take_code(&cx.tenant.id, &digest).await.map_err(store_error)? {
+                CodeTaken::Fresh(code) => {
+                    let validated = authorization_code::validate(req, &client, code, now)?;
+                    redeem_code(app, cx, &client, validated.code, &digest, now).await
+                }
+                CodeTaken::Replayed(code) => {
+                    revoke_code_grant(app, cx, &code, &digest, now).await?;
+                    Err(OAuthError::new(
+                        Reason::AuthorizationCodeReplayed,
+                        "the authorization code was already used; the tokens issued for it are revoked",
+                    ))
+                }
+                CodeTaken::Unknown => Err(OAuthError::new(
+                    Reason::AuthorizationCodeUnknown,
+                    "the authorization code is invalid or expired",
+                )),
+            }
+        }
+        TokenRequest::RefreshToken(req) => refresh(app, cx, &client, req).await,
     }
 }
 
-async fn sign_access_token(
+/// Issues the tokens of a validated code: an access token whose `jti` and a refresh-token
+/// family whose id are derived from the code, so a replay of the code can revoke both.
+async fn redeem_code(
     app: &App,
     cx: &TenantCx,
-    claims: &AccessTokenClaims,
-) -> Result<String, OAuthError> {
-    let alg = cx.tenant.settings.access_token_alg;
-    let kid = app.keys.current_or_create(&cx.tenant.id, alg, claims.iat).await.map_err(|e| {
-        tracing::error!(err = %e, "no signing key");
-        tessera_core::error::OAuthError::new(tessera_core::error::Reason::SigningFailed, "no signing key")
-    })?;
-    let input = jwt::signing_input(alg, jwt::ACCESS_TOKEN_TYP, &kid, claims)
-        .map_err(|e| OAuthError::new(tessera_core::error::Reason::Internal, e.to_string()))?;
-    let signature = app.signer.sign(&cx.tenant.id, &kid, input.as_bytes()).await.map_err(sign_error)?;
-    Ok(jwt::assemble(input, &signature))
+    client: &Client,
+    code: Code,
+    digest: &[u8; 32],
+    now: UnixSecs,
+) -> Result<TokenResponse, OAuthError> {
+    let (jti, family) = issue::code_ids(digest);
+    let settings = &cx.tenant.settings;
+    // The family is stored first: if the code is replayed meanwhile, the replay's revocation
+    // makes this write fail rather than leave a live refresh token behind.
+    let refresh_token = if refresh_token::earns_refresh_token(client, &code.scope) {
+        let record = RefreshToken {
+            tenant: cx.tenant.id.clone(),
+            family,
+            client_id: client.client_id.clone(),
+            sub: code.sub.clone(),
+            scope: code.scope.clone(),
+            sid: code.sid.clone(),
+            auth_time: code.auth_time,
+            acr: code.acr.clone(),
+            amr: code.amr.clone(),
+            issued_at: now,
+            expires_at: now + i64::from(settings.refresh_token_ttl_secs),
+            rotated_at: None,
+        };
+        Some(issue::start_refresh_family(app, &record).await?)
+    } else {
+        None
+    };
+    let grant = AccessGrant { client, sub: &code.sub, scope: &code.scope, jti, now };
+    let access_token = issue::access_token(app, cx, grant).await?;
+    let auth = Authentication {
+        sub: code.sub,
+        sid: code.sid,
+        auth_time: code.auth_time,
+        acr: code.acr,
+        amr: code.amr,
+    };
+    let id_token = if has_openid(&code.scope) {
+        let mut claims = issue::id_token_claims(cx, client, &auth, code.nonce, now);
+        claims.at_hash =
+            Some(tessera_core::id_token::half_hash(client.id_token_signed_response_alg, &access_token));
+        Some(issue::sign_id_token(app, cx, client, &claims).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: settings.access_token_ttl_secs,
+        scope: code.scope,
+        refresh_token,
+        id_token,
+    })
 }
 
-async fn store_opaque_token(
+/// RFC 6749 4.1.2 and 10.5: a code used twice revokes what it issued. The access token's
+/// `jti` goes on the deny list (for as long as such a token could live) and the refresh family
+/// is revoked, or recorded as revoked if the first redemption has not stored it yet.
+async fn revoke_code_grant(
     app: &App,
     cx: &TenantCx,
-    claims: AccessTokenClaims,
-) -> Result<String, OAuthError> {
-    let value = secret::encode_secret(&random().map_err(random_error)?);
-    let digest = secret::digest(&value);
-    let record = OpaqueToken {
+    code: &Code,
+    digest: &[u8; 32],
+    now: UnixSecs,
+) -> Result<(), OAuthError> {
+    let (jti, family) = issue::code_ids(digest);
+    let settings = &cx.tenant.settings;
+    tracing::warn!(tenant = %cx.tenant.id, client = %code.client_id, "authorization code replayed; revoking its tokens");
+    let until = now + i64::from(settings.refresh_token_ttl_secs);
+    let family_revoked = app.store.revoke_refresh_family(&cx.tenant.id, &family, until);
+    let revocation = Revocation {
         tenant: cx.tenant.id.clone(),
-        client_id: claims.client_id,
-        sub: claims.sub,
-        scope: claims.scope,
-        jti: claims.jti,
-        iat: claims.iat,
-        exp: claims.exp,
+        jti: jti.clone(),
+        exp: now + i64::from(settings.access_token_ttl_secs),
     };
-    app.shards
-        .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
+    let denied = app.shards.write(&cx.tenant.id, jti.as_bytes(), TokenWrite::RevokeJwt(revocation));
+    let (family_revoked, denied) = tokio::join!(family_revoked, denied);
+    family_revoked.map_err(store_error)?;
+    denied.map_err(store_error)
+}
+
+/// The refresh token grant: checks the token against the client and request, then rotates it
+/// in one atomic store step that also detects a replay.
+async fn refresh(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    req: refresh_token::Request<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = now();
+    let tenant = &cx.tenant.id;
+    let unknown =
+        || OAuthError::new(Reason::RefreshTokenUnknown, "the refresh token is invalid, expired or revoked");
+    let digest = secret::digest(req.refresh_token);
+    let Some((current, family_revoked)) =
+        app.store.refresh_token(tenant, &digest, now).map_err(store_error)?
+    else {
+        return Err(unknown());
+    };
+    // A client deleted and registered again under the same id does not inherit tokens.
+    if family_revoked || client.created_at > current.issued_at {
+        return Err(unknown());
+    }
+    let validated = refresh_token::validate(req, client, &current)?;
+    // The end-user must still exist: deleting a user ends what they granted.
+    if app.store.user(tenant, &current.sub).map_err(store_error)?.is_none() {
+        return Err(unknown());
+    }
+    let settings = &cx.tenant.settings;
+    let next = refresh_token::successor(&current, now, settings.refresh_token_ttl_secs);
+    let next_value = secret::encode_secret(&random().map_err(random_error)?);
+    let next_digest = secret::digest(&next_value);
+    let grace = app.policy.refresh_reuse_grace_secs;
+    let used = app
+        .store
+        .use_refresh_token(tenant, &digest, &next_digest, &next, now, grace)
         .await
         .map_err(store_error)?;
-    Ok(value)
+    match used {
+        RefreshUse::Rotated(_) | RefreshUse::Retried(_) => {}
+        RefreshUse::Reused(_) => {
+            tracing::warn!(tenant = %tenant, client = %client.client_id, family = %current.family, "refresh token reused; family revoked");
+            return Err(OAuthError::new(
+                Reason::RefreshTokenReused,
+                "the refresh token was already used; every token of its grant is revoked",
+            ));
+        }
+        RefreshUse::Unknown => return Err(unknown()),
+    }
+    let jti = secret::encode_id(&random().map_err(random_error)?);
+    let grant = AccessGrant { client, sub: &current.sub, scope: &validated.access_scope, jti, now };
+    let access_token = issue::access_token(app, cx, grant).await?;
+    // OpenID Connect Core 12.2: a refreshed ID token keeps sub, aud, auth_time and the
+    // session, and carries no nonce.
+    let id_token = if has_openid(&validated.access_scope) {
+        let auth = Authentication {
+            sub: current.sub.clone(),
+            sid: current.sid.clone(),
+            auth_time: current.auth_time,
+            acr: current.acr.clone(),
+            amr: current.amr.clone(),
+        };
+        let mut claims = issue::id_token_claims(cx, client, &auth, None, now);
+        claims.at_hash =
+            Some(tessera_core::id_token::half_hash(client.id_token_signed_response_alg, &access_token));
+        Some(issue::sign_id_token(app, cx, client, &claims).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: settings.access_token_ttl_secs,
+        scope: validated.access_scope,
+        refresh_token: Some(next_value),
+        id_token,
+    })
+}
+
+fn has_openid(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "openid")
 }

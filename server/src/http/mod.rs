@@ -115,6 +115,32 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
     }
 }
 
+/// `/userinfo`: a GET carries its token in the header; a POST may carry it in a form body.
+async fn userinfo(app: &App, cx: &crate::app::TenantCx, req: Request<Incoming>) -> Resp {
+    let method = req.method().clone();
+    if method == Method::GET || method == Method::HEAD {
+        return endpoints::userinfo::handle(app, cx, req.headers(), None);
+    }
+    if method != Method::POST {
+        return method_not_allowed("GET, HEAD, POST");
+    }
+    let has_body_type = req.headers().contains_key(http::header::CONTENT_TYPE);
+    if has_body_type && !body::has_media_type(req.headers(), "application/x-www-form-urlencoded") {
+        return oauth_error(&OAuthError::new(
+            Reason::WrongContentType,
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    match body::read(body, MAX_BODY_BYTES).await {
+        Ok(body) => endpoints::userinfo::handle(app, cx, &parts.headers, Some(&body)),
+        Err(body::BodyError::TooLarge) => {
+            oauth_error(&OAuthError::new(Reason::BodyTooLarge, "request body is too large"))
+        }
+        Err(body::BodyError::Io(e)) => oauth_error(&OAuthError::new(Reason::MalformedBody, e)),
+    }
+}
+
 fn method_not_allowed(allow: &'static str) -> Resp {
     let mut resp =
         json_no_store(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "error": "method_not_allowed" }));
@@ -140,6 +166,7 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         Endpoint::Web(_) => {
             return json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
         }
+        Endpoint::Userinfo => return userinfo(app, &cx, req).await,
         Endpoint::Discovery | Endpoint::Jwks if !read_only => return method_not_allowed("GET, HEAD"),
         Endpoint::Discovery => return endpoints::discovery::handle(app, &cx),
         Endpoint::Jwks => return endpoints::jwks::handle(app, &cx),

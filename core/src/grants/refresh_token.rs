@@ -1,0 +1,179 @@
+//! The refresh token grant (RFC 6749 6) and the rules of refresh-token families: when a grant
+//! earns a refresh token, what a presented token may be exchanged for, and the successor that
+//! replaces it. Whether a token is current, a retry or a replay is the store's decision (it
+//! must be atomic); everything that follows from the record, the client and the request is
+//! decided here.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{OAuthError, Reason};
+use crate::form::Form;
+use crate::model::{Client, GrantType, RefreshToken, UnixSecs};
+use crate::scope;
+use crate::secret;
+
+/// The scope that asks for a refresh token (OpenID Connect Core 11).
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// The grant-specific fields of a `refresh_token` token request (RFC 6749 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The refresh token.
+    pub refresh_token: &'a str,
+    /// A narrower scope for the new access token, if asked for.
+    pub scope: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// Reads the fields from a token request form whose `grant_type` is `refresh_token`.
+    pub fn parse(form: &'a Form<'_>) -> Result<Self, OAuthError> {
+        Ok(Self { refresh_token: form.require("refresh_token")?, scope: form.get("scope") })
+    }
+}
+
+/// Whether a grant of `scope` to `client` earns a refresh token: when the end-user granted
+/// `offline_access`, or the client is registered for the `refresh_token` grant.
+pub fn earns_refresh_token(client: &Client, scope: &str) -> bool {
+    client.allows_grant(GrantType::RefreshToken) || scope.split(' ').any(|s| s == OFFLINE_ACCESS)
+}
+
+/// What a valid refresh request earns.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Validated {
+    /// The scope of the new access token: the requested subset, or the whole grant.
+    pub access_scope: String,
+}
+
+/// Checks that the authenticated `client` may exchange `token` with this request. The token
+/// was read from the store as live; whether it is still current is decided when it is used.
+pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Result<Validated, OAuthError> {
+    // RFC 6749 10.4: a refresh token is bound to the client it was issued to.
+    if token.client_id != client.client_id || token.tenant != client.tenant {
+        return Err(OAuthError::new(
+            Reason::RefreshTokenWrongClient,
+            "the refresh token was issued to another client",
+        ));
+    }
+    let Some(requested) = req.scope else {
+        return Ok(Validated { access_scope: token.scope.clone() });
+    };
+    let granted: Vec<&str> = token.scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let requested = scope::parse(requested)?;
+    if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(OAuthError::new(
+            Reason::RefreshScopeNotGranted,
+            format!("scope `{extra}` was not granted to this refresh token"),
+        ));
+    }
+    Ok(Validated { access_scope: requested.join(" ") })
+}
+
+/// The token that replaces `current`: the same family, client, subject, grant and login, with
+/// a fresh lifetime. RFC 6749 6: the new refresh token keeps the scope of the one it replaces,
+/// whatever narrower scope the access token was given.
+pub fn successor(current: &RefreshToken, now: UnixSecs, ttl_secs: u32) -> RefreshToken {
+    RefreshToken {
+        issued_at: now,
+        expires_at: now + i64::from(ttl_secs),
+        rotated_at: None,
+        ..current.clone()
+    }
+}
+
+/// An id derived from an authorization code's digest, for what redeeming the code issues (its
+/// access token's `jti`, its refresh-token family). A replayed code names them again without
+/// anyone having stored a link, so they can be revoked even while the first redemption is
+/// still in flight. `label` keeps the ids of different things apart.
+pub fn derived_id(label: &str, code_digest: &[u8; 32]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(label.as_bytes());
+    hasher.update([0]);
+    hasher.update(code_digest);
+    let digest = hasher.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    secret::encode_id(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sample_client;
+
+    fn client() -> Client {
+        Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken], ..sample_client() }
+    }
+
+    fn token() -> RefreshToken {
+        let c = client();
+        RefreshToken {
+            tenant: c.tenant,
+            family: "fam".into(),
+            client_id: c.client_id,
+            sub: "user".into(),
+            scope: "openid profile offline_access".into(),
+            sid: "sid".into(),
+            auth_time: 50,
+            acr: None,
+            amr: vec!["pwd".into()],
+            issued_at: 100,
+            expires_at: 1100,
+            rotated_at: None,
+        }
+    }
+
+    fn req(scope: Option<&'static str>) -> Request<'static> {
+        Request { refresh_token: "r", scope }
+    }
+
+    #[test]
+    fn whole_grant_by_default_and_narrower_on_request() {
+        let v = validate(req(None), &client(), &token()).expect("valid");
+        assert_eq!(v.access_scope, "openid profile offline_access");
+        let v = validate(req(Some("profile")), &client(), &token()).expect("narrower");
+        assert_eq!(v.access_scope, "profile");
+    }
+
+    #[test]
+    fn wider_scope_and_other_clients_are_refused() {
+        let err = validate(req(Some("profile email")), &client(), &token()).expect_err("wider");
+        assert_eq!(err.reason, Reason::RefreshScopeNotGranted);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);
+        let other = Client { client_id: "other".into(), ..client() };
+        let err = validate(req(None), &other, &token()).expect_err("other client");
+        assert_eq!(err.reason, Reason::RefreshTokenWrongClient);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidGrant);
+        let other_tenant = Client { tenant: "elsewhere".into(), ..client() };
+        assert!(validate(req(None), &other_tenant, &token()).is_err());
+        let err = validate(req(Some("bad\"scope")), &client(), &token()).expect_err("malformed");
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn successor_keeps_the_grant_and_renews_the_lifetime() {
+        let mut used = token();
+        used.rotated_at = Some(400);
+        let next = successor(&used, 500, 1000);
+        assert_eq!(next.family, used.family);
+        assert_eq!(next.scope, used.scope);
+        assert_eq!(next.auth_time, used.auth_time);
+        assert_eq!((next.issued_at, next.expires_at, next.rotated_at), (500, 1500, None));
+    }
+
+    #[test]
+    fn refresh_tokens_come_with_offline_access_or_registration() {
+        let plain = Client { grant_types: vec![GrantType::AuthorizationCode], ..sample_client() };
+        assert!(!earns_refresh_token(&plain, "openid profile"));
+        assert!(earns_refresh_token(&plain, "openid offline_access"));
+        assert!(earns_refresh_token(&client(), "openid"));
+    }
+
+    #[test]
+    fn derived_ids_differ_by_label_and_code() {
+        let a = derived_id("family", &[1; 32]);
+        assert_eq!(a, derived_id("family", &[1; 32]));
+        assert_ne!(a, derived_id("jti", &[1; 32]));
+        assert_ne!(a, derived_id("family", &[2; 32]));
+        assert_eq!(a.len(), 22);
+    }
+}

@@ -1,0 +1,151 @@
+//! `GET|POST /t/{tenant}/userinfo` (OpenID Connect Core 5.3): the end-user's claims for an
+//! access token granted `openid`, as the token's scope releases them (Core 5.4). The token
+//! comes as a Bearer header, or as the `access_token` field of a form POST (RFC 6750 2.1, 2.2);
+//! failures answer with the RFC 6750 3 `WWW-Authenticate` challenge.
+
+use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use http::{HeaderMap, StatusCode};
+use tessera_core::error::{ErrorCode, OAuthError, Reason};
+use tessera_core::form::Form;
+use tessera_core::{jwt, secret, userinfo};
+
+use super::{store_error, verified_access_token};
+use crate::app::{App, TenantCx};
+use crate::http::respond::{Resp, json_no_store, oauth_error, status_of};
+use crate::util::now;
+
+/// What a bearer token grants, once it checked out.
+struct Grant {
+    sub: String,
+    client_id: String,
+    scope: String,
+}
+
+/// Handles a userinfo request. `body` is the form body of a POST (empty for GET).
+pub fn handle(app: &App, cx: &TenantCx, headers: &HeaderMap, body: Option<&[u8]>) -> Resp {
+    match claims(app, cx, headers, body) {
+        Ok(claims) => json_no_store(StatusCode::OK, &claims),
+        Err(Some(err)) => bearer_error(&err),
+        // RFC 6750 3.1: a request without any credentials gets the bare challenge.
+        Err(None) => {
+            let mut resp = json_no_store(StatusCode::UNAUTHORIZED, &serde_json::json!({}));
+            resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera\""));
+            resp
+        }
+    }
+}
+
+fn claims(
+    app: &App,
+    cx: &TenantCx,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> Result<serde_json::Map<String, serde_json::Value>, Option<OAuthError>> {
+    let token = bearer_token(headers, body)?;
+    let invalid =
+        || Some(OAuthError::new(Reason::AccessTokenInvalid, "the access token is invalid or expired"));
+    let grant = live_grant(app, cx, &token).map_err(Some)?.ok_or_else(invalid)?;
+    if !grant.scope.split(' ').any(|s| s == "openid") {
+        return Err(Some(OAuthError::new(
+            Reason::OpenidScopeNotGranted,
+            "the access token was not granted the openid scope",
+        )));
+    }
+    // A token of the client credentials grant names the client, not a user: it has no claims.
+    let user = app.store.user(&cx.tenant.id, &grant.sub).map_err(|e| Some(store_error(e)))?;
+    let user = user.filter(|_| grant.sub != grant.client_id).ok_or_else(invalid)?;
+    Ok(userinfo::claims(&user, &grant.scope))
+}
+
+/// The bearer token of the request: from `Authorization: Bearer`, or the `access_token` field
+/// of a form body, never both (RFC 6750 2). `Err(None)` when the request carries none.
+fn bearer_token(headers: &HeaderMap, body: Option<&[u8]>) -> Result<String, Option<OAuthError>> {
+    let header = match headers.get(AUTHORIZATION) {
+        Some(value) => {
+            let value = value.to_str().map_err(|_| malformed("the Authorization header is not ASCII"))?;
+            let (scheme, token) =
+                value.split_once(' ').ok_or_else(|| malformed("malformed Authorization header"))?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(None);
+            }
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(Some(malformed_error("the bearer token is empty")));
+            }
+            Some(token.to_owned())
+        }
+        None => None,
+    };
+    let form = match body.filter(|b| !b.is_empty()) {
+        Some(body) => Form::parse(body).map_err(Some)?.get("access_token").map(str::to_owned),
+        None => None,
+    };
+    match (header, form) {
+        (Some(_), Some(_)) => Err(Some(malformed_error("send the access token in one place only"))),
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(None),
+    }
+}
+
+fn malformed_error(detail: &str) -> OAuthError {
+    OAuthError::new(Reason::MalformedParameter, detail)
+}
+
+fn malformed(detail: &str) -> Option<OAuthError> {
+    Some(malformed_error(detail))
+}
+
+/// The grant behind a live access token of this tenant: a JWT it signed, or an opaque token it
+/// stored, neither expired nor revoked, issued to a client that is still registered.
+fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OAuthError> {
+    let now = now();
+    let tenant = &cx.tenant.id;
+    let (grant, jti, iat) = if jwt::looks_like_jws(token) {
+        let Some(claims) = verified_access_token(app, cx, token) else {
+            return Ok(None);
+        };
+        if claims.iss != cx.issuer || claims.exp <= now {
+            return Ok(None);
+        }
+        (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope }, claims.jti, claims.iat)
+    } else {
+        let Some(stored) = app.store.opaque_token(tenant, &secret::digest(token)).map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        if stored.tenant != *tenant || stored.exp <= now {
+            return Ok(None);
+        }
+        (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope }, stored.jti, stored.iat)
+    };
+    if app.store.is_revoked(tenant, &jti).map_err(store_error)? {
+        return Ok(None);
+    }
+    let client = app.store.client(tenant, &grant.client_id).map_err(store_error)?;
+    Ok(client.filter(|c| c.created_at <= iat).map(|_| grant))
+}
+
+/// An RFC 6750 3.1 error: the status of its code, and the challenge naming it.
+fn bearer_error(err: &OAuthError) -> Resp {
+    let code = err.code();
+    if !matches!(code, ErrorCode::InvalidToken | ErrorCode::InsufficientScope | ErrorCode::InvalidRequest) {
+        return oauth_error(err);
+    }
+    let mut resp = json_no_store(
+        status_of(code),
+        &serde_json::json!({
+            "error": code.as_str(),
+            "error_description": err.description,
+        }),
+    );
+    // Descriptions are fixed ASCII text written above, without quotes or backslashes.
+    let mut challenge = format!("Bearer realm=\"tessera\", error=\"{}\"", code.as_str());
+    if code == ErrorCode::InsufficientScope {
+        challenge.push_str(", scope=\"openid\"");
+    }
+    challenge.push_str(&format!(", error_description=\"{}\"", err.description.replace(['"', '\\'], "'")));
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    resp
+}

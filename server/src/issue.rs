@@ -1,0 +1,218 @@
+//! Issuing what a grant earns: access tokens (signed JWTs or stored opaque tokens), ID tokens
+//! signed with the client's algorithm, refresh tokens, authorization codes, and the set of
+//! them an authorization response carries. The token endpoint and `/authorize` both come here,
+//! so a token looks the same whichever flow produced it.
+
+use tessera_core::authorize::AuthorizationRequest;
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::grants::authorization_code::{Authentication, Code};
+use tessera_core::grants::refresh_token;
+use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
+use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
+use tessera_core::model::{AccessTokenFormat, Client, OpaqueToken, RefreshToken, SigningAlg, UnixSecs};
+use tessera_core::{secret, userinfo};
+
+use crate::actors::TokenWrite;
+use crate::app::{App, TenantCx};
+use crate::endpoints::{random_error, sign_error, store_error};
+use crate::util::{now, random};
+
+/// Labels of the ids derived from an authorization code's digest
+/// ([`refresh_token::derived_id`]).
+pub const CODE_JTI: &str = "access-token-jti";
+/// See [`CODE_JTI`].
+pub const CODE_FAMILY: &str = "refresh-family";
+
+/// An access token for an end-user (`sub`) or a client, in the client's format.
+pub struct AccessGrant<'a> {
+    /// The client the token is issued to.
+    pub client: &'a Client,
+    /// The subject.
+    pub sub: &'a str,
+    /// The granted scope, space-delimited.
+    pub scope: &'a str,
+    /// The token id: fresh, or derived from the code it was redeemed for.
+    pub jti: String,
+    /// Issued at.
+    pub now: UnixSecs,
+}
+
+/// Issues an access token: a JWT signed with the tenant's access-token algorithm, or an opaque
+/// token stored (durably, through the tenant shard owning it) before it is returned.
+pub async fn access_token(app: &App, cx: &TenantCx, grant: AccessGrant<'_>) -> Result<String, OAuthError> {
+    let ttl = cx.tenant.settings.access_token_ttl_secs;
+    let claims = AccessTokenClaims {
+        iss: cx.issuer.clone(),
+        sub: grant.sub.to_owned(),
+        // RFC 9068 3: without a resource indicator the default resource is the issuer itself.
+        aud: cx.issuer.clone(),
+        exp: grant.now + i64::from(ttl),
+        iat: grant.now,
+        jti: grant.jti,
+        client_id: grant.client.client_id.clone(),
+        scope: grant.scope.to_owned(),
+    };
+    match grant.client.access_token_format {
+        AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await,
+        AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims).await,
+    }
+}
+
+/// Signs JWT access-token claims with the tenant's current key for its access-token algorithm.
+pub async fn sign_access_token(
+    app: &App,
+    cx: &TenantCx,
+    claims: &AccessTokenClaims,
+) -> Result<String, OAuthError> {
+    sign(app, cx, cx.tenant.settings.access_token_alg, ACCESS_TOKEN_TYP, claims, claims.iat).await
+}
+
+/// Stores an opaque access token and returns its value.
+pub async fn store_opaque_token(
+    app: &App,
+    cx: &TenantCx,
+    claims: AccessTokenClaims,
+) -> Result<String, OAuthError> {
+    let value = secret::encode_secret(&random().map_err(random_error)?);
+    let digest = secret::digest(&value);
+    let record = OpaqueToken {
+        tenant: cx.tenant.id.clone(),
+        client_id: claims.client_id,
+        sub: claims.sub,
+        scope: claims.scope,
+        jti: claims.jti,
+        iat: claims.iat,
+        exp: claims.exp,
+    };
+    app.shards
+        .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
+        .await
+        .map_err(store_error)?;
+    Ok(value)
+}
+
+/// The claims of an ID token for `client` about the login `auth`, before the hashes of what
+/// travels with it.
+pub fn id_token_claims(
+    cx: &TenantCx,
+    client: &Client,
+    auth: &Authentication,
+    nonce: Option<String>,
+    now: UnixSecs,
+) -> IdTokenClaims {
+    IdTokenClaims {
+        iss: cx.issuer.clone(),
+        sub: auth.sub.clone(),
+        aud: client.client_id.clone(),
+        exp: now + i64::from(cx.tenant.settings.id_token_ttl_secs),
+        iat: now,
+        auth_time: Some(auth.auth_time),
+        nonce,
+        acr: auth.acr.clone(),
+        amr: auth.amr.clone(),
+        sid: Some(auth.sid.clone()),
+        azp: Some(client.client_id.clone()),
+        at_hash: None,
+        c_hash: None,
+        user_claims: serde_json::Map::new(),
+    }
+}
+
+/// Signs an ID token with the client's `id_token_signed_response_alg` (RS256 unless it
+/// registered another), through the signer, so HSM-held keys sign ID tokens too.
+pub async fn sign_id_token(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    claims: &IdTokenClaims,
+) -> Result<String, OAuthError> {
+    sign(app, cx, client.id_token_signed_response_alg, ID_TOKEN_TYP, claims, claims.iat).await
+}
+
+async fn sign<C: serde::Serialize>(
+    app: &App,
+    cx: &TenantCx,
+    alg: SigningAlg,
+    typ: &str,
+    claims: &C,
+    now: UnixSecs,
+) -> Result<String, OAuthError> {
+    let kid = app.keys.current_or_create(&cx.tenant.id, alg, now).await.map_err(|e| {
+        tracing::error!(err = %e, ?alg, "no signing key");
+        OAuthError::new(Reason::SigningFailed, "no signing key")
+    })?;
+    let input = jwt::signing_input(alg, typ, &kid, claims)
+        .map_err(|e| OAuthError::new(Reason::Internal, e.to_string()))?;
+    let signature = app.signer.sign(&cx.tenant.id, &kid, input.as_bytes()).await.map_err(sign_error)?;
+    Ok(jwt::assemble(input, &signature))
+}
+
+/// Stores the first refresh token of a family and returns its value. Refused with
+/// `invalid_grant` if the family was revoked meanwhile (the code it came from was replayed).
+pub async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String, OAuthError> {
+    let value = secret::encode_secret(&random().map_err(random_error)?);
+    match app.store.put_refresh_token(&secret::digest(&value), record).await {
+        Ok(()) => Ok(value),
+        Err(tessera_core::store::StoreError::Conflict(_)) => Err(OAuthError::new(
+            Reason::AuthorizationCodeReplayed,
+            "the authorization code was used twice; its tokens are revoked",
+        )),
+        Err(err) => Err(store_error(err)),
+    }
+}
+
+/// The parameters of a successful authorization response for `req` after the login `auth`:
+/// a code (stored before it is returned), an access token, an ID token, as the response type
+/// asks. The caller sends them with `req.success`.
+pub async fn authorization_response(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    req: &AuthorizationRequest,
+    auth: &Authentication,
+) -> Result<Vec<(&'static str, String)>, OAuthError> {
+    let now = now();
+    let mut params: Vec<(&'static str, String)> = Vec::with_capacity(5);
+    let rt = req.response_type;
+    let mut code_value = None;
+    if rt.code {
+        let value = secret::encode_secret(&random().map_err(random_error)?);
+        let record = Code::new(&cx.tenant.id, req, auth.clone(), now, cx.tenant.settings.code_ttl_secs);
+        app.store.put_code(&secret::digest(&value), &record).await.map_err(store_error)?;
+        params.push(("code", value.clone()));
+        code_value = Some(value);
+    }
+    let mut access = None;
+    if rt.token {
+        let jti = secret::encode_id(&random().map_err(random_error)?);
+        let grant = AccessGrant { client, sub: &auth.sub, scope: &req.scope, jti, now };
+        let token = access_token(app, cx, grant).await?;
+        params.push(("access_token", token.clone()));
+        params.push(("token_type", "Bearer".to_owned()));
+        params.push(("expires_in", cx.tenant.settings.access_token_ttl_secs.to_string()));
+        access = Some(token);
+    }
+    if rt.id_token {
+        let alg = client.id_token_signed_response_alg;
+        let mut claims = id_token_claims(cx, client, auth, req.nonce.clone(), now);
+        claims.at_hash = access.as_deref().map(|t| id_token::half_hash(alg, t));
+        claims.c_hash = code_value.as_deref().map(|c| id_token::half_hash(alg, c));
+        if !rt.code && !rt.token {
+            // Core 5.4: with no access token to call /userinfo with, the claims the scope
+            // releases travel in the ID token.
+            let user = app.store.user(&cx.tenant.id, &auth.sub).map_err(store_error)?;
+            let user =
+                user.ok_or_else(|| OAuthError::new(Reason::LoginRequired, "the user no longer exists"))?;
+            claims.user_claims = userinfo::claims(&user, &req.scope);
+            claims.user_claims.remove("sub");
+        }
+        params.push(("id_token", sign_id_token(app, cx, client, &claims).await?));
+    }
+    Ok(params)
+}
+
+/// The ids what redeeming the code with this digest issues: its access token's `jti` and its
+/// refresh-token family.
+pub fn code_ids(code_digest: &[u8; 32]) -> (String, String) {
+    (refresh_token::derived_id(CODE_JTI, code_digest), refresh_token::derived_id(CODE_FAMILY, code_digest))
+}
