@@ -164,6 +164,58 @@ impl Browser {
         self.wait_for(selector).await.text().await.unwrap_or_else(|e| panic!("text of `{selector}`: {e}"))
     }
 
+    /// Marks the current document, so [`wait_for_new_page`](Self::wait_for_new_page) can tell
+    /// when the browser has left it (after a form is submitted, say).
+    pub async fn mark_page(&self) {
+        self.client
+            .execute("window.__tesseraOld = true; return null;", Vec::new())
+            .await
+            .expect("mark the page");
+    }
+
+    /// Waits (at most [`WAIT`]) until the document marked by [`mark_page`](Self::mark_page) is
+    /// gone and a new one has finished loading.
+    pub async fn wait_for_new_page(&self, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let script = "return window.__tesseraOld === undefined && document.readyState === 'complete';";
+            if let Ok(Value::Bool(true)) = self.client.execute(script, Vec::new()).await {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no new page after {what} within {WAIT:?}; at {}; page:\n{}",
+                    self.url_text().await,
+                    self.source().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The `id` of the element that has the keyboard focus (empty if it has none).
+    pub async fn focused_id(&self) -> String {
+        let element = self.client.active_element().await.expect("the focused element");
+        element.attr("id").await.expect("id attribute").unwrap_or_default()
+    }
+
+    /// Types `text` into whatever has the keyboard focus, as a keyboard would (special keys as
+    /// [`fantoccini::key::Key`] characters, e.g. `Key::Tab.into()`).
+    pub async fn type_keys(&self, text: &str) {
+        let element = self.client.active_element().await.expect("the focused element");
+        element.send_keys(text).await.unwrap_or_else(|e| panic!("type into the focused element: {e}"));
+    }
+
+    /// The `value` property of the element matching `selector` (waiting for it).
+    pub async fn value(&self, selector: &str) -> String {
+        let element = self.wait_for(selector).await;
+        element
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("value of `{selector}`: {e}"))
+            .unwrap_or_default()
+    }
+
     /// The page source, for failure messages.
     pub async fn source(&self) -> String {
         self.client.source().await.unwrap_or_else(|e| format!("(no page source: {e})"))
