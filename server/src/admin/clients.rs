@@ -236,6 +236,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         _ => Some(new_secret()?),
     };
     client.secret_digest = secret.as_deref().map(secret::digest);
+    ensure_id_token_key(app, &client).await?;
     app.store.put_client(&client).await?;
     Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
 }
@@ -277,8 +278,22 @@ pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Resu
     } else if let Some(s) = &secret {
         client.secret_digest = Some(secret::digest(s));
     }
+    ensure_id_token_key(app, &client).await?;
     app.store.put_client(&client).await?;
     Ok(json_no_store(StatusCode::OK, &view(&client, secret.as_deref())))
+}
+
+/// Makes sure the tenant has a current key for the algorithm the client's ID tokens are signed
+/// with, before the client exists: a relying party fetches the JWKS when it starts (through
+/// discovery), and a key created only when the first ID token is signed would be missing from
+/// the set it holds.
+async fn ensure_id_token_key(app: &App, client: &Client) -> Result<(), ApiError> {
+    let gets_id_tokens = client.allows_grant(GrantType::AuthorizationCode)
+        || client.response_types.iter().any(|t| t.split(' ').any(|part| part == "id_token"));
+    if gets_id_tokens {
+        app.keys.current_or_create(&client.tenant, client.id_token_signed_response_alg, now()).await?;
+    }
+    Ok(())
 }
 
 /// Deletes a client.
