@@ -32,6 +32,7 @@ fn client() -> Client {
         post_logout_redirect_uris: vec![],
         first_party: false,
         created_at: 0,
+        pkce_plain_allowed: false,
     }
 }
 

@@ -360,18 +360,7 @@ fn validate_trusted(
             ));
         }
         (Some(challenge), method) => {
-            // RFC 7636 4.3: S256 is the default here (the RFC's default, plain, is refused).
-            let method = match method.map(CodeChallengeMethod::parse) {
-                None => CodeChallengeMethod::S256,
-                Some(Some(CodeChallengeMethod::S256)) => CodeChallengeMethod::S256,
-                // `plain` waits for a per-client opt-in that the model does not have yet.
-                Some(Some(CodeChallengeMethod::Plain) | None) => {
-                    return Err(OAuthError::new(
-                        Reason::PkceMethodNotAllowed,
-                        "code_challenge_method must be S256",
-                    ));
-                }
-            };
+            let method = challenge_method(method, client)?;
             let challenge = pkce::parse_challenge(challenge)?.to_owned();
             Some(CodeChallenge { method, challenge })
         }
@@ -415,6 +404,30 @@ fn validate_trusted(
         acr_values: owned("acr_values"),
         ui_locales: owned("ui_locales"),
     })
+}
+
+/// The `code_challenge_method` of a request that carries a `code_challenge`.
+///
+/// `plain` is accepted only from a client that opted in ([`Client::pkce_plain_allowed`];
+/// RFC 7636 4.2 keeps it for clients that cannot do S256); an unknown method never is. RFC 7636
+/// 4.3 makes a missing method mean `plain`, and for an opted-in client it does. For every other
+/// client a missing method keeps meaning S256, as it did before the opt-in existed: reading it
+/// as `plain` would quietly downgrade a client that never asked for `plain`, and refusing it would
+/// break clients that send an S256 challenge without naming the method.
+fn challenge_method(method: Option<&str>, client: &Client) -> Result<CodeChallengeMethod, OAuthError> {
+    let refused = || {
+        let allowed = if client.pkce_plain_allowed { "S256 or plain" } else { "S256" };
+        OAuthError::new(Reason::PkceMethodNotAllowed, format!("code_challenge_method must be {allowed}"))
+    };
+    match method {
+        None if client.pkce_plain_allowed => Ok(CodeChallengeMethod::Plain),
+        None => Ok(CodeChallengeMethod::S256),
+        Some(m) => match CodeChallengeMethod::parse(m) {
+            Some(CodeChallengeMethod::S256) => Ok(CodeChallengeMethod::S256),
+            Some(CodeChallengeMethod::Plain) if client.pkce_plain_allowed => Ok(CodeChallengeMethod::Plain),
+            Some(CodeChallengeMethod::Plain) | None => Err(refused()),
+        },
+    }
 }
 
 impl AuthorizationRequest {
@@ -605,6 +618,41 @@ mod tests {
         assert!(url.contains("&state=xyz&iss="), "{url}");
         let fatal = AuthorizeError::Fatal(OAuthError::new(Reason::UnknownClient, "x"));
         assert_eq!(fatal.redirect(ISS), None);
+    }
+
+    #[test]
+    fn plain_pkce_needs_the_client_opt_in() {
+        const V: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let base = format!(
+            "client_id=svc&response_type=code&redirect_uri=https://app.example/cb&code_challenge={V}"
+        );
+        let run = |c: &Client, extra: &str| {
+            let query = format!("{base}{extra}");
+            validate(&Form::parse(query.as_bytes()).expect("form"), Some(c))
+        };
+        let method = |r: Result<AuthorizationRequest, AuthorizeError>| {
+            r.expect("valid").code_challenge.expect("challenge").method
+        };
+        let refused = |r: Result<AuthorizationRequest, AuthorizeError>| match r.expect_err("refused") {
+            AuthorizeError::Redirect { error, .. } => error.reason,
+            AuthorizeError::Fatal(e) => panic!("fatal {e:?}"),
+        };
+
+        // Without the opt-in: plain and unknown methods go back to the client; none means S256.
+        let strict = client();
+        assert_eq!(refused(run(&strict, "&code_challenge_method=plain")), Reason::PkceMethodNotAllowed);
+        assert_eq!(refused(run(&strict, "&code_challenge_method=s256")), Reason::PkceMethodNotAllowed);
+        assert_eq!(method(run(&strict, "")), CodeChallengeMethod::S256);
+        assert_eq!(method(run(&strict, "&code_challenge_method=S256")), CodeChallengeMethod::S256);
+
+        // With it: plain is accepted, S256 still is, and none means plain (RFC 7636 4.3).
+        let lax = Client { pkce_plain_allowed: true, ..client() };
+        assert_eq!(method(run(&lax, "&code_challenge_method=plain")), CodeChallengeMethod::Plain);
+        assert_eq!(method(run(&lax, "&code_challenge_method=S256")), CodeChallengeMethod::S256);
+        assert_eq!(method(run(&lax, "")), CodeChallengeMethod::Plain);
+        assert_eq!(refused(run(&lax, "&code_challenge_method=PLAIN")), Reason::PkceMethodNotAllowed);
+        let err = run(&strict, "&code_challenge_method=plain").expect_err("refused");
+        assert_eq!(err.error().code(), crate::error::ErrorCode::InvalidRequest);
     }
 
     #[test]

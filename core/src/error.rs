@@ -147,7 +147,8 @@ pub enum Reason {
     NonceMissing,
     /// `/authorize`: a public client sent no `code_challenge` (PKCE is required for it).
     PkceRequired,
-    /// `/authorize`: `code_challenge_method` is unknown, or `plain`, which no client may use yet.
+    /// `/authorize`: `code_challenge_method` is unknown, or `plain` from a client that did not
+    /// opt in to it.
     PkceMethodNotAllowed,
     /// `/authorize`: `prompt=none` combined with another value.
     PromptNoneCombined,

@@ -130,6 +130,12 @@ rkyv_record! {
         pub first_party: bool,
         /// When the client was registered.
         pub created_at: UnixSecs,
+        /// Whether `/authorize` accepts `code_challenge_method=plain` (and a missing method,
+        /// which RFC 7636 4.3 defines as `plain`) from this client. RFC 7636 4.2 allows `plain`
+        /// only for clients that cannot do S256: it protects nothing once the authorization
+        /// request leaks, so it is off unless the client opts in. A client that opts in may
+        /// still use S256. Clients stored before the field existed read back with `false`.
+        pub pkce_plain_allowed: bool,
     }
 
     /// Where a signing key's private half lives.
@@ -612,6 +618,7 @@ pub(crate) fn sample_client() -> Client {
         post_logout_redirect_uris: vec![],
         first_party: false,
         created_at: 0,
+        pkce_plain_allowed: false,
     }
 }
 

@@ -1,10 +1,10 @@
 //! Proof Key for Code Exchange (RFC 7636): the `code_challenge` a client sends to `/authorize`
 //! and the `code_verifier` it later proves it holds at the token endpoint.
 //!
-//! Only `S256` is accepted from clients today: `plain` (4.2) exists in the type so that a later
-//! per-client opt-in can enable it without a new wire format, but `/authorize` refuses it because
-//! no client can register for it yet (OAuth 2.1 discourages it: it protects nothing once the
-//! authorization request leaks).
+//! `S256` is accepted from every client; `plain` (4.2) only from a client that opted in
+//! (`Client::pkce_plain_allowed`), because it protects nothing once the authorization request
+//! leaks (OAuth 2.1 discourages it) and RFC 7636 4.2 keeps it for clients that cannot do S256.
+//! `/authorize` makes that decision; [`verify`] handles both methods.
 
 // rkyv's derives generate archived twins without docs (the code record is stored by the
 // storage crate); the types themselves are documented and checked by the build without it.

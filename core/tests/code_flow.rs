@@ -40,6 +40,7 @@ fn client(id: &str, auth: TokenEndpointAuthMethod) -> Client {
         post_logout_redirect_uris: vec![],
         first_party: false,
         created_at: 0,
+        pkce_plain_allowed: false,
     }
 }
 
@@ -192,7 +193,14 @@ fn bad_authorization_requests() {
             Redirect(q),
         ),
         (with("code_challenge", None), Reason::MissingParameter, Redirect(q)),
+        // `plain` needs the client's opt-in, which `spa` lacks (RFC 7636 4.2).
         (with("code_challenge_method", Some("plain")), Reason::PkceMethodNotAllowed, Redirect(q)),
+        (
+            with("code_challenge", Some(vector("code_verifier")))
+                .replace("code_challenge_method=S256", "code_challenge_method=plain"),
+            Reason::PkceMethodNotAllowed,
+            Redirect(q),
+        ),
         (with("code_challenge_method", Some("S512")), Reason::PkceMethodNotAllowed, Redirect(q)),
         (with("code_challenge", Some("tooshort")), Reason::MalformedParameter, Redirect(q)),
         (with("prompt", Some("none+login")), Reason::PromptNoneCombined, Redirect(q)),
@@ -218,6 +226,48 @@ fn bad_authorization_requests() {
             (_, other) => panic!("{query}: wrong kind of error {other:?}"),
         }
     }
+}
+
+/// `plain` PKCE end to end for a client that opted in: the challenge is the verifier itself, so
+/// the token endpoint accepts exactly that verifier. The same requests from a client without the
+/// opt-in are in `bad_authorization_requests`.
+#[test]
+fn plain_pkce_with_the_client_opt_in() {
+    let verifier = vector("code_verifier");
+    let lax = Client { pkce_plain_allowed: true, ..spa() };
+    let plain_query = with("code_challenge", Some(verifier))
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    // RFC 7636 4.3: for this client a missing method means plain.
+    let no_method = with("code_challenge_method", None).replace(vector("code_challenge"), verifier);
+    for query in [plain_query, no_method] {
+        let form = Form::parse(query.as_bytes()).expect("form");
+        let req = authorize::validate(&form, Some(&lax)).expect(&query);
+        let challenge = req.code_challenge.clone().expect("challenge");
+        assert_eq!((challenge.method, challenge.challenge.as_str()), (CodeChallengeMethod::Plain, verifier));
+
+        let code = Code::new("acme", &req, authn(), 1000, 60);
+        let good = Request { code: "c", redirect_uri: Some(CB), code_verifier: Some(verifier) };
+        assert!(authorization_code::validate(good, &lax, code.clone(), 1001).is_ok(), "{query}");
+        // The S256 challenge of the verifier is not the verifier: under plain it must not match.
+        let s256 = vector("code_challenge");
+        for wrong in [s256, &"a".repeat(43)] {
+            let bad = Request { code_verifier: Some(wrong), ..good };
+            let err = authorization_code::validate(bad, &lax, code.clone(), 1001).expect_err(wrong);
+            assert_eq!(err.reason, Reason::PkceVerifierMismatch, "{wrong}");
+        }
+    }
+    assert!(pkce::verify(CodeChallengeMethod::Plain, verifier, verifier));
+    assert!(!pkce::verify(CodeChallengeMethod::Plain, verifier, vector("code_challenge")));
+    assert!(!pkce::verify(CodeChallengeMethod::Plain, verifier, &verifier.replace('d', "e")));
+
+    // The opt-in does not take S256 away.
+    let query = good_query();
+    let form = Form::parse(query.as_bytes()).expect("form");
+    let req = authorize::validate(&form, Some(&lax)).expect("S256");
+    assert_eq!(req.code_challenge.expect("challenge").method, CodeChallengeMethod::S256);
+    // Without it, a missing method keeps meaning S256 (and plain is refused: see the table).
+    let req = authorize(&with("code_challenge_method", None)).expect("S256 by default");
+    assert_eq!(req.code_challenge.expect("challenge").method, CodeChallengeMethod::S256);
 }
 
 #[test]

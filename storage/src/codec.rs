@@ -1,6 +1,12 @@
 //! Record encoding: a one-byte format version followed by the rkyv archive of the core model type,
 //! and the invariants every record must satisfy against its key.
 //!
+//! rkyv archives carry no schema, so the version byte is what tells one layout of a type from
+//! another. Each record type names the version it writes ([`Record::FORMAT`]); a type that
+//! changed shape keeps reading its older versions through [`Record::decode_legacy`], which
+//! decodes a frozen copy of the old layout and converts it. Records are not rewritten on read:
+//! an old record becomes the current version the next time it is written.
+//!
 //! Decoding validates the archive (rkyv's checked API, bytecheck) before touching it, so bytes
 //! that are not a record become [`StoreError::Corrupt`] rather than a panic or a wrong value. The
 //! invariants are asserted before a record is written and again after it is read: a record that
@@ -14,16 +20,20 @@ use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
-    is_valid_id,
+    AccessTokenFormat, Client, Consent, GrantType, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session,
+    SigningAlg, Tenant, TokenEndpointAuthMethod, UnixSecs, User, is_valid_id,
 };
 use tessera_core::store::StoreError;
 
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
-/// The first byte of every value. Bump it, and keep a decoder for the old one, when a model type
-/// changes shape: rkyv archives carry no schema of their own.
+/// The first byte of every value: the version of its layout. When a model type changes shape,
+/// bump its [`Record::FORMAT`] and keep a decoder for the old one in [`Record::decode_legacy`]:
+/// rkyv archives carry no schema of their own. Version 1 is the first layout of every type.
 pub(crate) const FORMAT_V1: u8 = 1;
+
+/// Version 2 of [`Client`]: `pkce_plain_allowed` was added.
+pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
@@ -32,6 +42,17 @@ pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
 pub(crate) trait Record: Sized {
     /// The keyspace of this kind of record.
     const SPACE: Space;
+
+    /// The format version this kind of record is written in; see [`FORMAT_V1`].
+    const FORMAT: u8 = FORMAT_V1;
+
+    /// Decodes `archive`, the rkyv bytes of a record written in an older format `version` of
+    /// this type (aligned for rkyv). `None` when the type never had that version: the record is
+    /// then corrupt. The result is checked against its key like a current record.
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        let _ = (version, archive);
+        None
+    }
 
     /// Checks the record's own invariants and that it belongs under `key`.
     fn check(&self, key: &[u8]) -> Result<(), String>;
@@ -58,7 +79,7 @@ where
         return Err(corrupt(format!("record of {} bytes exceeds {MAX_RECORD_BYTES}", archive.len() + 1)));
     }
     let mut out = Vec::with_capacity(archive.len() + 1);
-    out.push(FORMAT_V1);
+    out.push(T::FORMAT);
     out.extend_from_slice(&archive);
     Ok(out)
 }
@@ -71,15 +92,19 @@ where
         + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
 {
     let corrupt = |detail: String| StoreError::Corrupt { key: keys::display_key(T::SPACE, key), detail };
-    let (version, archive) = bytes.split_first().ok_or_else(|| corrupt("empty value".to_owned()))?;
-    if *version != FORMAT_V1 {
-        return Err(corrupt(format!("unknown format version {version}")));
-    }
+    let (&version, archive) = bytes.split_first().ok_or_else(|| corrupt("empty value".to_owned()))?;
     // The archive follows a one-byte header and fjall's buffers promise no alignment, while
     // rkyv's checked access requires the archive's alignment: copy into an aligned buffer.
     let mut aligned = AlignedVec::<16>::with_capacity(archive.len());
     aligned.extend_from_slice(archive);
-    let record = rkyv::from_bytes::<T, rancor::Error>(&aligned).map_err(|e| corrupt(e.to_string()))?;
+    let record = if version == T::FORMAT {
+        rkyv::from_bytes::<T, rancor::Error>(&aligned).map_err(|e| corrupt(e.to_string()))?
+    } else {
+        match T::decode_legacy(version, &aligned) {
+            Some(decoded) => decoded.map_err(|e| corrupt(format!("format version {version}: {e}")))?,
+            None => return Err(corrupt(format!("unknown format version {version}"))),
+        }
+    };
     record.check(key).map_err(|detail| corrupt(format!("invariant violated: {detail}")))?;
     Ok(record)
 }
@@ -118,11 +143,64 @@ impl Record for Tenant {
 
 impl Record for Client {
     const SPACE: Space = Space::Clients;
+    const FORMAT: u8 = FORMAT_V2;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
         check_id("client_id", &self.client_id)?;
         check_scoped(key, &self.tenant, self.client_id.as_bytes())
+    }
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        (version == FORMAT_V1).then(|| {
+            rkyv::from_bytes::<ClientV1, rancor::Error>(archive).map(Client::from).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// [`Client`] as format version 1 laid it out, before `pkce_plain_allowed`: read-only, to
+/// decode version-1 client records. Frozen: its fields, their order and their types are the
+/// archived layout of those records, so nothing here may change (the enums it uses are shared
+/// with the current model; changing one of them would need a new version of every record that
+/// holds it).
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct ClientV1 {
+    tenant: String,
+    client_id: String,
+    client_name: String,
+    secret_digest: Option<[u8; 32]>,
+    grant_types: Vec<GrantType>,
+    redirect_uris: Vec<String>,
+    response_types: Vec<String>,
+    scope: Vec<String>,
+    token_endpoint_auth_method: TokenEndpointAuthMethod,
+    access_token_format: AccessTokenFormat,
+    id_token_signed_response_alg: SigningAlg,
+    post_logout_redirect_uris: Vec<String>,
+    first_party: bool,
+    created_at: UnixSecs,
+}
+
+impl From<ClientV1> for Client {
+    /// A client registered before the `plain` PKCE opt-in existed did not opt in.
+    fn from(v1: ClientV1) -> Self {
+        Client {
+            tenant: v1.tenant,
+            client_id: v1.client_id,
+            client_name: v1.client_name,
+            secret_digest: v1.secret_digest,
+            grant_types: v1.grant_types,
+            redirect_uris: v1.redirect_uris,
+            response_types: v1.response_types,
+            scope: v1.scope,
+            token_endpoint_auth_method: v1.token_endpoint_auth_method,
+            access_token_format: v1.access_token_format,
+            id_token_signed_response_alg: v1.id_token_signed_response_alg,
+            post_logout_redirect_uris: v1.post_logout_redirect_uris,
+            first_party: v1.first_party,
+            created_at: v1.created_at,
+            pkce_plain_allowed: false,
+        }
     }
 }
 
@@ -748,6 +826,130 @@ mod tests {
         assert_golden(CODE_KEY, &refresh_token(Some(1_700_000_500)), GOLDEN_REFRESH_TOKEN_V1);
         assert_golden(FAMILY_KEY, &family(false), GOLDEN_FAMILY_V1);
         assert_golden(FAMILY_KEY, &family(true), GOLDEN_TOMBSTONE_V1);
+    }
+
+    const CLIENT_KEY: &[u8] = b"acme\0web";
+
+    /// The client of the client golden encodings, with the opt-in as given.
+    fn client(pkce_plain_allowed: bool) -> Client {
+        Client {
+            tenant: "acme".into(),
+            client_id: "web".into(),
+            client_name: "Web App".into(),
+            secret_digest: Some([7; 32]),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            response_types: vec!["code".into()],
+            scope: vec!["openid".into(), "profile".into()],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+            access_token_format: AccessTokenFormat::Opaque,
+            id_token_signed_response_alg: SigningAlg::ES256,
+            post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+            first_party: true,
+            created_at: 1_700_000_000,
+            pkce_plain_allowed,
+        }
+    }
+
+    /// The bytes the version-1 encoder wrote for `client(false)` before `pkce_plain_allowed`
+    /// existed (captured from that encoder, not from [`ClientV1`]): client records of this
+    /// layout are on disk and must keep decoding. Never edit it.
+    const GOLDEN_CLIENT_V1: &str = "01010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ffff\
+    70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffffff\
+    776562ffffffffff57656220417070ff0107070707070707070707070707070707070707070707070707070707070707\
+    070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff01000000\
+    010000000000000000f1536500000000";
+
+    /// The version-2 bytes of `client(true)`; see [`GOLDEN_TENANT_V1`] for what a failure means.
+    const GOLDEN_CLIENT_V2: &str = "02010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
+    ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffff\
+    ff776562ffffffffff57656220417070ff01070707070707070707070707070707070707070707070707070707070707\
+    07070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff010000\
+    00010000000000000000f15365000000000100000000000000";
+
+    #[test]
+    fn version_1_clients_decode_without_the_opt_in() {
+        let v1 = unhex(GOLDEN_CLIENT_V1);
+        assert_eq!(decode::<Client>(CLIENT_KEY, &v1).unwrap(), client(false));
+        // The frozen layout is the one the old encoder wrote, byte for byte.
+        let old = ClientV1 {
+            tenant: "acme".into(),
+            client_id: "web".into(),
+            client_name: "Web App".into(),
+            secret_digest: Some([7; 32]),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            response_types: vec!["code".into()],
+            scope: vec!["openid".into(), "profile".into()],
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+            access_token_format: AccessTokenFormat::Opaque,
+            id_token_signed_response_alg: SigningAlg::ES256,
+            post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+            first_party: true,
+            created_at: 1_700_000_000,
+        };
+        assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v1[1..]);
+        // A version-1 record under another client's key is still corrupt.
+        assert!(matches!(decode::<Client>(b"acme\0app", &v1), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn clients_are_written_as_version_2() {
+        assert_eq!(Client::FORMAT, FORMAT_V2);
+        assert_golden(CLIENT_KEY, &client(true), GOLDEN_CLIENT_V2);
+        let bytes = encode(CLIENT_KEY, &client(false)).unwrap();
+        assert_eq!(bytes[0], FORMAT_V2);
+        assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), client(false));
+        // Records of other kinds did not change shape and stay version 1.
+        assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V1);
+        assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
+    }
+
+    #[test]
+    fn client_garbage_and_unknown_versions_are_corrupt() {
+        let corrupt = |bytes: &[u8]| match decode::<Client>(CLIENT_KEY, bytes) {
+            Err(StoreError::Corrupt { key, detail }) => {
+                assert_eq!(key, "clients:acme/web");
+                detail
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        };
+        let v1 = unhex(GOLDEN_CLIENT_V1);
+        let v2 = unhex(GOLDEN_CLIENT_V2);
+        // Versions the client type never had, in front of archives that are otherwise fine.
+        for version in [0, 3, 0xff] {
+            for golden in [&v1, &v2] {
+                let mut bytes = golden.clone();
+                bytes[0] = version;
+                assert!(corrupt(&bytes).contains("unknown format version"), "{version}");
+            }
+        }
+        // Each layout read as the other.
+        let mut swapped = v1.clone();
+        swapped[0] = FORMAT_V2;
+        corrupt(&swapped);
+        let mut swapped = v2.clone();
+        swapped[0] = FORMAT_V1;
+        corrupt(&swapped);
+        corrupt(&[]);
+        corrupt(&[FORMAT_V1]);
+        corrupt(&[FORMAT_V2; 64]);
+        // Every truncation and single-byte flip of a version-1 record: corrupt, or a client
+        // that passes its checks (a flip inside a string can still decode).
+        let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
+        for i in 1..v1.len() {
+            let mut flipped = v1.clone();
+            flipped[i] ^= 0xff;
+            cases.push(flipped);
+        }
+        for bytes in cases {
+            match decode::<Client>(CLIENT_KEY, &bytes) {
+                Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "clients:acme/web"),
+                Ok(c) => assert!(c.check(CLIENT_KEY).is_ok() && !c.pkce_plain_allowed),
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+        }
+        round_trips_and_resists_garbage(CLIENT_KEY, &client(true));
     }
 
     /// The version-1 bytes of a tenant. If this fails, the archived layout of the model changed:

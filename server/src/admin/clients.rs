@@ -1,5 +1,9 @@
 //! Clients of a tenant with RFC 7591 metadata: register (the secret is generated, returned
 //! once and stored as a digest), list, read, change, delete, and rotate the secret.
+//!
+//! Besides RFC 7591's fields the metadata carries Tessera extensions: `access_token_format`,
+//! `first_party` (skip consent) and `allow_plain_pkce` (accept `code_challenge_method=plain`,
+//! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256).
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -45,6 +49,8 @@ pub struct ClientMetadata {
     post_logout_redirect_uris: Option<Vec<String>>,
     #[serde(default)]
     first_party: Option<bool>,
+    #[serde(default)]
+    allow_plain_pkce: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +66,7 @@ struct ClientView<'a> {
     id_token_signed_response_alg: &'static str,
     post_logout_redirect_uris: &'a [String],
     first_party: bool,
+    allow_plain_pkce: bool,
     client_id_issued_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
@@ -80,6 +87,7 @@ fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
         id_token_signed_response_alg: c.id_token_signed_response_alg.as_str(),
         post_logout_redirect_uris: &c.post_logout_redirect_uris,
         first_party: c.first_party,
+        allow_plain_pkce: c.pkce_plain_allowed,
         client_id_issued_at: c.created_at,
         client_secret: secret,
         // RFC 7591 3.2.1: 0 means the secret does not expire.
@@ -181,6 +189,9 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if let Some(first_party) = m.first_party {
         client.first_party = first_party;
     }
+    if let Some(allow) = m.allow_plain_pkce {
+        client.pkce_plain_allowed = allow;
+    }
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
@@ -226,6 +237,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         post_logout_redirect_uris: Vec::new(),
         first_party: false,
         created_at: now(),
+        pkce_plain_allowed: false,
     };
     apply(&mut client, m)?;
     if app.store.client(tenant, &client.client_id)?.is_some() {
@@ -238,6 +250,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     client.secret_digest = secret.as_deref().map(secret::digest);
     ensure_id_token_key(app, &client).await?;
     app.store.put_client(&client).await?;
+    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
 }
 
@@ -280,6 +293,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Resu
     }
     ensure_id_token_key(app, &client).await?;
     app.store.put_client(&client).await?;
+    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::OK, &view(&client, secret.as_deref())))
 }
 
@@ -300,6 +314,7 @@ async fn ensure_id_token_key(app: &App, client: &Client) -> Result<(), ApiError>
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     client_or_404(app, tenant, id)?;
     app.store.delete_client(tenant, id).await?;
+    app.origins.forget(tenant);
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
 }
 
@@ -312,6 +327,7 @@ pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, Ap
     let secret = new_secret()?;
     client.secret_digest = Some(secret::digest(&secret));
     app.store.put_client(&client).await?;
+    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::OK, &view(&client, Some(&secret))))
 }
 

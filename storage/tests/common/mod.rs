@@ -69,6 +69,7 @@ pub fn client(tenant: &str, id: &str) -> Client {
         post_logout_redirect_uris: vec![],
         first_party: true,
         created_at: 1_700_000_001,
+        pkce_plain_allowed: false,
     }
 }
 
