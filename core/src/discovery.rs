@@ -57,8 +57,8 @@ pub struct ProviderMetadata {
     pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
     /// Client authentication at the revocation endpoint.
     pub revocation_endpoint_auth_methods_supported: [&'static str; 3],
-    /// PKCE methods (RFC 7636); `plain` is refused.
-    pub code_challenge_methods_supported: [&'static str; 1],
+    /// PKCE methods (RFC 7636): `plain` only for clients that opted in (`allow_plain_pkce`).
+    pub code_challenge_methods_supported: [&'static str; 2],
     /// `prompt` values understood.
     pub prompt_values_supported: [&'static str; 4],
     /// Claims `/userinfo` and ID tokens can carry.
@@ -102,7 +102,7 @@ impl ProviderMetadata {
             token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
             introspection_endpoint_auth_methods_supported: AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
-            code_challenge_methods_supported: ["S256"],
+            code_challenge_methods_supported: ["S256", "plain"],
             prompt_values_supported: ["none", "login", "consent", "select_account"],
             claims_supported: CLAIMS_SUPPORTED,
             claim_types_supported: ["normal"],
@@ -134,7 +134,7 @@ mod tests {
         );
         assert_eq!(v["request_uri_parameter_supported"], false);
         assert_eq!(v["subject_types_supported"], serde_json::json!(["public"]));
-        assert_eq!(v["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(v["code_challenge_methods_supported"], serde_json::json!(["S256", "plain"]));
         assert!(v["scopes_supported"].as_array().expect("array").contains(&"offline_access".into()));
     }
 }

@@ -38,6 +38,8 @@ pub struct App {
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
+    /// The origins browser apps may call the token endpoint and `/userinfo` from.
+    pub origins: crate::http::cors::Origins,
     discovery: RwLock<HashMap<String, Bytes>>,
 }
 
@@ -110,6 +112,7 @@ impl App {
             public_url: public_url.trim_end_matches('/').to_owned(),
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
+            origins: crate::http::cors::Origins::default(),
             verified_jwts: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)

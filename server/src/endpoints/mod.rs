@@ -71,20 +71,18 @@ pub fn random_error(err: getrandom::Error) -> OAuthError {
     OAuthError::new(Reason::Internal, "internal error")
 }
 
-/// The claims of a JWT access token this tenant signed, if its signature verifies with one of
-/// the tenant's published keys; `None` for anything else (another tenant's token, a forgery,
-/// an ID token). Verified tokens are remembered, so a token introspected again costs a lookup.
-pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<AccessTokenClaims> {
+/// The `kid` and claims of a compact JWS with header `typ` whose signature verifies with one of
+/// the tenant's published keys; `None` for anything else. Claims other than the signature
+/// (issuer, expiry) are the caller's to check.
+pub fn verified_jws<C: serde::de::DeserializeOwned>(
+    app: &App,
+    cx: &TenantCx,
+    token: &str,
+    typ: &str,
+) -> Option<(String, C)> {
     let keys = app.keys.get(&cx.tenant.id)?;
-    let digest = secret::digest(token);
-    if let Some(hit) = app.verified_jwts.get(&digest)
-        && hit.tenant == cx.tenant.id
-        && keys.has(&hit.kid)
-    {
-        return Some(hit.claims.clone());
-    }
     let parsed = jwt::parse(token)?;
-    if parsed.header.typ.as_deref() != Some(jwt::ACCESS_TOKEN_TYP) {
+    if parsed.header.typ.as_deref() != Some(typ) {
         return None;
     }
     let kid = parsed.header.kid.as_deref()?;
@@ -99,11 +97,27 @@ pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<Ac
             return None;
         }
     }
-    let claims: AccessTokenClaims = serde_json::from_slice(&parsed.payload).ok()?;
+    let claims = serde_json::from_slice(&parsed.payload).ok()?;
+    Some((kid.to_owned(), claims))
+}
+
+/// The claims of a JWT access token this tenant signed, if its signature verifies with one of
+/// the tenant's published keys; `None` for anything else (another tenant's token, a forgery,
+/// an ID token). Verified tokens are remembered, so a token introspected again costs a lookup.
+pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<AccessTokenClaims> {
+    let keys = app.keys.get(&cx.tenant.id)?;
+    let digest = secret::digest(token);
+    if let Some(hit) = app.verified_jwts.get(&digest)
+        && hit.tenant == cx.tenant.id
+        && keys.has(&hit.kid)
+    {
+        return Some(hit.claims.clone());
+    }
+    let (kid, claims) = verified_jws::<AccessTokenClaims>(app, cx, token, jwt::ACCESS_TOKEN_TYP)?;
     if claims.iss != cx.issuer {
         return None;
     }
-    let verified = VerifiedJwt { tenant: cx.tenant.id.clone(), kid: kid.to_owned(), claims: claims.clone() };
+    let verified = VerifiedJwt { tenant: cx.tenant.id.clone(), kid, claims: claims.clone() };
     app.verified_jwts.insert(digest, Arc::new(verified));
     Some(claims)
 }

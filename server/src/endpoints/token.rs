@@ -130,14 +130,8 @@ async fn redeem_code(
         acr: code.acr,
         amr: code.amr,
     };
-    let id_token = if has_openid(&code.scope) {
-        let mut claims = issue::id_token_claims(cx, client, &auth, code.nonce, now);
-        claims.at_hash =
-            Some(tessera_core::id_token::half_hash(client.id_token_signed_response_alg, &access_token));
-        Some(issue::sign_id_token(app, cx, client, &claims).await?)
-    } else {
-        None
-    };
+    let id_token =
+        id_token_beside(app, cx, client, &code.scope, &auth, code.nonce, &access_token, now).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -227,21 +221,15 @@ async fn refresh(
     let access_token = issue::access_token(app, cx, grant).await?;
     // OpenID Connect Core 12.2: a refreshed ID token keeps sub, aud, auth_time and the
     // session, and carries no nonce.
-    let id_token = if has_openid(&validated.access_scope) {
-        let auth = Authentication {
-            sub: current.sub.clone(),
-            sid: current.sid.clone(),
-            auth_time: current.auth_time,
-            acr: current.acr.clone(),
-            amr: current.amr.clone(),
-        };
-        let mut claims = issue::id_token_claims(cx, client, &auth, None, now);
-        claims.at_hash =
-            Some(tessera_core::id_token::half_hash(client.id_token_signed_response_alg, &access_token));
-        Some(issue::sign_id_token(app, cx, client, &claims).await?)
-    } else {
-        None
+    let auth = Authentication {
+        sub: current.sub.clone(),
+        sid: current.sid.clone(),
+        auth_time: current.auth_time,
+        acr: current.acr.clone(),
+        amr: current.amr.clone(),
     };
+    let scope = &validated.access_scope;
+    let id_token = id_token_beside(app, cx, client, scope, &auth, None, &access_token, now).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -252,6 +240,24 @@ async fn refresh(
     })
 }
 
-fn has_openid(scope: &str) -> bool {
-    scope.split(' ').any(|s| s == "openid")
+/// The ID token that travels beside `access_token` when `scope` has `openid` (OpenID Connect
+/// Core 3.1.3.3), bound to it by `at_hash`.
+#[allow(clippy::too_many_arguments)] // each is a distinct input of the token; a struct would only rename them
+async fn id_token_beside(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    scope: &str,
+    auth: &Authentication,
+    nonce: Option<String>,
+    access_token: &str,
+    now: UnixSecs,
+) -> Result<Option<String>, OAuthError> {
+    if !scope.split(' ').any(|s| s == "openid") {
+        return Ok(None);
+    }
+    let mut claims = issue::id_token_claims(cx, client, auth, nonce, now);
+    claims.at_hash =
+        Some(tessera_core::id_token::half_hash(client.id_token_signed_response_alg, access_token));
+    Ok(Some(issue::sign_id_token(app, cx, client, &claims).await?))
 }

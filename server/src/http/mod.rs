@@ -3,6 +3,7 @@
 //! here in the protocol's own format before any state is touched.
 
 pub mod body;
+pub mod cors;
 pub mod respond;
 
 use std::convert::Infallible;
@@ -97,7 +98,15 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
     match route {
         // Browser pages answer in HTML from the first error on (an unknown tenant included).
         Route::Tenant(tenant, Endpoint::Web(page)) => web::handle(app, &tenant, page, req, peer).await,
-        Route::Tenant(tenant, endpoint) => protocol(app, tenant, endpoint, req).await,
+        Route::Tenant(tenant, endpoint) => {
+            if req.method() == Method::OPTIONS {
+                return cors::preflight(app, &tenant, endpoint, req.headers());
+            }
+            let origin = cors::request_origin(req.headers());
+            let mut resp = protocol(app, tenant.clone(), endpoint, req).await;
+            cors::decorate(app, &tenant, endpoint, origin.as_ref(), &mut resp);
+            resp
+        }
         Route::Admin(route) => {
             let (parts, body) = req.into_parts();
             let body = match body::read(body, admin::MAX_BODY_BYTES).await {

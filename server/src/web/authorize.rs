@@ -68,6 +68,41 @@ pub fn validate(
     Ok((client, req))
 }
 
+/// A POST of one of the flow's own forms (`/login`, `/consent`): the form parsed, its CSRF
+/// token checked, and the authorization request it carries validated again (it is as
+/// untrusted as the original query, and the client may have changed meanwhile). `form_name`
+/// names the form in the page shown when the request field is missing.
+pub struct FormPost<'a> {
+    /// The parsed form.
+    pub form: Form<'a>,
+    /// The client the carried request names.
+    pub client: Arc<Client>,
+    /// The carried request, validated.
+    pub req: AuthorizationRequest,
+}
+
+/// Reads a [`FormPost`]; any failure is already the answer (boxed, as in [`validate`]).
+pub fn form_post<'a>(
+    app: &App,
+    cx: &TenantCx,
+    raw: &'a [u8],
+    headers: &HeaderMap,
+    form_name: &str,
+) -> Result<FormPost<'a>, Box<Resp>> {
+    let page = |err: PageError| Box::new(error_page(Some(cx), err));
+    let form = Form::parse(raw).map_err(|e| page(PageError::BadRequest(e.description)))?;
+    if !super::csrf::check(headers, &form) {
+        return Err(page(PageError::FormExpired));
+    }
+    let Some(raw_request) = form.get("request").and_then(super::decode_request) else {
+        return Err(page(PageError::BadRequest(format!(
+            "The {form_name} form lost its request; start again."
+        ))));
+    };
+    let (client, req) = validate(app, cx, &raw_request)?;
+    Ok(FormPost { form, client, req })
+}
+
 /// `GET|POST /authorize`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     let (client, req) = match validate(app, cx, &input.raw) {

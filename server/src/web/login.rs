@@ -4,7 +4,6 @@
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
-use tessera_core::form::Form;
 use tessera_core::model::User;
 
 use super::authorize::{self, Flow};
@@ -69,24 +68,12 @@ fn find_user(app: &App, tenant: &str, name: &str) -> Result<Option<User>, tesser
 
 /// `POST /login`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let form = match Form::parse(&input.raw) {
-        Ok(f) => f,
-        Err(e) => return error_page(Some(cx), PageError::BadRequest(e.description)),
-    };
-    if !csrf::check(&input.headers, &form) {
-        return error_page(Some(cx), PageError::FormExpired);
-    }
-    let Some((request_field, raw)) = form.get("request").and_then(|f| Some((f, super::decode_request(f)?)))
-    else {
-        return error_page(
-            Some(cx),
-            PageError::BadRequest("The sign-in form lost its request; start again.".into()),
-        );
-    };
-    let (client, req) = match authorize::validate(app, cx, &raw) {
-        Ok(v) => v,
+    let post = match authorize::form_post(app, cx, &input.raw, &input.headers, "sign-in") {
+        Ok(post) => post,
         Err(resp) => return *resp,
     };
+    let authorize::FormPost { form, client, req } = post;
+    let request_field = form.get("request").unwrap_or_default();
     let flow = Flow { app, cx, headers: &input.headers, client: &client, req: &req, request_field };
 
     // Browsers and phone keyboards add stray spaces; a username never has any.

@@ -9,7 +9,6 @@ use http::StatusCode;
 use http::header::SET_COOKIE;
 use tessera_core::form::Form;
 use tessera_core::id_token::{ID_TOKEN_TYP, IdTokenClaims};
-use tessera_core::jwt;
 
 use super::{Input, PageError, cookies, csrf, error_page, pages, see_other, session, tenant_name};
 use crate::app::{App, TenantCx};
@@ -24,24 +23,7 @@ const PASSED_ON: [&str; 5] =
 /// keys. Its expiry does not matter: a client usually logs out with an old ID token (RP-Initiated
 /// Logout 1.0, section 2).
 fn verify_hint(app: &App, cx: &TenantCx, token: &str) -> Option<IdTokenClaims> {
-    let keys = app.keys.get(&cx.tenant.id)?;
-    let parsed = jwt::parse(token)?;
-    if parsed.header.typ.as_deref() != Some(ID_TOKEN_TYP) {
-        return None;
-    }
-    let kid = parsed.header.kid.as_deref()?;
-    if !keys.has(kid) {
-        return None;
-    }
-    match app.signer.verify(&cx.tenant.id, kid, parsed.signing_input.as_bytes(), &parsed.signature) {
-        Ok(true) => {}
-        Ok(false) => return None,
-        Err(err) => {
-            tracing::warn!(%err, "id_token_hint verification failed");
-            return None;
-        }
-    }
-    let claims: IdTokenClaims = serde_json::from_slice(&parsed.payload).ok()?;
+    let (_, claims) = crate::endpoints::verified_jws::<IdTokenClaims>(app, cx, token, ID_TOKEN_TYP)?;
     (claims.iss == cx.issuer).then_some(claims)
 }
 
