@@ -7,6 +7,10 @@
 #
 # Usage: loadtests/compare.sh
 # Env (all optional):
+#   SUITES="tokens flows"      tokens: client_credentials, introspection, discovery, JWKS (ES256,
+#                              and cc_jwt with ES384); flows: the end-user scenarios code_flow and
+#                              refresh, once with RS256 and once with ES256 ID tokens (access
+#                              tokens ES256), after one login in a setup phase
 #   DURATION=20  WARMUP=3  CONCURRENCY=32,128   per measured run (see tessera-load --help)
 #   SERVERS="tessera peer"     which servers to measure (e.g. SERVERS=peer while Tessera is not
 #                              buildable; the table then has "-" in the other column)
@@ -45,11 +49,20 @@ BUILD="${BUILD:-1}"
 SIGNER="${SIGNER:-software}"
 ADMIN_KEY="bench-admin-key"
 ALGS=(ES256 ES384)
-ROWS=(cc_jwt_es256 cc_jwt_es384 cc_opaque introspect discovery jwks)
+SUITES="${SUITES:-tokens flows}"
+ID_ALGS=(RS256 ES256)
+ROWS=(cc_jwt_es256 cc_jwt_es384 cc_opaque introspect discovery jwks
+  code_flow_rs256 code_flow_es256 refresh_rs256 refresh_es256)
+FLOW_USER=bench-user
+FLOW_PASSWORD=bench-password-1
+FLOW_SCOPE="openid offline_access"
+TESSERA_REDIRECT=http://127.0.0.1:9/cb
+PEER_REDIRECT=http://127.0.0.1:9999/cb # registered in the peer's server.mjs
 
 log() { echo "# $*" >&2; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
 want() { [[ " $SERVERS " == *" $1 "* ]]; }
+suite() { [[ " $SUITES " == *" $1 "* ]]; }
 
 for tool in cargo curl jq taskset awk; do
   command -v "$tool" >/dev/null || die "missing $tool"
@@ -97,9 +110,38 @@ if want peer; then
   [ -f "$PEER_DIR/server.mjs" ] || die "no peer at $PEER_DIR (set PEER_DIR)"
   command -v node >/dev/null || die "missing node"
   cp -r "$PEER_DIR" "$PEER_WORK"
+  chmod -R u+w "$PEER_WORK" # shared/ is read-only; the copy must take node_modules and a variant
   if [ ! -d "$PEER_WORK/node_modules/oidc-provider" ]; then
     (cd "$PEER_WORK" && npm ci --no-audit --no-fund >&2)
   fi
+  # For the end-user flows, a variant of server.mjs (the original stays as it is):
+  # - devInteractions on: oidc-provider's built-in login and consent forms (any login and
+  #   password), which tessera-load fills in once during setup;
+  # - a refresh token for every code of a client registered for refresh_token (the default
+  #   needs offline_access, which oidc-provider drops unless prompt=consent), rotated on every
+  #   use like Tessera's (the default rotates a confidential client's token only near its end);
+  # - ID tokens signed with $ID_ALG (ES256 or RS256; an RSA 2048 key is added for RS256).
+  node - "$PEER_WORK/server.mjs" "$PEER_WORK/server-flows.mjs" <<'JS' || die "cannot adapt the peer's server.mjs for the flows"
+const fs = require('node:fs');
+const [src, dst] = process.argv.slice(2);
+let s = fs.readFileSync(src, 'utf8');
+const edits = [
+  ["devInteractions: { enabled: false },", "devInteractions: { enabled: true },"],
+  ["    pkce: { required: () => true },\n",
+   "    pkce: { required: () => true },\n" +
+   "    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),\n" +
+   "    rotateRefreshToken: () => true,\n"],
+  ["      id_token_signed_response_alg: 'ES256',\n    }],",
+   "      id_token_signed_response_alg: process.env.ID_ALG || 'ES256',\n    }],"],
+  ["  const keys = [await sig('ES256')];\n",
+   "  const keys = [await sig('ES256')];\n  if (process.env.ID_ALG === 'RS256') keys.push(await sig('RS256'));\n"],
+];
+for (const [from, to] of edits) {
+  if (s.split(from).length !== 2) throw new Error(`server.mjs changed: cannot find ${JSON.stringify(from)}`);
+  s = s.replace(from, to);
+}
+fs.writeFileSync(dst, s);
+JS
 fi
 
 {
@@ -172,6 +214,26 @@ start_tessera() { # ALG LABEL
   RESOURCE_ARGS=()
 }
 
+# Tessera with access tokens ES256, a user and a first-party code-flow client whose ID tokens
+# are signed with ID_ALG.
+start_tessera_flows() { # ID_ALG LABEL
+  local id_alg=$1 rp id secret
+  start_tessera ES256 "$2"
+  admin POST /tenants/default/users "$(jq -nc --arg u "$FLOW_USER" --arg p "$FLOW_PASSWORD" \
+    '{username: $u, password: $p}')" >/dev/null
+  rp=$(admin POST /tenants/default/clients "$(jq -nc --arg r "$TESSERA_REDIRECT" --arg a "$id_alg" '{
+    client_name: "bench-rp", grant_types: ["authorization_code", "refresh_token"],
+    redirect_uris: [$r], scope: "openid profile offline_access", first_party: true,
+    token_endpoint_auth_method: "client_secret_basic", id_token_signed_response_alg: $a}')")
+  { id=$(jq -er .client_id <<<"$rp") && secret=$(jq -er .client_secret <<<"$rp"); } \
+    || die "client response without client_id/client_secret: ${rp:0:300}"
+  [ "$(jq -r .id_token_signed_response_alg <<<"$rp")" = "$id_alg" ] \
+    || log "WARNING tessera client says id_token_signed_response_alg=$(jq -r .id_token_signed_response_alg <<<"$rp")"
+  CLIENT_ENV=(LOAD_FLOW_CLIENT_ID="$id" LOAD_FLOW_CLIENT_SECRET="$secret"
+    LOAD_USER="$FLOW_USER" LOAD_PASSWORD="$FLOW_PASSWORD")
+  RESOURCE_ARGS=(--redirect-uri "$TESSERA_REDIRECT" --flow-scope "$FLOW_SCOPE")
+}
+
 admin() { # METHOD PATH [JSON] -> body on stdout; fails unless 2xx
   local out code args=(-sS -X "$1" -H "Authorization: Bearer $ADMIN_KEY" -H "Accept: application/json"
     -o "$TMP/admin.body" -w '%{http_code}')
@@ -197,15 +259,34 @@ start_peer() { # ALG LABEL
   RESOURCE_ARGS=(--jwt-resource urn:bench:jwt --opaque-resource urn:bench:opaque)
 }
 
+# The flows variant of the peer (see step 2): login and consent through devInteractions.
+start_peer_flows() { # ID_ALG LABEL
+  local id_alg=$1 label=$2
+  if curl -s -o /dev/null "http://127.0.0.1:$PEER_PORT/"; then
+    die "something already listens on 127.0.0.1:$PEER_PORT (set PEER_PORT)"
+  fi
+  NODE_ENV=production PORT="$PEER_PORT" AT_ALG=ES256 ID_ALG="$id_alg" taskset -c "$SERVER_CPU" \
+    node "$PEER_WORK/server-flows.mjs" >"$RES/server-$label.log" 2>&1 &
+  SERVER_PID=$!
+  BASE="http://127.0.0.1:$PEER_PORT"
+  wait_http "$BASE/.well-known/openid-configuration" \
+    || { tail -20 "$RES/server-$label.log" >&2; die "peer did not start"; }
+  CLIENT_ENV=(LOAD_FLOW_CLIENT_ID=bench-client LOAD_FLOW_CLIENT_SECRET=bench-secret
+    LOAD_USER="$FLOW_USER" LOAD_PASSWORD="$FLOW_PASSWORD")
+  RESOURCE_ARGS=(--redirect-uri "$PEER_REDIRECT" --flow-scope "$FLOW_SCOPE")
+}
+
 printf 'server\tconfig\tidle_kib\tafter_kib\tpeak_kib\n' >"$RES/rss.tsv"
 PROBLEMS=0 # runs whose tessera-load exited non-zero: the table is printed, then exit 1
 
 # run_config SERVER ALG SCENARIOS LABEL [extra tessera-load args...]
-# Starts the server, loads it, appends its rows to $RES/SERVER.rows and its RSS to rss.tsv.
+# Starts the server (start_SERVER, or start_$START when set), loads it, appends its rows to
+# $RES/SERVER.rows and its RSS to rss.tsv. Rows of cc_jwt, code_flow and refresh get ALG in
+# their name (the access token's for cc_jwt, the ID token's for the flows).
 run_config() {
   local server=$1 alg=$2 scenarios=$3 label=$4 rc=0 idle after peak
   shift 4
-  "start_$server" "$alg" "$label"
+  "start_${START:-$server}" "$alg" "$label"
   log "$label: pid=$SERVER_PID cpus=$(taskset -pc "$SERVER_PID" | sed 's/.*: //') base=$BASE loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   sleep 1
   idle=$(status_kib "$SERVER_PID" VmRSS)
@@ -222,13 +303,15 @@ run_config() {
     *) log "$label: tessera-load failed (exit $rc), see $RES/$label.err"; PROBLEMS=$((PROBLEMS + 1)) ;;
   esac
   printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$label" "$idle" "$after" "$peak" >>"$RES/rss.tsv"
-  # Table rows; cc_jwt rows carry the signing algorithm in their name. Fill runs are no rows.
+  # Table rows; cc_jwt and flow rows carry the signing algorithm in their name. Fill runs are
+  # no rows.
   if [[ "$label" != *-fill ]]; then
-    sed -E "s/^cc_jwt_c/cc_jwt_${alg,,}_c/" "$RES/$label.out" >>"$RES/$server.rows"
+    sed -E "s/^(cc_jwt|code_flow|refresh)_c/\1_${alg,,}_c/" "$RES/$label.out" >>"$RES/$server.rows"
     # Runs where tessera-load itself used most of its core measure the load generator.
     awk -v max="$LOADGEN_BUSY_PCT" -v alg="${alg,,}" '
       /^# [a-z_]+_c[0-9]+: .*loadgen_cpu=[0-9]+%/ {
-        name = substr($2, 1, length($2) - 1); sub(/^cc_jwt_c/, "cc_jwt_" alg "_c", name)
+        name = substr($2, 1, length($2) - 1)
+        if (match(name, /^(cc_jwt|code_flow|refresh)_c/)) name = substr(name, 1, RLENGTH - 2) "_" alg substr(name, RLENGTH - 1)
         match($0, /loadgen_cpu=[0-9]+/); pct = substr($0, RSTART + 12, RLENGTH - 12) + 0
         if (pct >= max) print name, pct
       }' "$RES/$label.err" >>"$RES/$server.loadgen-busy"
@@ -240,11 +323,19 @@ for server in tessera peer; do
   want "$server" || continue
   : >"$RES/$server.rows"
   : >"$RES/$server.loadgen-busy"
-  for alg in "${ALGS[@]}"; do
-    if [ "$alg" = ES256 ]; then scen=cc_jwt,cc_opaque,introspect,discovery,jwks; else scen=cc_jwt; fi
-    run_config "$server" "$alg" "$scen" "$server-${alg,,}" \
-      --duration "$DURATION" --warmup "$WARMUP" --concurrency "$CONCURRENCY"
-  done
+  if suite tokens; then
+    for alg in "${ALGS[@]}"; do
+      if [ "$alg" = ES256 ]; then scen=cc_jwt,cc_opaque,introspect,discovery,jwks; else scen=cc_jwt; fi
+      run_config "$server" "$alg" "$scen" "$server-${alg,,}" \
+        --duration "$DURATION" --warmup "$WARMUP" --concurrency "$CONCURRENCY"
+    done
+  fi
+  if suite flows; then
+    for id_alg in "${ID_ALGS[@]}"; do
+      START="${server}_flows" run_config "$server" "$id_alg" code_flow,refresh "$server-flows-${id_alg,,}" \
+        --duration "$DURATION" --warmup "$WARMUP" --concurrency "$CONCURRENCY"
+    done
+  fi
   if [ "$OPAQUE_FILL" -gt 0 ]; then
     run_config "$server" ES256 cc_opaque "$server-fill" \
       --concurrency "$FILL_CONCURRENCY" --warmup 0 --requests "$OPAQUE_FILL" --duration "$FILL_MAX_SECS" \
@@ -271,6 +362,7 @@ done
   for row in "${ROWS[@]}"; do
     for c in ${CONCURRENCY//,/ }; do
       name="${row}_c$c"
+      [ -n "${T[$name]:-}${P[$name]:-}" ] || continue # a suite that did not run
       read -r trps tp50 tp99 tnon <<<"${T[$name]:-- - - -}"
       read -r prps pp50 pp99 pnon <<<"${P[$name]:-- - - -}"
       ratio=$(awk -v a="${trps%\*}" -v b="${prps%\*}" 'BEGIN{ if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && b > 0) printf "%.2f", a/b; else print "-" }')
@@ -292,6 +384,10 @@ done
     echo "| $label$note | $(mib "$idle") | $(mib "$after") | $(mib "$peak") |"
   done
   echo
+  if suite flows; then
+    echo
+    echo "code_flow: rps = flows/s (authorize with the session cookie + code exchange + one refresh), p50/p99 of the whole flow; refresh: refreshes/s. Row suffix = ID token alg (access tokens ES256)."
+  fi
   echo "duration ${DURATION}s, warmup ${WARMUP}s, server on CPU $SERVER_CPU, tessera-load (1 thread) on CPU $LOADGEN_CPU; raw output: ${RES#"$ROOT"/}"
 } | tee "$RES/summary.md"
 if [ "$PROBLEMS" -gt 0 ]; then

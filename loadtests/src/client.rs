@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -56,6 +56,8 @@ impl Conn {
 pub struct Fetched {
     /// Status code.
     pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
 }
@@ -77,7 +79,7 @@ pub async fn fetch_on(conn: &mut Conn, req: Request<Body>, timeout: Duration) ->
         let resp = conn.send(req).await.context(|| "sending".to_owned())?;
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.context(|| "reading body".to_owned())?.to_bytes();
-        Ok(Fetched { status: parts.status, body })
+        Ok(Fetched { status: parts.status, headers: parts.headers, body })
     };
     tokio::time::timeout(timeout, work)
         .await

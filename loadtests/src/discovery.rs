@@ -1,5 +1,5 @@
 //! Finding the endpoints: the discovery document (OpenID Connect Discovery 1.0, falling back to
-//! RFC 8414 authorization server metadata) parsed into the three URLs the scenarios need.
+//! RFC 8414 authorization server metadata) parsed into the URLs the scenarios need.
 
 use std::time::Duration;
 
@@ -18,6 +18,9 @@ pub struct Metadata {
     pub issuer: Option<String>,
     /// `token_endpoint`: required.
     pub token_endpoint: String,
+    /// `authorization_endpoint`, for the end-user flows.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
     /// `introspection_endpoint` (RFC 8414), when the server has one.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
@@ -33,7 +36,9 @@ pub fn parse_metadata(body: &[u8]) -> Result<Metadata> {
     if m.token_endpoint.trim().is_empty() {
         return Err(Error::msg("discovery document has an empty token_endpoint"));
     }
-    for field in [&mut m.issuer, &mut m.introspection_endpoint, &mut m.jwks_uri] {
+    for field in
+        [&mut m.issuer, &mut m.authorization_endpoint, &mut m.introspection_endpoint, &mut m.jwks_uri]
+    {
         if field.as_deref().is_some_and(|s| s.trim().is_empty()) {
             *field = None;
         }
@@ -68,6 +73,8 @@ pub struct Endpoints {
     pub issuer: Option<String>,
     /// Token endpoint.
     pub token: LoopbackUrl,
+    /// Authorization endpoint, if advertised.
+    pub authorize: Option<LoopbackUrl>,
     /// Introspection endpoint, if advertised.
     pub introspection: Option<LoopbackUrl>,
     /// JWKS URL, if advertised.
@@ -82,6 +89,11 @@ impl Endpoints {
         };
         Ok(Self {
             token: check("token_endpoint", &m.token_endpoint)?,
+            authorize: m
+                .authorization_endpoint
+                .as_deref()
+                .map(|u| check("authorization_endpoint", u))
+                .transpose()?,
             introspection: m
                 .introspection_endpoint
                 .as_deref()
@@ -122,6 +134,7 @@ mod tests {
         let doc = br#"{
             "issuer": "http://127.0.0.1:3100",
             "token_endpoint": "http://127.0.0.1:3100/token",
+            "authorization_endpoint": "http://127.0.0.1:3100/auth",
             "introspection_endpoint": "http://127.0.0.1:3100/token/introspection",
             "jwks_uri": "http://127.0.0.1:3100/jwks",
             "grant_types_supported": ["client_credentials"],
@@ -132,6 +145,7 @@ mod tests {
         assert_eq!(m.token_endpoint, "http://127.0.0.1:3100/token");
         assert_eq!(m.introspection_endpoint.as_deref(), Some("http://127.0.0.1:3100/token/introspection"));
         assert_eq!(m.jwks_uri.as_deref(), Some("http://127.0.0.1:3100/jwks"));
+        assert_eq!(m.authorization_endpoint.as_deref(), Some("http://127.0.0.1:3100/auth"));
     }
 
     #[test]
@@ -170,7 +184,7 @@ mod tests {
             .expect("valid document");
         let e = Endpoints::from_metadata(disc, m).expect("loopback");
         assert_eq!(e.token.path_and_query.as_str(), "/t/default/token");
-        assert!(e.introspection.is_none() && e.jwks.is_none());
+        assert!(e.introspection.is_none() && e.jwks.is_none() && e.authorize.is_none());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! Exit status: 0 when every scenario ran with a clean preflight, 3 when a preflight found a
 //! problem or a scenario could not run, 2 on a usage or fatal error.
 
+mod browser;
 mod client;
+mod code_flow;
 mod discovery;
 mod error;
 mod procstat;
@@ -23,10 +25,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+use crate::code_flow::FlowSettings;
 use crate::error::{Context, Error, Result};
 use crate::report::Summary;
-use crate::runner::RunConfig;
-use crate::scenario::{Credentials, Scenario, Settings};
+use crate::runner::{RunConfig, RunStats};
+use crate::scenario::{Credentials, Load, Scenario, Settings};
 use crate::target::LoopbackUrl;
 
 /// Most connections one run may open.
@@ -65,6 +68,25 @@ struct Args {
     #[arg(long, env = "LOAD_OPAQUE_CLIENT_SECRET", hide_env_values = true)]
     opaque_client_secret: Option<String>,
 
+    /// Relying party of code_flow and refresh (client_secret_basic; default: --client-id)
+    #[arg(long, env = "LOAD_FLOW_CLIENT_ID")]
+    flow_client_id: Option<String>,
+    /// Its secret
+    #[arg(long, env = "LOAD_FLOW_CLIENT_SECRET", hide_env_values = true)]
+    flow_client_secret: Option<String>,
+    /// End user who logs in (once, in setup) for code_flow and refresh
+    #[arg(long, env = "LOAD_USER")]
+    user: Option<String>,
+    /// Their password
+    #[arg(long, env = "LOAD_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Redirect URI registered for the flow client (never contacted)
+    #[arg(long, default_value = "http://127.0.0.1:9/cb")]
+    redirect_uri: String,
+    /// `scope` of the authorization requests of code_flow and refresh
+    #[arg(long, default_value = "openid profile offline_access")]
+    flow_scope: String,
+
     /// `resource` sent by cc_jwt (default: none)
     #[arg(long)]
     jwt_resource: Option<String>,
@@ -87,7 +109,8 @@ struct Args {
     /// End each measured run after this many requests (the duration still bounds it)
     #[arg(long)]
     requests: Option<u64>,
-    /// Scenarios to run, comma-separated: cc_jwt, cc_opaque, introspect, discovery, jwks
+    /// Scenarios to run, comma-separated: cc_jwt, cc_opaque, introspect, discovery, jwks,
+    /// code_flow, refresh
     #[arg(long, value_delimiter = ',', default_value = "cc_jwt,cc_opaque,introspect,discovery,jwks")]
     scenarios: Vec<Scenario>,
     /// Tokio worker threads (default: available parallelism, which respects taskset)
@@ -149,15 +172,38 @@ impl Job {
         if let Some(n) = a.requests {
             in_range("--requests", n, 1, u64::MAX)?;
         }
+        let client = credentials(a.client_id, a.client_secret, "client")?;
+        let flow_client =
+            credentials(a.flow_client_id, a.flow_client_secret, "flow-client")?.or_else(|| client.clone());
+        let flow = match (flow_client, a.user, a.password) {
+            (Some(client), Some(user), Some(password)) => {
+                if a.flow_scope.trim().is_empty() || a.redirect_uri.is_empty() {
+                    return Err(Error::msg("--flow-scope and --redirect-uri may not be empty"));
+                }
+                Some(FlowSettings {
+                    client,
+                    user,
+                    password,
+                    redirect_uri: a.redirect_uri,
+                    scope: a.flow_scope,
+                })
+            }
+            (_, None, None) => None,
+            (_, Some(_), None) | (_, None, Some(_)) => {
+                return Err(Error::msg("--user and --password go together"));
+            }
+            (None, Some(_), Some(_)) => None,
+        };
         Ok(Self {
             base_url,
             settings: Settings {
-                client: credentials(a.client_id, a.client_secret, "client")?,
+                client,
                 opaque_client: credentials(a.opaque_client_id, a.opaque_client_secret, "opaque-client")?,
                 scope: Some(a.scope).filter(|s| !s.is_empty()),
                 jwt_resource: a.jwt_resource.filter(|s| !s.is_empty()),
                 opaque_resource: a.opaque_resource.filter(|s| !s.is_empty()),
                 timeout,
+                flow,
             },
             scenarios: a.scenarios,
             concurrency: a.concurrency,
@@ -223,10 +269,31 @@ async fn execute(job: &Job) -> Result<bool> {
         clean &= prepared.preflight_ok;
         for &concurrency in &job.concurrency {
             let cfg = RunConfig { concurrency, ..job.run };
+            // Per-user setup (refresh chains) happens before the clocks start.
+            let refresh_users = match &prepared.load {
+                Load::Refresh(ctx) => {
+                    let t0 = Instant::now();
+                    let users = code_flow::refresh_users(ctx, concurrency, job.settings.timeout).await?;
+                    eprintln!(
+                        "# setup {scenario}_c{concurrency}: {} refresh chains in {:.1?}",
+                        users.len(),
+                        t0.elapsed()
+                    );
+                    Some(users)
+                }
+                _ => None,
+            };
             let wall0 = Instant::now();
             let (me0, server0) =
                 (procstat::cpu_time(None), job.server_pid.and_then(|p| procstat::cpu_time(Some(p))));
-            let stats = runner::run(&prepared.template, &cfg).await?;
+            let stats: RunStats = match (&prepared.load, refresh_users) {
+                (Load::Repeat(template), _) => runner::run(template, &cfg).await?,
+                (Load::CodeFlow(ctx), _) => {
+                    runner::run_users(code_flow::code_flow_users(ctx, concurrency)?, &cfg).await?
+                }
+                (Load::Refresh(_), Some(users)) => runner::run_users(users, &cfg).await?,
+                (Load::Refresh(_), None) => return Err(Error::msg("refresh users were not set up")),
+            };
             let wall = wall0.elapsed();
             let (me1, server1) =
                 (procstat::cpu_time(None), job.server_pid.and_then(|p| procstat::cpu_time(Some(p))));
@@ -244,6 +311,10 @@ async fn execute(job: &Job) -> Result<bool> {
                     percent(cpu_delta(server0, server1), wall),
                     procstat::rss_kib(pid).map_or("?".to_owned(), |k| format!("{}MiB", k / 1024))
                 ));
+            }
+            if let Load::Refresh(ctx) = &prepared.load {
+                let replaced = ctx.chains_replaced.swap(0, std::sync::atomic::Ordering::Relaxed);
+                details.push_str(&format!(" chains_replaced={replaced}"));
             }
             if let Some(e) = &stats.tally.last_error {
                 details.push_str(&format!(" last_error={e:?}"));
@@ -293,7 +364,8 @@ mod tests {
         let j = job(&["http://127.0.0.1:3100/"]).expect("valid");
         assert_eq!(j.base_url, "http://127.0.0.1:3100");
         assert_eq!(j.concurrency, [32, 128]);
-        assert_eq!(j.scenarios, Scenario::ALL);
+        assert_eq!(j.scenarios, Scenario::ALL[..5]);
+        assert!(j.settings.flow.is_none());
         assert_eq!(j.settings.scope.as_deref(), Some("api:read"));
         assert_eq!(j.run.duration, Duration::from_secs(20));
         assert_eq!(j.run.warmup, Duration::from_secs(3));
@@ -323,6 +395,47 @@ mod tests {
     }
 
     #[test]
+    fn flow_settings_default_to_the_client() {
+        let j = job(&[
+            "http://127.0.0.1:8080/t/default",
+            "--scenarios",
+            "code_flow,refresh",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--user",
+            "alice",
+            "--password",
+            "pw",
+        ])
+        .expect("valid");
+        assert_eq!(j.scenarios, [Scenario::CodeFlow, Scenario::Refresh]);
+        let flow = j.settings.flow.expect("flow settings");
+        assert_eq!((flow.client.id.as_str(), flow.user.as_str()), ("c", "alice"));
+        assert_eq!(flow.redirect_uri, "http://127.0.0.1:9/cb");
+        assert_eq!(flow.scope, "openid profile offline_access");
+
+        let j = job(&[
+            "http://127.0.0.1:3100",
+            "--flow-client-id",
+            "rp",
+            "--flow-client-secret",
+            "rps",
+            "--user",
+            "u",
+            "--password",
+            "p",
+            "--redirect-uri",
+            "http://127.0.0.1:9999/cb",
+        ])
+        .expect("valid");
+        assert!(j.settings.client.is_none());
+        let flow = j.settings.flow.expect("flow settings");
+        assert_eq!((flow.client.id.as_str(), flow.redirect_uri.as_str()), ("rp", "http://127.0.0.1:9999/cb"));
+    }
+
+    #[test]
     fn refuses_bad_arguments() {
         for bad in [
             &["http://203.0.113.9:80"][..],
@@ -333,6 +446,22 @@ mod tests {
             &["http://127.0.0.1", "--client-id", "only-id"],
             &["http://127.0.0.1", "--threads", "0"],
             &["http://127.0.0.1", "--requests", "0"],
+            &["http://127.0.0.1", "--user", "alice"],
+            &["http://127.0.0.1", "--client-id", "c", "--client-secret", "s", "--password", "pw"],
+            &["http://127.0.0.1", "--flow-client-id", "c"],
+            &[
+                "http://127.0.0.1",
+                "--client-id",
+                "c",
+                "--client-secret",
+                "s",
+                "--user",
+                "u",
+                "--password",
+                "p",
+                "--flow-scope",
+                "",
+            ],
         ] {
             assert!(job(bad).is_err(), "{bad:?} should be refused");
         }

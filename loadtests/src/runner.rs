@@ -1,6 +1,7 @@
-//! The closed loop: one task and one keep-alive connection per virtual user, each sending its
-//! next request when the previous response has been read, and per-task histograms merged at
-//! the end.
+//! The closed loop: one task and one keep-alive connection per virtual user, each starting its
+//! next iteration when the previous one is done, and per-task histograms merged at the end. An
+//! iteration is one request (a [`RequestTemplate`]) or, for the end-user flows, several requests
+//! in a row on the same connection (see [`Iteration`]); its latency is that of the whole.
 //!
 //! Timeline of a run: `warmup` (requests sent, nothing recorded), then the measured window of
 //! `duration`. A request counts when it was *sent* inside the window; requests in flight at the
@@ -9,6 +10,8 @@
 //! spent. Every request has a timeout, so a run always ends by itself.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -148,8 +151,55 @@ impl Plan {
     }
 }
 
+/// Why an iteration did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IterationError {
+    /// What went wrong, for the log.
+    pub message: String,
+    /// False when the connection may be broken and must be opened again.
+    pub conn_ok: bool,
+}
+
+impl IterationError {
+    /// The connection failed (closed, reset, timed out): it is dropped.
+    pub fn transport(e: impl std::fmt::Display) -> Self {
+        Self { message: e.to_string(), conn_ok: false }
+    }
+
+    /// The server answered, but not as the flow expects; the connection is still usable.
+    pub fn protocol(e: impl std::fmt::Display) -> Self {
+        Self { message: e.to_string(), conn_ok: true }
+    }
+}
+
+/// What one completed iteration answered: the status that decides it (the last response's, or
+/// the first unexpected one) and the body bytes read.
+pub type Outcome = std::result::Result<(StatusCode, u64), IterationError>;
+
+/// The work of one virtual user: one iteration per loop turn, on the user's connection.
+pub trait Iteration: Send + 'static {
+    /// Where to connect.
+    fn addr(&self) -> SocketAddr;
+    /// Runs one iteration on `conn` (bounded by the caller's timeout).
+    fn iterate(&mut self, conn: &mut Conn) -> impl Future<Output = Outcome> + Send;
+}
+
+/// The plain scenarios: the same request over and over.
+#[derive(Debug, Clone)]
+pub struct Repeat(pub Arc<RequestTemplate>);
+
+impl Iteration for Repeat {
+    fn addr(&self) -> SocketAddr {
+        self.0.addr
+    }
+
+    async fn iterate(&mut self, conn: &mut Conn) -> Outcome {
+        exchange(conn, self.0.build()).await.map_err(IterationError::transport)
+    }
+}
+
 /// Sends a request and reads the whole body; returns the status and the body length.
-async fn exchange(conn: &mut Conn, req: Request<Body>) -> hyper::Result<(StatusCode, u64)> {
+pub async fn exchange(conn: &mut Conn, req: Request<Body>) -> hyper::Result<(StatusCode, u64)> {
     let resp = conn.send(req).await?;
     let status = resp.status();
     let mut body = resp.into_body();
@@ -162,7 +212,7 @@ async fn exchange(conn: &mut Conn, req: Request<Body>) -> hyper::Result<(StatusC
     Ok((status, bytes))
 }
 
-async fn virtual_user(t: Arc<RequestTemplate>, plan: Arc<Plan>, mut tally: Tally) -> Tally {
+async fn virtual_user<W: Iteration>(mut work: W, plan: Arc<Plan>, mut tally: Tally) -> Tally {
     let mut conn: Option<Conn> = None;
     loop {
         let now = Instant::now();
@@ -186,7 +236,7 @@ async fn virtual_user(t: Arc<RequestTemplate>, plan: Arc<Plan>, mut tally: Tally
         };
         let mut c = match open {
             Some(c) => c,
-            None => match tokio::time::timeout(plan.timeout, Conn::connect(t.addr)).await {
+            None => match tokio::time::timeout(plan.timeout, Conn::connect(work.addr())).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => {
                     if measured {
@@ -204,7 +254,7 @@ async fn virtual_user(t: Arc<RequestTemplate>, plan: Arc<Plan>, mut tally: Tally
             },
         };
         let sent = Instant::now();
-        match tokio::time::timeout(plan.timeout, exchange(&mut c, t.build())).await {
+        match tokio::time::timeout(plan.timeout, work.iterate(&mut c)).await {
             Ok(Ok((status, bytes))) => {
                 if measured {
                     tally.response(status, bytes, sent.elapsed());
@@ -213,7 +263,10 @@ async fn virtual_user(t: Arc<RequestTemplate>, plan: Arc<Plan>, mut tally: Tally
             }
             Ok(Err(e)) => {
                 if measured {
-                    tally.error(e);
+                    tally.error(&e.message);
+                }
+                if e.conn_ok {
+                    conn = Some(c);
                 }
             }
             Err(_) => {
@@ -228,8 +281,17 @@ async fn virtual_user(t: Arc<RequestTemplate>, plan: Arc<Plan>, mut tally: Tally
 
 /// Runs `cfg.concurrency` closed-loop connections repeating `template`.
 pub async fn run(template: &RequestTemplate, cfg: &RunConfig) -> Result<RunStats> {
+    let template = Arc::new(template.clone());
+    run_users((0..cfg.concurrency).map(|_| Repeat(Arc::clone(&template))).collect(), cfg).await
+}
+
+/// Runs one closed-loop connection per element of `users` (there must be `cfg.concurrency`).
+pub async fn run_users<W: Iteration>(users: Vec<W>, cfg: &RunConfig) -> Result<RunStats> {
     if cfg.concurrency == 0 {
         return Err(Error::msg("concurrency must be at least 1"));
+    }
+    if users.len() != cfg.concurrency {
+        return Err(Error::msg(format!("{} virtual users for concurrency {}", users.len(), cfg.concurrency)));
     }
     let mut tallies = Vec::with_capacity(cfg.concurrency);
     for _ in 0..cfg.concurrency {
@@ -242,10 +304,9 @@ pub async fn run(template: &RequestTemplate, cfg: &RunConfig) -> Result<RunStats
         budget: cfg.requests.map(AtomicU64::new),
         timeout: cfg.timeout,
     });
-    let template = Arc::new(template.clone());
     let mut set = JoinSet::new();
-    for tally in tallies {
-        set.spawn(virtual_user(Arc::clone(&template), Arc::clone(&plan), tally));
+    for (work, tally) in users.into_iter().zip(tallies) {
+        set.spawn(virtual_user(work, Arc::clone(&plan), tally));
     }
     let mut total = Tally::new()?;
     while let Some(done) = set.join_next().await {

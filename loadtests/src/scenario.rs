@@ -1,9 +1,12 @@
 //! The scenarios: what request each one repeats, and the preflight that checks, before any
 //! load, that the server gives real answers (a token of the expected kind, `active: true`).
+//! The end-user scenarios (`code_flow`, `refresh`) are several requests per iteration; they
+//! live in [`crate::code_flow`].
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,6 +19,7 @@ use http_body_util::Full;
 use serde_json::Value;
 
 use crate::client::{self, Body, Conn, Fetched};
+use crate::code_flow::{self, FlowContext, FlowSettings};
 use crate::discovery::Endpoints;
 use crate::error::{Context, Error, Result};
 use crate::target::LoopbackUrl;
@@ -33,12 +37,23 @@ pub enum Scenario {
     Discovery,
     /// GET of the JWKS.
     Jwks,
+    /// authorize with a session cookie, code exchange with PKCE, one refresh: one flow.
+    CodeFlow,
+    /// One refresh_token grant on a chain of the virtual user's own.
+    Refresh,
 }
 
 impl Scenario {
-    /// Every scenario, in the default order.
-    pub const ALL: [Scenario; 5] =
-        [Scenario::CcJwt, Scenario::CcOpaque, Scenario::Introspect, Scenario::Discovery, Scenario::Jwks];
+    /// Every scenario; the first five run when none are named (the others need an end user).
+    pub const ALL: [Scenario; 7] = [
+        Scenario::CcJwt,
+        Scenario::CcOpaque,
+        Scenario::Introspect,
+        Scenario::Discovery,
+        Scenario::Jwks,
+        Scenario::CodeFlow,
+        Scenario::Refresh,
+    ];
 
     /// The name used on the command line and in output lines.
     pub fn name(self) -> &'static str {
@@ -48,6 +63,8 @@ impl Scenario {
             Scenario::Introspect => "introspect",
             Scenario::Discovery => "discovery",
             Scenario::Jwks => "jwks",
+            Scenario::CodeFlow => "code_flow",
+            Scenario::Refresh => "refresh",
         }
     }
 }
@@ -312,6 +329,8 @@ pub struct Settings {
     pub opaque_resource: Option<String>,
     /// Timeout of a preflight request.
     pub timeout: Duration,
+    /// The relying party and end user of `code_flow` and `refresh`, when given.
+    pub flow: Option<FlowSettings>,
 }
 
 impl Settings {
@@ -329,11 +348,22 @@ impl Settings {
     }
 }
 
-/// A scenario ready to run: the request to repeat and whether the preflight found a problem.
+/// What the virtual users of a scenario do.
+#[derive(Debug, Clone)]
+pub enum Load {
+    /// Repeat one request.
+    Repeat(Box<RequestTemplate>),
+    /// `code_flow`.
+    CodeFlow(Arc<FlowContext>),
+    /// `refresh`.
+    Refresh(Arc<FlowContext>),
+}
+
+/// A scenario ready to run: its load and whether the preflight found a problem.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// The request.
-    pub template: RequestTemplate,
+    /// The load.
+    pub load: Load,
     /// False when the preflight reported a problem (the numbers may not mean what they say).
     pub preflight_ok: bool,
 }
@@ -386,7 +416,7 @@ pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result
             let template = RequestTemplate::post_form(&ep.token, addr, creds, body)?;
             let (_, check) = token_preflight(scenario, &template, expect, s.timeout).await?;
             let preflight_ok = check.is_ok_and(|c| c.warning.is_none());
-            Ok(Prepared { template, preflight_ok })
+            Ok(Prepared { load: Load::Repeat(Box::new(template)), preflight_ok })
         }
         Scenario::Introspect => {
             let url = ep
@@ -425,7 +455,7 @@ pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result
                     problem(scenario, format_args!("{active}/{TRIES} active=true; last problem: {last}"));
                 }
             }
-            Ok(Prepared { template, preflight_ok })
+            Ok(Prepared { load: Load::Repeat(Box::new(template)), preflight_ok })
         }
         Scenario::Discovery => {
             let addr = ep.discovery.resolve().await?;
@@ -437,7 +467,17 @@ pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result
             } else {
                 problem(scenario, format_args!("HTTP {}", resp.status.as_u16()));
             }
-            Ok(Prepared { template, preflight_ok })
+            Ok(Prepared { load: Load::Repeat(Box::new(template)), preflight_ok })
+        }
+        Scenario::CodeFlow | Scenario::Refresh => {
+            let flow = s.flow.as_ref().ok_or_else(|| {
+                Error::msg(format!(
+                    "{scenario} needs --flow-client-id/--flow-client-secret (or --client-*) and --user/--password"
+                ))
+            })?;
+            let (ctx, preflight_ok) = code_flow::prepare(scenario.name(), ep, flow, s.timeout).await?;
+            let load = if scenario == Scenario::CodeFlow { Load::CodeFlow(ctx) } else { Load::Refresh(ctx) };
+            Ok(Prepared { load, preflight_ok })
         }
         Scenario::Jwks => {
             let url = ep.jwks.as_ref().ok_or_else(|| Error::msg("no jwks_uri advertised"))?;
@@ -454,7 +494,7 @@ pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result
                     false
                 }
             };
-            Ok(Prepared { template, preflight_ok })
+            Ok(Prepared { load: Load::Repeat(Box::new(template)), preflight_ok })
         }
     }
 }
