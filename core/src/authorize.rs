@@ -295,6 +295,40 @@ pub fn validate(form: &Form<'_>, client: Option<&Client>) -> Result<Authorizatio
     })
 }
 
+/// The answer to an authorization request that repeats parameters (`repeated`, from
+/// [`Form::parse_first`], whose `form` holds the first value of each). RFC 6749 3.1 forbids
+/// repeats, and 4.1.2.1 names "includes a parameter more than once" among the `invalid_request`
+/// errors sent back to the client. That needs a trusted redirect URI, so a repeated `client_id`
+/// or `redirect_uri`, or one that fails the usual checks, is fatal. A repeated `state` is not
+/// echoed: no single value was received.
+pub fn repeated_parameter(form: &Form<'_>, client: Option<&Client>, repeated: &[String]) -> AuthorizeError {
+    let name = repeated.first().map_or("", String::as_str);
+    // The name is the client's; RFC 6749 4.1.2.1 limits error_description to printable ASCII
+    // without `"` and `\`.
+    let description = if !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        format!("parameter `{name}` is repeated")
+    } else {
+        "a parameter is repeated".to_owned()
+    };
+    let error = OAuthError::new(Reason::RepeatedParameter, description);
+    if repeated.iter().any(|r| r == "client_id" || r == "redirect_uri") {
+        return AuthorizeError::Fatal(error);
+    }
+    let state_repeated = repeated.iter().any(|r| r == "state");
+    let (redirect_uri, response_mode, state) = match validate(form, client) {
+        Err(AuthorizeError::Fatal(fatal)) => return AuthorizeError::Fatal(fatal),
+        Err(AuthorizeError::Redirect { redirect_uri, response_mode, state, .. }) => {
+            (redirect_uri, response_mode, state)
+        }
+        Ok(req) => (req.redirect_uri, req.response_mode, req.state),
+    };
+    let state = state.filter(|_| !state_repeated);
+    AuthorizeError::Redirect { redirect_uri, response_mode, state, error }
+}
+
 /// The checks after the redirect URI is trusted. Returns a request whose `redirect_uri` the
 /// caller fills in.
 fn validate_trusted(
@@ -618,6 +652,48 @@ mod tests {
         assert!(url.contains("&state=xyz&iss="), "{url}");
         let fatal = AuthorizeError::Fatal(OAuthError::new(Reason::UnknownClient, "x"));
         assert_eq!(fatal.redirect(ISS), None);
+    }
+
+    #[test]
+    fn repeats_go_to_the_client_unless_they_hide_the_client_or_its_uri() {
+        let answer = |query: &str| {
+            let (form, repeated) = Form::parse_first(query.as_bytes()).expect("form");
+            repeated_parameter(&form, Some(&client()), &repeated)
+        };
+        let base = "client_id=svc&redirect_uri=https://app.example/cb&state=s";
+        match answer(&format!("{base}&response_type=code&response_type=code")) {
+            AuthorizeError::Redirect { redirect_uri, state, error, .. } => {
+                assert_eq!(redirect_uri, "https://app.example/cb");
+                assert_eq!(state.as_deref(), Some("s"));
+                assert_eq!(error.code().as_str(), "invalid_request");
+                assert_eq!(error.description, "parameter `response_type` is repeated");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A repeated state is not echoed; a repeated name that is not printable is not quoted.
+        let Answer { state, error } = redirected(answer(&format!("{base}&response_type=code&state=t")));
+        assert_eq!((state, error.description.as_str()), (None, "parameter `state` is repeated"));
+        let Answer { error, .. } = redirected(answer(&format!("{base}&response_type=code&%22=1&%22=2")));
+        assert_eq!(error.description, "a parameter is repeated");
+        for fatal in [
+            format!("{base}&response_type=code&client_id=svc"),
+            format!("{base}&response_type=code&redirect_uri=https://app.example/cb"),
+            "client_id=svc&redirect_uri=https://evil.example/&response_type=code&response_type=code".into(),
+        ] {
+            assert!(matches!(answer(&fatal), AuthorizeError::Fatal(_)), "{fatal}");
+        }
+    }
+
+    struct Answer {
+        state: Option<String>,
+        error: OAuthError,
+    }
+
+    fn redirected(err: AuthorizeError) -> Answer {
+        match err {
+            AuthorizeError::Redirect { state, error, .. } => Answer { state, error },
+            AuthorizeError::Fatal(e) => panic!("fatal: {e:?}"),
+        }
     }
 
     #[test]

@@ -20,28 +20,47 @@ pub struct Form<'a> {
 impl<'a> Form<'a> {
     /// Decodes a body. Fails on a repeated parameter, too many parameters, or invalid UTF-8.
     pub fn parse(body: &'a [u8]) -> Result<Self, OAuthError> {
+        Self::decode_pairs(body, false).map(|(form, _)| form)
+    }
+
+    /// Decodes a body like [`parse`](Self::parse), except that a repeated parameter keeps its
+    /// first value and its name is returned instead of an error. For `/authorize` only: such a
+    /// request is still refused, but RFC 6749 4.1.2.1 owes the refusal to the client when its
+    /// `client_id` and `redirect_uri` are sound, so the server must be able to read them.
+    pub fn parse_first(body: &'a [u8]) -> Result<(Self, Vec<String>), OAuthError> {
+        Self::decode_pairs(body, true)
+    }
+
+    fn decode_pairs(body: &'a [u8], keep_first: bool) -> Result<(Self, Vec<String>), OAuthError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(OAuthError::new(Reason::BodyTooLarge, "request body is too large"));
         }
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
-        for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let mut repeated: Vec<String> = Vec::new();
+        for (count, part) in body.split(|&b| b == b'&').filter(|p| !p.is_empty()).enumerate() {
             let (name, value) = match part.iter().position(|&b| b == b'=') {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &part[part.len()..]),
             };
             let (name, value) = (decode(name)?, decode(value)?);
-            if pairs.iter().any(|(n, _)| *n == name) {
+            let repeat = pairs.iter().any(|(n, _)| *n == name);
+            if repeat && !keep_first {
                 return Err(OAuthError::new(
                     Reason::RepeatedParameter,
                     format!("parameter `{}` is repeated", printable(&name)),
                 ));
             }
-            if pairs.len() == MAX_PARAMS {
+            // Repeats count towards the limit too.
+            if count == MAX_PARAMS {
                 return Err(OAuthError::new(Reason::TooManyParameters, "too many parameters"));
             }
-            pairs.push((name, value));
+            if !repeat {
+                pairs.push((name, value));
+            } else if !repeated.iter().any(|r| *r == name) {
+                repeated.push(name.into_owned());
+            }
         }
-        Ok(Self { pairs })
+        Ok((Self { pairs }, repeated))
     }
 
     /// The value of `name`, or `None` when absent or empty.
@@ -124,6 +143,18 @@ mod tests {
     fn repeated_parameter_is_refused_even_when_empty() {
         check_err("scope=a&scope=b", Reason::RepeatedParameter);
         check_err("scope=&scope=", Reason::RepeatedParameter);
+    }
+
+    #[test]
+    fn parse_first_keeps_the_first_value_and_names_the_repeats() {
+        let (f, repeated) = Form::parse_first(b"a=1&b=2&a=3&a=4&c=&c=").expect("form");
+        assert_eq!((f.get("a"), f.get("b"), f.get("c")), (Some("1"), Some("2"), None));
+        assert_eq!(repeated, ["a", "c"]);
+        let (_, repeated) = Form::parse_first(b"a=1&b=2").expect("form");
+        assert!(repeated.is_empty());
+        let many: Vec<&str> = (0..=MAX_PARAMS).map(|_| "a=1").collect();
+        let err = Form::parse_first(many.join("&").as_bytes()).expect_err("too many");
+        assert_eq!(err.reason, Reason::TooManyParameters);
     }
 
     #[test]

@@ -64,6 +64,13 @@ async fn issue(
                     "the client is not registered for authorization_code",
                 ));
             }
+            // A verifier outside the RFC 7636 4.1 grammar makes the request malformed (RFC
+            // 6749 5.2 invalid_request): refused before the code is taken, like every other
+            // syntax error, so a malformed request leaves the code redeemable. A well-formed
+            // verifier that does not match still uses the code up (RFC 7636 4.6).
+            if let Some(verifier) = req.code_verifier {
+                tessera_core::pkce::parse_verifier(verifier)?;
+            }
             let now = now();
             let digest = secret::digest(req.code);
             match app.store.take_code(&cx.tenant.id, &digest).await.map_err(store_error)? {

@@ -142,6 +142,12 @@ async fn userinfo(app: &App, cx: &crate::app::TenantCx, req: Request<Incoming>) 
     }
     let (parts, body) = req.into_parts();
     match body::read(body, MAX_BODY_BYTES).await {
+        // RFC 6750 2.2: a token in the body counts only with the form media type. A POST
+        // without a content type may carry its token in the header, but no body.
+        Ok(body) if !has_body_type && !body.is_empty() => oauth_error(&OAuthError::new(
+            Reason::WrongContentType,
+            "the body must be application/x-www-form-urlencoded",
+        )),
         Ok(body) => endpoints::userinfo::handle(app, cx, &parts.headers, Some(&body)),
         Err(body::BodyError::TooLarge) => {
             oauth_error(&OAuthError::new(Reason::BodyTooLarge, "request body is too large"))

@@ -56,11 +56,17 @@ pub fn validate(
         let err = PageError::BadRequest("The sign-in request is too large.".into());
         return Err(Box::new(error_page(Some(cx), err)));
     }
-    let form =
-        Form::parse(raw).map_err(|e| Box::new(error_page(Some(cx), PageError::invalid_request(&e))))?;
+    // Repeated parameters are read (first value kept) rather than refused here: RFC 6749
+    // 4.1.2.1 sends that error to the client when client_id and redirect_uri are sound.
+    let (form, repeated) =
+        Form::parse_first(raw).map_err(|e| Box::new(error_page(Some(cx), PageError::invalid_request(&e))))?;
     let client_id = authorize::client_id(&form).map_err(|e| Box::new(deliver_error(cx, e)))?;
     let client =
         app.store.client(&cx.tenant.id, client_id).map_err(|e| Box::new(error_page(Some(cx), e.into())))?;
+    if !repeated.is_empty() {
+        let err = authorize::repeated_parameter(&form, client.as_deref(), &repeated);
+        return Err(Box::new(deliver_error(cx, err)));
+    }
     let req = authorize::validate(&form, client.as_deref()).map_err(|e| Box::new(deliver_error(cx, e)))?;
     let client = client.ok_or_else(|| {
         Box::new(error_page(Some(cx), PageError::Internal("request validated without a client".into())))
