@@ -59,7 +59,9 @@ pub struct VerifiedJwt {
     pub claims: tessera_core::jwt::AccessTokenClaims,
 }
 
-/// Server-wide policy of the end-user side, set by configuration (`config.rs`).
+/// Server-wide policy of the end-user side, set by configuration (`config.rs`). The session
+/// lifetime and the refresh reuse grace are defaults a tenant's settings may override: read
+/// them through [`Policy::session_ttl_secs_for`] and [`Policy::refresh_reuse_grace_secs_for`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Lifetime of an SSO session (and of its cookie).
@@ -81,6 +83,19 @@ impl Default for Policy {
             login_attempts_per_user_per_minute: 10,
             login_attempts_per_ip_per_minute: 60,
         }
+    }
+}
+
+impl Policy {
+    /// The lifetime of `tenant`'s SSO sessions (and of their cookies): its setting, else the
+    /// server's.
+    pub fn session_ttl_secs_for(&self, tenant: &Tenant) -> u32 {
+        tenant.settings.session_ttl_secs.unwrap_or(self.session_ttl_secs)
+    }
+
+    /// The refresh-token reuse grace of `tenant`: its setting, else the server's.
+    pub fn refresh_reuse_grace_secs_for(&self, tenant: &Tenant) -> u32 {
+        tenant.settings.refresh_reuse_grace_secs.unwrap_or(self.refresh_reuse_grace_secs)
     }
 }
 
@@ -147,5 +162,29 @@ impl App {
     pub fn forget_tenant(&self, tenant: &str) {
         self.discovery.write().remove(tenant);
         self.shards.remove(tenant);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_core::model::TenantSettings;
+
+    use super::*;
+
+    #[test]
+    fn tenant_settings_override_the_end_user_lifetimes() {
+        let policy = Policy::default();
+        let mut tenant = Tenant {
+            id: "t".into(),
+            display_name: "t".into(),
+            settings: TenantSettings::default(),
+            created_at: 0,
+        };
+        assert_eq!(policy.session_ttl_secs_for(&tenant), 36_000);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 10);
+        tenant.settings.session_ttl_secs = Some(120);
+        tenant.settings.refresh_reuse_grace_secs = Some(0);
+        assert_eq!(policy.session_ttl_secs_for(&tenant), 120);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0);
     }
 }

@@ -22,6 +22,8 @@ fn default_settings() -> Value {
         "id_token_ttl_secs": 3600,
         "refresh_token_ttl_secs": 1_209_600,
         "code_ttl_secs": 60,
+        "session_ttl_secs": null,
+        "refresh_reuse_grace_secs": null,
     })
 }
 
@@ -127,6 +129,8 @@ async fn settings_get_and_put() {
         "id_token_ttl_secs": 600,
         "refresh_token_ttl_secs": 86_400,
         "code_ttl_secs": 30,
+        "session_ttl_secs": 3600,
+        "refresh_reuse_grace_secs": 5,
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);

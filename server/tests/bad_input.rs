@@ -443,6 +443,10 @@ async fn admin_api_refuses_malformed_requests() {
         (b"{\"id\": \"x\", \"settings\": {\"access_token_ttl_secs\": -1}}", "negative ttl"),
         (b"{\"id\": \"x\", \"settings\": {\"access_token_ttl_secs\": 99999999999}}", "huge ttl"),
         (b"{\"id\": \"x\", \"settings\": {\"code_ttl_secs\": 31536001}}", "ttl over a year"),
+        (b"{\"id\": \"x\", \"settings\": {\"session_ttl_secs\": 59}}", "session under a minute"),
+        (b"{\"id\": \"x\", \"settings\": {\"session_ttl_secs\": 31536001}}", "session over a year"),
+        (b"{\"id\": \"x\", \"settings\": {\"refresh_reuse_grace_secs\": 301}}", "grace over 5 minutes"),
+        (b"{\"id\": \"x\", \"settings\": {\"refresh_reuse_grace_secs\": -1}}", "negative grace"),
         (b"{\"id\": \"x\", \"settings\": {\"bogus\": 1}}", "unknown setting"),
     ] {
         let reply = server.send(Method::POST, "/api/v1/tenants", &[auth, json_ct], Some(body.to_vec())).await;

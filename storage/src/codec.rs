@@ -21,7 +21,7 @@ use rkyv::util::AlignedVec;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     AccessTokenFormat, Client, Consent, GrantType, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session,
-    SigningAlg, Tenant, TokenEndpointAuthMethod, UnixSecs, User, is_valid_id,
+    SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User, is_valid_id,
 };
 use tessera_core::store::StoreError;
 
@@ -32,7 +32,8 @@ use crate::keys::{self, MAX_NAME_BYTES, Space};
 /// rkyv archives carry no schema of their own. Version 1 is the first layout of every type.
 pub(crate) const FORMAT_V1: u8 = 1;
 
-/// Version 2 of [`Client`]: `pkce_plain_allowed` was added.
+/// Version 2 of [`Client`] (`pkce_plain_allowed` was added) and of [`Tenant`]
+/// (`session_ttl_secs` and `refresh_reuse_grace_secs` were added to its settings).
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
@@ -131,6 +132,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
+    const FORMAT: u8 = FORMAT_V2;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -138,6 +140,55 @@ impl Record for Tenant {
             return Err(format!("tenant {:?} is stored under another key", self.id));
         }
         self.settings.validate()
+    }
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        (version == FORMAT_V1).then(|| {
+            rkyv::from_bytes::<TenantV1, rancor::Error>(archive).map(Tenant::from).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// [`Tenant`] as format version 1 laid it out, before the per-tenant session lifetime and
+/// refresh reuse grace: read-only, to decode version-1 tenant records. Frozen, like
+/// [`ClientV1`]: its fields, their order and their types are the archived layout of those
+/// records.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct TenantV1 {
+    id: String,
+    display_name: String,
+    settings: TenantSettingsV1,
+    created_at: UnixSecs,
+}
+
+/// [`TenantSettings`] as format version 1 of [`Tenant`] laid it out; frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+struct TenantSettingsV1 {
+    access_token_alg: SigningAlg,
+    access_token_ttl_secs: u32,
+    id_token_ttl_secs: u32,
+    refresh_token_ttl_secs: u32,
+    code_ttl_secs: u32,
+}
+
+impl From<TenantV1> for Tenant {
+    /// A tenant stored before the two end-user lifetimes were settings uses the server's flags.
+    fn from(v1: TenantV1) -> Self {
+        let s = v1.settings;
+        Tenant {
+            id: v1.id,
+            display_name: v1.display_name,
+            settings: TenantSettings {
+                access_token_alg: s.access_token_alg,
+                access_token_ttl_secs: s.access_token_ttl_secs,
+                id_token_ttl_secs: s.id_token_ttl_secs,
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                code_ttl_secs: s.code_ttl_secs,
+                session_ttl_secs: None,
+                refresh_reuse_grace_secs: None,
+            },
+            created_at: v1.created_at,
+        }
     }
 }
 
@@ -436,8 +487,6 @@ pub(crate) fn decode_index(space: Space, key: &[u8], value: &[u8]) -> Result<Str
 
 #[cfg(test)]
 mod tests {
-    use tessera_core::model::TenantSettings;
-
     use super::*;
 
     fn tenant(id: &str) -> Tenant {
@@ -453,7 +502,7 @@ mod tests {
     fn round_trip_with_version_byte() {
         let t = tenant("acme");
         let bytes = encode(b"acme", &t).unwrap();
-        assert_eq!(bytes[0], FORMAT_V1);
+        assert_eq!(bytes[0], FORMAT_V2);
         assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
     }
 
@@ -900,8 +949,8 @@ mod tests {
         let bytes = encode(CLIENT_KEY, &client(false)).unwrap();
         assert_eq!(bytes[0], FORMAT_V2);
         assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), client(false));
-        // Records of other kinds did not change shape and stay version 1.
-        assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V1);
+        // Records of other kinds did not change shape and stay version 1 (tenants changed too).
+        assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V2);
         assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
     }
 
@@ -952,24 +1001,114 @@ mod tests {
         round_trips_and_resists_garbage(CLIENT_KEY, &client(true));
     }
 
-    /// The version-1 bytes of a tenant. If this fails, the archived layout of the model changed:
-    /// records already on disk would no longer decode. Bump the format version and keep a
-    /// decoder (or a migration) for version 1 instead of editing this fixture.
+    /// The version-1 bytes of a tenant. If a golden encoding fails, the archived layout of the
+    /// model changed: records already on disk would no longer decode. Bump the format version
+    /// and keep a decoder (or a migration) for the old one instead of editing the fixture.
+    /// Tenants are version 2 now; these bytes (of `acme_tenant(None, None)`) are on disk and
+    /// must keep decoding. Never edit it.
     const GOLDEN_TENANT_V1: &str = "0141636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
         94000000e0ffffff01000000100e0000100e0000007512003c0000000000000000f1536500000000";
 
-    #[test]
-    fn format_v1_is_stable() {
-        let t = Tenant {
+    /// The version-2 bytes of `acme_tenant(Some(120), Some(0))`; see [`GOLDEN_TENANT_V1`] for
+    /// what a failure means.
+    const GOLDEN_TENANT_V2: &str = "0241636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
+        94000000e0ffffff01000000100e0000100e0000007512003c000000010000007800000001000000000000000000000000f1536500000000";
+
+    /// The tenant of the tenant golden encodings, with the two end-user lifetimes as given.
+    fn acme_tenant(session_ttl_secs: Option<u32>, refresh_reuse_grace_secs: Option<u32>) -> Tenant {
+        Tenant {
             id: "acme".into(),
             display_name: "Acme Corporation Ltd".into(),
-            settings: TenantSettings::default(),
+            settings: TenantSettings {
+                session_ttl_secs,
+                refresh_reuse_grace_secs,
+                ..TenantSettings::default()
+            },
+            created_at: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn version_1_tenants_decode_with_the_server_defaults() {
+        let v1 = unhex(GOLDEN_TENANT_V1);
+        assert_eq!(decode::<Tenant>(b"acme", &v1).unwrap(), acme_tenant(None, None));
+        // The frozen layout is the one the old encoder wrote, byte for byte.
+        let old = TenantV1 {
+            id: "acme".into(),
+            display_name: "Acme Corporation Ltd".into(),
+            settings: TenantSettingsV1 {
+                access_token_alg: SigningAlg::ES384,
+                access_token_ttl_secs: 3600,
+                id_token_ttl_secs: 3600,
+                refresh_token_ttl_secs: 14 * 24 * 3600,
+                code_ttl_secs: 60,
+            },
             created_at: 1_700_000_000,
         };
-        let hex: String = encode(b"acme", &t).unwrap().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, GOLDEN_TENANT_V1);
-        let bytes: Vec<u8> =
-            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-        assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
+        assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v1[1..]);
+        // A version-1 record under another tenant's key is still corrupt.
+        assert!(matches!(decode::<Tenant>(b"other", &v1), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn tenants_are_written_as_version_2() {
+        assert_eq!(Tenant::FORMAT, FORMAT_V2);
+        assert_golden(b"acme", &acme_tenant(Some(120), Some(0)), GOLDEN_TENANT_V2);
+        for (ttl, grace) in [(None, None), (Some(60), None), (None, Some(300))] {
+            let t = acme_tenant(ttl, grace);
+            let bytes = encode(b"acme", &t).unwrap();
+            assert_eq!(bytes[0], FORMAT_V2);
+            assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
+        }
+        // Settings out of bounds are not written.
+        assert!(encode(b"acme", &acme_tenant(Some(59), None)).is_err());
+        assert!(encode(b"acme", &acme_tenant(None, Some(301))).is_err());
+    }
+
+    #[test]
+    fn tenant_garbage_and_unknown_versions_are_corrupt() {
+        let corrupt = |bytes: &[u8]| match decode::<Tenant>(b"acme", bytes) {
+            Err(StoreError::Corrupt { key, detail }) => {
+                assert_eq!(key, "tenants:acme");
+                detail
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        };
+        let v1 = unhex(GOLDEN_TENANT_V1);
+        let v2 = unhex(GOLDEN_TENANT_V2);
+        for version in [0, 3, 0xff] {
+            for golden in [&v1, &v2] {
+                let mut bytes = golden.clone();
+                bytes[0] = version;
+                assert!(corrupt(&bytes).contains("unknown format version"), "{version}");
+            }
+        }
+        // Each layout read as the other.
+        let mut swapped = v1.clone();
+        swapped[0] = FORMAT_V2;
+        corrupt(&swapped);
+        let mut swapped = v2.clone();
+        swapped[0] = FORMAT_V1;
+        corrupt(&swapped);
+        // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
+        // that passes its checks with the server defaults.
+        let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
+        for i in 1..v1.len() {
+            let mut flipped = v1.clone();
+            flipped[i] ^= 0xff;
+            cases.push(flipped);
+        }
+        for bytes in cases {
+            match decode::<Tenant>(b"acme", &bytes) {
+                Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "tenants:acme"),
+                Ok(t) => assert!(
+                    t.check(b"acme").is_ok()
+                        && t.settings.session_ttl_secs.is_none()
+                        && t.settings.refresh_reuse_grace_secs.is_none()
+                ),
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+        }
+        round_trips_and_resists_garbage(b"acme", &acme_tenant(Some(120), Some(0)));
     }
 }

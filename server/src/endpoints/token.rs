@@ -206,7 +206,7 @@ async fn refresh(
     let next = refresh_token::successor(&current, now, settings.refresh_token_ttl_secs);
     let next_value = secret::encode_secret(&random().map_err(random_error)?);
     let next_digest = secret::digest(&next_value);
-    let grace = app.policy.refresh_reuse_grace_secs;
+    let grace = app.policy.refresh_reuse_grace_secs_for(&cx.tenant);
     let used = app
         .store
         .use_refresh_token(tenant, &digest, &next_digest, &next, now, grace)

@@ -59,7 +59,7 @@ fn header(cookie: cookie::CookieBuilder<'static>) -> Option<HeaderValue> {
 /// `Set-Cookie` for a new session: `SameSite=Lax`, so it comes along when a client's page
 /// sends the browser to `/authorize` (a top-level GET), and lives as long as the session.
 pub fn session(app: &App, cx: &TenantCx, value: String) -> Option<HeaderValue> {
-    let max_age = Duration::seconds(i64::from(app.policy.session_ttl_secs));
+    let max_age = Duration::seconds(i64::from(app.policy.session_ttl_secs_for(&cx.tenant)));
     header(build(app, cx, SESSION, value, SameSite::Lax).max_age(max_age))
 }
 

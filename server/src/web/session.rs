@@ -78,7 +78,7 @@ pub async fn start(
         acr: None,
         amr: vec!["pwd".to_owned()],
         created_at: now,
-        expires_at: now + i64::from(app.policy.session_ttl_secs),
+        expires_at: now + i64::from(app.policy.session_ttl_secs_for(&cx.tenant)),
     };
     let digest = secret::digest(&value);
     let set_cookie = cookies::session(app, cx, value)
