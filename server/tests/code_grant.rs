@@ -527,7 +527,11 @@ async fn userinfo_answers_per_scope_and_refuses_bad_tokens() {
     let bad = userinfo(&server, "default", "not-a-token").await;
     bad.expect_status(401, "bad token");
     assert!(bad.header("www-authenticate").expect("challenge").contains("error=\"invalid_token\""));
-    let forged = format!("{}x", &access[..access.len() - 1]);
+    // Change the signature's first character to another one: every bit of it is significant.
+    let at = access.rfind('.').expect("signature part") + 1;
+    let other = if access[at..].starts_with('A') { "B" } else { "A" };
+    let forged = format!("{}{other}{}", &access[..at], &access[at + 1..]);
+    assert_ne!(forged, access);
     userinfo(&server, "default", &forged).await.expect_status(401, "forged signature");
 
     // A client credentials token was never granted openid.
