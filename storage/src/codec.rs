@@ -954,32 +954,52 @@ mod tests {
         assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
     }
 
-    #[test]
-    fn client_garbage_and_unknown_versions_are_corrupt() {
-        let corrupt = |bytes: &[u8]| match decode::<Client>(CLIENT_KEY, bytes) {
+    /// The `Corrupt` detail of decoding `bytes` as a `T` under `key`, whose display is `shown`.
+    fn corrupt_detail<T>(key: &[u8], shown: &str, bytes: &[u8]) -> String
+    where
+        T: Record + rkyv::Archive + std::fmt::Debug,
+        T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+            + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+    {
+        match decode::<T>(key, bytes) {
             Err(StoreError::Corrupt { key, detail }) => {
-                assert_eq!(key, "clients:acme/web");
+                assert_eq!(key, shown);
                 detail
             }
             other => panic!("expected Corrupt, got {other:?}"),
-        };
-        let v1 = unhex(GOLDEN_CLIENT_V1);
-        let v2 = unhex(GOLDEN_CLIENT_V2);
-        // Versions the client type never had, in front of archives that are otherwise fine.
+        }
+    }
+
+    /// For a type stored in versions 1 and 2: versions it never had, in front of archives that
+    /// are otherwise fine, and each layout read as the other, are corrupt.
+    fn versions_are_guarded<T>(key: &[u8], shown: &str, v1: &[u8], v2: &[u8])
+    where
+        T: Record + rkyv::Archive + std::fmt::Debug,
+        T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+            + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+    {
         for version in [0, 3, 0xff] {
-            for golden in [&v1, &v2] {
-                let mut bytes = golden.clone();
+            for golden in [v1, v2] {
+                let mut bytes = golden.to_vec();
                 bytes[0] = version;
-                assert!(corrupt(&bytes).contains("unknown format version"), "{version}");
+                assert!(
+                    corrupt_detail::<T>(key, shown, &bytes).contains("unknown format version"),
+                    "{version}"
+                );
             }
         }
-        // Each layout read as the other.
-        let mut swapped = v1.clone();
-        swapped[0] = FORMAT_V2;
-        corrupt(&swapped);
-        let mut swapped = v2.clone();
-        swapped[0] = FORMAT_V1;
-        corrupt(&swapped);
+        for (golden, other) in [(v1, FORMAT_V2), (v2, FORMAT_V1)] {
+            let mut swapped = golden.to_vec();
+            swapped[0] = other;
+            corrupt_detail::<T>(key, shown, &swapped);
+        }
+    }
+
+    #[test]
+    fn client_garbage_and_unknown_versions_are_corrupt() {
+        let corrupt = |bytes: &[u8]| corrupt_detail::<Client>(CLIENT_KEY, "clients:acme/web", bytes);
+        let v1 = unhex(GOLDEN_CLIENT_V1);
+        versions_are_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &v1, &unhex(GOLDEN_CLIENT_V2));
         corrupt(&[]);
         corrupt(&[FORMAT_V1]);
         corrupt(&[FORMAT_V2; 64]);
@@ -1067,29 +1087,8 @@ mod tests {
 
     #[test]
     fn tenant_garbage_and_unknown_versions_are_corrupt() {
-        let corrupt = |bytes: &[u8]| match decode::<Tenant>(b"acme", bytes) {
-            Err(StoreError::Corrupt { key, detail }) => {
-                assert_eq!(key, "tenants:acme");
-                detail
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        };
         let v1 = unhex(GOLDEN_TENANT_V1);
-        let v2 = unhex(GOLDEN_TENANT_V2);
-        for version in [0, 3, 0xff] {
-            for golden in [&v1, &v2] {
-                let mut bytes = golden.clone();
-                bytes[0] = version;
-                assert!(corrupt(&bytes).contains("unknown format version"), "{version}");
-            }
-        }
-        // Each layout read as the other.
-        let mut swapped = v1.clone();
-        swapped[0] = FORMAT_V2;
-        corrupt(&swapped);
-        let mut swapped = v2.clone();
-        swapped[0] = FORMAT_V1;
-        corrupt(&swapped);
+        versions_are_guarded::<Tenant>(b"acme", "tenants:acme", &v1, &unhex(GOLDEN_TENANT_V2));
         // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
         // that passes its checks with the server defaults.
         let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
