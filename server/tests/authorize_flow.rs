@@ -126,7 +126,8 @@ impl<'a> Agent<'a> {
 
     /// Submits the login form of `page`.
     async fn login(&mut self, page: &common::Reply, username: &str, password: &str) -> common::Reply {
-        let (csrf, request) = (hidden(&page.text, "csrf"), hidden(&page.text, "request"));
+        let (csrf, request) =
+            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
         self.post(
             "login",
             &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
@@ -136,23 +137,14 @@ impl<'a> Agent<'a> {
 
     /// Submits the consent form of `page` with `decision`.
     async fn consent(&mut self, page: &common::Reply, decision: &str) -> common::Reply {
-        let (csrf, request) = (hidden(&page.text, "csrf"), hidden(&page.text, "request"));
+        let (csrf, request) =
+            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
         self.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", decision)]).await
     }
 
     fn has_session(&self) -> bool {
         self.jar.contains_key("tessera_session")
     }
-}
-
-/// The value of the hidden input `name` in a page (values of these fields are base64url, so
-/// no entity decoding is needed).
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start =
-        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page: {html}")) + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end].to_owned()
 }
 
 fn percent_decode(s: &str) -> String {
@@ -310,8 +302,8 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
         csrf.has("HttpOnly") && csrf.has("SameSite=Strict") && csrf.has(&format!("Path=/t/{TENANT}/")),
         "{csrf:?}"
     );
-    assert_eq!(hidden(&reply.text, "csrf"), csrf.value);
-    assert!(!hidden(&reply.text, "request").is_empty());
+    assert_eq!(common::hidden_input(&reply.text, "csrf"), csrf.value);
+    assert!(!common::hidden_input(&reply.text, "request").is_empty());
     assert!(reply.text.contains("id=\"username\"") && reply.text.contains("id=\"login\""));
     assert!(reply.text.contains("value=\"al&#34;ice\""), "login_hint prefilled, escaped: {}", reply.text);
     assert!(reply.text.contains("Photo &#60;App&#62;") && reply.text.contains("Acme Corp"));
@@ -353,7 +345,7 @@ async fn a_form_with_the_wrong_csrf_token_is_refused() {
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
     let page = agent.authorize(&code_request(&id, &[])).await;
-    let request = hidden(&page.text, "request");
+    let request = common::hidden_input(&page.text, "request");
     let forged = "A".repeat(43);
     let reply = agent
         .post(
@@ -588,7 +580,7 @@ async fn logout_without_a_hint_asks_first() {
     expect_page(&reply, 400, "confirmation without CSRF");
     assert!(agent.has_session());
 
-    let csrf = hidden(&page.text, "csrf");
+    let csrf = common::hidden_input(&page.text, "csrf");
     let fields = [
         ("csrf", csrf.as_str()),
         ("confirm", "yes"),
@@ -609,7 +601,7 @@ async fn logout_without_a_hint_asks_first() {
     // Without a return address: the signed-out page.
     redirect_params(&sign_in(&mut agent, &id).await, CB);
     let page = agent.send(Method::GET, &format!("/t/{TENANT}/logout"), None).await;
-    let csrf = hidden(&page.text, "csrf");
+    let csrf = common::hidden_input(&page.text, "csrf");
     let reply = agent.post("logout", &[("csrf", &csrf), ("confirm", "yes")]).await;
     expect_page(&reply, 200, "signed out");
     assert!(reply.text.contains("You have signed out"), "{}", reply.text);

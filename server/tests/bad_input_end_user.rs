@@ -16,7 +16,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, Options, Reply, TestServer, form_body};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const TENANT: &str = "acme";
 const OTHER: &str = "other";
@@ -141,7 +140,8 @@ impl<'a> Agent<'a> {
     }
 
     async fn login(&mut self, page: &Reply, username: &str, password: &str) -> Reply {
-        let (csrf, request) = (hidden(&page.text, "csrf"), hidden(&page.text, "request"));
+        let (csrf, request) =
+            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
         self.post(
             "login",
             &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
@@ -152,15 +152,6 @@ impl<'a> Agent<'a> {
     fn has_session(&self) -> bool {
         self.jar.contains_key("tessera_session")
     }
-}
-
-/// The value of the hidden input `name` (base64url values: no entity decoding needed).
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start =
-        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page: {html}")) + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end].to_owned()
 }
 
 /// Asserts an HTML page with `status`: the page headers, and no `Location`.
@@ -217,13 +208,6 @@ fn code_request<'p>(client_id: &'p str, extra: &[(&'p str, &'p str)]) -> Vec<(&'
         }
     }
     p
-}
-
-/// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
-    let verifier = format!("{}{}", common::random_string(), common::random_string());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
 }
 
 /// Signs `agent` in to `client_id` (first-party) and returns the code of the redirect; with a
@@ -356,7 +340,7 @@ async fn authorize_refuses_malformed_requests() {
     assert!(line.starts_with("HTTP/1.1 4"), "raw non-UTF-8 query: {line}");
 
     // Trusted client and URI: the error goes back to the client, with state and iss.
-    let (_, challenge) = pkce();
+    let (_, challenge) = common::pkce_pair();
     let short = "a".repeat(42);
     let bad_chars = format!("{}+/=", "a".repeat(40));
     let long = "a".repeat(129);
@@ -542,7 +526,8 @@ async fn login_and_consent_refuse_bad_forms() {
     let mut agent = Agent::new(&server, TENANT);
     let page = agent.authorize(&code_request(&code_id, &[])).await;
     assert!(is_login_page(&page), "{}", page.text);
-    let (csrf, request) = (hidden(&page.text, "csrf"), hidden(&page.text, "request"));
+    let (csrf, request) =
+        (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
     let enc = |raw: &[u8]| URL_SAFE_NO_PAD.encode(raw);
     let other_tenant = enc(form_body(&code_request(&other_id, &[])).as_bytes());
     let bad_uri =
@@ -634,7 +619,8 @@ async fn login_and_consent_refuse_bad_forms() {
     let page = agent.authorize(&code_request(&consent_id, &[])).await;
     let consent = agent.login(&page, "alice", PASSWORD).await;
     assert!(is_consent_page(&consent), "{}", consent.text);
-    let (csrf, request) = (hidden(&consent.text, "csrf"), hidden(&consent.text, "request"));
+    let (csrf, request) =
+        (common::hidden_input(&consent.text, "csrf"), common::hidden_input(&consent.text, "request"));
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![("csrf", &csrf), ("request", &request)], "missing decision"),
         (vec![("csrf", &csrf), ("request", &request), ("decision", "maybe")], "decision=maybe"),
@@ -657,7 +643,7 @@ async fn login_and_consent_refuse_bad_forms() {
     // Without a session the consent form leads to the login page, never to a code.
     let mut stranger = Agent::new(&server, TENANT);
     let own = stranger.authorize(&code_request(&consent_id, &[])).await;
-    let own_csrf = hidden(&own.text, "csrf");
+    let own_csrf = common::hidden_input(&own.text, "csrf");
     let reply =
         stranger.post("consent", &[("csrf", &own_csrf), ("request", &request), ("decision", "allow")]).await;
     expect_page(&reply, 200, "consent without a session");
@@ -678,7 +664,7 @@ async fn login_and_consent_refuse_bad_forms() {
 async fn logout_refuses_bad_hints_and_return_addresses() {
     let Fixture { server, code_id, code_secret, consent_id, other_id, other_secret, .. } = fixture().await;
     let mut agent = Agent::new(&server, TENANT);
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = common::pkce_pair();
     let pkce_params =
         [("nonce", "n"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
     let code = code_for(&mut agent, &code_id, &pkce_params, "alice").await;
@@ -772,7 +758,7 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
 async fn userinfo_token_grants_and_preflights_refuse_bad_input() {
     let Fixture { server, code_id, code_secret, .. } = fixture().await;
     let mut agent = Agent::new(&server, TENANT);
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = common::pkce_pair();
     let scope = [("scope", "openid profile offline_access"), ("code_challenge", challenge.as_str())];
     let code = code_for(&mut agent, &code_id, &scope, "alice").await;
     let tokens = exchange(&server, TENANT, &code_id, &code_secret, &code, &verifier).await;
@@ -852,7 +838,7 @@ async fn userinfo_token_grants_and_preflights_refuse_bad_input() {
     }
 
     // ----- /token, authorization_code -----
-    let (verifier2, challenge2) = pkce();
+    let (verifier2, challenge2) = common::pkce_pair();
     let scope2 = [("code_challenge", challenge2.as_str()), ("code_challenge_method", "S256")];
     let code2 = code_for(&mut agent, &code_id, &scope2, "alice").await;
     let token = |form: Vec<(&'static str, String)>| {

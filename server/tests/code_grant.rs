@@ -74,39 +74,6 @@ async fn setup(server: &TestServer, tenant: &str, extra: Value) -> Rp {
     Rp { tenant: tenant.to_owned(), client_id, secret, user_id, username }
 }
 
-/// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
-    let verifier = format!("{}{}", random_string(), random_string());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-/// The value of `name=` in a `Set-Cookie` header of `reply`.
-fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
-    reply.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-        let (n, v) = pair.split_once('=')?;
-        (n.trim() == name && !v.is_empty()).then(|| v.to_owned())
-    })
-}
-
-/// The value of the hidden input `name` in an HTML page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start =
-        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page:\n{html}")) + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end]
-        .replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// The parameters of a redirect to the RP, from the query or the fragment of its Location.
 fn redirect_params(reply: &Reply) -> Vec<(String, String)> {
     assert_eq!(reply.status.as_u16(), 303, "a redirect to the client; body: {}", reply.text);
@@ -129,10 +96,10 @@ async fn log_in(server: &TestServer, rp: &Rp, query: &[(&str, &str)]) -> (Reply,
     let path = format!("/t/{}/authorize?{}", rp.tenant, form_body(query));
     let page = server.get(&path).await;
     page.expect_status(200, "login page");
-    let csrf = set_cookie(&page, "tessera_csrf").expect("CSRF cookie on the login page");
+    let csrf = common::set_cookie_value(&page, "tessera_csrf").expect("CSRF cookie on the login page");
     let body = form_body(&[
-        ("csrf", &hidden(&page.text, "csrf")),
-        ("request", &hidden(&page.text, "request")),
+        ("csrf", &common::hidden_input(&page.text, "csrf")),
+        ("request", &common::hidden_input(&page.text, "request")),
         ("username", &rp.username),
         ("password", PASSWORD),
     ]);
@@ -145,13 +112,13 @@ async fn log_in(server: &TestServer, rp: &Rp, query: &[(&str, &str)]) -> (Reply,
             Some(body.into_bytes()),
         )
         .await;
-    let session = set_cookie(&reply, "tessera_session").expect("session cookie after login");
+    let session = common::set_cookie_value(&reply, "tessera_session").expect("session cookie after login");
     (reply, session)
 }
 
 /// A code for `scope` with PKCE and a nonce: returns the code, the verifier and the nonce.
 async fn code(server: &TestServer, rp: &Rp, scope: &str) -> (String, String, String) {
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = common::pkce_pair();
     let nonce = random_string();
     let (reply, _) = log_in(
         server,
@@ -301,7 +268,7 @@ async fn opaque_tokens_of_a_replayed_code_are_revoked_too() {
 async fn pkce_and_binding_failures_are_invalid_grant() {
     let server = TestServer::start(Backend::Software).await;
     let rp = setup(&server, "default", json!({})).await;
-    let (other_verifier, _) = pkce();
+    let (other_verifier, _) = common::pkce_pair();
     let (code1, _, _) = code(&server, &rp, "openid").await;
     exchange(&server, &rp, &code1, &other_verifier).await.expect_oauth_error(
         400,
@@ -569,7 +536,7 @@ async fn hybrid_and_implicit_responses_carry_bound_tokens() {
     )
     .await;
     let nonce = random_string();
-    let (challenge_verifier, challenge) = pkce();
+    let (challenge_verifier, challenge) = common::pkce_pair();
     let (reply, session) = log_in(
         &server,
         &rp,

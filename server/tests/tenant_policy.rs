@@ -57,30 +57,6 @@ fn set_cookie_header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
     })
 }
 
-/// The value of `name=` in a `Set-Cookie` header of `reply`.
-fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
-    let header = set_cookie_header(reply, name)?;
-    let pair = header.split(';').next()?;
-    pair.split_once('=').map(|(_, v)| v.to_owned())
-}
-
-/// The value of the hidden input `name` in an HTML page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start =
-        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page:\n{html}")) + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end]
-        .replace("&#x2f;", "/")
-        .replace("&#47;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// Logs in through `/authorize` for a code with PKCE; returns the login's reply (the redirect
 /// to the client, with the session's `Set-Cookie`) and the PKCE verifier.
 async fn log_in(server: &TestServer, rp: &Rp) -> (Reply, String) {
@@ -98,10 +74,10 @@ async fn log_in(server: &TestServer, rp: &Rp) -> (Reply, String) {
     ];
     let page = server.get(&format!("/t/{}/authorize?{}", rp.tenant, form_body(&query))).await;
     page.expect_status(200, "login page");
-    let csrf = set_cookie(&page, "tessera_csrf").expect("CSRF cookie on the login page");
+    let csrf = common::set_cookie_value(&page, "tessera_csrf").expect("CSRF cookie on the login page");
     let body = form_body(&[
-        ("csrf", &hidden(&page.text, "csrf")),
-        ("request", &hidden(&page.text, "request")),
+        ("csrf", &common::hidden_input(&page.text, "csrf")),
+        ("request", &common::hidden_input(&page.text, "request")),
         ("username", &rp.username),
         ("password", PASSWORD),
     ]);

@@ -943,3 +943,41 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     .await;
     outputs.into_iter().map(|o| o.expect("every future finished")).collect()
 }
+
+// ----- end-user pages -----
+
+/// The value of the hidden input `name` in an HTML page, with the entities a template escapes
+/// decoded.
+#[track_caller]
+pub fn hidden_input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start =
+        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in page:\n{html}")) + marker.len();
+    let end = html[start..].find('"').expect("closing quote") + start;
+    html[start..end]
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A fresh PKCE verifier and its S256 challenge (RFC 7636 4.1-4.2).
+pub fn pkce_pair() -> (String, String) {
+    use sha2::Digest;
+    let verifier = format!("{}{}", random_string(), random_string());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The value of cookie `name` set (non-empty) by a `Set-Cookie` header of `reply`.
+pub fn set_cookie_value(reply: &Reply, name: &str) -> Option<String> {
+    reply.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let pair = c.split(';').next().unwrap_or_default();
+        let (n, v) = pair.split_once('=')?;
+        (n.trim() == name && !v.is_empty()).then(|| v.to_owned())
+    })
+}
