@@ -65,9 +65,8 @@ pub async fn start(
     user: User,
     now: UnixSecs,
 ) -> Result<(Current, HeaderValue), StartError> {
-    if let Some(old) = cookie_digest(headers) {
-        app.store.delete_session(&cx.tenant.id, &old).await?;
-    }
+    // Both writes are queued before either is awaited, so one group commit covers them.
+    let deleted = cookie_digest(headers).map(|old| app.store.delete_session(&cx.tenant.id, &old));
     let value = secret::encode_secret(&random::<32>().map_err(|e| StartError::Internal(e.to_string()))?);
     let sid = secret::encode_id(&random::<16>().map_err(|e| StartError::Internal(e.to_string()))?);
     let session = Session {
@@ -83,6 +82,10 @@ pub async fn start(
     let digest = secret::digest(&value);
     let set_cookie = cookies::session(app, cx, value)
         .ok_or_else(|| StartError::Internal("session cookie header".to_owned()))?;
-    app.store.put_session(&digest, &session).await?;
+    let stored = app.store.put_session(&digest, &session);
+    if let Some(deleted) = deleted {
+        deleted.await?;
+    }
+    stored.await?;
     Ok((Current { session, user }, set_cookie))
 }
