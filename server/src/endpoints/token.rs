@@ -107,9 +107,13 @@ async fn redeem_code(
 ) -> Result<TokenResponse, OAuthError> {
     let (jti, family) = issue::code_ids(digest);
     let settings = &cx.tenant.settings;
-    // The family is stored first: if the code is replayed meanwhile, the replay's revocation
-    // makes this write fail rather than leave a live refresh token behind.
-    let refresh_token = if refresh_token::earns_refresh_token(client, &code.scope) {
+    // If the code is replayed meanwhile, the replay's revocation makes the family's write fail
+    // (no live refresh token is left behind) and denies the access token's `jti`; so the
+    // access token is signed (or stored) while the family's write waits for its fsync.
+    let family_write = async {
+        if !refresh_token::earns_refresh_token(client, &code.scope) {
+            return Ok(None);
+        }
         let record = RefreshToken {
             tenant: cx.tenant.id.clone(),
             family,
@@ -124,12 +128,11 @@ async fn redeem_code(
             expires_at: now + i64::from(settings.refresh_token_ttl_secs),
             rotated_at: None,
         };
-        Some(issue::start_refresh_family(app, &record).await?)
-    } else {
-        None
+        issue::start_refresh_family(app, &record).await.map(Some)
     };
     let grant = AccessGrant { client, sub: &code.sub, scope: &code.scope, jti, now };
-    let access_token = issue::access_token(app, cx, grant).await?;
+    let (refresh_token, access_token) = tokio::join!(family_write, issue::access_token(app, cx, grant));
+    let (refresh_token, access_token) = (refresh_token?, access_token?);
     let auth = Authentication {
         sub: code.sub,
         sid: code.sid,
