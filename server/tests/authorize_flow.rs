@@ -186,51 +186,10 @@ fn redirect_params(reply: &common::Reply, base: &str) -> BTreeMap<String, String
         .collect()
 }
 
-/// Asserts an HTML page with `status` and the headers every page carries.
-#[track_caller]
-fn expect_page(reply: &common::Reply, status: u16, what: &str) {
-    reply.expect_status(status, what);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{what}");
-    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
-    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{what}");
-    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{what}");
-    let csp = reply.header("content-security-policy").expect("CSP");
-    for part in ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
-        assert!(csp.contains(part), "{what}: CSP {csp} lacks {part}");
-    }
-    assert!(reply.header("location").is_none(), "{what}: a page never redirects");
-}
-
-fn is_login_page(reply: &common::Reply) -> bool {
-    reply.status.as_u16() == 200 && reply.text.contains("id=\"password\"")
-}
-
-fn is_consent_page(reply: &common::Reply) -> bool {
-    reply.status.as_u16() == 200 && reply.text.contains("id=\"allow\"")
-}
-
-fn code_request<'p>(client_id: &'p str, extra: &[(&'p str, &'p str)]) -> Vec<(&'p str, &'p str)> {
-    let mut p = vec![
-        ("client_id", client_id),
-        ("response_type", "code"),
-        ("redirect_uri", CB),
-        ("scope", "openid profile"),
-        ("state", "st-1"),
-    ];
-    // An extra parameter replaces the default of the same name (a repeat would be refused).
-    for &(name, value) in extra {
-        match p.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => p.push((name, value)),
-        }
-    }
-    p
-}
-
 /// Signs `agent` in through the login page of a fresh request; returns the answer to the login.
 async fn sign_in(agent: &mut Agent<'_>, client_id: &str) -> common::Reply {
-    let page = agent.authorize(&code_request(client_id, &[])).await;
-    assert!(is_login_page(&page), "login page expected: {}", page.text);
+    let page = agent.authorize(&common::code_request(client_id, CB, &[])).await;
+    assert!(common::is_login_page(&page), "login page expected: {}", page.text);
     agent.login(&page, "alice", PASSWORD).await
 }
 
@@ -240,8 +199,8 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
 
-    let reply = agent.authorize(&code_request("nope", &[])).await;
-    expect_page(&reply, 400, "unknown client");
+    let reply = agent.authorize(&common::code_request("nope", CB, &[])).await;
+    common::expect_page(&reply, 400, "unknown client");
     assert!(reply.text.contains("unknown client"), "{}", reply.text);
 
     let reply = agent
@@ -251,11 +210,11 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
             ("redirect_uri", "https://evil.example/cb"),
         ])
         .await;
-    expect_page(&reply, 400, "unregistered redirect_uri");
+    common::expect_page(&reply, 400, "unregistered redirect_uri");
     assert!(!reply.text.contains("evil.example"), "{}", reply.text);
 
     let reply = server.send(Method::GET, "/t/nope/authorize?client_id=x", &[], None).await;
-    expect_page(&reply, 404, "unknown tenant");
+    common::expect_page(&reply, 404, "unknown tenant");
 }
 
 #[tokio::test]
@@ -294,8 +253,8 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
 
-    let reply = agent.authorize(&code_request(&id, &[("login_hint", "al\"ice")])).await;
-    expect_page(&reply, 200, "login page");
+    let reply = agent.authorize(&common::code_request(&id, CB, &[("login_hint", "al\"ice")])).await;
+    common::expect_page(&reply, 200, "login page");
     let cookies = set_cookies(&reply);
     let csrf = set_cookie(&cookies, "tessera_csrf").expect("CSRF cookie");
     assert!(
@@ -316,7 +275,7 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
 async fn prompt_none_without_a_session_is_login_required() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let reply = Agent::new(&server).authorize(&code_request(&id, &[("prompt", "none")])).await;
+    let reply = Agent::new(&server).authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await;
     let p = redirect_params(&reply, CB);
     assert_eq!(p["error"], "login_required");
     assert_eq!(p["state"], "st-1");
@@ -328,10 +287,10 @@ async fn wrong_password_or_user_says_the_same_and_sets_no_session() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for (user, password) in [("alice", "wrong password"), ("nobody", PASSWORD)] {
         let reply = agent.login(&page, user, password).await;
-        expect_page(&reply, 200, "wrong login");
+        common::expect_page(&reply, 200, "wrong login");
         assert!(reply.text.contains("The username or password is incorrect."), "{}", reply.text);
         assert!(reply.text.contains("role=\"alert\""));
         assert!(set_cookie(&set_cookies(&reply), "tessera_session").is_none(), "{user}");
@@ -344,7 +303,7 @@ async fn a_form_with_the_wrong_csrf_token_is_refused() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     let request = common::hidden_input(&page.text, "request");
     let forged = "A".repeat(43);
     let reply = agent
@@ -353,13 +312,13 @@ async fn a_form_with_the_wrong_csrf_token_is_refused() {
             &[("csrf", &forged), ("request", &request), ("username", "alice"), ("password", PASSWORD)],
         )
         .await;
-    expect_page(&reply, 400, "wrong CSRF token");
+    common::expect_page(&reply, 400, "wrong CSRF token");
     assert!(reply.text.contains("The form expired; go back and try again."), "{}", reply.text);
     assert!(!agent.has_session());
     // Without the cookie at all (a cross-site post), the same.
     let mut stranger = Agent::new(&server);
     let reply = stranger.login(&page, "alice", PASSWORD).await;
-    expect_page(&reply, 400, "no CSRF cookie");
+    common::expect_page(&reply, 400, "no CSRF cookie");
 }
 
 #[tokio::test]
@@ -367,15 +326,15 @@ async fn the_eleventh_attempt_in_a_minute_is_limited_even_with_the_right_passwor
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for i in 0..10 {
         // The username's case does not open a new budget.
         let name = if i % 2 == 0 { "alice" } else { "ALICE" };
         let reply = agent.login(&page, name, "wrong password").await;
-        expect_page(&reply, 200, &format!("attempt {}", i + 1));
+        common::expect_page(&reply, 200, &format!("attempt {}", i + 1));
     }
     let reply = agent.login(&page, "alice", PASSWORD).await;
-    expect_page(&reply, 429, "11th attempt");
+    common::expect_page(&reply, 429, "11th attempt");
     assert!(reply.text.contains("Too many sign-in attempts. Wait a minute and try again."), "{}", reply.text);
     assert!(!agent.has_session());
 }
@@ -385,11 +344,11 @@ async fn per_address_limit() {
     let server = setup_with(vec!["--login-attempts-per-ip-per-minute".into(), "3".into()]).await;
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for user in ["u1", "u2", "u3"] {
-        expect_page(&agent.login(&page, user, "x").await, 200, user);
+        common::expect_page(&agent.login(&page, user, "x").await, 200, user);
     }
-    expect_page(&agent.login(&page, "alice", PASSWORD).await, 429, "4th attempt from the address");
+    common::expect_page(&agent.login(&page, "alice", PASSWORD).await, 429, "4th attempt from the address");
 }
 
 #[tokio::test]
@@ -410,8 +369,8 @@ async fn first_party_login_sets_the_session_and_returns_a_code() {
     assert_eq!((p["state"].as_str(), p["iss"].as_str()), ("st-1", server.issuer(TENANT).as_str()));
 
     // Signing in by e-mail address works too, and always issues a new cookie value.
-    let page = agent.authorize(&code_request(&id, &[("prompt", "login")])).await;
-    assert!(is_login_page(&page));
+    let page = agent.authorize(&common::code_request(&id, CB, &[("prompt", "login")])).await;
+    assert!(common::is_login_page(&page));
     let reply = agent.login(&page, "Alice@Example.com", PASSWORD).await;
     redirect_params(&reply, CB);
     let again = set_cookies(&reply);
@@ -425,8 +384,8 @@ async fn consent_is_asked_once_and_deny_is_access_denied() {
     let (id, _) = client(&server, false, json!({})).await;
     let mut agent = Agent::new(&server);
     let page = sign_in(&mut agent, &id).await;
-    expect_page(&page, 200, "consent page");
-    assert!(is_consent_page(&page) && page.text.contains("id=\"deny\""), "{}", page.text);
+    common::expect_page(&page, 200, "consent page");
+    assert!(common::is_consent_page(&page) && page.text.contains("id=\"deny\""), "{}", page.text);
     assert!(page.text.contains("See your profile"), "plain-language scopes: {}", page.text);
     assert!(agent.has_session());
 
@@ -435,20 +394,23 @@ async fn consent_is_asked_once_and_deny_is_access_denied() {
     assert_eq!(p["state"], "st-1");
 
     // Denied consent is not remembered: the next request asks again, without a login.
-    let page = agent.authorize(&code_request(&id, &[])).await;
-    assert!(is_consent_page(&page), "{}", page.text);
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
+    assert!(common::is_consent_page(&page), "{}", page.text);
     let p = redirect_params(&agent.consent(&page, "allow").await, CB);
     assert!(p.contains_key("code"), "{p:?}");
 
     // SSO and remembered consent: straight to the code.
-    let p = redirect_params(&agent.authorize(&code_request(&id, &[])).await, CB);
+    let p = redirect_params(&agent.authorize(&common::code_request(&id, CB, &[])).await, CB);
     assert!(p.contains_key("code"), "{p:?}");
     // A narrower request is covered; a wider one asks again.
-    let p = redirect_params(&agent.authorize(&code_request(&id, &[("scope", "openid")])).await, CB);
+    let p =
+        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("scope", "openid")])).await, CB);
     assert!(p.contains_key("code"), "{p:?}");
-    let page = agent.authorize(&code_request(&id, &[("scope", "openid email")])).await;
-    assert!(is_consent_page(&page), "{}", page.text);
-    let page = agent.authorize(&code_request(&id, &[("scope", "openid email"), ("prompt", "none")])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[("scope", "openid email")])).await;
+    assert!(common::is_consent_page(&page), "{}", page.text);
+    let page = agent
+        .authorize(&common::code_request(&id, CB, &[("scope", "openid email"), ("prompt", "none")]))
+        .await;
     assert_eq!(redirect_params(&page, CB)["error"], "consent_required");
 }
 
@@ -460,20 +422,22 @@ async fn prompt_and_max_age_with_a_session() {
     let page = sign_in(&mut agent, &id).await;
     redirect_params(&agent.consent(&page, "allow").await, CB);
 
-    let p = redirect_params(&agent.authorize(&code_request(&id, &[("prompt", "none")])).await, CB);
+    let p =
+        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await, CB);
     assert!(p.contains_key("code"), "prompt=none with session and consent: {p:?}");
 
-    let page = agent.authorize(&code_request(&id, &[("prompt", "consent")])).await;
-    assert!(is_consent_page(&page), "prompt=consent: {}", page.text);
+    let page = agent.authorize(&common::code_request(&id, CB, &[("prompt", "consent")])).await;
+    assert!(common::is_consent_page(&page), "prompt=consent: {}", page.text);
 
     for extra in [("prompt", "login"), ("max_age", "0")] {
-        let page = agent.authorize(&code_request(&id, &[extra])).await;
-        assert!(is_login_page(&page), "{extra:?}: {}", page.text);
+        let page = agent.authorize(&common::code_request(&id, CB, &[extra])).await;
+        assert!(common::is_login_page(&page), "{extra:?}: {}", page.text);
         // A fresh login satisfies it; the flow goes on instead of asking again.
         let p = redirect_params(&agent.login(&page, "alice", PASSWORD).await, CB);
         assert!(p.contains_key("code"), "{extra:?}: {p:?}");
     }
-    let p = redirect_params(&agent.authorize(&code_request(&id, &[("max_age", "3600")])).await, CB);
+    let p =
+        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("max_age", "3600")])).await, CB);
     assert!(p.contains_key("code"), "{p:?}");
 }
 
@@ -482,9 +446,11 @@ async fn form_post_response_mode_renders_an_escaped_auto_submitting_form() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[("response_mode", "form_post"), ("state", "<x>")])).await;
+    let page = agent
+        .authorize(&common::code_request(&id, CB, &[("response_mode", "form_post"), ("state", "<x>")]))
+        .await;
     let reply = agent.login(&page, "alice", PASSWORD).await;
-    expect_page(&reply, 200, "form_post");
+    common::expect_page(&reply, 200, "form_post");
     assert!(reply.text.contains(&format!("action=\"{CB}\"")), "{}", reply.text);
     assert!(reply.text.contains("name=\"code\""), "{}", reply.text);
     assert!(reply.text.contains("value=\"&#60;x&#62;\""), "state escaped: {}", reply.text);
@@ -497,7 +463,7 @@ async fn form_post_response_mode_renders_an_escaped_auto_submitting_form() {
 
 /// An ID token for `alice` from the code flow (the code exchanged at the token endpoint).
 async fn id_token(server: &TestServer, agent: &mut Agent<'_>, id: &str, secret: &str) -> String {
-    let p = redirect_params(&agent.authorize(&code_request(id, &[("nonce", "n")])).await, CB);
+    let p = redirect_params(&agent.authorize(&common::code_request(id, CB, &[("nonce", "n")])).await, CB);
     let reply = server
         .token_basic(
             TENANT,
@@ -529,15 +495,15 @@ async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
         ])
     );
     let reply = agent.send(Method::GET, &path, None).await;
-    expect_page(&reply, 400, "unregistered post_logout_redirect_uri");
+    common::expect_page(&reply, 400, "unregistered post_logout_redirect_uri");
     assert!(agent.has_session());
     // Neither without a client to check it against.
     let path = format!("/t/{TENANT}/logout?{}", form_body(&[("post_logout_redirect_uri", BYE)]));
-    expect_page(&agent.send(Method::GET, &path, None).await, 400, "no client");
+    common::expect_page(&agent.send(Method::GET, &path, None).await, 400, "no client");
     // A forged hint.
     let forged = format!("{}x", &token[..token.len() - 2]);
     let path = format!("/t/{TENANT}/logout?{}", form_body(&[("id_token_hint", &forged)]));
-    expect_page(&agent.send(Method::GET, &path, None).await, 400, "forged hint");
+    common::expect_page(&agent.send(Method::GET, &path, None).await, 400, "forged hint");
     assert!(agent.has_session());
 
     let path = format!(
@@ -552,10 +518,10 @@ async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
     assert!(cookie.has("Max-Age=0") && cookie.value.is_empty(), "{cookie:?}");
 
     // The session record is gone: even the old cookie value no longer signs in.
-    assert!(is_login_page(&agent.authorize(&code_request(&id, &[])).await));
+    assert!(common::is_login_page(&agent.authorize(&common::code_request(&id, CB, &[])).await));
     let mut replay = Agent::new(&server);
     replay.jar.insert("tessera_session".into(), old_cookie);
-    assert!(is_login_page(&replay.authorize(&code_request(&id, &[])).await));
+    assert!(common::is_login_page(&replay.authorize(&common::code_request(&id, CB, &[])).await));
 }
 
 #[tokio::test]
@@ -571,13 +537,13 @@ async fn logout_without_a_hint_asks_first() {
         form_body(&[("client_id", &id), ("post_logout_redirect_uri", BYE), ("state", "q")])
     );
     let page = agent.send(Method::GET, &path, None).await;
-    expect_page(&page, 200, "confirmation");
+    common::expect_page(&page, 200, "confirmation");
     assert!(page.text.contains("Sign out?") && page.text.contains("id=\"confirm-logout\""), "{}", page.text);
     assert!(agent.has_session(), "nothing ended before the confirmation");
 
     // The confirmation without the CSRF token is refused.
     let reply = agent.post("logout", &[("confirm", "yes"), ("client_id", &id)]).await;
-    expect_page(&reply, 400, "confirmation without CSRF");
+    common::expect_page(&reply, 400, "confirmation without CSRF");
     assert!(agent.has_session());
 
     let csrf = common::hidden_input(&page.text, "csrf");
@@ -595,15 +561,15 @@ async fn logout_without_a_hint_asks_first() {
     // The old cookie value is dead on the server too.
     let mut replay = Agent::new(&server);
     replay.jar.insert("tessera_session".into(), old_cookie);
-    let page = replay.authorize(&code_request(&id, &[])).await;
-    assert!(is_login_page(&page), "{}", page.text);
+    let page = replay.authorize(&common::code_request(&id, CB, &[])).await;
+    assert!(common::is_login_page(&page), "{}", page.text);
 
     // Without a return address: the signed-out page.
     redirect_params(&sign_in(&mut agent, &id).await, CB);
     let page = agent.send(Method::GET, &format!("/t/{TENANT}/logout"), None).await;
     let csrf = common::hidden_input(&page.text, "csrf");
     let reply = agent.post("logout", &[("csrf", &csrf), ("confirm", "yes")]).await;
-    expect_page(&reply, 200, "signed out");
+    common::expect_page(&reply, 200, "signed out");
     assert!(reply.text.contains("You have signed out"), "{}", reply.text);
 }
 
@@ -620,7 +586,8 @@ async fn a_restart_keeps_the_session_and_consent() {
     server.restart().await;
     let mut agent = Agent::new(&server);
     agent.jar = jar;
-    let p = redirect_params(&agent.authorize(&code_request(&id, &[("prompt", "none")])).await, CB);
+    let p =
+        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await, CB);
     assert!(p.contains_key("code"), "session and consent survive a kill -9: {p:?}");
 }
 
@@ -636,8 +603,8 @@ async fn a_deleted_user_has_no_session() {
         .admin(Method::DELETE, &format!("/tenants/{TENANT}/users/{user_id}"), None)
         .await
         .expect_status(204, "delete");
-    let page = agent.authorize(&code_request(&id, &[])).await;
-    assert!(is_login_page(&page), "{}", page.text);
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
+    assert!(common::is_login_page(&page), "{}", page.text);
 }
 
 #[tokio::test]
@@ -657,7 +624,7 @@ async fn cookies_are_secure_behind_an_https_public_url_and_live_as_configured() 
         .expect_status(201, "user");
     let (id, _) = client(&server, true, json!({})).await;
     let mut agent = Agent::new(&server);
-    let page = agent.authorize(&code_request(&id, &[])).await;
+    let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     let cookies = set_cookies(&page);
     let csrf = set_cookie(&cookies, "tessera_csrf").expect("CSRF cookie");
     assert!(csrf.has("Secure") && csrf.has(&format!("Path=/sso/t/{TENANT}/")), "{csrf:?}");

@@ -154,17 +154,6 @@ impl<'a> Agent<'a> {
     }
 }
 
-/// Asserts an HTML page with `status`: the page headers, and no `Location`.
-#[track_caller]
-fn expect_page(reply: &Reply, status: u16, what: &str) {
-    reply.expect_status(status, what);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{what}: a page");
-    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
-    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{what}");
-    assert!(reply.header("location").is_none(), "{what}: a page never redirects");
-    assert!(reply.text.contains("<html"), "{what}: an HTML body: {}", reply.text);
-}
-
 /// Asserts a 303 to `base` (query or fragment as `fragment` says) and returns its parameters.
 #[track_caller]
 fn redirect_params(reply: &Reply, base: &str, fragment: bool, what: &str) -> BTreeMap<String, String> {
@@ -184,37 +173,11 @@ fn redirect_params(reply: &Reply, base: &str, fragment: bool, what: &str) -> BTr
     }
 }
 
-fn is_login_page(reply: &Reply) -> bool {
-    reply.status.as_u16() == 200 && reply.text.contains("id=\"password\"")
-}
-
-fn is_consent_page(reply: &Reply) -> bool {
-    reply.status.as_u16() == 200 && reply.text.contains("id=\"allow\"")
-}
-
-/// A code request for `client_id` at [`CB`], `extra` replacing defaults of the same name.
-fn code_request<'p>(client_id: &'p str, extra: &[(&'p str, &'p str)]) -> Vec<(&'p str, &'p str)> {
-    let mut p = vec![
-        ("client_id", client_id),
-        ("response_type", "code"),
-        ("redirect_uri", CB),
-        ("scope", "openid profile"),
-        ("state", "st-1"),
-    ];
-    for &(name, value) in extra {
-        match p.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => p.push((name, value)),
-        }
-    }
-    p
-}
-
 /// Signs `agent` in to `client_id` (first-party) and returns the code of the redirect; with a
 /// session already, no page is shown.
 async fn code_for(agent: &mut Agent<'_>, client_id: &str, extra: &[(&str, &str)], user: &str) -> String {
-    let mut reply = agent.authorize(&code_request(client_id, extra)).await;
-    if is_login_page(&reply) {
+    let mut reply = agent.authorize(&common::code_request(client_id, CB, extra)).await;
+    if common::is_login_page(&reply) {
         reply = agent.login(&reply, user, PASSWORD).await;
     }
     let p = redirect_params(&reply, CB, false, "code");
@@ -262,7 +225,7 @@ async fn authorize_refuses_malformed_requests() {
     let Fixture { server, code_id, hybrid_id, other_id, .. } = fixture().await;
     let issuer = server.issuer(TENANT);
     let mut agent = Agent::new(&server, TENANT);
-    let base = form_body(&code_request(&code_id, &[]));
+    let base = form_body(&common::code_request(&code_id, CB, &[]));
 
     // Fatal: the client or its redirect URI is not established. A page, never a redirect.
     let sixty_five = format!("{base}&{}", (0..60).map(|i| format!("p{i}=v")).collect::<Vec<_>>().join("&"));
@@ -280,33 +243,48 @@ async fn authorize_refuses_malformed_requests() {
         (
             format!(
                 "{}&response_type=code",
-                form_body(&code_request(&code_id, &[("redirect_uri", "https://evil.example/")]))
+                form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://evil.example/")]))
             ),
             "response_type twice, unregistered redirect_uri",
         ),
         (form_body(&[("response_type", "code"), ("response_type", "code")]), "repeats, no client"),
         (sixty_five, "65 parameters"),
-        (form_body(&code_request("nope", &[])), "unknown client"),
-        (form_body(&code_request(&other_id, &[])), "client of another tenant"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "https://evil.example/cb")])), "unregistered"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "https://app.example/cb#x")])), "fragment"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "/cb")])), "relative redirect_uri"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "javascript:alert(1)")])), "javascript:"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "https://APP.example/cb")])), "case differs"),
-        (form_body(&code_request(&code_id, &[("redirect_uri", "https://app.example/cb/")])), "extra slash"),
+        (form_body(&common::code_request("nope", CB, &[])), "unknown client"),
+        (form_body(&common::code_request(&other_id, CB, &[])), "client of another tenant"),
+        (
+            form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://evil.example/cb")])),
+            "unregistered",
+        ),
+        (
+            form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://app.example/cb#x")])),
+            "fragment",
+        ),
+        (form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "/cb")])), "relative redirect_uri"),
+        (
+            form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "javascript:alert(1)")])),
+            "javascript:",
+        ),
+        (
+            form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://APP.example/cb")])),
+            "case differs",
+        ),
+        (
+            form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://app.example/cb/")])),
+            "extra slash",
+        ),
         (form_body(&[("client_id", &code_id), ("response_type", "code"), ("scope", "openid")]), "no URI"),
-        (form_body(&code_request("", &[])), "empty client_id"),
+        (form_body(&common::code_request("", CB, &[])), "empty client_id"),
     ];
     for (query, what) in &fatal {
         let reply = agent.get(&format!("authorize?{query}")).await;
-        expect_page(&reply, 400, what);
+        common::expect_page(&reply, 400, what);
         assert!(!reply.text.contains("evil.example") && !reply.text.contains("javascript:"), "{what}");
     }
     // The same requests as a POST form.
     for (body, what) in &fatal {
         let path = format!("/t/{TENANT}/authorize");
         let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(body.clone().into_bytes())).await;
-        expect_page(&reply, 400, &format!("POST {what}"));
+        common::expect_page(&reply, 400, &format!("POST {what}"));
     }
 
     // Over the 8 KiB cap: the page says so, whatever the request is (here a valid one padded).
@@ -315,19 +293,19 @@ async fn authorize_refuses_malformed_requests() {
         let query = format!("{base}&pad={pad}");
         assert_eq!(query.len(), size);
         let reply = agent.get(&format!("authorize?{query}")).await;
-        expect_page(&reply, 400, &format!("{size}-byte query"));
+        common::expect_page(&reply, 400, &format!("{size}-byte query"));
         assert!(reply.text.contains("The sign-in request is too large."), "{}", reply.text);
         let path = format!("/t/{TENANT}/authorize");
         let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(query.into_bytes())).await;
         // As a body, 20 KiB is over the 16 KiB body limit too: 413 Content Too Large.
         let status = if size > 16 * 1024 { 413 } else { 400 };
-        expect_page(&reply, status, &format!("{size}-byte form"));
+        common::expect_page(&reply, status, &format!("{size}-byte form"));
         assert!(reply.text.contains("request is too large."), "{}", reply.text);
     }
     // Exactly at the cap is still a request.
     let pad = "a".repeat(MAX_REQUEST - base.len() - "&pad=".len());
     let reply = agent.get(&format!("authorize?{base}&pad={pad}")).await;
-    assert!(is_login_page(&reply), "8 KiB request: {}", reply.text);
+    assert!(common::is_login_page(&reply), "8 KiB request: {}", reply.text);
 
     // Raw non-ASCII bytes in the request target never reach a handler as text: refused by
     // the HTTP layer (or the form parser), never a 5xx.
@@ -347,34 +325,45 @@ async fn authorize_refuses_malformed_requests() {
     let long_nonce = "n".repeat(513);
     let redirects: Vec<(Params, &str, bool, &str)> = vec![
         (
-            code_request(&code_id, &[("response_type", "foo")]),
+            common::code_request(&code_id, CB, &[("response_type", "foo")]),
             "unsupported_response_type",
             false,
             "unknown type",
         ),
         (
-            code_request(&code_id, &[("response_type", "token")]),
+            common::code_request(&code_id, CB, &[("response_type", "token")]),
             "unsupported_response_type",
             false,
             "bare token",
         ),
         (
-            code_request(&code_id, &[("response_type", "code code")]),
+            common::code_request(&code_id, CB, &[("response_type", "code code")]),
             "unsupported_response_type",
             false,
             "code code",
         ),
-        (code_request(&code_id, &[("response_type", "")]), "invalid_request", false, "empty response_type"),
         (
-            code_request(&code_id, &[("response_type", "code id_token"), ("nonce", "n")]),
+            common::code_request(&code_id, CB, &[("response_type", "")]),
+            "invalid_request",
+            false,
+            "empty response_type",
+        ),
+        (
+            common::code_request(&code_id, CB, &[("response_type", "code id_token"), ("nonce", "n")]),
             "unauthorized_client",
             true,
             "type not registered",
         ),
-        (code_request(&code_id, &[("response_mode", "bogus")]), "invalid_request", false, "unknown mode"),
         (
-            code_request(
+            common::code_request(&code_id, CB, &[("response_mode", "bogus")]),
+            "invalid_request",
+            false,
+            "unknown mode",
+        ),
+        (
+            common::code_request(
                 &hybrid_id,
+                CB,
                 &[("response_type", "code id_token"), ("nonce", "n"), ("response_mode", "query")],
             ),
             "invalid_request",
@@ -382,80 +371,118 @@ async fn authorize_refuses_malformed_requests() {
             "query mode with tokens",
         ),
         (
-            code_request(&hybrid_id, &[("response_type", "code id_token")]),
+            common::code_request(&hybrid_id, CB, &[("response_type", "code id_token")]),
             "invalid_request",
             true,
             "no nonce",
         ),
-        (code_request(&code_id, &[("prompt", "none login")]), "invalid_request", false, "prompt none login"),
-        (code_request(&code_id, &[("prompt", "bogus")]), "invalid_request", false, "prompt bogus"),
-        (code_request(&code_id, &[("max_age", "-1")]), "invalid_request", false, "max_age -1"),
-        (code_request(&code_id, &[("max_age", "abc")]), "invalid_request", false, "max_age abc"),
-        (code_request(&code_id, &[("max_age", "1.5")]), "invalid_request", false, "max_age 1.5"),
         (
-            code_request(&code_id, &[("max_age", "99999999999999999999999999")]),
+            common::code_request(&code_id, CB, &[("prompt", "none login")]),
+            "invalid_request",
+            false,
+            "prompt none login",
+        ),
+        (
+            common::code_request(&code_id, CB, &[("prompt", "bogus")]),
+            "invalid_request",
+            false,
+            "prompt bogus",
+        ),
+        (common::code_request(&code_id, CB, &[("max_age", "-1")]), "invalid_request", false, "max_age -1"),
+        (common::code_request(&code_id, CB, &[("max_age", "abc")]), "invalid_request", false, "max_age abc"),
+        (common::code_request(&code_id, CB, &[("max_age", "1.5")]), "invalid_request", false, "max_age 1.5"),
+        (
+            common::code_request(&code_id, CB, &[("max_age", "99999999999999999999999999")]),
             "invalid_request",
             false,
             "max_age huge",
         ),
         (
-            code_request(&code_id, &[("code_challenge", &challenge), ("code_challenge_method", "plain")]),
+            common::code_request(
+                &code_id,
+                CB,
+                &[("code_challenge", &challenge), ("code_challenge_method", "plain")],
+            ),
             "invalid_request",
             false,
             "plain without opt-in",
         ),
         (
-            code_request(&code_id, &[("code_challenge", &challenge), ("code_challenge_method", "S512")]),
+            common::code_request(
+                &code_id,
+                CB,
+                &[("code_challenge", &challenge), ("code_challenge_method", "S512")],
+            ),
             "invalid_request",
             false,
             "unknown method",
         ),
         (
-            code_request(&code_id, &[("code_challenge_method", "S256")]),
+            common::code_request(&code_id, CB, &[("code_challenge_method", "S256")]),
             "invalid_request",
             false,
             "method only",
         ),
         (
-            code_request(&code_id, &[("code_challenge", &short)]),
+            common::code_request(&code_id, CB, &[("code_challenge", &short)]),
             "invalid_request",
             false,
             "42-char challenge",
         ),
         (
-            code_request(&code_id, &[("code_challenge", &long)]),
+            common::code_request(&code_id, CB, &[("code_challenge", &long)]),
             "invalid_request",
             false,
             "129-char challenge",
         ),
         (
-            code_request(&code_id, &[("code_challenge", &bad_chars)]),
+            common::code_request(&code_id, CB, &[("code_challenge", &bad_chars)]),
             "invalid_request",
             false,
             "challenge chars",
         ),
         (
-            code_request(&code_id, &[("request", "eyJhbGciOiJub25lIn0.e30.")]),
+            common::code_request(&code_id, CB, &[("request", "eyJhbGciOiJub25lIn0.e30.")]),
             "request_not_supported",
             false,
             "request",
         ),
         (
-            code_request(&code_id, &[("request_uri", "https://app.example/r")]),
+            common::code_request(&code_id, CB, &[("request_uri", "https://app.example/r")]),
             "request_uri_not_supported",
             false,
             "request_uri",
         ),
-        (code_request(&code_id, &[("scope", "openid pro\"file")]), "invalid_scope", false, "scope quote"),
-        (code_request(&code_id, &[("scope", "openid\tprofile")]), "invalid_scope", false, "scope tab"),
-        (code_request(&code_id, &[("scope", "openid caf\u{e9}")]), "invalid_scope", false, "scope non-ASCII"),
         (
-            code_request(&code_id, &[("scope", "openid admin")]),
+            common::code_request(&code_id, CB, &[("scope", "openid pro\"file")]),
+            "invalid_scope",
+            false,
+            "scope quote",
+        ),
+        (
+            common::code_request(&code_id, CB, &[("scope", "openid\tprofile")]),
+            "invalid_scope",
+            false,
+            "scope tab",
+        ),
+        (
+            common::code_request(&code_id, CB, &[("scope", "openid caf\u{e9}")]),
+            "invalid_scope",
+            false,
+            "scope non-ASCII",
+        ),
+        (
+            common::code_request(&code_id, CB, &[("scope", "openid admin")]),
             "invalid_scope",
             false,
             "scope not registered",
         ),
-        (code_request(&code_id, &[("nonce", &long_nonce)]), "invalid_request", false, "overlong nonce"),
+        (
+            common::code_request(&code_id, CB, &[("nonce", &long_nonce)]),
+            "invalid_request",
+            false,
+            "overlong nonce",
+        ),
     ];
     for (params, error, fragment, what) in &redirects {
         for post in [false, true] {
@@ -499,19 +526,19 @@ async fn authorize_refuses_malformed_requests() {
     let path = format!("/t/{TENANT}/authorize?{base}");
     for method in [Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS] {
         let reply = agent.send_raw(method.clone(), &path, None, None).await;
-        expect_page(&reply, 405, &format!("{method} /authorize"));
+        common::expect_page(&reply, 405, &format!("{method} /authorize"));
         let allow = reply.header("allow").expect("Allow");
         assert!(allow.contains("GET") && allow.contains("POST"), "{method}: Allow {allow}");
     }
     let path = format!("/t/{TENANT}/authorize");
     for ct in [Some("application/json"), Some("text/plain"), Some("multipart/form-data; boundary=x"), None] {
         let reply = agent.send_raw(Method::POST, &path, ct, Some(base.clone().into_bytes())).await;
-        expect_page(&reply, 400, &format!("POST /authorize as {ct:?}"));
+        common::expect_page(&reply, 400, &format!("POST /authorize as {ct:?}"));
     }
     let over = format!("{base}&pad={}", "a".repeat(17 * 1024));
     let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(over.into_bytes())).await;
     assert!(matches!(reply.status.as_u16(), 400 | 413), "17 KiB form: {}", reply.status);
-    expect_page(&reply, reply.status.as_u16(), "17 KiB form");
+    common::expect_page(&reply, reply.status.as_u16(), "17 KiB form");
 
     // Nothing changed: no session was made, and the user still signs in.
     assert!(!agent.has_session());
@@ -524,17 +551,21 @@ async fn authorize_refuses_malformed_requests() {
 async fn login_and_consent_refuse_bad_forms() {
     let Fixture { server, code_id, consent_id, other_id, .. } = fixture().await;
     let mut agent = Agent::new(&server, TENANT);
-    let page = agent.authorize(&code_request(&code_id, &[])).await;
-    assert!(is_login_page(&page), "{}", page.text);
+    let page = agent.authorize(&common::code_request(&code_id, CB, &[])).await;
+    assert!(common::is_login_page(&page), "{}", page.text);
     let (csrf, request) =
         (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
     let enc = |raw: &[u8]| URL_SAFE_NO_PAD.encode(raw);
-    let other_tenant = enc(form_body(&code_request(&other_id, &[])).as_bytes());
+    let other_tenant = enc(form_body(&common::code_request(&other_id, CB, &[])).as_bytes());
     let bad_uri =
-        enc(form_body(&code_request(&code_id, &[("redirect_uri", "https://evil.example/")])).as_bytes());
-    let too_big = enc(
-        format!("{}&pad={}", form_body(&code_request(&code_id, &[])), "a".repeat(MAX_REQUEST)).as_bytes()
-    );
+        enc(form_body(&common::code_request(&code_id, CB, &[("redirect_uri", "https://evil.example/")]))
+            .as_bytes());
+    let too_big = enc(format!(
+        "{}&pad={}",
+        form_body(&common::code_request(&code_id, CB, &[])),
+        "a".repeat(MAX_REQUEST)
+    )
+    .as_bytes());
     let garbage = enc(b"\xff\xfe\x00garbage%ZZ");
     let no_client = enc(b"foo=bar");
     let padded = format!("{request}=");
@@ -566,42 +597,46 @@ async fn login_and_consent_refuse_bad_forms() {
     ];
     for (fields, what, message) in &cases {
         let reply = agent.post("login", fields).await;
-        expect_page(&reply, 400, what);
+        common::expect_page(&reply, 400, what);
         assert!(reply.text.contains(message), "{what}: page should say {message:?}: {}", reply.text);
         assert!(!agent.has_session(), "{what}");
     }
     // No CSRF cookie at all (a cross-site post).
     let mut stranger = Agent::new(&server, TENANT);
-    expect_page(&stranger.login(&page, "alice", PASSWORD).await, 400, "no CSRF cookie");
+    common::expect_page(&stranger.login(&page, "alice", PASSWORD).await, 400, "no CSRF cookie");
     assert!(!stranger.has_session());
 
     // Empty fields: the login page again, saying what is missing.
     for (name, password) in [("", PASSWORD), ("alice", ""), ("   ", PASSWORD), ("", "")] {
         let reply = agent.login(&page, name, password).await;
-        expect_page(&reply, 200, &format!("empty field {name:?}/{}", password.len()));
+        common::expect_page(&reply, 200, &format!("empty field {name:?}/{}", password.len()));
         assert!(reply.text.contains("Enter your username and password."), "{}", reply.text);
         assert!(!agent.has_session());
     }
     // A 2 KiB username is just an unknown user.
     let long_name = "u".repeat(2048);
     let reply = agent.login(&page, &long_name, PASSWORD).await;
-    expect_page(&reply, 200, "2 KiB username");
+    common::expect_page(&reply, 200, "2 KiB username");
     assert!(reply.text.contains("The username or password is incorrect."), "{}", reply.text);
     let reply = agent.login(&page, "alice", &"p".repeat(2048)).await;
-    expect_page(&reply, 200, "2 KiB password");
+    common::expect_page(&reply, 200, "2 KiB password");
 
     // Bodies that are not forms.
     let path = format!("/t/{TENANT}/login");
     let mut raw = form_body(&[("csrf", &csrf), ("request", &request), user]).into_bytes();
     raw.extend_from_slice(b"&password=\xff\xfe");
-    expect_page(&agent.send_raw(Method::POST, &path, Some(FORM), Some(raw)).await, 400, "non-UTF-8 body");
+    common::expect_page(
+        &agent.send_raw(Method::POST, &path, Some(FORM), Some(raw)).await,
+        400,
+        "non-UTF-8 body",
+    );
     let body = form_body(&[("csrf", &csrf), ("request", &request), user, pass]);
     for ct in [Some("application/json"), Some("text/plain"), None] {
         let reply = agent.send_raw(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
-        expect_page(&reply, 400, &format!("login as {ct:?}"));
+        common::expect_page(&reply, 400, &format!("login as {ct:?}"));
     }
     let repeated = format!("{body}&username=mallory");
-    expect_page(
+    common::expect_page(
         &agent.send_raw(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await,
         400,
         "repeat",
@@ -609,16 +644,16 @@ async fn login_and_consent_refuse_bad_forms() {
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         for endpoint in ["login", "consent"] {
             let reply = agent.send_raw(method.clone(), &format!("/t/{TENANT}/{endpoint}"), None, None).await;
-            expect_page(&reply, 405, &format!("{method} /{endpoint}"));
+            common::expect_page(&reply, 405, &format!("{method} /{endpoint}"));
             assert_eq!(reply.header("allow"), Some("POST"), "{method} /{endpoint}");
         }
     }
     assert!(!agent.has_session(), "no bad login made a session");
 
     // Consent: a third-party client, signed in.
-    let page = agent.authorize(&code_request(&consent_id, &[])).await;
+    let page = agent.authorize(&common::code_request(&consent_id, CB, &[])).await;
     let consent = agent.login(&page, "alice", PASSWORD).await;
-    assert!(is_consent_page(&consent), "{}", consent.text);
+    assert!(common::is_consent_page(&consent), "{}", consent.text);
     let (csrf, request) =
         (common::hidden_input(&consent.text, "csrf"), common::hidden_input(&consent.text, "request"));
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
@@ -633,26 +668,26 @@ async fn login_and_consent_refuse_bad_forms() {
     ];
     for (fields, what) in &cases {
         let reply = agent.post("consent", fields).await;
-        expect_page(&reply, 400, &format!("consent: {what}"));
+        common::expect_page(&reply, 400, &format!("consent: {what}"));
     }
     let repeated =
         form_body(&[("csrf", &csrf), ("request", &request), ("decision", "deny"), ("decision", "allow")]);
     let path = format!("/t/{TENANT}/consent");
     let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await;
-    expect_page(&reply, 400, "consent: decision twice");
+    common::expect_page(&reply, 400, "consent: decision twice");
     // Without a session the consent form leads to the login page, never to a code.
     let mut stranger = Agent::new(&server, TENANT);
-    let own = stranger.authorize(&code_request(&consent_id, &[])).await;
+    let own = stranger.authorize(&common::code_request(&consent_id, CB, &[])).await;
     let own_csrf = common::hidden_input(&own.text, "csrf");
     let reply =
         stranger.post("consent", &[("csrf", &own_csrf), ("request", &request), ("decision", "allow")]).await;
-    expect_page(&reply, 200, "consent without a session");
-    assert!(is_login_page(&reply), "{}", reply.text);
+    common::expect_page(&reply, 200, "consent without a session");
+    assert!(common::is_login_page(&reply), "{}", reply.text);
 
     // Nothing changed: no consent was recorded (the next request asks again), and the real
     // form still works.
-    let again = agent.authorize(&code_request(&consent_id, &[])).await;
-    assert!(is_consent_page(&again), "no consent was stored: {}", again.text);
+    let again = agent.authorize(&common::code_request(&consent_id, CB, &[])).await;
+    assert!(common::is_consent_page(&again), "no consent was stored: {}", again.text);
     let reply = agent.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")]).await;
     assert!(redirect_params(&reply, CB, false, "allow").contains_key("code"));
     let mut fresh = Agent::new(&server, TENANT);
@@ -712,10 +747,10 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
     for (params, what) in &cases {
         let query = form_body(params);
         let reply = agent.get(&format!("logout?{query}")).await;
-        expect_page(&reply, 400, &format!("GET logout: {what}"));
+        common::expect_page(&reply, 400, &format!("GET logout: {what}"));
         assert!(!reply.text.contains("evil.example"), "{what}");
         let reply = agent.post("logout", params).await;
-        expect_page(&reply, 400, &format!("POST logout: {what}"));
+        common::expect_page(&reply, 400, &format!("POST logout: {what}"));
         assert!(agent.has_session(), "{what}: the session stays");
     }
     let raw: Vec<(String, &str)> = vec![
@@ -724,27 +759,31 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
         ("state=%FF".into(), "non-UTF-8"),
     ];
     for (query, what) in &raw {
-        expect_page(&agent.get(&format!("logout?{query}")).await, 400, what);
+        common::expect_page(&agent.get(&format!("logout?{query}")).await, 400, what);
     }
     let path = format!("/t/{TENANT}/logout");
     let body = form_body(&[("id_token_hint", &id_token)]);
     for ct in [Some("application/json"), None] {
         let reply = agent.send_raw(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
-        expect_page(&reply, 400, &format!("logout as {ct:?}"));
+        common::expect_page(&reply, 400, &format!("logout as {ct:?}"));
     }
     // The confirmation without (or with a wrong) CSRF token.
-    expect_page(&agent.post("logout", &[("confirm", "yes")]).await, 400, "confirm without CSRF");
+    common::expect_page(&agent.post("logout", &[("confirm", "yes")]).await, 400, "confirm without CSRF");
     let forged = "A".repeat(43);
-    expect_page(&agent.post("logout", &[("confirm", "yes"), ("csrf", &forged)]).await, 400, "wrong CSRF");
+    common::expect_page(
+        &agent.post("logout", &[("confirm", "yes"), ("csrf", &forged)]).await,
+        400,
+        "wrong CSRF",
+    );
     for method in [Method::PUT, Method::DELETE] {
         let reply = agent.send_raw(method.clone(), &path, None, None).await;
-        expect_page(&reply, 405, &format!("{method} /logout"));
+        common::expect_page(&reply, 405, &format!("{method} /logout"));
         assert!(reply.header("allow").is_some_and(|a| a.contains("GET") && a.contains("POST")));
     }
 
     // Nothing changed: the session still answers prompt=none, and a valid logout still works.
     assert!(agent.has_session());
-    let reply = agent.authorize(&code_request(&code_id, &[("prompt", "none")])).await;
+    let reply = agent.authorize(&common::code_request(&code_id, CB, &[("prompt", "none")])).await;
     assert!(redirect_params(&reply, CB, false, "prompt=none").contains_key("code"), "session alive");
     let query = form_body(&[("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "z")]);
     let reply = agent.get(&format!("logout?{query}")).await;
@@ -954,7 +993,7 @@ async fn userinfo_token_grants_and_preflights_refuse_bad_input() {
     let reply = server
         .send(Method::OPTIONS, &format!("/t/{TENANT}/authorize"), &[("origin", "https://app.example")], None)
         .await;
-    expect_page(&reply, 405, "preflight at /authorize");
+    common::expect_page(&reply, 405, "preflight at /authorize");
     assert!(reply.header("access-control-allow-origin").is_none());
 
     // Nothing changed: the access token still works.

@@ -981,3 +981,54 @@ pub fn set_cookie_value(reply: &Reply, name: &str) -> Option<String> {
         (n.trim() == name && !v.is_empty()).then(|| v.to_owned())
     })
 }
+
+/// Asserts an HTML page of the end-user side with `status`: the headers every page carries
+/// (no caching, no framing, no referrer, a strict CSP), an HTML body, and no `Location`.
+#[track_caller]
+pub fn expect_page(reply: &Reply, status: u16, what: &str) {
+    reply.expect_status(status, what);
+    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{what}: a page");
+    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{what}");
+    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{what}");
+    let csp = reply.header("content-security-policy").expect("CSP");
+    for part in ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
+        assert!(csp.contains(part), "{what}: CSP {csp} lacks {part}");
+    }
+    assert!(reply.text.contains("<html"), "{what}: an HTML body: {}", reply.text);
+    assert!(reply.header("location").is_none(), "{what}: a page never redirects");
+}
+
+/// Whether `reply` is the login page.
+pub fn is_login_page(reply: &Reply) -> bool {
+    reply.status.as_u16() == 200 && reply.text.contains("id=\"password\"")
+}
+
+/// Whether `reply` is the consent page.
+pub fn is_consent_page(reply: &Reply) -> bool {
+    reply.status.as_u16() == 200 && reply.text.contains("id=\"allow\"")
+}
+
+/// The parameters of a code request for `client_id` to `redirect_uri` (scope `openid
+/// profile`, state `st-1`); an entry of `extra` replaces the default of the same name (a
+/// repeat would be refused), the others are added.
+pub fn code_request<'p>(
+    client_id: &'p str,
+    redirect_uri: &'p str,
+    extra: &[(&'p str, &'p str)],
+) -> Vec<(&'p str, &'p str)> {
+    let mut p = vec![
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid profile"),
+        ("state", "st-1"),
+    ];
+    for &(name, value) in extra {
+        match p.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => p.push((name, value)),
+        }
+    }
+    p
+}
