@@ -60,12 +60,11 @@ fn bench(c: &mut Criterion) {
 
     g.bench_function("build_access_token_signing_input", |b| {
         b.iter(|| {
-            let v = client_credentials::validate(Some("api:read"), &client).expect("valid");
-            let claims = client_credentials::claims(
-                v,
-                &client,
+            let req = client_credentials::Request { scope: Some("api:read") };
+            let plan = client_credentials::plan(req, &client, secret::encode_id(&[7; 16])).expect("valid");
+            let claims = plan.access_token_claims(
                 "http://127.0.0.1:8080/t/default",
-                secret::encode_id(&[7; 16]),
+                &client.client_id,
                 1_800_000_000,
                 3600,
             );

@@ -14,6 +14,7 @@
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::model::{Client, GrantType, TokenEndpointAuthMethod};
+pub use crate::pkce::CodeChallenge;
 use crate::pkce::{self, CodeChallengeMethod};
 use crate::scope;
 
@@ -146,16 +147,6 @@ impl Prompt {
         }
         Ok(p)
     }
-}
-
-/// A PKCE challenge as received and checked.
-#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CodeChallenge {
-    /// The method (today always S256, see [`crate::pkce`]).
-    pub method: CodeChallengeMethod,
-    /// The challenge value.
-    pub challenge: String,
 }
 
 /// A valid authorization request: everything the login, consent and code-issuing steps need.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::grants::refresh_token::OFFLINE_ACCESS;
-use crate::model::SigningAlg;
+use crate::model::{GrantType, SigningAlg};
 use crate::userinfo::{CLAIM_SCOPES, CLAIMS_SUPPORTED};
 
 /// Client authentication methods the introspection endpoint accepts (confidential clients only).
@@ -46,7 +46,7 @@ pub struct ProviderMetadata {
     /// How authorization responses can travel.
     pub response_modes_supported: [&'static str; 3],
     /// Grants the token endpoint (and `/authorize`, for `implicit`) implements.
-    pub grant_types_supported: [&'static str; 4],
+    pub grant_types_supported: Vec<&'static str>,
     /// Subject identifiers are the same for every client.
     pub subject_types_supported: [&'static str; 1],
     /// Algorithms ID tokens can be signed with (per client; RS256 by default).
@@ -96,7 +96,7 @@ impl ProviderMetadata {
             scopes_supported: scopes,
             response_types_supported: RESPONSE_TYPES,
             response_modes_supported: ["query", "fragment", "form_post"],
-            grant_types_supported: ["authorization_code", "refresh_token", "client_credentials", "implicit"],
+            grant_types_supported: grant_types_supported(),
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: algs.clone(),
             token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
@@ -113,6 +113,12 @@ impl ProviderMetadata {
             access_token_signing_alg_values_supported: algs,
         }
     }
+}
+
+/// The token endpoint's grants, then `implicit`: not a token-endpoint grant, but the name
+/// Discovery 1.0 gives the flows `/authorize` answers with tokens.
+fn grant_types_supported() -> Vec<&'static str> {
+    GrantType::ALL.iter().map(|g| g.as_str()).chain(["implicit"]).collect()
 }
 
 #[cfg(test)]

@@ -32,6 +32,16 @@ pub enum CodeChallengeMethod {
     Plain,
 }
 
+/// A PKCE challenge as received and checked.
+#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeChallenge {
+    /// The method (today always S256, see this module).
+    pub method: CodeChallengeMethod,
+    /// The challenge value.
+    pub challenge: String,
+}
+
 impl CodeChallengeMethod {
     /// The `code_challenge_method` wire value.
     pub const fn as_str(self) -> &'static str {

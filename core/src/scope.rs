@@ -8,6 +8,19 @@ pub const MAX_SCOPE_TOKENS: usize = 64;
 /// Longest single scope value.
 pub const MAX_SCOPE_TOKEN_BYTES: usize = 128;
 
+/// The scope that makes a request an OpenID Connect one (Core 3.1.2.1).
+pub const OPENID: &str = "openid";
+
+/// The values of a space-delimited scope that was already parsed (a granted or stored one).
+pub fn values(scope: &str) -> impl Iterator<Item = &str> {
+    scope.split(' ').filter(|v| !v.is_empty())
+}
+
+/// Whether a granted (space-delimited) scope holds `value`.
+pub fn contains(scope: &str, value: &str) -> bool {
+    values(scope).any(|v| v == value)
+}
+
 /// Splits a scope string into its values, refusing characters outside
 /// `%x21 / %x23-5B / %x5D-7E`, and dropping duplicates (order kept).
 pub fn parse(scope: &str) -> Result<Vec<&str>, OAuthError> {
@@ -53,6 +66,14 @@ mod tests {
 
     fn registered() -> Vec<String> {
         vec!["read".into(), "write".into(), "api:read".into()]
+    }
+
+    #[test]
+    fn values_and_contains_ignore_empty_parts() {
+        assert_eq!(values(" openid  profile ").collect::<Vec<_>>(), ["openid", "profile"]);
+        assert!(contains("profile openid", OPENID));
+        assert!(!contains("openid_extra profile", OPENID));
+        assert!(!contains("", ""));
     }
 
     #[test]

@@ -10,9 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::grants::authorization_code::Code;
 use crate::model::{
-    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
 };
 
 /// A durable write in flight: resolves once the write is on disk, or failed.

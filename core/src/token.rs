@@ -5,17 +5,14 @@ use serde::Serialize;
 
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
-use crate::grants::{authorization_code, refresh_token};
+use crate::grants::{authorization_code, client_credentials, refresh_token};
 use crate::model::GrantType;
 
 /// A token request, typed by grant.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenRequest<'a> {
     /// RFC 6749 4.4.2.
-    ClientCredentials {
-        /// The requested scope, if any.
-        scope: Option<&'a str>,
-    },
+    ClientCredentials(client_credentials::Request<'a>),
     /// RFC 6749 4.1.3, RFC 7636 4.5.
     AuthorizationCode(authorization_code::Request<'a>),
     /// RFC 6749 6.
@@ -26,7 +23,7 @@ impl TokenRequest<'_> {
     /// The grant type of the request.
     pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::ClientCredentials(_) => GrantType::ClientCredentials,
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
         }
@@ -38,7 +35,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
     let grant_type = form.require("grant_type")?;
     match GrantType::parse(grant_type) {
         Some(GrantType::ClientCredentials) => {
-            Ok(TokenRequest::ClientCredentials { scope: form.get("scope") })
+            Ok(TokenRequest::ClientCredentials(client_credentials::Request::parse(form)))
         }
         Some(GrantType::AuthorizationCode) => {
             Ok(TokenRequest::AuthorizationCode(authorization_code::Request::parse(form)?))

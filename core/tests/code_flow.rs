@@ -6,6 +6,7 @@
 use tessera_core::authorize::{self, AuthorizeError, Response, ResponseMode};
 use tessera_core::error::{ErrorCode, Reason};
 use tessera_core::form::Form;
+use tessera_core::grants;
 use tessera_core::grants::authorization_code::{self, Authentication, Code, Request};
 use tessera_core::id_token::half_hash;
 use tessera_core::model::{AccessTokenFormat, Client, GrantType, SigningAlg, TokenEndpointAuthMethod};
@@ -314,9 +315,12 @@ fn bad_token_requests() {
             Reason::GrantTypeNotAllowed,
         ),
     ];
+    // The chain the token endpoint runs: the grant-type check every grant shares, then the
+    // code's own checks.
     for (token, c, now, reason) in cases {
-        let err =
-            authorization_code::validate(token, &c, code.clone(), now).expect_err(&format!("{reason:?}"));
+        let err = grants::check_allowed(&c, GrantType::AuthorizationCode)
+            .and_then(|()| authorization_code::validate(token, &c, code.clone(), now))
+            .expect_err(&format!("{reason:?}"));
         assert_eq!(err.reason, reason, "{token:?} at {now}");
     }
     assert!(authorization_code::validate(good, &spa(), code, 1059).is_ok());

@@ -5,57 +5,88 @@
 
 use tessera_core::authorize::AuthorizationRequest;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::grants::authorization_code::{Authentication, Code};
-use tessera_core::grants::refresh_token;
+use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan};
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
-use tessera_core::model::{AccessTokenFormat, Client, OpaqueToken, RefreshToken, SigningAlg, UnixSecs};
+use tessera_core::model::{
+    AccessTokenFormat, Authentication, Client, Code, OpaqueToken, RefreshToken, SigningAlg, UnixSecs,
+};
+use tessera_core::token::TokenResponse;
 use tessera_core::{secret, userinfo};
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
 use crate::endpoints::{random_error, sign_error, store_error};
+use crate::grants::fresh_jti;
 use crate::util::{now, random};
 
-/// Labels of the ids derived from an authorization code's digest
-/// ([`refresh_token::derived_id`]).
-pub const CODE_JTI: &str = "access-token-jti";
-/// See [`CODE_JTI`].
-pub const CODE_FAMILY: &str = "refresh-family";
-
-/// An access token for an end-user (`sub`) or a client, in the client's format.
-pub struct AccessGrant<'a> {
-    /// The client the token is issued to.
-    pub client: &'a Client,
-    /// The subject.
-    pub sub: &'a str,
-    /// The granted scope, space-delimited.
-    pub scope: &'a str,
-    /// The token id: fresh, or derived from the code it was redeemed for.
-    pub jti: String,
-    /// Issued at.
-    pub now: UnixSecs,
+/// Carries out what a grant planned, the same way for every grant: signs (or stores) the
+/// access token, stores the first refresh token of a new family or hands back the one the
+/// grant stored, signs the ID token, and builds the response (RFC 6749 5.1).
+pub async fn carry_out(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    plan: IssuePlan,
+    now: UnixSecs,
+) -> Result<TokenResponse, OAuthError> {
+    let settings = &cx.tenant.settings;
+    let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, settings.access_token_ttl_secs);
+    let (access_token, refresh_token) = match plan.refresh {
+        RefreshPlan::None => (access_token(app, cx, client, claims).await?, None),
+        RefreshPlan::Stored(value) => (access_token(app, cx, client, claims).await?, Some(value)),
+        // If the code the family comes from is replayed meanwhile, the replay's revocation
+        // makes the family's write fail (no live refresh token is left behind) and denies the
+        // access token's `jti`; so the access token is signed (or stored) while the family's
+        // write waits for its fsync.
+        RefreshPlan::StartFamily(record) => {
+            let (refresh, access) =
+                tokio::join!(start_refresh_family(app, &record), access_token(app, cx, client, claims));
+            (access?, Some(refresh?))
+        }
+    };
+    let id_token = match plan.id_token {
+        Some(id) => Some(id_token_beside(app, cx, client, id, &access_token, now).await?),
+        None => None,
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: settings.access_token_ttl_secs,
+        scope: plan.scope,
+        refresh_token,
+        id_token,
+    })
 }
 
-/// Issues an access token: a JWT signed with the tenant's access-token algorithm, or an opaque
-/// token stored (durably, through the tenant shard owning it) before it is returned.
-pub async fn access_token(app: &App, cx: &TenantCx, grant: AccessGrant<'_>) -> Result<String, OAuthError> {
-    let ttl = cx.tenant.settings.access_token_ttl_secs;
-    let claims = AccessTokenClaims {
-        iss: cx.issuer.clone(),
-        sub: grant.sub.to_owned(),
-        // RFC 9068 3: without a resource indicator the default resource is the issuer itself.
-        aud: cx.issuer.clone(),
-        exp: grant.now + i64::from(ttl),
-        iat: grant.now,
-        jti: grant.jti,
-        client_id: grant.client.client_id.clone(),
-        scope: grant.scope.to_owned(),
-    };
-    match grant.client.access_token_format {
+/// Issues an access token with `claims`, in the client's format: a JWT signed with the
+/// tenant's access-token algorithm, or an opaque token stored (durably, through the tenant
+/// shard owning it) before it is returned.
+async fn access_token(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    claims: AccessTokenClaims,
+) -> Result<String, OAuthError> {
+    match client.access_token_format {
         AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await,
         AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims).await,
     }
+}
+
+/// The ID token that travels beside `access_token` (OpenID Connect Core 3.1.3.3), bound to
+/// it by `at_hash`.
+async fn id_token_beside(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    plan: IdTokenPlan,
+    access_token: &str,
+    now: UnixSecs,
+) -> Result<String, OAuthError> {
+    let mut claims = id_token_claims(cx, client, &plan.auth, plan.nonce, now);
+    claims.at_hash = Some(id_token::half_hash(client.id_token_signed_response_alg, access_token));
+    sign_id_token(app, cx, client, &claims).await
 }
 
 /// Signs JWT access-token claims with the tenant's current key for its access-token algorithm.
@@ -149,7 +180,7 @@ async fn sign<C: serde::Serialize>(
 
 /// Stores the first refresh token of a family and returns its value. Refused with
 /// `invalid_grant` if the family was revoked meanwhile (the code it came from was replayed).
-pub async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String, OAuthError> {
+async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     match app.store.put_refresh_token(&secret::digest(&value), record).await {
         Ok(()) => Ok(value),
@@ -184,9 +215,17 @@ pub async fn authorization_response(
     }
     let mut access = None;
     if rt.token {
-        let jti = secret::encode_id(&random().map_err(random_error)?);
-        let grant = AccessGrant { client, sub: &auth.sub, scope: &req.scope, jti, now };
-        let token = access_token(app, cx, grant).await?;
+        let plan = IssuePlan {
+            sub: auth.sub.clone(),
+            scope: req.scope.clone(),
+            audience: None,
+            jti: fresh_jti()?,
+            refresh: RefreshPlan::None,
+            id_token: None,
+        };
+        let ttl = cx.tenant.settings.access_token_ttl_secs;
+        let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
+        let token = access_token(app, cx, client, claims).await?;
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));
         params.push(("expires_in", cx.tenant.settings.access_token_ttl_secs.to_string()));
@@ -209,10 +248,4 @@ pub async fn authorization_response(
         params.push(("id_token", sign_id_token(app, cx, client, &claims).await?));
     }
     Ok(params)
-}
-
-/// The ids what redeeming the code with this digest issues: its access token's `jti` and its
-/// refresh-token family.
-pub fn code_ids(code_digest: &[u8; 32]) -> (String, String) {
-    (refresh_token::derived_id(CODE_JTI, code_digest), refresh_token::derived_id(CODE_FAMILY, code_digest))
 }

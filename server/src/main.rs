@@ -7,6 +7,7 @@ mod app;
 mod bootstrap;
 mod config;
 mod endpoints;
+mod grants;
 mod http;
 mod issue;
 mod keyring;

@@ -3,67 +3,21 @@
 //! it. Single use is the store's job (it takes the code out atomically); everything that can be
 //! decided from the record, the client and the clock is decided here.
 
-// rkyv's derives generate archived twins without docs (the code record is stored by the
-// storage crate); the types themselves are documented and checked by the build without it.
-#![cfg_attr(feature = "rkyv", allow(missing_docs))]
+pub use crate::model::{Authentication, Code};
 
-use crate::authorize::{AuthorizationRequest, CodeChallenge};
+use crate::authorize::AuthorizationRequest;
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
-use crate::model::{Client, GrantType, UnixSecs};
+use crate::grants::plan::{self, IssuePlan, RefreshPlan};
+use crate::grants::refresh_token::{self, derived_id};
+use crate::model::{Client, RefreshToken, TenantSettings, UnixSecs};
 use crate::pkce;
+use crate::store::CodeTaken;
 
-/// Who authenticated, and how: what the SSO session contributes to a code.
-#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Authentication {
-    /// The end-user's subject.
-    pub sub: String,
-    /// The SSO session id.
-    pub sid: String,
-    /// When the end-user authenticated.
-    pub auth_time: UnixSecs,
-    /// The authentication context class reached, if any.
-    pub acr: Option<String>,
-    /// The authentication methods used (RFC 8176), e.g. `pwd`.
-    pub amr: Vec<String>,
-}
-
-/// An issued authorization code: everything the token endpoint needs to redeem it, kept under
-/// the digest of the code value.
-#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Code {
-    /// The tenant that issued it.
-    pub tenant: String,
-    /// The client it was issued to.
-    pub client_id: String,
-    /// The redirect URI of the authorization request.
-    pub redirect_uri: String,
-    /// Whether `redirect_uri` was sent in the authorization request: the token request must
-    /// then repeat it (RFC 6749 4.1.3).
-    pub redirect_uri_sent: bool,
-    /// The granted scope, space-delimited.
-    pub scope: String,
-    /// The `nonce` of the authorization request, for the ID token.
-    pub nonce: Option<String>,
-    /// The PKCE challenge, if the request had one.
-    pub code_challenge: Option<CodeChallenge>,
-    /// The end-user's subject.
-    pub sub: String,
-    /// The SSO session id.
-    pub sid: String,
-    /// When the end-user authenticated.
-    pub auth_time: UnixSecs,
-    /// Authentication context class reference.
-    pub acr: Option<String>,
-    /// Authentication methods references.
-    pub amr: Vec<String>,
-    /// When the code was issued.
-    pub issued_at: UnixSecs,
-    /// When the code stops being redeemable.
-    pub expires_at: UnixSecs,
-}
+/// Label of the access-token `jti` derived from a code's digest ([`derived_id`]).
+const CODE_JTI: &str = "access-token-jti";
+/// Label of the refresh-token family derived from a code's digest.
+const CODE_FAMILY: &str = "refresh-family";
 
 impl Code {
     /// The record for a code answering `request` for `tenant`, after `authn`.
@@ -93,6 +47,51 @@ impl Code {
     }
 }
 
+/// What redeeming a code issues, named from the code's digest alone: the access token's `jti`
+/// and the refresh-token family. A replay of the code names them again without anyone having
+/// stored a link, so they can be revoked even while the first redemption is in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeIds {
+    /// The `jti` of the access token issued for the code.
+    pub jti: String,
+    /// The refresh-token family started for the code.
+    pub family: String,
+}
+
+impl CodeIds {
+    /// The ids of the code with this digest.
+    pub fn of(code_digest: &[u8; 32]) -> Self {
+        Self { jti: derived_id(CODE_JTI, code_digest), family: derived_id(CODE_FAMILY, code_digest) }
+    }
+}
+
+/// What a replayed code revokes (RFC 6749 4.1.2, 10.5): the access token its first
+/// redemption issued, on the deny list for as long as such a token could live, and its
+/// refresh family, revoked (or recorded as revoked, if the first redemption has not stored it
+/// yet) for as long as a token of it could live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayRevocation {
+    /// The ids to revoke.
+    pub ids: CodeIds,
+    /// Until when the access token's `jti` stays denied.
+    pub deny_jti_until: UnixSecs,
+    /// Until when the family stays recorded as revoked.
+    pub revoke_family_until: UnixSecs,
+}
+
+/// The revocation a replay of the code with this digest calls for at `now`.
+pub fn replay_revocation(
+    code_digest: &[u8; 32],
+    settings: &TenantSettings,
+    now: UnixSecs,
+) -> ReplayRevocation {
+    ReplayRevocation {
+        ids: CodeIds::of(code_digest),
+        deny_jti_until: now + i64::from(settings.access_token_ttl_secs),
+        revoke_family_until: now + i64::from(settings.refresh_token_ttl_secs),
+    }
+}
+
 /// The grant-specific fields of an `authorization_code` token request (RFC 6749 4.1.3, RFC
 /// 7636 4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +115,56 @@ impl<'a> Request<'a> {
     }
 }
 
+/// The checks a request must pass before its code is taken, so that a malformed request
+/// leaves the code redeemable: a verifier outside the RFC 7636 4.1 grammar makes the request
+/// malformed (RFC 6749 5.2 `invalid_request`), while a well-formed verifier that does not
+/// match still uses the code up (RFC 7636 4.6).
+pub fn check_before_take(req: &Request<'_>) -> Result<(), OAuthError> {
+    if let Some(verifier) = req.code_verifier {
+        pkce::parse_verifier(verifier)?;
+    }
+    Ok(())
+}
+
+/// What taking the code means for the request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// The code was fresh and passed every check: redeem it.
+    Redeem(Validated),
+    /// The code was used before: revoke what its first redemption issued, then answer
+    /// [`replayed`].
+    Replay(ReplayRevocation),
+}
+
+/// Decides what the store's answer to a take means at `now`: a fresh code is validated
+/// against the request and the client; a replayed one calls for revoking what it issued; an
+/// unknown (absent or expired) one is `invalid_grant`.
+pub fn after_take(
+    taken: CodeTaken,
+    req: Request<'_>,
+    client: &Client,
+    code_digest: &[u8; 32],
+    settings: &TenantSettings,
+    now: UnixSecs,
+) -> Result<Taken, OAuthError> {
+    match taken {
+        CodeTaken::Fresh(code) => validate(req, client, code, now).map(Taken::Redeem),
+        CodeTaken::Replayed(_) => Ok(Taken::Replay(replay_revocation(code_digest, settings, now))),
+        CodeTaken::Unknown => Err(OAuthError::new(
+            Reason::AuthorizationCodeUnknown,
+            "the authorization code is invalid or expired",
+        )),
+    }
+}
+
+/// The answer to a replayed code, once what it issued is revoked.
+pub fn replayed() -> OAuthError {
+    OAuthError::new(
+        Reason::AuthorizationCodeReplayed,
+        "the authorization code was already used; the tokens issued for it are revoked",
+    )
+}
+
 /// A code that passed every check: only this can be turned into tokens.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Validated {
@@ -124,18 +173,13 @@ pub struct Validated {
 }
 
 /// Checks that the authenticated `client` may redeem `code` with this request at `now`.
+/// (Whether the client may use this grant at all was checked before the code was taken.)
 pub fn validate(
     req: Request<'_>,
     client: &Client,
     code: Code,
     now: UnixSecs,
 ) -> Result<Validated, OAuthError> {
-    if !client.allows_grant(GrantType::AuthorizationCode) {
-        return Err(OAuthError::new(
-            Reason::GrantTypeNotAllowed,
-            "the client is not registered for authorization_code",
-        ));
-    }
     // RFC 6749 4.1.3: the code must have been issued to this client. The tenant is compared
     // too: a store bug must not let a code cross tenants.
     if code.client_id != client.client_id || code.tenant != client.tenant {
@@ -188,11 +232,52 @@ pub fn validate(
     Ok(Validated { code })
 }
 
+/// What a validated code earns at `now` (RFC 6749 4.1.4, OpenID Connect Core 3.1.3.3): an
+/// access token whose `jti`, and a refresh-token family whose id, are derived from the code's
+/// digest; a refresh token when the grant earns one; an ID token when `openid` was granted.
+pub fn plan(
+    validated: Validated,
+    client: &Client,
+    code_digest: &[u8; 32],
+    settings: &TenantSettings,
+    now: UnixSecs,
+) -> IssuePlan {
+    let code = validated.code;
+    let ids = CodeIds::of(code_digest);
+    let auth = code.authentication();
+    let refresh = if refresh_token::earns_refresh_token(client, &code.scope) {
+        RefreshPlan::StartFamily(RefreshToken {
+            tenant: code.tenant.clone(),
+            family: ids.family,
+            client_id: client.client_id.clone(),
+            sub: code.sub.clone(),
+            scope: code.scope.clone(),
+            sid: code.sid.clone(),
+            auth_time: code.auth_time,
+            acr: code.acr.clone(),
+            amr: code.amr.clone(),
+            issued_at: now,
+            expires_at: now + i64::from(settings.refresh_token_ttl_secs),
+            rotated_at: None,
+        })
+    } else {
+        RefreshPlan::None
+    };
+    IssuePlan {
+        id_token: plan::id_token_for(&code.scope, auth, code.nonce),
+        sub: code.sub,
+        scope: code.scope,
+        audience: None,
+        jti: ids.jti,
+        refresh,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sample_client;
-    use crate::pkce::CodeChallengeMethod;
+    use crate::model::{GrantType, sample_client};
+    use crate::pkce::{CodeChallenge, CodeChallengeMethod};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -289,10 +374,81 @@ mod tests {
     }
 
     #[test]
-    fn grant_must_be_registered() {
-        let mut c = client();
-        c.grant_types = vec![GrantType::ClientCredentials];
-        let err = validate(GOOD, &c, code(), 100).expect_err("grant");
-        assert_eq!(err.reason, Reason::GrantTypeNotAllowed);
+    fn plan_derives_ids_from_the_code_and_carries_the_login() {
+        let digest = [7; 32];
+        let settings = TenantSettings::default();
+        let mut c = code();
+        c.scope = "openid offline_access".into();
+        c.nonce = Some("n".into());
+        let validated = validate(GOOD, &client(), c.clone(), 100).expect("valid");
+        let p = plan(validated, &client(), &digest, &settings, 100);
+        let ids = CodeIds::of(&digest);
+        assert_eq!(
+            (p.sub.as_str(), p.scope.as_str(), p.audience.as_deref()),
+            ("u", "openid offline_access", None)
+        );
+        assert_eq!(p.jti, ids.jti);
+        let RefreshPlan::StartFamily(first) = &p.refresh else {
+            panic!("offline_access earns a refresh token")
+        };
+        assert_eq!(first.family, ids.family);
+        assert_eq!((first.client_id.as_str(), first.sub.as_str(), first.sid.as_str()), ("svc", "u", "s"));
+        assert_eq!((first.issued_at, first.expires_at, first.rotated_at), (100, 100 + 14 * 24 * 3600, None));
+        let id = p.id_token.expect("openid earns an ID token");
+        assert_eq!((id.auth, id.nonce), (c.authentication(), Some("n".into())));
+    }
+
+    #[test]
+    fn plan_without_openid_or_offline_access_is_an_access_token_alone() {
+        let mut c = code();
+        c.scope = "profile".into();
+        let validated = validate(GOOD, &client(), c, 100).expect("valid");
+        let p = plan(validated, &client(), &[1; 32], &TenantSettings::default(), 100);
+        assert_eq!((p.refresh, p.id_token), (RefreshPlan::None, None));
+    }
+
+    #[test]
+    fn what_a_take_means() {
+        let settings = TenantSettings::default();
+        let taken = |t: CodeTaken| after_take(t, GOOD, &client(), &[5; 32], &settings, 100);
+        assert_eq!(taken(CodeTaken::Fresh(code())), Ok(Taken::Redeem(Validated { code: code() })));
+        assert_eq!(
+            taken(CodeTaken::Replayed(code())),
+            Ok(Taken::Replay(replay_revocation(&[5; 32], &settings, 100)))
+        );
+        let err = taken(CodeTaken::Unknown).expect_err("unknown");
+        assert_eq!(
+            (err.reason, err.code()),
+            (Reason::AuthorizationCodeUnknown, crate::error::ErrorCode::InvalidGrant)
+        );
+        // A fresh code still faces every check of the request.
+        let err = after_take(CodeTaken::Fresh(code()), GOOD, &client(), &[5; 32], &settings, 160)
+            .expect_err("late");
+        assert_eq!(err.reason, Reason::AuthorizationCodeExpired);
+        assert_eq!(replayed().code(), crate::error::ErrorCode::InvalidGrant);
+    }
+
+    #[test]
+    fn malformed_verifiers_are_refused_before_the_take() {
+        assert!(check_before_take(&GOOD).is_ok());
+        assert!(check_before_take(&Request { code_verifier: None, ..GOOD }).is_ok());
+        let short = Request { code_verifier: Some("too-short"), ..GOOD };
+        assert_eq!(
+            check_before_take(&short).expect_err("grammar").code(),
+            crate::error::ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn replay_revokes_the_derived_ids_for_their_lifetimes() {
+        let settings =
+            TenantSettings { access_token_ttl_secs: 60, refresh_token_ttl_secs: 600, ..Default::default() };
+        let r = replay_revocation(&[3; 32], &settings, 1000);
+        assert_eq!(r.ids, CodeIds::of(&[3; 32]));
+        assert_eq!((r.deny_jti_until, r.revoke_family_until), (1060, 1600));
+        let other = CodeIds::of(&[4; 32]);
+        assert_ne!(other.jti, r.ids.jti);
+        assert_ne!(other.family, r.ids.family);
+        assert_ne!(r.ids.jti, r.ids.family);
     }
 }

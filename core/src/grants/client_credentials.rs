@@ -1,73 +1,64 @@
 //! The client credentials grant (RFC 6749 4.4): a client gets a token for itself, within the
 //! scope it registered. The subject is the client (RFC 9068 2.2).
 
-use crate::error::{OAuthError, Reason};
-use crate::jwt::AccessTokenClaims;
-use crate::model::{Client, GrantType, UnixSecs};
+use crate::error::OAuthError;
+use crate::form::Form;
+use crate::grants::plan::{IssuePlan, RefreshPlan};
+use crate::model::Client;
 use crate::scope;
 
-/// What a valid client credentials request earns.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Validated {
-    /// The scope to grant.
-    pub scope: String,
+/// The grant-specific fields of a `client_credentials` token request (RFC 6749 4.4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The requested scope, if any.
+    pub scope: Option<&'a str>,
 }
 
-/// Checks that the authenticated client may use this grant with the requested scope.
-pub fn validate(requested_scope: Option<&str>, client: &Client) -> Result<Validated, OAuthError> {
-    if !client.allows_grant(GrantType::ClientCredentials) {
-        return Err(OAuthError::new(
-            Reason::GrantTypeNotAllowed,
-            "the client is not registered for client_credentials",
-        ));
+impl<'a> Request<'a> {
+    /// Reads the fields from a token request form whose `grant_type` is `client_credentials`.
+    pub fn parse(form: &'a Form<'_>) -> Self {
+        Self { scope: form.get("scope") }
     }
-    Ok(Validated { scope: scope::grant(requested_scope, &client.scope)? })
 }
 
-/// The claims of the access token for a validated request.
-pub fn claims(
-    v: Validated,
-    client: &Client,
-    issuer: &str,
-    jti: String,
-    now: UnixSecs,
-    ttl_secs: u32,
-) -> AccessTokenClaims {
-    AccessTokenClaims {
-        iss: issuer.to_owned(),
+/// Checks the requested scope against the client's registration and says what to issue: a
+/// token whose subject is the client, with no refresh or ID token (RFC 6749 4.4.3). Whether
+/// the client may use this grant at all is checked before, once for every grant
+/// ([`super::check_allowed`]).
+pub fn plan(req: Request<'_>, client: &Client, jti: String) -> Result<IssuePlan, OAuthError> {
+    Ok(IssuePlan {
         sub: client.client_id.clone(),
-        aud: issuer.to_owned(),
-        exp: now + i64::from(ttl_secs),
-        iat: now,
+        scope: scope::grant(req.scope, &client.scope)?,
+        audience: None,
         jti,
-        client_id: client.client_id.clone(),
-        scope: v.scope,
-    }
+        refresh: RefreshPlan::None,
+        id_token: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Reason;
     use crate::model::sample_client;
 
-    #[test]
-    fn registered_grant_and_scope_are_required() {
-        let c = sample_client();
-        assert_eq!(validate(Some("read"), &c).expect("ok").scope, "read");
-        assert_eq!(validate(Some("admin"), &c).expect_err("scope").reason, Reason::ScopeNotAllowed);
-        let mut other = sample_client();
-        other.grant_types = vec![GrantType::AuthorizationCode];
-        assert_eq!(validate(None, &other).expect_err("grant").reason, Reason::GrantTypeNotAllowed);
+    fn plan_for(scope: Option<&str>) -> Result<IssuePlan, Reason> {
+        plan(Request { scope }, &sample_client(), "j".into()).map_err(|e| e.reason)
     }
 
     #[test]
-    fn claims_name_the_client_as_subject() {
+    fn registered_scope_is_required() {
+        assert_eq!(plan_for(Some("read")).map(|p| p.scope), Ok("read".into()));
+        assert_eq!(plan_for(Some("admin")), Err(Reason::ScopeNotAllowed));
+        assert_eq!(plan_for(Some("read \"x")), Err(Reason::MalformedScope));
+    }
+
+    #[test]
+    fn the_client_is_the_subject_and_nothing_else_is_issued() {
         let c = sample_client();
-        let v = validate(None, &c).expect("ok");
-        let claims = claims(v, &c, "https://id.example/t/t", "j".into(), 100, 60);
-        assert_eq!(claims.sub, c.client_id);
-        assert_eq!(claims.client_id, c.client_id);
-        assert_eq!(claims.exp, 160);
-        assert_eq!(claims.scope, "read write");
+        let p = plan_for(None).expect("plan");
+        assert_eq!(p.sub, c.client_id);
+        assert_eq!(p.scope, "read write");
+        assert_eq!((p.jti.as_str(), p.audience, p.refresh, p.id_token), ("j", None, RefreshPlan::None, None));
     }
 }

@@ -8,9 +8,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
+use crate::grants::plan::{self, IssuePlan, RefreshPlan};
 use crate::model::{Client, GrantType, RefreshToken, UnixSecs};
 use crate::scope;
 use crate::secret;
+use crate::store::RefreshUse;
 
 /// The scope that asks for a refresh token (OpenID Connect Core 11).
 pub const OFFLINE_ACCESS: &str = "offline_access";
@@ -34,7 +36,7 @@ impl<'a> Request<'a> {
 /// Whether a grant of `scope` to `client` earns a refresh token: when the end-user granted
 /// `offline_access`, or the client is registered for the `refresh_token` grant.
 pub fn earns_refresh_token(client: &Client, scope: &str) -> bool {
-    client.allows_grant(GrantType::RefreshToken) || scope.split(' ').any(|s| s == OFFLINE_ACCESS)
+    client.allows_grant(GrantType::RefreshToken) || scope::contains(scope, OFFLINE_ACCESS)
 }
 
 /// What a valid refresh request earns.
@@ -44,9 +46,19 @@ pub struct Validated {
     pub access_scope: String,
 }
 
+/// The answer to a refresh token that is absent, expired, of a revoked family, or whose
+/// end-user is gone: nothing tells which.
+pub fn unknown() -> OAuthError {
+    OAuthError::new(Reason::RefreshTokenUnknown, "the refresh token is invalid, expired or revoked")
+}
+
 /// Checks that the authenticated `client` may exchange `token` with this request. The token
 /// was read from the store as live; whether it is still current is decided when it is used.
 pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Result<Validated, OAuthError> {
+    // A client deleted and registered again under the same id does not inherit tokens.
+    if client.created_at > token.issued_at {
+        return Err(unknown());
+    }
     // RFC 6749 10.4: a refresh token is bound to the client it was issued to.
     if token.client_id != client.client_id || token.tenant != client.tenant {
         return Err(OAuthError::new(
@@ -57,9 +69,8 @@ pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Resu
     let Some(requested) = req.scope else {
         return Ok(Validated { access_scope: token.scope.clone() });
     };
-    let granted: Vec<&str> = token.scope.split(' ').filter(|s| !s.is_empty()).collect();
     let requested = scope::parse(requested)?;
-    if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+    if let Some(extra) = requested.iter().find(|s| !scope::contains(&token.scope, s)) {
         return Err(OAuthError::new(
             Reason::RefreshScopeNotGranted,
             format!("scope `{extra}` was not granted to this refresh token"),
@@ -77,6 +88,35 @@ pub fn successor(current: &RefreshToken, now: UnixSecs, ttl_secs: u32) -> Refres
         expires_at: now + i64::from(ttl_secs),
         rotated_at: None,
         ..current.clone()
+    }
+}
+
+/// What presenting `current` earned, once the store has decided its use (RFC 6749 6): a
+/// rotation or a retry within the grace period issues an access token for the validated
+/// scope, the successor `next_value` the store now holds, and an ID token when `openid` is in
+/// that scope (keeping the login, without a nonce: OpenID Connect Core 12.2). A reuse (the
+/// store has revoked the family) and an unknown token are `invalid_grant`.
+pub fn plan(
+    used: &RefreshUse,
+    current: &RefreshToken,
+    validated: Validated,
+    next_value: String,
+    jti: String,
+) -> Result<IssuePlan, OAuthError> {
+    match used {
+        RefreshUse::Rotated(_) | RefreshUse::Retried(_) => Ok(IssuePlan {
+            id_token: plan::id_token_for(&validated.access_scope, current.authentication(), None),
+            sub: current.sub.clone(),
+            scope: validated.access_scope,
+            audience: None,
+            jti,
+            refresh: RefreshPlan::Stored(next_value),
+        }),
+        RefreshUse::Reused(_) => Err(OAuthError::new(
+            Reason::RefreshTokenReused,
+            "the refresh token was already used; every token of its grant is revoked",
+        )),
+        RefreshUse::Unknown => Err(unknown()),
     }
 }
 
@@ -147,6 +187,44 @@ mod tests {
         assert!(validate(req(None), &other_tenant, &token()).is_err());
         let err = validate(req(Some("bad\"scope")), &client(), &token()).expect_err("malformed");
         assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn a_client_registered_again_does_not_inherit_tokens() {
+        let reborn = Client { created_at: token().issued_at + 1, ..client() };
+        let err = validate(req(None), &reborn, &token()).expect_err("older than the client");
+        assert_eq!(err.reason, Reason::RefreshTokenUnknown);
+        let same_second = Client { created_at: token().issued_at, ..client() };
+        assert!(validate(req(None), &same_second, &token()).is_ok());
+    }
+
+    #[test]
+    fn rotation_and_retry_issue_the_stored_successor() {
+        let current = token();
+        for used in [RefreshUse::Rotated(current.clone()), RefreshUse::Retried(current.clone())] {
+            let v = validate(req(Some("openid profile")), &client(), &current).expect("valid");
+            let p = plan(&used, &current, v, "next".into(), "j".into()).expect("issued");
+            assert_eq!((p.sub.as_str(), p.scope.as_str(), p.jti.as_str()), ("user", "openid profile", "j"));
+            assert_eq!(p.refresh, RefreshPlan::Stored("next".into()));
+            let id = p.id_token.expect("openid kept");
+            assert_eq!((id.auth, id.nonce), (current.authentication(), None));
+        }
+        let v = validate(req(Some("profile")), &client(), &current).expect("valid");
+        let p = plan(&RefreshUse::Rotated(current.clone()), &current, v, "n".into(), "j".into()).expect("ok");
+        assert_eq!(p.id_token, None, "no ID token without openid in the access scope");
+    }
+
+    #[test]
+    fn reuse_and_unknown_are_invalid_grant() {
+        let current = token();
+        let v = || validate(req(None), &client(), &current).expect("valid");
+        let err = plan(&RefreshUse::Reused(current.clone()), &current, v(), "n".into(), "j".into())
+            .expect_err("reused");
+        assert_eq!(err.reason, Reason::RefreshTokenReused);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidGrant);
+        let err = plan(&RefreshUse::Unknown, &current, v(), "n".into(), "j".into()).expect_err("unknown");
+        assert_eq!(err.reason, Reason::RefreshTokenUnknown);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidGrant);
     }
 
     #[test]

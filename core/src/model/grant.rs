@@ -1,0 +1,154 @@
+//! The records of end-user grants: SSO sessions, remembered consents, authorization codes and
+//! refresh tokens, and the [`Authentication`] (who signed in, how) that each of them carries.
+
+use super::UnixSecs;
+use crate::pkce::CodeChallenge;
+
+rkyv_record! {
+    /// An SSO session: a browser's login, stored under the SHA-256 digest of its cookie value
+    /// (the cookie is the secret; `sid` is the public id that ID tokens carry).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Session {
+        /// The tenant the end-user logged in to.
+        pub tenant: String,
+        /// The session id (OpenID Connect Front-/Back-Channel Logout `sid`), distinct from the
+        /// cookie value.
+        pub sid: String,
+        /// The user's id.
+        pub user_id: String,
+        /// When the end-user last authenticated (OpenID Connect Core `auth_time`).
+        pub auth_time: UnixSecs,
+        /// The authentication context class reached, if any.
+        pub acr: Option<String>,
+        /// The authentication methods used (RFC 8176), e.g. `pwd`.
+        pub amr: Vec<String>,
+        /// When the session began.
+        pub created_at: UnixSecs,
+        /// When it ends, whatever happens.
+        pub expires_at: UnixSecs,
+    }
+
+    /// The scopes an end-user agreed to give a client, remembered so consent is asked once.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Consent {
+        /// The tenant.
+        pub tenant: String,
+        /// The user's id.
+        pub user_id: String,
+        /// The client.
+        pub client_id: String,
+        /// Every scope granted so far, sorted and without repeats.
+        pub scope: Vec<String>,
+        /// When consent was last given.
+        pub granted_at: UnixSecs,
+    }
+
+    /// A refresh token, stored under the SHA-256 digest of its value. Every refresh token
+    /// belongs to a family: the chain of rotations that began with one authorization. Rotation
+    /// marks the presented token used; presenting a used token again (after a short grace
+    /// period) revokes the whole family (OAuth 2.0 Security BCP 4.14.2).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RefreshToken {
+        /// The tenant that issued it.
+        pub tenant: String,
+        /// Its family's id.
+        pub family: String,
+        /// The client it was issued to.
+        pub client_id: String,
+        /// The end-user.
+        pub sub: String,
+        /// The scope of the grant, space-delimited: identical along the family (RFC 6749 6).
+        pub scope: String,
+        /// The SSO session of the original login.
+        pub sid: String,
+        /// When the end-user authenticated.
+        pub auth_time: UnixSecs,
+        /// The authentication context class reached, if any.
+        pub acr: Option<String>,
+        /// The authentication methods used.
+        pub amr: Vec<String>,
+        /// Issued at.
+        pub issued_at: UnixSecs,
+        /// Expiry.
+        pub expires_at: UnixSecs,
+        /// When it was exchanged for its successor; `None` while it is the current token.
+        pub rotated_at: Option<UnixSecs>,
+    }
+
+    /// Who authenticated, and how: what the SSO session contributes to a code.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Authentication {
+        /// The end-user's subject.
+        pub sub: String,
+        /// The SSO session id.
+        pub sid: String,
+        /// When the end-user authenticated.
+        pub auth_time: UnixSecs,
+        /// The authentication context class reached, if any.
+        pub acr: Option<String>,
+        /// The authentication methods used (RFC 8176), e.g. `pwd`.
+        pub amr: Vec<String>,
+    }
+
+    /// An issued authorization code: everything the token endpoint needs to redeem it, kept under
+    /// the digest of the code value.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Code {
+        /// The tenant that issued it.
+        pub tenant: String,
+        /// The client it was issued to.
+        pub client_id: String,
+        /// The redirect URI of the authorization request.
+        pub redirect_uri: String,
+        /// Whether `redirect_uri` was sent in the authorization request: the token request must
+        /// then repeat it (RFC 6749 4.1.3).
+        pub redirect_uri_sent: bool,
+        /// The granted scope, space-delimited.
+        pub scope: String,
+        /// The `nonce` of the authorization request, for the ID token.
+        pub nonce: Option<String>,
+        /// The PKCE challenge, if the request had one.
+        pub code_challenge: Option<CodeChallenge>,
+        /// The end-user's subject.
+        pub sub: String,
+        /// The SSO session id.
+        pub sid: String,
+        /// When the end-user authenticated.
+        pub auth_time: UnixSecs,
+        /// Authentication context class reference.
+        pub acr: Option<String>,
+        /// Authentication methods references.
+        pub amr: Vec<String>,
+        /// When the code was issued.
+        pub issued_at: UnixSecs,
+        /// When the code stops being redeemable.
+        pub expires_at: UnixSecs,
+    }
+}
+
+impl Code {
+    /// Who authenticated for this code, and how.
+    pub fn authentication(&self) -> Authentication {
+        Authentication {
+            sub: self.sub.clone(),
+            sid: self.sid.clone(),
+            auth_time: self.auth_time,
+            acr: self.acr.clone(),
+            amr: self.amr.clone(),
+        }
+    }
+}
+
+impl RefreshToken {
+    /// The login the token's grant came from: a refreshed ID token keeps it (OpenID Connect
+    /// Core 12.2).
+    pub fn authentication(&self) -> Authentication {
+        Authentication {
+            sub: self.sub.clone(),
+            sid: self.sid.clone(),
+            auth_time: self.auth_time,
+            acr: self.acr.clone(),
+            amr: self.amr.clone(),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The domain model: tenants, their settings, clients, signing keys, users and the grant and
+//! token records that outlive a response, one file per record family. These are the values the
+//! store keeps; `rkyv` derives (feature `rkyv`) let the storage crate encode them without a
+//! second copy of each type.
+
+// rkyv's derives generate archived twins of each record without docs; the records themselves
+// are documented and checked by the build without the feature.
+#![cfg_attr(feature = "rkyv", allow(missing_docs))]
+
+/// Unix time in whole seconds.
+pub type UnixSecs = i64;
+
+macro_rules! rkyv_record {
+    ($($item:item)*) => {
+        $(
+            #[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+            $item
+        )*
+    };
+}
+
+mod client;
+mod grant;
+mod keys;
+mod tenant;
+mod tokens;
+mod user;
+
+pub use client::{AccessTokenFormat, Client, GrantType, TokenEndpointAuthMethod};
+pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
+pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
+pub use tenant::{MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings};
+pub use tokens::{OpaqueToken, Revocation};
+pub use user::{
+    Address, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS, User, fold_case,
+    is_valid_email, is_valid_username,
+};
+
+/// Checks a tenant or client id: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it is safe in
+/// a URL path segment and a store key.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A confidential client-credentials client of tenant `t`, for tests across core.
+#[cfg(test)]
+pub(crate) fn sample_client() -> Client {
+    Client {
+        tenant: "t".into(),
+        client_id: "svc".into(),
+        client_name: "service".into(),
+        secret_digest: Some(crate::secret::digest("secret")),
+        grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec![],
+        response_types: vec![],
+        scope: vec!["read".into(), "write".into()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        access_token_format: AccessTokenFormat::Jwt,
+        id_token_signed_response_alg: SigningAlg::RS256,
+        post_logout_redirect_uris: vec![],
+        first_party: false,
+        created_at: 0,
+        pkce_plain_allowed: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_path_safe() {
+        assert!(is_valid_id("acme"));
+        assert!(is_valid_id("a.b_c-1"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a/b"));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id("ä"));
+        assert!(!is_valid_id(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,159 @@
+//! Tenants: one issuer each, with the lifetimes and algorithms of what it issues and the
+//! bounds those settings must keep.
+
+use serde::{Deserialize, Serialize};
+
+use super::{SigningAlg, UnixSecs};
+
+rkyv_record! {
+    /// Per-tenant policy: token lifetimes and algorithms.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct TenantSettings {
+        /// Algorithm of JWT access tokens.
+        pub access_token_alg: SigningAlg,
+        /// Lifetime of access tokens.
+        pub access_token_ttl_secs: u32,
+        /// Lifetime of ID tokens.
+        pub id_token_ttl_secs: u32,
+        /// Lifetime of refresh tokens.
+        pub refresh_token_ttl_secs: u32,
+        /// Lifetime of authorization codes.
+        pub code_ttl_secs: u32,
+        /// Lifetime of an SSO session (and of its cookie); `None` takes the server's
+        /// `--session-ttl-secs`.
+        pub session_ttl_secs: Option<u32>,
+        /// How long after a refresh token is rotated a retry with it still succeeds instead of
+        /// counting as reuse; `None` takes the server's `--refresh-reuse-grace-secs`.
+        pub refresh_reuse_grace_secs: Option<u32>,
+    }
+
+    /// A tenant: one issuer with its own clients, keys and tokens.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Tenant {
+        /// The tenant id, the path segment in `/t/{tenant}`.
+        pub id: String,
+        /// A human-readable name.
+        pub display_name: String,
+        /// Lifetimes and algorithms.
+        pub settings: TenantSettings,
+        /// When the tenant was created.
+        pub created_at: UnixSecs,
+    }
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            access_token_alg: SigningAlg::ES384,
+            access_token_ttl_secs: 3600,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            code_ttl_secs: 60,
+            session_ttl_secs: None,
+            refresh_reuse_grace_secs: None,
+        }
+    }
+}
+
+/// Longest token lifetime a setting may hold (one year): bounds how long retired keys stay.
+pub const MAX_TTL_SECS: u32 = 365 * 24 * 3600;
+
+/// Shortest SSO session a tenant may set: shorter would expire between the login page and
+/// the consent page.
+pub const MIN_SESSION_TTL_SECS: u32 = 60;
+
+/// Longest refresh-token reuse grace a tenant may set: the grace is for a client retrying a
+/// lost answer, not for sharing a token.
+pub const MAX_REFRESH_REUSE_GRACE_SECS: u32 = 300;
+
+impl TenantSettings {
+    /// Checks that every token lifetime is positive and at most [`MAX_TTL_SECS`], a session
+    /// lifetime (when set) [`MIN_SESSION_TTL_SECS`] to [`MAX_TTL_SECS`], and a refresh reuse
+    /// grace (when set) at most [`MAX_REFRESH_REUSE_GRACE_SECS`].
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("id_token_ttl_secs", self.id_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("code_ttl_secs", self.code_ttl_secs),
+        ] {
+            if v == 0 || v > MAX_TTL_SECS {
+                return Err(format!("{name} must be between 1 and {MAX_TTL_SECS}"));
+            }
+        }
+        if let Some(ttl) = self.session_ttl_secs
+            && !(MIN_SESSION_TTL_SECS..=MAX_TTL_SECS).contains(&ttl)
+        {
+            return Err(format!(
+                "session_ttl_secs must be between {MIN_SESSION_TTL_SECS} and {MAX_TTL_SECS}"
+            ));
+        }
+        if let Some(grace) = self.refresh_reuse_grace_secs
+            && grace > MAX_REFRESH_REUSE_GRACE_SECS
+        {
+            return Err(format!(
+                "refresh_reuse_grace_secs must be between 0 and {MAX_REFRESH_REUSE_GRACE_SECS}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The longest lifetime of any token signed with a tenant key.
+    pub fn max_signed_token_ttl_secs(&self) -> u32 {
+        self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_reject_zero_and_huge_lifetimes() {
+        let mut s = TenantSettings::default();
+        assert!(s.validate().is_ok());
+        s.code_ttl_secs = 0;
+        assert!(s.validate().is_err());
+        s.code_ttl_secs = MAX_TTL_SECS + 1;
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn settings_bound_the_session_ttl_and_the_refresh_grace() {
+        let ok = |session_ttl_secs, refresh_reuse_grace_secs| {
+            TenantSettings { session_ttl_secs, refresh_reuse_grace_secs, ..TenantSettings::default() }
+                .validate()
+                .is_ok()
+        };
+        assert!(ok(None, None), "unset: the server's flags apply");
+        for ttl in [60, 3600, 31_536_000] {
+            assert!(ok(Some(ttl), None), "{ttl}");
+        }
+        for ttl in [0, 1, 59, 31_536_001, u32::MAX] {
+            assert!(!ok(Some(ttl), None), "{ttl}");
+        }
+        for grace in [0, 10, 300] {
+            assert!(ok(None, Some(grace)), "{grace}");
+        }
+        for grace in [301, u32::MAX] {
+            assert!(!ok(None, Some(grace)), "{grace}");
+        }
+    }
+
+    #[test]
+    fn settings_json_without_the_new_fields_still_parses_and_null_clears() {
+        let old: TenantSettings = serde_json::from_str(r#"{"code_ttl_secs": 30}"#).expect("old body");
+        assert_eq!(old.session_ttl_secs, None);
+        assert_eq!(old.refresh_reuse_grace_secs, None);
+        let set: TenantSettings =
+            serde_json::from_str(r#"{"session_ttl_secs": 120, "refresh_reuse_grace_secs": 0}"#).expect("set");
+        assert_eq!((set.session_ttl_secs, set.refresh_reuse_grace_secs), (Some(120), Some(0)));
+        let cleared: TenantSettings =
+            serde_json::from_str(r#"{"session_ttl_secs": null, "refresh_reuse_grace_secs": null}"#)
+                .expect("null");
+        assert_eq!(cleared, TenantSettings::default());
+        let shown = serde_json::to_value(TenantSettings::default()).expect("json");
+        assert!(shown["session_ttl_secs"].is_null() && shown["refresh_reuse_grace_secs"].is_null());
+    }
+}

@@ -1,0 +1,35 @@
+//! Access-token records: opaque tokens stored by digest, and the deny list of revoked JWTs.
+
+use super::UnixSecs;
+
+rkyv_record! {
+    /// An opaque access token, stored under the SHA-256 digest of its value.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct OpaqueToken {
+        /// The tenant that issued it.
+        pub tenant: String,
+        /// The client it was issued to.
+        pub client_id: String,
+        /// The subject.
+        pub sub: String,
+        /// The granted scope, space-delimited.
+        pub scope: String,
+        /// The token id.
+        pub jti: String,
+        /// Issued at.
+        pub iat: UnixSecs,
+        /// Expiry.
+        pub exp: UnixSecs,
+    }
+
+    /// A revoked JWT access token, kept until it would have expired anyway.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Revocation {
+        /// The tenant that issued the token.
+        pub tenant: String,
+        /// The token's `jti`.
+        pub jti: String,
+        /// The token's `exp`: after it the entry is dropped.
+        pub exp: UnixSecs,
+    }
+}

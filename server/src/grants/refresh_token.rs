@@ -1,0 +1,51 @@
+//! The refresh token grant (RFC 6749 6): reads the presented token, checks it against the
+//! client, the request and its end-user, then has the store rotate it in one atomic step that
+//! also tells a retry within the grace period from a replay.
+
+use tessera_core::error::OAuthError;
+use tessera_core::grants::plan::IssuePlan;
+use tessera_core::grants::refresh_token::{self, Request};
+use tessera_core::model::{Client, UnixSecs};
+use tessera_core::secret;
+use tessera_core::store::RefreshUse;
+
+use crate::app::{App, TenantCx};
+use crate::endpoints::{random_error, store_error};
+use crate::util::random;
+
+/// The plan for a refresh request.
+pub async fn plan(
+    app: &App,
+    cx: &TenantCx,
+    client: &Client,
+    req: Request<'_>,
+    now: UnixSecs,
+) -> Result<IssuePlan, OAuthError> {
+    let tenant = &cx.tenant.id;
+    let digest = secret::digest(req.refresh_token);
+    let Some((current, family_revoked)) =
+        app.store.refresh_token(tenant, &digest, now).map_err(store_error)?
+    else {
+        return Err(refresh_token::unknown());
+    };
+    if family_revoked {
+        return Err(refresh_token::unknown());
+    }
+    let validated = refresh_token::validate(req, client, &current)?;
+    // The end-user must still exist: deleting a user ends what they granted.
+    if app.store.user(tenant, &current.sub).map_err(store_error)?.is_none() {
+        return Err(refresh_token::unknown());
+    }
+    let next = refresh_token::successor(&current, now, cx.tenant.settings.refresh_token_ttl_secs);
+    let next_value = secret::encode_secret(&random().map_err(random_error)?);
+    let grace = app.policy.refresh_reuse_grace_secs_for(&cx.tenant);
+    let used = app
+        .store
+        .use_refresh_token(tenant, &digest, &secret::digest(&next_value), &next, now, grace)
+        .await
+        .map_err(store_error)?;
+    if let RefreshUse::Reused(_) = used {
+        tracing::warn!(tenant = %tenant, client = %client.client_id, family = %current.family, "refresh token reused; family revoked");
+    }
+    refresh_token::plan(&used, &current, validated, next_value, super::fresh_jti()?)
+}
