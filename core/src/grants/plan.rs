@@ -28,6 +28,9 @@ pub struct IssuePlan {
 
 /// The refresh token a response carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Made once per token request and moved, never held in bulk: boxing would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RefreshPlan {
     /// None.
     None,
