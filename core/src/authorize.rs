@@ -241,7 +241,7 @@ pub fn validate(form: &Form<'_>, client: Option<&Client>) -> Result<Authorizatio
         Some(c) if c.client_id == client_id => c,
         _ => return Err(AuthorizeError::Fatal(OAuthError::new(Reason::UnknownClient, "unknown client"))),
     };
-    let openid = form.get("scope").is_some_and(|s| s.split(' ').any(|v| v == "openid"));
+    let openid = form.get("scope").is_some_and(|s| scope::contains(s, scope::OPENID));
     let (redirect_uri, redirect_uri_sent) = match form.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => (uri.to_owned(), true),
         Some(_) => {

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::User;
+use crate::scope;
 
 /// The claims of `profile` (Core 5.4), in the order [`User::string_claims`] lists them.
 const PROFILE: [&str; 13] = [
@@ -53,7 +54,7 @@ pub const CLAIMS_SUPPORTED: [&str; 20] = [
 /// The claims `scope` (space-delimited) releases about `user`: always `sub`, then each
 /// granted scope's claims that have a value. Absent claims are omitted, never `null`.
 pub fn claims(user: &User, scope: &str) -> Map<String, Value> {
-    let granted = |name: &str| scope.split(' ').any(|s| s == name);
+    let granted = |name: &str| scope::contains(scope, name);
     let mut out = Map::new();
     out.insert("sub".into(), Value::String(user.id.clone()));
     if granted("profile") {
