@@ -2,7 +2,9 @@
 //! opened again, deletions included. (Per kind, the record-kind modules check the state a
 //! decision leaves, such as a used code or a rotated token, the same way.)
 
-use tessera_core::store::{ClientStore, KeyStore, RefreshStore, SessionStore, TenantStore, TokenStore, UserStore};
+use tessera_core::store::{
+    ClientStore, KeyStore, RefreshStore, SessionStore, TenantStore, TokenStore, UserStore,
+};
 
 use crate::Harness;
 use crate::cases::every_kind::{assert_present, assert_records_gone, fill};
