@@ -1,0 +1,14 @@
+//! The cases, one module per kind of record (plus tenancy and durability, which span them).
+//! Each case is an `async fn(&impl Harness)` that starts from a fresh store and panics on any
+//! behaviour the store's contract forbids. They are reached only through the list in
+//! `__for_each_case!` (see the crate doc).
+
+pub(crate) mod codes;
+pub(crate) mod consents;
+pub(crate) mod durability;
+mod every_kind;
+pub(crate) mod records;
+pub(crate) mod refresh;
+pub(crate) mod sessions;
+pub(crate) mod tenancy;
+pub(crate) mod users;

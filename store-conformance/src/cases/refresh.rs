@@ -1,0 +1,320 @@
+//! Refresh tokens and their families (`RefreshStore`): the first token founds the family;
+//! rotation, retries within the grace period, reuse revoking the whole family; revocation and
+//! tombstones; unknown when absent, expired or another tenant's; exactly one rotation of
+//! concurrent uses; successors refused outside their family; durability; expiry.
+
+use std::sync::Arc;
+
+use tessera_core::model::RefreshToken;
+use tessera_core::store::{RefreshStore, RefreshUse, Store, StoreError};
+
+use crate::Harness;
+use crate::fixtures::{digest, ok, refresh, rotated, successor};
+use crate::harness::open_at;
+
+/// The token under digest `d` at `now` and whether its family is revoked.
+fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<(RefreshToken, bool)> {
+    store.refresh_token(tenant, &digest(d), now).expect("read a refresh token")
+}
+
+/// Whether the token under `d` is live at `now` and its family not revoked.
+fn usable(store: &impl Store, tenant: &str, d: u32, now: i64) -> bool {
+    matches!(read(store, tenant, d, now), Some((_, false)))
+}
+
+/// Presents the token under `d` in tenant acme at `now`, with `next` to store under `next_d`.
+async fn use_token(
+    store: &impl Store,
+    d: u32,
+    (next_d, next): (u32, &RefreshToken),
+    now: i64,
+    grace_secs: u32,
+) -> Result<RefreshUse, StoreError> {
+    store.use_refresh_token("acme", &digest(d), &digest(next_d), next, now, grace_secs).await
+}
+
+pub(crate) async fn the_first_token_creates_the_family(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    assert_eq!(read(&*store, "acme", 1, 1_000), None);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000), Some((t1.clone(), false)));
+    // The family exists now: revoking it shows on its token.
+    ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000), Some((t1, true)));
+}
+
+pub(crate) async fn the_current_token_rotates_and_its_successor_is_usable(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = successor(&t1, 1_100);
+    // The outcome carries the token as it was before its rotation.
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    assert_eq!(read(&*store, "acme", 1, 1_100), Some((rotated(&t1, 1_100), false)));
+    assert_eq!(read(&*store, "acme", 2, 1_100), Some((t2.clone(), false)));
+    // The successor is the family's current token and rotates in turn.
+    let t3 = successor(&t2, 1_200);
+    assert_eq!(use_token(&*store, 2, (3, &t3), 1_200, 60).await, Ok(RefreshUse::Rotated(t2)));
+    assert!(usable(&*store, "acme", 3, 1_200));
+}
+
+pub(crate) async fn a_retry_within_the_grace_period_is_retried_and_the_family_lives(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = successor(&t1, 1_100);
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    // The client lost the answer and retries 60 s later: the grace period is inclusive.
+    let t3 = successor(&t1, 1_160);
+    let retried = use_token(&*store, 1, (3, &t3), 1_160, 60).await;
+    assert_eq!(retried, Ok(RefreshUse::Retried(rotated(&t1, 1_100))));
+    assert!(usable(&*store, "acme", 2, 1_160), "the first successor lives on");
+    assert!(usable(&*store, "acme", 3, 1_160), "the retry's successor is stored");
+    // The retry's successor is a current token of the family like any other.
+    let t4 = successor(&t3, 1_170);
+    assert_eq!(use_token(&*store, 3, (4, &t4), 1_170, 60).await, Ok(RefreshUse::Rotated(t3)));
+    // The retry did not move the rotation time: one second more is a reuse, which revokes
+    // the family with every successor.
+    assert_eq!(read(&*store, "acme", 1, 1_160).map(|(t, _)| t.rotated_at), Some(Some(1_100)));
+    let t5 = successor(&t1, 1_161);
+    assert!(matches!(use_token(&*store, 1, (5, &t5), 1_161, 60).await, Ok(RefreshUse::Reused(_))));
+    assert!(!usable(&*store, "acme", 4, 1_161));
+    assert!(!usable(&*store, "acme", 2, 1_161));
+}
+
+pub(crate) async fn a_use_after_the_grace_period_revokes_the_whole_family(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = successor(&t1, 1_100);
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    let t3 = successor(&t1, 1_161);
+    let reused = use_token(&*store, 1, (3, &t3), 1_161, 60).await;
+    assert_eq!(reused, Ok(RefreshUse::Reused(rotated(&t1, 1_100))));
+    assert_eq!(read(&*store, "acme", 3, 1_161), None, "nothing issued on a reuse");
+    // The whole family is revoked, its current token included...
+    assert_eq!(read(&*store, "acme", 2, 1_161), Some((t2.clone(), true)));
+    // ...and from now on every token of it is unknown.
+    let t4 = successor(&t2, 1_162);
+    assert_eq!(use_token(&*store, 2, (4, &t4), 1_162, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(use_token(&*store, 1, (4, &t4), 1_162, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(read(&*store, "acme", 4, 1_162), None);
+}
+
+pub(crate) async fn without_grace_a_second_use_is_a_reuse(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = successor(&t1, 1_100);
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 0).await, Ok(RefreshUse::Rotated(t1.clone())));
+    // Even in the same second: a grace of 0 is none at all.
+    let t3 = successor(&t1, 1_100);
+    assert_eq!(use_token(&*store, 1, (3, &t3), 1_100, 0).await, Ok(RefreshUse::Reused(rotated(&t1, 1_100))));
+    assert!(!usable(&*store, "acme", 2, 1_100));
+}
+
+pub(crate) async fn a_revoked_familys_tokens_are_unknown(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = successor(&t1, 1_100);
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    // Another family of the same client is untouched by the revocation.
+    ok(store.put_refresh_token(&digest(7), &refresh("acme", "fam7", 1_000, 5_000)), "put").await;
+
+    ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke").await;
+    // refresh_token() reports the revoked flag, for introspection.
+    assert_eq!(read(&*store, "acme", 2, 1_110), Some((t2.clone(), true)));
+    assert_eq!(read(&*store, "acme", 1, 1_110), Some((rotated(&t1, 1_100), true)));
+    let t3 = successor(&t2, 1_110);
+    assert_eq!(use_token(&*store, 2, (3, &t3), 1_110, 60).await, Ok(RefreshUse::Unknown));
+    // Even a retry within the old token's grace period.
+    assert_eq!(use_token(&*store, 1, (3, &t3), 1_110, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(read(&*store, "acme", 3, 1_110), None, "nothing issued");
+    // Revoking is idempotent, and no new first token joins the family.
+    ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke again").await;
+    assert_eq!(read(&*store, "acme", 2, 1_110), Some((t2, true)));
+    let late = store.put_refresh_token(&digest(4), &refresh("acme", "fam1", 1_110, 5_000)).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert!(usable(&*store, "acme", 7, 1_110));
+    // Families no tenant can have: nothing to revoke, no error.
+    ok(store.revoke_refresh_family("acme", "fam/1", 5_000), "revoke an invalid family").await;
+    ok(store.revoke_refresh_family("a/b", "fam1", 5_000), "revoke in an invalid tenant").await;
+}
+
+pub(crate) async fn a_tombstone_refuses_the_first_token(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    // A replayed code revokes the family its first exchange is still storing.
+    ok(store.revoke_refresh_family("acme", "fam1", 2_000), "revoke before the first token").await;
+    let first = refresh("acme", "fam1", 1_000, 5_000);
+    let put = store.put_refresh_token(&digest(1), &first).await;
+    assert!(matches!(put, Err(StoreError::Conflict(_))), "{put:?}");
+    assert_eq!(read(&*store, "acme", 1, 1_000), None, "nothing written");
+    // Other families, and the same family name in another tenant, are not affected.
+    ok(store.put_refresh_token(&digest(2), &refresh("acme", "fam2", 1_000, 5_000)), "put").await;
+    ok(store.put_refresh_token(&digest(3), &refresh("other", "fam1", 1_000, 5_000)), "put").await;
+    assert!(usable(&*store, "acme", 2, 1_000));
+    assert!(usable(&*store, "other", 3, 1_000));
+}
+
+pub(crate) async fn a_tombstone_leaves_after_it_expires(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.revoke_refresh_family("acme", "fam1", 2_000), "revoke before the first token").await;
+    // Revoking again with a later `until` keeps the tombstone at least that long.
+    ok(store.revoke_refresh_family("acme", "fam1", 2_500), "revoke again").await;
+    let first = refresh("acme", "fam1", 1_000, 5_000);
+    h.set_now(2_000);
+    h.expire(&store);
+    let put = store.put_refresh_token(&digest(1), &first).await;
+    assert!(matches!(put, Err(StoreError::Conflict(_))), "kept until 2_500: {put:?}");
+    h.set_now(2_500);
+    h.expire(&store);
+    ok(store.put_refresh_token(&digest(1), &first), "put after the tombstone expired").await;
+    assert!(usable(&*store, "acme", 1, 2_500));
+}
+
+pub(crate) async fn an_expired_token_is_unknown(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 2_000);
+    let next = successor(&t1, 2_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(read(&*store, "acme", 1, 1_999), Some((t1, false)));
+    // `expires_at` is the first instant it is no longer usable.
+    assert_eq!(read(&*store, "acme", 1, 2_000), None);
+    assert_eq!(use_token(&*store, 1, (2, &next), 2_000, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(read(&*store, "acme", 2, 2_000), None, "nothing written");
+    // An absent digest is unknown too.
+    assert_eq!(use_token(&*store, 9, (2, &next), 1_500, 60).await, Ok(RefreshUse::Unknown));
+}
+
+pub(crate) async fn another_tenants_token_is_unknown(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(read(&*store, "other", 1, 1_500), None);
+    let other = refresh("other", "fam1", 1_500, 4_500);
+    let used = store.use_refresh_token("other", &digest(1), &digest(2), &other, 1_500, 60).await;
+    assert_eq!(used, Ok(RefreshUse::Unknown));
+    assert_eq!(read(&*store, "other", 2, 1_500), None, "nothing written");
+    // A tenant id no tenant can have is no error either.
+    let odd = RefreshToken { tenant: "a/b".to_owned(), ..other };
+    let used = store.use_refresh_token("a/b", &digest(1), &digest(2), &odd, 1_500, 60).await;
+    assert_eq!(used, Ok(RefreshUse::Unknown));
+    // Untouched by the attempts: still the current token.
+    assert_eq!(read(&*store, "acme", 1, 1_500), Some((t1, false)));
+}
+
+/// 16 uses at once of the token under digest 1, each with its own successor (100 + i).
+async fn use_concurrently<S: Store>(store: &Arc<S>, t1: &RefreshToken, grace_secs: u32) -> Vec<RefreshUse> {
+    let uses: Vec<_> = (0..16)
+        .map(|i| {
+            let store = Arc::clone(store);
+            let next = successor(t1, 1_100);
+            tokio::spawn(async move { use_token(&*store, 1, (100 + i, &next), 1_100, grace_secs).await })
+        })
+        .collect();
+    let mut found = Vec::new();
+    for u in uses {
+        found.push(u.await.expect("the use task ends").expect("a use is decided"));
+    }
+    found
+}
+
+fn count(found: &[RefreshUse], pick: fn(&RefreshUse) -> bool) -> usize {
+    found.iter().filter(|u| pick(u)).count()
+}
+
+pub(crate) async fn of_concurrent_uses_exactly_one_rotates(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    for round in 0..4 {
+        let t1 = refresh("acme", &format!("fam{round}"), 1_000, 5_000);
+        ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+        let found = use_concurrently(&store, &t1, 0).await;
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Rotated(_))), 1, "{found:?}");
+        // Without grace the second use is a reuse that revokes the family; every later one
+        // finds a revoked family, which the contract reports as unknown.
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Reused(_))), 1, "{found:?}");
+        assert_eq!(count(&found, |u| *u == RefreshUse::Unknown), 14, "{found:?}");
+        for i in 0..16 {
+            assert!(!usable(&*store, "acme", 100 + i, 1_100), "round {round}: successor {i} usable");
+        }
+        assert!(matches!(read(&*store, "acme", 1, 1_100), Some((_, true))), "round {round}");
+    }
+}
+
+pub(crate) async fn of_concurrent_uses_within_grace_one_rotates_and_the_rest_retry(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    for round in 0..4 {
+        let t1 = refresh("acme", &format!("fam{round}"), 1_000, 5_000);
+        ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+        let found = use_concurrently(&store, &t1, 60).await;
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Rotated(_))), 1, "{found:?}");
+        assert_eq!(count(&found, |u| matches!(u, RefreshUse::Retried(_))), 15, "{found:?}");
+        for i in 0..16 {
+            assert!(usable(&*store, "acme", 100 + i, 1_100), "round {round}: successor {i} missing");
+        }
+    }
+}
+
+pub(crate) async fn a_successor_outside_the_family_is_refused(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let good = successor(&t1, 1_100);
+    let bad = [
+        RefreshToken { family: "fam2".to_owned(), ..good.clone() },
+        RefreshToken { client_id: "cli".to_owned(), ..good.clone() },
+        RefreshToken { tenant: "other".to_owned(), ..good.clone() },
+    ];
+    for next in bad {
+        let used = use_token(&*store, 1, (2, &next), 1_100, 60).await;
+        assert!(matches!(used, Err(StoreError::Corrupt { .. })), "{next:?}: {used:?}");
+    }
+    // Nothing was written: the token is still current and its successor can follow.
+    assert_eq!(read(&*store, "acme", 1, 1_100), Some((t1.clone(), false)));
+    assert_eq!(read(&*store, "acme", 2, 1_100), None);
+    assert_eq!(use_token(&*store, 1, (2, &good), 1_100, 60).await, Ok(RefreshUse::Rotated(t1)));
+}
+
+pub(crate) async fn rotations_and_revocations_survive_reopening(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    let t2 = successor(&t1, 1_100);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    ok(store.revoke_refresh_family("acme", "fam9", 9_000), "tombstone").await;
+
+    let store = h.reopen(store);
+    assert_eq!(read(&*store, "acme", 2, 1_200), Some((t2.clone(), false)));
+    let t3 = successor(&t1, 1_200);
+    let reused = use_token(&*store, 1, (3, &t3), 1_200, 60).await;
+    assert_eq!(reused, Ok(RefreshUse::Reused(rotated(&t1, 1_100))), "the rotation mark survived");
+    let put = store.put_refresh_token(&digest(9), &refresh("acme", "fam9", 1_200, 5_000)).await;
+    assert!(matches!(put, Err(StoreError::Conflict(_))), "the tombstone survived: {put:?}");
+
+    let store = h.reopen(store);
+    assert_eq!(read(&*store, "acme", 2, 1_200), Some((t2, true)), "the revocation survived");
+}
+
+pub(crate) async fn expired_tokens_and_families_leave(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 2_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    let t2 = refresh("acme", "fam1", 1_500, 3_000);
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_500, 60).await, Ok(RefreshUse::Rotated(t1)));
+
+    // t1 expires; the family must outlive it, since t2 still lives.
+    h.set_now(2_000);
+    h.expire(&store);
+    assert_eq!(read(&*store, "acme", 1, 1_999), None, "t1 is gone, not merely hidden");
+    assert!(usable(&*store, "acme", 2, 2_000), "the family outlives t1");
+
+    h.set_now(3_000);
+    h.expire(&store);
+    assert_eq!(read(&*store, "acme", 2, 2_999), None, "t2 is gone");
+    // The family went too: its name can found a new family (a revoked family left behind
+    // would refuse this, a live one from another client would be refused as corrupt).
+    let again = RefreshToken { client_id: "cli".to_owned(), ..refresh("acme", "fam1", 3_000, 6_000) };
+    ok(store.put_refresh_token(&digest(3), &again), "put into a family that expired").await;
+}

@@ -1,0 +1,95 @@
+//! SSO sessions (`SessionStore`): round trip under the cookie's digest, not returned from their
+//! expiry on, replaced by a new login, deleted, invisible to other tenants, durable, and
+//! removed by the backend's expiry.
+
+use tessera_core::model::Session;
+use tessera_core::store::{SessionStore, Store};
+
+use crate::Harness;
+use crate::fixtures::{digest, ok, session};
+use crate::harness::open_at;
+
+fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<Session> {
+    store.session(tenant, &digest(d), now).expect("read a session")
+}
+
+pub(crate) async fn sessions_round_trip(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let s = session("acme", "sid-1", 1_000, 2_000);
+    assert_eq!(read(&*store, "acme", 1, 1_000), None);
+    ok(store.put_session(&digest(1), &s), "put session").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
+    assert_eq!(read(&*store, "acme", 2, 1_000), None);
+}
+
+pub(crate) async fn a_session_is_not_returned_from_its_expiry(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let s = session("acme", "sid-1", 1_000, 2_000);
+    ok(store.put_session(&digest(1), &s), "put session").await;
+    assert_eq!(read(&*store, "acme", 1, 1_999), Some(s));
+    // `expires_at` is the first instant the session is over; the `now` argument decides,
+    // whatever the backend's own clock says.
+    assert_eq!(read(&*store, "acme", 1, 2_000), None);
+    assert_eq!(read(&*store, "acme", 1, 9_000), None);
+}
+
+pub(crate) async fn a_new_login_replaces_the_session(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_session(&digest(1), &session("acme", "sid-1", 1_000, 2_000)), "put session").await;
+    let again = session("acme", "sid-2", 1_500, 3_000);
+    ok(store.put_session(&digest(1), &again), "replace session").await;
+    assert_eq!(read(&*store, "acme", 1, 1_500), Some(again.clone()));
+    // The replacement's own expiry counts, not the first session's.
+    assert_eq!(read(&*store, "acme", 1, 2_500), Some(again));
+}
+
+pub(crate) async fn deleting_a_session_ends_it(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let s = session("acme", "sid-1", 1_000, 2_000);
+    ok(store.put_session(&digest(1), &s), "put session").await;
+    ok(store.put_session(&digest(2), &s), "put session").await;
+    ok(store.delete_session("acme", &digest(1)), "delete session").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000), None);
+    assert_eq!(read(&*store, "acme", 2, 1_000), Some(s), "only that session ended");
+    // Deleting what is not there, or cannot be, is no error.
+    ok(store.delete_session("acme", &digest(1)), "delete again").await;
+    ok(store.delete_session("not a tenant", &digest(1)), "delete under an invalid tenant").await;
+}
+
+pub(crate) async fn another_tenant_cannot_see_or_end_a_session(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let s = session("acme", "sid-1", 1_000, 2_000);
+    ok(store.put_session(&digest(1), &s), "put session").await;
+    assert_eq!(read(&*store, "other", 1, 1_000), None);
+    assert_eq!(read(&*store, "acm", 1, 1_000), None);
+    assert_eq!(read(&*store, "a/b", 1, 1_000), None);
+    ok(store.delete_session("other", &digest(1)), "delete under another tenant").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
+}
+
+pub(crate) async fn sessions_survive_reopening(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let s = session("acme", "sid-1", 1_000, 2_000);
+    ok(store.put_session(&digest(1), &s), "put session").await;
+    ok(store.put_session(&digest(2), &s), "put session").await;
+    ok(store.delete_session("acme", &digest(2)), "delete session").await;
+    let store = h.reopen(store);
+    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
+    assert_eq!(read(&*store, "acme", 2, 1_000), None, "the deletion survived too");
+}
+
+pub(crate) async fn expired_sessions_leave(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_session(&digest(1), &session("acme", "sid-1", 1_000, 2_000)), "put").await;
+    ok(store.put_session(&digest(2), &session("acme", "sid-2", 1_000, 2_000)), "put").await;
+    ok(store.put_session(&digest(3), &session("acme", "sid-3", 1_000, 5_000)), "put").await;
+    // Replaced by a longer session: the first one's expiry must not take the replacement.
+    let longer = session("acme", "sid-2", 1_500, 6_000);
+    ok(store.put_session(&digest(2), &longer), "replace").await;
+    h.set_now(2_000);
+    h.expire(&store);
+    // Gone, not merely hidden: asked about an earlier instant, still absent.
+    assert_eq!(read(&*store, "acme", 1, 1_500), None);
+    assert_eq!(read(&*store, "acme", 2, 2_000), Some(longer));
+    assert!(read(&*store, "acme", 3, 2_000).is_some());
+}

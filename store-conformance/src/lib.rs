@@ -1,0 +1,184 @@
+//! tessera-store-conformance: every behaviour a backend of [`tessera_core::store::Store`] must
+//! keep, written once and run against each backend (as rustls runs one provider test suite over
+//! every crypto provider).
+//!
+//! A backend supplies a [`Harness`]: how to open its store on fresh data, reopen it, set its
+//! clock and run its expiry. One line then instantiates the whole suite as `#[test]`s:
+//!
+//! ```ignore
+//! tessera_store_conformance::store_conformance_tests!(fjall, FjallHarness::new());
+//! ```
+//!
+//! expands to a module `fjall` with one submodule per record kind and one `#[test]` per case
+//! (`fjall::codes::second_take_is_replayed`, ...), each building its own harness from the
+//! expression and running the case on a two-worker tokio runtime.
+//!
+//! The cases assert only what the traits in `tessera_core::store` promise (or what the server
+//! relies on and a second backend must therefore keep), never how a backend lays out its data:
+//! on-disk layout and backend-only knobs stay in the backend's own tests.
+//!
+//! The list of cases is kept once, in [`__for_each_case`]; every case function is private to
+//! this crate and reached only through that list, so a case missing from it is dead code and
+//! fails the build under `-D warnings`.
+
+// `unsafe_code`, `clippy::unwrap_used` and `missing_docs` come from the workspace lints.
+
+mod cases;
+mod fixtures;
+mod harness;
+
+pub use harness::{Harness, run};
+
+/// Calls the macro named in brackets with `{ args }` followed by every case of the suite,
+/// grouped by module: the one list of cases, shared by the exported wrappers and by
+/// [`store_conformance_tests`]. Not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_case {
+    ([$($callback:tt)*] { $($args:tt)* }) => {
+        $($callback)*! { { $($args)* }
+            codes {
+                put_then_take_is_fresh_with_the_same_record,
+                second_take_is_replayed,
+                an_unknown_digest_is_unknown,
+                an_expired_code_is_unknown,
+                another_tenants_digest_is_unknown,
+                of_concurrent_takes_exactly_one_is_fresh,
+                a_used_code_stays_used_across_reopening,
+                expired_codes_leave,
+            }
+            refresh {
+                the_first_token_creates_the_family,
+                the_current_token_rotates_and_its_successor_is_usable,
+                a_retry_within_the_grace_period_is_retried_and_the_family_lives,
+                a_use_after_the_grace_period_revokes_the_whole_family,
+                without_grace_a_second_use_is_a_reuse,
+                a_revoked_familys_tokens_are_unknown,
+                a_tombstone_refuses_the_first_token,
+                a_tombstone_leaves_after_it_expires,
+                an_expired_token_is_unknown,
+                another_tenants_token_is_unknown,
+                of_concurrent_uses_exactly_one_rotates,
+                of_concurrent_uses_within_grace_one_rotates_and_the_rest_retry,
+                a_successor_outside_the_family_is_refused,
+                rotations_and_revocations_survive_reopening,
+                expired_tokens_and_families_leave,
+            }
+            sessions {
+                sessions_round_trip,
+                a_session_is_not_returned_from_its_expiry,
+                a_new_login_replaces_the_session,
+                deleting_a_session_ends_it,
+                another_tenant_cannot_see_or_end_a_session,
+                sessions_survive_reopening,
+                expired_sessions_leave,
+            }
+            consents {
+                consents_round_trip_keyed_by_tenant_user_and_client,
+                a_consent_is_replaced,
+                deleting_a_user_deletes_its_consents,
+                deleting_a_client_deletes_its_consents,
+                deleting_a_tenant_deletes_its_consents,
+                consents_survive_reopening,
+            }
+            users {
+                users_round_trip_and_list_by_username,
+                lookups_by_username_and_email_ignore_case,
+                a_taken_username_conflicts_regardless_of_case,
+                a_taken_email_conflicts_regardless_of_case,
+                another_tenant_may_use_the_same_names,
+                rewriting_a_user_with_its_own_names_is_no_conflict,
+                a_rename_frees_the_old_names,
+                deleting_a_user_frees_its_names,
+                of_concurrent_claims_of_one_name_exactly_one_wins,
+                invalid_users_are_refused,
+                users_and_their_names_survive_reopening,
+            }
+            records {
+                tenants_round_trip_ordered_by_id,
+                clients_round_trip_ordered_by_id,
+                a_replaced_client_is_read_back_at_once,
+                keys_round_trip_oldest_first,
+                unknown_ids_read_as_absent,
+                clients_and_keys_of_another_tenant_are_invisible,
+                opaque_tokens_round_trip_and_are_deleted,
+                opaque_tokens_of_another_tenant_are_invisible,
+                expired_opaque_tokens_leave,
+                a_revoked_jti_is_on_the_deny_list_until_its_exp,
+                the_deny_list_is_per_tenant,
+                expired_revocations_leave,
+                a_record_rewritten_with_a_later_expiry_outlives_the_first,
+            }
+            tenancy {
+                deleting_a_tenant_removes_every_kind_of_its_records,
+                deleting_a_tenant_leaves_other_tenants_whole,
+                a_recreated_tenant_starts_empty,
+            }
+            durability {
+                every_acknowledged_kind_of_record_survives_reopening,
+                deletions_survive_reopening,
+            }
+        }
+    };
+}
+
+/// The exported wrappers, one per case: each runs its case on [`run`]'s runtime. Generated
+/// from the list so that a private case function not on it is never used (a build error).
+macro_rules! export_cases {
+    ({} $($module:ident { $($case:ident),* $(,)? })*) => {
+        /// The cases, for [`store_conformance_tests`]. Not for direct use.
+        #[doc(hidden)]
+        pub mod __cases {
+            $(
+                /// Cases of one record kind.
+                pub mod $module {
+                    $(
+                        /// Runs this case against the harness's backend.
+                        pub fn $case<H: $crate::Harness>(harness: &H) {
+                            $crate::run($crate::cases::$module::$case(harness));
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}
+
+__for_each_case! { [export_cases] {} }
+
+/// Instantiates the suite for one backend: `store_conformance_tests!(name, harness)` expands to
+/// `mod name` with one `#[test]` per case; `harness` is an expression building a fresh
+/// [`Harness`] (evaluated once per test, in the scope of the invocation).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($name:ident, $harness:expr $(,)?) => {
+        $crate::__for_each_case! { [$crate::__instantiate_cases] { $name, $harness } }
+    };
+}
+
+/// The body of [`store_conformance_tests`]. Not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __instantiate_cases {
+    ({ $name:ident, $harness:expr } $($module:ident { $($case:ident),* $(,)? })*) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn harness() -> impl $crate::Harness {
+                $harness
+            }
+
+            $(
+                mod $module {
+                    $(
+                        #[test]
+                        fn $case() {
+                            $crate::__cases::$module::$case(&super::harness());
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}
