@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod model;
 pub mod pkce;
 pub mod revocation;
+pub mod rules;
 pub mod scope;
 pub mod secret;
 pub mod signer;

@@ -7,7 +7,8 @@
 //! whole live deny list is in memory (`cache`). Expired tokens, revocations, codes, sessions and
 //! refresh tokens and families are removed a bounded batch at a time by a background sweeper
 //! (`sweeper`). Decisions that must be atomic with their write (a username claim, a code take,
-//! a refresh-token rotation) are made in the writer thread.
+//! a refresh-token rotation) run in the writer thread: it reads the records, and for codes and
+//! refresh tokens the rule in `tessera_core::rules` decides, then the writer applies its writes.
 //!
 //! Architecture invariants: only the writer thread mutates the database; reads never wait for
 //! it; a write's `Commit` resolves only after an fsync that covers it, and after a failed fsync

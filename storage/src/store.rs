@@ -14,6 +14,7 @@ use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
     is_valid_id,
 };
+use tessera_core::rules::refresh;
 use tessera_core::store::{
     ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, KeyStore, RefreshStore, RefreshUse,
     RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore, TokenStore, UseRefresh,
@@ -503,14 +504,12 @@ impl RefreshStore for FjallStore {
         now: UnixSecs,
     ) -> Result<Option<(RefreshToken, bool)>, StoreError> {
         let token: Option<RefreshToken> = self.read(tenant, keys::scoped_key(tenant, digest))?;
-        let Some(token) = token.filter(|t| t.expires_at > now) else {
+        let Some(token) = token.filter(|t| refresh::is_usable(t, now)) else {
             return Ok(None);
         };
-        // A family outlives its tokens; one that is gone or expired was revoked and swept, or
-        // the tenant is going: revoked either way.
+        // A family that is gone or expired was revoked and swept, or the tenant is going.
         let family: Option<StoredFamily> = self.read(tenant, keys::family_key(tenant, &token.family))?;
-        let revoked = !family.is_some_and(|f| f.is_live(now));
-        Ok(Some((token, revoked)))
+        Ok(Some((token, refresh::is_revoked(family.as_ref(), now))))
     }
 
     fn use_refresh_token(
@@ -537,7 +536,9 @@ impl RefreshStore for FjallStore {
         self.decided(move |outcome| {
             WriteOp::UseRefresh(Box::new(writer::UseRefresh {
                 key,
+                digest: *digest,
                 next_key,
+                next_digest: *next_digest,
                 next_value,
                 next,
                 now,

@@ -1,0 +1,132 @@
+//! Record encoding: a one-byte format version followed by the rkyv archive of the core model type,
+//! and the invariants every record must satisfy against its key.
+//!
+//! rkyv archives carry no schema, so the version byte is what tells one layout of a type from
+//! another. Each record type names the version it writes ([`Record::FORMAT`]); a type that
+//! changed shape keeps reading its older versions through [`Record::decode_legacy`], which
+//! decodes a frozen copy of the old layout and converts it. Records are not rewritten on read:
+//! an old record becomes the current version the next time it is written.
+//!
+//! Decoding validates the archive (rkyv's checked API, bytecheck) before touching it, so bytes
+//! that are not a record become [`StoreError::Corrupt`] rather than a panic or a wrong value. The
+//! invariants are asserted before a record is written and again after it is read: a record that
+//! was fine when written and fails them on the way back was damaged on disk.
+//!
+//! `records` holds each record type's invariants against its key, `legacy` the frozen layouts
+//! of older format versions (golden bytes in the tests pin both, byte for byte).
+
+mod legacy;
+mod records;
+#[cfg(test)]
+mod tests;
+
+use rkyv::api::high::{HighSerializer, HighValidator};
+use rkyv::bytecheck::CheckBytes;
+use rkyv::de::Pool;
+use rkyv::rancor::{self, Strategy};
+use rkyv::ser::allocator::ArenaHandle;
+use rkyv::util::AlignedVec;
+use tessera_core::model::{UnixSecs, is_valid_id};
+use tessera_core::store::StoreError;
+
+// The code and refresh-family records are defined next to the rules that decide on them
+// (`tessera_core::rules`), since every backend keeps them; their invariants are in `records`.
+pub(crate) use tessera_core::rules::code::StoredCode;
+pub(crate) use tessera_core::rules::refresh::StoredFamily;
+
+use crate::keys::{self, Space};
+
+/// The first byte of every value: the version of its layout. When a model type changes shape,
+/// bump its [`Record::FORMAT`] and keep a decoder for the old one in [`Record::decode_legacy`]:
+/// rkyv archives carry no schema of their own. Version 1 is the first layout of every type.
+pub(crate) const FORMAT_V1: u8 = 1;
+
+/// Version 2 of `Client` (`pkce_plain_allowed` was added) and of `Tenant`
+/// (`session_ttl_secs` and `refresh_reuse_grace_secs` were added to its settings).
+pub(crate) const FORMAT_V2: u8 = 2;
+
+/// Largest encoded record the store writes; admin-API limits keep real records far smaller.
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// A model type the store keeps: where it lives and what must hold between it and its key.
+pub(crate) trait Record: Sized {
+    /// The keyspace of this kind of record.
+    const SPACE: Space;
+
+    /// The format version this kind of record is written in; see [`FORMAT_V1`].
+    const FORMAT: u8 = FORMAT_V1;
+
+    /// Decodes `archive`, the rkyv bytes of a record written in an older format `version` of
+    /// this type (aligned for rkyv). `None` when the type never had that version: the record is
+    /// then corrupt. The result is checked against its key like a current record.
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        let _ = (version, archive);
+        None
+    }
+
+    /// Checks the record's own invariants and that it belongs under `key`.
+    fn check(&self, key: &[u8]) -> Result<(), String>;
+
+    /// When the record expires, for records in the expiry index.
+    fn exp(&self) -> Option<UnixSecs> {
+        None
+    }
+}
+
+/// Encodes a record for `key`, refusing one that breaks its invariants (a bug in the caller,
+/// reported as `Corrupt` because writing it would put a corrupt record on disk).
+pub(crate) fn encode<T>(key: &[u8], record: &T) -> Result<Vec<u8>, StoreError>
+where
+    T: Record + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, rancor::Error>>,
+{
+    let corrupt = |detail: String| StoreError::Corrupt {
+        key: keys::display_key(T::SPACE, key),
+        detail: format!("refusing to write: {detail}"),
+    };
+    record.check(key).map_err(corrupt)?;
+    let archive = rkyv::to_bytes::<rancor::Error>(record).map_err(|e| corrupt(e.to_string()))?;
+    if archive.len() + 1 > MAX_RECORD_BYTES {
+        return Err(corrupt(format!("record of {} bytes exceeds {MAX_RECORD_BYTES}", archive.len() + 1)));
+    }
+    let mut out = Vec::with_capacity(archive.len() + 1);
+    out.push(T::FORMAT);
+    out.extend_from_slice(&archive);
+    Ok(out)
+}
+
+/// Decodes the record stored under `key` and checks its invariants.
+pub(crate) fn decode<T>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError>
+where
+    T: Record + rkyv::Archive,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+{
+    let corrupt = |detail: String| StoreError::Corrupt { key: keys::display_key(T::SPACE, key), detail };
+    let (&version, archive) = bytes.split_first().ok_or_else(|| corrupt("empty value".to_owned()))?;
+    // The archive follows a one-byte header and fjall's buffers promise no alignment, while
+    // rkyv's checked access requires the archive's alignment: copy into an aligned buffer.
+    let mut aligned = AlignedVec::<16>::with_capacity(archive.len());
+    aligned.extend_from_slice(archive);
+    let record = if version == T::FORMAT {
+        rkyv::from_bytes::<T, rancor::Error>(&aligned).map_err(|e| corrupt(e.to_string()))?
+    } else {
+        match T::decode_legacy(version, &aligned) {
+            Some(decoded) => decoded.map_err(|e| corrupt(format!("format version {version}: {e}")))?,
+            None => return Err(corrupt(format!("unknown format version {version}"))),
+        }
+    };
+    record.check(key).map_err(|detail| corrupt(format!("invariant violated: {detail}")))?;
+    Ok(record)
+}
+
+/// Decodes the value of a username or e-mail index entry: the id of the user holding the name.
+/// The index is not rkyv: its value is the bare id, checked like any id.
+pub(crate) fn decode_index(space: Space, key: &[u8], value: &[u8]) -> Result<String, StoreError> {
+    match std::str::from_utf8(value) {
+        Ok(id) if is_valid_id(id) => Ok(id.to_owned()),
+        _ => Err(StoreError::Corrupt {
+            key: keys::display_key(space, key),
+            detail: "index entry does not hold a user id".to_owned(),
+        }),
+    }
+}

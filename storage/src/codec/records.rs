@@ -1,0 +1,236 @@
+//! Each stored record type: its keyspace, its format version, and the invariants it must
+//! satisfy against its key, asserted before it is written and after it is read.
+
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+use tessera_core::model::{
+    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    is_valid_id,
+};
+
+use super::legacy::{ClientV1, TenantV1};
+use super::{FORMAT_V1, FORMAT_V2, Record, StoredCode, StoredFamily};
+use crate::keys::{self, MAX_NAME_BYTES, Space};
+
+fn check_id(what: &str, id: &str) -> Result<(), String> {
+    if is_valid_id(id) { Ok(()) } else { Err(format!("{what} {id:?} is not a valid id")) }
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+        Err(format!("{what} must be 1 to {MAX_NAME_BYTES} bytes"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that `key` is exactly `tenant \0 name`.
+fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
+    match keys::split_scoped(key) {
+        Some((t, n)) if t == tenant.as_bytes() && n == name => Ok(()),
+        _ => Err(format!("record of tenant {tenant:?} is stored under another key")),
+    }
+}
+
+impl Record for Tenant {
+    const SPACE: Space = Space::Tenants;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant id", &self.id)?;
+        if key != self.id.as_bytes() {
+            return Err(format!("tenant {:?} is stored under another key", self.id));
+        }
+        self.settings.validate()
+    }
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        (version == FORMAT_V1).then(|| {
+            rkyv::from_bytes::<TenantV1, rancor::Error>(archive).map(Tenant::from).map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Record for Client {
+    const SPACE: Space = Space::Clients;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("client_id", &self.client_id)?;
+        check_scoped(key, &self.tenant, self.client_id.as_bytes())
+    }
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        (version == FORMAT_V1).then(|| {
+            rkyv::from_bytes::<ClientV1, rancor::Error>(archive).map(Client::from).map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Record for KeyRecord {
+    const SPACE: Space = Space::Keys;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_name("kid", &self.kid)?;
+        check_scoped(key, &self.tenant, self.kid.as_bytes())
+    }
+}
+
+impl Record for OpaqueToken {
+    const SPACE: Space = Space::Tokens;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("client_id", &self.client_id)?;
+        if self.exp < self.iat {
+            return Err(format!("exp {} is before iat {}", self.exp, self.iat));
+        }
+        match keys::split_scoped(key) {
+            Some((t, digest)) if t == self.tenant.as_bytes() && digest.len() == 32 => Ok(()),
+            _ => Err(format!("token of tenant {:?} is stored under another key", self.tenant)),
+        }
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.exp)
+    }
+}
+
+impl Record for Revocation {
+    const SPACE: Space = Space::Revocations;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_name("jti", &self.jti)?;
+        check_scoped(key, &self.tenant, self.jti.as_bytes())
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.exp)
+    }
+}
+
+impl Record for User {
+    const SPACE: Space = Space::Users;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        check_scoped(key, &self.tenant, self.id.as_bytes())
+    }
+}
+
+impl Record for StoredCode {
+    const SPACE: Space = Space::Codes;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        let code = &self.code;
+        check_id("tenant", &code.tenant)?;
+        check_id("client_id", &code.client_id)?;
+        if code.expires_at < code.issued_at {
+            return Err(format!("expires_at {} is before issued_at {}", code.expires_at, code.issued_at));
+        }
+        match keys::split_scoped(key) {
+            Some((t, digest)) if t == code.tenant.as_bytes() && digest.len() == 32 => Ok(()),
+            _ => Err(format!("code of tenant {:?} is stored under another key", code.tenant)),
+        }
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.code.expires_at)
+    }
+}
+
+/// Checks that `key` is `tenant \0 digest` with a 32-byte digest: records stored under the
+/// SHA-256 of a secret.
+fn check_digest_key(key: &[u8], tenant: &str, what: &str) -> Result<(), String> {
+    match keys::split_scoped(key) {
+        Some((t, digest)) if t == tenant.as_bytes() && digest.len() == 32 => Ok(()),
+        _ => Err(format!("{what} of tenant {tenant:?} is stored under another key")),
+    }
+}
+
+/// Checks that a record ends after it begins: a zero-length life is a caller's bug.
+fn check_lifetime(start: (&str, UnixSecs), expires_at: UnixSecs) -> Result<(), String> {
+    let (what, at) = start;
+    if expires_at > at { Ok(()) } else { Err(format!("expires_at {expires_at} is not after {what} {at}")) }
+}
+
+impl Record for Session {
+    const SPACE: Space = Space::Sessions;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("sid", &self.sid)?;
+        check_id("user_id", &self.user_id)?;
+        check_lifetime(("created_at", self.created_at), self.expires_at)?;
+        check_digest_key(key, &self.tenant, "session")
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
+    }
+}
+
+impl Record for Consent {
+    const SPACE: Space = Space::Consents;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("user_id", &self.user_id)?;
+        check_id("client_id", &self.client_id)?;
+        // Sorted without repeats, as the model promises: merging a new grant relies on it.
+        if !self.scope.windows(2).all(|w| w[0] < w[1]) {
+            return Err("scope is not sorted or has repeats".to_owned());
+        }
+        if keys::consent_key(&self.tenant, &self.user_id, &self.client_id).as_deref() == Some(key) {
+            Ok(())
+        } else {
+            Err(format!("consent of tenant {:?} is stored under another key", self.tenant))
+        }
+    }
+}
+
+impl Record for RefreshToken {
+    const SPACE: Space = Space::RefreshTokens;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("family", &self.family)?;
+        check_id("client_id", &self.client_id)?;
+        check_id("sub", &self.sub)?;
+        check_lifetime(("issued_at", self.issued_at), self.expires_at)?;
+        check_digest_key(key, &self.tenant, "refresh token")
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
+    }
+}
+
+impl Record for StoredFamily {
+    const SPACE: Space = Space::RefreshFamilies;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant", &self.tenant)?;
+        check_id("family", &self.family)?;
+        if let Some(client_id) = &self.client_id {
+            check_id("client_id", client_id)?;
+        }
+        if let Some(sub) = &self.sub {
+            check_id("sub", sub)?;
+        }
+        // Only a revocation creates a family without a first token.
+        if self.client_id.is_none() != self.sub.is_none()
+            || (self.client_id.is_none() && self.revoked_at.is_none())
+        {
+            return Err("a family without client and subject must be a revoked tombstone".to_owned());
+        }
+        check_scoped(key, &self.tenant, self.family.as_bytes())
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
+    }
+}

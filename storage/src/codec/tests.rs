@@ -1,0 +1,623 @@
+//! The codec's tests: round trips, garbage, invariants, and the golden bytes of every format
+//! version on disk.
+
+#![allow(clippy::unwrap_used)]
+
+use rkyv::rancor;
+use tessera_core::grants::authorization_code::Code;
+use tessera_core::model::{
+    AccessTokenFormat, Client, Consent, GrantType, OpaqueToken, RefreshToken, Session, SigningAlg, Tenant,
+    TenantSettings, TokenEndpointAuthMethod, User,
+};
+
+use super::legacy::{ClientV1, TenantSettingsV1, TenantV1};
+use super::*;
+
+fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: id.to_owned(),
+        display_name: "Acme".to_owned(),
+        settings: TenantSettings::default(),
+        created_at: 1,
+    }
+}
+
+#[test]
+fn round_trip_with_version_byte() {
+    let t = tenant("acme");
+    let bytes = encode(b"acme", &t).unwrap();
+    assert_eq!(bytes[0], FORMAT_V2);
+    assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
+}
+
+#[test]
+fn garbage_is_corrupt_not_a_panic() {
+    let good = encode(b"acme", &tenant("acme")).unwrap();
+    let mut cases: Vec<Vec<u8>> = vec![vec![], vec![FORMAT_V1], vec![9, 1, 2, 3], vec![FORMAT_V1; 64]];
+    // Every truncation and every single-byte flip of a valid record.
+    for n in 0..good.len() {
+        cases.push(good[..n].to_vec());
+    }
+    for i in 1..good.len() {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<Tenant>(b"acme", &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "tenants:acme"),
+            // A flip inside a string's bytes can still decode; the invariants then decide.
+            Ok(t) => assert!(t.check(b"acme").is_ok()),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_record_under_the_wrong_key_is_corrupt() {
+    let bytes = encode(b"acme", &tenant("acme")).unwrap();
+    assert!(matches!(decode::<Tenant>(b"other", &bytes), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn invariants_are_checked_before_writing() {
+    assert!(matches!(encode(b"acme", &tenant("a/b")), Err(StoreError::Corrupt { .. })));
+    let mut t = tenant("acme");
+    t.settings.code_ttl_secs = 0;
+    assert!(matches!(encode(b"acme", &t), Err(StoreError::Corrupt { .. })));
+    let token = OpaqueToken {
+        tenant: "acme".into(),
+        client_id: "web".into(),
+        sub: "web".into(),
+        scope: String::new(),
+        jti: "j".into(),
+        iat: 10,
+        exp: 5,
+    };
+    let mut key = b"acme\0".to_vec();
+    key.extend_from_slice(&[7; 32]);
+    assert!(matches!(encode(&key, &token), Err(StoreError::Corrupt { .. })));
+}
+
+fn user() -> User {
+    User {
+        email: Some("alice@example.com".into()),
+        email_verified: true,
+        name: Some("Alice".into()),
+        locale: Some("en-GB".into()),
+        address: Some(tessera_core::model::Address {
+            country: Some("UK".into()),
+            ..tessera_core::model::Address::default()
+        }),
+        updated_at: 1_700_000_001,
+        ..User::new(
+            "acme",
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            "alice",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            1_700_000_000,
+        )
+    }
+}
+
+const USER_KEY: &[u8] = b"acme\0AAAAAAAAAAAAAAAAAAAAAA";
+
+#[test]
+fn users_round_trip_and_garbage_is_corrupt() {
+    let u = user();
+    let good = encode(USER_KEY, &u).unwrap();
+    assert_eq!(decode::<User>(USER_KEY, &good).unwrap(), u);
+    assert!(matches!(decode::<User>(b"acme\0other", &good), Err(StoreError::Corrupt { .. })));
+    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    for i in 1..good.len() {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<User>(USER_KEY, &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with("users:acme/"), "{key}"),
+            Ok(u) => assert!(u.check(USER_KEY).is_ok()),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn invalid_users_are_not_written() {
+    let mut u = user();
+    u.username = "has space".into();
+    assert!(matches!(encode(USER_KEY, &u), Err(StoreError::Corrupt { .. })));
+    let mut u = user();
+    u.password_hash = String::new();
+    assert!(matches!(encode(USER_KEY, &u), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn index_values_are_ids() {
+    assert_eq!(decode_index(Space::UserNames, b"acme\0alice", b"abc").unwrap(), "abc");
+    assert!(decode_index(Space::UserNames, b"acme\0alice", b"a/b").is_err());
+    assert!(decode_index(Space::UserEmails, b"acme\0a@b.c", &[0xff]).is_err());
+}
+
+fn stored_code(used: bool) -> StoredCode {
+    StoredCode {
+        used,
+        code: Code {
+            tenant: "acme".into(),
+            client_id: "web".into(),
+            redirect_uri: "https://app.example.com/cb".into(),
+            redirect_uri_sent: true,
+            scope: "openid".into(),
+            nonce: Some("n1".into()),
+            code_challenge: Some(tessera_core::authorize::CodeChallenge {
+                method: tessera_core::pkce::CodeChallengeMethod::S256,
+                challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            }),
+            sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            sid: "sid".into(),
+            auth_time: 1_699_999_990,
+            acr: None,
+            amr: vec!["pwd".into()],
+            issued_at: 1_700_000_000,
+            expires_at: 1_700_000_060,
+        },
+    }
+}
+
+const CODE_KEY: &[u8] = b"acme\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
+
+#[test]
+fn codes_round_trip_and_garbage_is_corrupt() {
+    let c = stored_code(true);
+    let good = encode(CODE_KEY, &c).unwrap();
+    assert_eq!(decode::<StoredCode>(CODE_KEY, &good).unwrap(), c);
+    assert!(matches!(decode::<StoredCode>(b"other\0x", &good), Err(StoreError::Corrupt { .. })));
+    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    for i in 1..good.len() {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<StoredCode>(CODE_KEY, &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with("auth_codes:acme/"), "{key}"),
+            Ok(c) => assert!(c.check(CODE_KEY).is_ok()),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    let mut bad = stored_code(false);
+    bad.code.expires_at = bad.code.issued_at - 1;
+    assert!(matches!(encode(CODE_KEY, &bad), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(encode(b"acme\0short", &stored_code(false)), Err(StoreError::Corrupt { .. })));
+}
+
+/// The version-1 bytes of a used code; see [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_CODE_V1: &str = "0168747470733a2f2f6170702e6578616d706c652e636f6d2f636245394d656c686f61324f77764672454d544a677543\
+48616f654b3174385552576275474a537374772d634d4141414141414141414141414141414141414141414100707764\
+ffffffffff00000000010000000000000061636d65ffffffff776562ffffffffff9a00000080ffffff010000006f7065\
+6e6964ffff010000006e31ffffffffffff0100000000000000ab00000072ffffff9600000095ffffff736964ffffffff\
+fff6f053650000000000000000000000000000000088ffffff010000000000000000f15365000000003cf15365000000\
+00";
+
+#[test]
+fn code_format_v1_is_stable() {
+    let hex: String =
+        encode(CODE_KEY, &stored_code(true)).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, GOLDEN_CODE_V1);
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(decode::<StoredCode>(CODE_KEY, &bytes).unwrap(), stored_code(true));
+}
+
+/// The version-1 bytes of a user; see [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_USER_V1: &str = "0141414141414141414141414141414141414141414141246172676f6e32696424763d3139246d3d31393435362c743d\
+322c703d3124633246736441246147467a6141616c696365406578616d706c652e636f6d000000000061636d65ffffff\
+ff96000000a0ffffff616c696365ffffffac000000a6ffffff0100000091000000c6ffffff0100000001000000416c69\
+6365ffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+000000000000000000000000000000000000000000000000000000000000000000000000000000000001000000656e2d\
+4742ffffff00000000000000000000000000000000010000000000000000000000000000000000000000000000000000\
+0000000000000000000000000000000000000000000000000000000000000000000000000001000000554bffffffffff\
+ff00f153650000000001f1536500000000";
+
+#[test]
+fn user_format_v1_is_stable() {
+    let hex: String = encode(USER_KEY, &user()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, GOLDEN_USER_V1);
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(decode::<User>(USER_KEY, &bytes).unwrap(), user());
+}
+
+/// Encodes `record`, decodes it back, and checks that every truncation and single-byte flip
+/// of its bytes either decodes to a record that passes its checks or is `Corrupt` under its
+/// key (named `space:...`), never a panic.
+fn round_trips_and_resists_garbage<T>(key: &[u8], record: &T)
+where
+    T: crate::state::Stored + PartialEq + std::fmt::Debug,
+{
+    let good = encode(key, record).unwrap();
+    assert_eq!(decode::<T>(key, &good).unwrap(), *record);
+    let prefix = format!("{}:", T::SPACE.name());
+    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    for i in 1..good.len() {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<T>(key, &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with(&prefix), "{key}"),
+            Ok(r) => assert!(r.check(key).is_ok()),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Checks a golden encoding both ways; see [`GOLDEN_TENANT_V1`] for what a failure means.
+fn assert_golden<T>(key: &[u8], record: &T, golden: &str)
+where
+    T: crate::state::Stored + PartialEq + std::fmt::Debug,
+{
+    assert_eq!(hex(&encode(key, record).unwrap()), golden);
+    assert_eq!(decode::<T>(key, &unhex(golden)).unwrap(), *record);
+}
+
+fn session() -> Session {
+    Session {
+        tenant: "acme".into(),
+        sid: "sid-1".into(),
+        user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        auth_time: 1_699_999_990,
+        acr: Some("urn:acr:mfa".into()),
+        amr: vec!["pwd".into(), "otp".into()],
+        created_at: 1_700_000_000,
+        expires_at: 1_700_086_400,
+    }
+}
+
+fn consent() -> Consent {
+    Consent {
+        tenant: "acme".into(),
+        user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        client_id: "web".into(),
+        scope: vec!["email".into(), "openid".into(), "profile".into()],
+        granted_at: 1_700_000_000,
+    }
+}
+
+fn refresh_token(rotated_at: Option<UnixSecs>) -> RefreshToken {
+    RefreshToken {
+        tenant: "acme".into(),
+        family: "fam-1".into(),
+        client_id: "web".into(),
+        sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        scope: "openid offline_access".into(),
+        sid: "sid-1".into(),
+        auth_time: 1_699_999_990,
+        acr: None,
+        amr: vec!["pwd".into()],
+        issued_at: 1_700_000_000,
+        expires_at: 1_702_592_000,
+        rotated_at,
+    }
+}
+
+fn family(tombstone: bool) -> StoredFamily {
+    StoredFamily {
+        tenant: "acme".into(),
+        family: "fam-1".into(),
+        client_id: (!tombstone).then(|| "web".into()),
+        sub: (!tombstone).then(|| "AAAAAAAAAAAAAAAAAAAAAA".into()),
+        revoked_at: tombstone.then_some(1_700_000_100),
+        expires_at: 1_702_592_000,
+    }
+}
+
+const CONSENT_KEY: &[u8] = b"acme\0AAAAAAAAAAAAAAAAAAAAAA\0web";
+const FAMILY_KEY: &[u8] = b"acme\0fam-1";
+
+#[test]
+fn new_records_round_trip_and_garbage_is_corrupt() {
+    round_trips_and_resists_garbage(CODE_KEY, &session());
+    round_trips_and_resists_garbage(CONSENT_KEY, &consent());
+    round_trips_and_resists_garbage(CODE_KEY, &refresh_token(None));
+    round_trips_and_resists_garbage(CODE_KEY, &refresh_token(Some(1_700_000_500)));
+    round_trips_and_resists_garbage(FAMILY_KEY, &family(false));
+    round_trips_and_resists_garbage(FAMILY_KEY, &family(true));
+}
+
+#[test]
+fn new_records_under_the_wrong_key_are_corrupt() {
+    let other_digest = b"other\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
+    let bytes = encode(CODE_KEY, &session()).unwrap();
+    assert!(matches!(decode::<Session>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(decode::<Session>(b"acme\0short", &bytes), Err(StoreError::Corrupt { .. })));
+    let bytes = encode(CONSENT_KEY, &consent()).unwrap();
+    assert!(matches!(
+        decode::<Consent>(b"acme\0web\0AAAAAAAAAAAAAAAAAAAAAA", &bytes),
+        Err(StoreError::Corrupt { .. })
+    ));
+    let bytes = encode(CODE_KEY, &refresh_token(None)).unwrap();
+    assert!(matches!(decode::<RefreshToken>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
+    let bytes = encode(FAMILY_KEY, &family(false)).unwrap();
+    assert!(matches!(decode::<StoredFamily>(b"acme\0fam-2", &bytes), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn new_records_breaking_invariants_are_not_written() {
+    let refused = |r: Result<Vec<u8>, StoreError>| matches!(r, Err(StoreError::Corrupt { .. }));
+    assert!(refused(encode(CODE_KEY, &Session { expires_at: 1_700_000_000, ..session() })));
+    assert!(refused(encode(CODE_KEY, &Session { sid: "a b".into(), ..session() })));
+    assert!(refused(encode(CODE_KEY, &Session { user_id: String::new(), ..session() })));
+    assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["b".into(), "a".into()], ..consent() })));
+    assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["a".into(), "a".into()], ..consent() })));
+    assert!(refused(encode(CODE_KEY, &RefreshToken { expires_at: 1_700_000_000, ..refresh_token(None) })));
+    assert!(refused(encode(CODE_KEY, &RefreshToken { family: "f/1".into(), ..refresh_token(None) })));
+    assert!(refused(encode(CODE_KEY, &RefreshToken { client_id: String::new(), ..refresh_token(None) })));
+    // A family without client and subject must be a revoked tombstone, and both go together.
+    assert!(refused(encode(FAMILY_KEY, &StoredFamily { revoked_at: None, ..family(true) })));
+    assert!(refused(encode(FAMILY_KEY, &StoredFamily { sub: None, ..family(false) })));
+    assert!(refused(encode(FAMILY_KEY, &StoredFamily { client_id: Some("a b".into()), ..family(false) })));
+}
+
+// The version-1 bytes of the records added with sessions and refresh tokens; see
+// [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_SESSION_V1: &str = "014141414141414141414141414141414141414141414175726e3a6163723a6d6661000000707764ffffffffff6f7470\
+ffffffffff0000000061636d65ffffffff7369642d31ffffff96000000b8fffffff6f0536500000000010000008b0000\
+00baffffffc0ffffff020000000000000000f15365000000008042556500000000";
+const GOLDEN_CONSENT_V1: &str = "01414141414141414141414141414141414141414141410000656d61696cffffff6f70656e6964ffff70726f66696c65\
+ff61636d65ffffffff96000000c8ffffff776562ffffffffffd0ffffff0300000000f1536500000000";
+const GOLDEN_REFRESH_TOKEN_V1: &str = "01414141414141414141414141414141414141414141416f70656e6964206f66666c696e655f61636365737300707764\
+ffffffffff0000000061636d65ffffffff66616d2d31ffffff776562ffffffffff96000000b0ffffff95000000beffff\
+ff7369642d31fffffff6f0536500000000000000000000000000000000b0ffffff010000000000000000f15365000000\
+00007e7b65000000000100000000000000f4f2536500000000";
+const GOLDEN_FAMILY_V1: &str = "0141414141414141414141414141414141414141414141000061636d65ffffffff66616d2d31ffffff01000000776562\
+ffffffffff0100000096000000c8ffffff00000000000000000000000000000000007e7b6500000000";
+const GOLDEN_TOMBSTONE_V1: &str = "0161636d65ffffffff66616d2d31ffffff00000000000000000000000000000000000000000000000001000000000000\
+0064f1536500000000007e7b6500000000";
+
+#[test]
+fn new_formats_v1_are_stable() {
+    assert_golden(CODE_KEY, &session(), GOLDEN_SESSION_V1);
+    assert_golden(CONSENT_KEY, &consent(), GOLDEN_CONSENT_V1);
+    assert_golden(CODE_KEY, &refresh_token(Some(1_700_000_500)), GOLDEN_REFRESH_TOKEN_V1);
+    assert_golden(FAMILY_KEY, &family(false), GOLDEN_FAMILY_V1);
+    assert_golden(FAMILY_KEY, &family(true), GOLDEN_TOMBSTONE_V1);
+}
+
+const CLIENT_KEY: &[u8] = b"acme\0web";
+
+/// The client of the client golden encodings, with the opt-in as given.
+fn client(pkce_plain_allowed: bool) -> Client {
+    Client {
+        tenant: "acme".into(),
+        client_id: "web".into(),
+        client_name: "Web App".into(),
+        secret_digest: Some([7; 32]),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        response_types: vec!["code".into()],
+        scope: vec!["openid".into(), "profile".into()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        access_token_format: AccessTokenFormat::Opaque,
+        id_token_signed_response_alg: SigningAlg::ES256,
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+        first_party: true,
+        created_at: 1_700_000_000,
+        pkce_plain_allowed,
+    }
+}
+
+/// The bytes the version-1 encoder wrote for `client(false)` before `pkce_plain_allowed`
+/// existed (captured from that encoder, not from [`ClientV1`]): client records of this
+/// layout are on disk and must keep decoding. Never edit it.
+const GOLDEN_CLIENT_V1: &str = "01010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ffff\
+70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffffff\
+776562ffffffffff57656220417070ff0107070707070707070707070707070707070707070707070707070707070707\
+070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff01000000\
+010000000000000000f1536500000000";
+
+/// The version-2 bytes of `client(true)`; see [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_CLIENT_V2: &str = "02010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
+ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffff\
+ff776562ffffffffff57656220417070ff01070707070707070707070707070707070707070707070707070707070707\
+07070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff010000\
+00010000000000000000f15365000000000100000000000000";
+
+#[test]
+fn version_1_clients_decode_without_the_opt_in() {
+    let v1 = unhex(GOLDEN_CLIENT_V1);
+    assert_eq!(decode::<Client>(CLIENT_KEY, &v1).unwrap(), client(false));
+    // The frozen layout is the one the old encoder wrote, byte for byte.
+    let old = ClientV1 {
+        tenant: "acme".into(),
+        client_id: "web".into(),
+        client_name: "Web App".into(),
+        secret_digest: Some([7; 32]),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        response_types: vec!["code".into()],
+        scope: vec!["openid".into(), "profile".into()],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        access_token_format: AccessTokenFormat::Opaque,
+        id_token_signed_response_alg: SigningAlg::ES256,
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+        first_party: true,
+        created_at: 1_700_000_000,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v1[1..]);
+    // A version-1 record under another client's key is still corrupt.
+    assert!(matches!(decode::<Client>(b"acme\0app", &v1), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn clients_are_written_as_version_2() {
+    assert_eq!(Client::FORMAT, FORMAT_V2);
+    assert_golden(CLIENT_KEY, &client(true), GOLDEN_CLIENT_V2);
+    let bytes = encode(CLIENT_KEY, &client(false)).unwrap();
+    assert_eq!(bytes[0], FORMAT_V2);
+    assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), client(false));
+    // Records of other kinds did not change shape and stay version 1 (tenants changed too).
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V2);
+    assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
+}
+
+/// The `Corrupt` detail of decoding `bytes` as a `T` under `key`, whose display is `shown`.
+fn corrupt_detail<T>(key: &[u8], shown: &str, bytes: &[u8]) -> String
+where
+    T: Record + rkyv::Archive + std::fmt::Debug,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+{
+    match decode::<T>(key, bytes) {
+        Err(StoreError::Corrupt { key, detail }) => {
+            assert_eq!(key, shown);
+            detail
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+/// For a type stored in versions 1 and 2: versions it never had, in front of archives that
+/// are otherwise fine, and each layout read as the other, are corrupt.
+fn versions_are_guarded<T>(key: &[u8], shown: &str, v1: &[u8], v2: &[u8])
+where
+    T: Record + rkyv::Archive + std::fmt::Debug,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+{
+    for version in [0, 3, 0xff] {
+        for golden in [v1, v2] {
+            let mut bytes = golden.to_vec();
+            bytes[0] = version;
+            assert!(corrupt_detail::<T>(key, shown, &bytes).contains("unknown format version"), "{version}");
+        }
+    }
+    for (golden, other) in [(v1, FORMAT_V2), (v2, FORMAT_V1)] {
+        let mut swapped = golden.to_vec();
+        swapped[0] = other;
+        corrupt_detail::<T>(key, shown, &swapped);
+    }
+}
+
+#[test]
+fn client_garbage_and_unknown_versions_are_corrupt() {
+    let corrupt = |bytes: &[u8]| corrupt_detail::<Client>(CLIENT_KEY, "clients:acme/web", bytes);
+    let v1 = unhex(GOLDEN_CLIENT_V1);
+    versions_are_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &v1, &unhex(GOLDEN_CLIENT_V2));
+    corrupt(&[]);
+    corrupt(&[FORMAT_V1]);
+    corrupt(&[FORMAT_V2; 64]);
+    // Every truncation and single-byte flip of a version-1 record: corrupt, or a client
+    // that passes its checks (a flip inside a string can still decode).
+    let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
+    for i in 1..v1.len() {
+        let mut flipped = v1.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<Client>(CLIENT_KEY, &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "clients:acme/web"),
+            Ok(c) => assert!(c.check(CLIENT_KEY).is_ok() && !c.pkce_plain_allowed),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    round_trips_and_resists_garbage(CLIENT_KEY, &client(true));
+}
+
+/// The version-1 bytes of a tenant. If a golden encoding fails, the archived layout of the
+/// model changed: records already on disk would no longer decode. Bump the format version
+/// and keep a decoder (or a migration) for the old one instead of editing the fixture.
+/// Tenants are version 2 now; these bytes (of `acme_tenant(None, None)`) are on disk and
+/// must keep decoding. Never edit it.
+const GOLDEN_TENANT_V1: &str = "0141636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
+    94000000e0ffffff01000000100e0000100e0000007512003c0000000000000000f1536500000000";
+
+/// The version-2 bytes of `acme_tenant(Some(120), Some(0))`; see [`GOLDEN_TENANT_V1`] for
+/// what a failure means.
+const GOLDEN_TENANT_V2: &str = "0241636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
+    94000000e0ffffff01000000100e0000100e0000007512003c000000010000007800000001000000000000000000000000f1536500000000";
+
+/// The tenant of the tenant golden encodings, with the two end-user lifetimes as given.
+fn acme_tenant(session_ttl_secs: Option<u32>, refresh_reuse_grace_secs: Option<u32>) -> Tenant {
+    Tenant {
+        id: "acme".into(),
+        display_name: "Acme Corporation Ltd".into(),
+        settings: TenantSettings { session_ttl_secs, refresh_reuse_grace_secs, ..TenantSettings::default() },
+        created_at: 1_700_000_000,
+    }
+}
+
+#[test]
+fn version_1_tenants_decode_with_the_server_defaults() {
+    let v1 = unhex(GOLDEN_TENANT_V1);
+    assert_eq!(decode::<Tenant>(b"acme", &v1).unwrap(), acme_tenant(None, None));
+    // The frozen layout is the one the old encoder wrote, byte for byte.
+    let old = TenantV1 {
+        id: "acme".into(),
+        display_name: "Acme Corporation Ltd".into(),
+        settings: TenantSettingsV1 {
+            access_token_alg: SigningAlg::ES384,
+            access_token_ttl_secs: 3600,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            code_ttl_secs: 60,
+        },
+        created_at: 1_700_000_000,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v1[1..]);
+    // A version-1 record under another tenant's key is still corrupt.
+    assert!(matches!(decode::<Tenant>(b"other", &v1), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn tenants_are_written_as_version_2() {
+    assert_eq!(Tenant::FORMAT, FORMAT_V2);
+    assert_golden(b"acme", &acme_tenant(Some(120), Some(0)), GOLDEN_TENANT_V2);
+    for (ttl, grace) in [(None, None), (Some(60), None), (None, Some(300))] {
+        let t = acme_tenant(ttl, grace);
+        let bytes = encode(b"acme", &t).unwrap();
+        assert_eq!(bytes[0], FORMAT_V2);
+        assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
+    }
+    // Settings out of bounds are not written.
+    assert!(encode(b"acme", &acme_tenant(Some(59), None)).is_err());
+    assert!(encode(b"acme", &acme_tenant(None, Some(301))).is_err());
+}
+
+#[test]
+fn tenant_garbage_and_unknown_versions_are_corrupt() {
+    let v1 = unhex(GOLDEN_TENANT_V1);
+    versions_are_guarded::<Tenant>(b"acme", "tenants:acme", &v1, &unhex(GOLDEN_TENANT_V2));
+    // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
+    // that passes its checks with the server defaults.
+    let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
+    for i in 1..v1.len() {
+        let mut flipped = v1.clone();
+        flipped[i] ^= 0xff;
+        cases.push(flipped);
+    }
+    for bytes in cases {
+        match decode::<Tenant>(b"acme", &bytes) {
+            Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "tenants:acme"),
+            Ok(t) => assert!(
+                t.check(b"acme").is_ok()
+                    && t.settings.session_ttl_secs.is_none()
+                    && t.settings.refresh_reuse_grace_secs.is_none()
+            ),
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    round_trips_and_resists_garbage(b"acme", &acme_tenant(Some(120), Some(0)));
+}

@@ -1,0 +1,284 @@
+//! The commit engine: takes queued requests in rounds (up to [`Limits`]), applies them in order
+//! to one batch, persists once, and completes every waiter of the round; holds back writes to a
+//! tenant being deleted; poisons the store when a commit or fsync fails. What each write does
+//! is the business of the transaction modules it calls.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use fjall::PersistMode;
+use tessera_core::store::StoreError;
+
+use super::deletion::{Deletion, delete_chunk};
+use super::round::Round;
+use super::{Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, users};
+use crate::state::{Shared, io};
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    rx: Receiver<Request>,
+    limits: Limits,
+    deletions: Vec<Deletion>,
+    /// Writes to tenants being deleted, held back (in order) until the deletion is done, so a
+    /// write submitted after `delete_tenant` is not deleted by it.
+    deferred: VecDeque<(WriteOp, Done)>,
+}
+
+impl Writer {
+    pub(crate) fn new(shared: Arc<Shared>, rx: Receiver<Request>, limits: Limits) -> Self {
+        Self { shared, rx, limits, deletions: Vec::new(), deferred: VecDeque::new() }
+    }
+
+    /// Runs rounds until closed (or every sender is gone) and all work is finished.
+    pub(crate) fn run(mut self) {
+        let mut closing = false;
+        loop {
+            let mut requests = self.ready_deferred();
+            if !closing {
+                closing = self.receive(&mut requests);
+            }
+            if closing && requests.is_empty() && self.deletions.is_empty() && self.deferred.is_empty() {
+                return;
+            }
+            self.round(requests);
+        }
+    }
+
+    /// Deferred writes whose tenant is no longer being deleted, oldest first: they go before
+    /// anything received later.
+    fn ready_deferred(&mut self) -> VecDeque<Request> {
+        let mut ready = VecDeque::new();
+        let mut still = VecDeque::new();
+        for (op, done) in self.deferred.drain(..) {
+            let blocked = op.tenant().is_some_and(|t| self.deletions.iter().any(|d| *d.tenant == *t));
+            if blocked {
+                still.push_back((op, done));
+            } else {
+                ready.push_back(Request::Write { op, done });
+            }
+        }
+        self.deferred = still;
+        ready
+    }
+
+    /// Takes what is queued, up to the round's limits; blocks for the first request only when
+    /// there is nothing else to do. Returns whether the writer should close.
+    fn receive(&mut self, requests: &mut VecDeque<Request>) -> bool {
+        if requests.is_empty() && self.deletions.is_empty() {
+            match self.rx.recv() {
+                Ok(Request::Close) | Err(_) => return true,
+                Ok(request) => requests.push_back(request),
+            }
+        }
+        let mut bytes: usize = requests.iter().map(request_bytes).sum();
+        while requests.len() < self.limits.max_batch_writes && bytes < self.limits.max_batch_bytes {
+            match self.rx.try_recv() {
+                Ok(Request::Close) | Err(TryRecvError::Disconnected) => return true,
+                Ok(request) => {
+                    bytes += request_bytes(&request);
+                    requests.push_back(request);
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        false
+    }
+
+    fn round(&mut self, mut requests: VecDeque<Request>) {
+        let shared = Arc::clone(&self.shared);
+        if shared.is_poisoned() {
+            self.fail_everything(requests);
+            return;
+        }
+        let mut round = Round::new(&shared);
+        let applied = self
+            .apply(&mut round, &mut requests)
+            .and_then(|()| self.delete_chunks(&mut round))
+            .and_then(|()| round.flush());
+        let durable = applied.and_then(|()| if round.durable.is_empty() { Ok(()) } else { self.persist() });
+        match durable {
+            Ok(()) => {
+                shared.count_committed(round.durable.len());
+                for done in round.durable {
+                    // A caller that dropped its `Commit` no longer listens; nothing to do.
+                    let _ = done.send(Ok(()));
+                }
+                for (done, n) in round.expired {
+                    let _ = done.send(n);
+                }
+            }
+            Err(err) => {
+                shared.poison(&err);
+                for done in round.durable {
+                    let _ = done.send(Err(StoreError::Poisoned));
+                }
+                // Dropping the sweeper's senders tells it the round failed.
+                drop(round.expired);
+                self.fail_everything(requests);
+            }
+        }
+    }
+
+    /// Applies requests in order until one fails; what is left in `requests` was not applied.
+    fn apply(&mut self, round: &mut Round<'_>, requests: &mut VecDeque<Request>) -> Result<(), StoreError> {
+        while let Some(request) = requests.pop_front() {
+            match request {
+                Request::Close => {}
+                Request::Expire { index_keys, now, done } => {
+                    let handled = index_keys.len();
+                    expiry::expire(round, &index_keys, now)?;
+                    round.expired.push((done, handled));
+                }
+                Request::Write { op, done } => {
+                    if self.is_blocked(&op) {
+                        self.deferred.push_back((op, done));
+                        continue;
+                    }
+                    match op {
+                        WriteOp::Put { space, key, value, exp } => {
+                            round.put(space, key, value, exp);
+                            round.durable.push(done);
+                        }
+                        WriteOp::Delete { space, key } => {
+                            round.delete(space, key);
+                            round.durable.push(done);
+                        }
+                        WriteOp::DeleteTenant { tenant } => {
+                            // The deletion's scans must see every write queued before it.
+                            if let Err(err) = round.flush() {
+                                let _ = done.send(Err(StoreError::Poisoned));
+                                return Err(err);
+                            }
+                            self.shared.begin_delete(&tenant);
+                            // Completed when its last chunk is durable, not with this round.
+                            self.deletions.push(Deletion { tenant, stage: 0, waiters: vec![done] });
+                        }
+                        WriteOp::PutUser { key, value, user } => {
+                            let outcome = users::put_user(round, key, value, &user);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::DeleteUser { key } => {
+                            let outcome = users::delete_user(round, key);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::DeleteClient { key } => {
+                            let outcome = users::delete_client(round, key);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::PutConsent { key, value } => {
+                            let outcome = users::put_consent(round, key, value);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::TakeCode { key, outcome } => {
+                            let now = self.shared.now();
+                            // Every outcome waits for the round's fsync: a `Fresh` must not be
+                            // acted on before its used mark is durable, and a `Replayed` may
+                            // rest on a mark written earlier in this very round.
+                            let taken = grants::take_code(round, key, now, outcome);
+                            settle(round, done, taken)?;
+                        }
+                        WriteOp::PutRefresh { key, value, token } => {
+                            let outcome = grants::put_refresh(round, key, value, &token);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::UseRefresh(use_) => {
+                            // As for codes, every outcome waits for the round's fsync: a rotation
+                            // or a revocation must be durable before the caller acts on it.
+                            let used = grants::use_refresh(round, *use_);
+                            settle(round, done, used)?;
+                        }
+                        WriteOp::RevokeFamily { key, tenant, family, until } => {
+                            let now = self.shared.now();
+                            let outcome = grants::revoke_family(round, key, (&tenant, &family), until, now);
+                            settle(round, done, outcome)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn is_blocked(&self, op: &WriteOp) -> bool {
+        let Some(tenant) = op.tenant() else {
+            return false;
+        };
+        self.deletions.iter().any(|d| *d.tenant == *tenant)
+            || self.deferred.iter().any(|(queued, _)| queued.tenant() == Some(tenant))
+    }
+
+    /// One chunk of every deletion in progress (all of them at once if too many writes wait
+    /// behind them); finished deletions complete with this round's fsync.
+    fn delete_chunks(&mut self, round: &mut Round<'_>) -> Result<(), StoreError> {
+        let drain = self.deferred.len() > self.limits.max_deferred;
+        let mut finished = Vec::new();
+        for (i, deletion) in self.deletions.iter_mut().enumerate() {
+            loop {
+                let done = delete_chunk(round, deletion, self.limits.delete_chunk_records)?;
+                if done {
+                    finished.push(i);
+                    break;
+                }
+                if !drain {
+                    break;
+                }
+            }
+        }
+        for i in finished.into_iter().rev() {
+            let deletion = self.deletions.remove(i);
+            self.shared.end_delete(&deletion.tenant);
+            // Its revocations left the list chunk by chunk; this drops any whose record did
+            // not decode.
+            if let Ok(tenant) = std::str::from_utf8(&deletion.tenant) {
+                self.shared.deny.remove_tenant(tenant);
+            }
+            round.durable.extend(deletion.waiters);
+        }
+        Ok(())
+    }
+
+    fn persist(&self) -> Result<(), StoreError> {
+        self.shared.count_persist();
+        if self.shared.take_persist_failure() {
+            return Err(StoreError::Io("injected persist failure".to_owned()));
+        }
+        self.shared.db.persist(PersistMode::SyncData).map_err(io)
+    }
+
+    /// After poisoning: nothing queued, deferred or in progress will ever be durable.
+    fn fail_everything(&mut self, requests: VecDeque<Request>) {
+        for request in requests {
+            if let Request::Write { done, .. } = request {
+                let _ = done.send(Err(StoreError::Poisoned));
+            }
+        }
+        for (_, done) in self.deferred.drain(..) {
+            let _ = done.send(Err(StoreError::Poisoned));
+        }
+        for deletion in self.deletions.drain(..) {
+            self.shared.end_delete(&deletion.tenant);
+            for done in deletion.waiters {
+                let _ = done.send(Err(StoreError::Poisoned));
+            }
+        }
+    }
+}
+
+/// Completes a user write: applied ones wait for the round's fsync, refused ones (a conflict, a
+/// corrupt record in the way) are answered now, and a failure of the store itself fails the
+/// round.
+fn settle(round: &mut Round<'_>, done: Done, outcome: Refusable<()>) -> Result<(), StoreError> {
+    match outcome {
+        Ok(Ok(())) => round.durable.push(done),
+        Ok(Err(refused)) => {
+            let _ = done.send(Err(refused));
+        }
+        Err(err) => {
+            let _ = done.send(Err(StoreError::Poisoned));
+            return Err(err);
+        }
+    }
+    Ok(())
+}
