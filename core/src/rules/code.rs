@@ -8,8 +8,7 @@
 // crate); the types themselves are documented and checked by the build without it.
 #![cfg_attr(feature = "rkyv", allow(missing_docs))]
 
-use crate::grants::authorization_code::Code;
-use crate::model::UnixSecs;
+use crate::model::{Code, UnixSecs};
 use crate::store::CodeTaken;
 
 /// What a store keeps for an authorization code: the record `/authorize` left, and whether a
