@@ -33,7 +33,8 @@ use crate::client::{Body, Conn};
 use crate::discovery::Endpoints;
 use crate::error::{Context, Error, Result};
 use crate::runner::{Iteration, IterationError, Outcome};
-use crate::scenario::{Credentials, RequestTemplate, TokenShape, classify_token};
+use crate::request::{Credentials, RequestTemplate};
+use crate::token_shape::{TokenShape, classify_token};
 
 /// Virtual users whose refresh chains are set up at the same time.
 const SETUP_PARALLELISM: usize = 16;

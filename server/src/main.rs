@@ -10,6 +10,8 @@ mod endpoints;
 mod http;
 mod issue;
 mod keyring;
+mod password;
+mod policy;
 mod router;
 mod util;
 mod web;
