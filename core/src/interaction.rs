@@ -214,8 +214,10 @@ mod tests {
         assert_eq!(next_step(&needs_login, NOW), Step::Login, "no consent read before the login");
         let first_party = Facts { first_party: true, ..facts(Prompt::default(), None, signed_in) };
         assert_eq!(next_step(&first_party, NOW), Step::Issue, "first-party clients skip consent");
-        let first_party_forced =
-            Facts { first_party: true, ..facts(Prompt { consent: true, ..Prompt::default() }, None, signed_in) };
+        let first_party_forced = Facts {
+            first_party: true,
+            ..facts(Prompt { consent: true, ..Prompt::default() }, None, signed_in)
+        };
         assert_eq!(next_step(&first_party_forced, NOW), Step::Issue, "even with prompt=consent");
     }
 

@@ -30,8 +30,8 @@ use clap::Parser;
 use crate::code_flow::FlowSettings;
 use crate::error::{Context, Error, Result};
 use crate::report::Summary;
-use crate::runner::{RunConfig, RunStats};
 use crate::request::Credentials;
+use crate::runner::{RunConfig, RunStats};
 use crate::scenario::{Load, Scenario, Settings};
 use crate::target::LoopbackUrl;
 

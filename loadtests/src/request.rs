@@ -125,7 +125,13 @@ mod tests {
     fn templates_build_requests() {
         let url = LoopbackUrl::parse("http://127.0.0.1:3100/token").expect("valid");
         let addr = SocketAddr::from(([127, 0, 0, 1], 3100));
-        let t = RequestTemplate::post_form(&url, addr, &creds("c", "s"), "grant_type=client_credentials".to_owned()).expect("valid");
+        let t = RequestTemplate::post_form(
+            &url,
+            addr,
+            &creds("c", "s"),
+            "grant_type=client_credentials".to_owned(),
+        )
+        .expect("valid");
         let req = t.build();
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "/token");
