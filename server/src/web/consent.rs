@@ -1,6 +1,7 @@
-//! The consent page and `POST /consent`: the end-user allows or denies the client the scopes
-//! it asked for. Allowing remembers the scopes (added to what was granted before), so the next
-//! authorization with the same or fewer scopes asks nothing.
+//! `POST /consent` (the page is `web/prompts.rs`'s): the end-user allows or denies the client
+//! the scopes it asked for. Allowing remembers the scopes (added to what was granted before),
+//! so the next authorization with the same or fewer scopes asks nothing, and issues the
+//! response at once: the consent just given is the step `core::interaction` asked for.
 
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::model::Consent;

@@ -1,6 +1,6 @@
-//! The login form and `POST /login`: CSRF check, the authorization request validated again,
-//! rate limits, the password verified off the async workers, then a new session and the rest
-//! of the authorization (consent or the response).
+//! `POST /login` (the form is `web/prompts.rs`'s): CSRF check, the authorization request
+//! validated again, rate limits, the password verified off the async workers, then a new
+//! session and the authorization's next step (consent or the response).
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
