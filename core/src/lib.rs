@@ -11,6 +11,7 @@ pub mod error;
 pub mod form;
 pub mod grants;
 pub mod id_token;
+pub mod interaction;
 pub mod introspection;
 pub mod jwk;
 pub mod jwt;

@@ -16,7 +16,7 @@ use http_body_util::Full;
 
 use crate::client::{self, Body, Fetched};
 use crate::error::{Context, Error, Result};
-use crate::scenario::RequestTemplate;
+use crate::request::RequestTemplate;
 use crate::target::LoopbackUrl;
 
 /// Most pages and redirects one login may take.

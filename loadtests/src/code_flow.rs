@@ -32,8 +32,9 @@ use crate::browser::{self, CookieJar};
 use crate::client::{Body, Conn};
 use crate::discovery::Endpoints;
 use crate::error::{Context, Error, Result};
+use crate::request::{Credentials, RequestTemplate};
 use crate::runner::{Iteration, IterationError, Outcome};
-use crate::scenario::{Credentials, RequestTemplate, TokenShape, classify_token};
+use crate::token_shape::{TokenShape, classify_token};
 
 /// Virtual users whose refresh chains are set up at the same time.
 const SETUP_PARALLELISM: usize = 16;

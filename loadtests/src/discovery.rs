@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::client;
 use crate::error::{Context, Error, Result};
-use crate::scenario::RequestTemplate;
+use crate::request::RequestTemplate;
 use crate::target::LoopbackUrl;
 
 /// The fields of a discovery document this tool uses, as written in it.

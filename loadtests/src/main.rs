@@ -16,9 +16,11 @@ mod discovery;
 mod error;
 mod procstat;
 mod report;
+mod request;
 mod runner;
 mod scenario;
 mod target;
+mod token_shape;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -28,8 +30,9 @@ use clap::Parser;
 use crate::code_flow::FlowSettings;
 use crate::error::{Context, Error, Result};
 use crate::report::Summary;
+use crate::request::Credentials;
 use crate::runner::{RunConfig, RunStats};
-use crate::scenario::{Credentials, Load, Scenario, Settings};
+use crate::scenario::{Load, Scenario, Settings};
 use crate::target::LoopbackUrl;
 
 /// Most connections one run may open.

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::client::{Body, Conn};
 use crate::error::{Context, Error, Result};
-use crate::scenario::RequestTemplate;
+use crate::request::RequestTemplate;
 
 /// Highest latency the histograms hold, in microseconds (longer ones are clamped).
 const MAX_LATENCY_US: u64 = 120_000_000;

@@ -4,25 +4,18 @@
 //! live in [`crate::code_flow`].
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
-use http::uri::PathAndQuery;
-use http::{HeaderMap, HeaderValue, Method, Request, Uri};
-use http_body_util::Full;
 use serde_json::Value;
 
-use crate::client::{self, Body, Conn, Fetched};
+use crate::client::{self, Conn, Fetched};
 use crate::code_flow::{self, FlowContext, FlowSettings};
 use crate::discovery::Endpoints;
 use crate::error::{Context, Error, Result};
-use crate::target::LoopbackUrl;
+use crate::request::{Credentials, RequestTemplate};
+use crate::token_shape::{TokenFormat, TokenShape, classify_token};
 
 /// One kind of request repeated under load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,31 +78,6 @@ impl FromStr for Scenario {
     }
 }
 
-/// A client's id and secret, sent with client_secret_basic.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// client_id.
-    pub id: String,
-    /// client_secret.
-    pub secret: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("id", &self.id).finish_non_exhaustive()
-    }
-}
-
-fn form_encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// `Basic ...` for client_secret_basic: RFC 6749 2.3.1 form-encodes id and secret first.
-pub fn basic_auth(c: &Credentials) -> String {
-    let pair = format!("{}:{}", form_encode(&c.id), form_encode(&c.secret));
-    format!("Basic {}", STANDARD.encode(pair))
-}
-
 /// The client_credentials form body, with `scope` and `resource` when given and not empty.
 pub fn cc_body(scope: Option<&str>, resource: Option<&str>) -> String {
     let mut f = form_urlencoded::Serializer::new(String::new());
@@ -129,128 +97,6 @@ pub fn introspect_body(token: &str) -> String {
         .append_pair("token", token)
         .append_pair("token_type_hint", "access_token")
         .finish()
-}
-
-/// A request to repeat: everything but the body wrapper is prepared once.
-#[derive(Debug, Clone)]
-pub struct RequestTemplate {
-    /// Where to connect.
-    pub addr: SocketAddr,
-    method: Method,
-    path: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl RequestTemplate {
-    fn base_headers(url: &LoopbackUrl) -> Result<HeaderMap> {
-        let mut h = HeaderMap::new();
-        h.insert(HOST, HeaderValue::from_str(&url.authority).context(|| "Host header".to_owned())?);
-        h.insert(USER_AGENT, HeaderValue::from_static("tessera-load/0.1"));
-        h.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        Ok(h)
-    }
-
-    fn path(url: &LoopbackUrl) -> Uri {
-        Uri::from(PathAndQuery::clone(&url.path_and_query))
-    }
-
-    /// `GET url`.
-    pub fn get(url: &LoopbackUrl, addr: SocketAddr) -> Result<Self> {
-        Ok(Self {
-            addr,
-            method: Method::GET,
-            path: Self::path(url),
-            headers: Self::base_headers(url)?,
-            body: Bytes::new(),
-        })
-    }
-
-    /// `POST url` with a form body and client_secret_basic.
-    pub fn post_form(url: &LoopbackUrl, addr: SocketAddr, creds: &Credentials, body: String) -> Result<Self> {
-        let mut headers = Self::base_headers(url)?;
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&basic_auth(creds)).context(|| "Authorization header".to_owned())?,
-        );
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-        Ok(Self { addr, method: Method::POST, path: Self::path(url), headers, body: Bytes::from(body) })
-    }
-
-    /// A fresh request (cheap: the body is reference counted).
-    pub fn build(&self) -> Request<Body> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.path.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
-    }
-
-    /// The body as text, for the log.
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// The access token format a scenario expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenFormat {
-    /// A JWS compact serialisation.
-    Jwt,
-    /// Anything else.
-    Opaque,
-}
-
-/// What an access token looks like.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TokenShape {
-    /// Three base64url segments whose first decodes to a JSON object.
-    Jwt {
-        /// The decoded JOSE header.
-        header: Value,
-    },
-    /// Not a JWT.
-    Opaque {
-        /// Length in characters.
-        len: usize,
-    },
-}
-
-impl TokenShape {
-    /// The format this shape is.
-    pub fn format(&self) -> TokenFormat {
-        match self {
-            TokenShape::Jwt { .. } => TokenFormat::Jwt,
-            TokenShape::Opaque { .. } => TokenFormat::Opaque,
-        }
-    }
-}
-
-impl fmt::Display for TokenShape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TokenShape::Jwt { header } => write!(f, "jwt header={header}"),
-            TokenShape::Opaque { len } => write!(f, "opaque len={len}"),
-        }
-    }
-}
-
-/// Tells a JWT (three base64url segments, a JSON object header) from an opaque token.
-pub fn classify_token(token: &str) -> TokenShape {
-    let segments: Vec<&str> = token.split('.').collect();
-    let b64url =
-        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if segments.len() == 3
-        && segments.iter().all(|s| b64url(s))
-        && let Some(header) = URL_SAFE_NO_PAD
-            .decode(segments[0])
-            .ok()
-            .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
-            .filter(Value::is_object)
-    {
-        return TokenShape::Jwt { header };
-    }
-    TokenShape::Opaque { len: token.chars().count() }
 }
 
 /// A token response that passed the preflight.
@@ -503,26 +349,12 @@ pub async fn prepare(scenario: Scenario, ep: &Endpoints, s: &Settings) -> Result
 mod tests {
     use super::*;
 
-    fn creds(id: &str, secret: &str) -> Credentials {
-        Credentials { id: id.to_owned(), secret: secret.to_owned() }
-    }
-
     #[test]
     fn scenario_names_round_trip() {
         for s in Scenario::ALL {
             assert_eq!(s.name().parse::<Scenario>(), Ok(s));
         }
         assert!("cc_foo".parse::<Scenario>().is_err());
-    }
-
-    #[test]
-    fn basic_auth_form_encodes_first() {
-        assert_eq!(
-            basic_auth(&creds("bench-client", "bench-secret")),
-            format!("Basic {}", STANDARD.encode("bench-client:bench-secret"))
-        );
-        // RFC 6749 2.3.1: ':' and ' ' in the id or secret are form-encoded.
-        assert_eq!(basic_auth(&creds("a:b", "c d/")), format!("Basic {}", STANDARD.encode("a%3Ab:c+d%2F")));
     }
 
     #[test]
@@ -534,19 +366,6 @@ mod tests {
         assert_eq!(cc_body(Some(""), None), "grant_type=client_credentials");
         assert_eq!(cc_body(Some("a b"), Some("")), "grant_type=client_credentials&scope=a+b");
         assert_eq!(introspect_body("x+y/z"), "token=x%2By%2Fz&token_type_hint=access_token");
-    }
-
-    #[test]
-    fn classifies_tokens() {
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"at+jwt"}"#);
-        let jwt = format!("{header}.eyJzdWIiOiJ4In0.c2ln");
-        match classify_token(&jwt) {
-            TokenShape::Jwt { header } => assert_eq!(header["alg"], "ES256"),
-            other => panic!("not a JWT: {other:?}"),
-        }
-        for opaque in ["abc", "a.b.c", "Zm9v.YmFy.YmF6", "x..y", "6Hx4nQ-_0pA"] {
-            assert_eq!(classify_token(opaque).format(), TokenFormat::Opaque, "{opaque}");
-        }
     }
 
     #[test]
@@ -570,20 +389,5 @@ mod tests {
         assert!(check_introspection(401, br#"{"active":true}"#).is_err());
         assert_eq!(check_jwks(200, br#"{"keys":[{"kty":"EC"}]}"#), Ok(1));
         assert!(check_jwks(200, br#"{"keys":[]}"#).is_err());
-    }
-
-    #[test]
-    fn templates_build_requests() {
-        let url = LoopbackUrl::parse("http://127.0.0.1:3100/token").expect("valid");
-        let addr = SocketAddr::from(([127, 0, 0, 1], 3100));
-        let t = RequestTemplate::post_form(&url, addr, &creds("c", "s"), cc_body(None, None)).expect("valid");
-        let req = t.build();
-        assert_eq!(req.method(), Method::POST);
-        assert_eq!(req.uri(), "/token");
-        assert_eq!(req.headers()[HOST], "127.0.0.1:3100");
-        assert_eq!(req.headers()[CONTENT_TYPE], "application/x-www-form-urlencoded");
-        let g = RequestTemplate::get(&url, addr).expect("valid").build();
-        assert_eq!(g.method(), Method::GET);
-        assert!(g.headers().get(AUTHORIZATION).is_none());
     }
 }

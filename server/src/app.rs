@@ -12,7 +12,10 @@ use tessera_core::signer::Signer;
 use tessera_core::store::{Store, StoreError};
 
 use crate::actors::Shards;
+use crate::http::cors::Origins;
 use crate::keyring::KeyRing;
+use crate::policy::Policy;
+use crate::web::ratelimit::LoginLimits;
 
 /// Everything a request handler can reach.
 pub struct App {
@@ -32,14 +35,14 @@ pub struct App {
     /// rate limits), from the configuration.
     pub policy: Policy,
     /// The login rate limiters, sized from `policy`.
-    pub login_limits: crate::web::ratelimit::LoginLimits,
+    pub login_limits: LoginLimits,
     /// Serializes admin API changes.
     pub admin_writes: tokio::sync::Mutex<()>,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
     /// The origins browser apps may call the token endpoint and `/userinfo` from.
-    pub origins: crate::http::cors::Origins,
+    pub origins: Origins,
     discovery: RwLock<HashMap<String, Bytes>>,
 }
 
@@ -57,46 +60,6 @@ pub struct VerifiedJwt {
     pub kid: String,
     /// Its claims.
     pub claims: tessera_core::jwt::AccessTokenClaims,
-}
-
-/// Server-wide policy of the end-user side, set by configuration (`config.rs`). The session
-/// lifetime and the refresh reuse grace are defaults a tenant's settings may override: read
-/// them through [`Policy::session_ttl_secs_for`] and [`Policy::refresh_reuse_grace_secs_for`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Policy {
-    /// Lifetime of an SSO session (and of its cookie).
-    pub session_ttl_secs: u32,
-    /// How long after a refresh token is rotated a retry with it still succeeds instead of
-    /// counting as reuse.
-    pub refresh_reuse_grace_secs: u32,
-    /// Password attempts allowed per (tenant, username) per minute.
-    pub login_attempts_per_user_per_minute: u32,
-    /// Password attempts allowed per client IP address per minute.
-    pub login_attempts_per_ip_per_minute: u32,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            session_ttl_secs: 36_000,
-            refresh_reuse_grace_secs: 10,
-            login_attempts_per_user_per_minute: 10,
-            login_attempts_per_ip_per_minute: 60,
-        }
-    }
-}
-
-impl Policy {
-    /// The lifetime of `tenant`'s SSO sessions (and of their cookies): its setting, else the
-    /// server's.
-    pub fn session_ttl_secs_for(&self, tenant: &Tenant) -> u32 {
-        tenant.settings.session_ttl_secs.unwrap_or(self.session_ttl_secs)
-    }
-
-    /// The refresh-token reuse grace of `tenant`: its setting, else the server's.
-    pub fn refresh_reuse_grace_secs_for(&self, tenant: &Tenant) -> u32 {
-        tenant.settings.refresh_reuse_grace_secs.unwrap_or(self.refresh_reuse_grace_secs)
-    }
 }
 
 /// A tenant as a protocol request sees it.
@@ -118,16 +81,16 @@ impl App {
         policy: Policy,
     ) -> Self {
         Self {
-            login_limits: crate::web::ratelimit::LoginLimits::new(&policy),
+            login_limits: LoginLimits::new(&policy),
             policy,
             keys: KeyRing::new(store.clone(), signer.clone()),
+            origins: Origins::new(store.clone()),
             store,
             signer,
             shards,
             public_url: public_url.trim_end_matches('/').to_owned(),
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
-            origins: crate::http::cors::Origins::default(),
             verified_jwts: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)
@@ -162,29 +125,5 @@ impl App {
     pub fn forget_tenant(&self, tenant: &str) {
         self.discovery.write().remove(tenant);
         self.shards.remove(tenant);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use tessera_core::model::TenantSettings;
-
-    use super::*;
-
-    #[test]
-    fn tenant_settings_override_the_end_user_lifetimes() {
-        let policy = Policy::default();
-        let mut tenant = Tenant {
-            id: "t".into(),
-            display_name: "t".into(),
-            settings: TenantSettings::default(),
-            created_at: 0,
-        };
-        assert_eq!(policy.session_ttl_secs_for(&tenant), 36_000);
-        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 10);
-        tenant.settings.session_ttl_secs = Some(120);
-        tenant.settings.refresh_reuse_grace_secs = Some(0);
-        assert_eq!(policy.session_ttl_secs_for(&tenant), 120);
-        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0);
     }
 }

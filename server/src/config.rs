@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
-use crate::app::Policy;
+use crate::policy::Policy;
 
 /// The `tessera` command line.
 #[derive(Debug, Parser)]

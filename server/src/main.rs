@@ -11,6 +11,8 @@ mod grants;
 mod http;
 mod issue;
 mod keyring;
+mod password;
+mod policy;
 mod router;
 mod util;
 mod web;

@@ -1,6 +1,31 @@
-//! Maps a path to an endpoint. Built once; a lookup is one radix-tree walk (matchit).
+//! Maps a path to an endpoint. Built once; a lookup is one radix-tree walk (matchit). The
+//! route types live here, the admin API's included, so the modules that dispatch on them
+//! import this leaf and never each other.
 
-use crate::admin::AdminRoute;
+/// An admin route with its path parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `/api/v1/tenants`
+    Tenants,
+    /// `/api/v1/tenants/{t}`
+    Tenant(String),
+    /// `/api/v1/tenants/{t}/settings`
+    Settings(String),
+    /// `/api/v1/tenants/{t}/clients`
+    Clients(String),
+    /// `/api/v1/tenants/{t}/clients/{id}`
+    Client(String, String),
+    /// `/api/v1/tenants/{t}/clients/{id}/secret`
+    ClientSecret(String, String),
+    /// `/api/v1/tenants/{t}/keys`
+    Keys(String),
+    /// `/api/v1/tenants/{t}/keys/rotate`
+    RotateKeys(String),
+    /// `/api/v1/tenants/{t}/users`
+    Users(String),
+    /// `/api/v1/tenants/{t}/users/{id}`
+    User(String, String),
+}
 
 /// Where a request goes.
 #[derive(Debug, PartialEq, Eq)]

@@ -15,34 +15,10 @@ use tessera_core::secret;
 use crate::app::App;
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
+use crate::router::AdminRoute;
 
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// An admin route with its path parameters.
-#[derive(Debug, PartialEq, Eq)]
-pub enum AdminRoute {
-    /// `/api/v1/tenants`
-    Tenants,
-    /// `/api/v1/tenants/{t}`
-    Tenant(String),
-    /// `/api/v1/tenants/{t}/settings`
-    Settings(String),
-    /// `/api/v1/tenants/{t}/clients`
-    Clients(String),
-    /// `/api/v1/tenants/{t}/clients/{id}`
-    Client(String, String),
-    /// `/api/v1/tenants/{t}/clients/{id}/secret`
-    ClientSecret(String, String),
-    /// `/api/v1/tenants/{t}/keys`
-    Keys(String),
-    /// `/api/v1/tenants/{t}/keys/rotate`
-    RotateKeys(String),
-    /// `/api/v1/tenants/{t}/users`
-    Users(String),
-    /// `/api/v1/tenants/{t}/users/{id}`
-    User(String, String),
-}
 
 /// Checks `Authorization: Bearer <admin key>` in constant time.
 pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -10,9 +10,9 @@ use tessera_core::introspection::{self, IntrospectionResponse};
 use tessera_core::model::TokenEndpointAuthMethod;
 use tessera_core::{jwt, secret};
 
-use super::{authenticate_client, store_error, verified_access_token};
+use super::{authenticate_client, verified_access_token};
 use crate::app::{App, TenantCx};
-use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::http::respond::{Resp, json_no_store, oauth_error, store_error};
 use crate::util::now;
 
 /// Handles an introspection request.

@@ -1,5 +1,6 @@
 //! Protocol endpoints under `/t/{tenant}`, one file each, and what they share: client
-//! authentication and the mapping of store and signer failures to OAuth errors.
+//! authentication and the verification of the tenant's own JWTs. Store, signer and randomness
+//! failures become OAuth errors in `http::respond`, with every other error mapping.
 
 pub mod discovery;
 pub mod introspect;
@@ -16,11 +17,11 @@ use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::jwt::{self, AccessTokenClaims};
 use tessera_core::model::Client;
-use tessera_core::signer::SignError;
-use tessera_core::store::StoreError;
 use tessera_core::{client_auth, secret};
 
 use crate::app::{App, TenantCx, VerifiedJwt};
+// `token.rs` and `issue.rs` import these from here; they are defined in `http::respond`.
+pub use crate::http::respond::{random_error, sign_error, store_error};
 
 /// Authenticates the client of a token, introspection or revocation request.
 pub fn authenticate_client(
@@ -33,42 +34,6 @@ pub fn authenticate_client(
     let client = app.store.client(&cx.tenant.id, presented.client_id()).map_err(store_error)?;
     client_auth::authenticate(&presented, client.as_deref())?;
     client.ok_or_else(|| OAuthError::new(Reason::UnknownClient, "client authentication failed"))
-}
-
-/// A store failure as the client sees it.
-pub fn store_error(err: StoreError) -> OAuthError {
-    match err {
-        StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
-            tracing::warn!(err = %err, "store refuses writes");
-            OAuthError::new(Reason::StoreUnavailable, "the server cannot store state right now; retry later")
-        }
-        // No protocol endpoint writes a record with a uniqueness rule yet: a conflict here is
-        // a bug, kept out of the client's sight like any other internal failure.
-        StoreError::Conflict(_) => {
-            tracing::error!(err = %err, "unexpected store conflict");
-            OAuthError::new(Reason::Internal, "internal error")
-        }
-        other => {
-            tracing::error!(err = %other, "store failure");
-            OAuthError::new(Reason::Internal, "internal error")
-        }
-    }
-}
-
-/// A signer failure as the client sees it.
-pub fn sign_error(err: SignError) -> OAuthError {
-    if let SignError::Busy(_) = err {
-        tracing::warn!(%err, "signer at capacity");
-        return OAuthError::new(Reason::SignerBusy, "the server is at capacity; retry later");
-    }
-    tracing::error!(%err, "signing failed");
-    OAuthError::new(Reason::SigningFailed, "the token could not be signed")
-}
-
-/// A randomness failure as the client sees it.
-pub fn random_error(err: getrandom::Error) -> OAuthError {
-    tracing::error!(%err, "no randomness");
-    OAuthError::new(Reason::Internal, "internal error")
 }
 
 /// The `kid` and claims of a compact JWS with header `typ` whose signature verifies with one of

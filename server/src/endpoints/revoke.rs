@@ -11,10 +11,10 @@ use tessera_core::model::Revocation;
 use tessera_core::revocation::{self, not_your_token};
 use tessera_core::{jwt, secret};
 
-use super::{authenticate_client, store_error, verified_access_token};
+use super::{authenticate_client, verified_access_token};
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
-use crate::http::respond::{Resp, empty, oauth_error};
+use crate::http::respond::{Resp, empty, oauth_error, store_error};
 use crate::util::now;
 
 /// Handles a revocation request.

@@ -9,9 +9,9 @@ use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::{jwt, secret, userinfo};
 
-use super::{store_error, verified_access_token};
+use super::verified_access_token;
 use crate::app::{App, TenantCx};
-use crate::http::respond::{Resp, json_no_store, oauth_error, status_of};
+use crate::http::respond::{Resp, json_no_store, oauth_error, status_of, store_error};
 use crate::util::now;
 
 /// What a bearer token grants, once it checked out.

@@ -13,8 +13,8 @@ use http::header::{
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderValue, VARY,
 };
 use http::{HeaderMap, StatusCode, Uri};
+use tessera_core::store::Store;
 
-use crate::app::App;
 use crate::http::respond::{Resp, empty};
 use crate::router::{Endpoint, FormEndpoint};
 
@@ -44,27 +44,32 @@ fn audience(endpoint: Endpoint) -> Option<(Audience, &'static str)> {
     }
 }
 
-/// The origins of every tenant's registered redirect URIs, cached per tenant.
+/// The origins of every tenant's registered redirect URIs, cached per tenant, with the store
+/// they are read from: all the state CORS needs, so its functions take this and not the whole
+/// `App`.
 pub struct Origins {
+    store: Arc<dyn Store>,
     cache: moka::sync::Cache<String, Arc<Vec<String>>>,
 }
 
-impl Default for Origins {
-    fn default() -> Self {
-        Self { cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ORIGINS_TTL).build() }
-    }
-}
-
 impl Origins {
+    /// An empty cache over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ORIGINS_TTL).build(),
+        }
+    }
+
     /// Forgets a tenant's origins after its clients changed.
     pub fn forget(&self, tenant: &str) {
         self.cache.invalidate(tenant);
     }
 
-    fn allows(&self, app: &App, tenant: &str, origin: &str) -> bool {
+    fn allows(&self, tenant: &str, origin: &str) -> bool {
         let origins = match self.cache.get(tenant) {
             Some(origins) => origins,
-            None => match app.store.clients(tenant) {
+            None => match self.store.clients(tenant) {
                 Ok(clients) => {
                     let mut origins: Vec<String> = clients
                         .iter()
@@ -110,7 +115,7 @@ pub fn request_origin(headers: &HeaderMap) -> Option<HeaderValue> {
 }
 
 fn allowed_origin(
-    app: &App,
+    origins: &Origins,
     tenant: &str,
     endpoint: Endpoint,
     origin: &HeaderValue,
@@ -120,7 +125,7 @@ fn allowed_origin(
         Audience::Anyone => Some((HeaderValue::from_static("*"), methods)),
         Audience::Clients => {
             let text = origin.to_str().ok()?;
-            app.origins.allows(app, tenant, text).then(|| (origin.clone(), methods))
+            origins.allows(tenant, text).then(|| (origin.clone(), methods))
         }
     }
 }
@@ -128,14 +133,14 @@ fn allowed_origin(
 /// Answers a preflight (`OPTIONS` with `Access-Control-Request-Method`): 204 with the grant
 /// when the origin may call the endpoint, a bare 204 (which the browser treats as a refusal)
 /// otherwise.
-pub fn preflight(app: &App, tenant: &str, endpoint: Endpoint, headers: &HeaderMap) -> Resp {
+pub fn preflight(origins: &Origins, tenant: &str, endpoint: Endpoint, headers: &HeaderMap) -> Resp {
     let mut resp = empty(StatusCode::NO_CONTENT);
     let h = resp.headers_mut();
     h.insert(VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = request_origin(headers) else {
         return resp;
     };
-    if let Some((allow, methods)) = allowed_origin(app, tenant, endpoint, &origin) {
+    if let Some((allow, methods)) = allowed_origin(origins, tenant, endpoint, &origin) {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
         h.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
@@ -145,13 +150,19 @@ pub fn preflight(app: &App, tenant: &str, endpoint: Endpoint, headers: &HeaderMa
 }
 
 /// Adds the CORS grant to an endpoint's answer to a request from `origin`.
-pub fn decorate(app: &App, tenant: &str, endpoint: Endpoint, origin: Option<&HeaderValue>, resp: &mut Resp) {
+pub fn decorate(
+    origins: &Origins,
+    tenant: &str,
+    endpoint: Endpoint,
+    origin: Option<&HeaderValue>,
+    resp: &mut Resp,
+) {
     if audience(endpoint).is_none() {
         return;
     }
     resp.headers_mut().append(VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = origin else { return };
-    if let Some((allow, _)) = allowed_origin(app, tenant, endpoint, origin) {
+    if let Some((allow, _)) = allowed_origin(origins, tenant, endpoint, origin) {
         let h = resp.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         // A bearer error's challenge must be readable by the app to react to it.

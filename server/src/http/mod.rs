@@ -100,11 +100,11 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
         Route::Tenant(tenant, Endpoint::Web(page)) => web::handle(app, &tenant, page, req, peer).await,
         Route::Tenant(tenant, endpoint) => {
             if req.method() == Method::OPTIONS {
-                return cors::preflight(app, &tenant, endpoint, req.headers());
+                return cors::preflight(&app.origins, &tenant, endpoint, req.headers());
             }
             let origin = cors::request_origin(req.headers());
             let mut resp = protocol(app, tenant.clone(), endpoint, req).await;
-            cors::decorate(app, &tenant, endpoint, origin.as_ref(), &mut resp);
+            cors::decorate(&app.origins, &tenant, endpoint, origin.as_ref(), &mut resp);
             resp
         }
         Route::Admin(route) => {
@@ -172,7 +172,7 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
                 &serde_json::json!({ "error": "invalid_request", "error_description": "unknown tenant" }),
             );
         }
-        Err(err) => return oauth_error(&endpoints::store_error(err)),
+        Err(err) => return oauth_error(&respond::store_error(err)),
     };
     let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
     let form_endpoint = match endpoint {

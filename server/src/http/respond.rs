@@ -1,12 +1,18 @@
-//! Building responses, and the one place where protocol and admin errors become HTTP: status,
-//! `WWW-Authenticate`, `Cache-Control: no-store`.
+//! Building responses, and the one place where errors become HTTP: status, `Allow`,
+//! `WWW-Authenticate`, `Cache-Control: no-store`. Three surfaces answer errors, each in its own
+//! format: the protocol endpoints (an RFC 6749 [`OAuthError`]), the admin API ([`ApiError`])
+//! and the browser pages ([`PageError`]). A store, signer or randomness failure reaches all
+//! three; how it is answered is read once, here ([`StoreFailure`]), and each surface's mapping
+//! follows from that reading.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
-use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::error::{ErrorCode, OAuthError, Reason};
+use tessera_core::signer::SignError;
+use tessera_core::store::StoreError;
 
 /// The response type of every handler.
 pub type Resp = Response<Full<Bytes>>;
@@ -153,27 +159,163 @@ impl ApiError {
     }
 }
 
-impl From<tessera_core::store::StoreError> for ApiError {
-    fn from(err: tessera_core::store::StoreError) -> Self {
-        use tessera_core::store::StoreError;
-        match err {
-            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
-                Self::Unavailable(err.to_string())
-            }
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match StoreFailure::of(&err) {
+            StoreFailure::Unavailable => Self::Unavailable(err.to_string()),
             // A uniqueness rule (a username or e-mail address taken): the caller's to fix.
-            StoreError::Conflict(detail) => Self::Conflict(detail),
+            StoreFailure::Conflict => match err {
+                StoreError::Conflict(detail) => Self::Conflict(detail),
+                other => Self::Conflict(other.to_string()),
+            },
+            StoreFailure::Internal => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<SignError> for ApiError {
+    fn from(err: SignError) -> Self {
+        match err {
+            SignError::Busy(_) => Self::Unavailable(err.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }
 }
 
-impl From<tessera_core::signer::SignError> for ApiError {
-    fn from(err: tessera_core::signer::SignError) -> Self {
+/// What a store failure means, on every surface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The store refuses work for now (poisoned after a failed fsync, closed, overloaded):
+    /// 503, retry later.
+    Unavailable,
+    /// A uniqueness rule refused the write: the caller's to fix where the caller chose the
+    /// value (the admin API: 409); a bug anywhere else.
+    Conflict,
+    /// Anything else (corrupt record, I/O): 500, the detail only in the log.
+    Internal,
+}
+
+impl StoreFailure {
+    /// The one reading of a [`StoreError`].
+    pub fn of(err: &StoreError) -> Self {
         match err {
-            tessera_core::signer::SignError::Busy(_) => Self::Unavailable(err.to_string()),
-            other => Self::Internal(other.to_string()),
+            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => Self::Unavailable,
+            StoreError::Conflict(_) => Self::Conflict,
+            _ => Self::Internal,
         }
     }
+}
+
+/// A store failure as an OAuth client sees it.
+pub fn store_error(err: StoreError) -> OAuthError {
+    match StoreFailure::of(&err) {
+        StoreFailure::Unavailable => {
+            tracing::warn!(err = %err, "store refuses writes");
+            OAuthError::new(Reason::StoreUnavailable, "the server cannot store state right now; retry later")
+        }
+        // No protocol endpoint writes a record with a uniqueness rule yet: a conflict here is
+        // a bug, kept out of the client's sight like any other internal failure.
+        StoreFailure::Conflict => {
+            tracing::error!(err = %err, "unexpected store conflict");
+            OAuthError::new(Reason::Internal, "internal error")
+        }
+        StoreFailure::Internal => {
+            tracing::error!(err = %err, "store failure");
+            OAuthError::new(Reason::Internal, "internal error")
+        }
+    }
+}
+
+/// A signer failure as an OAuth client sees it.
+pub fn sign_error(err: SignError) -> OAuthError {
+    if let SignError::Busy(_) = err {
+        tracing::warn!(%err, "signer at capacity");
+        return OAuthError::new(Reason::SignerBusy, "the server is at capacity; retry later");
+    }
+    tracing::error!(%err, "signing failed");
+    OAuthError::new(Reason::SigningFailed, "the token could not be signed")
+}
+
+/// A randomness failure as an OAuth client sees it.
+pub fn random_error(err: getrandom::Error) -> OAuthError {
+    tracing::error!(%err, "no randomness");
+    OAuthError::new(Reason::Internal, "internal error")
+}
+
+/// Why a page-level request failed: the end-user sees a page, the client nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// 400: the request is wrong and retrying it will not help.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400: a form's CSRF token does not match its cookie (an old page, or a forged post).
+    #[error("The form expired; go back and try again.")]
+    FormExpired,
+    /// 404: no such tenant.
+    #[error("There is nothing here.")]
+    NotFound,
+    /// 405: wrong method; the value is the `Allow` header.
+    #[error("This page cannot be used that way.")]
+    MethodNotAllowed(&'static str),
+    /// 413: the request or form is over the size limit.
+    #[error("The request is too large.")]
+    TooLarge,
+    /// 503: the store refuses writes; the detail is logged.
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable(String),
+    /// 500: a bug or a broken dependency; the detail is logged.
+    #[error("Something went wrong on our side. Try again later.")]
+    Internal(String),
+}
+
+impl PageError {
+    /// The status the error page is sent with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::FormExpired => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A protocol error that cannot go to a client: its description is meant for whoever
+    /// sent the request, so the page shows it.
+    pub fn invalid_request(err: &OAuthError) -> Self {
+        Self::BadRequest(format!("This sign-in request is invalid: {}.", err.description))
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        match StoreFailure::of(&err) {
+            StoreFailure::Unavailable => Self::Unavailable(err.to_string()),
+            // Pages write no record with a uniqueness rule: a conflict is a bug.
+            StoreFailure::Conflict | StoreFailure::Internal => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+/// A page-level error as a response: logged, with its status and headers. The HTML page is
+/// `render`'s (`web::error_page`), given the status to choose its wording; when it cannot
+/// render one (no randomness for the page's CSP nonce) the answer is a plain 500.
+pub fn page_error(err: &PageError, render: impl FnOnce(StatusCode) -> Option<Resp>) -> Resp {
+    match err {
+        PageError::Internal(detail) | PageError::Unavailable(detail) => {
+            tracing::error!(%detail, "page request failed");
+        }
+        other => tracing::debug!(err = %other, "page request refused"),
+    }
+    let Some(mut resp) = render(err.status()) else {
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+    };
+    *resp.status_mut() = err.status();
+    if let PageError::MethodNotAllowed(allow) = err {
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    resp
 }
 
 /// A response without a body.
@@ -181,4 +323,70 @@ pub fn empty(status: StatusCode) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = status;
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_store_error() -> Vec<StoreError> {
+        vec![
+            StoreError::Poisoned,
+            StoreError::Busy("queue full".into()),
+            StoreError::Closed,
+            StoreError::Corrupt { key: "k".into(), detail: "d".into() },
+            StoreError::Io("disk".into()),
+            StoreError::Conflict("username taken".into()),
+        ]
+    }
+
+    /// The status each surface answers a store error with: (admin API, protocol, page).
+    fn statuses(err: StoreError) -> (StatusCode, StatusCode, StatusCode) {
+        let api = ApiError::from(err.clone()).status_and_code().0;
+        let protocol = status_of(store_error(err.clone()).code());
+        let page = PageError::from(err).status();
+        (api, protocol, page)
+    }
+
+    #[test]
+    fn store_errors_keep_their_statuses_on_every_surface() {
+        const UNAVAILABLE: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
+        const INTERNAL: StatusCode = StatusCode::INTERNAL_SERVER_ERROR;
+        for err in every_store_error() {
+            let expected = match err {
+                StoreError::Poisoned | StoreError::Busy(_) | StoreError::Closed => {
+                    (UNAVAILABLE, UNAVAILABLE, UNAVAILABLE)
+                }
+                // Only the admin API writes records with a uniqueness rule: elsewhere a bug.
+                StoreError::Conflict(_) => (StatusCode::CONFLICT, INTERNAL, INTERNAL),
+                _ => (INTERNAL, INTERNAL, INTERNAL),
+            };
+            assert_eq!(statuses(err.clone()), expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn store_errors_answer_with_their_codes() {
+        assert_eq!(store_error(StoreError::Closed).code(), ErrorCode::TemporarilyUnavailable);
+        assert_eq!(store_error(StoreError::Io("disk".into())).code(), ErrorCode::ServerError);
+        // The conflict's detail reaches the admin, never an OAuth client.
+        match ApiError::from(StoreError::Conflict("username taken".into())) {
+            ApiError::Conflict(detail) => assert_eq!(detail, "username taken"),
+            other => panic!("not a conflict: {other:?}"),
+        }
+        let oauth = store_error(StoreError::Conflict("username taken".into()));
+        assert!(!oauth.description.contains("taken"), "{oauth:?}");
+    }
+
+    #[test]
+    fn page_errors_get_their_status_and_allow_header_here() {
+        let resp = page_error(&PageError::MethodNotAllowed("POST"), |status| Some(empty(status)));
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(resp.headers()[ALLOW], "POST");
+        let resp = page_error(&PageError::FormExpired, |_| Some(empty(StatusCode::OK)));
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(resp.headers().get(ALLOW).is_none());
+        let resp = page_error(&PageError::NotFound, |_| None);
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR, "no page rendered: a plain 500");
+    }
 }

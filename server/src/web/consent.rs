@@ -1,48 +1,17 @@
-//! The consent page and `POST /consent`: the end-user allows or denies the client the scopes
-//! it asked for. Allowing remembers the scopes (added to what was granted before), so the next
-//! authorization with the same or fewer scopes asks nothing.
+//! `POST /consent` (the page is `web/prompts.rs`'s): the end-user allows or denies the client
+//! the scopes it asked for. Allowing remembers the scopes (added to what was granted before),
+//! so the next authorization with the same or fewer scopes asks nothing, and issues the
+//! response at once: the consent just given is the step `core::interaction` asked for.
 
-use http::StatusCode;
-use http::header::SET_COOKIE;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::model::Consent;
 
-use super::authorize::{self, Flow};
-use super::session::{self, Current};
-use super::{Input, PageError, csrf, error_page, login, pages, tenant_name};
+use super::flow::{Flow, FormPost, form_post};
+use super::interaction::issue;
+use super::{Input, error_page, prompts, session};
 use crate::app::{App, TenantCx};
-use crate::endpoints::store_error;
-use crate::http::respond::Resp;
+use crate::http::respond::{PageError, Resp, store_error};
 use crate::util::now;
-
-/// The consent page for the signed-in `current` user.
-pub fn page(flow: &Flow<'_>, current: &Current) -> Resp {
-    let cx = flow.cx;
-    let (Some(nonce), Some(token)) = (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers)) else {
-        return error_page(Some(cx), PageError::Internal("no randomness for the consent page".into()));
-    };
-    let client_name =
-        if flow.client.client_name.is_empty() { &flow.client.client_id } else { &flow.client.client_name };
-    let mut scopes: Vec<String> =
-        flow.req.scope.split(' ').filter(|s| !s.is_empty()).map(pages::describe_scope).collect();
-    if scopes.is_empty() {
-        scopes.push("Know that you use it, with no access to your data".to_owned());
-    }
-    let page = pages::Consent {
-        chrome: pages::Chrome { nonce: &nonce, tenant_name: tenant_name(Some(cx)) },
-        client_name,
-        username: &current.user.username,
-        scopes,
-        csrf: &token.value,
-        request: flow.request_field,
-    };
-    let form_action = pages::csp_source(&flow.req.redirect_uri);
-    let mut resp = pages::send(StatusCode::OK, &page, &nonce, form_action.as_deref());
-    if let Some(cookie) = token.set_cookie {
-        resp.headers_mut().append(SET_COOKIE, cookie);
-    }
-    resp
-}
 
 /// The union of what was granted before and what is granted now, sorted, without repeats.
 fn union(before: Option<Consent>, scope: &str) -> Vec<String> {
@@ -55,18 +24,18 @@ fn union(before: Option<Consent>, scope: &str) -> Vec<String> {
 
 /// `POST /consent`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let post = match authorize::form_post(app, cx, &input.raw, &input.headers, "consent") {
+    let post = match form_post(app, cx, &input.raw, &input.headers, "consent") {
         Ok(post) => post,
         Err(resp) => return *resp,
     };
-    let authorize::FormPost { form, client, req } = post;
+    let FormPost { form, client, req } = post;
     let request_field = form.get("request").unwrap_or_default();
     let flow = Flow { app, cx, headers: &input.headers, client: &client, req: &req, request_field };
     let now = now();
     let current = match session::current(app, cx, &input.headers, now) {
         Ok(Some(current)) => current,
         // Signed out (or expired) while the page was open: sign in again, then decide.
-        Ok(None) => return login::page(&flow, req.login_hint.as_deref().unwrap_or_default(), None),
+        Ok(None) => return prompts::first_login(&flow),
         Err(err) => return flow.fail(store_error(err)),
     };
     match form.get("decision") {
@@ -90,7 +59,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
             if let Err(err) = app.store.put_consent(&consent).await {
                 return flow.fail(store_error(err));
             }
-            authorize::issue(&flow, &current).await
+            issue(&flow, &current).await
         }
         _ => error_page(Some(cx), PageError::BadRequest("Choose Allow or Deny.".into())),
     }

@@ -10,9 +10,9 @@ use http::header::SET_COOKIE;
 use tessera_core::form::Form;
 use tessera_core::id_token::{ID_TOKEN_TYP, IdTokenClaims};
 
-use super::{Input, PageError, cookies, csrf, error_page, pages, see_other, session, tenant_name};
+use super::{Input, cookies, csrf, error_page, pages, see_other, session, tenant_name};
 use crate::app::{App, TenantCx};
-use crate::http::respond::Resp;
+use crate::http::respond::{PageError, Resp};
 use crate::util::now;
 
 /// The request parameters passed on by the confirmation form, as received.

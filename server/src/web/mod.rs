@@ -3,8 +3,9 @@
 //! (`/logout`). Everything here answers in HTML or with a redirect, never JSON.
 //!
 //! Where an error goes follows `core::authorize`: until the client and its redirect URI are
-//! trusted, the end-user gets a page ([`error_page`], the one place such pages are made);
-//! afterwards the client gets a redirect carrying the error.
+//! trusted, the end-user gets a page ([`error_page`], the one place such pages are made; their
+//! statuses are `http::respond`'s, like every other error's); afterwards the client gets a
+//! redirect carrying the error.
 //!
 //! State between the pages travels in the forms themselves: the authorization request rides
 //! along in a hidden field and is validated again on every POST (the client may have changed
@@ -14,9 +15,12 @@ mod authorize;
 mod consent;
 mod cookies;
 mod csrf;
+mod flow;
+mod interaction;
 mod login;
 mod logout;
 mod pages;
+mod prompts;
 pub mod ratelimit;
 mod session;
 
@@ -25,17 +29,15 @@ use std::net::SocketAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::header::{ALLOW, HeaderValue, LOCATION};
+use http::header::{HeaderValue, LOCATION};
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tessera_core::authorize::{AuthorizeError, Response as AuthorizationResponse};
-use tessera_core::error::OAuthError;
 use tessera_core::form::MAX_BODY_BYTES;
-use tessera_core::store::StoreError;
 
 use crate::app::{App, TenantCx};
 use crate::http::body;
-use crate::http::respond::{Resp, empty};
+use crate::http::respond::{PageError, Resp, empty, page_error};
 use crate::router::WebEndpoint;
 
 /// Largest authorization request accepted, in bytes of its query string or body. It rides in
@@ -53,62 +55,6 @@ pub struct Input {
     pub peer: SocketAddr,
 }
 
-/// Why a page-level request failed: the end-user sees a page, the client nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum PageError {
-    /// 400: the request is wrong and retrying it will not help.
-    #[error("{0}")]
-    BadRequest(String),
-    /// 400: a form's CSRF token does not match its cookie (an old page, or a forged post).
-    #[error("The form expired; go back and try again.")]
-    FormExpired,
-    /// 404: no such tenant.
-    #[error("There is nothing here.")]
-    NotFound,
-    /// 405: wrong method; the value is the `Allow` header.
-    #[error("This page cannot be used that way.")]
-    MethodNotAllowed(&'static str),
-    /// 413: the request or form is over the size limit.
-    #[error("The request is too large.")]
-    TooLarge,
-    /// 503: the store refuses writes; the detail is logged.
-    #[error("The service is temporarily unavailable. Try again in a moment.")]
-    Unavailable(String),
-    /// 500: a bug or a broken dependency; the detail is logged.
-    #[error("Something went wrong on our side. Try again later.")]
-    Internal(String),
-}
-
-impl PageError {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) | Self::FormExpired => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// A protocol error that cannot go to a client: its description is meant for whoever
-    /// sent the request, so the page shows it.
-    pub fn invalid_request(err: &OAuthError) -> Self {
-        Self::BadRequest(format!("This sign-in request is invalid: {}.", err.description))
-    }
-}
-
-impl From<StoreError> for PageError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => {
-                Self::Unavailable(err.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
 /// The tenant's name as pages show it.
 fn tenant_name(cx: Option<&TenantCx>) -> &str {
     match cx {
@@ -118,31 +64,21 @@ fn tenant_name(cx: Option<&TenantCx>) -> &str {
     }
 }
 
-/// The error page: every page-level failure goes through here.
+/// The error page: every page-level failure goes through here; its status and headers are
+/// `http::respond`'s, the page is made here.
 pub fn error_page(cx: Option<&TenantCx>, err: PageError) -> Resp {
-    match &err {
-        PageError::Internal(detail) | PageError::Unavailable(detail) => {
-            tracing::error!(%detail, "page request failed");
-        }
-        other => tracing::debug!(err = %other, "page request refused"),
-    }
-    let Some(nonce) = pages::nonce() else {
-        return crate::http::respond::plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-    };
-    let status = err.status();
-    let heading =
-        if status.is_server_error() { "Service problem" } else { "This request cannot be completed" };
-    let message = err.to_string();
-    let page = pages::Error {
-        chrome: pages::Chrome { nonce: &nonce, tenant_name: tenant_name(cx) },
-        heading,
-        message: &message,
-    };
-    let mut resp = pages::send(status, &page, &nonce, None);
-    if let PageError::MethodNotAllowed(allow) = err {
-        resp.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
-    }
-    resp
+    page_error(&err, |status| {
+        let nonce = pages::nonce()?;
+        let heading =
+            if status.is_server_error() { "Service problem" } else { "This request cannot be completed" };
+        let message = err.to_string();
+        let page = pages::Error {
+            chrome: pages::Chrome { nonce: &nonce, tenant_name: tenant_name(cx) },
+            heading,
+            message: &message,
+        };
+        Some(pages::send(status, &page, &nonce, None))
+    })
 }
 
 /// A `303 See Other` to `url`, with the headers of a page (no caching, no referrer: the URL

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tessera_core::model::fold_case;
 
-use crate::app::Policy;
+use crate::policy::Policy;
 
 /// After this many checks the limiters forget keys whose buckets are full again, so that the
 /// memory they hold follows the recent attempts, not every name ever typed.

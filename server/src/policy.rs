@@ -1,0 +1,69 @@
+//! The server-wide policy of the end-user side (session lifetime, refresh reuse grace, login
+//! rate limits), read from the configuration (`config.rs`). A leaf: the configuration, the
+//! shared state and the login limiters all read it, and it reads none of them.
+
+use tessera_core::model::Tenant;
+
+/// Server-wide policy of the end-user side, set by configuration (`config.rs`). The session
+/// lifetime and the refresh reuse grace are defaults a tenant's settings may override: read
+/// them through [`Policy::session_ttl_secs_for`] and [`Policy::refresh_reuse_grace_secs_for`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Lifetime of an SSO session (and of its cookie).
+    pub session_ttl_secs: u32,
+    /// How long after a refresh token is rotated a retry with it still succeeds instead of
+    /// counting as reuse.
+    pub refresh_reuse_grace_secs: u32,
+    /// Password attempts allowed per (tenant, username) per minute.
+    pub login_attempts_per_user_per_minute: u32,
+    /// Password attempts allowed per client IP address per minute.
+    pub login_attempts_per_ip_per_minute: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 36_000,
+            refresh_reuse_grace_secs: 10,
+            login_attempts_per_user_per_minute: 10,
+            login_attempts_per_ip_per_minute: 60,
+        }
+    }
+}
+
+impl Policy {
+    /// The lifetime of `tenant`'s SSO sessions (and of their cookies): its setting, else the
+    /// server's.
+    pub fn session_ttl_secs_for(&self, tenant: &Tenant) -> u32 {
+        tenant.settings.session_ttl_secs.unwrap_or(self.session_ttl_secs)
+    }
+
+    /// The refresh-token reuse grace of `tenant`: its setting, else the server's.
+    pub fn refresh_reuse_grace_secs_for(&self, tenant: &Tenant) -> u32 {
+        tenant.settings.refresh_reuse_grace_secs.unwrap_or(self.refresh_reuse_grace_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_core::model::TenantSettings;
+
+    use super::*;
+
+    #[test]
+    fn tenant_settings_override_the_end_user_lifetimes() {
+        let policy = Policy::default();
+        let mut tenant = Tenant {
+            id: "t".into(),
+            display_name: "t".into(),
+            settings: TenantSettings::default(),
+            created_at: 0,
+        };
+        assert_eq!(policy.session_ttl_secs_for(&tenant), 36_000);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 10);
+        tenant.settings.session_ttl_secs = Some(120);
+        tenant.settings.refresh_reuse_grace_secs = Some(0);
+        assert_eq!(policy.session_ttl_secs_for(&tenant), 120);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0);
+    }
+}
