@@ -16,8 +16,8 @@ use tessera_core::{secret, userinfo};
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
-use crate::endpoints::{random_error, sign_error, store_error};
 use crate::grants::fresh_jti;
+use crate::http::respond::{random_error, sign_error, store_error};
 use crate::util::{now, random};
 
 /// Carries out what a grant planned, the same way for every grant: signs (or stores) the

@@ -20,8 +20,7 @@ use tessera_core::model::Client;
 use tessera_core::{client_auth, secret};
 
 use crate::app::{App, TenantCx, VerifiedJwt};
-// `token.rs` and `issue.rs` import these from here; they are defined in `http::respond`.
-pub use crate::http::respond::{random_error, sign_error, store_error};
+use crate::http::respond::store_error;
 
 /// Authenticates the client of a token, introspection or revocation request.
 pub fn authenticate_client(

@@ -10,7 +10,7 @@ use tessera_core::secret;
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
-use crate::endpoints::store_error;
+use crate::http::respond::store_error;
 
 /// The plan for an authorization code request.
 pub async fn plan(

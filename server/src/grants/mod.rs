@@ -13,7 +13,7 @@ use tessera_core::secret;
 use tessera_core::token::TokenRequest;
 
 use crate::app::{App, TenantCx};
-use crate::endpoints::random_error;
+use crate::http::respond::random_error;
 use crate::util::random;
 
 /// Runs the one handler of `request`'s grant for the authenticated `client` at `now`.

@@ -10,7 +10,7 @@ use tessera_core::secret;
 use tessera_core::store::RefreshUse;
 
 use crate::app::{App, TenantCx};
-use crate::endpoints::{random_error, store_error};
+use crate::http::respond::{random_error, store_error};
 use crate::util::random;
 
 /// The plan for a refresh request.
