@@ -11,9 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::http::{Reply, basic_auth, form_body, random_string};
+use super::http::Reply;
 use super::jwt;
 use super::process::TestServer;
+use super::values::{basic_auth, form_body, random_string};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -187,6 +188,7 @@ fn redirect_params_at(
 ) -> BTreeMap<String, String> {
     assert_eq!(reply.status.as_u16(), 303, "{what}: expected a redirect; body: {}", reply.text);
     let location = reply.header("location").expect("Location");
+    reqwest::Url::parse(location).unwrap_or_else(|e| panic!("{what}: Location {location} is not a URL: {e}"));
     let rest =
         location.strip_prefix(base).unwrap_or_else(|| panic!("{what}: redirect to {location}, not {base}"));
     let found = match rest.chars().next() {
@@ -198,11 +200,39 @@ fn redirect_params_at(
         assert_eq!(found, carrier, "{what}: parameters in the wrong place: {location}");
     }
     assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}: Cache-Control");
-    reqwest::Url::parse(&format!("http://x/?{}", &rest[1..]))
-        .expect("parameters")
-        .query_pairs()
-        .into_owned()
+    rest[1..]
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (percent_decode(k, what), percent_decode(v, what)))
         .collect()
+}
+
+/// Decodes one `application/x-www-form-urlencoded` name or value strictly: a `%` not followed
+/// by two hex digits, or bytes that are not UTF-8, fail the test (the server must encode
+/// what it sends back correctly).
+#[track_caller]
+fn percent_decode(s: &str, what: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3).unwrap_or_else(|| panic!("{what}: truncated escape in {s}"));
+                out.push(u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("{what}: bad escape in {s}")));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| panic!("{what}: {s} decodes to bytes that are not UTF-8"))
 }
 
 /// A confidential or public code-flow client as the end-user helpers use it.

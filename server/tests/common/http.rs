@@ -1,24 +1,18 @@
-//! Replies and HTTP: the [`Reply`] every helper returns and its assertions, form and Basic
-//! encoding, raw requests (`send`, HTTP/2 `h2_get`), the back-channel protocol endpoints
+//! Replies and HTTP: the [`Reply`] every helper returns and its assertions, raw requests (`send`, HTTP/2 `h2_get`), the back-channel protocol endpoints
 //! (`token_basic`, `introspect`, `revoke`, `jwks`, `discovery`, ...) and [`join_all`] for
 //! concurrent requests.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::jwt::kids;
 use super::process::TestServer;
-
-/// How long one HTTP exchange may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+use super::values::{basic_auth, form_body};
 
 /// An HTTP answer: status, headers, raw body and (when it parses) the body as JSON.
 #[derive(Debug)]
@@ -86,43 +80,6 @@ impl Reply {
             assert_eq!(self.error(), Some(code), "{what}: error code; body: {}", self.text);
         }
     }
-}
-
-/// Now, in Unix seconds.
-pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// A fresh random string (base64url of 24 random bytes), for admin keys and names.
-pub fn random_string() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("randomness");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// `application/x-www-form-urlencoded` encoding of one name or value.
-pub fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*') {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A form body from pairs.
-pub fn form_body(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect::<Vec<_>>().join("&")
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 2.3.1).
-pub fn basic_auth(id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret))))
 }
 
 impl TestServer {
@@ -249,15 +206,6 @@ impl TestServer {
     pub async fn discovery(&self, tenant: &str) -> Reply {
         self.get(&format!("/t/{tenant}/.well-known/openid-configuration")).await
     }
-}
-
-pub(super) fn new_http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("HTTP client")
 }
 
 /// Runs futures concurrently on the current task and returns their outputs in order (a small

@@ -8,16 +8,17 @@
 //!   `terminate` (SIGTERM), `restart` on the same data dir and port, `start_failure` /
 //!   `restart_failure` for starts that must fail, `assert_alive`; [`both_backends!`] runs one
 //!   async test body once with software keys and once with SoftHSM2.
+//! - `values.rs`: plain values ([`now_secs`], [`random_string`]) and the form and Basic
+//!   encodings ([`form_body`], [`basic_auth`]).
 //! - `http.rs`: replies and HTTP. [`Reply`] (status, headers, body as text and JSON, and its
-//!   assertions), form and Basic encoding, raw requests (`send`, HTTP/2 `h2_get`), the
-//!   back-channel endpoints (`token_basic`, `token_post`, `introspect`, `revoke`, `jwks`,
-//!   `discovery`), [`join_all`].
+//!   assertions), raw requests (`send`, HTTP/2 `h2_get`), the back-channel endpoints
+//!   (`token_basic`, `token_post`, `introspect`, `revoke`, `jwks`, `discovery`), [`join_all`].
 //! - `admin.rs`: the admin API (`create_tenant`, `create_client`, `create_user`,
 //!   `put_settings`, `rotate_keys`, ...).
 //! - `jwt.rs`: JWT and JWKS checks ([`verify_jwt`], [`verify_id_token`], `at_hash`,
 //!   [`assert_no_private_material`]).
 //! - `end_user.rs`: the end-user driver. [`EndUser`], a cookie-keeping browser for a tenant
-//!   (`authorize`, `login`, `consent`, `sign_in`, `code`, `pkce_code`); the page and redirect
+//!   (`authorize`, `login`, `consent`, `sign_in`, `code`, `pkce_code`, `tokens`); the page and redirect
 //!   checks ([`expect_page`], [`redirect_params`]); and, for a code-flow [`Client`], the steps
 //!   after the login (`exchange`, `refresh`, `userinfo`, `verify_id_token`).
 //! - `browser.rs` (not a module of this one: `browser_login.rs` includes it by path): a real
@@ -30,6 +31,7 @@ mod end_user;
 mod http;
 mod jwt;
 mod process;
+mod values;
 
 pub use admin::*;
 pub use end_user::*;
@@ -37,3 +39,4 @@ pub use http::*;
 pub use jwt::*;
 pub(crate) use process::both_backends;
 pub use process::*;
+pub use values::*;

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use super::http::{new_http_client, random_string};
+use super::values::random_string;
 
 /// How long a server may take to print `listening on`.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long one HTTP exchange may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often `restart` tries to bind the old port again (it may briefly still be held).
 const RESTART_ATTEMPTS: u32 = 40;
 const RESTART_BACKOFF: Duration = Duration::from_millis(250);
@@ -493,4 +495,14 @@ impl Drop for TestServer {
 /// A path inside the test's temporary directory, for tests that need extra files.
 pub fn path_in(server: &TestServer, name: &str) -> PathBuf {
     server.dir.path().join(name)
+}
+
+/// The HTTP client of a server run: redirects off (every step of a flow is checked), no proxy.
+fn new_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
 }
