@@ -1,12 +1,13 @@
 //! The browser-facing authorization flow without a browser: `/authorize`, the login and
 //! consent forms, SSO sessions and RP-Initiated Logout, driven over HTTP with redirects off and
-//! cookies kept by hand (an [`Agent`] plays the browser), against the real binary.
+//! cookies kept by hand (the harness's [`EndUser`] plays the browser), against the real binary.
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::{Backend, Options, TestServer, form_body};
+use common::{
+    Backend, Client, EndUser, Options, Reply, TestServer, form_body, redirect_params, set_cookie,
+    set_cookies, with_extra,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,16 +31,13 @@ async fn setup_with(extra_args: Vec<String>) -> TestServer {
         .await;
     reply.expect_status(201, "create tenant");
     let user = json!({ "username": "alice", "password": PASSWORD, "email": "alice@example.com" });
-    server
-        .admin(Method::POST, &format!("/tenants/{TENANT}/users"), Some(user))
-        .await
-        .expect_status(201, "user");
+    server.create_user(TENANT, user).await;
     server
 }
 
 /// A confidential code-flow client; returns its id and secret.
 async fn client(server: &TestServer, first_party: bool, extra: Value) -> (String, String) {
-    let mut body = json!({
+    let body = json!({
         "client_name": "Photo <App>",
         "grant_types": ["authorization_code"],
         "redirect_uris": [CB],
@@ -47,157 +45,20 @@ async fn client(server: &TestServer, first_party: bool, extra: Value) -> (String
         "scope": "openid profile email",
         "first_party": first_party,
     });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    server.create_client(TENANT, body).await
+    server.create_client(TENANT, with_extra(body, extra)).await
 }
 
-/// What a browser keeps between requests: the cookies, by name.
-struct Agent<'a> {
-    server: &'a TestServer,
-    jar: BTreeMap<String, String>,
-}
-
-/// A `Set-Cookie` header split into its name, value and attributes.
-#[derive(Debug)]
-struct SetCookie {
-    name: String,
-    value: String,
-    attrs: Vec<String>,
-}
-
-impl SetCookie {
-    fn has(&self, attr: &str) -> bool {
-        self.attrs.iter().any(|a| a.eq_ignore_ascii_case(attr))
-    }
-}
-
-fn set_cookies(reply: &common::Reply) -> Vec<SetCookie> {
-    reply
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| {
-            let text = v.to_str().expect("ASCII Set-Cookie");
-            let mut parts = text.split(';').map(str::trim);
-            let (name, value) = parts.next().and_then(|p| p.split_once('=')).expect("name=value");
-            SetCookie { name: name.into(), value: value.into(), attrs: parts.map(str::to_owned).collect() }
-        })
-        .collect()
-}
-
-fn set_cookie<'r>(cookies: &'r [SetCookie], name: &str) -> Option<&'r SetCookie> {
-    cookies.iter().find(|c| c.name == name)
-}
-
-impl<'a> Agent<'a> {
-    fn new(server: &'a TestServer) -> Self {
-        Self { server, jar: BTreeMap::new() }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> common::Reply {
-        let cookie = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut headers = Vec::new();
-        if !cookie.is_empty() {
-            headers.push(("cookie", cookie.as_str()));
-        }
-        if body.is_some() {
-            headers.push(("content-type", "application/x-www-form-urlencoded"));
-        }
-        let reply = self.server.send(method, path, &headers, body.map(String::into_bytes)).await;
-        for c in set_cookies(&reply) {
-            if c.attrs.iter().any(|a| a.eq_ignore_ascii_case("Max-Age=0")) {
-                self.jar.remove(&c.name);
-            } else {
-                self.jar.insert(c.name, c.value);
-            }
-        }
-        reply
-    }
-
-    async fn authorize(&mut self, params: &[(&str, &str)]) -> common::Reply {
-        self.send(Method::GET, &format!("/t/{TENANT}/authorize?{}", form_body(params)), None).await
-    }
-
-    async fn post(&mut self, endpoint: &str, fields: &[(&str, &str)]) -> common::Reply {
-        self.send(Method::POST, &format!("/t/{TENANT}/{endpoint}"), Some(form_body(fields))).await
-    }
-
-    /// Submits the login form of `page`.
-    async fn login(&mut self, page: &common::Reply, username: &str, password: &str) -> common::Reply {
-        let (csrf, request) =
-            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
-        self.post(
-            "login",
-            &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
-        )
-        .await
-    }
-
-    /// Submits the consent form of `page` with `decision`.
-    async fn consent(&mut self, page: &common::Reply, decision: &str) -> common::Reply {
-        let (csrf, request) =
-            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
-        self.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", decision)]).await
-    }
-
-    fn has_session(&self) -> bool {
-        self.jar.contains_key("tessera_session")
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex escape"));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).expect("UTF-8")
-}
-
-/// Asserts a 303 to `base` and returns its query (or fragment) parameters.
-#[track_caller]
-fn redirect_params(reply: &common::Reply, base: &str) -> BTreeMap<String, String> {
-    assert_eq!(reply.status.as_u16(), 303, "expected a redirect; body: {}", reply.text);
-    let location = reply.header("location").expect("Location");
-    let rest = location.strip_prefix(base).unwrap_or_else(|| panic!("redirect to {location}, not {base}"));
-    let query =
-        rest.strip_prefix('?').or_else(|| rest.strip_prefix('#')).unwrap_or_else(|| panic!("{location}"));
-    assert_eq!(reply.header("cache-control"), Some("no-store"));
-    query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-        .collect()
-}
-
-/// Signs `agent` in through the login page of a fresh request; returns the answer to the login.
-async fn sign_in(agent: &mut Agent<'_>, client_id: &str) -> common::Reply {
-    let page = agent.authorize(&common::code_request(client_id, CB, &[])).await;
-    assert!(common::is_login_page(&page), "login page expected: {}", page.text);
-    agent.login(&page, "alice", PASSWORD).await
+/// Signs `agent` in as `alice` through the login page of a fresh request; returns the answer to
+/// the login.
+async fn sign_in(agent: &mut EndUser<'_>, client_id: &str) -> Reply {
+    agent.sign_in(&common::code_request(client_id, CB, &[]), "alice", PASSWORD).await
 }
 
 #[tokio::test]
 async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
 
     let reply = agent.authorize(&common::code_request("nope", CB, &[])).await;
     common::expect_page(&reply, 400, "unknown client");
@@ -222,13 +83,13 @@ async fn bad_parameters_of_a_trusted_request_go_back_to_the_client() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
     let (implicit, _) = client(&server, true, json!({ "response_types": ["id_token"] })).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let issuer = server.issuer(TENANT);
 
     let reply = agent
         .authorize(&[("client_id", &id), ("response_type", "token"), ("redirect_uri", CB), ("state", "s1")])
         .await;
-    let p = redirect_params(&reply, CB);
+    let p = redirect_params(&reply, CB, "redirect to the client");
     assert_eq!(p["error"], "unsupported_response_type");
     assert_eq!((p["state"].as_str(), p["iss"].as_str()), ("s1", issuer.as_str()));
 
@@ -241,7 +102,7 @@ async fn bad_parameters_of_a_trusted_request_go_back_to_the_client() {
             ("state", "s2"),
         ])
         .await;
-    let p = redirect_params(&reply, CB);
+    let p = redirect_params(&reply, CB, "redirect to the client");
     assert_eq!(p["error"], "invalid_request", "nonce is required for id_token: {p:?}");
     assert_eq!(p["state"], "s2");
     assert!(reply.header("location").is_some_and(|l| l.starts_with(&format!("{CB}#"))), "fragment");
@@ -251,7 +112,7 @@ async fn bad_parameters_of_a_trusted_request_go_back_to_the_client() {
 async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
 
     let reply = agent.authorize(&common::code_request(&id, CB, &[("login_hint", "al\"ice")])).await;
     common::expect_page(&reply, 200, "login page");
@@ -275,8 +136,9 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
 async fn prompt_none_without_a_session_is_login_required() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let reply = Agent::new(&server).authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await;
-    let p = redirect_params(&reply, CB);
+    let reply =
+        EndUser::new(&server, TENANT).authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await;
+    let p = redirect_params(&reply, CB, "redirect to the client");
     assert_eq!(p["error"], "login_required");
     assert_eq!(p["state"], "st-1");
     assert_eq!(p["iss"], server.issuer(TENANT));
@@ -286,7 +148,7 @@ async fn prompt_none_without_a_session_is_login_required() {
 async fn wrong_password_or_user_says_the_same_and_sets_no_session() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for (user, password) in [("alice", "wrong password"), ("nobody", PASSWORD)] {
         let reply = agent.login(&page, user, password).await;
@@ -302,7 +164,7 @@ async fn wrong_password_or_user_says_the_same_and_sets_no_session() {
 async fn a_form_with_the_wrong_csrf_token_is_refused() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     let request = common::hidden_input(&page.text, "request");
     let forged = "A".repeat(43);
@@ -316,7 +178,7 @@ async fn a_form_with_the_wrong_csrf_token_is_refused() {
     assert!(reply.text.contains("The form expired; go back and try again."), "{}", reply.text);
     assert!(!agent.has_session());
     // Without the cookie at all (a cross-site post), the same.
-    let mut stranger = Agent::new(&server);
+    let mut stranger = EndUser::new(&server, TENANT);
     let reply = stranger.login(&page, "alice", PASSWORD).await;
     common::expect_page(&reply, 400, "no CSRF cookie");
 }
@@ -325,7 +187,7 @@ async fn a_form_with_the_wrong_csrf_token_is_refused() {
 async fn the_eleventh_attempt_in_a_minute_is_limited_even_with_the_right_password() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for i in 0..10 {
         // The username's case does not open a new budget.
@@ -343,7 +205,7 @@ async fn the_eleventh_attempt_in_a_minute_is_limited_even_with_the_right_passwor
 async fn per_address_limit() {
     let server = setup_with(vec!["--login-attempts-per-ip-per-minute".into(), "3".into()]).await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     for user in ["u1", "u2", "u3"] {
         common::expect_page(&agent.login(&page, user, "x").await, 200, user);
@@ -355,7 +217,7 @@ async fn per_address_limit() {
 async fn first_party_login_sets_the_session_and_returns_a_code() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let reply = sign_in(&mut agent, &id).await;
     let cookies = set_cookies(&reply);
     let session = set_cookie(&cookies, "tessera_session").expect("session cookie");
@@ -364,7 +226,7 @@ async fn first_party_login_sets_the_session_and_returns_a_code() {
         assert!(session.has(attr), "{attr} in {session:?}");
     }
     assert!(!session.has("Secure"), "http public URL");
-    let p = redirect_params(&reply, CB);
+    let p = redirect_params(&reply, CB, "redirect to the client");
     assert!(p.get("code").is_some_and(|c| !c.is_empty()), "{p:?}");
     assert_eq!((p["state"].as_str(), p["iss"].as_str()), ("st-1", server.issuer(TENANT).as_str()));
 
@@ -372,7 +234,7 @@ async fn first_party_login_sets_the_session_and_returns_a_code() {
     let page = agent.authorize(&common::code_request(&id, CB, &[("prompt", "login")])).await;
     assert!(common::is_login_page(&page));
     let reply = agent.login(&page, "Alice@Example.com", PASSWORD).await;
-    redirect_params(&reply, CB);
+    redirect_params(&reply, CB, "redirect to the client");
     let again = set_cookies(&reply);
     let new = set_cookie(&again, "tessera_session").expect("new session cookie");
     assert_ne!(new.value, session.value, "no session fixation");
@@ -382,48 +244,58 @@ async fn first_party_login_sets_the_session_and_returns_a_code() {
 async fn consent_is_asked_once_and_deny_is_access_denied() {
     let server = setup().await;
     let (id, _) = client(&server, false, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = sign_in(&mut agent, &id).await;
     common::expect_page(&page, 200, "consent page");
     assert!(common::is_consent_page(&page) && page.text.contains("id=\"deny\""), "{}", page.text);
     assert!(page.text.contains("See your profile"), "plain-language scopes: {}", page.text);
     assert!(agent.has_session());
 
-    let p = redirect_params(&agent.consent(&page, "deny").await, CB);
+    let p = redirect_params(&agent.consent(&page, "deny").await, CB, "redirect to the client");
     assert_eq!(p["error"], "access_denied");
     assert_eq!(p["state"], "st-1");
 
     // Denied consent is not remembered: the next request asks again, without a login.
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     assert!(common::is_consent_page(&page), "{}", page.text);
-    let p = redirect_params(&agent.consent(&page, "allow").await, CB);
+    let p = redirect_params(&agent.consent(&page, "allow").await, CB, "redirect to the client");
     assert!(p.contains_key("code"), "{p:?}");
 
     // SSO and remembered consent: straight to the code.
-    let p = redirect_params(&agent.authorize(&common::code_request(&id, CB, &[])).await, CB);
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(&id, CB, &[])).await,
+        CB,
+        "redirect to the client",
+    );
     assert!(p.contains_key("code"), "{p:?}");
     // A narrower request is covered; a wider one asks again.
-    let p =
-        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("scope", "openid")])).await, CB);
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(&id, CB, &[("scope", "openid")])).await,
+        CB,
+        "redirect to the client",
+    );
     assert!(p.contains_key("code"), "{p:?}");
     let page = agent.authorize(&common::code_request(&id, CB, &[("scope", "openid email")])).await;
     assert!(common::is_consent_page(&page), "{}", page.text);
     let page = agent
         .authorize(&common::code_request(&id, CB, &[("scope", "openid email"), ("prompt", "none")]))
         .await;
-    assert_eq!(redirect_params(&page, CB)["error"], "consent_required");
+    assert_eq!(redirect_params(&page, CB, "redirect to the client")["error"], "consent_required");
 }
 
 #[tokio::test]
 async fn prompt_and_max_age_with_a_session() {
     let server = setup().await;
     let (id, _) = client(&server, false, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = sign_in(&mut agent, &id).await;
-    redirect_params(&agent.consent(&page, "allow").await, CB);
+    redirect_params(&agent.consent(&page, "allow").await, CB, "redirect to the client");
 
-    let p =
-        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await, CB);
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await,
+        CB,
+        "redirect to the client",
+    );
     assert!(p.contains_key("code"), "prompt=none with session and consent: {p:?}");
 
     let page = agent.authorize(&common::code_request(&id, CB, &[("prompt", "consent")])).await;
@@ -433,11 +305,14 @@ async fn prompt_and_max_age_with_a_session() {
         let page = agent.authorize(&common::code_request(&id, CB, &[extra])).await;
         assert!(common::is_login_page(&page), "{extra:?}: {}", page.text);
         // A fresh login satisfies it; the flow goes on instead of asking again.
-        let p = redirect_params(&agent.login(&page, "alice", PASSWORD).await, CB);
+        let p = redirect_params(&agent.login(&page, "alice", PASSWORD).await, CB, "redirect to the client");
         assert!(p.contains_key("code"), "{extra:?}: {p:?}");
     }
-    let p =
-        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("max_age", "3600")])).await, CB);
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(&id, CB, &[("max_age", "3600")])).await,
+        CB,
+        "redirect to the client",
+    );
     assert!(p.contains_key("code"), "{p:?}");
 }
 
@@ -445,7 +320,7 @@ async fn prompt_and_max_age_with_a_session() {
 async fn form_post_response_mode_renders_an_escaped_auto_submitting_form() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent
         .authorize(&common::code_request(&id, CB, &[("response_mode", "form_post"), ("state", "<x>")]))
         .await;
@@ -462,16 +337,14 @@ async fn form_post_response_mode_renders_an_escaped_auto_submitting_form() {
 }
 
 /// An ID token for `alice` from the code flow (the code exchanged at the token endpoint).
-async fn id_token(server: &TestServer, agent: &mut Agent<'_>, id: &str, secret: &str) -> String {
-    let p = redirect_params(&agent.authorize(&common::code_request(id, CB, &[("nonce", "n")])).await, CB);
-    let reply = server
-        .token_basic(
-            TENANT,
-            id,
-            secret,
-            &[("grant_type", "authorization_code"), ("code", &p["code"]), ("redirect_uri", CB)],
-        )
-        .await;
+async fn id_token(server: &TestServer, agent: &mut EndUser<'_>, id: &str, secret: &str) -> String {
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(id, CB, &[("nonce", "n")])).await,
+        CB,
+        "redirect to the client",
+    );
+    let client = Client::new(TENANT, (id.to_owned(), secret.to_owned()), CB);
+    let reply = server.exchange(&client, &p["code"], None).await;
     reply.expect_status(200, "code exchange");
     reply.json["id_token"].as_str().expect("id_token").to_owned()
 }
@@ -480,8 +353,8 @@ async fn id_token(server: &TestServer, agent: &mut Agent<'_>, id: &str, secret: 
 async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
     let server = setup().await;
     let (id, secret) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
-    redirect_params(&sign_in(&mut agent, &id).await, CB);
+    let mut agent = EndUser::new(&server, TENANT);
+    redirect_params(&sign_in(&mut agent, &id).await, CB, "redirect to the client");
     let token = id_token(&server, &mut agent, &id, &secret).await;
     let old_cookie = agent.jar["tessera_session"].clone();
 
@@ -494,23 +367,23 @@ async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
             ("state", "z")
         ])
     );
-    let reply = agent.send(Method::GET, &path, None).await;
+    let reply = agent.send(Method::GET, &path, None, None).await;
     common::expect_page(&reply, 400, "unregistered post_logout_redirect_uri");
     assert!(agent.has_session());
     // Neither without a client to check it against.
     let path = format!("/t/{TENANT}/logout?{}", form_body(&[("post_logout_redirect_uri", BYE)]));
-    common::expect_page(&agent.send(Method::GET, &path, None).await, 400, "no client");
+    common::expect_page(&agent.send(Method::GET, &path, None, None).await, 400, "no client");
     // A forged hint.
     let forged = format!("{}x", &token[..token.len() - 2]);
     let path = format!("/t/{TENANT}/logout?{}", form_body(&[("id_token_hint", &forged)]));
-    common::expect_page(&agent.send(Method::GET, &path, None).await, 400, "forged hint");
+    common::expect_page(&agent.send(Method::GET, &path, None, None).await, 400, "forged hint");
     assert!(agent.has_session());
 
     let path = format!(
         "/t/{TENANT}/logout?{}",
         form_body(&[("id_token_hint", &token), ("post_logout_redirect_uri", BYE), ("state", "a b")])
     );
-    let reply = agent.send(Method::GET, &path, None).await;
+    let reply = agent.send(Method::GET, &path, None, None).await;
     assert_eq!(reply.status.as_u16(), 303, "{}", reply.text);
     assert_eq!(reply.header("location"), Some(format!("{BYE}?state=a%20b").as_str()));
     let expired = set_cookies(&reply);
@@ -519,7 +392,7 @@ async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
 
     // The session record is gone: even the old cookie value no longer signs in.
     assert!(common::is_login_page(&agent.authorize(&common::code_request(&id, CB, &[])).await));
-    let mut replay = Agent::new(&server);
+    let mut replay = EndUser::new(&server, TENANT);
     replay.jar.insert("tessera_session".into(), old_cookie);
     assert!(common::is_login_page(&replay.authorize(&common::code_request(&id, CB, &[])).await));
 }
@@ -528,15 +401,15 @@ async fn logout_with_a_valid_hint_ends_the_session_and_returns_with_state() {
 async fn logout_without_a_hint_asks_first() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
-    redirect_params(&sign_in(&mut agent, &id).await, CB);
+    let mut agent = EndUser::new(&server, TENANT);
+    redirect_params(&sign_in(&mut agent, &id).await, CB, "redirect to the client");
     let old_cookie = agent.jar["tessera_session"].clone();
 
     let path = format!(
         "/t/{TENANT}/logout?{}",
         form_body(&[("client_id", &id), ("post_logout_redirect_uri", BYE), ("state", "q")])
     );
-    let page = agent.send(Method::GET, &path, None).await;
+    let page = agent.send(Method::GET, &path, None, None).await;
     common::expect_page(&page, 200, "confirmation");
     assert!(page.text.contains("Sign out?") && page.text.contains("id=\"confirm-logout\""), "{}", page.text);
     assert!(agent.has_session(), "nothing ended before the confirmation");
@@ -559,14 +432,14 @@ async fn logout_without_a_hint_asks_first() {
     assert!(!agent.has_session());
 
     // The old cookie value is dead on the server too.
-    let mut replay = Agent::new(&server);
+    let mut replay = EndUser::new(&server, TENANT);
     replay.jar.insert("tessera_session".into(), old_cookie);
     let page = replay.authorize(&common::code_request(&id, CB, &[])).await;
     assert!(common::is_login_page(&page), "{}", page.text);
 
     // Without a return address: the signed-out page.
-    redirect_params(&sign_in(&mut agent, &id).await, CB);
-    let page = agent.send(Method::GET, &format!("/t/{TENANT}/logout"), None).await;
+    redirect_params(&sign_in(&mut agent, &id).await, CB, "redirect to the client");
+    let page = agent.send(Method::GET, &format!("/t/{TENANT}/logout"), None, None).await;
     let csrf = common::hidden_input(&page.text, "csrf");
     let reply = agent.post("logout", &[("csrf", &csrf), ("confirm", "yes")]).await;
     common::expect_page(&reply, 200, "signed out");
@@ -577,17 +450,20 @@ async fn logout_without_a_hint_asks_first() {
 async fn a_restart_keeps_the_session_and_consent() {
     let mut server = setup().await;
     let (id, _) = client(&server, false, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = sign_in(&mut agent, &id).await;
-    redirect_params(&agent.consent(&page, "allow").await, CB);
+    redirect_params(&agent.consent(&page, "allow").await, CB, "redirect to the client");
     let jar = agent.jar.clone();
 
     server.kill9();
     server.restart().await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     agent.jar = jar;
-    let p =
-        redirect_params(&agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await, CB);
+    let p = redirect_params(
+        &agent.authorize(&common::code_request(&id, CB, &[("prompt", "none")])).await,
+        CB,
+        "redirect to the client",
+    );
     assert!(p.contains_key("code"), "session and consent survive a kill -9: {p:?}");
 }
 
@@ -595,8 +471,8 @@ async fn a_restart_keeps_the_session_and_consent() {
 async fn a_deleted_user_has_no_session() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
-    redirect_params(&sign_in(&mut agent, &id).await, CB);
+    let mut agent = EndUser::new(&server, TENANT);
+    redirect_params(&sign_in(&mut agent, &id).await, CB, "redirect to the client");
     let users = server.admin(Method::GET, &format!("/tenants/{TENANT}/users"), None).await;
     let user_id = users.json["users"][0]["id"].as_str().expect("user id").to_owned();
     server
@@ -618,12 +494,9 @@ async fn cookies_are_secure_behind_an_https_public_url_and_live_as_configured() 
         .await
         .expect_status(201, "create tenant");
     let user = json!({ "username": "alice", "password": PASSWORD });
-    server
-        .admin(Method::POST, &format!("/tenants/{TENANT}/users"), Some(user))
-        .await
-        .expect_status(201, "user");
+    server.create_user(TENANT, user).await;
     let (id, _) = client(&server, true, json!({})).await;
-    let mut agent = Agent::new(&server);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     let cookies = set_cookies(&page);
     let csrf = set_cookie(&cookies, "tessera_csrf").expect("CSRF cookie");
@@ -633,5 +506,8 @@ async fn cookies_are_secure_behind_an_https_public_url_and_live_as_configured() 
     let session = set_cookie(&cookies, "tessera_session").expect("session cookie");
     assert!(session.has("Secure") && session.has("Max-Age=120"), "{session:?}");
     assert!(session.has(&format!("Path=/sso/t/{TENANT}/")), "the public URL's path: {session:?}");
-    assert_eq!(redirect_params(&reply, CB)["iss"], format!("https://id.example/sso/t/{TENANT}"));
+    assert_eq!(
+        redirect_params(&reply, CB, "redirect to the client")["iss"],
+        format!("https://id.example/sso/t/{TENANT}")
+    );
 }

@@ -9,11 +9,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Backend, Options, Reply, TestServer, form_body};
+use common::Carrier::{self, Fragment, Query};
+use common::{Backend, Client, EndUser, Options, TestServer, form_body, redirect_params_in, with_extra};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -55,13 +54,10 @@ async fn fixture() -> Fixture {
     for (tenant, user) in [(TENANT, "alice"), (OTHER, "bob")] {
         server.create_tenant(tenant, Value::Null).await;
         let body = json!({ "username": user, "password": PASSWORD, "email": format!("{user}@example.com") });
-        server
-            .admin(Method::POST, &format!("/tenants/{tenant}/users"), Some(body))
-            .await
-            .expect_status(201, "create user");
+        server.create_user(tenant, body).await;
     }
     let client = |first_party: bool, extra: Value| {
-        let mut body = json!({
+        let body = json!({
             "client_name": "Photo App",
             "grant_types": ["authorization_code", "refresh_token"],
             "redirect_uris": [CB],
@@ -69,10 +65,7 @@ async fn fixture() -> Fixture {
             "scope": "openid profile email offline_access",
             "first_party": first_party,
         });
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        body
+        with_extra(body, extra)
     };
     let (code_id, code_secret) = server.create_client(TENANT, client(true, json!({}))).await;
     let (consent_id, _) = server.create_client(TENANT, client(false, json!({}))).await;
@@ -82,130 +75,10 @@ async fn fixture() -> Fixture {
     Fixture { server, code_id, code_secret, consent_id, hybrid_id, other_id, other_secret }
 }
 
-/// A browser: cookies by name, kept per tenant by the test.
-struct Agent<'a> {
-    server: &'a TestServer,
-    tenant: &'static str,
-    jar: BTreeMap<String, String>,
-}
-
-impl<'a> Agent<'a> {
-    fn new(server: &'a TestServer, tenant: &'static str) -> Self {
-        Self { server, tenant, jar: BTreeMap::new() }
-    }
-
-    /// Sends a request with the jar's cookies and `content_type` (when there is a body), and
-    /// keeps the cookies it sets.
-    async fn send_raw(
-        &mut self,
-        method: Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Reply {
-        let cookie = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut headers = Vec::new();
-        if !cookie.is_empty() {
-            headers.push(("cookie", cookie.as_str()));
-        }
-        if let Some(ct) = content_type {
-            headers.push(("content-type", ct));
-        }
-        let reply = self.server.send(method, path, &headers, body).await;
-        for value in reply.headers.get_all("set-cookie") {
-            let text = value.to_str().expect("ASCII Set-Cookie");
-            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if attrs.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        reply
-    }
-
-    async fn get(&mut self, path_and_query: &str) -> Reply {
-        let path = format!("/t/{}/{path_and_query}", self.tenant);
-        self.send_raw(Method::GET, &path, None, None).await
-    }
-
-    async fn authorize(&mut self, params: &[(&str, &str)]) -> Reply {
-        self.get(&format!("authorize?{}", form_body(params))).await
-    }
-
-    async fn post(&mut self, endpoint: &str, fields: &[(&str, &str)]) -> Reply {
-        let path = format!("/t/{}/{endpoint}", self.tenant);
-        self.send_raw(Method::POST, &path, Some(FORM), Some(form_body(fields).into_bytes())).await
-    }
-
-    async fn login(&mut self, page: &Reply, username: &str, password: &str) -> Reply {
-        let (csrf, request) =
-            (common::hidden_input(&page.text, "csrf"), common::hidden_input(&page.text, "request"));
-        self.post(
-            "login",
-            &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
-        )
-        .await
-    }
-
-    fn has_session(&self) -> bool {
-        self.jar.contains_key("tessera_session")
-    }
-}
-
-/// Asserts a 303 to `base` (query or fragment as `fragment` says) and returns its parameters.
-#[track_caller]
-fn redirect_params(reply: &Reply, base: &str, fragment: bool, what: &str) -> BTreeMap<String, String> {
-    assert_eq!(reply.status.as_u16(), 303, "{what}: expected a redirect; body: {}", reply.text);
-    let location = reply.header("location").expect("Location");
-    let sep = if fragment { '#' } else { '?' };
-    assert!(location.starts_with(&format!("{base}{sep}")), "{what}: redirect to {location}");
-    assert_eq!(reply.header("cache-control"), Some("no-store"), "{what}");
-    let url = reqwest::Url::parse(location).expect("Location is a URL");
-    match url.fragment() {
-        Some(f) => reqwest::Url::parse(&format!("http://x/?{f}"))
-            .expect("fragment")
-            .query_pairs()
-            .into_owned()
-            .collect(),
-        None => url.query_pairs().into_owned().collect(),
-    }
-}
-
 /// Signs `agent` in to `client_id` (first-party) and returns the code of the redirect; with a
 /// session already, no page is shown.
-async fn code_for(agent: &mut Agent<'_>, client_id: &str, extra: &[(&str, &str)], user: &str) -> String {
-    let mut reply = agent.authorize(&common::code_request(client_id, CB, extra)).await;
-    if common::is_login_page(&reply) {
-        reply = agent.login(&reply, user, PASSWORD).await;
-    }
-    let p = redirect_params(&reply, CB, false, "code");
-    p.get("code").expect("code").clone()
-}
-
-/// Redeems `code` at the token endpoint of `tenant`.
-async fn exchange(
-    server: &TestServer,
-    tenant: &str,
-    id: &str,
-    secret: &str,
-    code: &str,
-    verifier: &str,
-) -> Reply {
-    server
-        .token_basic(
-            tenant,
-            id,
-            secret,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", CB),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await
+async fn code_for(agent: &mut EndUser<'_>, client_id: &str, extra: &[(&str, &str)], user: &str) -> String {
+    agent.code(CB, &common::code_request(client_id, CB, extra), user, PASSWORD).await
 }
 
 /// A raw HTTP/1.1 request over TCP, for bytes a URL library refuses to send; returns the
@@ -224,7 +97,7 @@ async fn raw_status_line(server: &TestServer, request: &[u8]) -> String {
 async fn authorize_refuses_malformed_requests() {
     let Fixture { server, code_id, hybrid_id, other_id, .. } = fixture().await;
     let issuer = server.issuer(TENANT);
-    let mut agent = Agent::new(&server, TENANT);
+    let mut agent = EndUser::new(&server, TENANT);
     let base = form_body(&common::code_request(&code_id, CB, &[]));
 
     // Fatal: the client or its redirect URI is not established. A page, never a redirect.
@@ -283,7 +156,7 @@ async fn authorize_refuses_malformed_requests() {
     // The same requests as a POST form.
     for (body, what) in &fatal {
         let path = format!("/t/{TENANT}/authorize");
-        let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(body.clone().into_bytes())).await;
+        let reply = agent.send(Method::POST, &path, Some(FORM), Some(body.clone().into_bytes())).await;
         common::expect_page(&reply, 400, &format!("POST {what}"));
     }
 
@@ -296,7 +169,7 @@ async fn authorize_refuses_malformed_requests() {
         common::expect_page(&reply, 400, &format!("{size}-byte query"));
         assert!(reply.text.contains("The sign-in request is too large."), "{}", reply.text);
         let path = format!("/t/{TENANT}/authorize");
-        let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(query.into_bytes())).await;
+        let reply = agent.send(Method::POST, &path, Some(FORM), Some(query.into_bytes())).await;
         // As a body, 20 KiB is over the 16 KiB body limit too: 413 Content Too Large.
         let status = if size > 16 * 1024 { 413 } else { 400 };
         common::expect_page(&reply, status, &format!("{size}-byte form"));
@@ -323,41 +196,41 @@ async fn authorize_refuses_malformed_requests() {
     let bad_chars = format!("{}+/=", "a".repeat(40));
     let long = "a".repeat(129);
     let long_nonce = "n".repeat(513);
-    let redirects: Vec<(Params, &str, bool, &str)> = vec![
+    let redirects: Vec<(Params, &str, Carrier, &str)> = vec![
         (
             common::code_request(&code_id, CB, &[("response_type", "foo")]),
             "unsupported_response_type",
-            false,
+            Query,
             "unknown type",
         ),
         (
             common::code_request(&code_id, CB, &[("response_type", "token")]),
             "unsupported_response_type",
-            false,
+            Query,
             "bare token",
         ),
         (
             common::code_request(&code_id, CB, &[("response_type", "code code")]),
             "unsupported_response_type",
-            false,
+            Query,
             "code code",
         ),
         (
             common::code_request(&code_id, CB, &[("response_type", "")]),
             "invalid_request",
-            false,
+            Query,
             "empty response_type",
         ),
         (
             common::code_request(&code_id, CB, &[("response_type", "code id_token"), ("nonce", "n")]),
             "unauthorized_client",
-            true,
+            Fragment,
             "type not registered",
         ),
         (
             common::code_request(&code_id, CB, &[("response_mode", "bogus")]),
             "invalid_request",
-            false,
+            Query,
             "unknown mode",
         ),
         (
@@ -367,34 +240,34 @@ async fn authorize_refuses_malformed_requests() {
                 &[("response_type", "code id_token"), ("nonce", "n"), ("response_mode", "query")],
             ),
             "invalid_request",
-            true,
+            Fragment,
             "query mode with tokens",
         ),
         (
             common::code_request(&hybrid_id, CB, &[("response_type", "code id_token")]),
             "invalid_request",
-            true,
+            Fragment,
             "no nonce",
         ),
         (
             common::code_request(&code_id, CB, &[("prompt", "none login")]),
             "invalid_request",
-            false,
+            Query,
             "prompt none login",
         ),
         (
             common::code_request(&code_id, CB, &[("prompt", "bogus")]),
             "invalid_request",
-            false,
+            Query,
             "prompt bogus",
         ),
-        (common::code_request(&code_id, CB, &[("max_age", "-1")]), "invalid_request", false, "max_age -1"),
-        (common::code_request(&code_id, CB, &[("max_age", "abc")]), "invalid_request", false, "max_age abc"),
-        (common::code_request(&code_id, CB, &[("max_age", "1.5")]), "invalid_request", false, "max_age 1.5"),
+        (common::code_request(&code_id, CB, &[("max_age", "-1")]), "invalid_request", Query, "max_age -1"),
+        (common::code_request(&code_id, CB, &[("max_age", "abc")]), "invalid_request", Query, "max_age abc"),
+        (common::code_request(&code_id, CB, &[("max_age", "1.5")]), "invalid_request", Query, "max_age 1.5"),
         (
             common::code_request(&code_id, CB, &[("max_age", "99999999999999999999999999")]),
             "invalid_request",
-            false,
+            Query,
             "max_age huge",
         ),
         (
@@ -404,7 +277,7 @@ async fn authorize_refuses_malformed_requests() {
                 &[("code_challenge", &challenge), ("code_challenge_method", "plain")],
             ),
             "invalid_request",
-            false,
+            Query,
             "plain without opt-in",
         ),
         (
@@ -414,82 +287,82 @@ async fn authorize_refuses_malformed_requests() {
                 &[("code_challenge", &challenge), ("code_challenge_method", "S512")],
             ),
             "invalid_request",
-            false,
+            Query,
             "unknown method",
         ),
         (
             common::code_request(&code_id, CB, &[("code_challenge_method", "S256")]),
             "invalid_request",
-            false,
+            Query,
             "method only",
         ),
         (
             common::code_request(&code_id, CB, &[("code_challenge", &short)]),
             "invalid_request",
-            false,
+            Query,
             "42-char challenge",
         ),
         (
             common::code_request(&code_id, CB, &[("code_challenge", &long)]),
             "invalid_request",
-            false,
+            Query,
             "129-char challenge",
         ),
         (
             common::code_request(&code_id, CB, &[("code_challenge", &bad_chars)]),
             "invalid_request",
-            false,
+            Query,
             "challenge chars",
         ),
         (
             common::code_request(&code_id, CB, &[("request", "eyJhbGciOiJub25lIn0.e30.")]),
             "request_not_supported",
-            false,
+            Query,
             "request",
         ),
         (
             common::code_request(&code_id, CB, &[("request_uri", "https://app.example/r")]),
             "request_uri_not_supported",
-            false,
+            Query,
             "request_uri",
         ),
         (
             common::code_request(&code_id, CB, &[("scope", "openid pro\"file")]),
             "invalid_scope",
-            false,
+            Query,
             "scope quote",
         ),
         (
             common::code_request(&code_id, CB, &[("scope", "openid\tprofile")]),
             "invalid_scope",
-            false,
+            Query,
             "scope tab",
         ),
         (
             common::code_request(&code_id, CB, &[("scope", "openid caf\u{e9}")]),
             "invalid_scope",
-            false,
+            Query,
             "scope non-ASCII",
         ),
         (
             common::code_request(&code_id, CB, &[("scope", "openid admin")]),
             "invalid_scope",
-            false,
+            Query,
             "scope not registered",
         ),
         (
             common::code_request(&code_id, CB, &[("nonce", &long_nonce)]),
             "invalid_request",
-            false,
+            Query,
             "overlong nonce",
         ),
     ];
-    for (params, error, fragment, what) in &redirects {
+    for (params, error, carrier, what) in &redirects {
         for post in [false, true] {
             let reply =
                 if post { agent.post("authorize", params).await } else { agent.authorize(params).await };
             let what = format!("{what} (POST: {post})");
-            let p = redirect_params(&reply, CB, *fragment, &what);
+            let p = redirect_params_in(&reply, CB, *carrier, &what);
             assert_eq!(p.get("error").map(String::as_str), Some(*error), "{what}: {p:?}");
             assert_eq!(p.get("state").map(String::as_str), Some("st-1"), "{what}: state");
             assert_eq!(p.get("iss"), Some(&issuer), "{what}: iss (RFC 9207)");
@@ -509,12 +382,12 @@ async fn authorize_refuses_malformed_requests() {
         for post in [false, true] {
             let reply = if post {
                 let path = format!("/t/{TENANT}/authorize");
-                agent.send_raw(Method::POST, &path, Some(FORM), Some(query.clone().into_bytes())).await
+                agent.send(Method::POST, &path, Some(FORM), Some(query.clone().into_bytes())).await
             } else {
                 agent.get(&format!("authorize?{query}")).await
             };
             let what = format!("{name} repeated (POST: {post})");
-            let p = redirect_params(&reply, CB, false, &what);
+            let p = redirect_params_in(&reply, CB, Query, &what);
             assert_eq!(p.get("error").map(String::as_str), Some("invalid_request"), "{what}: {p:?}");
             assert!(p.get("error_description").is_some_and(|d| d.contains(name)), "{what}: {p:?}");
             assert_eq!(p.get("state").map(String::as_str), state, "{what}: state");
@@ -525,18 +398,18 @@ async fn authorize_refuses_malformed_requests() {
     // Wrong methods and bodies.
     let path = format!("/t/{TENANT}/authorize?{base}");
     for method in [Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS] {
-        let reply = agent.send_raw(method.clone(), &path, None, None).await;
+        let reply = agent.send(method.clone(), &path, None, None).await;
         common::expect_page(&reply, 405, &format!("{method} /authorize"));
         let allow = reply.header("allow").expect("Allow");
         assert!(allow.contains("GET") && allow.contains("POST"), "{method}: Allow {allow}");
     }
     let path = format!("/t/{TENANT}/authorize");
     for ct in [Some("application/json"), Some("text/plain"), Some("multipart/form-data; boundary=x"), None] {
-        let reply = agent.send_raw(Method::POST, &path, ct, Some(base.clone().into_bytes())).await;
+        let reply = agent.send(Method::POST, &path, ct, Some(base.clone().into_bytes())).await;
         common::expect_page(&reply, 400, &format!("POST /authorize as {ct:?}"));
     }
     let over = format!("{base}&pad={}", "a".repeat(17 * 1024));
-    let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(over.into_bytes())).await;
+    let reply = agent.send(Method::POST, &path, Some(FORM), Some(over.into_bytes())).await;
     assert!(matches!(reply.status.as_u16(), 400 | 413), "17 KiB form: {}", reply.status);
     common::expect_page(&reply, reply.status.as_u16(), "17 KiB form");
 
@@ -550,7 +423,7 @@ async fn authorize_refuses_malformed_requests() {
 #[tokio::test]
 async fn login_and_consent_refuse_bad_forms() {
     let Fixture { server, code_id, consent_id, other_id, .. } = fixture().await;
-    let mut agent = Agent::new(&server, TENANT);
+    let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&code_id, CB, &[])).await;
     assert!(common::is_login_page(&page), "{}", page.text);
     let (csrf, request) =
@@ -602,7 +475,7 @@ async fn login_and_consent_refuse_bad_forms() {
         assert!(!agent.has_session(), "{what}");
     }
     // No CSRF cookie at all (a cross-site post).
-    let mut stranger = Agent::new(&server, TENANT);
+    let mut stranger = EndUser::new(&server, TENANT);
     common::expect_page(&stranger.login(&page, "alice", PASSWORD).await, 400, "no CSRF cookie");
     assert!(!stranger.has_session());
 
@@ -625,25 +498,21 @@ async fn login_and_consent_refuse_bad_forms() {
     let path = format!("/t/{TENANT}/login");
     let mut raw = form_body(&[("csrf", &csrf), ("request", &request), user]).into_bytes();
     raw.extend_from_slice(b"&password=\xff\xfe");
-    common::expect_page(
-        &agent.send_raw(Method::POST, &path, Some(FORM), Some(raw)).await,
-        400,
-        "non-UTF-8 body",
-    );
+    common::expect_page(&agent.send(Method::POST, &path, Some(FORM), Some(raw)).await, 400, "non-UTF-8 body");
     let body = form_body(&[("csrf", &csrf), ("request", &request), user, pass]);
     for ct in [Some("application/json"), Some("text/plain"), None] {
-        let reply = agent.send_raw(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
+        let reply = agent.send(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
         common::expect_page(&reply, 400, &format!("login as {ct:?}"));
     }
     let repeated = format!("{body}&username=mallory");
     common::expect_page(
-        &agent.send_raw(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await,
+        &agent.send(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await,
         400,
         "repeat",
     );
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         for endpoint in ["login", "consent"] {
-            let reply = agent.send_raw(method.clone(), &format!("/t/{TENANT}/{endpoint}"), None, None).await;
+            let reply = agent.send(method.clone(), &format!("/t/{TENANT}/{endpoint}"), None, None).await;
             common::expect_page(&reply, 405, &format!("{method} /{endpoint}"));
             assert_eq!(reply.header("allow"), Some("POST"), "{method} /{endpoint}");
         }
@@ -673,10 +542,10 @@ async fn login_and_consent_refuse_bad_forms() {
     let repeated =
         form_body(&[("csrf", &csrf), ("request", &request), ("decision", "deny"), ("decision", "allow")]);
     let path = format!("/t/{TENANT}/consent");
-    let reply = agent.send_raw(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await;
+    let reply = agent.send(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await;
     common::expect_page(&reply, 400, "consent: decision twice");
     // Without a session the consent form leads to the login page, never to a code.
-    let mut stranger = Agent::new(&server, TENANT);
+    let mut stranger = EndUser::new(&server, TENANT);
     let own = stranger.authorize(&common::code_request(&consent_id, CB, &[])).await;
     let own_csrf = common::hidden_input(&own.text, "csrf");
     let reply =
@@ -689,8 +558,8 @@ async fn login_and_consent_refuse_bad_forms() {
     let again = agent.authorize(&common::code_request(&consent_id, CB, &[])).await;
     assert!(common::is_consent_page(&again), "no consent was stored: {}", again.text);
     let reply = agent.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")]).await;
-    assert!(redirect_params(&reply, CB, false, "allow").contains_key("code"));
-    let mut fresh = Agent::new(&server, TENANT);
+    assert!(redirect_params_in(&reply, CB, Query, "allow").contains_key("code"));
+    let mut fresh = EndUser::new(&server, TENANT);
     assert!(!code_for(&mut fresh, &code_id, &[], "alice").await.is_empty(), "alice still signs in");
     server.assert_alive();
 }
@@ -698,19 +567,23 @@ async fn login_and_consent_refuse_bad_forms() {
 #[tokio::test]
 async fn logout_refuses_bad_hints_and_return_addresses() {
     let Fixture { server, code_id, code_secret, consent_id, other_id, other_secret, .. } = fixture().await;
-    let mut agent = Agent::new(&server, TENANT);
+    let mut agent = EndUser::new(&server, TENANT);
     let (verifier, challenge) = common::pkce_pair();
     let pkce_params =
         [("nonce", "n"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
     let code = code_for(&mut agent, &code_id, &pkce_params, "alice").await;
-    let tokens = exchange(&server, TENANT, &code_id, &code_secret, &code, &verifier).await;
+    let tokens = server
+        .exchange(&Client::new(TENANT, (code_id.clone(), code_secret.clone()), CB), &code, Some(&verifier))
+        .await;
     tokens.expect_status(200, "code exchange");
     let id_token = tokens.json["id_token"].as_str().expect("id_token").to_owned();
     let access_token = tokens.json["access_token"].as_str().expect("access_token").to_owned();
     // An ID token of the other tenant, for the same user name and the same redirect URI.
-    let mut elsewhere = Agent::new(&server, OTHER);
+    let mut elsewhere = EndUser::new(&server, OTHER);
     let code = code_for(&mut elsewhere, &other_id, &pkce_params, "bob").await;
-    let other_tokens = exchange(&server, OTHER, &other_id, &other_secret, &code, &verifier).await;
+    let other_tokens = server
+        .exchange(&Client::new(OTHER, (other_id.clone(), other_secret.clone()), CB), &code, Some(&verifier))
+        .await;
     other_tokens.expect_status(200, "other tenant's code exchange");
     let other_id_token = other_tokens.json["id_token"].as_str().expect("id_token").to_owned();
     let alg_none = format!(
@@ -764,7 +637,7 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
     let path = format!("/t/{TENANT}/logout");
     let body = form_body(&[("id_token_hint", &id_token)]);
     for ct in [Some("application/json"), None] {
-        let reply = agent.send_raw(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
+        let reply = agent.send(Method::POST, &path, ct, Some(body.clone().into_bytes())).await;
         common::expect_page(&reply, 400, &format!("logout as {ct:?}"));
     }
     // The confirmation without (or with a wrong) CSRF token.
@@ -776,7 +649,7 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
         "wrong CSRF",
     );
     for method in [Method::PUT, Method::DELETE] {
-        let reply = agent.send_raw(method.clone(), &path, None, None).await;
+        let reply = agent.send(method.clone(), &path, None, None).await;
         common::expect_page(&reply, 405, &format!("{method} /logout"));
         assert!(reply.header("allow").is_some_and(|a| a.contains("GET") && a.contains("POST")));
     }
@@ -784,7 +657,7 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
     // Nothing changed: the session still answers prompt=none, and a valid logout still works.
     assert!(agent.has_session());
     let reply = agent.authorize(&common::code_request(&code_id, CB, &[("prompt", "none")])).await;
-    assert!(redirect_params(&reply, CB, false, "prompt=none").contains_key("code"), "session alive");
+    assert!(redirect_params_in(&reply, CB, Query, "prompt=none").contains_key("code"), "session alive");
     let query = form_body(&[("id_token_hint", &id_token), ("post_logout_redirect_uri", BYE), ("state", "z")]);
     let reply = agent.get(&format!("logout?{query}")).await;
     assert_eq!(reply.status.as_u16(), 303, "{}", reply.text);
@@ -796,11 +669,13 @@ async fn logout_refuses_bad_hints_and_return_addresses() {
 #[tokio::test]
 async fn userinfo_token_grants_and_preflights_refuse_bad_input() {
     let Fixture { server, code_id, code_secret, .. } = fixture().await;
-    let mut agent = Agent::new(&server, TENANT);
+    let mut agent = EndUser::new(&server, TENANT);
     let (verifier, challenge) = common::pkce_pair();
     let scope = [("scope", "openid profile offline_access"), ("code_challenge", challenge.as_str())];
     let code = code_for(&mut agent, &code_id, &scope, "alice").await;
-    let tokens = exchange(&server, TENANT, &code_id, &code_secret, &code, &verifier).await;
+    let tokens = server
+        .exchange(&Client::new(TENANT, (code_id.clone(), code_secret.clone()), CB), &code, Some(&verifier))
+        .await;
     tokens.expect_status(200, "code exchange");
     let access = tokens.json["access_token"].as_str().expect("access_token").to_owned();
     let refresh = tokens.json["refresh_token"].as_str().expect("refresh_token").to_owned();
@@ -927,7 +802,9 @@ async fn userinfo_token_grants_and_preflights_refuse_bad_input() {
         reply.expect_oauth_error(400, "invalid_request", "repeated code or verifier");
     }
     // None of the malformed requests used the code up.
-    let reply = exchange(&server, TENANT, &code_id, &code_secret, &code2, &verifier2).await;
+    let reply = server
+        .exchange(&Client::new(TENANT, (code_id.clone(), code_secret.clone()), CB), &code2, Some(&verifier2))
+        .await;
     reply.expect_status(200, "the code survives malformed requests");
 
     // ----- /token, refresh_token -----

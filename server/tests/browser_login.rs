@@ -11,10 +11,8 @@ mod browser;
 mod common;
 
 use browser::{Browser, Callback, param};
-use common::{Backend, TestServer, now_secs};
+use common::{Backend, Client, TestServer, now_secs};
 use fantoccini::key::Key;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
 use openidconnect::url::Url;
 use openidconnect::{AccessToken, AccessTokenHash, PkceCodeChallenge};
@@ -173,20 +171,7 @@ impl World {
 
     /// Exchanges `code` (with `req`'s PKCE verifier) and verifies the ID token.
     async fn exchange(&self, code: &str, req: &Request) -> Tokens {
-        let reply = self
-            .server
-            .token_basic(
-                TENANT,
-                &self.client_id,
-                &self.secret,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", &self.rp.url),
-                    ("code_verifier", &req.verifier),
-                ],
-            )
-            .await;
+        let reply = self.server.exchange(&self.client(), code, Some(&req.verifier)).await;
         reply.expect_status(200, "code exchange");
         assert_eq!(reply.header("cache-control"), Some("no-store"), "token response Cache-Control");
         assert_eq!(reply.json["token_type"].as_str(), Some("Bearer"), "token_type: {}", reply.text);
@@ -196,26 +181,20 @@ impl World {
         Tokens { access_token, id_token, claims }
     }
 
+    /// The client, for the harness's token endpoint helpers.
+    fn client(&self) -> Client {
+        Client::new(TENANT, (self.client_id.clone(), self.secret.clone()), &self.rp.url)
+    }
+
     /// Verifies an ID token with `jsonwebtoken` against the tenant's JWKS (RS256, the default):
-    /// signature, `iss`, `aud`, `exp`, `iat`, then `nonce`, `sub`, `sid`, `auth_time`, `azp` and
-    /// `at_hash` (computed by the `openidconnect` crate). Returns the claims.
+    /// signature, `iss`, `aud`, `exp`, `iat` (see [`common::verify_id_token`]), then `nonce`,
+    /// `sub`, `sid`, `auth_time`, `azp` and `at_hash` (computed by the `openidconnect` crate).
+    /// Returns the claims.
     async fn verify_id_token(&self, id_token: &str, nonce: &str, access_token: &str) -> Value {
-        let header = jsonwebtoken::decode_header(id_token).expect("ID token JOSE header");
-        assert_eq!(header.alg, Algorithm::RS256, "RS256 unless the client registered another");
-        assert_ne!(header.typ.as_deref(), Some("at+jwt"), "an ID token is not typed as an access token");
-        let kid = header.kid.expect("ID token header has a kid");
         let jwks = self.server.jwks(TENANT).await;
         jwks.expect_status(200, "jwks");
-        let set: JwkSet = serde_json::from_value(jwks.json.clone()).expect("JWK Set");
-        let jwk = set.find(&kid).unwrap_or_else(|| panic!("kid {kid} is not in the JWKS {}", jwks.text));
-        let key = DecodingKey::from_jwk(jwk).expect("decoding key from the JWK");
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.client_id]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
-        let claims = jsonwebtoken::decode::<Value>(id_token, &key, &validation)
-            .unwrap_or_else(|e| panic!("jsonwebtoken rejects the ID token: {e}"))
-            .claims;
+        let claims = common::verify_id_token(id_token, &jwks.json, "RS256", &self.issuer, &self.client_id);
+        let kid = jsonwebtoken::decode_header(id_token).expect("ID token JOSE header").kid.expect("a kid");
 
         assert_eq!(claims["nonce"].as_str(), Some(nonce), "nonce: {claims}");
         assert_eq!(claims["sub"].as_str(), Some(self.user_id.as_str()), "sub is the user's id: {claims}");
@@ -338,20 +317,7 @@ async fn login_consent_code_exchange_and_single_sign_on() {
     assert!(!first.id_token.is_empty() && !first.access_token.is_empty());
 
     // The code is single-use.
-    let again = w
-        .server
-        .token_basic(
-            TENANT,
-            &w.client_id,
-            &w.secret,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &w.rp.url),
-                ("code_verifier", &req.verifier),
-            ],
-        )
-        .await;
+    let again = w.server.exchange(&w.client(), &code, Some(&req.verifier)).await;
     again.expect_oauth_error(400, "invalid_grant", "a replayed code");
 
     // The session cookie: HttpOnly, SameSite=Lax, scoped to the tenant.

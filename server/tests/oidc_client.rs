@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{Backend, CSRF_COOKIE, EndUser, TestServer, expect_login_page, set_cookie_value};
+use http::Method;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::reqwest;
 use openidconnect::url::Url;
@@ -24,47 +25,20 @@ const PASSWORD: &str = "correct horse battery staple";
 /// code from the `Location` header instead of following it.
 const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 
-/// The value of `name="{name}"` in an `<input>` of `html`.
-fn hidden_field(html: &str, name: &str) -> String {
-    let wanted = format!("name=\"{name}\"");
-    html.split("<input")
-        .skip(1)
-        .filter_map(|rest| rest.split('>').next())
-        .find(|tag| tag.contains(&wanted))
-        .and_then(|tag| tag.split("value=\"").nth(1))
-        .and_then(|v| v.split('"').next())
-        .unwrap_or_else(|| panic!("no <input {wanted}> with a value in the page:\n{html}"))
-        .to_owned()
-}
-
-/// The `name=value` of cookie `name` among a response's `Set-Cookie` headers.
-fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
-    resp.headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .find(|pair| pair.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie set; headers: {:?}", resp.headers()))
-        .to_owned()
-}
-
 #[tokio::test]
 async fn openidconnect_crate_runs_the_code_flow_through_discovery() {
     let server = TestServer::start(Backend::Software).await;
     let issuer = server.issuer(TENANT);
     let user = server
-        .admin(
-            reqwest::Method::POST,
-            &format!("/tenants/{TENANT}/users"),
-            Some(json!({
+        .create_user(
+            TENANT,
+            json!({
                 "username": USERNAME, "password": PASSWORD, "email": "alice@example.com",
                 "email_verified": true, "name": "Alice Liddell", "given_name": "Alice"
-            })),
+            }),
         )
         .await;
-    user.expect_status(201, "create user");
-    let user_id = user.json["id"].as_str().expect("user id").to_owned();
+    let user_id = user["id"].as_str().expect("user id").to_owned();
     let (client_id, client_secret) = server
         .create_client(
             TENANT,
@@ -109,35 +83,18 @@ async fn openidconnect_crate_runs_the_code_flow_through_discovery() {
         .url();
     assert!(auth_url.as_str().starts_with(&format!("{issuer}/authorize?")), "{auth_url}");
 
-    // The browser's part: the login page, then the login form posted with its CSRF cookie.
-    let page = http.get(auth_url.clone()).send().await.expect("GET the authorization URL");
-    assert_eq!(page.status().as_u16(), 200, "the login page");
-    let csrf_cookie = set_cookie(&page, "tessera_csrf");
-    let html = page.text().await.expect("login page body");
-    assert!(html.contains("id=\"username\"") && html.contains("id=\"password\""), "a login form:\n{html}");
-    let form = [
-        ("csrf", hidden_field(&html, "csrf")),
-        ("request", hidden_field(&html, "request")),
-        ("username", USERNAME.to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let body = common::form_body(&form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>());
-    let login = http
-        .post(format!("{issuer}/login"))
-        .header(reqwest::header::COOKIE, &csrf_cookie)
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("POST the login form");
-    assert!(login.status().is_redirection(), "a redirect after the login, got {}", login.status());
-    let location = login
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .expect("Location after the login")
-        .to_owned();
-    let location = Url::parse(&location).expect("Location is a URL");
+    // The browser's part (the harness's cookie-keeping end-user): the login page at the URL the
+    // library built, then the login form posted with its CSRF cookie.
+    let path = format!("{}?{}", auth_url.path(), auth_url.query().expect("a query"));
+    let mut browser = EndUser::new(&server, TENANT);
+    let page = browser.send(Method::GET, &path, None, None).await;
+    expect_login_page(&page, "the login page");
+    assert!(set_cookie_value(&page, CSRF_COOKIE).is_some(), "a CSRF cookie with the login page");
+    assert!(page.text.contains("id=\"username\""), "a login form:\n{}", page.text);
+    let login = browser.login(&page, USERNAME, PASSWORD).await;
+    assert!(login.status.is_redirection(), "a redirect after the login, got {}", login.status);
+    let location = login.header("location").expect("Location after the login");
+    let location = Url::parse(location).expect("Location is a URL");
     assert!(location.as_str().starts_with(REDIRECT_URI), "back at the client: {location}");
     let param = |name: &str| location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     assert_eq!(param("error"), None, "no error: {location}");

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{Backend, TestServer, form_body};
+use common::{
+    Backend, Carrier, EndUser, Reply, TestServer, expect_login_page, redirect_params_in, with_extra,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,41 +20,31 @@ fn client_path(id: &str) -> String {
     format!("/tenants/{TENANT}/clients/{id}")
 }
 
-/// `GET /t/default/authorize` for a code-flow request of `client_id` with a `plain` challenge.
-async fn authorize_plain(server: &TestServer, client_id: &str) -> common::Reply {
-    let query = form_body(&[
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", CB),
+/// `GET /t/default/authorize`, from a fresh browser, for a code-flow request of `client_id`
+/// with a `plain` challenge.
+async fn authorize_plain(server: &TestServer, client_id: &str) -> Reply {
+    let extra = [
         ("scope", "openid"),
         ("state", "st 1"),
         ("code_challenge", VERIFIER),
         ("code_challenge_method", "plain"),
-    ]);
-    server.send(Method::GET, &format!("/t/{TENANT}/authorize?{query}"), &[], None).await
+    ];
+    EndUser::new(server, TENANT).authorize(&common::code_request(client_id, CB, &extra)).await
 }
 
-/// Asserts the 303 back to the client with `invalid_request` and the request's `state`.
+/// Asserts the 303 back to the client with `invalid_request` and the request's `state`
+/// (encoded as `st%201` in the query).
 #[track_caller]
-fn expect_invalid_request_redirect(reply: &common::Reply, what: &str) {
-    reply.expect_status(303, what);
+fn expect_invalid_request_redirect(reply: &Reply, what: &str) {
+    let params = redirect_params_in(reply, CB, Carrier::Query, what);
+    assert_eq!(params.get("error").map(String::as_str), Some("invalid_request"), "{what}: {params:?}");
+    assert_eq!(params.get("state").map(String::as_str), Some("st 1"), "{what}: {params:?}");
     let location = reply.header("location").expect("Location");
-    let query = location.strip_prefix(&format!("{CB}?")).unwrap_or_else(|| panic!("{what}: {location}"));
-    let params: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
-    assert!(params.contains(&("error", "invalid_request")), "{what}: {location}");
-    assert!(params.contains(&("state", "st%201")), "{what}: {location}");
-}
-
-/// Asserts the login page: the opted-in request was valid and now needs the end-user.
-#[track_caller]
-fn expect_login_page(reply: &common::Reply, what: &str) {
-    reply.expect_status(200, what);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{what}");
-    assert!(reply.text.contains("id=\"password\""), "{what}: login page expected: {}", reply.text);
+    assert!(location.split(['?', '&']).any(|p| p == "state=st%201"), "{what}: {location}");
 }
 
 fn public_client(extra: Value) -> Value {
-    let mut body = json!({
+    let body = json!({
         "client_name": "Kiosk",
         "grant_types": ["authorization_code"],
         "token_endpoint_auth_method": "none",
@@ -60,10 +52,7 @@ fn public_client(extra: Value) -> Value {
         "scope": "openid profile",
         "first_party": true,
     });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    body
+    with_extra(body, extra)
 }
 
 #[tokio::test]

@@ -4,28 +4,26 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Backend, Reply, TestServer, basic_auth, form_body, random_string};
+use common::{
+    Backend, Client, EndUser, SESSION_COOKIE, TestServer, random_string, redirect_params, set_cookie,
+    set_cookies,
+};
 use http::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A relying party registered in a tenant, and a user who can log in to it.
 struct Rp {
-    tenant: String,
-    client_id: String,
-    secret: String,
+    client: Client,
     username: String,
 }
 
 /// Creates a tenant, a first-party confidential client and a user.
 async fn setup(server: &TestServer, tenant: &str) -> Rp {
     server.create_tenant(tenant, Value::Null).await;
-    let (client_id, secret) = server
+    let creds = server
         .create_client(
             tenant,
             json!({
@@ -38,83 +36,29 @@ async fn setup(server: &TestServer, tenant: &str) -> Rp {
         )
         .await;
     let username = format!("alice-{}", &random_string()[..8]);
-    server
-        .admin(
-            Method::POST,
-            &format!("/tenants/{tenant}/users"),
-            Some(json!({ "username": username, "password": PASSWORD })),
-        )
-        .await
-        .expect_status(201, "create user");
-    Rp { tenant: tenant.to_owned(), client_id, secret, username }
+    server.create_user(tenant, json!({ "username": username, "password": PASSWORD })).await;
+    Rp { client: Client::new(tenant, creds, REDIRECT), username }
 }
 
-/// The whole `Set-Cookie` header that sets `name` in `reply`.
-fn set_cookie_header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
-    reply.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| {
-        let pair = c.split(';').next().unwrap_or_default();
-        pair.split_once('=').is_some_and(|(n, v)| n.trim() == name && !v.is_empty())
-    })
-}
-
-/// Logs in through `/authorize` for a code with PKCE; returns the login's reply (the redirect
-/// to the client, with the session's `Set-Cookie`) and the PKCE verifier.
-async fn log_in(server: &TestServer, rp: &Rp) -> (Reply, String) {
-    let verifier = format!("{}{}", random_string(), random_string());
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let query = [
-        ("response_type", "code"),
-        ("client_id", rp.client_id.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("scope", "openid offline_access"),
-        ("state", "st-1"),
-        ("nonce", "n-1"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let page = server.get(&format!("/t/{}/authorize?{}", rp.tenant, form_body(&query))).await;
-    page.expect_status(200, "login page");
-    let csrf = common::set_cookie_value(&page, "tessera_csrf").expect("CSRF cookie on the login page");
-    let body = form_body(&[
-        ("csrf", &common::hidden_input(&page.text, "csrf")),
-        ("request", &common::hidden_input(&page.text, "request")),
-        ("username", &rp.username),
-        ("password", PASSWORD),
-    ]);
-    let cookie = format!("tessera_csrf={csrf}");
-    let reply = server
-        .send(
-            Method::POST,
-            &format!("/t/{}/login", rp.tenant),
-            &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &cookie)],
-            Some(body.into_bytes()),
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 303, "a redirect to the client; body: {}", reply.text);
-    (reply, verifier)
-}
-
-/// Logs in and exchanges the code; returns the first refresh token.
+/// Logs in through `/authorize` for a code with PKCE and exchanges the code; returns the first
+/// refresh token.
 async fn refresh_token(server: &TestServer, rp: &Rp) -> String {
-    let (reply, verifier) = log_in(server, rp).await;
-    let location = reply.header("location").expect("Location");
-    let url = reqwest::Url::parse(location).expect("Location is a URL");
-    let code = url.query_pairs().find(|(n, _)| n == "code").expect("code").1.into_owned();
-    let body = form_body(&[
-        ("grant_type", "authorization_code"),
-        ("code", &code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", &verifier),
-    ]);
-    let auth = basic_auth(&rp.client_id, &rp.secret);
-    let reply = server.post_form(&rp.tenant, "token", Some(&auth), &body).await;
-    reply.expect_status(200, "code exchange");
-    reply.json["refresh_token"].as_str().expect("refresh token").to_owned()
+    let mut browser = EndUser::new(server, &rp.client.tenant);
+    let tokens = browser.tokens(&rp.client, "openid offline_access", &rp.username, PASSWORD).await;
+    tokens["refresh_token"].as_str().expect("refresh token").to_owned()
 }
 
-async fn refresh(server: &TestServer, rp: &Rp, token: &str) -> Reply {
-    let body = form_body(&[("grant_type", "refresh_token"), ("refresh_token", token)]);
-    server.post_form(&rp.tenant, "token", Some(&basic_auth(&rp.client_id, &rp.secret)), &body).await
+/// The `Max-Age` of the session cookie a fresh login to `rp` sets: the login's answer must be
+/// the redirect to the client.
+async fn session_cookie_max_age(server: &TestServer, rp: &Rp) -> String {
+    let mut browser = EndUser::new(server, &rp.client.tenant);
+    let request = common::code_request(&rp.client.id, REDIRECT, &[("scope", "openid offline_access")]);
+    let reply = browser.sign_in(&request, &rp.username, PASSWORD).await;
+    redirect_params(&reply, REDIRECT, "login");
+    let cookies = set_cookies(&reply);
+    let session = set_cookie(&cookies, SESSION_COOKIE).expect("session cookie after login");
+    let max_age = session.attrs.iter().find_map(|a| a.strip_prefix("Max-Age="));
+    max_age.unwrap_or_else(|| panic!("a Max-Age: {session:?}")).to_owned()
 }
 
 #[tokio::test]
@@ -157,19 +101,27 @@ async fn a_tenant_without_grace_revokes_on_the_first_reuse() {
 
     // The tenant without an override keeps the server's grace: an immediate retry is a retry.
     let rt0 = refresh_token(&server, &lenient).await;
-    refresh(&server, &lenient, &rt0).await.expect_status(200, "first use");
-    let retry = refresh(&server, &lenient, &rt0).await;
+    server.refresh(&lenient.client, &rt0, None).await.expect_status(200, "first use");
+    let retry = server.refresh(&lenient.client, &rt0, None).await;
     retry.expect_status(200, "retry within the server's grace");
     let rt_retry = retry.json["refresh_token"].as_str().expect("rotated").to_owned();
-    refresh(&server, &lenient, &rt_retry).await.expect_status(200, "the retry's token works");
+    server.refresh(&lenient.client, &rt_retry, None).await.expect_status(200, "the retry's token works");
 
     // The tenant with no grace: the same retry is a reuse, and the family goes with it.
     let rt0 = refresh_token(&server, &strict).await;
-    let first = refresh(&server, &strict, &rt0).await;
+    let first = server.refresh(&strict.client, &rt0, None).await;
     first.expect_status(200, "first use");
     let rt1 = first.json["refresh_token"].as_str().expect("rotated").to_owned();
-    refresh(&server, &strict, &rt0).await.expect_oauth_error(400, "invalid_grant", "reuse at once");
-    refresh(&server, &strict, &rt1).await.expect_oauth_error(400, "invalid_grant", "family revoked");
+    server.refresh(&strict.client, &rt0, None).await.expect_oauth_error(
+        400,
+        "invalid_grant",
+        "reuse at once",
+    );
+    server.refresh(&strict.client, &rt1, None).await.expect_oauth_error(
+        400,
+        "invalid_grant",
+        "family revoked",
+    );
     server.assert_alive();
 }
 
@@ -180,12 +132,7 @@ async fn a_tenant_session_ttl_sets_the_cookie_max_age() {
     let other = setup(&server, "other").await;
     server.put_settings("short", json!({ "session_ttl_secs": 120 })).await;
 
-    let (reply, _) = log_in(&server, &short).await;
-    let cookie = set_cookie_header(&reply, "tessera_session").expect("session cookie after login");
-    assert!(cookie.contains("Max-Age=120"), "the tenant's session lifetime: {cookie}");
-
-    let (reply, _) = log_in(&server, &other).await;
-    let cookie = set_cookie_header(&reply, "tessera_session").expect("session cookie after login");
-    assert!(cookie.contains("Max-Age=36000"), "the server's session lifetime: {cookie}");
+    assert_eq!(session_cookie_max_age(&server, &short).await, "120", "the tenant's session lifetime");
+    assert_eq!(session_cookie_max_age(&server, &other).await, "36000", "the server's session lifetime");
     server.assert_alive();
 }

@@ -9,27 +9,18 @@
 
 mod common;
 
-use common::{Backend, TestServer, all_keys};
+use common::{Backend, TestServer, assert_no_password};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Asserts that neither the password nor any hash-like field is in a response.
-#[track_caller]
-fn assert_no_password(reply_text: &str, value: &Value) {
-    assert!(!reply_text.contains(PASSWORD), "password echoed: {reply_text}");
-    assert!(!reply_text.contains("argon2"), "hash shown: {reply_text}");
-    for key in all_keys(value) {
-        assert!(!key.contains("password"), "`{key}` shown: {value}");
-    }
-}
-
+/// Creates a user through the harness (201, and neither the body's password nor a hash shown),
+/// and asserts that [`PASSWORD`] is not shown either.
 async fn create_user(server: &TestServer, tenant: &str, body: Value) -> Value {
-    let reply = server.admin(Method::POST, &format!("/tenants/{tenant}/users"), Some(body)).await;
-    reply.expect_status(201, "create user");
-    assert_no_password(&reply.text, &reply.json);
-    reply.json
+    let user = server.create_user(tenant, body).await;
+    assert_no_password(&user.to_string(), &user, PASSWORD);
+    user
 }
 
 fn user_path(tenant: &str, id: &str) -> String {
@@ -63,14 +54,14 @@ async fn user_crud_never_shows_the_password() {
 
     let reply = server.admin(Method::GET, &user_path("acme", &id), None).await;
     reply.expect_status(200, "get user");
-    assert_no_password(&reply.text, &reply.json);
+    assert_no_password(&reply.text, &reply.json, PASSWORD);
     assert_eq!(reply.json, created);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
 
     create_user(&server, "acme", json!({ "username": "bob", "password": "another password" })).await;
     let reply = server.admin(Method::GET, "/tenants/acme/users", None).await;
     reply.expect_status(200, "list users");
-    assert_no_password(&reply.text, &reply.json);
+    assert_no_password(&reply.text, &reply.json, PASSWORD);
     let names: Vec<&str> =
         reply.json["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
     assert_eq!(names, ["alice", "bob"]);
@@ -80,7 +71,7 @@ async fn user_crud_never_shows_the_password() {
     let reply = server.admin(Method::PATCH, &user_path("acme", &id), Some(patch)).await;
     reply.expect_status(200, "patch user");
     assert!(!reply.text.contains("a brand new password"));
-    assert_no_password(&reply.text, &reply.json);
+    assert_no_password(&reply.text, &reply.json, PASSWORD);
     assert_eq!(reply.json["name"], "Alice L.");
     assert_eq!(reply.json["username"], "alice2");
     assert!(reply.json.get("locale").is_none(), "null clears a claim");
