@@ -14,6 +14,7 @@
 use crate::authorize::{AuthorizationRequest, Prompt};
 use crate::error::{OAuthError, Reason};
 use crate::model::{Client, UnixSecs};
+use crate::scope;
 
 /// Who is signed in, as far as the next step is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +130,7 @@ fn needs_login(facts: &Facts<'_>, auth_time: UnixSecs, now: UnixSecs) -> bool {
 /// covers, even an empty scope: the end-user approves a client once before it learns who they
 /// are.
 fn covers(granted: Option<&[String]>, scope: &str) -> bool {
-    granted.is_some_and(|g| scope.split(' ').filter(|s| !s.is_empty()).all(|s| g.iter().any(|x| x == s)))
+    granted.is_some_and(|g| scope::values(scope).all(|s| g.iter().any(|x| x == s)))
 }
 
 #[cfg(test)]

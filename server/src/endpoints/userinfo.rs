@@ -7,7 +7,7 @@ use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
-use tessera_core::{jwt, secret, userinfo};
+use tessera_core::{jwt, scope, secret, userinfo};
 
 use super::verified_access_token;
 use crate::app::{App, TenantCx};
@@ -45,7 +45,7 @@ fn claims(
     let invalid =
         || Some(OAuthError::new(Reason::AccessTokenInvalid, "the access token is invalid or expired"));
     let grant = live_grant(app, cx, &token).map_err(Some)?.ok_or_else(invalid)?;
-    if !grant.scope.split(' ').any(|s| s == "openid") {
+    if !scope::contains(&grant.scope, scope::OPENID) {
         return Err(Some(OAuthError::new(
             Reason::OpenidScopeNotGranted,
             "the access token was not granted the openid scope",

@@ -5,6 +5,7 @@
 
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::model::Consent;
+use tessera_core::scope;
 
 use super::flow::{Flow, FormPost, form_post};
 use super::interaction::issue;
@@ -16,7 +17,7 @@ use crate::util::now;
 /// The union of what was granted before and what is granted now, sorted, without repeats.
 fn union(before: Option<Consent>, scope: &str) -> Vec<String> {
     let mut all: Vec<String> = before.map(|c| c.scope).unwrap_or_default();
-    all.extend(scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+    all.extend(scope::values(scope).map(str::to_owned));
     all.sort();
     all.dedup();
     all

@@ -5,6 +5,7 @@
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
+use tessera_core::scope;
 
 use super::flow::Flow;
 use super::session::Current;
@@ -51,8 +52,7 @@ pub fn consent(flow: &Flow<'_>, current: &Current) -> Resp {
     let (Some(nonce), Some(token)) = (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers)) else {
         return error_page(Some(cx), PageError::Internal("no randomness for the consent page".into()));
     };
-    let mut scopes: Vec<String> =
-        flow.req.scope.split(' ').filter(|s| !s.is_empty()).map(pages::describe_scope).collect();
+    let mut scopes: Vec<String> = scope::values(&flow.req.scope).map(pages::describe_scope).collect();
     if scopes.is_empty() {
         scopes.push("Know that you use it, with no access to your data".to_owned());
     }
