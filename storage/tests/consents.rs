@@ -69,19 +69,6 @@ async fn invalid_consents_are_refused() {
     assert!(raw_keys(dir.path(), "consent_clients").is_empty());
 }
 
-#[test]
-fn consents_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::at(1_000);
-    let c = consent("acme", "u1", "web", &["openid"]);
-    {
-        let store = open(dir.path(), &clock);
-        wait(store.put_consent(&c)).unwrap();
-    }
-    let store = open(dir.path(), &clock);
-    assert_eq!(store.consent("acme", "u1", "web").unwrap(), Some(c));
-}
-
 #[tokio::test]
 async fn deleting_a_user_deletes_its_consents() {
     let dir = tempfile::tempdir().unwrap();
