@@ -90,7 +90,7 @@ async fn id_token_beside(
 }
 
 /// Signs JWT access-token claims with the tenant's current key for its access-token algorithm.
-pub async fn sign_access_token(
+async fn sign_access_token(
     app: &App,
     cx: &TenantCx,
     claims: &AccessTokenClaims,
@@ -99,7 +99,7 @@ pub async fn sign_access_token(
 }
 
 /// Stores an opaque access token and returns its value.
-pub async fn store_opaque_token(
+async fn store_opaque_token(
     app: &App,
     cx: &TenantCx,
     claims: AccessTokenClaims,
@@ -124,7 +124,7 @@ pub async fn store_opaque_token(
 
 /// The claims of an ID token for `client` about the login `auth`, before the hashes of what
 /// travels with it.
-pub fn id_token_claims(
+fn id_token_claims(
     cx: &TenantCx,
     client: &Client,
     auth: &Authentication,
@@ -151,7 +151,7 @@ pub fn id_token_claims(
 
 /// Signs an ID token with the client's `id_token_signed_response_alg` (RS256 unless it
 /// registered another), through the signer, so HSM-held keys sign ID tokens too.
-pub async fn sign_id_token(
+async fn sign_id_token(
     app: &App,
     cx: &TenantCx,
     client: &Client,
