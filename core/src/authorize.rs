@@ -7,10 +7,6 @@
 //! unchecked URI would make Tessera an open redirector. [`validate`] therefore checks
 //! `client_id` and `redirect_uri` first and everything else after.
 
-// rkyv's derives generate archived twins without docs (the code record is stored by the
-// storage crate); the types themselves are documented and checked by the build without it.
-#![cfg_attr(feature = "rkyv", allow(missing_docs))]
-
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::model::{Client, GrantType, TokenEndpointAuthMethod};
