@@ -2,13 +2,17 @@
 //! names exactly what it touches; [`Store`] is all of them together, implemented by the storage
 //! crate (fjall today).
 //!
-//! Reads return at once (backends keep hot records in memory). Writes that must outlive the
-//! response return a [`Commit`]: a future that resolves only once an fsync covers the write.
-//! Many writes share one fsync (group commit), so awaiting a commit is cheap under load.
+//! Reads return a [`Read`]: a future, so that a backend across a network never blocks the
+//! thread that serves requests. The embedded store answers from memory or its LSM tree at once
+//! and hands back a ready `Read` without allocating; a network backend boxes its query. Writes
+//! that must outlive the response return a [`Commit`]: a future that resolves only once an fsync
+//! covers the write. Many writes share one fsync (group commit), so awaiting a commit is cheap
+//! under load.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::model::{
     Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
@@ -20,6 +24,47 @@ pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + '
 /// A commit that has already failed (for validation errors found before any I/O).
 pub fn failed_commit(err: StoreError) -> Commit {
     Box::pin(std::future::ready(Err(err)))
+}
+
+/// A read in flight: a future of the record (or records) asked for.
+///
+/// Backends that answer without waiting build it with [`Read::ready`], which costs nothing more
+/// than the value; backends that wait on I/O box their future with [`Read::pending`].
+#[must_use = "a read does nothing unless awaited"]
+pub struct Read<T>(ReadState<T>);
+
+enum ReadState<T> {
+    /// The answer, until it is handed out by the first poll that sees it.
+    Ready(Option<Result<T, StoreError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>),
+}
+
+impl<T> Read<T> {
+    /// A read already answered.
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        Self(ReadState::Ready(Some(result)))
+    }
+
+    /// A read that waits on `future`.
+    pub fn pending(future: impl Future<Output = Result<T, StoreError>> + Send + 'static) -> Self {
+        Self(ReadState::Pending(Box::pin(future)))
+    }
+}
+
+// `Read` never pins its value in place: the ready answer is moved out, and the pending future
+// sits behind its own `Pin<Box>`. So it is `Unpin` whatever `T` is.
+impl<T> Unpin for Read<T> {}
+
+impl<T> Future for Read<T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            // Polled again after it answered (which a caller should not do): an error, not a panic.
+            ReadState::Ready(answer) => Poll::Ready(answer.take().unwrap_or(Err(StoreError::Closed))),
+            ReadState::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
 }
 
 /// Why the store could not serve a request.
@@ -55,9 +100,9 @@ pub enum StoreError {
 /// Tenants.
 pub trait TenantStore: Send + Sync {
     /// One tenant.
-    fn tenant(&self, id: &str) -> Result<Option<Arc<Tenant>>, StoreError>;
+    fn tenant(&self, id: &str) -> Read<Option<Arc<Tenant>>>;
     /// Every tenant, ordered by id.
-    fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    fn tenants(&self) -> Read<Vec<Tenant>>;
     /// Creates or replaces a tenant.
     fn put_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
@@ -68,9 +113,9 @@ pub trait TenantStore: Send + Sync {
 /// Clients of a tenant.
 pub trait ClientStore: Send + Sync {
     /// One client.
-    fn client(&self, tenant: &str, client_id: &str) -> Result<Option<Arc<Client>>, StoreError>;
+    fn client(&self, tenant: &str, client_id: &str) -> Read<Option<Arc<Client>>>;
     /// Every client of a tenant, ordered by id.
-    fn clients(&self, tenant: &str) -> Result<Vec<Client>, StoreError>;
+    fn clients(&self, tenant: &str) -> Read<Vec<Client>>;
     /// Creates or replaces a client.
     fn put_client(&self, client: &Client) -> Commit;
     /// Deletes a client.
@@ -80,7 +125,7 @@ pub trait ClientStore: Send + Sync {
 /// Signing keys of a tenant.
 pub trait KeyStore: Send + Sync {
     /// Every key of a tenant, oldest first.
-    fn keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError>;
+    fn keys(&self, tenant: &str) -> Read<Vec<KeyRecord>>;
     /// Creates or replaces a key record.
     fn put_key(&self, key: &KeyRecord) -> Commit;
     /// Deletes a key record.
@@ -94,9 +139,18 @@ pub trait TokenStore: Send + Sync {
     fn put_opaque_token(&self, digest: &[u8; 32], token: &OpaqueToken) -> Commit;
     /// The token with this digest in this tenant, if stored (expired ones may still be returned:
     /// callers check `exp`).
-    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Result<Option<OpaqueToken>, StoreError>;
+    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Read<Option<OpaqueToken>>;
     /// Deletes an opaque token.
     fn delete_opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
+}
+
+/// Whether a JWT is on the deny list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtStatus {
+    /// Not revoked (its signature and `exp` are the caller's to check).
+    NotRevoked,
+    /// Revoked before its `exp`.
+    Revoked,
 }
 
 /// The deny list of revoked JWTs.
@@ -104,7 +158,7 @@ pub trait RevocationStore: Send + Sync {
     /// Adds a revoked JWT; it stays until its `exp`.
     fn put_revocation(&self, revocation: &Revocation) -> Commit;
     /// Whether the JWT with this `jti` is revoked in this tenant.
-    fn is_revoked(&self, tenant: &str, jti: &str) -> Result<bool, StoreError>;
+    fn jwt_status(&self, tenant: &str, jti: &str) -> Read<JwtStatus>;
 }
 
 /// Local users of a tenant. The backend keeps usernames and e-mail addresses unique per tenant,
@@ -112,13 +166,13 @@ pub trait RevocationStore: Send + Sync {
 /// concurrent writes claiming one name exactly one succeeds.
 pub trait UserStore: Send + Sync {
     /// One user by id.
-    fn user(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError>;
+    fn user(&self, tenant: &str, id: &str) -> Read<Option<User>>;
     /// The user with this username, compared without regard to case.
-    fn user_by_username(&self, tenant: &str, username: &str) -> Result<Option<User>, StoreError>;
+    fn user_by_username(&self, tenant: &str, username: &str) -> Read<Option<User>>;
     /// The user with this e-mail address, compared without regard to case.
-    fn user_by_email(&self, tenant: &str, email: &str) -> Result<Option<User>, StoreError>;
+    fn user_by_email(&self, tenant: &str, email: &str) -> Read<Option<User>>;
     /// Every user of a tenant, ordered by username.
-    fn users(&self, tenant: &str) -> Result<Vec<User>, StoreError>;
+    fn users(&self, tenant: &str) -> Read<Vec<User>>;
     /// Creates or replaces a user; fails with [`StoreError::Conflict`] if another user of the
     /// tenant has its username or e-mail address.
     fn put_user(&self, user: &User) -> Commit;
@@ -160,7 +214,7 @@ pub trait SessionStore: Send + Sync {
     /// Stores a session, or replaces it (a new login in the same browser).
     fn put_session(&self, digest: &[u8; 32], session: &Session) -> Commit;
     /// The session with this digest in this tenant, if stored and not expired at `now`.
-    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Result<Option<Session>, StoreError>;
+    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<Session>>;
     /// Ends a session.
     fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
 }
@@ -169,7 +223,7 @@ pub trait SessionStore: Send + Sync {
 /// client or the tenant.
 pub trait ConsentStore: Send + Sync {
     /// What this user granted this client, if anything.
-    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Read<Option<Consent>>;
     /// Stores (replaces) a consent record.
     fn put_consent(&self, consent: &Consent) -> Commit;
 }
@@ -190,6 +244,24 @@ pub enum RefreshUse {
     Unknown,
 }
 
+/// Whether a refresh token's family may still be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FamilyStatus {
+    /// The family lives: its current token can be rotated.
+    Live,
+    /// The family was revoked (a reuse, a revocation, a replayed code): none of its tokens work.
+    Revoked,
+}
+
+/// A stored refresh token, as read for introspection, revocation and the checks before a use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundRefresh {
+    /// The token's record.
+    pub token: RefreshToken,
+    /// The standing of its family.
+    pub family: FamilyStatus,
+}
+
 /// A refresh-token use in flight: resolves once its outcome (and the writes it made) is durable.
 pub type UseRefresh = Pin<Box<dyn Future<Output = Result<RefreshUse, StoreError>> + Send + 'static>>;
 
@@ -200,14 +272,9 @@ pub trait RefreshStore: Send + Sync {
     /// [`StoreError::Conflict`] when the family exists and is revoked (the code it came from
     /// was replayed while it was being exchanged), writing nothing.
     fn put_refresh_token(&self, digest: &[u8; 32], token: &RefreshToken) -> Commit;
-    /// The token with this digest and whether its family is revoked; `None` if absent or
+    /// The token with this digest and the standing of its family; `None` if absent or
     /// expired at `now`. For introspection, revocation and the checks before a rotation.
-    fn refresh_token(
-        &self,
-        tenant: &str,
-        digest: &[u8; 32],
-        now: UnixSecs,
-    ) -> Result<Option<(RefreshToken, bool)>, StoreError>;
+    fn refresh_token(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<FoundRefresh>>;
     /// Presents the token with digest `digest` at `now` and, when it may be used (current, or
     /// rotated at most `grace_secs` ago), marks it rotated and stores `next` (same family,
     /// tenant and client, or the write is refused as corrupt) under `next_digest`.
@@ -241,4 +308,9 @@ pub trait Store:
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;
+    /// Lets every write already submitted finish (each still resolves its [`Commit`]), makes
+    /// them durable and releases the backend (threads, files, connections). Later writes fail
+    /// with [`StoreError::Closed`]. Idempotent; fails if the store could not make the writes
+    /// durable (for instance when it is poisoned).
+    fn close(&self) -> Read<()>;
 }

@@ -105,8 +105,8 @@ impl App {
     }
 
     /// The tenant named in a protocol path, if it exists.
-    pub fn tenant(&self, id: &str) -> Result<Option<TenantCx>, StoreError> {
-        Ok(self.store.tenant(id)?.map(|tenant| TenantCx { issuer: self.issuer(&tenant.id), tenant }))
+    pub async fn tenant(&self, id: &str) -> Result<Option<TenantCx>, StoreError> {
+        Ok(self.store.tenant(id).await?.map(|tenant| TenantCx { issuer: self.issuer(&tenant.id), tenant }))
     }
 
     /// The serialized discovery document of a tenant.

@@ -85,7 +85,7 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
     let setup = |e: ApiError| BootstrapError::Setup(e.to_string());
     let marker = data_dir.join(INITIALIZED_MARKER);
     if !marker.exists() {
-        if app.store.tenant("default").map_err(|e| BootstrapError::Setup(e.to_string()))?.is_none() {
+        if app.store.tenant("default").await.map_err(|e| BootstrapError::Setup(e.to_string()))?.is_none() {
             let tenant = Tenant {
                 id: "default".into(),
                 display_name: "Default".into(),
@@ -100,8 +100,8 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
         }
         std::fs::write(&marker, b"").map_err(io("writing the initialized marker"))?;
     }
-    for tenant in app.store.tenants().map_err(|e| BootstrapError::Setup(e.to_string()))? {
-        app.keys.load(&tenant.id).map_err(setup)?;
+    for tenant in app.store.tenants().await.map_err(|e| BootstrapError::Setup(e.to_string()))? {
+        app.keys.load(&tenant.id).await.map_err(setup)?;
     }
     Ok(())
 }

@@ -239,7 +239,7 @@ pub async fn authorization_response(
         if !rt.code && !rt.token {
             // Core 5.4: with no access token to call /userinfo with, the claims the scope
             // releases travel in the ID token.
-            let user = app.store.user(&cx.tenant.id, &auth.sub).map_err(store_error)?;
+            let user = app.store.user(&cx.tenant.id, &auth.sub).await.map_err(store_error)?;
             let user =
                 user.ok_or_else(|| OAuthError::new(Reason::LoginRequired, "the user no longer exists"))?;
             claims.user_claims = userinfo::claims(&user, &req.scope);

@@ -93,8 +93,8 @@ impl KeyRing {
     }
 
     /// Loads a tenant's stored keys into the signer (those not loaded yet) and the ring.
-    pub fn load(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
-        let records = self.store.keys(tenant)?;
+    pub async fn load(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
+        let records = self.store.keys(tenant).await?;
         let loaded = self.get(tenant);
         // Only keys new to this process: loading an HSM key is a blocking round trip to the
         // token, and keys generated here were loaded by the signer already.
@@ -117,14 +117,14 @@ impl KeyRing {
             return Ok(kid);
         }
         let _guard = self.change.lock().await;
-        let keys = self.load(tenant)?;
+        let keys = self.load(tenant).await?;
         if let Some(kid) = keys.current(alg) {
             return Ok(kid.clone());
         }
         let record = self.signer.generate(tenant, alg, now).await?;
         self.store.put_key(&record).await?;
         let kid = record.kid.clone();
-        self.load(tenant)?;
+        self.load(tenant).await?;
         Ok(kid.into())
     }
 
@@ -138,7 +138,7 @@ impl KeyRing {
         now: UnixSecs,
     ) -> Result<Vec<KeyListing>, ApiError> {
         let _guard = self.change.lock().await;
-        let records = self.store.keys(tenant)?;
+        let records = self.store.keys(tenant).await?;
         let mut algs: Vec<SigningAlg> =
             records.iter().filter(|r| r.retired_at.is_none()).map(|r| r.alg).collect();
         if !algs.contains(&default_alg) {
@@ -156,7 +156,7 @@ impl KeyRing {
             old.expires_at = Some(expires_at);
             self.store.put_key(&old).await?;
         }
-        self.load(tenant)?;
+        self.load(tenant).await?;
         Ok(made.iter().map(|r| listing(r, true)).collect())
     }
 
@@ -166,7 +166,7 @@ impl KeyRing {
         let tenants: Vec<String> = self.tenants.read().keys().cloned().collect();
         let mut pruned = 0;
         for tenant in tenants {
-            let records = self.store.keys(&tenant)?;
+            let records = self.store.keys(&tenant).await?;
             let expired: Vec<&KeyRecord> =
                 records.iter().filter(|r| r.expires_at.is_some_and(|e| e <= now)).collect();
             if expired.is_empty() {
@@ -177,7 +177,7 @@ impl KeyRing {
                 self.signer.destroy(r).await?;
                 pruned += 1;
             }
-            self.load(&tenant)?;
+            self.load(&tenant).await?;
         }
         Ok(pruned)
     }

@@ -22,6 +22,7 @@ mod cache;
 mod codec;
 mod keys;
 mod options;
+mod reads;
 mod state;
 mod store;
 mod sweeper;

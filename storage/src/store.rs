@@ -1,5 +1,5 @@
-//! [`FjallStore`]: opening the database, the read paths, submitting writes to the writer, and
-//! shutdown. The `tessera_core::store` traits are implemented here.
+//! [`FjallStore`]: opening the database, submitting writes to the writer, and shutdown; the read
+//! paths are in `reads`. The `tessera_core::store` traits are implemented here.
 
 use std::future::ready;
 use std::path::Path;
@@ -12,20 +12,19 @@ use parking_lot::Mutex;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
-    is_valid_id,
 };
-use tessera_core::rules::refresh;
 use tessera_core::store::{
-    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, KeyStore, RefreshStore, RefreshUse,
-    RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore, TokenStore, UseRefresh,
-    UserStore, failed_commit,
+    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, FoundRefresh, JwtStatus, KeyStore, Read,
+    RefreshStore, RefreshUse, RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore,
+    TokenStore, UseRefresh, UserStore, failed_commit,
 };
 use tokio::sync::oneshot;
 
 use crate::cache::RecordCache;
-use crate::codec::{self, StoredCode, StoredFamily};
+use crate::codec::{self, StoredCode};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
+use crate::reads::client_key;
 use crate::state::{Shared, Stored, io};
 use crate::sweeper::{self, Sweeper};
 use crate::writer::{self, Limits, Request, WriteOp, Writer};
@@ -35,7 +34,7 @@ use crate::writer::{self, Limits, Request, WriteOp, Writer};
 ///
 /// Dropping it closes it (see [`FjallStore::close`]).
 pub struct FjallStore {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     tx: SyncSender<Request>,
     threads: Mutex<Threads>,
     sweep_batch_max: usize,
@@ -221,25 +220,13 @@ fn load_deny_list(shared: &Shared) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
-    if is_valid_id(client_id) { keys::scoped_key(tenant, client_id.as_bytes()) } else { None }
-}
-
 impl TenantStore for FjallStore {
-    fn tenant(&self, id: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
-        let Some(key) = keys::tenant_key(id) else {
-            return Ok(None);
-        };
-        if self.shared.is_deleting(id) {
-            return Ok(None);
-        }
-        self.shared.tenants.get_or_load(&key, || self.shared.get(&key))
+    fn tenant(&self, id: &str) -> Read<Option<Arc<Tenant>>> {
+        Read::ready(self.tenant_now(id))
     }
 
-    fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let mut tenants = self.shared.scan::<Tenant>(&[])?;
-        tenants.retain(|t| !self.shared.is_deleting(&t.id));
-        Ok(tenants)
+    fn tenants(&self) -> Read<Vec<Tenant>> {
+        Read::ready(self.tenants_now())
     }
 
     fn put_tenant(&self, tenant: &Tenant) -> Commit {
@@ -255,21 +242,12 @@ impl TenantStore for FjallStore {
 }
 
 impl ClientStore for FjallStore {
-    fn client(&self, tenant: &str, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        let Some(key) = client_key(tenant, client_id) else {
-            return Ok(None);
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(None);
-        }
-        self.shared.clients.get_or_load(&key, || self.shared.get(&key))
+    fn client(&self, tenant: &str, client_id: &str) -> Read<Option<Arc<Client>>> {
+        Read::ready(self.client_now(tenant, client_id))
     }
 
-    fn clients(&self, tenant: &str) -> Result<Vec<Client>, StoreError> {
-        match keys::tenant_prefix(tenant) {
-            Some(prefix) if !self.shared.is_deleting(tenant) => self.shared.scan(&prefix),
-            _ => Ok(Vec::new()),
-        }
+    fn clients(&self, tenant: &str) -> Read<Vec<Client>> {
+        Read::ready(self.clients_now(tenant))
     }
 
     fn put_client(&self, client: &Client) -> Commit {
@@ -286,16 +264,8 @@ impl ClientStore for FjallStore {
 }
 
 impl KeyStore for FjallStore {
-    fn keys(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
-        let Some(prefix) = keys::tenant_prefix(tenant) else {
-            return Ok(Vec::new());
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(Vec::new());
-        }
-        let mut keys = self.shared.scan::<KeyRecord>(&prefix)?;
-        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)));
-        Ok(keys)
+    fn keys(&self, tenant: &str) -> Read<Vec<KeyRecord>> {
+        Read::ready(self.keys_now(tenant))
     }
 
     fn put_key(&self, key: &KeyRecord) -> Commit {
@@ -312,11 +282,8 @@ impl TokenStore for FjallStore {
         self.put(keys::scoped_key(&token.tenant, digest), token, "opaque token")
     }
 
-    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Result<Option<OpaqueToken>, StoreError> {
-        match keys::scoped_key(tenant, digest) {
-            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
-            _ => Ok(None),
-        }
+    fn opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Read<Option<OpaqueToken>> {
+        Read::ready(self.opaque_token_now(tenant, digest))
     }
 
     fn delete_opaque_token(&self, tenant: &str, digest: &[u8; 32]) -> Commit {
@@ -330,58 +297,26 @@ impl RevocationStore for FjallStore {
         self.put(key, revocation, "revocation")
     }
 
-    fn is_revoked(&self, tenant: &str, jti: &str) -> Result<bool, StoreError> {
-        if self.shared.is_deleting(tenant) {
-            return Ok(false);
-        }
-        Ok(self.shared.deny.contains(tenant, jti, self.shared.now()))
-    }
-}
-
-impl FjallStore {
-    /// The user an index entry points at. Index and record are written in one batch, so an
-    /// entry without its record is only left by a user that was corrupt when deleted: absent.
-    fn user_by_index(&self, space: Space, tenant: &str, value: &str) -> Result<Option<User>, StoreError> {
-        let Some(index_key) = keys::folded_key(tenant, value) else {
-            return Ok(None);
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(None);
-        }
-        let Some(id) = self.shared.space(space).get(&index_key).map_err(io)? else {
-            return Ok(None);
-        };
-        let id = codec::decode_index(space, &index_key, &id)?;
-        self.user(tenant, &id)
+    fn jwt_status(&self, tenant: &str, jti: &str) -> Read<JwtStatus> {
+        Read::ready(self.jwt_status_now(tenant, jti))
     }
 }
 
 impl UserStore for FjallStore {
-    fn user(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError> {
-        match keys::user_key(tenant, id) {
-            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
-            _ => Ok(None),
-        }
+    fn user(&self, tenant: &str, id: &str) -> Read<Option<User>> {
+        Read::ready(self.user_now(tenant, id))
     }
 
-    fn user_by_username(&self, tenant: &str, username: &str) -> Result<Option<User>, StoreError> {
-        self.user_by_index(Space::UserNames, tenant, username)
+    fn user_by_username(&self, tenant: &str, username: &str) -> Read<Option<User>> {
+        Read::ready(self.user_by_index(Space::UserNames, tenant, username))
     }
 
-    fn user_by_email(&self, tenant: &str, email: &str) -> Result<Option<User>, StoreError> {
-        self.user_by_index(Space::UserEmails, tenant, email)
+    fn user_by_email(&self, tenant: &str, email: &str) -> Read<Option<User>> {
+        Read::ready(self.user_by_index(Space::UserEmails, tenant, email))
     }
 
-    fn users(&self, tenant: &str) -> Result<Vec<User>, StoreError> {
-        let Some(prefix) = keys::tenant_prefix(tenant) else {
-            return Ok(Vec::new());
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(Vec::new());
-        }
-        let mut users = self.shared.scan::<User>(&prefix)?;
-        users.sort_by(|a, b| a.username.cmp(&b.username).then_with(|| a.id.cmp(&b.id)));
-        Ok(users)
+    fn users(&self, tenant: &str) -> Read<Vec<User>> {
+        Read::ready(self.users_now(tenant))
     }
 
     fn put_user(&self, user: &User) -> Commit {
@@ -430,14 +365,6 @@ fn invalid(space: Space, what: &str) -> StoreError {
 }
 
 impl FjallStore {
-    /// Reads a record of a tenant that is not being deleted.
-    fn read<T: Stored>(&self, tenant: &str, key: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-        match key {
-            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
-            _ => Ok(None),
-        }
-    }
-
     /// Submits an op that sends its outcome before its commit resolves, and waits for both.
     fn decided<T: Send + 'static>(
         &self,
@@ -459,10 +386,8 @@ impl SessionStore for FjallStore {
         self.put(keys::scoped_key(&session.tenant, digest), session, "session")
     }
 
-    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Result<Option<Session>, StoreError> {
-        let session: Option<Session> = self.read(tenant, keys::scoped_key(tenant, digest))?;
-        // Expired but not swept yet reads as gone.
-        Ok(session.filter(|s| s.expires_at > now))
+    fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<Session>> {
+        Read::ready(self.session_now(tenant, digest, now))
     }
 
     fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit {
@@ -471,8 +396,8 @@ impl SessionStore for FjallStore {
 }
 
 impl ConsentStore for FjallStore {
-    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError> {
-        self.read(tenant, keys::consent_key(tenant, user_id, client_id))
+    fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Read<Option<Consent>> {
+        Read::ready(self.read(tenant, keys::consent_key(tenant, user_id, client_id)))
     }
 
     fn put_consent(&self, consent: &Consent) -> Commit {
@@ -497,19 +422,8 @@ impl RefreshStore for FjallStore {
         }
     }
 
-    fn refresh_token(
-        &self,
-        tenant: &str,
-        digest: &[u8; 32],
-        now: UnixSecs,
-    ) -> Result<Option<(RefreshToken, bool)>, StoreError> {
-        let token: Option<RefreshToken> = self.read(tenant, keys::scoped_key(tenant, digest))?;
-        let Some(token) = token.filter(|t| refresh::is_usable(t, now)) else {
-            return Ok(None);
-        };
-        // A family that is gone or expired was revoked and swept, or the tenant is going.
-        let family: Option<StoredFamily> = self.read(tenant, keys::family_key(tenant, &token.family))?;
-        Ok(Some((token, refresh::is_revoked(family.as_ref(), now))))
+    fn refresh_token(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<FoundRefresh>> {
+        Read::ready(self.refresh_token_now(tenant, digest, now))
     }
 
     fn use_refresh_token(
@@ -565,5 +479,10 @@ impl RefreshStore for FjallStore {
 impl Store for FjallStore {
     fn is_writable(&self) -> bool {
         self.shared.refusal().is_none()
+    }
+
+    /// Blocks until the writer has finished (see [`FjallStore::close`]), then answers.
+    fn close(&self) -> Read<()> {
+        Read::ready(FjallStore::close(self))
     }
 }

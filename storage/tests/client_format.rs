@@ -61,8 +61,8 @@ fn a_version_1_client_survives_reopen_and_is_rewritten_as_version_2() {
 
     {
         let store = open(dir.path(), &clock);
-        assert_eq!(*store.client("acme", "web").unwrap().unwrap(), old_client());
-        let mut all: Vec<Client> = store.clients("acme").unwrap();
+        assert_eq!(*wait(store.client("acme", "web")).unwrap().unwrap(), old_client());
+        let mut all: Vec<Client> = wait(store.clients("acme")).unwrap();
         all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         assert_eq!(all, [client("acme", "new"), old_client()]);
         // Reading does not rewrite it.
@@ -76,5 +76,5 @@ fn a_version_1_client_survives_reopen_and_is_rewritten_as_version_2() {
     }
     assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 2);
     let store = open(dir.path(), &clock);
-    assert!(store.client("acme", "web").unwrap().unwrap().pkce_plain_allowed);
+    assert!(wait(store.client("acme", "web")).unwrap().unwrap().pkce_plain_allowed);
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use tessera_core::store::JwtStatus;
 use tessera_core::store::{ClientStore, KeyStore, RevocationStore, StoreError, TenantStore, TokenStore};
 
 fn corrupt_key(result: Result<impl std::fmt::Debug, StoreError>) -> String {
@@ -45,17 +46,17 @@ fn corrupt_records_read_as_corrupt_not_panics() {
     write_raw(dir.path(), "tenants", b"moved", &moved);
 
     let store = open(dir.path(), &clock);
-    assert_eq!(corrupt_key(store.tenant("evil")), "tenants:evil");
-    assert_eq!(corrupt_key(store.tenant("moved")), "tenants:moved");
-    assert_eq!(corrupt_key(store.client("acme", "web")), "clients:acme/web");
-    corrupt_key(store.clients("acme"));
-    corrupt_key(store.keys("acme"));
-    corrupt_key(store.tenants());
-    let key = corrupt_key(store.opaque_token("acme", &digest(9)));
+    assert_eq!(corrupt_key(wait(store.tenant("evil"))), "tenants:evil");
+    assert_eq!(corrupt_key(wait(store.tenant("moved"))), "tenants:moved");
+    assert_eq!(corrupt_key(wait(store.client("acme", "web"))), "clients:acme/web");
+    corrupt_key(wait(store.clients("acme")));
+    corrupt_key(wait(store.keys("acme")));
+    corrupt_key(wait(store.tenants()));
+    let key = corrupt_key(wait(store.opaque_token("acme", &digest(9))));
     assert!(key.starts_with("opaque_tokens:acme/"), "{key}");
     // Healthy records next to the damage still read.
-    assert_eq!(*store.tenant("acme").unwrap().unwrap(), tenant("acme"));
-    assert!(store.client("acme", "good").unwrap().is_some());
+    assert_eq!(*wait(store.tenant("acme")).unwrap().unwrap(), tenant("acme"));
+    assert!(wait(store.client("acme", "good")).unwrap().is_some());
 }
 
 #[test]
@@ -65,6 +66,6 @@ fn a_corrupt_revocation_keeps_its_token_revoked() {
     drop(open(dir.path(), &clock));
     write_raw(dir.path(), "revocations", b"acme\0jwt-9", b"\x01\x02\x03");
     let store = open(dir.path(), &clock);
-    assert!(store.is_revoked("acme", "jwt-9").unwrap());
-    assert!(!store.is_revoked("acme", "jwt-8").unwrap());
+    assert_eq!(wait(store.jwt_status("acme", "jwt-9")).unwrap(), JwtStatus::Revoked);
+    assert_eq!(wait(store.jwt_status("acme", "jwt-8")).unwrap(), JwtStatus::NotRevoked);
 }

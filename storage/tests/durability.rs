@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use tessera_core::store::JwtStatus;
 
 use common::*;
 use tessera_core::store::{
@@ -26,11 +27,15 @@ fn reopen_finds_everything_acknowledged() {
         // Dropped without `close`: `Drop` must still leave everything on disk.
     }
     let store = open(dir.path(), &clock);
-    assert_eq!(*store.tenant("acme").unwrap().unwrap(), tenant("acme"));
-    assert_eq!(*store.client("acme", "web").unwrap().unwrap(), client("acme", "web"));
-    assert_eq!(store.keys("acme").unwrap(), vec![key("acme", "k1", 10)]);
-    assert_eq!(store.opaque_token("acme", &digest(1)).unwrap(), Some(token("acme", "t1", 5_000)));
-    assert!(store.is_revoked("acme", "jwt-1").unwrap(), "deny list reloaded at open");
+    assert_eq!(*wait(store.tenant("acme")).unwrap().unwrap(), tenant("acme"));
+    assert_eq!(*wait(store.client("acme", "web")).unwrap().unwrap(), client("acme", "web"));
+    assert_eq!(wait(store.keys("acme")).unwrap(), vec![key("acme", "k1", 10)]);
+    assert_eq!(wait(store.opaque_token("acme", &digest(1))).unwrap(), Some(token("acme", "t1", 5_000)));
+    assert_eq!(
+        wait(store.jwt_status("acme", "jwt-1")).unwrap(),
+        JwtStatus::Revoked,
+        "deny list reloaded at open"
+    );
 }
 
 /// Environment variable that turns `crash_child` into the crashing writer.
@@ -78,10 +83,10 @@ fn acknowledged_writes_survive_a_crash() {
 
     let store = open(dir.path(), &ManualClock::at(1_000));
     for i in 0..CRASH_WRITES {
-        let found = store.opaque_token("acme", &digest(i)).unwrap();
+        let found = wait(store.opaque_token("acme", &digest(i))).unwrap();
         assert_eq!(found, Some(token("acme", &format!("t{i}"), 9_000)), "token {i} lost");
     }
-    assert!(store.is_revoked("acme", "jwt-1").unwrap());
+    assert_eq!(wait(store.jwt_status("acme", "jwt-1")).unwrap(), JwtStatus::Revoked);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +116,7 @@ async fn concurrent_writes_all_resolve_and_share_fsyncs() {
     let writes = u64::from(TASKS * PER_TASK);
     let fsyncs = store.persist_count() - before;
     for n in 0..TASKS * PER_TASK {
-        assert!(store.opaque_token("acme", &digest(n)).unwrap().is_some(), "token {n} missing");
+        assert!(store.opaque_token("acme", &digest(n)).await.unwrap().is_some(), "token {n} missing");
     }
     assert_eq!(store.committed_write_count(), writes);
     // 64 writers wait at once, so a round holds many of them: far fewer fsyncs than writes.
@@ -137,7 +142,7 @@ async fn a_failed_fsync_poisons_the_store() {
     assert_eq!(store.delete_tenant("acme").await, Err(StoreError::Poisoned));
     assert_eq!(store.sweep_expired(), Err(StoreError::Poisoned));
     // Reads go on: the data that was durable is still served.
-    assert!(store.tenant("acme").unwrap().is_some());
+    assert!(store.tenant("acme").await.unwrap().is_some());
     assert_eq!(store.close(), Err(StoreError::Poisoned));
 }
 
@@ -152,9 +157,9 @@ async fn close_completes_queued_writes_then_refuses() {
     }
     assert!(!store.is_writable());
     assert_eq!(store.put_tenant(&tenant("acme")).await, Err(StoreError::Closed));
-    assert_eq!(store.clients("acme").unwrap().len(), 100, "reads still work after close");
+    assert_eq!(store.clients("acme").await.unwrap().len(), 100, "reads still work after close");
     store.close().unwrap();
     drop(store);
     let store = FjallStore::open(dir.path(), options(&ManualClock::at(0))).unwrap();
-    assert_eq!(store.clients("acme").unwrap().len(), 100);
+    assert_eq!(store.clients("acme").await.unwrap().len(), 100);
 }

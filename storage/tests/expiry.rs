@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use tessera_core::store::JwtStatus;
 
 use common::*;
 use tessera_core::store::{RevocationStore, TokenStore};
@@ -30,21 +31,25 @@ fn sweep_removes_expired_records_and_their_index_entries() {
         let store = open(dir.path(), &clock);
         fill(&store);
         assert_eq!(store.sweep_expired().unwrap(), 0, "nothing due yet");
-        assert!(store.is_revoked("acme", "old").unwrap());
+        assert_eq!(wait(store.jwt_status("acme", "old")).unwrap(), JwtStatus::Revoked);
 
         clock.set(1_005); // exp is the first instant a token is no longer valid
-        assert!(!store.is_revoked("acme", "old").unwrap(), "expired before any sweep");
-        assert!(store.opaque_token("acme", &digest(0)).unwrap().is_some(), "caller checks exp");
+        assert_eq!(
+            wait(store.jwt_status("acme", "old")).unwrap(),
+            JwtStatus::NotRevoked,
+            "expired before any sweep"
+        );
+        assert!(wait(store.opaque_token("acme", &digest(0))).unwrap().is_some(), "caller checks exp");
         assert_eq!(store.sweep_expired().unwrap(), 4);
         assert_eq!(store.sweep_expired().unwrap(), 0);
 
         for i in 0..3 {
-            assert_eq!(store.opaque_token("acme", &digest(i)).unwrap(), None);
+            assert_eq!(wait(store.opaque_token("acme", &digest(i))).unwrap(), None);
         }
         for i in 10..12 {
-            assert!(store.opaque_token("acme", &digest(i)).unwrap().is_some());
+            assert!(wait(store.opaque_token("acme", &digest(i))).unwrap().is_some());
         }
-        assert!(store.is_revoked("acme", "live").unwrap());
+        assert_eq!(wait(store.jwt_status("acme", "live")).unwrap(), JwtStatus::Revoked);
         assert_eq!(store.revocation_count(), 1);
     }
     assert_eq!(raw_keys(dir.path(), "opaque_tokens").len(), 2);
@@ -80,8 +85,8 @@ fn a_record_rewritten_with_a_later_exp_survives_its_old_entry() {
         wait(store.delete_opaque_token("acme", &digest(2))).unwrap();
         clock.set(1_010);
         assert_eq!(store.sweep_expired().unwrap(), 3);
-        assert_eq!(store.opaque_token("acme", &digest(1)).unwrap().map(|t| t.exp), Some(5_000));
-        assert!(store.is_revoked("acme", "j").unwrap());
+        assert_eq!(wait(store.opaque_token("acme", &digest(1))).unwrap().map(|t| t.exp), Some(5_000));
+        assert_eq!(wait(store.jwt_status("acme", "j")).unwrap(), JwtStatus::Revoked);
     }
     assert_eq!(raw_keys(dir.path(), "expiry").len(), 2);
 }
@@ -100,10 +105,10 @@ fn the_background_sweeper_runs_on_its_own() {
     clock.set(1_500);
     // Polls for the outcome; the deadline only bounds a hung test, it asserts no speed.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while (0..3).any(|i| store.opaque_token("acme", &digest(i)).unwrap().is_some()) {
+    while (0..3).any(|i| wait(store.opaque_token("acme", &digest(i))).unwrap().is_some()) {
         assert!(Instant::now() < deadline, "sweeper never removed the expired tokens");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(store.opaque_token("acme", &digest(10)).unwrap().is_some());
+    assert!(wait(store.opaque_token("acme", &digest(10))).unwrap().is_some());
     store.close().unwrap();
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use futures_lite_free::join_all;
+use tessera_core::store::JwtStatus;
 use tessera_core::store::{
     ClientStore, KeyStore, RevocationStore, Store, StoreError, TenantStore, TokenStore,
 };
@@ -41,7 +42,7 @@ async fn records_breaking_their_invariants_are_refused() {
         store.put_revocation(&revocation("acme", "", 100)).await,
         Err(StoreError::Corrupt { .. })
     ));
-    assert!(store.tenants().unwrap().is_empty());
+    assert!(store.tenants().await.unwrap().is_empty());
     assert!(store.is_writable(), "a refused record does not poison the store");
 }
 
@@ -58,18 +59,18 @@ async fn writes_to_one_key_apply_in_submission_order() {
         })
         .collect();
     assert!(join_all(commits).await.iter().all(Result::is_ok));
-    assert_eq!(store.client("acme", "web").unwrap().unwrap().client_name, "v999");
+    assert_eq!(store.client("acme", "web").await.unwrap().unwrap().client_name, "v999");
 
     let put = store.put_client(&client("acme", "x"));
     let del = store.delete_client("acme", "x");
     let put_again = store.put_client(&client("acme", "x"));
     assert!(join_all(vec![put, del, put_again]).await.iter().all(Result::is_ok));
-    assert!(store.client("acme", "x").unwrap().is_some());
+    assert!(store.client("acme", "x").await.unwrap().is_some());
 
     let put = store.put_client(&client("acme", "y"));
     let del = store.delete_client("acme", "y");
     assert!(join_all(vec![put, del]).await.iter().all(Result::is_ok));
-    assert!(store.client("acme", "y").unwrap().is_none());
+    assert!(store.client("acme", "y").await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +83,7 @@ async fn concurrent_readers_never_keep_a_stale_cached_client() {
         let (store, stop) = (store.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = store.client("acme", "web").unwrap();
+                let _ = wait(store.client("acme", "web")).unwrap();
             }
         })
     };
@@ -91,7 +92,7 @@ async fn concurrent_readers_never_keep_a_stale_cached_client() {
         c.client_name = format!("v{i}");
         store.put_client(&c).await.unwrap();
         // Once the write is acknowledged no read may return an older version.
-        assert_eq!(store.client("acme", "web").unwrap().unwrap().client_name, format!("v{i}"));
+        assert_eq!(store.client("acme", "web").await.unwrap().unwrap().client_name, format!("v{i}"));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     reader.join().unwrap();
@@ -123,16 +124,16 @@ fn delete_tenant_removes_only_that_tenant_in_chunks() {
             fill_tenant(&store, "acme2", 50).await; // shares the prefix "acme"
             store.delete_tenant("acme").await.unwrap();
         });
-        assert_eq!(store.tenant("acme").unwrap(), None);
-        assert!(store.clients("acme").unwrap().is_empty());
-        assert!(store.keys("acme").unwrap().is_empty());
-        assert_eq!(store.opaque_token("acme", &digest(3)).unwrap(), None);
-        assert!(!store.is_revoked("acme", "j3").unwrap());
-        assert_eq!(store.tenants().unwrap(), vec![tenant("acme2")]);
-        assert_eq!(store.clients("acme2").unwrap().len(), 50);
-        assert_eq!(store.keys("acme2").unwrap().len(), 50);
-        assert!(store.opaque_token("acme2", &digest(3)).unwrap().is_some());
-        assert!(store.is_revoked("acme2", "j3").unwrap());
+        assert_eq!(wait(store.tenant("acme")).unwrap(), None);
+        assert!(wait(store.clients("acme")).unwrap().is_empty());
+        assert!(wait(store.keys("acme")).unwrap().is_empty());
+        assert_eq!(wait(store.opaque_token("acme", &digest(3))).unwrap(), None);
+        assert_eq!(wait(store.jwt_status("acme", "j3")).unwrap(), JwtStatus::NotRevoked);
+        assert_eq!(wait(store.tenants()).unwrap(), vec![tenant("acme2")]);
+        assert_eq!(wait(store.clients("acme2")).unwrap().len(), 50);
+        assert_eq!(wait(store.keys("acme2")).unwrap().len(), 50);
+        assert!(wait(store.opaque_token("acme2", &digest(3))).unwrap().is_some());
+        assert_eq!(wait(store.jwt_status("acme2", "j3")).unwrap(), JwtStatus::Revoked);
         assert_eq!(store.revocation_count(), 50);
     }
     // On disk: nothing of acme in any keyspace, its expiry entries included.
@@ -158,8 +159,8 @@ async fn writes_queued_after_delete_tenant_survive_it() {
     let put_client = store.put_client(&client("acme", "fresh"));
     let results = join_all(vec![delete, put_tenant, put_client]).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    assert!(store.tenant("acme").unwrap().is_some());
-    let ids: Vec<_> = store.clients("acme").unwrap().into_iter().map(|c| c.client_id).collect();
+    assert!(store.tenant("acme").await.unwrap().is_some());
+    let ids: Vec<_> = store.clients("acme").await.unwrap().into_iter().map(|c| c.client_id).collect();
     assert_eq!(ids, ["fresh"]);
-    assert!(store.keys("acme").unwrap().is_empty());
+    assert!(store.keys("acme").await.unwrap().is_empty());
 }

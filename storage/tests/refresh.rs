@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use tessera_core::model::RefreshToken;
+use tessera_core::store::{FamilyStatus, FoundRefresh};
 use tessera_core::store::{RefreshStore, RefreshUse, StoreError, TenantStore};
 use tessera_storage::{FjallStore, StoreOptions};
 
@@ -16,8 +17,11 @@ fn successor(t: &RefreshToken, at: i64) -> RefreshToken {
 }
 
 /// Whether the store reports the token as live and its family as not revoked.
-fn usable(store: &FjallStore, tenant: &str, d: u32, now: i64) -> bool {
-    matches!(store.refresh_token(tenant, &digest(d), now).unwrap(), Some((_, false)))
+async fn usable(store: &FjallStore, tenant: &str, d: u32, now: i64) -> bool {
+    matches!(
+        store.refresh_token(tenant, &digest(d), now).await.unwrap(),
+        Some(FoundRefresh { family: FamilyStatus::Live, .. })
+    )
 }
 
 #[tokio::test]
@@ -30,7 +34,7 @@ async fn a_tombstone_refuses_the_first_token_until_it_expires() {
     let first = refresh("acme", "fam1", 1_000, 5_000);
     let put = store.put_refresh_token(&digest(1), &first).await;
     assert!(matches!(put, Err(StoreError::Conflict(_))), "{put:?}");
-    assert_eq!(store.refresh_token("acme", &digest(1), 1_000).unwrap(), None);
+    assert_eq!(store.refresh_token("acme", &digest(1), 1_000).await.unwrap(), None);
     // Revoking again, later, keeps the tombstone at least that long.
     store.revoke_refresh_family("acme", "fam1", 2_500).await.unwrap();
 
@@ -42,7 +46,7 @@ async fn a_tombstone_refuses_the_first_token_until_it_expires() {
     clock.set(2_500);
     store.sweep_expired().unwrap();
     store.put_refresh_token(&digest(1), &first).await.unwrap();
-    assert!(usable(&store, "acme", 1, 2_500));
+    assert!(usable(&store, "acme", 1, 2_500).await);
     drop(store);
     assert_eq!(raw_keys(dir.path(), "refresh_tokens"), [digest_key("acme", digest(1))]);
     assert_eq!(raw_keys(dir.path(), "refresh_families"), [b"acme\0fam1".to_vec()]);
@@ -67,8 +71,11 @@ async fn a_successor_outside_the_family_is_refused_and_nothing_written() {
         let used = store.use_refresh_token("acme", &digest(1), &digest(d), &next, 1_100, 60).await;
         assert!(matches!(used, Err(StoreError::Corrupt { .. })), "{next:?}: {used:?}");
     }
-    assert_eq!(store.refresh_token("acme", &digest(1), 1_100).unwrap(), Some((t1.clone(), false)));
-    assert_eq!(store.refresh_token("acme", &digest(2), 1_100).unwrap(), None);
+    assert_eq!(
+        store.refresh_token("acme", &digest(1), 1_100).await.unwrap(),
+        Some(FoundRefresh { token: t1.clone(), family: FamilyStatus::Live })
+    );
+    assert_eq!(store.refresh_token("acme", &digest(2), 1_100).await.unwrap(), None);
     let used = store.use_refresh_token("acme", &digest(1), &digest(2), &good, 1_100, 60).await.unwrap();
     assert_eq!(used, RefreshUse::Rotated(t1));
 }
@@ -113,7 +120,7 @@ async fn families_outlive_their_tokens_and_everything_is_swept() {
         // t1 and the family's first expiry come due; the family was extended to t2's expiry.
         clock.set(2_000);
         assert_eq!(store.sweep_expired().unwrap(), 2);
-        assert!(usable(&store, "acme", 2, 2_000), "the family must outlive t1");
+        assert!(usable(&store, "acme", 2, 2_000).await, "the family must outlive t1");
         let t3 = refresh("acme", "fam1", 2_000, 2_500); // shorter-lived: no extension
         let used = store.use_refresh_token("acme", &digest(2), &digest(3), &t3, 2_000, 60).await.unwrap();
         assert!(matches!(used, RefreshUse::Rotated(_)), "{used:?}");
@@ -151,9 +158,9 @@ fn delete_tenant_removes_its_tokens_and_families() {
             store.put_refresh_token(&digest(50), &refresh("acme", "gone", 1_000, 5_000)).await.unwrap();
         });
         for i in 0..8 {
-            assert_eq!(store.refresh_token("acme", &digest(i), 1_000).unwrap(), None);
+            assert_eq!(wait(store.refresh_token("acme", &digest(i), 1_000)).unwrap(), None);
         }
-        assert!(usable(&store, "other", 99, 1_000));
+        assert!(wait(usable(&store, "other", 99, 1_000)));
     }
     let mut tokens = raw_keys(dir.path(), "refresh_tokens");
     tokens.sort();

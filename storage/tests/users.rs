@@ -32,27 +32,27 @@ async fn users_round_trip_and_are_found_by_name_and_email() {
     store.put_user(&bob).await.unwrap();
     store.put_user(&alice).await.unwrap();
 
-    assert_eq!(store.user("acme", "id-bob").unwrap(), Some(bob.clone()));
-    assert_eq!(store.user_by_username("acme", "bob").unwrap(), Some(bob.clone()));
-    assert_eq!(store.user_by_username("acme", "BOB").unwrap(), Some(bob.clone()));
-    assert_eq!(store.user_by_email("acme", "bob@example.COM").unwrap(), Some(bob.clone()));
-    assert_eq!(store.user_by_email("acme", "nobody@example.com").unwrap(), None);
-    assert_eq!(store.user("acme", "nope").unwrap(), None);
-    assert_eq!(store.user("acme", "a/b").unwrap(), None);
-    let names: Vec<_> = store.users("acme").unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(store.user("acme", "id-bob").await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_username("acme", "bob").await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_username("acme", "BOB").await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_email("acme", "bob@example.COM").await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.user_by_email("acme", "nobody@example.com").await.unwrap(), None);
+    assert_eq!(store.user("acme", "nope").await.unwrap(), None);
+    assert_eq!(store.user("acme", "a/b").await.unwrap(), None);
+    let names: Vec<_> = store.users("acme").await.unwrap().into_iter().map(|u| u.username).collect();
     assert_eq!(names, ["Bob", "alice"], "ordered by username");
 
     // Another tenant sees none of it and may reuse the names.
     store.put_tenant(&tenant("other")).await.unwrap();
-    assert_eq!(store.user("other", "id-bob").unwrap(), None);
-    assert_eq!(store.user_by_username("other", "bob").unwrap(), None);
+    assert_eq!(store.user("other", "id-bob").await.unwrap(), None);
+    assert_eq!(store.user_by_username("other", "bob").await.unwrap(), None);
     store.put_user(&user("other", "id-bob2", "bob", Some("bob@example.com"))).await.unwrap();
 
     // Reopening keeps users and indexes.
     drop(store);
     let store = open(dir.path(), &clock);
-    assert_eq!(store.user_by_email("acme", "BOB@example.com").unwrap(), Some(bob));
-    assert_eq!(store.users("acme").unwrap().len(), 2);
+    assert_eq!(store.user_by_email("acme", "BOB@example.com").await.unwrap(), Some(bob));
+    assert_eq!(store.users("acme").await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -70,13 +70,13 @@ async fn deleting_the_tenant_deletes_its_users_and_indexes() {
         }
     }
     store.delete_tenant("acme").await.unwrap();
-    assert!(store.users("acme").unwrap().is_empty());
-    assert_eq!(store.users("keep").unwrap().len(), 5);
+    assert!(store.users("acme").await.unwrap().is_empty());
+    assert_eq!(store.users("keep").await.unwrap().len(), 5);
     // A re-created tenant of the same id inherits nothing, not even a taken name.
     store.put_tenant(&tenant("acme")).await.unwrap();
-    assert_eq!(store.user_by_username("acme", "user0").unwrap(), None);
+    assert_eq!(store.user_by_username("acme", "user0").await.unwrap(), None);
     store.put_user(&user("acme", "new", "user0", Some("0@x.io"))).await.unwrap();
     drop(store);
     let store = open(dir.path(), &clock);
-    assert_eq!(store.users("acme").unwrap().len(), 1);
+    assert_eq!(store.users("acme").await.unwrap().len(), 1);
 }

@@ -211,7 +211,7 @@ fn new_secret() -> Result<String, ApiError> {
 
 /// Registers a client.
 pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant)?;
+    tenant_or_404(app, tenant).await?;
     if m.grant_types.is_none() {
         return Err(invalid("grant_types is required"));
     }
@@ -240,7 +240,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         pkce_plain_allowed: false,
     };
     apply(&mut client, m)?;
-    if app.store.client(tenant, &client.client_id)?.is_some() {
+    if app.store.client(tenant, &client.client_id).await?.is_some() {
         return Err(ApiError::Conflict(format!("client {} exists", client.client_id)));
     }
     let secret = match client.token_endpoint_auth_method {
@@ -254,28 +254,28 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
 }
 
-fn client_or_404(app: &App, tenant: &str, id: &str) -> Result<Client, ApiError> {
-    tenant_or_404(app, tenant)?;
-    app.store.client(tenant, id)?.map(|c| (*c).clone()).ok_or(ApiError::NotFound("client"))
+async fn client_or_404(app: &App, tenant: &str, id: &str) -> Result<Client, ApiError> {
+    tenant_or_404(app, tenant).await?;
+    app.store.client(tenant, id).await?.map(|c| (*c).clone()).ok_or(ApiError::NotFound("client"))
 }
 
 /// Lists a tenant's clients.
-pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant)?;
-    let clients = app.store.clients(tenant)?;
+pub async fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant).await?;
+    let clients = app.store.clients(tenant).await?;
     let views: Vec<ClientView<'_>> = clients.iter().map(|c| view(c, None)).collect();
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "clients": views })))
 }
 
 /// Reads a client.
-pub fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
-    let client = client_or_404(app, tenant, id)?;
+pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let client = client_or_404(app, tenant, id).await?;
     Ok(json_no_store(StatusCode::OK, &view(&client, None)))
 }
 
 /// Changes a client's metadata. The id and secret are not changed here.
 pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Result<Resp, ApiError> {
-    let mut client = client_or_404(app, tenant, id)?;
+    let mut client = client_or_404(app, tenant, id).await?;
     if m.client_id.as_deref().is_some_and(|new| new != id) {
         return Err(invalid("client_id cannot be changed"));
     }
@@ -312,7 +312,7 @@ async fn ensure_id_token_key(app: &App, client: &Client) -> Result<(), ApiError>
 
 /// Deletes a client.
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
-    client_or_404(app, tenant, id)?;
+    client_or_404(app, tenant, id).await?;
     app.store.delete_client(tenant, id).await?;
     app.origins.forget(tenant);
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
@@ -320,7 +320,7 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 
 /// Replaces a confidential client's secret; the new one is returned once.
 pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
-    let mut client = client_or_404(app, tenant, id)?;
+    let mut client = client_or_404(app, tenant, id).await?;
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
         return Err(ApiError::BadRequest("a public client has no secret".into()));
     }

@@ -8,17 +8,17 @@ use crate::http::respond::{ApiError, Resp, json_no_store};
 use crate::util::now;
 
 /// Lists the tenant's keys, current and retired.
-pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant)?;
-    let keys = app.keys.load(tenant)?;
+pub async fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant).await?;
+    let keys = app.keys.load(tenant).await?;
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "keys": keys.listing })))
 }
 
 /// Makes new current keys; the old ones stay in the JWKS until their tokens have expired.
 pub async fn rotate(app: &App, tenant: &str) -> Result<Resp, ApiError> {
-    let t = tenant_or_404(app, tenant)?;
+    let t = tenant_or_404(app, tenant).await?;
     let settings = &t.settings;
     app.keys.rotate(tenant, settings.access_token_alg, settings.max_signed_token_ttl_secs(), now()).await?;
-    let keys = app.keys.load(tenant)?;
+    let keys = app.keys.load(tenant).await?;
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "keys": keys.listing })))
 }

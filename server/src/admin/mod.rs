@@ -65,28 +65,28 @@ pub async fn dispatch(
         _ => Some(app.admin_writes.lock().await),
     };
     match (route, method.clone()) {
-        (AdminRoute::Tenants, Method::GET) => tenants::list(app),
+        (AdminRoute::Tenants, Method::GET) => tenants::list(app).await,
         (AdminRoute::Tenants, Method::POST) => tenants::create(app, json_body(headers, &body)?).await,
-        (AdminRoute::Tenant(t), Method::GET) => tenants::get(app, &t),
+        (AdminRoute::Tenant(t), Method::GET) => tenants::get(app, &t).await,
         (AdminRoute::Tenant(t), Method::PATCH) => tenants::patch(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::Tenant(t), Method::DELETE) => tenants::delete(app, &t).await,
-        (AdminRoute::Settings(t), Method::GET) => tenants::get_settings(app, &t),
+        (AdminRoute::Settings(t), Method::GET) => tenants::get_settings(app, &t).await,
         (AdminRoute::Settings(t), Method::PUT) => {
             tenants::put_settings(app, &t, json_body(headers, &body)?).await
         }
-        (AdminRoute::Clients(t), Method::GET) => clients::list(app, &t),
+        (AdminRoute::Clients(t), Method::GET) => clients::list(app, &t).await,
         (AdminRoute::Clients(t), Method::POST) => clients::create(app, &t, json_body(headers, &body)?).await,
-        (AdminRoute::Client(t, c), Method::GET) => clients::get(app, &t, &c),
+        (AdminRoute::Client(t, c), Method::GET) => clients::get(app, &t, &c).await,
         (AdminRoute::Client(t, c), Method::PATCH) => {
             clients::patch(app, &t, &c, json_body(headers, &body)?).await
         }
         (AdminRoute::Client(t, c), Method::DELETE) => clients::delete(app, &t, &c).await,
         (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,
-        (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t),
+        (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t).await,
         (AdminRoute::RotateKeys(t), Method::POST) => keys::rotate(app, &t).await,
-        (AdminRoute::Users(t), Method::GET) => users::list(app, &t),
+        (AdminRoute::Users(t), Method::GET) => users::list(app, &t).await,
         (AdminRoute::Users(t), Method::POST) => users::create(app, &t, json_body(headers, &body)?).await,
-        (AdminRoute::User(t, u), Method::GET) => users::get(app, &t, &u),
+        (AdminRoute::User(t, u), Method::GET) => users::get(app, &t, &u).await,
         (AdminRoute::User(t, u), Method::PATCH) => {
             users::patch(app, &t, &u, json_body(headers, &body)?).await
         }
@@ -96,6 +96,9 @@ pub async fn dispatch(
 }
 
 /// The tenant, or 404.
-pub fn tenant_or_404(app: &App, id: &str) -> Result<std::sync::Arc<tessera_core::model::Tenant>, ApiError> {
-    app.store.tenant(id)?.ok_or(ApiError::NotFound("tenant"))
+pub async fn tenant_or_404(
+    app: &App,
+    id: &str,
+) -> Result<std::sync::Arc<tessera_core::model::Tenant>, ApiError> {
+    app.store.tenant(id).await?.ok_or(ApiError::NotFound("tenant"))
 }

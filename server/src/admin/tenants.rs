@@ -74,7 +74,7 @@ pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
     check_display_name(&display_name)?;
     let settings = body.settings.unwrap_or_default();
     check_settings(&settings)?;
-    if app.store.tenant(&body.id)?.is_some() {
+    if app.store.tenant(&body.id).await?.is_some() {
         return Err(ApiError::Conflict(format!("tenant {} exists", body.id)));
     }
     let tenant = Tenant { id: body.id, display_name, settings, created_at: now() };
@@ -84,20 +84,20 @@ pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
 }
 
 /// Lists tenants.
-pub fn list(app: &App) -> Result<Resp, ApiError> {
-    let tenants: Vec<serde_json::Value> = app.store.tenants()?.iter().map(|t| view(app, t)).collect();
+pub async fn list(app: &App) -> Result<Resp, ApiError> {
+    let tenants: Vec<serde_json::Value> = app.store.tenants().await?.iter().map(|t| view(app, t)).collect();
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "tenants": tenants })))
 }
 
 /// Reads a tenant.
-pub fn get(app: &App, id: &str) -> Result<Resp, ApiError> {
-    let tenant = tenant_or_404(app, id)?;
+pub async fn get(app: &App, id: &str) -> Result<Resp, ApiError> {
+    let tenant = tenant_or_404(app, id).await?;
     Ok(json_no_store(StatusCode::OK, &view(app, &tenant)))
 }
 
 /// Changes a tenant's display name and, field by field, its settings.
 pub async fn patch(app: &App, id: &str, body: PatchTenant) -> Result<Resp, ApiError> {
-    let mut tenant = (*tenant_or_404(app, id)?).clone();
+    let mut tenant = (*tenant_or_404(app, id).await?).clone();
     if let Some(name) = body.display_name {
         check_display_name(&name)?;
         tenant.display_name = name;
@@ -111,8 +111,8 @@ pub async fn patch(app: &App, id: &str, body: PatchTenant) -> Result<Resp, ApiEr
 
 /// Deletes a tenant with its clients, keys and tokens.
 pub async fn delete(app: &App, id: &str) -> Result<Resp, ApiError> {
-    tenant_or_404(app, id)?;
-    let keys = app.store.keys(id)?;
+    tenant_or_404(app, id).await?;
+    let keys = app.store.keys(id).await?;
     app.store.delete_tenant(id).await?;
     app.forget_tenant(id);
     // After the records are gone: a crash in between leaves orphaned HSM objects, never a
@@ -122,13 +122,13 @@ pub async fn delete(app: &App, id: &str) -> Result<Resp, ApiError> {
 }
 
 /// Reads a tenant's settings.
-pub fn get_settings(app: &App, id: &str) -> Result<Resp, ApiError> {
-    Ok(json_no_store(StatusCode::OK, &tenant_or_404(app, id)?.settings))
+pub async fn get_settings(app: &App, id: &str) -> Result<Resp, ApiError> {
+    Ok(json_no_store(StatusCode::OK, &tenant_or_404(app, id).await?.settings))
 }
 
 /// Replaces a tenant's settings; absent fields take their defaults, unknown fields are refused.
 pub async fn put_settings(app: &App, id: &str, settings: TenantSettings) -> Result<Resp, ApiError> {
-    let mut tenant = (*tenant_or_404(app, id)?).clone();
+    let mut tenant = (*tenant_or_404(app, id).await?).clone();
     tenant.settings = settings;
     save(app, &tenant).await?;
     Ok(json_no_store(StatusCode::OK, &tenant.settings))

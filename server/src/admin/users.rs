@@ -155,7 +155,7 @@ fn apply(user: &mut User, b: UserBody) -> Result<Option<String>, ApiError> {
 
 /// Creates a user; 201 with its `id` and profile.
 pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant)?;
+    tenant_or_404(app, tenant).await?;
     if b.username.is_none() {
         return Err(ApiError::BadRequest("username is required".into()));
     }
@@ -169,27 +169,27 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
     Ok(json_no_store(StatusCode::CREATED, &view(&user)))
 }
 
-fn user_or_404(app: &App, tenant: &str, id: &str) -> Result<User, ApiError> {
-    tenant_or_404(app, tenant)?;
-    app.store.user(tenant, id)?.ok_or(ApiError::NotFound("user"))
+async fn user_or_404(app: &App, tenant: &str, id: &str) -> Result<User, ApiError> {
+    tenant_or_404(app, tenant).await?;
+    app.store.user(tenant, id).await?.ok_or(ApiError::NotFound("user"))
 }
 
 /// Lists a tenant's users, ordered by username.
-pub fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant)?;
-    let users: Vec<Value> = app.store.users(tenant)?.iter().map(view).collect();
+pub async fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
+    tenant_or_404(app, tenant).await?;
+    let users: Vec<Value> = app.store.users(tenant).await?.iter().map(view).collect();
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": users })))
 }
 
 /// Reads a user.
-pub fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
-    let user = user_or_404(app, tenant, id)?;
+pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let user = user_or_404(app, tenant, id).await?;
     Ok(json_no_store(StatusCode::OK, &view(&user)))
 }
 
 /// Changes any of a user's fields, the password included.
 pub async fn patch(app: &App, tenant: &str, id: &str, b: UserBody) -> Result<Resp, ApiError> {
-    let mut user = user_or_404(app, tenant, id)?;
+    let mut user = user_or_404(app, tenant, id).await?;
     let password = apply(&mut user, b)?;
     if let Some(password) = password {
         user.password_hash = hash_off_worker(password).await?;
@@ -202,7 +202,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, b: UserBody) -> Result<Res
 
 /// Deletes a user.
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
-    user_or_404(app, tenant, id)?;
+    user_or_404(app, tenant, id).await?;
     app.store.delete_user(tenant, id).await?;
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
 }

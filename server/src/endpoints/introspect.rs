@@ -8,6 +8,7 @@ use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::introspection::{self, IntrospectionResponse};
 use tessera_core::model::TokenEndpointAuthMethod;
+use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus};
 use tessera_core::{jwt, secret};
 
 use super::{authenticate_client, verified_access_token};
@@ -17,20 +18,20 @@ use crate::util::now;
 
 /// Handles an introspection request.
 pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -> Resp {
-    match introspect(app, &cx, headers, &body) {
+    match introspect(app, &cx, headers, &body).await {
         Ok(resp) => json_no_store(StatusCode::OK, &resp),
         Err(err) => oauth_error(&err),
     }
 }
 
-fn introspect(
+async fn introspect(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<IntrospectionResponse, OAuthError> {
     let form = Form::parse(body)?;
-    let client = authenticate_client(app, cx, headers, &form)?;
+    let client = authenticate_client(app, cx, headers, &form).await?;
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
         return Err(OAuthError::new(
             Reason::ClientAuthMethodNotAllowed,
@@ -43,39 +44,41 @@ fn introspect(
         let Some(claims) = verified_access_token(app, cx, request.token) else {
             return Ok(IntrospectionResponse::inactive());
         };
-        let revoked = app.store.is_revoked(&cx.tenant.id, &claims.jti).map_err(store_error)?
-            || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat)?;
+        let revoked = app.store.jwt_status(&cx.tenant.id, &claims.jti).await.map_err(store_error)?
+            == JwtStatus::Revoked
+            || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat).await?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     let digest = secret::digest(request.token);
-    match app.store.opaque_token(&cx.tenant.id, &digest).map_err(store_error)? {
+    match app.store.opaque_token(&cx.tenant.id, &digest).await.map_err(store_error)? {
         // An opaque token's `jti` is on the deny list when the code it came from was replayed.
         Some(token)
             if token.tenant == cx.tenant.id
-                && !app.store.is_revoked(&cx.tenant.id, &token.jti).map_err(store_error)?
-                && issued_to_registered_client(app, cx, &token.client_id, token.iat)? =>
+                && app.store.jwt_status(&cx.tenant.id, &token.jti).await.map_err(store_error)?
+                    == JwtStatus::NotRevoked
+                && issued_to_registered_client(app, cx, &token.client_id, token.iat).await? =>
         {
             Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now))
         }
         Some(_) => Ok(IntrospectionResponse::inactive()),
-        None => introspect_refresh_token(app, cx, &client.client_id, &digest, now),
+        None => introspect_refresh_token(app, cx, &client.client_id, &digest, now).await,
     }
 }
 
 /// A refresh token is described only to the client it was issued to: resource servers have no
 /// business with refresh tokens, and answering them would tell who holds which grant.
-fn introspect_refresh_token(
+async fn introspect_refresh_token(
     app: &App,
     cx: &TenantCx,
     asking_client: &str,
     digest: &[u8; 32],
     now: i64,
 ) -> Result<IntrospectionResponse, OAuthError> {
-    match app.store.refresh_token(&cx.tenant.id, digest, now).map_err(store_error)? {
-        Some((token, false))
+    match app.store.refresh_token(&cx.tenant.id, digest, now).await.map_err(store_error)? {
+        Some(FoundRefresh { token, family: FamilyStatus::Live })
             if token.client_id == asking_client
                 && token.rotated_at.is_none()
-                && issued_to_registered_client(app, cx, &token.client_id, token.issued_at)? =>
+                && issued_to_registered_client(app, cx, &token.client_id, token.issued_at).await? =>
         {
             Ok(IntrospectionResponse::for_refresh_token(token, &cx.issuer))
         }
@@ -86,12 +89,12 @@ fn introspect_refresh_token(
 /// Whether the client a token was issued to is still registered, and was already registered
 /// when the token was issued: deleting a client invalidates its tokens (RFC 7592 2.3), and a
 /// client registered again under the same id does not inherit them.
-fn issued_to_registered_client(
+async fn issued_to_registered_client(
     app: &App,
     cx: &TenantCx,
     client_id: &str,
     iat: i64,
 ) -> Result<bool, OAuthError> {
-    let client = app.store.client(&cx.tenant.id, client_id).map_err(store_error)?;
+    let client = app.store.client(&cx.tenant.id, client_id).await.map_err(store_error)?;
     Ok(client.is_some_and(|c| c.created_at <= iat))
 }

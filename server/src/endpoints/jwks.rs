@@ -8,10 +8,10 @@ use crate::http::respond::{ApiError, Resp, json_public};
 const MAX_AGE_SECS: u32 = 60;
 
 /// Handles a JWKS request.
-pub fn handle(app: &App, cx: &TenantCx) -> Resp {
+pub async fn handle(app: &App, cx: &TenantCx) -> Resp {
     let keys = match app.keys.get(&cx.tenant.id) {
         Some(keys) => Ok(keys),
-        None => app.keys.load(&cx.tenant.id),
+        None => app.keys.load(&cx.tenant.id).await,
     };
     match keys {
         Ok(keys) => json_public(keys.jwks.clone(), MAX_AGE_SECS),

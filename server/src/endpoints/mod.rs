@@ -23,14 +23,14 @@ use crate::app::{App, TenantCx, VerifiedJwt};
 use crate::http::respond::store_error;
 
 /// Authenticates the client of a token, introspection or revocation request.
-pub fn authenticate_client(
+pub async fn authenticate_client(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
     form: &Form<'_>,
 ) -> Result<Arc<Client>, OAuthError> {
     let presented = client_auth::extract(headers.get(AUTHORIZATION).map(|v| v.as_bytes()), form)?;
-    let client = app.store.client(&cx.tenant.id, presented.client_id()).map_err(store_error)?;
+    let client = app.store.client(&cx.tenant.id, presented.client_id()).await.map_err(store_error)?;
     client_auth::authenticate(&presented, client.as_deref())?;
     client.ok_or_else(|| OAuthError::new(Reason::UnknownClient, "client authentication failed"))
 }

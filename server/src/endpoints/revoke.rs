@@ -9,6 +9,7 @@ use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::model::Revocation;
 use tessera_core::revocation::{self, not_your_token};
+use tessera_core::store::{FamilyStatus, FoundRefresh};
 use tessera_core::{jwt, secret};
 
 use super::{authenticate_client, verified_access_token};
@@ -27,7 +28,7 @@ pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -
 
 async fn revoke(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
     let form = Form::parse(body)?;
-    let client = authenticate_client(app, cx, headers, &form)?;
+    let client = authenticate_client(app, cx, headers, &form).await?;
     let request = revocation::parse(&form)?;
     let tenant = &cx.tenant.id;
     if jwt::looks_like_jws(request.token) {
@@ -49,7 +50,7 @@ async fn revoke(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> R
             .map_err(store_error);
     }
     let digest = secret::digest(request.token);
-    match app.store.opaque_token(tenant, &digest).map_err(store_error)? {
+    match app.store.opaque_token(tenant, &digest).await.map_err(store_error)? {
         Some(token) if token.client_id != client.client_id => Err(not_your_token()),
         Some(_) => {
             app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await.map_err(store_error)
@@ -66,13 +67,13 @@ async fn revoke_refresh_token(
     client_id: &str,
     digest: &[u8; 32],
 ) -> Result<(), OAuthError> {
-    match app.store.refresh_token(tenant, digest, now()).map_err(store_error)? {
-        Some((token, _)) if token.client_id != client_id => Err(not_your_token()),
-        Some((token, false)) => app
+    match app.store.refresh_token(tenant, digest, now()).await.map_err(store_error)? {
+        Some(found) if found.token.client_id != client_id => Err(not_your_token()),
+        Some(FoundRefresh { token, family: FamilyStatus::Live }) => app
             .store
             .revoke_refresh_family(tenant, &token.family, token.expires_at)
             .await
             .map_err(store_error),
-        Some((_, true)) | None => Ok(()),
+        Some(FoundRefresh { family: FamilyStatus::Revoked, .. }) | None => Ok(()),
     }
 }

@@ -33,7 +33,7 @@ async fn token(
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::parse(body)?;
-    let client = authenticate_client(app, cx, headers, &form)?;
+    let client = authenticate_client(app, cx, headers, &form).await?;
     let request = token::parse(&form)?;
     // Before any handler runs: a client that may not redeem codes must not be able to use one
     // up.

@@ -7,6 +7,7 @@ use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
+use tessera_core::store::JwtStatus;
 use tessera_core::{jwt, scope, secret, userinfo};
 
 use super::verified_access_token;
@@ -22,8 +23,8 @@ struct Grant {
 }
 
 /// Handles a userinfo request. `body` is the form body of a POST (empty for GET).
-pub fn handle(app: &App, cx: &TenantCx, headers: &HeaderMap, body: Option<&[u8]>) -> Resp {
-    match claims(app, cx, headers, body) {
+pub async fn handle(app: &App, cx: &TenantCx, headers: &HeaderMap, body: Option<&[u8]>) -> Resp {
+    match claims(app, cx, headers, body).await {
         Ok(claims) => json_no_store(StatusCode::OK, &claims),
         Err(Some(err)) => bearer_error(&err),
         // RFC 6750 3.1: a request without any credentials gets the bare challenge.
@@ -35,7 +36,7 @@ pub fn handle(app: &App, cx: &TenantCx, headers: &HeaderMap, body: Option<&[u8]>
     }
 }
 
-fn claims(
+async fn claims(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
@@ -44,7 +45,7 @@ fn claims(
     let token = bearer_token(headers, body)?;
     let invalid =
         || Some(OAuthError::new(Reason::AccessTokenInvalid, "the access token is invalid or expired"));
-    let grant = live_grant(app, cx, &token).map_err(Some)?.ok_or_else(invalid)?;
+    let grant = live_grant(app, cx, &token).await.map_err(Some)?.ok_or_else(invalid)?;
     if !scope::contains(&grant.scope, scope::OPENID) {
         return Err(Some(OAuthError::new(
             Reason::OpenidScopeNotGranted,
@@ -52,7 +53,7 @@ fn claims(
         )));
     }
     // A token of the client credentials grant names the client, not a user: it has no claims.
-    let user = app.store.user(&cx.tenant.id, &grant.sub).map_err(|e| Some(store_error(e)))?;
+    let user = app.store.user(&cx.tenant.id, &grant.sub).await.map_err(|e| Some(store_error(e)))?;
     let user = user.filter(|_| grant.sub != grant.client_id).ok_or_else(invalid)?;
     Ok(userinfo::claims(&user, &grant.scope))
 }
@@ -97,7 +98,7 @@ fn malformed(detail: &str) -> Option<OAuthError> {
 
 /// The grant behind a live access token of this tenant: a JWT it signed, or an opaque token it
 /// stored, neither expired nor revoked, issued to a client that is still registered.
-fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OAuthError> {
+async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OAuthError> {
     let now = now();
     let tenant = &cx.tenant.id;
     let (grant, jti, iat) = if jwt::looks_like_jws(token) {
@@ -109,7 +110,8 @@ fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OA
         }
         (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope }, claims.jti, claims.iat)
     } else {
-        let Some(stored) = app.store.opaque_token(tenant, &secret::digest(token)).map_err(store_error)?
+        let Some(stored) =
+            app.store.opaque_token(tenant, &secret::digest(token)).await.map_err(store_error)?
         else {
             return Ok(None);
         };
@@ -118,10 +120,10 @@ fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OA
         }
         (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope }, stored.jti, stored.iat)
     };
-    if app.store.is_revoked(tenant, &jti).map_err(store_error)? {
+    if app.store.jwt_status(tenant, &jti).await.map_err(store_error)? == JwtStatus::Revoked {
         return Ok(None);
     }
-    let client = app.store.client(tenant, &grant.client_id).map_err(store_error)?;
+    let client = app.store.client(tenant, &grant.client_id).await.map_err(store_error)?;
     Ok(client.filter(|c| c.created_at <= iat).map(|_| grant))
 }
 

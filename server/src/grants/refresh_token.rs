@@ -8,6 +8,7 @@ use tessera_core::grants::refresh_token::{self, Request};
 use tessera_core::model::{Client, UnixSecs};
 use tessera_core::secret;
 use tessera_core::store::RefreshUse;
+use tessera_core::store::{FamilyStatus, FoundRefresh};
 
 use crate::app::{App, TenantCx};
 use crate::http::respond::{random_error, store_error};
@@ -23,17 +24,14 @@ pub async fn plan(
 ) -> Result<IssuePlan, OAuthError> {
     let tenant = &cx.tenant.id;
     let digest = secret::digest(req.refresh_token);
-    let Some((current, family_revoked)) =
-        app.store.refresh_token(tenant, &digest, now).map_err(store_error)?
+    let Some(FoundRefresh { token: current, family: FamilyStatus::Live }) =
+        app.store.refresh_token(tenant, &digest, now).await.map_err(store_error)?
     else {
         return Err(refresh_token::unknown());
     };
-    if family_revoked {
-        return Err(refresh_token::unknown());
-    }
     let validated = refresh_token::validate(req, client, &current)?;
     // The end-user must still exist: deleting a user ends what they granted.
-    if app.store.user(tenant, &current.sub).map_err(store_error)?.is_none() {
+    if app.store.user(tenant, &current.sub).await.map_err(store_error)?.is_none() {
         return Err(refresh_token::unknown());
     }
     let next = refresh_token::successor(&current, now, cx.tenant.settings.refresh_token_ttl_secs);

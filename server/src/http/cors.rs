@@ -66,10 +66,10 @@ impl Origins {
         self.cache.invalidate(tenant);
     }
 
-    fn allows(&self, tenant: &str, origin: &str) -> bool {
+    async fn allows(&self, tenant: &str, origin: &str) -> bool {
         let origins = match self.cache.get(tenant) {
             Some(origins) => origins,
-            None => match self.store.clients(tenant) {
+            None => match self.store.clients(tenant).await {
                 Ok(clients) => {
                     let mut origins: Vec<String> = clients
                         .iter()
@@ -114,7 +114,7 @@ pub fn request_origin(headers: &HeaderMap) -> Option<HeaderValue> {
     headers.get(http::header::ORIGIN).filter(|o| o.as_bytes() != b"null").cloned()
 }
 
-fn allowed_origin(
+async fn allowed_origin(
     origins: &Origins,
     tenant: &str,
     endpoint: Endpoint,
@@ -125,7 +125,7 @@ fn allowed_origin(
         Audience::Anyone => Some((HeaderValue::from_static("*"), methods)),
         Audience::Clients => {
             let text = origin.to_str().ok()?;
-            origins.allows(tenant, text).then(|| (origin.clone(), methods))
+            origins.allows(tenant, text).await.then(|| (origin.clone(), methods))
         }
     }
 }
@@ -133,14 +133,14 @@ fn allowed_origin(
 /// Answers a preflight (`OPTIONS` with `Access-Control-Request-Method`): 204 with the grant
 /// when the origin may call the endpoint, a bare 204 (which the browser treats as a refusal)
 /// otherwise.
-pub fn preflight(origins: &Origins, tenant: &str, endpoint: Endpoint, headers: &HeaderMap) -> Resp {
+pub async fn preflight(origins: &Origins, tenant: &str, endpoint: Endpoint, headers: &HeaderMap) -> Resp {
     let mut resp = empty(StatusCode::NO_CONTENT);
     let h = resp.headers_mut();
     h.insert(VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = request_origin(headers) else {
         return resp;
     };
-    if let Some((allow, methods)) = allowed_origin(origins, tenant, endpoint, &origin) {
+    if let Some((allow, methods)) = allowed_origin(origins, tenant, endpoint, &origin).await {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
         h.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
@@ -150,7 +150,7 @@ pub fn preflight(origins: &Origins, tenant: &str, endpoint: Endpoint, headers: &
 }
 
 /// Adds the CORS grant to an endpoint's answer to a request from `origin`.
-pub fn decorate(
+pub async fn decorate(
     origins: &Origins,
     tenant: &str,
     endpoint: Endpoint,
@@ -162,7 +162,7 @@ pub fn decorate(
     }
     resp.headers_mut().append(VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = origin else { return };
-    if let Some((allow, _)) = allowed_origin(origins, tenant, endpoint, origin) {
+    if let Some((allow, _)) = allowed_origin(origins, tenant, endpoint, origin).await {
         let h = resp.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow);
         // A bearer error's challenge must be readable by the app to react to it.

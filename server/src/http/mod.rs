@@ -100,11 +100,11 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
         Route::Tenant(tenant, Endpoint::Web(page)) => web::handle(app, &tenant, page, req, peer).await,
         Route::Tenant(tenant, endpoint) => {
             if req.method() == Method::OPTIONS {
-                return cors::preflight(&app.origins, &tenant, endpoint, req.headers());
+                return cors::preflight(&app.origins, &tenant, endpoint, req.headers()).await;
             }
             let origin = cors::request_origin(req.headers());
             let mut resp = protocol(app, tenant.clone(), endpoint, req).await;
-            cors::decorate(&app.origins, &tenant, endpoint, origin.as_ref(), &mut resp);
+            cors::decorate(&app.origins, &tenant, endpoint, origin.as_ref(), &mut resp).await;
             resp
         }
         Route::Admin(route) => {
@@ -128,7 +128,7 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
 async fn userinfo(app: &App, cx: &crate::app::TenantCx, req: Request<Incoming>) -> Resp {
     let method = req.method().clone();
     if method == Method::GET || method == Method::HEAD {
-        return endpoints::userinfo::handle(app, cx, req.headers(), None);
+        return endpoints::userinfo::handle(app, cx, req.headers(), None).await;
     }
     if method != Method::POST {
         return method_not_allowed("GET, HEAD, POST");
@@ -148,7 +148,7 @@ async fn userinfo(app: &App, cx: &crate::app::TenantCx, req: Request<Incoming>) 
             Reason::WrongContentType,
             "the body must be application/x-www-form-urlencoded",
         )),
-        Ok(body) => endpoints::userinfo::handle(app, cx, &parts.headers, Some(&body)),
+        Ok(body) => endpoints::userinfo::handle(app, cx, &parts.headers, Some(&body)).await,
         Err(body::BodyError::TooLarge) => {
             oauth_error(&OAuthError::new(Reason::BodyTooLarge, "request body is too large"))
         }
@@ -164,7 +164,7 @@ fn method_not_allowed(allow: &'static str) -> Resp {
 }
 
 async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<Incoming>) -> Resp {
-    let cx = match app.tenant(&tenant) {
+    let cx = match app.tenant(&tenant).await {
         Ok(Some(cx)) => cx,
         Ok(None) => {
             return json_no_store(
@@ -184,7 +184,7 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         Endpoint::Userinfo => return userinfo(app, &cx, req).await,
         Endpoint::Discovery | Endpoint::Jwks if !read_only => return method_not_allowed("GET, HEAD"),
         Endpoint::Discovery => return endpoints::discovery::handle(app, &cx),
-        Endpoint::Jwks => return endpoints::jwks::handle(app, &cx),
+        Endpoint::Jwks => return endpoints::jwks::handle(app, &cx).await,
     };
     if req.method() != Method::POST {
         return method_not_allowed("POST");

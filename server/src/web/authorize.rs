@@ -13,7 +13,7 @@ use crate::util::now;
 
 /// `GET|POST /authorize`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let (client, req) = match validate(app, cx, &input.raw) {
+    let (client, req) = match validate(app, cx, &input.raw).await {
         Ok(v) => v,
         Err(resp) => return *resp,
     };
@@ -21,7 +21,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     let flow =
         Flow { app, cx, headers: &input.headers, client: &client, req: &req, request_field: &request_field };
     let now = now();
-    let user = match session::current(app, cx, &input.headers, now) {
+    let user = match session::current(app, cx, &input.headers, now).await {
         Ok(Some(current)) => EndUser::Session(current),
         Ok(None) => EndUser::Anonymous,
         Err(err) => return flow.fail(store_error(err)),

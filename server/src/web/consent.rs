@@ -25,7 +25,7 @@ fn union(before: Option<Consent>, scope: &str) -> Vec<String> {
 
 /// `POST /consent`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let post = match form_post(app, cx, &input.raw, &input.headers, "consent") {
+    let post = match form_post(app, cx, &input.raw, &input.headers, "consent").await {
         Ok(post) => post,
         Err(resp) => return *resp,
     };
@@ -33,7 +33,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     let request_field = form.get("request").unwrap_or_default();
     let flow = Flow { app, cx, headers: &input.headers, client: &client, req: &req, request_field };
     let now = now();
-    let current = match session::current(app, cx, &input.headers, now) {
+    let current = match session::current(app, cx, &input.headers, now).await {
         Ok(Some(current)) => current,
         // Signed out (or expired) while the page was open: sign in again, then decide.
         Ok(None) => return prompts::first_login(&flow),
@@ -45,7 +45,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         }
         Some("allow") => {
             let (tenant, user_id) = (&cx.tenant.id, &current.user.id);
-            let before = match app.store.consent(tenant, user_id, &client.client_id) {
+            let before = match app.store.consent(tenant, user_id, &client.client_id).await {
                 Ok(c) => c,
                 Err(err) => return flow.fail(store_error(err)),
             };

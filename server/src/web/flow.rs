@@ -41,7 +41,7 @@ impl Flow<'_> {
 /// Parses and validates an authorization request from its raw parameters. Any failure is
 /// already the answer: a page, or a redirect to the client (boxed: a response is large and the
 /// failure is the rare path).
-pub fn validate(
+pub async fn validate(
     app: &App,
     cx: &TenantCx,
     raw: &[u8],
@@ -55,8 +55,11 @@ pub fn validate(
     let (form, repeated) =
         Form::parse_first(raw).map_err(|e| Box::new(error_page(Some(cx), PageError::invalid_request(&e))))?;
     let client_id = authorize::client_id(&form).map_err(|e| Box::new(deliver_error(cx, e)))?;
-    let client =
-        app.store.client(&cx.tenant.id, client_id).map_err(|e| Box::new(error_page(Some(cx), e.into())))?;
+    let client = app
+        .store
+        .client(&cx.tenant.id, client_id)
+        .await
+        .map_err(|e| Box::new(error_page(Some(cx), e.into())))?;
     if !repeated.is_empty() {
         let err = authorize::repeated_parameter(&form, client.as_deref(), &repeated);
         return Err(Box::new(deliver_error(cx, err)));
@@ -82,7 +85,7 @@ pub struct FormPost<'a> {
 
 /// Reads a [`FormPost`]; any failure is already the answer (boxed, as in [`validate`]).
 /// `form_name` names the form in the page shown when the request field is missing.
-pub fn form_post<'a>(
+pub async fn form_post<'a>(
     app: &App,
     cx: &TenantCx,
     raw: &'a [u8],
@@ -99,6 +102,6 @@ pub fn form_post<'a>(
             "The {form_name} form lost its request; start again."
         ))));
     };
-    let (client, req) = validate(app, cx, &raw_request)?;
+    let (client, req) = validate(app, cx, &raw_request).await?;
     Ok(FormPost { form, client, req })
 }

@@ -51,7 +51,12 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
         // The policy asks only once someone is signed in; nobody has consented to nothing.
         remembered = match user.current() {
             Some(current) => {
-                match flow.app.store.consent(&flow.cx.tenant.id, &current.user.id, &flow.client.client_id) {
+                match flow
+                    .app
+                    .store
+                    .consent(&flow.cx.tenant.id, &current.user.id, &flow.client.client_id)
+                    .await
+                {
                     Ok(consent) => consent,
                     Err(err) => return flow.fail(store_error(err)),
                 }

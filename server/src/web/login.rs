@@ -26,19 +26,23 @@ pub const TOO_MANY: &str = "Too many sign-in attempts. Wait a minute and try aga
 const EMPTY: &str = "Enter your username and password.";
 
 /// The user a login name designates: by username, else by e-mail address when it has an `@`.
-fn find_user(app: &App, tenant: &str, name: &str) -> Result<Option<User>, tessera_core::store::StoreError> {
-    if let Some(user) = app.store.user_by_username(tenant, name)? {
+async fn find_user(
+    app: &App,
+    tenant: &str,
+    name: &str,
+) -> Result<Option<User>, tessera_core::store::StoreError> {
+    if let Some(user) = app.store.user_by_username(tenant, name).await? {
         return Ok(Some(user));
     }
     if name.contains('@') {
-        return app.store.user_by_email(tenant, name);
+        return app.store.user_by_email(tenant, name).await;
     }
     Ok(None)
 }
 
 /// `POST /login`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let post = match form_post(app, cx, &input.raw, &input.headers, "sign-in") {
+    let post = match form_post(app, cx, &input.raw, &input.headers, "sign-in").await {
         Ok(post) => post,
         Err(resp) => return *resp,
     };
@@ -61,7 +65,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         tracing::info!(tenant = %cx.tenant.id, by, "login attempt rate-limited");
         return prompts::login(&flow, username, Some((TOO_MANY, StatusCode::TOO_MANY_REQUESTS)));
     }
-    let user = match find_user(app, &cx.tenant.id, username) {
+    let user = match find_user(app, &cx.tenant.id, username).await {
         Ok(u) => u,
         Err(err) => return flow.fail(store_error(err)),
     };

@@ -70,10 +70,13 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         (Some(aud), _) => Some(aud),
         (None, id) => id,
     };
-    let client = match client_id.map(|id| app.store.client(&cx.tenant.id, id)).transpose() {
-        Ok(Some(None)) => return bad(cx, "This sign-out request names an unknown client."),
-        Ok(client) => client.flatten(),
-        Err(err) => return error_page(Some(cx), err.into()),
+    let client = match client_id {
+        None => None,
+        Some(id) => match app.store.client(&cx.tenant.id, id).await {
+            Ok(None) => return bad(cx, "This sign-out request names an unknown client."),
+            Ok(client) => client,
+            Err(err) => return error_page(Some(cx), err.into()),
+        },
     };
     let redirect = match (form.get("post_logout_redirect_uri"), &client) {
         (None, _) => None,
@@ -85,7 +88,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
             return bad(cx, "A return address after signing out needs a client_id or an id_token_hint.");
         }
     };
-    let current = match session::current(app, cx, &input.headers, now()) {
+    let current = match session::current(app, cx, &input.headers, now()).await {
         Ok(c) => c,
         Err(err) => return error_page(Some(cx), err.into()),
     };

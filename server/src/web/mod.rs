@@ -142,7 +142,7 @@ pub async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Resp {
-    let cx = match app.tenant(tenant) {
+    let cx = match app.tenant(tenant).await {
         Ok(Some(cx)) => cx,
         Ok(None) => return error_page(None, PageError::NotFound),
         Err(err) => return error_page(None, err.into()),

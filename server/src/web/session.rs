@@ -37,20 +37,20 @@ pub fn cookie_digest(headers: &HeaderMap) -> Option<[u8; 32]> {
 
 /// The request's session, if its cookie names a live session of this tenant whose user still
 /// exists; anything else counts as no session.
-pub fn current(
+pub async fn current(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
     now: UnixSecs,
 ) -> Result<Option<Current>, StoreError> {
     let Some(digest) = cookie_digest(headers) else { return Ok(None) };
-    let Some(session) = app.store.session(&cx.tenant.id, &digest, now)? else { return Ok(None) };
+    let Some(session) = app.store.session(&cx.tenant.id, &digest, now).await? else { return Ok(None) };
     // The store keys by tenant; checked again so a backend bug cannot carry a login across.
     if session.tenant != cx.tenant.id || session.expires_at <= now {
         tracing::warn!(tenant = %cx.tenant.id, "session record of another tenant or expired; ignored");
         return Ok(None);
     }
-    let Some(user) = app.store.user(&cx.tenant.id, &session.user_id)? else { return Ok(None) };
+    let Some(user) = app.store.user(&cx.tenant.id, &session.user_id).await? else { return Ok(None) };
     Ok(Some(Current { session, user }))
 }
 

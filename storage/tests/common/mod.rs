@@ -10,7 +10,7 @@ use tessera_core::model::{
     AccessTokenFormat, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken, RefreshToken,
     Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
 };
-use tessera_core::store::{Commit, StoreError};
+
 use tessera_storage::{Clock, FjallStore, StoreOptions};
 
 /// A clock tests move by hand.
@@ -39,9 +39,9 @@ pub fn open(dir: &Path, clock: &ManualClock) -> FjallStore {
     FjallStore::open(dir, options(clock)).unwrap()
 }
 
-/// Waits for a commit from synchronous test code.
-pub fn wait(commit: Commit) -> Result<(), StoreError> {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(commit)
+/// Waits for a commit or a read from synchronous test code.
+pub fn wait<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
 }
 
 pub fn tenant(id: &str) -> Tenant {

@@ -7,8 +7,8 @@ use crate::Harness;
 use crate::fixtures::{client, consent, ok, tenant, user};
 use crate::harness::open_at;
 
-fn has(store: &impl Store, tenant: &str, user_id: &str, client_id: &str) -> bool {
-    store.consent(tenant, user_id, client_id).expect("read a consent").is_some()
+async fn has(store: &impl Store, tenant: &str, user_id: &str, client_id: &str) -> bool {
+    store.consent(tenant, user_id, client_id).await.expect("read a consent").is_some()
 }
 
 /// Users u1 and u2 of `tenant`, each having consented to clients web and cli.
@@ -25,15 +25,15 @@ async fn fill(store: &impl Store, t: &str) {
 
 pub(crate) async fn consents_round_trip_keyed_by_tenant_user_and_client(h: &impl Harness) {
     let store = open_at(h, 1_000);
-    assert_eq!(store.consent("acme", "u1", "web"), Ok(None));
+    assert_eq!(store.consent("acme", "u1", "web").await, Ok(None));
     let c = consent("acme", "u1", "web", &["openid"]);
     ok(store.put_consent(&c), "put consent").await;
-    assert_eq!(store.consent("acme", "u1", "web"), Ok(Some(c)));
+    assert_eq!(store.consent("acme", "u1", "web").await, Ok(Some(c)));
     // Another user, client or tenant has none; ids do not run into each other.
-    assert_eq!(store.consent("acme", "u2", "web"), Ok(None));
-    assert_eq!(store.consent("acme", "u1", "cli"), Ok(None));
-    assert_eq!(store.consent("other", "u1", "web"), Ok(None));
-    assert_eq!(store.consent("acme", "u1\0web", ""), Ok(None));
+    assert_eq!(store.consent("acme", "u2", "web").await, Ok(None));
+    assert_eq!(store.consent("acme", "u1", "cli").await, Ok(None));
+    assert_eq!(store.consent("other", "u1", "web").await, Ok(None));
+    assert_eq!(store.consent("acme", "u1\0web", "").await, Ok(None));
 }
 
 pub(crate) async fn a_consent_is_replaced(h: &impl Harness) {
@@ -41,7 +41,7 @@ pub(crate) async fn a_consent_is_replaced(h: &impl Harness) {
     ok(store.put_consent(&consent("acme", "u1", "web", &["openid"])), "put consent").await;
     let wider = consent("acme", "u1", "web", &["email", "openid", "profile"]);
     ok(store.put_consent(&wider), "replace consent").await;
-    assert_eq!(store.consent("acme", "u1", "web"), Ok(Some(wider)));
+    assert_eq!(store.consent("acme", "u1", "web").await, Ok(Some(wider)));
 }
 
 pub(crate) async fn deleting_a_user_deletes_its_consents(h: &impl Harness) {
@@ -51,14 +51,14 @@ pub(crate) async fn deleting_a_user_deletes_its_consents(h: &impl Harness) {
     ok(store.put_user(&user("acme", "u10", "u10", None)), "put user").await;
     ok(store.put_consent(&consent("acme", "u10", "web", &["openid"])), "put consent").await;
     ok(store.delete_user("acme", "u1"), "delete user").await;
-    assert!(!has(&*store, "acme", "u1", "web"));
-    assert!(!has(&*store, "acme", "u1", "cli"));
-    assert!(has(&*store, "acme", "u2", "web"));
-    assert!(has(&*store, "acme", "u10", "web"));
+    assert!(!has(&*store, "acme", "u1", "web").await);
+    assert!(!has(&*store, "acme", "u1", "cli").await);
+    assert!(has(&*store, "acme", "u2", "web").await);
+    assert!(has(&*store, "acme", "u10", "web").await);
     // A later deletion of a client still finds exactly the consents that are left.
     ok(store.delete_client("acme", "web"), "delete client").await;
-    assert!(!has(&*store, "acme", "u2", "web"));
-    assert!(has(&*store, "acme", "u2", "cli"));
+    assert!(!has(&*store, "acme", "u2", "web").await);
+    assert!(has(&*store, "acme", "u2", "cli").await);
 }
 
 pub(crate) async fn deleting_a_client_deletes_its_consents(h: &impl Harness) {
@@ -68,15 +68,15 @@ pub(crate) async fn deleting_a_client_deletes_its_consents(h: &impl Harness) {
     // A client whose id extends web's must not go with web.
     ok(store.put_consent(&consent("acme", "u1", "web2", &["openid"])), "put consent").await;
     ok(store.delete_client("acme", "web"), "delete client").await;
-    assert!(!has(&*store, "acme", "u1", "web"));
-    assert!(!has(&*store, "acme", "u2", "web"));
-    assert!(has(&*store, "acme", "u1", "cli"));
-    assert!(has(&*store, "acme", "u1", "web2"));
-    assert!(has(&*store, "other", "u1", "web"), "another tenant's client of the same id");
+    assert!(!has(&*store, "acme", "u1", "web").await);
+    assert!(!has(&*store, "acme", "u2", "web").await);
+    assert!(has(&*store, "acme", "u1", "cli").await);
+    assert!(has(&*store, "acme", "u1", "web2").await);
+    assert!(has(&*store, "other", "u1", "web").await, "another tenant's client of the same id");
     // A consent given again after the deletion is a new record, not a leftover.
     let again = consent("acme", "u1", "web", &["openid"]);
     ok(store.put_consent(&again), "put consent again").await;
-    assert_eq!(store.consent("acme", "u1", "web"), Ok(Some(again)));
+    assert_eq!(store.consent("acme", "u1", "web").await, Ok(Some(again)));
 }
 
 pub(crate) async fn deleting_a_tenant_deletes_its_consents(h: &impl Harness) {
@@ -86,8 +86,8 @@ pub(crate) async fn deleting_a_tenant_deletes_its_consents(h: &impl Harness) {
     ok(store.delete_tenant("acme"), "delete tenant").await;
     for u in ["u1", "u2"] {
         for c in ["web", "cli"] {
-            assert!(!has(&*store, "acme", u, c), "{u} {c}");
-            assert!(has(&*store, "other", u, c), "{u} {c}");
+            assert!(!has(&*store, "acme", u, c).await, "{u} {c}");
+            assert!(has(&*store, "other", u, c).await, "{u} {c}");
         }
     }
 }
@@ -97,5 +97,5 @@ pub(crate) async fn consents_survive_reopening(h: &impl Harness) {
     let c = consent("acme", "u1", "web", &["openid"]);
     ok(store.put_consent(&c), "put consent").await;
     let store = h.reopen(store);
-    assert_eq!(store.consent("acme", "u1", "web"), Ok(Some(c)));
+    assert_eq!(store.consent("acme", "u1", "web").await, Ok(Some(c)));
 }

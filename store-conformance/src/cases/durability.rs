@@ -5,6 +5,7 @@
 use tessera_core::store::{
     ClientStore, KeyStore, RefreshStore, SessionStore, TenantStore, TokenStore, UserStore,
 };
+use tessera_core::store::{FamilyStatus, FoundRefresh};
 
 use crate::Harness;
 use crate::cases::every_kind::{assert_present, assert_records_gone, fill};
@@ -31,14 +32,17 @@ pub(crate) async fn deletions_survive_reopening(h: &impl Harness) {
     ok(store.delete_session("globex", &digest(2)), "delete session").await;
     ok(store.delete_user("globex", "u1"), "delete user").await;
     let store = h.reopen(store);
-    assert_eq!(store.tenant("acme").expect("read tenant"), None);
+    assert_eq!(store.tenant("acme").await.expect("read tenant"), None);
     assert_records_gone(&*store, "acme").await;
-    assert_eq!(store.client("globex", "web").expect("read client"), None);
-    assert_eq!(store.keys("globex"), Ok(vec![]));
-    assert_eq!(store.opaque_token("globex", &digest(3)), Ok(None));
-    assert_eq!(store.session("globex", &digest(2), 1_000), Ok(None));
-    assert_eq!(store.user_by_username("globex", "alice"), Ok(None));
+    assert_eq!(store.client("globex", "web").await.expect("read client"), None);
+    assert_eq!(store.keys("globex").await, Ok(vec![]));
+    assert_eq!(store.opaque_token("globex", &digest(3)).await, Ok(None));
+    assert_eq!(store.session("globex", &digest(2), 1_000).await, Ok(None));
+    assert_eq!(store.user_by_username("globex", "alice").await, Ok(None));
     // What was not deleted is still there.
-    assert!(store.tenant("globex").expect("read tenant").is_some());
-    assert!(matches!(store.refresh_token("globex", &digest(4), 1_000), Ok(Some((_, false)))));
+    assert!(store.tenant("globex").await.expect("read tenant").is_some());
+    assert!(matches!(
+        store.refresh_token("globex", &digest(4), 1_000).await,
+        Ok(Some(FoundRefresh { family: FamilyStatus::Live, .. }))
+    ));
 }

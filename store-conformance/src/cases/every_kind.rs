@@ -3,6 +3,7 @@
 
 use tessera_core::model::RefreshToken;
 use tessera_core::store::{CodeTaken, RefreshUse, Store, StoreError};
+use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus};
 
 use crate::fixtures::{
     client, code, consent, digest, key, ok, refresh, revocation, session, successor, tenant, token, user,
@@ -35,21 +36,25 @@ pub(crate) async fn fill(store: &impl Store, t: &str) {
 /// Asserts that everything [`fill`] wrote in `t` reads back. Takes the code (so it is used
 /// afterwards) but changes nothing else.
 pub(crate) async fn assert_present(store: &impl Store, t: &str) {
-    assert_eq!(store.tenant(t).expect("read tenant").as_deref(), Some(&tenant(t)), "{t}: tenant");
-    assert_eq!(store.clients(t), Ok(vec![client(t, "web")]), "{t}: clients");
-    assert_eq!(store.keys(t), Ok(vec![key(t, "k1", 100)]), "{t}: keys");
-    assert_eq!(store.opaque_token(t, &digest(OPAQUE)), Ok(Some(token(t, "t1", 9_000))), "{t}: token");
-    assert_eq!(store.is_revoked(t, "jwt-1"), Ok(true), "{t}: revocation");
+    assert_eq!(store.tenant(t).await.expect("read tenant").as_deref(), Some(&tenant(t)), "{t}: tenant");
+    assert_eq!(store.clients(t).await, Ok(vec![client(t, "web")]), "{t}: clients");
+    assert_eq!(store.keys(t).await, Ok(vec![key(t, "k1", 100)]), "{t}: keys");
+    assert_eq!(store.opaque_token(t, &digest(OPAQUE)).await, Ok(Some(token(t, "t1", 9_000))), "{t}: token");
+    assert_eq!(store.jwt_status(t, "jwt-1").await, Ok(JwtStatus::Revoked), "{t}: revocation");
     let alice = user(t, "u1", "alice", Some("alice@example.com"));
-    assert_eq!(store.user(t, "u1"), Ok(Some(alice.clone())), "{t}: user");
-    assert_eq!(store.user_by_username(t, "ALICE"), Ok(Some(alice.clone())), "{t}: username");
-    assert_eq!(store.user_by_email(t, "Alice@example.com"), Ok(Some(alice)), "{t}: e-mail");
+    assert_eq!(store.user(t, "u1").await, Ok(Some(alice.clone())), "{t}: user");
+    assert_eq!(store.user_by_username(t, "ALICE").await, Ok(Some(alice.clone())), "{t}: username");
+    assert_eq!(store.user_by_email(t, "Alice@example.com").await, Ok(Some(alice)), "{t}: e-mail");
     let session = session(t, "sid-1", 1_000, 9_000);
-    assert_eq!(store.session(t, &digest(SESSION), 1_000), Ok(Some(session)), "{t}: session");
+    assert_eq!(store.session(t, &digest(SESSION), 1_000).await, Ok(Some(session)), "{t}: session");
     let consent = consent(t, "u1", "web", &["openid"]);
-    assert_eq!(store.consent(t, "u1", "web"), Ok(Some(consent)), "{t}: consent");
+    assert_eq!(store.consent(t, "u1", "web").await, Ok(Some(consent)), "{t}: consent");
     let rt = refresh(t, "fam1", 1_000, 9_000);
-    assert_eq!(store.refresh_token(t, &digest(REFRESH), 1_000), Ok(Some((rt, false))), "{t}: refresh");
+    assert_eq!(
+        store.refresh_token(t, &digest(REFRESH), 1_000).await,
+        Ok(Some(FoundRefresh { token: rt, family: FamilyStatus::Live })),
+        "{t}: refresh"
+    );
     let put = store.put_refresh_token(&digest(99), &refresh(t, "dead", 1_000, 9_000)).await;
     assert!(matches!(put, Err(StoreError::Conflict(_))), "{t}: tombstone: {put:?}");
     assert_eq!(store.take_code(t, &digest(CODE)).await, Ok(CodeTaken::Fresh(code(t, 9_000))), "{t}: code");
@@ -59,18 +64,18 @@ pub(crate) async fn assert_present(store: &impl Store, t: &str) {
 /// check, since a re-created tenant has one): no record reads back, no name is taken, no
 /// family (live or revoked) remains. Writes records of its own to show the last two.
 pub(crate) async fn assert_records_gone(store: &impl Store, t: &str) {
-    assert_eq!(store.clients(t), Ok(vec![]), "{t}: clients");
-    assert_eq!(store.client(t, "web").expect("read client"), None, "{t}: client");
-    assert_eq!(store.keys(t), Ok(vec![]), "{t}: keys");
-    assert_eq!(store.opaque_token(t, &digest(OPAQUE)), Ok(None), "{t}: token");
-    assert_eq!(store.is_revoked(t, "jwt-1"), Ok(false), "{t}: revocation");
-    assert_eq!(store.user(t, "u1"), Ok(None), "{t}: user");
-    assert_eq!(store.users(t), Ok(vec![]), "{t}: users");
-    assert_eq!(store.user_by_username(t, "alice"), Ok(None), "{t}: username");
-    assert_eq!(store.user_by_email(t, "alice@example.com"), Ok(None), "{t}: e-mail");
-    assert_eq!(store.session(t, &digest(SESSION), 1_000), Ok(None), "{t}: session");
-    assert_eq!(store.consent(t, "u1", "web"), Ok(None), "{t}: consent");
-    assert_eq!(store.refresh_token(t, &digest(REFRESH), 1_000), Ok(None), "{t}: refresh token");
+    assert_eq!(store.clients(t).await, Ok(vec![]), "{t}: clients");
+    assert_eq!(store.client(t, "web").await.expect("read client"), None, "{t}: client");
+    assert_eq!(store.keys(t).await, Ok(vec![]), "{t}: keys");
+    assert_eq!(store.opaque_token(t, &digest(OPAQUE)).await, Ok(None), "{t}: token");
+    assert_eq!(store.jwt_status(t, "jwt-1").await, Ok(JwtStatus::NotRevoked), "{t}: revocation");
+    assert_eq!(store.user(t, "u1").await, Ok(None), "{t}: user");
+    assert_eq!(store.users(t).await, Ok(vec![]), "{t}: users");
+    assert_eq!(store.user_by_username(t, "alice").await, Ok(None), "{t}: username");
+    assert_eq!(store.user_by_email(t, "alice@example.com").await, Ok(None), "{t}: e-mail");
+    assert_eq!(store.session(t, &digest(SESSION), 1_000).await, Ok(None), "{t}: session");
+    assert_eq!(store.consent(t, "u1", "web").await, Ok(None), "{t}: consent");
+    assert_eq!(store.refresh_token(t, &digest(REFRESH), 1_000).await, Ok(None), "{t}: refresh token");
     assert_eq!(store.take_code(t, &digest(CODE)).await, Ok(CodeTaken::Unknown), "{t}: code");
     // The refresh token cannot be used either (nothing may be issued from it).
     let next = successor(&refresh(t, "fam1", 1_000, 9_000), 1_100);

@@ -1,6 +1,7 @@
 //! Tenants, clients, keys, opaque tokens and the deny list: round trips, list orderings,
 //! deletions, replaced records read back at once, absent ids, tenant isolation, and expiry.
 
+use tessera_core::store::JwtStatus;
 use tessera_core::store::{ClientStore, KeyStore, RevocationStore, TenantStore, TokenStore};
 
 use crate::Harness;
@@ -12,16 +13,16 @@ pub(crate) async fn tenants_round_trip_ordered_by_id(h: &impl Harness) {
     for id in ["globex", "acme", "initech"] {
         ok(store.put_tenant(&tenant(id)), "put tenant").await;
     }
-    assert_eq!(store.tenant("acme").expect("read tenant").as_deref(), Some(&tenant("acme")));
-    assert_eq!(store.tenants(), Ok(vec![tenant("acme"), tenant("globex"), tenant("initech")]));
+    assert_eq!(store.tenant("acme").await.expect("read tenant").as_deref(), Some(&tenant("acme")));
+    assert_eq!(store.tenants().await, Ok(vec![tenant("acme"), tenant("globex"), tenant("initech")]));
     let mut renamed = tenant("acme");
     renamed.display_name = "Renamed".to_owned();
     renamed.settings.refresh_reuse_grace_secs = Some(30);
     ok(store.put_tenant(&renamed), "replace tenant").await;
-    assert_eq!(store.tenant("acme").expect("read tenant").as_deref(), Some(&renamed));
+    assert_eq!(store.tenant("acme").await.expect("read tenant").as_deref(), Some(&renamed));
     ok(store.delete_tenant("globex"), "delete tenant").await;
-    assert_eq!(store.tenant("globex").expect("read tenant"), None);
-    assert_eq!(store.tenants(), Ok(vec![renamed, tenant("initech")]));
+    assert_eq!(store.tenant("globex").await.expect("read tenant"), None);
+    assert_eq!(store.tenants().await, Ok(vec![renamed, tenant("initech")]));
 }
 
 pub(crate) async fn clients_round_trip_ordered_by_id(h: &impl Harness) {
@@ -29,12 +30,16 @@ pub(crate) async fn clients_round_trip_ordered_by_id(h: &impl Harness) {
     for id in ["web", "api", "mobile"] {
         ok(store.put_client(&client("acme", id)), "put client").await;
     }
-    assert_eq!(store.client("acme", "web").expect("read client").as_deref(), Some(&client("acme", "web")));
-    let ids: Vec<_> = store.clients("acme").expect("list clients").into_iter().map(|c| c.client_id).collect();
+    assert_eq!(
+        store.client("acme", "web").await.expect("read client").as_deref(),
+        Some(&client("acme", "web"))
+    );
+    let ids: Vec<_> =
+        store.clients("acme").await.expect("list clients").into_iter().map(|c| c.client_id).collect();
     assert_eq!(ids, ["api", "mobile", "web"]);
     ok(store.delete_client("acme", "web"), "delete client").await;
-    assert_eq!(store.client("acme", "web").expect("read client"), None);
-    assert_eq!(store.clients("acme"), Ok(vec![client("acme", "api"), client("acme", "mobile")]));
+    assert_eq!(store.client("acme", "web").await.expect("read client"), None);
+    assert_eq!(store.clients("acme").await, Ok(vec![client("acme", "api"), client("acme", "mobile")]));
     // Deleting a client that is not there is no error.
     ok(store.delete_client("acme", "web"), "delete again").await;
 }
@@ -43,17 +48,17 @@ pub(crate) async fn a_replaced_client_is_read_back_at_once(h: &impl Harness) {
     let store = open_at(h, 1_000);
     ok(store.put_client(&client("acme", "web")), "put client").await;
     // Read first, so a backend with a cache has it cached.
-    assert!(store.client("acme", "web").expect("read client").is_some());
+    assert!(store.client("acme", "web").await.expect("read client").is_some());
     for i in 0..20 {
         let mut c = client("acme", "web");
         c.client_name = format!("v{i}");
         c.scope = vec![format!("scope{i}")];
         ok(store.put_client(&c), "replace client").await;
         // Once a write is acknowledged no read may return an older version.
-        assert_eq!(store.client("acme", "web").expect("read client").as_deref(), Some(&c));
+        assert_eq!(store.client("acme", "web").await.expect("read client").as_deref(), Some(&c));
     }
     ok(store.delete_client("acme", "web"), "delete client").await;
-    assert_eq!(store.client("acme", "web").expect("read client"), None);
+    assert_eq!(store.client("acme", "web").await.expect("read client"), None);
 }
 
 pub(crate) async fn keys_round_trip_oldest_first(h: &impl Harness) {
@@ -63,26 +68,26 @@ pub(crate) async fn keys_round_trip_oldest_first(h: &impl Harness) {
     ok(store.put_key(&key("acme", "z-old", 100)), "put key").await;
     ok(store.put_key(&key("acme", "a-mid", 200)), "put key").await;
     let expected = vec![key("acme", "z-old", 100), key("acme", "a-mid", 200), key("acme", "b-new", 300)];
-    assert_eq!(store.keys("acme"), Ok(expected));
+    assert_eq!(store.keys("acme").await, Ok(expected));
     // Retiring a key replaces its record.
     let mut retired = key("acme", "z-old", 100);
     retired.retired_at = Some(250);
     ok(store.put_key(&retired), "replace key").await;
     ok(store.delete_key("acme", "a-mid"), "delete key").await;
-    assert_eq!(store.keys("acme"), Ok(vec![retired, key("acme", "b-new", 300)]));
+    assert_eq!(store.keys("acme").await, Ok(vec![retired, key("acme", "b-new", 300)]));
 }
 
 pub(crate) async fn unknown_ids_read_as_absent(h: &impl Harness) {
     let store = open_at(h, 1_000);
-    assert_eq!(store.tenant("nobody"), Ok(None));
-    assert_eq!(store.tenant("a/b"), Ok(None));
-    assert_eq!(store.tenant(""), Ok(None));
-    assert_eq!(store.tenants(), Ok(vec![]));
-    assert_eq!(store.client("acme", "no such"), Ok(None));
-    assert_eq!(store.clients("a\0b"), Ok(vec![]));
-    assert_eq!(store.keys(""), Ok(vec![]));
-    assert_eq!(store.opaque_token("acme", &digest(1)), Ok(None));
-    assert_eq!(store.is_revoked("acme", ""), Ok(false));
+    assert_eq!(store.tenant("nobody").await, Ok(None));
+    assert_eq!(store.tenant("a/b").await, Ok(None));
+    assert_eq!(store.tenant("").await, Ok(None));
+    assert_eq!(store.tenants().await, Ok(vec![]));
+    assert_eq!(store.client("acme", "no such").await, Ok(None));
+    assert_eq!(store.clients("a\0b").await, Ok(vec![]));
+    assert_eq!(store.keys("").await, Ok(vec![]));
+    assert_eq!(store.opaque_token("acme", &digest(1)).await, Ok(None));
+    assert_eq!(store.jwt_status("acme", "").await, Ok(JwtStatus::NotRevoked));
     // Deleting what cannot exist succeeds.
     ok(store.delete_client("a/b", "web"), "delete client").await;
     ok(store.delete_key("acme", "nope"), "delete key").await;
@@ -96,35 +101,35 @@ pub(crate) async fn clients_and_keys_of_another_tenant_are_invisible(h: &impl Ha
     ok(store.put_key(&key("acme", "k1", 100)), "put key").await;
     // "acm" shares a prefix with "acme": it must not see acme's records.
     for other in ["other", "acm"] {
-        assert_eq!(store.client(other, "web"), Ok(None), "{other}");
-        assert_eq!(store.clients(other), Ok(vec![]), "{other}");
-        assert_eq!(store.keys(other), Ok(vec![]), "{other}");
+        assert_eq!(store.client(other, "web").await, Ok(None), "{other}");
+        assert_eq!(store.clients(other).await, Ok(vec![]), "{other}");
+        assert_eq!(store.keys(other).await, Ok(vec![]), "{other}");
         ok(store.delete_client(other, "web"), "delete in another tenant").await;
         ok(store.delete_key(other, "k1"), "delete in another tenant").await;
     }
-    assert!(store.client("acme", "web").expect("read client").is_some());
-    assert_eq!(store.keys("acme"), Ok(vec![key("acme", "k1", 100)]));
+    assert!(store.client("acme", "web").await.expect("read client").is_some());
+    assert_eq!(store.keys("acme").await, Ok(vec![key("acme", "k1", 100)]));
 }
 
 pub(crate) async fn opaque_tokens_round_trip_and_are_deleted(h: &impl Harness) {
     let store = open_at(h, 1_000);
     ok(store.put_opaque_token(&digest(1), &token("acme", "t1", 5_000)), "put token").await;
     ok(store.put_opaque_token(&digest(2), &token("acme", "t2", 5_000)), "put token").await;
-    assert_eq!(store.opaque_token("acme", &digest(1)), Ok(Some(token("acme", "t1", 5_000))));
-    assert_eq!(store.opaque_token("acme", &digest(3)), Ok(None));
+    assert_eq!(store.opaque_token("acme", &digest(1)).await, Ok(Some(token("acme", "t1", 5_000))));
+    assert_eq!(store.opaque_token("acme", &digest(3)).await, Ok(None));
     ok(store.delete_opaque_token("acme", &digest(1)), "delete token").await;
-    assert_eq!(store.opaque_token("acme", &digest(1)), Ok(None));
-    assert_eq!(store.opaque_token("acme", &digest(2)), Ok(Some(token("acme", "t2", 5_000))));
+    assert_eq!(store.opaque_token("acme", &digest(1)).await, Ok(None));
+    assert_eq!(store.opaque_token("acme", &digest(2)).await, Ok(Some(token("acme", "t2", 5_000))));
 }
 
 pub(crate) async fn opaque_tokens_of_another_tenant_are_invisible(h: &impl Harness) {
     let store = open_at(h, 1_000);
     ok(store.put_opaque_token(&digest(1), &token("acme", "t1", 5_000)), "put token").await;
-    assert_eq!(store.opaque_token("globex", &digest(1)), Ok(None));
-    assert_eq!(store.opaque_token("acm", &digest(1)), Ok(None));
+    assert_eq!(store.opaque_token("globex", &digest(1)).await, Ok(None));
+    assert_eq!(store.opaque_token("acm", &digest(1)).await, Ok(None));
     // Deleting under the wrong tenant deletes nothing.
     ok(store.delete_opaque_token("globex", &digest(1)), "delete in another tenant").await;
-    assert_eq!(store.opaque_token("acme", &digest(1)), Ok(Some(token("acme", "t1", 5_000))));
+    assert_eq!(store.opaque_token("acme", &digest(1)).await, Ok(Some(token("acme", "t1", 5_000))));
 }
 
 pub(crate) async fn expired_opaque_tokens_leave(h: &impl Harness) {
@@ -135,34 +140,34 @@ pub(crate) async fn expired_opaque_tokens_leave(h: &impl Harness) {
     ok(store.put_opaque_token(&digest(10), &token("acme", "live", 2_000)), "put token").await;
     h.set_now(1_004);
     h.expire(&store);
-    assert!(store.opaque_token("acme", &digest(0)).expect("read token").is_some(), "not due yet");
+    assert!(store.opaque_token("acme", &digest(0)).await.expect("read token").is_some(), "not due yet");
     h.set_now(1_005);
     h.expire(&store);
     for i in 0..3 {
-        assert_eq!(store.opaque_token("acme", &digest(i)), Ok(None), "token {i}");
+        assert_eq!(store.opaque_token("acme", &digest(i)).await, Ok(None), "token {i}");
     }
-    assert_eq!(store.opaque_token("acme", &digest(10)), Ok(Some(token("acme", "live", 2_000))));
+    assert_eq!(store.opaque_token("acme", &digest(10)).await, Ok(Some(token("acme", "live", 2_000))));
 }
 
 pub(crate) async fn a_revoked_jti_is_on_the_deny_list_until_its_exp(h: &impl Harness) {
     let store = open_at(h, 1_000);
-    assert_eq!(store.is_revoked("acme", "jwt-1"), Ok(false));
+    assert_eq!(store.jwt_status("acme", "jwt-1").await, Ok(JwtStatus::NotRevoked));
     ok(store.put_revocation(&revocation("acme", "jwt-1", 1_100)), "put revocation").await;
-    assert_eq!(store.is_revoked("acme", "jwt-1"), Ok(true));
-    assert_eq!(store.is_revoked("acme", "jwt-2"), Ok(false));
+    assert_eq!(store.jwt_status("acme", "jwt-1").await, Ok(JwtStatus::Revoked));
+    assert_eq!(store.jwt_status("acme", "jwt-2").await, Ok(JwtStatus::NotRevoked));
     h.set_now(1_099);
-    assert_eq!(store.is_revoked("acme", "jwt-1"), Ok(true));
+    assert_eq!(store.jwt_status("acme", "jwt-1").await, Ok(JwtStatus::Revoked));
     // From `exp` on the token is dead anyway: the entry no longer counts, swept or not.
     h.set_now(1_100);
-    assert_eq!(store.is_revoked("acme", "jwt-1"), Ok(false));
+    assert_eq!(store.jwt_status("acme", "jwt-1").await, Ok(JwtStatus::NotRevoked));
 }
 
 pub(crate) async fn the_deny_list_is_per_tenant(h: &impl Harness) {
     let store = open_at(h, 1_000);
     ok(store.put_revocation(&revocation("acme", "jwt-1", 5_000)), "put revocation").await;
-    assert_eq!(store.is_revoked("acme", "jwt-1"), Ok(true));
-    assert_eq!(store.is_revoked("globex", "jwt-1"), Ok(false));
-    assert_eq!(store.is_revoked("acm", "jwt-1"), Ok(false));
+    assert_eq!(store.jwt_status("acme", "jwt-1").await, Ok(JwtStatus::Revoked));
+    assert_eq!(store.jwt_status("globex", "jwt-1").await, Ok(JwtStatus::NotRevoked));
+    assert_eq!(store.jwt_status("acm", "jwt-1").await, Ok(JwtStatus::NotRevoked));
 }
 
 pub(crate) async fn expired_revocations_leave(h: &impl Harness) {
@@ -173,8 +178,8 @@ pub(crate) async fn expired_revocations_leave(h: &impl Harness) {
     h.expire(&store);
     // Gone, not merely past its exp: with the clock turned back it is still not revoked.
     h.set_now(1_000);
-    assert_eq!(store.is_revoked("acme", "old"), Ok(false));
-    assert_eq!(store.is_revoked("acme", "live"), Ok(true));
+    assert_eq!(store.jwt_status("acme", "old").await, Ok(JwtStatus::NotRevoked));
+    assert_eq!(store.jwt_status("acme", "live").await, Ok(JwtStatus::Revoked));
 }
 
 pub(crate) async fn a_record_rewritten_with_a_later_expiry_outlives_the_first(h: &impl Harness) {
@@ -185,6 +190,6 @@ pub(crate) async fn a_record_rewritten_with_a_later_expiry_outlives_the_first(h:
     ok(store.put_revocation(&revocation("acme", "j", 5_000)), "rewrite revocation").await;
     h.set_now(1_010);
     h.expire(&store);
-    assert_eq!(store.opaque_token("acme", &digest(1)), Ok(Some(token("acme", "t", 5_000))));
-    assert_eq!(store.is_revoked("acme", "j"), Ok(true));
+    assert_eq!(store.opaque_token("acme", &digest(1)).await, Ok(Some(token("acme", "t", 5_000))));
+    assert_eq!(store.jwt_status("acme", "j").await, Ok(JwtStatus::Revoked));
 }

@@ -4,6 +4,7 @@
 //! concurrent uses; successors refused outside their family; durability; expiry.
 
 use std::sync::Arc;
+use tessera_core::store::{FamilyStatus, FoundRefresh};
 
 use tessera_core::model::RefreshToken;
 use tessera_core::store::{RefreshStore, RefreshUse, Store, StoreError};
@@ -13,13 +14,23 @@ use crate::fixtures::{digest, ok, refresh, rotated, successor};
 use crate::harness::open_at;
 
 /// The token under digest `d` at `now` and whether its family is revoked.
-fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<(RefreshToken, bool)> {
-    store.refresh_token(tenant, &digest(d), now).expect("read a refresh token")
+async fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<FoundRefresh> {
+    store.refresh_token(tenant, &digest(d), now).await.expect("read a refresh token")
+}
+
+/// A token read back with its family live.
+fn live(token: RefreshToken) -> Option<FoundRefresh> {
+    Some(FoundRefresh { token, family: FamilyStatus::Live })
+}
+
+/// A token read back with its family revoked.
+fn revoked(token: RefreshToken) -> Option<FoundRefresh> {
+    Some(FoundRefresh { token, family: FamilyStatus::Revoked })
 }
 
 /// Whether the token under `d` is live at `now` and its family not revoked.
-fn usable(store: &impl Store, tenant: &str, d: u32, now: i64) -> bool {
-    matches!(read(store, tenant, d, now), Some((_, false)))
+async fn usable(store: &impl Store, tenant: &str, d: u32, now: i64) -> bool {
+    matches!(read(store, tenant, d, now).await, Some(FoundRefresh { family: FamilyStatus::Live, .. }))
 }
 
 /// Presents the token under `d` in tenant acme at `now`, with `next` to store under `next_d`.
@@ -36,12 +47,12 @@ async fn use_token(
 pub(crate) async fn the_first_token_creates_the_family(h: &impl Harness) {
     let store = open_at(h, 1_000);
     let t1 = refresh("acme", "fam1", 1_000, 5_000);
-    assert_eq!(read(&*store, "acme", 1, 1_000), None);
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None);
     ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
-    assert_eq!(read(&*store, "acme", 1, 1_000), Some((t1.clone(), false)));
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, live(t1.clone()));
     // The family exists now: revoking it shows on its token.
     ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke").await;
-    assert_eq!(read(&*store, "acme", 1, 1_000), Some((t1, true)));
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, revoked(t1));
 }
 
 pub(crate) async fn the_current_token_rotates_and_its_successor_is_usable(h: &impl Harness) {
@@ -51,12 +62,15 @@ pub(crate) async fn the_current_token_rotates_and_its_successor_is_usable(h: &im
     let t2 = successor(&t1, 1_100);
     // The outcome carries the token as it was before its rotation.
     assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
-    assert_eq!(read(&*store, "acme", 1, 1_100), Some((rotated(&t1, 1_100), false)));
-    assert_eq!(read(&*store, "acme", 2, 1_100), Some((t2.clone(), false)));
+    assert_eq!(read(&*store, "acme", 1, 1_100).await, live(rotated(&t1, 1_100)));
+    assert_eq!(
+        read(&*store, "acme", 2, 1_100).await,
+        Some(FoundRefresh { token: t2.clone(), family: FamilyStatus::Live })
+    );
     // The successor is the family's current token and rotates in turn.
     let t3 = successor(&t2, 1_200);
     assert_eq!(use_token(&*store, 2, (3, &t3), 1_200, 60).await, Ok(RefreshUse::Rotated(t2)));
-    assert!(usable(&*store, "acme", 3, 1_200));
+    assert!(usable(&*store, "acme", 3, 1_200).await);
 }
 
 pub(crate) async fn a_retry_within_the_grace_period_is_retried_and_the_family_lives(h: &impl Harness) {
@@ -69,18 +83,18 @@ pub(crate) async fn a_retry_within_the_grace_period_is_retried_and_the_family_li
     let t3 = successor(&t1, 1_160);
     let retried = use_token(&*store, 1, (3, &t3), 1_160, 60).await;
     assert_eq!(retried, Ok(RefreshUse::Retried(rotated(&t1, 1_100))));
-    assert!(usable(&*store, "acme", 2, 1_160), "the first successor lives on");
-    assert!(usable(&*store, "acme", 3, 1_160), "the retry's successor is stored");
+    assert!(usable(&*store, "acme", 2, 1_160).await, "the first successor lives on");
+    assert!(usable(&*store, "acme", 3, 1_160).await, "the retry's successor is stored");
     // The retry's successor is a current token of the family like any other.
     let t4 = successor(&t3, 1_170);
     assert_eq!(use_token(&*store, 3, (4, &t4), 1_170, 60).await, Ok(RefreshUse::Rotated(t3)));
     // The retry did not move the rotation time: one second more is a reuse, which revokes
     // the family with every successor.
-    assert_eq!(read(&*store, "acme", 1, 1_160).map(|(t, _)| t.rotated_at), Some(Some(1_100)));
+    assert_eq!(read(&*store, "acme", 1, 1_160).await.map(|found| found.token.rotated_at), Some(Some(1_100)));
     let t5 = successor(&t1, 1_161);
     assert!(matches!(use_token(&*store, 1, (5, &t5), 1_161, 60).await, Ok(RefreshUse::Reused(_))));
-    assert!(!usable(&*store, "acme", 4, 1_161));
-    assert!(!usable(&*store, "acme", 2, 1_161));
+    assert!(!usable(&*store, "acme", 4, 1_161).await);
+    assert!(!usable(&*store, "acme", 2, 1_161).await);
 }
 
 pub(crate) async fn a_use_after_the_grace_period_revokes_the_whole_family(h: &impl Harness) {
@@ -92,14 +106,14 @@ pub(crate) async fn a_use_after_the_grace_period_revokes_the_whole_family(h: &im
     let t3 = successor(&t1, 1_161);
     let reused = use_token(&*store, 1, (3, &t3), 1_161, 60).await;
     assert_eq!(reused, Ok(RefreshUse::Reused(rotated(&t1, 1_100))));
-    assert_eq!(read(&*store, "acme", 3, 1_161), None, "nothing issued on a reuse");
+    assert_eq!(read(&*store, "acme", 3, 1_161).await, None, "nothing issued on a reuse");
     // The whole family is revoked, its current token included...
-    assert_eq!(read(&*store, "acme", 2, 1_161), Some((t2.clone(), true)));
+    assert_eq!(read(&*store, "acme", 2, 1_161).await, revoked(t2.clone()));
     // ...and from now on every token of it is unknown.
     let t4 = successor(&t2, 1_162);
     assert_eq!(use_token(&*store, 2, (4, &t4), 1_162, 60).await, Ok(RefreshUse::Unknown));
     assert_eq!(use_token(&*store, 1, (4, &t4), 1_162, 60).await, Ok(RefreshUse::Unknown));
-    assert_eq!(read(&*store, "acme", 4, 1_162), None);
+    assert_eq!(read(&*store, "acme", 4, 1_162).await, None);
 }
 
 pub(crate) async fn without_grace_a_second_use_is_a_reuse(h: &impl Harness) {
@@ -111,7 +125,7 @@ pub(crate) async fn without_grace_a_second_use_is_a_reuse(h: &impl Harness) {
     // Even in the same second: a grace of 0 is none at all.
     let t3 = successor(&t1, 1_100);
     assert_eq!(use_token(&*store, 1, (3, &t3), 1_100, 0).await, Ok(RefreshUse::Reused(rotated(&t1, 1_100))));
-    assert!(!usable(&*store, "acme", 2, 1_100));
+    assert!(!usable(&*store, "acme", 2, 1_100).await);
 }
 
 pub(crate) async fn a_revoked_familys_tokens_are_unknown(h: &impl Harness) {
@@ -125,19 +139,19 @@ pub(crate) async fn a_revoked_familys_tokens_are_unknown(h: &impl Harness) {
 
     ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke").await;
     // refresh_token() reports the revoked flag, for introspection.
-    assert_eq!(read(&*store, "acme", 2, 1_110), Some((t2.clone(), true)));
-    assert_eq!(read(&*store, "acme", 1, 1_110), Some((rotated(&t1, 1_100), true)));
+    assert_eq!(read(&*store, "acme", 2, 1_110).await, revoked(t2.clone()));
+    assert_eq!(read(&*store, "acme", 1, 1_110).await, revoked(rotated(&t1, 1_100)));
     let t3 = successor(&t2, 1_110);
     assert_eq!(use_token(&*store, 2, (3, &t3), 1_110, 60).await, Ok(RefreshUse::Unknown));
     // Even a retry within the old token's grace period.
     assert_eq!(use_token(&*store, 1, (3, &t3), 1_110, 60).await, Ok(RefreshUse::Unknown));
-    assert_eq!(read(&*store, "acme", 3, 1_110), None, "nothing issued");
+    assert_eq!(read(&*store, "acme", 3, 1_110).await, None, "nothing issued");
     // Revoking is idempotent, and no new first token joins the family.
     ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke again").await;
-    assert_eq!(read(&*store, "acme", 2, 1_110), Some((t2, true)));
+    assert_eq!(read(&*store, "acme", 2, 1_110).await, revoked(t2));
     let late = store.put_refresh_token(&digest(4), &refresh("acme", "fam1", 1_110, 5_000)).await;
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
-    assert!(usable(&*store, "acme", 7, 1_110));
+    assert!(usable(&*store, "acme", 7, 1_110).await);
     // Families no tenant can have: nothing to revoke, no error.
     ok(store.revoke_refresh_family("acme", "fam/1", 5_000), "revoke an invalid family").await;
     ok(store.revoke_refresh_family("a/b", "fam1", 5_000), "revoke in an invalid tenant").await;
@@ -150,12 +164,12 @@ pub(crate) async fn a_tombstone_refuses_the_first_token(h: &impl Harness) {
     let first = refresh("acme", "fam1", 1_000, 5_000);
     let put = store.put_refresh_token(&digest(1), &first).await;
     assert!(matches!(put, Err(StoreError::Conflict(_))), "{put:?}");
-    assert_eq!(read(&*store, "acme", 1, 1_000), None, "nothing written");
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None, "nothing written");
     // Other families, and the same family name in another tenant, are not affected.
     ok(store.put_refresh_token(&digest(2), &refresh("acme", "fam2", 1_000, 5_000)), "put").await;
     ok(store.put_refresh_token(&digest(3), &refresh("other", "fam1", 1_000, 5_000)), "put").await;
-    assert!(usable(&*store, "acme", 2, 1_000));
-    assert!(usable(&*store, "other", 3, 1_000));
+    assert!(usable(&*store, "acme", 2, 1_000).await);
+    assert!(usable(&*store, "other", 3, 1_000).await);
 }
 
 pub(crate) async fn a_tombstone_leaves_after_it_expires(h: &impl Harness) {
@@ -171,7 +185,7 @@ pub(crate) async fn a_tombstone_leaves_after_it_expires(h: &impl Harness) {
     h.set_now(2_500);
     h.expire(&store);
     ok(store.put_refresh_token(&digest(1), &first), "put after the tombstone expired").await;
-    assert!(usable(&*store, "acme", 1, 2_500));
+    assert!(usable(&*store, "acme", 1, 2_500).await);
 }
 
 pub(crate) async fn an_expired_token_is_unknown(h: &impl Harness) {
@@ -179,11 +193,14 @@ pub(crate) async fn an_expired_token_is_unknown(h: &impl Harness) {
     let t1 = refresh("acme", "fam1", 1_000, 2_000);
     let next = successor(&t1, 2_000);
     ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
-    assert_eq!(read(&*store, "acme", 1, 1_999), Some((t1, false)));
+    assert_eq!(
+        read(&*store, "acme", 1, 1_999).await,
+        Some(FoundRefresh { token: t1, family: FamilyStatus::Live })
+    );
     // `expires_at` is the first instant it is no longer usable.
-    assert_eq!(read(&*store, "acme", 1, 2_000), None);
+    assert_eq!(read(&*store, "acme", 1, 2_000).await, None);
     assert_eq!(use_token(&*store, 1, (2, &next), 2_000, 60).await, Ok(RefreshUse::Unknown));
-    assert_eq!(read(&*store, "acme", 2, 2_000), None, "nothing written");
+    assert_eq!(read(&*store, "acme", 2, 2_000).await, None, "nothing written");
     // An absent digest is unknown too.
     assert_eq!(use_token(&*store, 9, (2, &next), 1_500, 60).await, Ok(RefreshUse::Unknown));
 }
@@ -192,17 +209,20 @@ pub(crate) async fn another_tenants_token_is_unknown(h: &impl Harness) {
     let store = open_at(h, 1_000);
     let t1 = refresh("acme", "fam1", 1_000, 5_000);
     ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
-    assert_eq!(read(&*store, "other", 1, 1_500), None);
+    assert_eq!(read(&*store, "other", 1, 1_500).await, None);
     let other = refresh("other", "fam1", 1_500, 4_500);
     let used = store.use_refresh_token("other", &digest(1), &digest(2), &other, 1_500, 60).await;
     assert_eq!(used, Ok(RefreshUse::Unknown));
-    assert_eq!(read(&*store, "other", 2, 1_500), None, "nothing written");
+    assert_eq!(read(&*store, "other", 2, 1_500).await, None, "nothing written");
     // A tenant id no tenant can have is no error either.
     let odd = RefreshToken { tenant: "a/b".to_owned(), ..other };
     let used = store.use_refresh_token("a/b", &digest(1), &digest(2), &odd, 1_500, 60).await;
     assert_eq!(used, Ok(RefreshUse::Unknown));
     // Untouched by the attempts: still the current token.
-    assert_eq!(read(&*store, "acme", 1, 1_500), Some((t1, false)));
+    assert_eq!(
+        read(&*store, "acme", 1, 1_500).await,
+        Some(FoundRefresh { token: t1, family: FamilyStatus::Live })
+    );
 }
 
 /// 16 uses at once of the token under digest 1, each with its own successor (100 + i).
@@ -237,9 +257,15 @@ pub(crate) async fn of_concurrent_uses_exactly_one_rotates(h: &impl Harness) {
         assert_eq!(count(&found, |u| matches!(u, RefreshUse::Reused(_))), 1, "{found:?}");
         assert_eq!(count(&found, |u| *u == RefreshUse::Unknown), 14, "{found:?}");
         for i in 0..16 {
-            assert!(!usable(&*store, "acme", 100 + i, 1_100), "round {round}: successor {i} usable");
+            assert!(!usable(&*store, "acme", 100 + i, 1_100).await, "round {round}: successor {i} usable");
         }
-        assert!(matches!(read(&*store, "acme", 1, 1_100), Some((_, true))), "round {round}");
+        assert!(
+            matches!(
+                read(&*store, "acme", 1, 1_100).await,
+                Some(FoundRefresh { family: FamilyStatus::Revoked, .. })
+            ),
+            "round {round}"
+        );
     }
 }
 
@@ -252,7 +278,7 @@ pub(crate) async fn of_concurrent_uses_within_grace_one_rotates_and_the_rest_ret
         assert_eq!(count(&found, |u| matches!(u, RefreshUse::Rotated(_))), 1, "{found:?}");
         assert_eq!(count(&found, |u| matches!(u, RefreshUse::Retried(_))), 15, "{found:?}");
         for i in 0..16 {
-            assert!(usable(&*store, "acme", 100 + i, 1_100), "round {round}: successor {i} missing");
+            assert!(usable(&*store, "acme", 100 + i, 1_100).await, "round {round}: successor {i} missing");
         }
     }
 }
@@ -272,8 +298,8 @@ pub(crate) async fn a_successor_outside_the_family_is_refused(h: &impl Harness) 
         assert!(matches!(used, Err(StoreError::Corrupt { .. })), "{next:?}: {used:?}");
     }
     // Nothing was written: the token is still current and its successor can follow.
-    assert_eq!(read(&*store, "acme", 1, 1_100), Some((t1.clone(), false)));
-    assert_eq!(read(&*store, "acme", 2, 1_100), None);
+    assert_eq!(read(&*store, "acme", 1, 1_100).await, live(t1.clone()));
+    assert_eq!(read(&*store, "acme", 2, 1_100).await, None);
     assert_eq!(use_token(&*store, 1, (2, &good), 1_100, 60).await, Ok(RefreshUse::Rotated(t1)));
 }
 
@@ -286,7 +312,10 @@ pub(crate) async fn rotations_and_revocations_survive_reopening(h: &impl Harness
     ok(store.revoke_refresh_family("acme", "fam9", 9_000), "tombstone").await;
 
     let store = h.reopen(store);
-    assert_eq!(read(&*store, "acme", 2, 1_200), Some((t2.clone(), false)));
+    assert_eq!(
+        read(&*store, "acme", 2, 1_200).await,
+        Some(FoundRefresh { token: t2.clone(), family: FamilyStatus::Live })
+    );
     let t3 = successor(&t1, 1_200);
     let reused = use_token(&*store, 1, (3, &t3), 1_200, 60).await;
     assert_eq!(reused, Ok(RefreshUse::Reused(rotated(&t1, 1_100))), "the rotation mark survived");
@@ -294,7 +323,7 @@ pub(crate) async fn rotations_and_revocations_survive_reopening(h: &impl Harness
     assert!(matches!(put, Err(StoreError::Conflict(_))), "the tombstone survived: {put:?}");
 
     let store = h.reopen(store);
-    assert_eq!(read(&*store, "acme", 2, 1_200), Some((t2, true)), "the revocation survived");
+    assert_eq!(read(&*store, "acme", 2, 1_200).await, revoked(t2), "the revocation survived");
 }
 
 pub(crate) async fn expired_tokens_and_families_leave(h: &impl Harness) {
@@ -307,12 +336,12 @@ pub(crate) async fn expired_tokens_and_families_leave(h: &impl Harness) {
     // t1 expires; the family must outlive it, since t2 still lives.
     h.set_now(2_000);
     h.expire(&store);
-    assert_eq!(read(&*store, "acme", 1, 1_999), None, "t1 is gone, not merely hidden");
-    assert!(usable(&*store, "acme", 2, 2_000), "the family outlives t1");
+    assert_eq!(read(&*store, "acme", 1, 1_999).await, None, "t1 is gone, not merely hidden");
+    assert!(usable(&*store, "acme", 2, 2_000).await, "the family outlives t1");
 
     h.set_now(3_000);
     h.expire(&store);
-    assert_eq!(read(&*store, "acme", 2, 2_999), None, "t2 is gone");
+    assert_eq!(read(&*store, "acme", 2, 2_999).await, None, "t2 is gone");
     // The family went too: its name can found a new family (a revoked family left behind
     // would refuse this, a live one from another client would be refused as corrupt).
     let again = RefreshToken { client_id: "cli".to_owned(), ..refresh("acme", "fam1", 3_000, 6_000) };

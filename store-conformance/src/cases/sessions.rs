@@ -9,28 +9,28 @@ use crate::Harness;
 use crate::fixtures::{digest, ok, session};
 use crate::harness::open_at;
 
-fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<Session> {
-    store.session(tenant, &digest(d), now).expect("read a session")
+async fn read(store: &impl Store, tenant: &str, d: u32, now: i64) -> Option<Session> {
+    store.session(tenant, &digest(d), now).await.expect("read a session")
 }
 
 pub(crate) async fn sessions_round_trip(h: &impl Harness) {
     let store = open_at(h, 1_000);
     let s = session("acme", "sid-1", 1_000, 2_000);
-    assert_eq!(read(&*store, "acme", 1, 1_000), None);
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None);
     ok(store.put_session(&digest(1), &s), "put session").await;
-    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
-    assert_eq!(read(&*store, "acme", 2, 1_000), None);
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, Some(s));
+    assert_eq!(read(&*store, "acme", 2, 1_000).await, None);
 }
 
 pub(crate) async fn a_session_is_not_returned_from_its_expiry(h: &impl Harness) {
     let store = open_at(h, 1_000);
     let s = session("acme", "sid-1", 1_000, 2_000);
     ok(store.put_session(&digest(1), &s), "put session").await;
-    assert_eq!(read(&*store, "acme", 1, 1_999), Some(s));
+    assert_eq!(read(&*store, "acme", 1, 1_999).await, Some(s));
     // `expires_at` is the first instant the session is over; the `now` argument decides,
     // whatever the backend's own clock says.
-    assert_eq!(read(&*store, "acme", 1, 2_000), None);
-    assert_eq!(read(&*store, "acme", 1, 9_000), None);
+    assert_eq!(read(&*store, "acme", 1, 2_000).await, None);
+    assert_eq!(read(&*store, "acme", 1, 9_000).await, None);
 }
 
 pub(crate) async fn a_new_login_replaces_the_session(h: &impl Harness) {
@@ -38,9 +38,9 @@ pub(crate) async fn a_new_login_replaces_the_session(h: &impl Harness) {
     ok(store.put_session(&digest(1), &session("acme", "sid-1", 1_000, 2_000)), "put session").await;
     let again = session("acme", "sid-2", 1_500, 3_000);
     ok(store.put_session(&digest(1), &again), "replace session").await;
-    assert_eq!(read(&*store, "acme", 1, 1_500), Some(again.clone()));
+    assert_eq!(read(&*store, "acme", 1, 1_500).await, Some(again.clone()));
     // The replacement's own expiry counts, not the first session's.
-    assert_eq!(read(&*store, "acme", 1, 2_500), Some(again));
+    assert_eq!(read(&*store, "acme", 1, 2_500).await, Some(again));
 }
 
 pub(crate) async fn deleting_a_session_ends_it(h: &impl Harness) {
@@ -49,8 +49,8 @@ pub(crate) async fn deleting_a_session_ends_it(h: &impl Harness) {
     ok(store.put_session(&digest(1), &s), "put session").await;
     ok(store.put_session(&digest(2), &s), "put session").await;
     ok(store.delete_session("acme", &digest(1)), "delete session").await;
-    assert_eq!(read(&*store, "acme", 1, 1_000), None);
-    assert_eq!(read(&*store, "acme", 2, 1_000), Some(s), "only that session ended");
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None);
+    assert_eq!(read(&*store, "acme", 2, 1_000).await, Some(s), "only that session ended");
     // Deleting what is not there, or cannot be, is no error.
     ok(store.delete_session("acme", &digest(1)), "delete again").await;
     ok(store.delete_session("not a tenant", &digest(1)), "delete under an invalid tenant").await;
@@ -60,11 +60,11 @@ pub(crate) async fn another_tenant_cannot_see_or_end_a_session(h: &impl Harness)
     let store = open_at(h, 1_000);
     let s = session("acme", "sid-1", 1_000, 2_000);
     ok(store.put_session(&digest(1), &s), "put session").await;
-    assert_eq!(read(&*store, "other", 1, 1_000), None);
-    assert_eq!(read(&*store, "acm", 1, 1_000), None);
-    assert_eq!(read(&*store, "a/b", 1, 1_000), None);
+    assert_eq!(read(&*store, "other", 1, 1_000).await, None);
+    assert_eq!(read(&*store, "acm", 1, 1_000).await, None);
+    assert_eq!(read(&*store, "a/b", 1, 1_000).await, None);
     ok(store.delete_session("other", &digest(1)), "delete under another tenant").await;
-    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, Some(s));
 }
 
 pub(crate) async fn sessions_survive_reopening(h: &impl Harness) {
@@ -74,8 +74,8 @@ pub(crate) async fn sessions_survive_reopening(h: &impl Harness) {
     ok(store.put_session(&digest(2), &s), "put session").await;
     ok(store.delete_session("acme", &digest(2)), "delete session").await;
     let store = h.reopen(store);
-    assert_eq!(read(&*store, "acme", 1, 1_000), Some(s));
-    assert_eq!(read(&*store, "acme", 2, 1_000), None, "the deletion survived too");
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, Some(s));
+    assert_eq!(read(&*store, "acme", 2, 1_000).await, None, "the deletion survived too");
 }
 
 pub(crate) async fn expired_sessions_leave(h: &impl Harness) {
@@ -89,7 +89,7 @@ pub(crate) async fn expired_sessions_leave(h: &impl Harness) {
     h.set_now(2_000);
     h.expire(&store);
     // Gone, not merely hidden: asked about an earlier instant, still absent.
-    assert_eq!(read(&*store, "acme", 1, 1_500), None);
-    assert_eq!(read(&*store, "acme", 2, 2_000), Some(longer));
-    assert!(read(&*store, "acme", 3, 2_000).is_some());
+    assert_eq!(read(&*store, "acme", 1, 1_500).await, None);
+    assert_eq!(read(&*store, "acme", 2, 2_000).await, Some(longer));
+    assert!(read(&*store, "acme", 3, 2_000).await.is_some());
 }

@@ -12,8 +12,8 @@ pub(crate) async fn deleting_a_tenant_removes_every_kind_of_its_records(h: &impl
     let store = open_at(h, 1_000);
     fill(&*store, "acme").await;
     ok(store.delete_tenant("acme"), "delete tenant").await;
-    assert_eq!(store.tenant("acme").expect("read tenant"), None);
-    assert_eq!(store.tenants(), Ok(vec![]));
+    assert_eq!(store.tenant("acme").await.expect("read tenant"), None);
+    assert_eq!(store.tenants().await, Ok(vec![]));
     assert_records_gone(&*store, "acme").await;
 }
 
@@ -27,7 +27,7 @@ pub(crate) async fn deleting_a_tenant_leaves_other_tenants_whole(h: &impl Harnes
     for t in ["acme2", "acm", "globex"] {
         assert_present(&*store, t).await;
     }
-    assert_eq!(store.tenants(), Ok(vec![tenant("acm"), tenant("acme2"), tenant("globex")]));
+    assert_eq!(store.tenants().await, Ok(vec![tenant("acm"), tenant("acme2"), tenant("globex")]));
 }
 
 pub(crate) async fn a_recreated_tenant_starts_empty(h: &impl Harness) {
@@ -37,6 +37,6 @@ pub(crate) async fn a_recreated_tenant_starts_empty(h: &impl Harness) {
     // The same id again: it inherits nothing of the deleted tenant, not even a taken name or a
     // revoked family.
     ok(store.put_tenant(&tenant("acme")), "re-create tenant").await;
-    assert_eq!(store.tenant("acme").expect("read tenant").as_deref(), Some(&tenant("acme")));
+    assert_eq!(store.tenant("acme").await.expect("read tenant").as_deref(), Some(&tenant("acme")));
     assert_records_gone(&*store, "acme").await;
 }

@@ -24,13 +24,13 @@ pub(crate) async fn users_round_trip_and_list_by_username(h: &impl Harness) {
     for u in [&bob, &alice, &carol] {
         ok(store.put_user(u), "put user").await;
     }
-    assert_eq!(store.user("acme", "id-bob"), Ok(Some(bob)));
-    assert_eq!(store.user("acme", "id-alice"), Ok(Some(alice)));
-    assert_eq!(store.user("acme", "nobody"), Ok(None));
-    assert_eq!(store.user("acme", "a/b"), Ok(None));
+    assert_eq!(store.user("acme", "id-bob").await, Ok(Some(bob)));
+    assert_eq!(store.user("acme", "id-alice").await, Ok(Some(alice)));
+    assert_eq!(store.user("acme", "nobody").await, Ok(None));
+    assert_eq!(store.user("acme", "a/b").await, Ok(None));
     // Ordered by username, whatever the ids or the order of writes.
-    assert_eq!(usernames(store.users("acme")), ["alice", "bob", "carol"]);
-    assert_eq!(store.users("other"), Ok(vec![]));
+    assert_eq!(usernames(store.users("acme").await), ["alice", "bob", "carol"]);
+    assert_eq!(store.users("other").await, Ok(vec![]));
 }
 
 pub(crate) async fn lookups_by_username_and_email_ignore_case(h: &impl Harness) {
@@ -38,15 +38,15 @@ pub(crate) async fn lookups_by_username_and_email_ignore_case(h: &impl Harness) 
     let bob = user("acme", "id-bob", "Bob", Some("Bob@Example.com"));
     ok(store.put_user(&bob), "put user").await;
     for name in ["Bob", "bob", "BOB"] {
-        assert_eq!(store.user_by_username("acme", name), Ok(Some(bob.clone())), "{name}");
+        assert_eq!(store.user_by_username("acme", name).await, Ok(Some(bob.clone())), "{name}");
     }
     for email in ["Bob@Example.com", "bob@example.com", "BOB@EXAMPLE.COM"] {
-        assert_eq!(store.user_by_email("acme", email), Ok(Some(bob.clone())), "{email}");
+        assert_eq!(store.user_by_email("acme", email).await, Ok(Some(bob.clone())), "{email}");
     }
-    assert_eq!(store.user_by_username("acme", "bobby"), Ok(None));
-    assert_eq!(store.user_by_email("acme", "nobody@example.com"), Ok(None));
-    assert_eq!(store.user_by_username("other", "bob"), Ok(None), "another tenant's user");
-    assert_eq!(store.user_by_email("other", "bob@example.com"), Ok(None), "another tenant's user");
+    assert_eq!(store.user_by_username("acme", "bobby").await, Ok(None));
+    assert_eq!(store.user_by_email("acme", "nobody@example.com").await, Ok(None));
+    assert_eq!(store.user_by_username("other", "bob").await, Ok(None), "another tenant's user");
+    assert_eq!(store.user_by_email("other", "bob@example.com").await, Ok(None), "another tenant's user");
 }
 
 pub(crate) async fn a_taken_username_conflicts_regardless_of_case(h: &impl Harness) {
@@ -58,10 +58,10 @@ pub(crate) async fn a_taken_username_conflicts_regardless_of_case(h: &impl Harne
         assert!(is_conflict(&put), "{name}: {put:?}");
     }
     // Nothing of the refused user was written, not even its free e-mail address.
-    assert_eq!(store.user("acme", "u2"), Ok(None));
-    assert_eq!(store.user_by_email("acme", "other@example.com"), Ok(None));
-    assert_eq!(store.users("acme"), Ok(vec![alice.clone()]));
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(Some(alice)));
+    assert_eq!(store.user("acme", "u2").await, Ok(None));
+    assert_eq!(store.user_by_email("acme", "other@example.com").await, Ok(None));
+    assert_eq!(store.users("acme").await, Ok(vec![alice.clone()]));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(Some(alice)));
 }
 
 pub(crate) async fn a_taken_email_conflicts_regardless_of_case(h: &impl Harness) {
@@ -72,13 +72,13 @@ pub(crate) async fn a_taken_email_conflicts_regardless_of_case(h: &impl Harness)
         let put = store.put_user(&user("acme", "u2", "al", Some(email))).await;
         assert!(is_conflict(&put), "{email}: {put:?}");
     }
-    assert_eq!(store.user_by_username("acme", "al"), Ok(None), "the free username was not taken");
-    assert_eq!(store.user_by_email("acme", "alice@example.com"), Ok(Some(alice)));
+    assert_eq!(store.user_by_username("acme", "al").await, Ok(None), "the free username was not taken");
+    assert_eq!(store.user_by_email("acme", "alice@example.com").await, Ok(Some(alice)));
     // An existing user cannot take it by changing its address either.
     ok(store.put_user(&user("acme", "u3", "carol", None)), "put user").await;
     let put = store.put_user(&user("acme", "u3", "carol", Some("ALICE@example.com"))).await;
     assert!(is_conflict(&put), "{put:?}");
-    assert_eq!(store.user("acme", "u3"), Ok(Some(user("acme", "u3", "carol", None))), "unchanged");
+    assert_eq!(store.user("acme", "u3").await, Ok(Some(user("acme", "u3", "carol", None))), "unchanged");
 }
 
 pub(crate) async fn another_tenant_may_use_the_same_names(h: &impl Harness) {
@@ -90,10 +90,10 @@ pub(crate) async fn another_tenant_may_use_the_same_names(h: &impl Harness) {
     // The same id too: users are per tenant.
     let same_id = user("third", "u1", "alice", Some("alice@example.com"));
     ok(store.put_user(&same_id), "the same id in another tenant").await;
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(Some(acme.clone())));
-    assert_eq!(store.user_by_username("other", "alice"), Ok(Some(other)));
-    assert_eq!(store.user("third", "u1"), Ok(Some(same_id)));
-    assert_eq!(store.user("acme", "u1"), Ok(Some(acme)));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(Some(acme.clone())));
+    assert_eq!(store.user_by_username("other", "alice").await, Ok(Some(other)));
+    assert_eq!(store.user("third", "u1").await, Ok(Some(same_id)));
+    assert_eq!(store.user("acme", "u1").await, Ok(Some(acme)));
 }
 
 pub(crate) async fn rewriting_a_user_with_its_own_names_is_no_conflict(h: &impl Harness) {
@@ -104,10 +104,10 @@ pub(crate) async fn rewriting_a_user_with_its_own_names_is_no_conflict(h: &impl 
     again.updated_at = 20;
     again.name = Some("Alice Liddell".to_owned());
     ok(store.put_user(&again), "rewrite user").await;
-    assert_eq!(store.user("acme", "u1"), Ok(Some(again.clone())));
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(Some(again.clone())));
-    assert_eq!(store.user_by_email("acme", "alice@example.com"), Ok(Some(again)));
-    assert_eq!(store.users("acme").map(|u| u.len()), Ok(1));
+    assert_eq!(store.user("acme", "u1").await, Ok(Some(again.clone())));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(Some(again.clone())));
+    assert_eq!(store.user_by_email("acme", "alice@example.com").await, Ok(Some(again)));
+    assert_eq!(store.users("acme").await.map(|u| u.len()), Ok(1));
 }
 
 pub(crate) async fn a_rename_frees_the_old_names(h: &impl Harness) {
@@ -115,16 +115,16 @@ pub(crate) async fn a_rename_frees_the_old_names(h: &impl Harness) {
     ok(store.put_user(&user("acme", "u1", "alice", Some("alice@example.com"))), "put user").await;
     let renamed = user("acme", "u1", "alicia", Some("alicia@example.com"));
     ok(store.put_user(&renamed), "rename").await;
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(None));
-    assert_eq!(store.user_by_email("acme", "alice@example.com"), Ok(None));
-    assert_eq!(store.user_by_username("acme", "alicia"), Ok(Some(renamed)));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(None));
+    assert_eq!(store.user_by_email("acme", "alice@example.com").await, Ok(None));
+    assert_eq!(store.user_by_username("acme", "alicia").await, Ok(Some(renamed)));
     // The old names are free for someone else.
     let newcomer = user("acme", "u2", "Alice", Some("Alice@example.com"));
     ok(store.put_user(&newcomer), "claim the freed names").await;
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(Some(newcomer)));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(Some(newcomer)));
     // Dropping the e-mail address frees it as well.
     ok(store.put_user(&user("acme", "u1", "alicia", None)), "drop the e-mail").await;
-    assert_eq!(store.user_by_email("acme", "alicia@example.com"), Ok(None));
+    assert_eq!(store.user_by_email("acme", "alicia@example.com").await, Ok(None));
     ok(store.put_user(&user("acme", "u3", "carol", Some("alicia@example.com"))), "claim it").await;
 }
 
@@ -133,10 +133,10 @@ pub(crate) async fn deleting_a_user_frees_its_names(h: &impl Harness) {
     ok(store.put_user(&user("acme", "u1", "alice", Some("alice@example.com"))), "put user").await;
     ok(store.put_user(&user("acme", "u2", "bob", None)), "put user").await;
     ok(store.delete_user("acme", "u1"), "delete user").await;
-    assert_eq!(store.user("acme", "u1"), Ok(None));
-    assert_eq!(store.user_by_username("acme", "alice"), Ok(None));
-    assert_eq!(store.user_by_email("acme", "alice@example.com"), Ok(None));
-    assert_eq!(usernames(store.users("acme")), ["bob"]);
+    assert_eq!(store.user("acme", "u1").await, Ok(None));
+    assert_eq!(store.user_by_username("acme", "alice").await, Ok(None));
+    assert_eq!(store.user_by_email("acme", "alice@example.com").await, Ok(None));
+    assert_eq!(usernames(store.users("acme").await), ["bob"]);
     ok(store.put_user(&user("acme", "u3", "ALICE", Some("alice@example.com"))), "reuse the names").await;
     // Deleting a user that is not there is no error.
     ok(store.delete_user("acme", "missing"), "delete a missing user").await;
@@ -163,7 +163,7 @@ pub(crate) async fn of_concurrent_claims_of_one_name_exactly_one_wins(h: &impl H
             }
         }
         assert_eq!(won, 1, "round {round}");
-        assert_eq!(store.users("acme").map(|u| u.len()), Ok(round + 1), "round {round}");
+        assert_eq!(store.users("acme").await.map(|u| u.len()), Ok(round + 1), "round {round}");
     }
     // The same for e-mail addresses.
     let claims: Vec<_> = (0..16)
@@ -180,7 +180,7 @@ pub(crate) async fn of_concurrent_claims_of_one_name_exactly_one_wins(h: &impl H
         }
     }
     assert_eq!(won, 1);
-    assert_eq!(store.users("acme").map(|u| u.len()), Ok(5));
+    assert_eq!(store.users("acme").await.map(|u| u.len()), Ok(5));
 }
 
 pub(crate) async fn invalid_users_are_refused(h: &impl Harness) {
@@ -194,8 +194,8 @@ pub(crate) async fn invalid_users_are_refused(h: &impl Harness) {
         let put = store.put_user(&u).await;
         assert!(matches!(put, Err(StoreError::Corrupt { .. })), "{u:?}: {put:?}");
     }
-    assert_eq!(store.users("acme"), Ok(vec![]));
-    assert_eq!(store.user_by_username("acme", "ok"), Ok(None), "no name claimed either");
+    assert_eq!(store.users("acme").await, Ok(vec![]));
+    assert_eq!(store.user_by_username("acme", "ok").await, Ok(None), "no name claimed either");
 }
 
 pub(crate) async fn users_and_their_names_survive_reopening(h: &impl Harness) {
@@ -205,9 +205,9 @@ pub(crate) async fn users_and_their_names_survive_reopening(h: &impl Harness) {
     ok(store.put_user(&user("acme", "gone", "gone", None)), "put user").await;
     ok(store.delete_user("acme", "gone"), "delete user").await;
     let store = h.reopen(store);
-    assert_eq!(store.user("acme", "id-bob"), Ok(Some(bob.clone())));
-    assert_eq!(store.user_by_email("acme", "BOB@example.com"), Ok(Some(bob)));
-    assert_eq!(store.user("acme", "gone"), Ok(None));
+    assert_eq!(store.user("acme", "id-bob").await, Ok(Some(bob.clone())));
+    assert_eq!(store.user_by_email("acme", "BOB@example.com").await, Ok(Some(bob)));
+    assert_eq!(store.user("acme", "gone").await, Ok(None));
     // The names are still taken after reopening, and the deleted user's still free.
     let put = store.put_user(&user("acme", "u2", "bob", None)).await;
     assert!(is_conflict(&put), "{put:?}");

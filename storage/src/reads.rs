@@ -1,0 +1,172 @@
+//! The read paths of [`FjallStore`], answered at once from the record caches, the in-memory deny
+//! list and fjall; the `tessera_core::store` trait impls in `store` wrap each in a ready `Read`.
+//! A tenant being deleted reads as absent in every one of them.
+
+use std::sync::Arc;
+
+use tessera_core::model::{
+    Client, KeyRecord, OpaqueToken, RefreshToken, Session, Tenant, UnixSecs, User, is_valid_id,
+};
+use tessera_core::rules::refresh;
+use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus, StoreError};
+
+use crate::codec::{self, StoredFamily};
+use crate::keys::{self, Space};
+use crate::state::{Stored, io};
+use crate::store::FjallStore;
+
+/// The key of a client record, or `None` for an id no client can have.
+pub(crate) fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
+    if is_valid_id(client_id) { keys::scoped_key(tenant, client_id.as_bytes()) } else { None }
+}
+
+impl FjallStore {
+    /// Reads a record of a tenant that is not being deleted.
+    pub(crate) fn read<T: Stored>(
+        &self,
+        tenant: &str,
+        key: Option<Vec<u8>>,
+    ) -> Result<Option<T>, StoreError> {
+        match key {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    /// The user an index entry points at. Index and record are written in one batch, so an
+    /// entry without its record is only left by a user that was corrupt when deleted: absent.
+    pub(crate) fn user_by_index(
+        &self,
+        space: Space,
+        tenant: &str,
+        value: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let Some(index_key) = keys::folded_key(tenant, value) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(None);
+        }
+        let Some(id) = self.shared.space(space).get(&index_key).map_err(io)? else {
+            return Ok(None);
+        };
+        let id = codec::decode_index(space, &index_key, &id)?;
+        self.user_now(tenant, &id)
+    }
+
+    pub(crate) fn tenant_now(&self, id: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        let Some(key) = keys::tenant_key(id) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(id) {
+            return Ok(None);
+        }
+        self.shared.tenants.get_or_load(&key, || self.shared.get(&key))
+    }
+
+    pub(crate) fn tenants_now(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut tenants = self.shared.scan::<Tenant>(&[])?;
+        tenants.retain(|t| !self.shared.is_deleting(&t.id));
+        Ok(tenants)
+    }
+
+    pub(crate) fn client_now(
+        &self,
+        tenant: &str,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
+        let Some(key) = client_key(tenant, client_id) else {
+            return Ok(None);
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(None);
+        }
+        self.shared.clients.get_or_load(&key, || self.shared.get(&key))
+    }
+
+    pub(crate) fn clients_now(&self, tenant: &str) -> Result<Vec<Client>, StoreError> {
+        match keys::tenant_prefix(tenant) {
+            Some(prefix) if !self.shared.is_deleting(tenant) => self.shared.scan(&prefix),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub(crate) fn keys_now(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        let Some(prefix) = keys::tenant_prefix(tenant) else {
+            return Ok(Vec::new());
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(Vec::new());
+        }
+        let mut keys = self.shared.scan::<KeyRecord>(&prefix)?;
+        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)));
+        Ok(keys)
+    }
+
+    pub(crate) fn opaque_token_now(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+    ) -> Result<Option<OpaqueToken>, StoreError> {
+        match keys::scoped_key(tenant, digest) {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn jwt_status_now(&self, tenant: &str, jti: &str) -> Result<JwtStatus, StoreError> {
+        let revoked =
+            !self.shared.is_deleting(tenant) && self.shared.deny.contains(tenant, jti, self.shared.now());
+        Ok(if revoked { JwtStatus::Revoked } else { JwtStatus::NotRevoked })
+    }
+
+    pub(crate) fn user_now(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError> {
+        match keys::user_key(tenant, id) {
+            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn users_now(&self, tenant: &str) -> Result<Vec<User>, StoreError> {
+        let Some(prefix) = keys::tenant_prefix(tenant) else {
+            return Ok(Vec::new());
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(Vec::new());
+        }
+        let mut users = self.shared.scan::<User>(&prefix)?;
+        users.sort_by(|a, b| a.username.cmp(&b.username).then_with(|| a.id.cmp(&b.id)));
+        Ok(users)
+    }
+
+    pub(crate) fn session_now(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        now: UnixSecs,
+    ) -> Result<Option<Session>, StoreError> {
+        let session: Option<Session> = self.read(tenant, keys::scoped_key(tenant, digest))?;
+        // Expired but not swept yet reads as gone.
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    pub(crate) fn refresh_token_now(
+        &self,
+        tenant: &str,
+        digest: &[u8; 32],
+        now: UnixSecs,
+    ) -> Result<Option<FoundRefresh>, StoreError> {
+        let token: Option<RefreshToken> = self.read(tenant, keys::scoped_key(tenant, digest))?;
+        let Some(token) = token.filter(|t| refresh::is_usable(t, now)) else {
+            return Ok(None);
+        };
+        // A family that is gone or expired was revoked and swept, or the tenant is going.
+        let family: Option<StoredFamily> = self.read(tenant, keys::family_key(tenant, &token.family))?;
+        let family = if refresh::is_revoked(family.as_ref(), now) {
+            FamilyStatus::Revoked
+        } else {
+            FamilyStatus::Live
+        };
+        Ok(Some(FoundRefresh { token, family }))
+    }
+}
