@@ -163,7 +163,10 @@ pub trait RevocationStore: Send + Sync {
 
 /// Local users of a tenant. The backend keeps usernames and e-mail addresses unique per tenant,
 /// regardless of case: the uniqueness check and the write are one atomic step, so of two
-/// concurrent writes claiming one name exactly one succeeds.
+/// concurrent writes claiming one name exactly one succeeds. "The same name" is exactly
+/// [`crate::model::fold_case`] (Unicode's default lowercase mapping, no accent or normalisation
+/// folding) on every backend; a backend indexes the folded value core computes, never a
+/// collation of its own.
 pub trait UserStore: Send + Sync {
     /// One user by id.
     fn user(&self, tenant: &str, id: &str) -> Read<Option<User>>;
@@ -293,6 +296,16 @@ pub trait RefreshStore: Send + Sync {
 }
 
 /// The whole store.
+///
+/// Promises every backend keeps, beyond each trait's own:
+/// - **Durability and visibility.** A write is durable once its [`Commit`] resolved `Ok`, and from
+///   then on every read sees it (on every node, for a shared backend). A failed commit wrote
+///   nothing.
+/// - **Order.** Two writes are ordered only when the second was submitted after the first's
+///   commit resolved. The embedded store happens to apply writes in submission order, but a
+///   pooled network backend does not: a caller that needs an order awaits.
+/// - **Ids.** A read by an id that no record can have (empty, too long, a `/` or a NUL in it)
+///   answers absent, never corrupt and never another record; a write under one is refused.
 pub trait Store:
     TenantStore
     + ClientStore

@@ -93,6 +93,7 @@ macro_rules! __for_each_case {
                 of_concurrent_claims_of_one_name_exactly_one_wins,
                 invalid_users_are_refused,
                 users_and_their_names_survive_reopening,
+                names_are_the_same_under_unicode_lowercase_and_nothing_else,
             }
             records {
                 tenants_round_trip_ordered_by_id,
@@ -100,6 +101,7 @@ macro_rules! __for_each_case {
                 a_replaced_client_is_read_back_at_once,
                 keys_round_trip_oldest_first,
                 unknown_ids_read_as_absent,
+                ids_with_a_nul_read_as_absent,
                 clients_and_keys_of_another_tenant_are_invisible,
                 opaque_tokens_round_trip_and_are_deleted,
                 opaque_tokens_of_another_tenant_are_invisible,

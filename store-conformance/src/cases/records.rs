@@ -1,11 +1,12 @@
 //! Tenants, clients, keys, opaque tokens and the deny list: round trips, list orderings,
 //! deletions, replaced records read back at once, absent ids, tenant isolation, and expiry.
 
-use tessera_core::store::JwtStatus;
-use tessera_core::store::{ClientStore, KeyStore, RevocationStore, TenantStore, TokenStore};
+use tessera_core::store::{
+    ClientStore, ConsentStore, JwtStatus, KeyStore, RevocationStore, TenantStore, TokenStore, UserStore,
+};
 
 use crate::Harness;
-use crate::fixtures::{client, digest, key, ok, revocation, tenant, token};
+use crate::fixtures::{client, digest, key, ok, revocation, tenant, token, user};
 use crate::harness::open_at;
 
 pub(crate) async fn tenants_round_trip_ordered_by_id(h: &impl Harness) {
@@ -93,6 +94,29 @@ pub(crate) async fn unknown_ids_read_as_absent(h: &impl Harness) {
     ok(store.delete_key("acme", "nope"), "delete key").await;
     ok(store.delete_opaque_token("acme", &digest(1)), "delete token").await;
     ok(store.delete_tenant("a/b"), "delete tenant").await;
+}
+
+/// Ids carrying a NUL (which keys may use as a separator) read as absent, never as another
+/// record or a corrupt one, and writes under them are refused.
+pub(crate) async fn ids_with_a_nul_read_as_absent(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_tenant(&tenant("acme")), "put tenant").await;
+    ok(store.put_client(&client("acme", "web")), "put client").await;
+    ok(store.put_user(&user("acme", "u1", "bob", None)), "put user").await;
+    assert_eq!(store.tenant("acme\0").await, Ok(None));
+    assert_eq!(store.tenant("\0acme").await, Ok(None));
+    assert_eq!(store.client("acme", "web\0").await, Ok(None));
+    assert_eq!(store.client("acme\0web", "").await, Ok(None));
+    assert_eq!(store.clients("acme\0").await, Ok(vec![]));
+    assert_eq!(store.keys("acme\0").await, Ok(vec![]));
+    assert_eq!(store.user("acme", "u1\0").await, Ok(None));
+    assert_eq!(store.user("acme\0u1", "").await, Ok(None));
+    assert_eq!(store.users("acme\0").await, Ok(vec![]));
+    assert_eq!(store.consent("acme", "u1\0", "web").await, Ok(None));
+    assert_eq!(store.jwt_status("acme\0", "jwt").await, Ok(JwtStatus::NotRevoked));
+    assert!(store.put_client(&client("acme", "w\0b")).await.is_err(), "a client id with a NUL");
+    assert!(store.put_tenant(&tenant("a\0b")).await.is_err(), "a tenant id with a NUL");
+    assert_eq!(store.clients("acme").await.map(|c| c.len()), Ok(1));
 }
 
 pub(crate) async fn clients_and_keys_of_another_tenant_are_invisible(h: &impl Harness) {

@@ -1,5 +1,5 @@
 //! Users (`UserStore`): round trips and listing, lookups by username and e-mail regardless of
-//! case, usernames and e-mail addresses unique per tenant regardless of case (a conflict writes
+//! case (Unicode lowercase, no other folding), usernames and e-mail addresses unique per tenant regardless of case (a conflict writes
 //! nothing; of concurrent claims exactly one wins), renames and deletion freeing names, and
 //! durability of users and their name lookups.
 
@@ -47,6 +47,28 @@ pub(crate) async fn lookups_by_username_and_email_ignore_case(h: &impl Harness) 
     assert_eq!(store.user_by_email("acme", "nobody@example.com").await, Ok(None));
     assert_eq!(store.user_by_username("other", "bob").await, Ok(None), "another tenant's user");
     assert_eq!(store.user_by_email("other", "bob@example.com").await, Ok(None), "another tenant's user");
+}
+
+/// "The same name" is what `tessera_core::model::fold_case` says, Unicode's default lowercase
+/// mapping and nothing more, on every backend: a database collation (SQL `lower()`, ICU,
+/// accent-insensitive) must not widen or narrow it, or a name free on one backend is taken on
+/// another.
+pub(crate) async fn names_are_the_same_under_unicode_lowercase_and_nothing_else(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let elodie = user("acme", "id-elodie", "Élodie", Some("ÉLODIE@EXAMPLE.COM"));
+    ok(store.put_user(&elodie), "put user").await;
+    assert_eq!(store.user_by_username("acme", "ÉLODIE").await, Ok(Some(elodie.clone())));
+    assert_eq!(store.user_by_email("acme", "élodie@example.com").await, Ok(Some(elodie.clone())));
+    // Neither accents nor Unicode normalisation are folded: "e" + combining acute is another name.
+    assert_eq!(store.user_by_username("acme", "Elodie").await, Ok(None));
+    assert_eq!(store.user_by_username("acme", "E\u{301}lodie").await, Ok(None));
+    // Lowercasing "STRASSE" does not give "straße": two names.
+    let strasse = user("acme", "id-strasse", "straße", None);
+    ok(store.put_user(&strasse), "put straße").await;
+    let upper = user("acme", "id-upper", "STRASSE", None);
+    ok(store.put_user(&upper), "put STRASSE: another name").await;
+    assert_eq!(store.user_by_username("acme", "Straße").await, Ok(Some(strasse)));
+    assert_eq!(store.user_by_username("acme", "strasse").await, Ok(Some(upper)));
 }
 
 pub(crate) async fn a_taken_username_conflicts_regardless_of_case(h: &impl Harness) {
