@@ -91,8 +91,9 @@ pub enum StoreError {
     /// An I/O error from the backend.
     #[error("storage I/O: {0}")]
     Io(String),
-    /// The write would break a uniqueness rule (a username or e-mail address already taken);
-    /// nothing was written.
+    /// The write would break a uniqueness rule (a username or e-mail address already taken, a
+    /// created id that exists) or a condition no longer holds (the tenant is gone, the current
+    /// key is not the one expected); nothing was written.
     #[error("conflict: {0}")]
     Conflict(String),
 }
@@ -105,6 +106,12 @@ pub trait TenantStore: Send + Sync {
     fn tenants(&self) -> Read<Vec<Tenant>>;
     /// Creates or replaces a tenant.
     fn put_tenant(&self, tenant: &Tenant) -> Commit;
+    /// Creates a tenant whose id is not taken. Fails with [`StoreError::Conflict`], writing
+    /// nothing, if a tenant with its id is stored. The check and the write are one atomic step,
+    /// so of concurrent creates of one id, from any number of processes sharing the store,
+    /// exactly one succeeds. A create that follows a `delete_tenant` of the same id succeeds
+    /// once the deletion is done, and the tenant starts empty.
+    fn create_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
     /// authorization codes, sessions, consents, refresh tokens and families).
     fn delete_tenant(&self, id: &str) -> Commit;
@@ -118,6 +125,13 @@ pub trait ClientStore: Send + Sync {
     fn clients(&self, tenant: &str) -> Read<Vec<Client>>;
     /// Creates or replaces a client.
     fn put_client(&self, client: &Client) -> Commit;
+    /// Creates a client whose id is not taken in its tenant, in a tenant that is stored. Fails
+    /// with [`StoreError::Conflict`], writing nothing, if the tenant has a client with its id,
+    /// or if the tenant is not stored (never created, or deleted). A create racing
+    /// `delete_tenant` lands before the deletion, which removes it, or is refused: a client
+    /// never outlives its tenant nor passes to a tenant re-created with the same id. Atomic
+    /// like `create_tenant`: of concurrent creates exactly one succeeds.
+    fn create_client(&self, client: &Client) -> Commit;
     /// Deletes a client.
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit;
 }
@@ -128,6 +142,23 @@ pub trait KeyStore: Send + Sync {
     fn keys(&self, tenant: &str) -> Read<Vec<KeyRecord>>;
     /// Creates or replaces a key record.
     fn put_key(&self, key: &KeyRecord) -> Commit;
+    /// Makes `new` the current key of its algorithm for its tenant, provided the current key of
+    /// that algorithm is still `expected_current` (`None`: the tenant has none, so `new` is its
+    /// first). "Current" is the newest unretired key of the algorithm, as `rules::keys::current`
+    /// defines it. In one atomic step the backend checks, then retires every unretired key of
+    /// the algorithm (`retired_at` = `new.created_at`, `expires_at` = `retired_expires_at` or
+    /// its later own) and stores `new`, as `rules::keys::rotate` decides. Fails with
+    /// [`StoreError::Conflict`], writing nothing, if the current key is another (a concurrent
+    /// rotation or first key won: of concurrent rotations that saw the same current key,
+    /// across processes too, exactly one succeeds), if `new.kid` is stored already, or if the
+    /// tenant is not stored; with [`StoreError::Corrupt`], writing nothing, if `new` is retired
+    /// or expires.
+    fn rotate_key(
+        &self,
+        new: &KeyRecord,
+        expected_current: Option<&str>,
+        retired_expires_at: UnixSecs,
+    ) -> Commit;
     /// Deletes a key record.
     fn delete_key(&self, tenant: &str, kid: &str) -> Commit;
 }

@@ -36,7 +36,8 @@ pub struct App {
     pub policy: Policy,
     /// The login rate limiters, sized from `policy`.
     pub login_limits: LoginLimits,
-    /// Serializes admin API changes.
+    /// Serializes this process's admin API updates (read-modify-write); creates rely on the
+    /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.

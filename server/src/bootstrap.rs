@@ -6,6 +6,7 @@ use std::path::Path;
 
 use tessera_core::model::{Tenant, TenantSettings};
 use tessera_core::secret;
+use tessera_core::store::StoreError;
 
 use crate::app::App;
 use crate::http::respond::ApiError;
@@ -92,7 +93,11 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
                 settings: TenantSettings::default(),
                 created_at: now(),
             };
-            app.store.put_tenant(&tenant).await.map_err(|e| BootstrapError::Setup(e.to_string()))?;
+            match app.store.create_tenant(&tenant).await {
+                // Another node sharing the store created it first: theirs stands.
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(BootstrapError::Setup(e.to_string())),
+            }
             app.keys
                 .current_or_create(&tenant.id, tenant.settings.access_token_alg, now())
                 .await

@@ -1,7 +1,9 @@
 //! Each tenant's signing keys as the hot path needs them: the current key per algorithm and
 //! the JWKS bytes, swapped atomically on change so readers never wait. Rotation makes a new
 //! current key and retires the old one, which stays in the JWKS until every token it could have
-//! signed has expired; a periodic prune then forgets it.
+//! signed has expired; a periodic prune then forgets it. A new key becomes current only through
+//! the store's conditional `rotate_key`, so processes sharing a store agree on one current key:
+//! one that loses the race destroys the key it generated and takes the winner's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +13,9 @@ use parking_lot::RwLock;
 use serde::Serialize;
 use tessera_core::jwk::{Jwk, JwkSet};
 use tessera_core::model::{KeyRecord, SigningAlg, UnixSecs};
+use tessera_core::rules::keys::current;
 use tessera_core::signer::Signer;
-use tessera_core::store::Store;
+use tessera_core::store::{Store, StoreError};
 
 use crate::http::respond::ApiError;
 
@@ -68,7 +71,10 @@ pub struct KeyRing {
     store: Arc<dyn Store>,
     signer: Arc<dyn Signer>,
     tenants: RwLock<HashMap<String, Arc<TenantKeys>>>,
-    /// Serializes key generation and rotation so two requests never make two current keys.
+    /// Serializes this process's key changes. Not for correctness (the store's conditional
+    /// rotation keeps one current key even across processes) but so that requests here that
+    /// all find no key wait for one generated key rather than each generate one (an HSM round
+    /// trip, or an RSA prime search) only to destroy it on losing the race.
     change: tokio::sync::Mutex<()>,
 }
 
@@ -122,10 +128,37 @@ impl KeyRing {
             return Ok(kid.clone());
         }
         let record = self.signer.generate(tenant, alg, now).await?;
-        self.store.put_key(&record).await?;
-        let kid = record.kid.clone();
-        self.load(tenant).await?;
-        Ok(kid.into())
+        // Retires nothing (no key is current), so no retirement time is needed. Lost or won,
+        // the store now has a current key for `alg`: ours, or another process's.
+        self.install(&record, None, now).await?;
+        // None current only if the tenant was deleted meanwhile.
+        self.load(tenant).await?.current(alg).cloned().ok_or(ApiError::NotFound("tenant"))
+    }
+
+    /// Stores `record` as the current key of its algorithm if `expected` is still current.
+    /// On a conflict (another writer changed the key first, or the tenant is gone) the
+    /// generated key is destroyed, since no record will ever refer to it, and that is no error:
+    /// the caller reloads and finds the winner.
+    async fn install(
+        &self,
+        record: &KeyRecord,
+        expected: Option<&str>,
+        retired_expires_at: UnixSecs,
+    ) -> Result<(), ApiError> {
+        match self.store.rotate_key(record, expected, retired_expires_at).await {
+            Ok(()) => Ok(()),
+            Err(err @ StoreError::Conflict(_)) => {
+                tracing::info!(tenant = %record.tenant, kid = %record.kid, error = %err, "key change lost a race");
+                // A failure here leaves an orphaned HSM object, never a stored key without one.
+                if let Err(e) = self.signer.destroy(record).await {
+                    tracing::warn!(kid = %record.kid, error = %e, "destroying an unused generated key failed");
+                }
+                Ok(())
+            }
+            // After a failed fsync a record may refer to the key, so its material is kept: an
+            // orphaned HSM object at worst, as for any failed write.
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Makes a new current key for every algorithm the tenant has a current key for (and for
@@ -140,24 +173,30 @@ impl KeyRing {
         let _guard = self.change.lock().await;
         let records = self.store.keys(tenant).await?;
         let mut algs: Vec<SigningAlg> =
-            records.iter().filter(|r| r.retired_at.is_none()).map(|r| r.alg).collect();
+            SigningAlg::ALL.into_iter().filter(|alg| current(&records, *alg).is_some()).collect();
         if !algs.contains(&default_alg) {
             algs.push(default_alg);
         }
-        let mut made = Vec::new();
-        for alg in algs {
-            let record = self.signer.generate(tenant, alg, now).await?;
-            self.store.put_key(&record).await?;
-            made.push(record);
-        }
         let expires_at = now + i64::from(max_ttl_secs) + CLOCK_SKEW_SECS;
-        for mut old in records.into_iter().filter(|r| r.retired_at.is_none()) {
-            old.retired_at = Some(now);
-            old.expires_at = Some(expires_at);
-            self.store.put_key(&old).await?;
+        for &alg in &algs {
+            let expected = current(&records, alg).map(|r| r.kid.as_str());
+            let record = self.signer.generate(tenant, alg, now).await?;
+            // A lost race means another process rotated this algorithm meanwhile: its new key
+            // stands, which is what the caller asked for. A tenant gone shows below.
+            self.install(&record, expected, expires_at).await?;
         }
-        self.load(tenant).await?;
-        Ok(made.iter().map(|r| listing(r, true)).collect())
+        let keys = self.load(tenant).await?;
+        let rotated: Vec<KeyListing> = keys
+            .listing
+            .iter()
+            .filter(|l| l.status == "current" && algs.iter().any(|a| a.as_str() == l.alg))
+            .cloned()
+            .collect();
+        // Nothing is current only if the tenant was deleted meanwhile.
+        if rotated.is_empty() {
+            return Err(ApiError::NotFound("tenant"));
+        }
+        Ok(rotated)
     }
 
     /// Deletes retired keys whose tokens have all expired, for every loaded tenant.
@@ -199,14 +238,13 @@ fn listing(r: &KeyRecord, current: bool) -> KeyListing {
     }
 }
 
-/// Builds the hot-path view from stored records (oldest first): the newest unretired key of
-/// each algorithm is current; every key is published until it expires.
+/// Builds the hot-path view from stored records (oldest first): the current key of each
+/// algorithm is the one the store's rule names; every key is published until it expires.
 fn build(records: &[KeyRecord]) -> Result<TenantKeys, ApiError> {
-    let mut current: Vec<(SigningAlg, Arc<str>)> = Vec::new();
-    for r in records.iter().filter(|r| r.retired_at.is_none()) {
-        current.retain(|(a, _)| *a != r.alg);
-        current.push((r.alg, r.kid.as_str().into()));
-    }
+    let current: Vec<(SigningAlg, Arc<str>)> = SigningAlg::ALL
+        .into_iter()
+        .filter_map(|alg| current(records, alg).map(|r| (alg, r.kid.as_str().into())))
+        .collect();
     let mut set = JwkSet::default();
     for r in records {
         let jwk: Jwk = serde_json::from_str(&r.public_jwk)
@@ -221,4 +259,179 @@ fn build(records: &[KeyRecord]) -> Result<TenantKeys, ApiError> {
         jwks: jwks.into(),
         listing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Two key rings over one store, as two nodes sharing a database: they race for a tenant's
+    //! first key and its rotation, and must agree on one current key, with every key they
+    //! generated either stored or destroyed.
+
+    use std::collections::BTreeSet;
+
+    use parking_lot::Mutex;
+    use tessera_core::model::{Tenant, TenantSettings};
+    use tessera_core::signer::{SignError, SignFuture, SignerFuture};
+    use tessera_core::store::{KeyStore, TenantStore};
+    use tessera_signer::SoftwareSigner;
+    use tessera_storage::{FjallStore, StoreOptions};
+
+    use super::*;
+
+    const ALG: SigningAlg = SigningAlg::ES256;
+
+    /// A software signer that remembers the keys it generated and destroyed.
+    #[derive(Default)]
+    struct Tally {
+        inner: SoftwareSigner,
+        generated: Arc<Mutex<BTreeSet<String>>>,
+        destroyed: Mutex<BTreeSet<String>>,
+    }
+
+    impl Signer for Tally {
+        fn generate(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> SignerFuture<KeyRecord> {
+            let made = self.inner.generate(tenant, alg, now);
+            let generated = Arc::clone(&self.generated);
+            Box::pin(async move {
+                let record = made.await?;
+                generated.lock().insert(record.kid.clone());
+                Ok(record)
+            })
+        }
+        fn load(&self, key: &KeyRecord) -> Result<(), SignError> {
+            self.inner.load(key)
+        }
+        fn unload(&self, tenant: &str, kid: &str) {
+            self.inner.unload(tenant, kid);
+        }
+        fn destroy(&self, key: &KeyRecord) -> SignerFuture<()> {
+            self.destroyed.lock().insert(key.kid.clone());
+            self.inner.destroy(key)
+        }
+        fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture {
+            self.inner.sign(tenant, kid, signing_input)
+        }
+        fn verify(&self, tenant: &str, kid: &str, input: &[u8], signature: &[u8]) -> Result<bool, SignError> {
+            self.inner.verify(tenant, kid, input, signature)
+        }
+    }
+
+    struct Node {
+        ring: Arc<KeyRing>,
+        signer: Arc<Tally>,
+    }
+
+    fn node(store: &Arc<FjallStore>) -> Node {
+        let signer = Arc::new(Tally::default());
+        let store: Arc<dyn Store> = store.clone();
+        Node { ring: Arc::new(KeyRing::new(store, signer.clone())), signer }
+    }
+
+    fn tenant(id: &str) -> Tenant {
+        Tenant { id: id.into(), display_name: id.into(), settings: TenantSettings::default(), created_at: 1 }
+    }
+
+    fn open(dir: &tempfile::TempDir) -> Arc<FjallStore> {
+        Arc::new(FjallStore::open(dir.path(), StoreOptions::default()).expect("the store opens"))
+    }
+
+    /// Every key a node generated is stored, or was destroyed and is not stored.
+    fn assert_accounted(nodes: &[Node], stored: &[KeyRecord]) {
+        let stored: BTreeSet<&str> = stored.iter().map(|k| k.kid.as_str()).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            let destroyed = n.signer.destroyed.lock();
+            for kid in n.signer.generated.lock().iter() {
+                let kept = stored.contains(kid.as_str());
+                assert!(
+                    kept != destroyed.contains(kid),
+                    "node {i}: key {kid} stored {kept}, destroyed too or neither"
+                );
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_racing_for_a_first_key_agree_on_one() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = open(&dir);
+        let nodes = [node(&store), node(&store)];
+        for round in 0..6 {
+            let t = format!("t{round}");
+            store.create_tenant(&tenant(&t)).await.expect("create tenant");
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let ring = Arc::clone(&nodes[i % 2].ring);
+                    let t = t.clone();
+                    tokio::spawn(async move { ring.current_or_create(&t, ALG, 100).await })
+                })
+                .collect();
+            let mut kids = BTreeSet::new();
+            for task in tasks {
+                kids.insert(task.await.expect("the task ends").expect("a current key").to_string());
+            }
+            let stored = store.keys(&t).await.expect("list keys");
+            assert_eq!(stored.len(), 1, "round {round}: one key stored: {stored:?}");
+            assert_eq!(kids, BTreeSet::from([stored[0].kid.clone()]), "round {round}: all use it");
+            // A node that lost signs with the winner's key.
+            for n in &nodes {
+                assert!(n.signer.sign(&t, &stored[0].kid, b"x").await.is_ok(), "round {round}");
+            }
+        }
+        let mut all: Vec<KeyRecord> = Vec::new();
+        for r in 0..6 {
+            all.extend(store.keys(&format!("t{r}")).await.expect("list keys"));
+        }
+        assert_accounted(&nodes, &all);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_rotating_at_once_leave_one_current_key() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = open(&dir);
+        let nodes = [node(&store), node(&store)];
+        store.create_tenant(&tenant("acme")).await.expect("create tenant");
+        nodes[0].ring.current_or_create("acme", ALG, 100).await.expect("first key");
+        for round in 0..4 {
+            let now = 200 + round;
+            let tasks: Vec<_> = nodes
+                .iter()
+                .map(|n| {
+                    let ring = Arc::clone(&n.ring);
+                    tokio::spawn(async move { ring.rotate("acme", ALG, 600, now).await })
+                })
+                .collect();
+            let mut answers = BTreeSet::new();
+            for task in tasks {
+                let listed = task.await.expect("the task ends").expect("rotate");
+                answers.extend(listed.into_iter().map(|l| l.kid));
+            }
+            let stored = store.keys("acme").await.expect("list keys");
+            let unretired: Vec<&str> =
+                stored.iter().filter(|k| k.retired_at.is_none()).map(|k| k.kid.as_str()).collect();
+            assert_eq!(unretired.len(), 1, "round {round}: one current key: {stored:?}");
+            // Both rings now see that key as current, whichever node made it.
+            for n in &nodes {
+                let keys = n.ring.load("acme").await.expect("load");
+                assert_eq!(keys.current(ALG).map(|k| &**k), Some(unretired[0]), "round {round}");
+            }
+            assert!(answers.contains(unretired[0]), "round {round}: {answers:?}");
+        }
+        assert_accounted(&nodes, &store.keys("acme").await.expect("list keys"));
+    }
+
+    #[tokio::test]
+    async fn a_key_for_a_deleted_tenant_is_destroyed_not_stored() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = open(&dir);
+        let n = node(&store);
+        let got = n.ring.current_or_create("gone", ALG, 100).await;
+        assert!(matches!(got, Err(ApiError::NotFound("tenant"))), "{got:?}");
+        assert_eq!(store.keys("gone").await, Ok(vec![]));
+        assert_eq!(n.signer.generated.lock().len(), 1);
+        assert_accounted(&[n], &[]);
+        // The store itself refuses the key, as a conflict.
+        let record = SoftwareSigner::new().generate("gone", ALG, 100).await.expect("generate");
+        let refused = store.rotate_key(&record, None, 700).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    }
 }

@@ -3,7 +3,8 @@
 //! PUT, client CRUD (the secret returned once on create and on rotation, never on read or list;
 //! PATCH of the scope; secret rotation invalidates the old secret; DELETE then 401 at the token
 //! endpoint), discovery advertising exactly what is implemented under the tenant's issuer,
-//! `--public-url`, and the health endpoints.
+//! `--public-url`, the health endpoints, and concurrent creates (one winner; a client registered
+//! while its tenant is deleted does not outlive it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -441,6 +442,33 @@ async fn concurrent_client_creates_have_one_winner() {
             token.expect_status(200, &format!("a secret handed out for {client_id} ({statuses:?})"));
         }
         assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "client {client_id}: {statuses:?}");
+    }
+    server.assert_alive();
+}
+
+/// A client registered while its tenant is being deleted: the registration lands before the
+/// deletion (and goes with it) or is refused, so a tenant re-created with the same id never
+/// inherits the client. Registrations do not wait for the admin API's lock; the store decides.
+#[tokio::test]
+async fn a_client_registered_during_its_tenants_deletion_does_not_outlive_it() {
+    let server = TestServer::start(Backend::Software).await;
+    for round in 0..5 {
+        let t = format!("gone{round}");
+        server.create_tenant(&t, Value::Null).await;
+        let body = json!({ "client_id": "web", "grant_types": ["client_credentials"] });
+        let (clients, tenant) = (format!("/tenants/{t}/clients"), format!("/tenants/{t}"));
+        let (created, deleted) = tokio::join!(
+            server.admin(Method::POST, &clients, Some(body)),
+            server.admin(Method::DELETE, &tenant, None),
+        );
+        deleted.expect_status(204, "delete the tenant");
+        let status = created.status.as_u16();
+        assert!([201, 404, 409].contains(&status), "round {round}: registration answered {status}");
+        server.create_tenant(&t, Value::Null).await;
+        server
+            .admin(Method::GET, &format!("/tenants/{t}/clients/web"), None)
+            .await
+            .expect_status(404, &format!("round {round}: the re-created tenant has no client"));
     }
     server.assert_alive();
 }

@@ -181,6 +181,18 @@ impl FjallStore {
         }
     }
 
+    /// Queues the creation of a record that does not expire: refused in the writer if its key
+    /// is taken or its tenant is not stored.
+    fn create<T: Stored>(&self, key: Option<Vec<u8>>, record: &T, what: &str) -> Commit {
+        let Some(key) = key else {
+            return failed_commit(invalid(T::SPACE, what));
+        };
+        match codec::encode(&key, record) {
+            Ok(value) => self.submit(WriteOp::Create { space: T::SPACE, key, value }),
+            Err(err) => failed_commit(err),
+        }
+    }
+
     fn delete(&self, space: Space, key: Option<Vec<u8>>) -> Commit {
         match key {
             Some(key) => self.submit(WriteOp::Delete { space, key }),
@@ -233,6 +245,10 @@ impl TenantStore for FjallStore {
         self.put(keys::tenant_key(&tenant.id), tenant, "tenant")
     }
 
+    fn create_tenant(&self, tenant: &Tenant) -> Commit {
+        self.create(keys::tenant_key(&tenant.id), tenant, "tenant")
+    }
+
     fn delete_tenant(&self, id: &str) -> Commit {
         match keys::tenant_key(id) {
             Some(key) => self.submit(WriteOp::DeleteTenant { tenant: key.into() }),
@@ -254,6 +270,10 @@ impl ClientStore for FjallStore {
         self.put(client_key(&client.tenant, &client.client_id), client, "client")
     }
 
+    fn create_client(&self, client: &Client) -> Commit {
+        self.create(client_key(&client.tenant, &client.client_id), client, "client")
+    }
+
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit {
         // Through its own op: the client's consents go in the same batch.
         match client_key(tenant, client_id) {
@@ -270,6 +290,27 @@ impl KeyStore for FjallStore {
 
     fn put_key(&self, key: &KeyRecord) -> Commit {
         self.put(keys::scoped_key(&key.tenant, key.kid.as_bytes()), key, "key")
+    }
+
+    fn rotate_key(
+        &self,
+        new: &KeyRecord,
+        expected_current: Option<&str>,
+        retired_expires_at: UnixSecs,
+    ) -> Commit {
+        let Some(key) = keys::scoped_key(&new.tenant, new.kid.as_bytes()) else {
+            return failed_commit(invalid(Space::Keys, "key"));
+        };
+        match codec::encode(&key, new) {
+            Ok(value) => self.submit(WriteOp::RotateKey(Box::new(writer::RotateKey {
+                key,
+                value,
+                new: new.clone(),
+                expected_current: expected_current.map(str::to_owned),
+                retired_expires_at,
+            }))),
+            Err(err) => failed_commit(err),
+        }
     }
 
     fn delete_key(&self, tenant: &str, kid: &str) -> Commit {

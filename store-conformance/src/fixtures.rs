@@ -174,3 +174,13 @@ pub(crate) fn user(tenant: &str, id: &str, username: &str, email: Option<&str>) 
 pub(crate) fn is_conflict(result: &Result<(), StoreError>) -> bool {
     matches!(result, Err(StoreError::Conflict(_)))
 }
+
+/// A key that can become current: unretired and without expiry, as the signer makes them.
+pub(crate) fn new_key(tenant: &str, kid: &str, alg: SigningAlg, created_at: UnixSecs) -> KeyRecord {
+    KeyRecord { alg, expires_at: None, ..key(tenant, kid, created_at) }
+}
+
+/// `k` as the store keeps it once retired at `at`, published until `until`.
+pub(crate) fn retired(k: &KeyRecord, at: UnixSecs, until: UnixSecs) -> KeyRecord {
+    KeyRecord { retired_at: Some(at), expires_at: Some(until), ..k.clone() }
+}

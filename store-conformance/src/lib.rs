@@ -111,6 +111,22 @@ macro_rules! __for_each_case {
                 expired_revocations_leave,
                 a_record_rewritten_with_a_later_expiry_outlives_the_first,
             }
+            creation {
+                a_taken_tenant_id_conflicts_and_changes_nothing,
+                of_concurrent_tenant_creates_exactly_one_wins,
+                a_deleted_tenant_can_be_created_again_and_starts_empty,
+                a_taken_client_id_conflicts_and_changes_nothing,
+                of_concurrent_client_creates_exactly_one_wins,
+                a_client_needs_a_stored_tenant,
+            }
+            rotation {
+                a_first_key_is_stored_only_while_none_is_current,
+                a_rotation_retires_the_expected_key_and_makes_the_new_one_current,
+                a_stale_rotation_conflicts_and_writes_nothing,
+                a_key_needs_a_stored_tenant,
+                of_concurrent_first_keys_exactly_one_wins,
+                of_concurrent_rotations_exactly_one_wins,
+            }
             tenancy {
                 deleting_a_tenant_removes_every_kind_of_its_records,
                 deleting_a_tenant_leaves_other_tenants_whole,

@@ -1,5 +1,5 @@
 //! The decision rules of the store: what a code take, a refresh-token use, a family's first
-//! token and a family revocation decide, as pure functions.
+//! token, a family revocation and a key rotation decide, as pure functions.
 //!
 //! Each rule takes the state a backend read (the stored records, `now`, the grace period) and
 //! returns a decision that names the outcome and lists the writes the backend must apply. The
@@ -9,8 +9,10 @@
 //! two backends cannot disagree on whether a token was reused.
 //!
 //! One file per record family: [`code`] (single use, replays), [`refresh`] (rotation, grace,
-//! reuse, tombstones). Sessions have no rule of their own: the store only puts, reads (an
-//! expired one reads as absent) and deletes them.
+//! reuse, tombstones), [`keys`] (the current signing key, conditional rotation). Sessions have
+//! no rule of their own: the store only puts, reads (an expired one reads as absent) and
+//! deletes them.
 
 pub mod code;
+pub mod keys;
 pub mod refresh;

@@ -249,7 +249,9 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     };
     client.secret_digest = secret.as_deref().map(secret::digest);
     ensure_id_token_key(app, &client).await?;
-    app.store.put_client(&client).await?;
+    // The check above only spares a duplicate the key generation; the store decides, refusing
+    // a taken id or a tenant deleted meanwhile with a `Conflict` (409), atomically.
+    app.store.create_client(&client).await?;
     app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
 }

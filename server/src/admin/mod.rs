@@ -57,11 +57,14 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Resp, ApiError> {
     authorize(app, headers)?;
-    // Changes are read-check-write sequences (does the id exist? what is the current record?);
-    // one at a time, so two concurrent creates cannot both win and a PATCH cannot write back a
-    // secret digest that a rotation replaced. Admin writes are rare; reads do not wait.
+    // Changes are read-modify-write sequences (what is the current record?); one at a time in
+    // this process, so a PATCH cannot write back a secret digest that a rotation replaced.
+    // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a
+    // taken id atomically, across nodes too.
+    let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_)) && *method == Method::POST;
     let _serialized = match *method {
         Method::GET | Method::HEAD => None,
+        _ if creates => None,
         _ => Some(app.admin_writes.lock().await),
     };
     match (route, method.clone()) {

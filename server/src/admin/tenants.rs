@@ -74,11 +74,10 @@ pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
     check_display_name(&display_name)?;
     let settings = body.settings.unwrap_or_default();
     check_settings(&settings)?;
-    if app.store.tenant(&body.id).await?.is_some() {
-        return Err(ApiError::Conflict(format!("tenant {} exists", body.id)));
-    }
     let tenant = Tenant { id: body.id, display_name, settings, created_at: now() };
-    app.store.put_tenant(&tenant).await?;
+    // The store refuses an id that is taken (a `Conflict`, answered 409), atomically: of
+    // concurrent creates, on any number of nodes, one wins.
+    app.store.create_tenant(&tenant).await?;
     app.keys.current_or_create(&tenant.id, tenant.settings.access_token_alg, tenant.created_at).await?;
     Ok(json_no_store(StatusCode::CREATED, &view(app, &tenant)))
 }

@@ -12,7 +12,7 @@ use tessera_core::store::StoreError;
 
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
-use super::{Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, users};
+use super::{Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, tenancy, users};
 use crate::state::{Shared, io};
 
 /// The writer thread's state.
@@ -192,6 +192,14 @@ impl Writer {
                         WriteOp::RevokeFamily { key, tenant, family, until } => {
                             let now = self.shared.now();
                             let outcome = grants::revoke_family(round, key, (&tenant, &family), until, now);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::Create { space, key, value } => {
+                            let outcome = tenancy::create(round, space, key, value);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::RotateKey(rotate) => {
+                            let outcome = tenancy::rotate_key(round, *rotate);
                             settle(round, done, outcome)?;
                         }
                     }

@@ -23,19 +23,21 @@
 //! round's batch and its effects on the caches `round`. Each write that reads before it writes
 //! is a transaction in its own file: `users` (users, their name indexes, consents, client
 //! deletion), `grants` (codes, refresh tokens and families, applying `tessera_core::rules`),
-//! `expiry` (the sweeper's deletions) and `deletion` (a tenant, in chunks).
+//! `tenancy` (creating tenants and clients, rotating signing keys), `expiry` (the sweeper's
+//! deletions) and `deletion` (a tenant, in chunks).
 
 mod deletion;
 mod engine;
 mod expiry;
 mod grants;
 mod round;
+mod tenancy;
 mod users;
 
 use std::sync::mpsc::Sender;
 
 use fjall::Slice;
-use tessera_core::model::{RefreshToken, UnixSecs, User};
+use tessera_core::model::{KeyRecord, RefreshToken, UnixSecs, User};
 use tessera_core::store::{CodeTaken, RefreshUse, StoreError};
 use tokio::sync::oneshot;
 
@@ -92,6 +94,26 @@ pub(crate) enum WriteOp {
     UseRefresh(Box<UseRefresh>),
     /// Revoke the family under `key`, or record it revoked until `until` if it is not stored.
     RevokeFamily { key: Vec<u8>, tenant: String, family: String, until: UnixSecs },
+    /// Insert a record that does not expire (`value` under `key`) unless one is stored under
+    /// `key`, or, for a record of a tenant, unless the tenant is not stored: then
+    /// `StoreError::Conflict`. Checked and written in the writer, so of concurrent creates of
+    /// one key exactly one succeeds.
+    Create { space: Space, key: Vec<u8>, value: Vec<u8> },
+    /// Make a key the current one of its algorithm if the current one is still the expected
+    /// one, retiring the old; else `StoreError::Conflict`. Decided in the writer, so of
+    /// concurrent rotations from one current key exactly one succeeds.
+    RotateKey(Box<RotateKey>),
+}
+
+/// The arguments of [`WriteOp::RotateKey`] (boxed: a key record would grow every op).
+pub(crate) struct RotateKey {
+    /// Where `new` goes.
+    pub(crate) key: Vec<u8>,
+    /// `new` encoded under `key`.
+    pub(crate) value: Vec<u8>,
+    pub(crate) new: KeyRecord,
+    pub(crate) expected_current: Option<String>,
+    pub(crate) retired_expires_at: UnixSecs,
 }
 
 /// The arguments of [`WriteOp::UseRefresh`] (boxed: they would double the size of every op).
@@ -120,6 +142,8 @@ impl WriteOp {
             Self::PutRefresh { key, .. } => keys::owner(Space::RefreshTokens, key),
             Self::UseRefresh(use_) => keys::owner(Space::RefreshTokens, &use_.key),
             Self::RevokeFamily { key, .. } => keys::owner(Space::RefreshFamilies, key),
+            Self::Create { space, key, .. } => keys::owner(*space, key),
+            Self::RotateKey(rotate) => keys::owner(Space::Keys, &rotate.key),
         }
     }
 
@@ -133,7 +157,10 @@ impl WriteOp {
             | Self::TakeCode { key, .. }
             | Self::DeleteClient { key }
             | Self::RevokeFamily { key, .. } => key.len(),
-            Self::PutConsent { key, value } | Self::PutRefresh { key, value, .. } => key.len() + value.len(),
+            Self::PutConsent { key, value }
+            | Self::PutRefresh { key, value, .. }
+            | Self::Create { key, value, .. } => key.len() + value.len(),
+            Self::RotateKey(rotate) => rotate.key.len() + rotate.value.len(),
             Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
         }
     }

@@ -5,10 +5,12 @@
 
 pub(crate) mod codes;
 pub(crate) mod consents;
+pub(crate) mod creation;
 pub(crate) mod durability;
 mod every_kind;
 pub(crate) mod records;
 pub(crate) mod refresh;
+pub(crate) mod rotation;
 pub(crate) mod sessions;
 pub(crate) mod tenancy;
 pub(crate) mod users;
