@@ -92,7 +92,7 @@ impl IntrospectionResponse {
             token_type: None,
             exp: Some(token.expires_at),
             iat: Some(token.issued_at),
-            sub: Some(token.sub),
+            sub: Some(token.auth.sub),
             aud: None,
             iss: Some(issuer.to_owned()),
             jti: None,

@@ -109,7 +109,7 @@ fn full_flow() {
     let token_req = Request::parse(&form).expect("token request");
     assert_eq!(token_req.code, "the code");
     let v = authorization_code::validate(token_req, &spa(), code, 1001).expect("redeemed");
-    assert_eq!(v.code.sub, "user-1");
+    assert_eq!(v.code.auth.sub, "user-1");
     assert_eq!(v.code.nonce.as_deref(), Some("n"));
     assert_eq!(v.code.scope, "openid profile");
 }

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use tessera_core::authorize::CodeChallenge;
-use tessera_core::grants::authorization_code::Code;
+use tessera_core::grants::authorization_code::{Authentication, Code};
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{CodeStore, CodeTaken, TenantStore};
 
@@ -23,11 +23,13 @@ fn code(tenant: &str, expires_at: i64) -> Code {
             method: CodeChallengeMethod::S256,
             challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         }),
-        sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-        sid: "sid-1".into(),
-        auth_time: 990,
-        acr: None,
-        amr: vec!["pwd".into()],
+        auth: Authentication {
+            sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            sid: "sid-1".into(),
+            auth_time: 990,
+            acr: None,
+            amr: vec!["pwd".into()],
+        },
         issued_at: 1_000,
         expires_at,
     }

@@ -89,7 +89,12 @@ async fn invalid_refresh_tokens_are_refused() {
         refresh("acme", "fam 1", 1_000, 5_000),
         refresh("a/b", "fam1", 1_000, 5_000),
         RefreshToken { client_id: String::new(), ..refresh("acme", "fam1", 1_000, 5_000) },
-        RefreshToken { sub: "u 1".into(), ..refresh("acme", "fam1", 1_000, 5_000) },
+        {
+            // sub not an id
+            let mut t = refresh("acme", "fam1", 1_000, 5_000);
+            t.auth.sub = "u 1".into();
+            t
+        },
     ];
     for t in cases {
         let put = store.put_refresh_token(&digest(1), &t).await;

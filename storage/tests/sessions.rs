@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use tessera_core::model::Session;
 use tessera_core::store::{SessionStore, StoreError, TenantStore};
 use tessera_storage::StoreOptions;
 
@@ -45,7 +44,12 @@ async fn invalid_sessions_are_refused() {
         session("acme", "sid-1", 2_000, 2_000), // over before it begins
         session("acme", "sid 1", 1_000, 2_000), // sid not an id
         session("a/b", "sid-1", 1_000, 2_000),  // tenant not an id
-        Session { user_id: String::new(), ..session("acme", "sid-1", 1_000, 2_000) },
+        {
+            // no user
+            let mut s = session("acme", "sid-1", 1_000, 2_000);
+            s.auth.sub = String::new();
+            s
+        },
     ];
     for s in cases {
         let result = store.put_session(&digest(1), &s).await;

@@ -4,8 +4,9 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken, RefreshToken,
-    Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
+    AccessTokenFormat, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken,
+    RefreshToken, Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs,
+    User,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -96,11 +97,13 @@ pub(crate) fn code(tenant: &str, expires_at: UnixSecs) -> Code {
             method: CodeChallengeMethod::S256,
             challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
         }),
-        sub: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
-        sid: "sid-1".to_owned(),
-        auth_time: 990,
-        acr: None,
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            sid: "sid-1".to_owned(),
+            auth_time: 990,
+            acr: None,
+            amr: vec!["pwd".to_owned()],
+        },
         issued_at: 1_000,
         expires_at,
     }
@@ -110,11 +113,13 @@ pub(crate) fn code(tenant: &str, expires_at: UnixSecs) -> Code {
 pub(crate) fn session(tenant: &str, sid: &str, created_at: UnixSecs, expires_at: UnixSecs) -> Session {
     Session {
         tenant: tenant.to_owned(),
-        sid: sid.to_owned(),
-        user_id: "u1".to_owned(),
-        auth_time: created_at,
-        acr: Some("urn:acr:pwd".to_owned()),
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: "u1".to_owned(),
+            sid: sid.to_owned(),
+            auth_time: created_at,
+            acr: Some("urn:acr:pwd".to_owned()),
+            amr: vec!["pwd".to_owned()],
+        },
         created_at,
         expires_at,
     }
@@ -137,12 +142,14 @@ pub(crate) fn refresh(tenant: &str, family: &str, issued_at: UnixSecs, expires_a
         tenant: tenant.to_owned(),
         family: family.to_owned(),
         client_id: "web".to_owned(),
-        sub: "u1".to_owned(),
         scope: "openid offline_access".to_owned(),
-        sid: "sid-1".to_owned(),
-        auth_time: issued_at,
-        acr: None,
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: "u1".to_owned(),
+            sid: "sid-1".to_owned(),
+            auth_time: issued_at,
+            acr: None,
+            amr: vec!["pwd".to_owned()],
+        },
         issued_at,
         expires_at,
         rotated_at: None,

@@ -36,11 +36,7 @@ impl Code {
             scope: request.scope.clone(),
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
-            sub: authn.sub,
-            sid: authn.sid,
-            auth_time: authn.auth_time,
-            acr: authn.acr,
-            amr: authn.amr,
+            auth: authn,
             issued_at: now,
             expires_at: now + i64::from(ttl_secs),
         }
@@ -247,18 +243,13 @@ pub fn plan(
 ) -> IssuePlan {
     let code = validated.code;
     let ids = CodeIds::of(code_digest);
-    let auth = code.authentication();
     let refresh = if refresh_token::earns_refresh_token(client, &code.scope) {
         RefreshPlan::StartFamily(RefreshToken {
             tenant: code.tenant.clone(),
             family: ids.family,
             client_id: client.client_id.clone(),
-            sub: code.sub.clone(),
             scope: code.scope.clone(),
-            sid: code.sid.clone(),
-            auth_time: code.auth_time,
-            acr: code.acr.clone(),
-            amr: code.amr.clone(),
+            auth: code.auth.clone(),
             issued_at: now,
             expires_at: now + i64::from(settings.refresh_token_ttl_secs),
             rotated_at: None,
@@ -267,8 +258,8 @@ pub fn plan(
         RefreshPlan::None
     };
     IssuePlan {
-        id_token: plan::id_token_for(&code.scope, auth, code.nonce),
-        sub: code.sub,
+        sub: code.auth.sub.clone(),
+        id_token: plan::id_token_for(&code.scope, code.auth, code.nonce),
         scope: code.scope,
         audience: None,
         jti: ids.jti,
@@ -300,11 +291,13 @@ mod tests {
                 method: CodeChallengeMethod::S256,
                 challenge: pkce::s256(VERIFIER),
             }),
-            sub: "u".into(),
-            sid: "s".into(),
-            auth_time: 90,
-            acr: None,
-            amr: vec!["pwd".into()],
+            auth: Authentication {
+                sub: "u".into(),
+                sid: "s".into(),
+                auth_time: 90,
+                acr: None,
+                amr: vec!["pwd".into()],
+            },
             issued_at: 100,
             expires_at: 160,
         }
@@ -395,10 +388,13 @@ mod tests {
             panic!("offline_access earns a refresh token")
         };
         assert_eq!(first.family, ids.family);
-        assert_eq!((first.client_id.as_str(), first.sub.as_str(), first.sid.as_str()), ("svc", "u", "s"));
+        assert_eq!(
+            (first.client_id.as_str(), first.auth.sub.as_str(), first.auth.sid.as_str()),
+            ("svc", "u", "s")
+        );
         assert_eq!((first.issued_at, first.expires_at, first.rotated_at), (100, 100 + 14 * 24 * 3600, None));
         let id = p.id_token.expect("openid earns an ID token");
-        assert_eq!((id.auth, id.nonce), (c.authentication(), Some("n".into())));
+        assert_eq!((id.auth, id.nonce), (c.auth, Some("n".into())));
     }
 
     #[test]

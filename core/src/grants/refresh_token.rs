@@ -105,8 +105,8 @@ pub fn plan(
 ) -> Result<IssuePlan, OAuthError> {
     match used {
         RefreshUse::Rotated(_) | RefreshUse::Retried(_) => Ok(IssuePlan {
-            id_token: plan::id_token_for(&validated.access_scope, current.authentication(), None),
-            sub: current.sub.clone(),
+            id_token: plan::id_token_for(&validated.access_scope, current.auth.clone(), None),
+            sub: current.auth.sub.clone(),
             scope: validated.access_scope,
             audience: None,
             jti,
@@ -138,7 +138,7 @@ pub fn derived_id(label: &str, code_digest: &[u8; 32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::sample_client;
+    use crate::model::{Authentication, sample_client};
 
     fn client() -> Client {
         Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken], ..sample_client() }
@@ -150,12 +150,14 @@ mod tests {
             tenant: c.tenant,
             family: "fam".into(),
             client_id: c.client_id,
-            sub: "user".into(),
             scope: "openid profile offline_access".into(),
-            sid: "sid".into(),
-            auth_time: 50,
-            acr: None,
-            amr: vec!["pwd".into()],
+            auth: Authentication {
+                sub: "user".into(),
+                sid: "sid".into(),
+                auth_time: 50,
+                acr: None,
+                amr: vec!["pwd".into()],
+            },
             issued_at: 100,
             expires_at: 1100,
             rotated_at: None,
@@ -207,7 +209,7 @@ mod tests {
             assert_eq!((p.sub.as_str(), p.scope.as_str(), p.jti.as_str()), ("user", "openid profile", "j"));
             assert_eq!(p.refresh, RefreshPlan::Stored("next".into()));
             let id = p.id_token.expect("openid kept");
-            assert_eq!((id.auth, id.nonce), (current.authentication(), None));
+            assert_eq!((id.auth, id.nonce), (current.auth.clone(), None));
         }
         let v = validate(req(Some("profile")), &client(), &current).expect("valid");
         let p = plan(&RefreshUse::Rotated(current.clone()), &current, v, "n".into(), "j".into()).expect("ok");
@@ -234,7 +236,7 @@ mod tests {
         let next = successor(&used, 500, 1000);
         assert_eq!(next.family, used.family);
         assert_eq!(next.scope, used.scope);
-        assert_eq!(next.auth_time, used.auth_time);
+        assert_eq!(next.auth, used.auth);
         assert_eq!((next.issued_at, next.expires_at, next.rotated_at), (500, 1500, None));
     }
 

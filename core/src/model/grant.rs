@@ -5,23 +5,32 @@ use super::UnixSecs;
 use crate::pkce::CodeChallenge;
 
 rkyv_record! {
-    /// An SSO session: a browser's login, stored under the SHA-256 digest of its cookie value
-    /// (the cookie is the secret; `sid` is the public id that ID tokens carry).
+    /// Who authenticated, and how: one login, as an SSO session holds it and as every code and
+    /// refresh token issued from that session carries it (a refreshed ID token repeats it,
+    /// OpenID Connect Core 12.2).
     #[derive(Clone, Debug, PartialEq, Eq)]
-    pub struct Session {
-        /// The tenant the end-user logged in to.
-        pub tenant: String,
-        /// The session id (OpenID Connect Front-/Back-Channel Logout `sid`), distinct from the
-        /// cookie value.
+    pub struct Authentication {
+        /// The end-user's subject: the user's id.
+        pub sub: String,
+        /// The SSO session id (OpenID Connect Front-/Back-Channel Logout `sid`), distinct from
+        /// the session's cookie value.
         pub sid: String,
-        /// The user's id.
-        pub user_id: String,
-        /// When the end-user last authenticated (OpenID Connect Core `auth_time`).
+        /// When the end-user authenticated (OpenID Connect Core `auth_time`).
         pub auth_time: UnixSecs,
         /// The authentication context class reached, if any.
         pub acr: Option<String>,
         /// The authentication methods used (RFC 8176), e.g. `pwd`.
         pub amr: Vec<String>,
+    }
+
+    /// An SSO session: a browser's login, stored under the SHA-256 digest of its cookie value
+    /// (the cookie is the secret; `auth.sid` is the public id that ID tokens carry).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Session {
+        /// The tenant the end-user logged in to.
+        pub tenant: String,
+        /// The login: who (`auth.sub` is the user's id), the session id, when and how.
+        pub auth: Authentication,
         /// When the session began.
         pub created_at: UnixSecs,
         /// When it ends, whatever happens.
@@ -55,39 +64,17 @@ rkyv_record! {
         pub family: String,
         /// The client it was issued to.
         pub client_id: String,
-        /// The end-user.
-        pub sub: String,
         /// The scope of the grant, space-delimited: identical along the family (RFC 6749 6).
         pub scope: String,
-        /// The SSO session of the original login.
-        pub sid: String,
-        /// When the end-user authenticated.
-        pub auth_time: UnixSecs,
-        /// The authentication context class reached, if any.
-        pub acr: Option<String>,
-        /// The authentication methods used.
-        pub amr: Vec<String>,
+        /// The original login (end-user, SSO session, when and how), which a refreshed ID token
+        /// keeps (OpenID Connect Core 12.2).
+        pub auth: Authentication,
         /// Issued at.
         pub issued_at: UnixSecs,
         /// Expiry.
         pub expires_at: UnixSecs,
         /// When it was exchanged for its successor; `None` while it is the current token.
         pub rotated_at: Option<UnixSecs>,
-    }
-
-    /// Who authenticated, and how: what the SSO session contributes to a code.
-    #[derive(Clone, Debug, PartialEq, Eq)]
-    pub struct Authentication {
-        /// The end-user's subject.
-        pub sub: String,
-        /// The SSO session id.
-        pub sid: String,
-        /// When the end-user authenticated.
-        pub auth_time: UnixSecs,
-        /// The authentication context class reached, if any.
-        pub acr: Option<String>,
-        /// The authentication methods used (RFC 8176), e.g. `pwd`.
-        pub amr: Vec<String>,
     }
 
     /// An issued authorization code: everything the token endpoint needs to redeem it, kept under
@@ -109,46 +96,11 @@ rkyv_record! {
         pub nonce: Option<String>,
         /// The PKCE challenge, if the request had one.
         pub code_challenge: Option<CodeChallenge>,
-        /// The end-user's subject.
-        pub sub: String,
-        /// The SSO session id.
-        pub sid: String,
-        /// When the end-user authenticated.
-        pub auth_time: UnixSecs,
-        /// Authentication context class reference.
-        pub acr: Option<String>,
-        /// Authentication methods references.
-        pub amr: Vec<String>,
+        /// The login the code was issued from: end-user, SSO session, when and how.
+        pub auth: Authentication,
         /// When the code was issued.
         pub issued_at: UnixSecs,
         /// When the code stops being redeemable.
         pub expires_at: UnixSecs,
-    }
-}
-
-impl Code {
-    /// Who authenticated for this code, and how.
-    pub fn authentication(&self) -> Authentication {
-        Authentication {
-            sub: self.sub.clone(),
-            sid: self.sid.clone(),
-            auth_time: self.auth_time,
-            acr: self.acr.clone(),
-            amr: self.amr.clone(),
-        }
-    }
-}
-
-impl RefreshToken {
-    /// The login the token's grant came from: a refreshed ID token keeps it (OpenID Connect
-    /// Core 12.2).
-    pub fn authentication(&self) -> Authentication {
-        Authentication {
-            sub: self.sub.clone(),
-            sid: self.sid.clone(),
-            auth_time: self.auth_time,
-            acr: self.acr.clone(),
-            amr: self.amr.clone(),
-        }
     }
 }

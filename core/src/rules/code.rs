@@ -15,8 +15,10 @@ use crate::store::CodeTaken;
 /// token request has taken it. A taken code stays until it expires so that a second take is
 /// recognised as a replay rather than looking like an unknown code.
 ///
-/// Stored as is by the embedded store (format version 1): its fields, their order and their
-/// types are an archived layout on disk.
+/// Stored as is by the embedded store (format version 2; version 1 had the login inline in the
+/// code, see the storage codec): its fields, their order and their types, down to those of
+/// [`Code`] and its [`Authentication`](crate::model::Authentication), are an archived layout
+/// on disk.
 #[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCode {
@@ -65,6 +67,7 @@ pub fn take(stored: Option<StoredCode>, now: UnixSecs) -> CodeDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Authentication;
 
     const ISSUED: UnixSecs = 1_700_000_000;
     const EXPIRES: UnixSecs = ISSUED + 60;
@@ -78,11 +81,13 @@ mod tests {
             scope: "openid".into(),
             nonce: None,
             code_challenge: None,
-            sub: "alice".into(),
-            sid: "sid-1".into(),
-            auth_time: ISSUED - 10,
-            acr: None,
-            amr: vec!["pwd".into()],
+            auth: Authentication {
+                sub: "alice".into(),
+                sid: "sid-1".into(),
+                auth_time: ISSUED - 10,
+                acr: None,
+                amr: vec!["pwd".into()],
+            },
             issued_at: ISSUED,
             expires_at: EXPIRES,
         }

@@ -46,7 +46,7 @@ impl StoredFamily {
             tenant: token.tenant.clone(),
             family: token.family.clone(),
             client_id: Some(token.client_id.clone()),
-            sub: Some(token.sub.clone()),
+            sub: Some(token.auth.sub.clone()),
             revoked_at: None,
             expires_at: token.expires_at,
         }
@@ -312,6 +312,7 @@ pub fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Authentication;
 
     const ISSUED: UnixSecs = 1_700_000_000;
     const EXPIRES: UnixSecs = ISSUED + 3_600;
@@ -325,12 +326,14 @@ mod tests {
             tenant: "acme".into(),
             family: "fam-1".into(),
             client_id: "web".into(),
-            sub: "alice".into(),
             scope: "openid offline_access".into(),
-            sid: "sid-1".into(),
-            auth_time: ISSUED - 10,
-            acr: None,
-            amr: vec!["pwd".into()],
+            auth: Authentication {
+                sub: "alice".into(),
+                sid: "sid-1".into(),
+                auth_time: ISSUED - 10,
+                acr: None,
+                amr: vec!["pwd".into()],
+            },
             issued_at: ISSUED,
             expires_at: EXPIRES,
             rotated_at,

@@ -31,7 +31,7 @@ pub async fn plan(
     };
     let validated = refresh_token::validate(req, client, &current)?;
     // The end-user must still exist: deleting a user ends what they granted.
-    if app.store.user(tenant, &current.sub).await.map_err(store_error)?.is_none() {
+    if app.store.user(tenant, &current.auth.sub).await.map_err(store_error)?.is_none() {
         return Err(refresh_token::unknown());
     }
     let next = refresh_token::successor(&current, now, cx.tenant.settings.refresh_token_ttl_secs);

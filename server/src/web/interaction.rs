@@ -4,7 +4,6 @@
 //! response, or an error for the client. `/authorize`, `/login` and `/consent` all end here,
 //! so none of them calls another.
 
-use tessera_core::grants::authorization_code::Authentication;
 use tessera_core::interaction::{self, Authenticated, Facts, Remembered, Step};
 use tessera_core::model::{Consent, UnixSecs};
 
@@ -28,7 +27,7 @@ impl EndUser {
     fn authenticated(&self) -> Authenticated {
         match self {
             Self::Anonymous => Authenticated::No,
-            Self::Session(current) => Authenticated::Since(current.session.auth_time),
+            Self::Session(current) => Authenticated::Since(current.session.auth.auth_time),
             Self::JustSignedIn(_) => Authenticated::JustNow,
         }
     }
@@ -83,14 +82,8 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
 
 /// Issues the authorization response for the signed-in end-user.
 pub async fn issue(flow: &Flow<'_>, current: &Current) -> Resp {
-    let auth = Authentication {
-        sub: current.user.id.clone(),
-        sid: current.session.sid.clone(),
-        auth_time: current.session.auth_time,
-        acr: current.session.acr.clone(),
-        amr: current.session.amr.clone(),
-    };
-    match crate::issue::authorization_response(flow.app, flow.cx, flow.client, flow.req, &auth).await {
+    let auth = &current.session.auth;
+    match crate::issue::authorization_response(flow.app, flow.cx, flow.client, flow.req, auth).await {
         Ok(params) => {
             let pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
             deliver(flow.cx, flow.req.success(&pairs, &flow.cx.issuer))

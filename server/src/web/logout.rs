@@ -98,7 +98,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     }
     let proven = hint.as_ref().is_some_and(|h| match &current {
         None => true,
-        Some(c) => h.sid.as_deref() == Some(c.session.sid.as_str()),
+        Some(c) => h.sid.as_deref() == Some(c.session.auth.sid.as_str()),
     });
     let form_action = redirect.and_then(pages::csp_source);
     if !(confirmed || proven) {

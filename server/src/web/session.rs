@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 use http::header::HeaderValue;
-use tessera_core::model::{Session, UnixSecs, User};
+use tessera_core::model::{Authentication, Session, UnixSecs, User};
 use tessera_core::secret;
 use tessera_core::store::StoreError;
 
@@ -50,7 +50,7 @@ pub async fn current(
         tracing::warn!(tenant = %cx.tenant.id, "session record of another tenant or expired; ignored");
         return Ok(None);
     }
-    let Some(user) = app.store.user(&cx.tenant.id, &session.user_id).await? else { return Ok(None) };
+    let Some(user) = app.store.user(&cx.tenant.id, &session.auth.sub).await? else { return Ok(None) };
     Ok(Some(Current { session, user }))
 }
 
@@ -71,11 +71,13 @@ pub async fn start(
     let sid = secret::encode_id(&random::<16>().map_err(|e| StartError::Internal(e.to_string()))?);
     let session = Session {
         tenant: cx.tenant.id.clone(),
-        sid,
-        user_id: user.id.clone(),
-        auth_time: now,
-        acr: None,
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: user.id.clone(),
+            sid,
+            auth_time: now,
+            acr: None,
+            amr: vec!["pwd".to_owned()],
+        },
         created_at: now,
         expires_at: now + i64::from(app.policy.session_ttl_secs_for(&cx.tenant)),
     };

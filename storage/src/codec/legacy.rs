@@ -3,9 +3,12 @@
 //! the archived layout of records already on disk (the golden bytes in the tests pin them).
 
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
-    UnixSecs,
+    AccessTokenFormat, Authentication, Client, Code, GrantType, RefreshToken, Session, SigningAlg, Tenant,
+    TenantSettings, TokenEndpointAuthMethod, UnixSecs,
 };
+use tessera_core::pkce::CodeChallenge;
+
+use super::StoredCode;
 
 /// [`Tenant`] as format version 1 laid it out, before the per-tenant session lifetime and
 /// refresh reuse grace: read-only, to decode version-1 tenant records. Frozen, like
@@ -92,6 +95,136 @@ impl From<ClientV1> for Client {
             first_party: v1.first_party,
             created_at: v1.created_at,
             pkce_plain_allowed: false,
+        }
+    }
+}
+
+/// [`Session`] as format version 1 laid it out, with the login's fields inline rather than
+/// one embedded [`Authentication`]: read-only, to decode version-1 session records. Frozen
+/// like [`ClientV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct SessionV1 {
+    pub(super) tenant: String,
+    pub(super) sid: String,
+    pub(super) user_id: String,
+    pub(super) auth_time: UnixSecs,
+    pub(super) acr: Option<String>,
+    pub(super) amr: Vec<String>,
+    pub(super) created_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+}
+
+impl From<SessionV1> for Session {
+    /// The same session: only the layout changed, the user's id being the login's subject.
+    fn from(v1: SessionV1) -> Self {
+        Session {
+            tenant: v1.tenant,
+            auth: Authentication {
+                sub: v1.user_id,
+                sid: v1.sid,
+                auth_time: v1.auth_time,
+                acr: v1.acr,
+                amr: v1.amr,
+            },
+            created_at: v1.created_at,
+            expires_at: v1.expires_at,
+        }
+    }
+}
+
+/// [`RefreshToken`] as format version 1 laid it out, with the login's fields inline: read-only,
+/// to decode version-1 refresh tokens. Frozen like [`ClientV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct RefreshTokenV1 {
+    pub(super) tenant: String,
+    pub(super) family: String,
+    pub(super) client_id: String,
+    pub(super) sub: String,
+    pub(super) scope: String,
+    pub(super) sid: String,
+    pub(super) auth_time: UnixSecs,
+    pub(super) acr: Option<String>,
+    pub(super) amr: Vec<String>,
+    pub(super) issued_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+    pub(super) rotated_at: Option<UnixSecs>,
+}
+
+impl From<RefreshTokenV1> for RefreshToken {
+    /// The same token: only the layout changed.
+    fn from(v1: RefreshTokenV1) -> Self {
+        RefreshToken {
+            tenant: v1.tenant,
+            family: v1.family,
+            client_id: v1.client_id,
+            scope: v1.scope,
+            auth: Authentication {
+                sub: v1.sub,
+                sid: v1.sid,
+                auth_time: v1.auth_time,
+                acr: v1.acr,
+                amr: v1.amr,
+            },
+            issued_at: v1.issued_at,
+            expires_at: v1.expires_at,
+            rotated_at: v1.rotated_at,
+        }
+    }
+}
+
+/// [`StoredCode`] as format version 1 laid it out, around a [`CodeV1`]: read-only, to decode
+/// version-1 code records. Frozen like [`ClientV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct StoredCodeV1 {
+    pub(super) used: bool,
+    pub(super) code: CodeV1,
+}
+
+/// [`Code`] as format version 1 of [`StoredCode`] laid it out, with the login's fields inline;
+/// frozen like [`ClientV1`] ([`CodeChallenge`] is shared with the current model, as the enums of
+/// [`ClientV1`] are).
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct CodeV1 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) redirect_uri_sent: bool,
+    pub(super) scope: String,
+    pub(super) nonce: Option<String>,
+    pub(super) code_challenge: Option<CodeChallenge>,
+    pub(super) sub: String,
+    pub(super) sid: String,
+    pub(super) auth_time: UnixSecs,
+    pub(super) acr: Option<String>,
+    pub(super) amr: Vec<String>,
+    pub(super) issued_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+}
+
+impl From<StoredCodeV1> for StoredCode {
+    /// The same code, used or not: only the layout changed.
+    fn from(v1: StoredCodeV1) -> Self {
+        let c = v1.code;
+        StoredCode {
+            used: v1.used,
+            code: Code {
+                tenant: c.tenant,
+                client_id: c.client_id,
+                redirect_uri: c.redirect_uri,
+                redirect_uri_sent: c.redirect_uri_sent,
+                scope: c.scope,
+                nonce: c.nonce,
+                code_challenge: c.code_challenge,
+                auth: Authentication {
+                    sub: c.sub,
+                    sid: c.sid,
+                    auth_time: c.auth_time,
+                    acr: c.acr,
+                    amr: c.amr,
+                },
+                issued_at: c.issued_at,
+                expires_at: c.expires_at,
+            },
         }
     }
 }

@@ -41,8 +41,10 @@ use crate::keys::{self, Space};
 /// rkyv archives carry no schema of their own. Version 1 is the first layout of every type.
 pub(crate) const FORMAT_V1: u8 = 1;
 
-/// Version 2 of `Client` (`pkce_plain_allowed` was added) and of `Tenant`
-/// (`session_ttl_secs` and `refresh_reuse_grace_secs` were added to its settings).
+/// Version 2 of `Client` (`pkce_plain_allowed` was added), of `Tenant` (`session_ttl_secs` and
+/// `refresh_reuse_grace_secs` were added to its settings), and of `StoredCode`, `Session` and
+/// `RefreshToken` (the login's `sub`, `sid`, `auth_time`, `acr` and `amr`, inline in version 1,
+/// became one embedded `Authentication`; a session's `user_id` is its `sub`).
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

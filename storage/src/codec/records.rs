@@ -1,14 +1,17 @@
 //! Each stored record type: its keyspace, its format version, and the invariants it must
 //! satisfy against its key, asserted before it is written and after it is read.
 
-use rkyv::rancor;
+use rkyv::api::high::HighValidator;
+use rkyv::bytecheck::CheckBytes;
+use rkyv::de::Pool;
+use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
     is_valid_id,
 };
 
-use super::legacy::{ClientV1, TenantV1};
+use super::legacy::{ClientV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1};
 use super::{FORMAT_V1, FORMAT_V2, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -22,6 +25,18 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Decodes a record written in format version 1 through its frozen layout `Old`, for the types
+/// whose only older format is version 1; `None` for any other version.
+fn decode_v1<Old, New>(version: u8, archive: &AlignedVec<16>) -> Option<Result<New, String>>
+where
+    Old: rkyv::Archive + Into<New>,
+    Old::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<Old, Strategy<Pool, rancor::Error>>,
+{
+    (version == FORMAT_V1)
+        .then(|| rkyv::from_bytes::<Old, rancor::Error>(archive).map(Into::into).map_err(|e| e.to_string()))
 }
 
 /// Checks that `key` is exactly `tenant \0 name`.
@@ -45,9 +60,7 @@ impl Record for Tenant {
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        (version == FORMAT_V1).then(|| {
-            rkyv::from_bytes::<TenantV1, rancor::Error>(archive).map(Tenant::from).map_err(|e| e.to_string())
-        })
+        decode_v1::<TenantV1, _>(version, archive)
     }
 }
 
@@ -62,9 +75,7 @@ impl Record for Client {
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        (version == FORMAT_V1).then(|| {
-            rkyv::from_bytes::<ClientV1, rancor::Error>(archive).map(Client::from).map_err(|e| e.to_string())
-        })
+        decode_v1::<ClientV1, _>(version, archive)
     }
 }
 
@@ -123,6 +134,11 @@ impl Record for User {
 
 impl Record for StoredCode {
     const SPACE: Space = Space::Codes;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<StoredCodeV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         let code = &self.code;
@@ -159,11 +175,16 @@ fn check_lifetime(start: (&str, UnixSecs), expires_at: UnixSecs) -> Result<(), S
 
 impl Record for Session {
     const SPACE: Space = Space::Sessions;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<SessionV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
-        check_id("sid", &self.sid)?;
-        check_id("user_id", &self.user_id)?;
+        check_id("sid", &self.auth.sid)?;
+        check_id("sub", &self.auth.sub)?;
         check_lifetime(("created_at", self.created_at), self.expires_at)?;
         check_digest_key(key, &self.tenant, "session")
     }
@@ -194,12 +215,17 @@ impl Record for Consent {
 
 impl Record for RefreshToken {
     const SPACE: Space = Space::RefreshTokens;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<RefreshTokenV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
         check_id("family", &self.family)?;
         check_id("client_id", &self.client_id)?;
-        check_id("sub", &self.sub)?;
+        check_id("sub", &self.auth.sub)?;
         check_lifetime(("issued_at", self.issued_at), self.expires_at)?;
         check_digest_key(key, &self.tenant, "refresh token")
     }

@@ -1,13 +1,14 @@
 //! The codec's tests: round trips, garbage, invariants, and the golden bytes of every format
-//! version on disk.
+//! version on disk (those of the end-user grant records in `grants`).
 
 #![allow(clippy::unwrap_used)]
 
+mod grants;
+
 use rkyv::rancor;
-use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, Client, Consent, GrantType, OpaqueToken, RefreshToken, Session, SigningAlg, Tenant,
-    TenantSettings, TokenEndpointAuthMethod, User,
+    AccessTokenFormat, Client, GrantType, OpaqueToken, SigningAlg, Tenant, TenantSettings,
+    TokenEndpointAuthMethod, User,
 };
 
 use super::legacy::{ClientV1, TenantSettingsV1, TenantV1};
@@ -140,76 +141,6 @@ fn index_values_are_ids() {
     assert!(decode_index(Space::UserEmails, b"acme\0a@b.c", &[0xff]).is_err());
 }
 
-fn stored_code(used: bool) -> StoredCode {
-    StoredCode {
-        used,
-        code: Code {
-            tenant: "acme".into(),
-            client_id: "web".into(),
-            redirect_uri: "https://app.example.com/cb".into(),
-            redirect_uri_sent: true,
-            scope: "openid".into(),
-            nonce: Some("n1".into()),
-            code_challenge: Some(tessera_core::authorize::CodeChallenge {
-                method: tessera_core::pkce::CodeChallengeMethod::S256,
-                challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-            }),
-            sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            sid: "sid".into(),
-            auth_time: 1_699_999_990,
-            acr: None,
-            amr: vec!["pwd".into()],
-            issued_at: 1_700_000_000,
-            expires_at: 1_700_000_060,
-        },
-    }
-}
-
-const CODE_KEY: &[u8] = b"acme\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
-
-#[test]
-fn codes_round_trip_and_garbage_is_corrupt() {
-    let c = stored_code(true);
-    let good = encode(CODE_KEY, &c).unwrap();
-    assert_eq!(decode::<StoredCode>(CODE_KEY, &good).unwrap(), c);
-    assert!(matches!(decode::<StoredCode>(b"other\0x", &good), Err(StoreError::Corrupt { .. })));
-    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
-    for i in 1..good.len() {
-        let mut flipped = good.clone();
-        flipped[i] ^= 0xff;
-        cases.push(flipped);
-    }
-    for bytes in cases {
-        match decode::<StoredCode>(CODE_KEY, &bytes) {
-            Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with("auth_codes:acme/"), "{key}"),
-            Ok(c) => assert!(c.check(CODE_KEY).is_ok()),
-            Err(e) => panic!("unexpected error {e:?}"),
-        }
-    }
-    let mut bad = stored_code(false);
-    bad.code.expires_at = bad.code.issued_at - 1;
-    assert!(matches!(encode(CODE_KEY, &bad), Err(StoreError::Corrupt { .. })));
-    assert!(matches!(encode(b"acme\0short", &stored_code(false)), Err(StoreError::Corrupt { .. })));
-}
-
-/// The version-1 bytes of a used code; see [`GOLDEN_TENANT_V1`] for what a failure means.
-const GOLDEN_CODE_V1: &str = "0168747470733a2f2f6170702e6578616d706c652e636f6d2f636245394d656c686f61324f77764672454d544a677543\
-48616f654b3174385552576275474a537374772d634d4141414141414141414141414141414141414141414100707764\
-ffffffffff00000000010000000000000061636d65ffffffff776562ffffffffff9a00000080ffffff010000006f7065\
-6e6964ffff010000006e31ffffffffffff0100000000000000ab00000072ffffff9600000095ffffff736964ffffffff\
-fff6f053650000000000000000000000000000000088ffffff010000000000000000f15365000000003cf15365000000\
-00";
-
-#[test]
-fn code_format_v1_is_stable() {
-    let hex: String =
-        encode(CODE_KEY, &stored_code(true)).unwrap().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, GOLDEN_CODE_V1);
-    let bytes: Vec<u8> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    assert_eq!(decode::<StoredCode>(CODE_KEY, &bytes).unwrap(), stored_code(true));
-}
-
 /// The version-1 bytes of a user; see [`GOLDEN_TENANT_V1`] for what a failure means.
 const GOLDEN_USER_V1: &str = "0141414141414141414141414141414141414141414141246172676f6e32696424763d3139246d3d31393435362c743d\
 322c703d3124633246736441246147467a6141616c696365406578616d706c652e636f6d000000000061636d65ffffff\
@@ -270,129 +201,6 @@ where
 {
     assert_eq!(hex(&encode(key, record).unwrap()), golden);
     assert_eq!(decode::<T>(key, &unhex(golden)).unwrap(), *record);
-}
-
-fn session() -> Session {
-    Session {
-        tenant: "acme".into(),
-        sid: "sid-1".into(),
-        user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-        auth_time: 1_699_999_990,
-        acr: Some("urn:acr:mfa".into()),
-        amr: vec!["pwd".into(), "otp".into()],
-        created_at: 1_700_000_000,
-        expires_at: 1_700_086_400,
-    }
-}
-
-fn consent() -> Consent {
-    Consent {
-        tenant: "acme".into(),
-        user_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-        client_id: "web".into(),
-        scope: vec!["email".into(), "openid".into(), "profile".into()],
-        granted_at: 1_700_000_000,
-    }
-}
-
-fn refresh_token(rotated_at: Option<UnixSecs>) -> RefreshToken {
-    RefreshToken {
-        tenant: "acme".into(),
-        family: "fam-1".into(),
-        client_id: "web".into(),
-        sub: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-        scope: "openid offline_access".into(),
-        sid: "sid-1".into(),
-        auth_time: 1_699_999_990,
-        acr: None,
-        amr: vec!["pwd".into()],
-        issued_at: 1_700_000_000,
-        expires_at: 1_702_592_000,
-        rotated_at,
-    }
-}
-
-fn family(tombstone: bool) -> StoredFamily {
-    StoredFamily {
-        tenant: "acme".into(),
-        family: "fam-1".into(),
-        client_id: (!tombstone).then(|| "web".into()),
-        sub: (!tombstone).then(|| "AAAAAAAAAAAAAAAAAAAAAA".into()),
-        revoked_at: tombstone.then_some(1_700_000_100),
-        expires_at: 1_702_592_000,
-    }
-}
-
-const CONSENT_KEY: &[u8] = b"acme\0AAAAAAAAAAAAAAAAAAAAAA\0web";
-const FAMILY_KEY: &[u8] = b"acme\0fam-1";
-
-#[test]
-fn new_records_round_trip_and_garbage_is_corrupt() {
-    round_trips_and_resists_garbage(CODE_KEY, &session());
-    round_trips_and_resists_garbage(CONSENT_KEY, &consent());
-    round_trips_and_resists_garbage(CODE_KEY, &refresh_token(None));
-    round_trips_and_resists_garbage(CODE_KEY, &refresh_token(Some(1_700_000_500)));
-    round_trips_and_resists_garbage(FAMILY_KEY, &family(false));
-    round_trips_and_resists_garbage(FAMILY_KEY, &family(true));
-}
-
-#[test]
-fn new_records_under_the_wrong_key_are_corrupt() {
-    let other_digest = b"other\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20";
-    let bytes = encode(CODE_KEY, &session()).unwrap();
-    assert!(matches!(decode::<Session>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
-    assert!(matches!(decode::<Session>(b"acme\0short", &bytes), Err(StoreError::Corrupt { .. })));
-    let bytes = encode(CONSENT_KEY, &consent()).unwrap();
-    assert!(matches!(
-        decode::<Consent>(b"acme\0web\0AAAAAAAAAAAAAAAAAAAAAA", &bytes),
-        Err(StoreError::Corrupt { .. })
-    ));
-    let bytes = encode(CODE_KEY, &refresh_token(None)).unwrap();
-    assert!(matches!(decode::<RefreshToken>(other_digest, &bytes), Err(StoreError::Corrupt { .. })));
-    let bytes = encode(FAMILY_KEY, &family(false)).unwrap();
-    assert!(matches!(decode::<StoredFamily>(b"acme\0fam-2", &bytes), Err(StoreError::Corrupt { .. })));
-}
-
-#[test]
-fn new_records_breaking_invariants_are_not_written() {
-    let refused = |r: Result<Vec<u8>, StoreError>| matches!(r, Err(StoreError::Corrupt { .. }));
-    assert!(refused(encode(CODE_KEY, &Session { expires_at: 1_700_000_000, ..session() })));
-    assert!(refused(encode(CODE_KEY, &Session { sid: "a b".into(), ..session() })));
-    assert!(refused(encode(CODE_KEY, &Session { user_id: String::new(), ..session() })));
-    assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["b".into(), "a".into()], ..consent() })));
-    assert!(refused(encode(CONSENT_KEY, &Consent { scope: vec!["a".into(), "a".into()], ..consent() })));
-    assert!(refused(encode(CODE_KEY, &RefreshToken { expires_at: 1_700_000_000, ..refresh_token(None) })));
-    assert!(refused(encode(CODE_KEY, &RefreshToken { family: "f/1".into(), ..refresh_token(None) })));
-    assert!(refused(encode(CODE_KEY, &RefreshToken { client_id: String::new(), ..refresh_token(None) })));
-    // A family without client and subject must be a revoked tombstone, and both go together.
-    assert!(refused(encode(FAMILY_KEY, &StoredFamily { revoked_at: None, ..family(true) })));
-    assert!(refused(encode(FAMILY_KEY, &StoredFamily { sub: None, ..family(false) })));
-    assert!(refused(encode(FAMILY_KEY, &StoredFamily { client_id: Some("a b".into()), ..family(false) })));
-}
-
-// The version-1 bytes of the records added with sessions and refresh tokens; see
-// [`GOLDEN_TENANT_V1`] for what a failure means.
-const GOLDEN_SESSION_V1: &str = "014141414141414141414141414141414141414141414175726e3a6163723a6d6661000000707764ffffffffff6f7470\
-ffffffffff0000000061636d65ffffffff7369642d31ffffff96000000b8fffffff6f0536500000000010000008b0000\
-00baffffffc0ffffff020000000000000000f15365000000008042556500000000";
-const GOLDEN_CONSENT_V1: &str = "01414141414141414141414141414141414141414141410000656d61696cffffff6f70656e6964ffff70726f66696c65\
-ff61636d65ffffffff96000000c8ffffff776562ffffffffffd0ffffff0300000000f1536500000000";
-const GOLDEN_REFRESH_TOKEN_V1: &str = "01414141414141414141414141414141414141414141416f70656e6964206f66666c696e655f61636365737300707764\
-ffffffffff0000000061636d65ffffffff66616d2d31ffffff776562ffffffffff96000000b0ffffff95000000beffff\
-ff7369642d31fffffff6f0536500000000000000000000000000000000b0ffffff010000000000000000f15365000000\
-00007e7b65000000000100000000000000f4f2536500000000";
-const GOLDEN_FAMILY_V1: &str = "0141414141414141414141414141414141414141414141000061636d65ffffffff66616d2d31ffffff01000000776562\
-ffffffffff0100000096000000c8ffffff00000000000000000000000000000000007e7b6500000000";
-const GOLDEN_TOMBSTONE_V1: &str = "0161636d65ffffffff66616d2d31ffffff00000000000000000000000000000000000000000000000001000000000000\
-0064f1536500000000007e7b6500000000";
-
-#[test]
-fn new_formats_v1_are_stable() {
-    assert_golden(CODE_KEY, &session(), GOLDEN_SESSION_V1);
-    assert_golden(CONSENT_KEY, &consent(), GOLDEN_CONSENT_V1);
-    assert_golden(CODE_KEY, &refresh_token(Some(1_700_000_500)), GOLDEN_REFRESH_TOKEN_V1);
-    assert_golden(FAMILY_KEY, &family(false), GOLDEN_FAMILY_V1);
-    assert_golden(FAMILY_KEY, &family(true), GOLDEN_TOMBSTONE_V1);
 }
 
 const CLIENT_KEY: &[u8] = b"acme\0web";

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use tessera_core::model::{
-    AccessTokenFormat, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken, RefreshToken,
-    Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
+    AccessTokenFormat, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken,
+    RefreshToken, Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
 };
 
 use tessera_storage::{Clock, FjallStore, StoreOptions};
@@ -113,11 +113,13 @@ pub fn revocation(tenant: &str, jti: &str, exp: i64) -> Revocation {
 pub fn session(tenant: &str, sid: &str, created_at: i64, expires_at: i64) -> Session {
     Session {
         tenant: tenant.to_owned(),
-        sid: sid.to_owned(),
-        user_id: "u1".to_owned(),
-        auth_time: created_at,
-        acr: Some("urn:acr:pwd".to_owned()),
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: "u1".to_owned(),
+            sid: sid.to_owned(),
+            auth_time: created_at,
+            acr: Some("urn:acr:pwd".to_owned()),
+            amr: vec!["pwd".to_owned()],
+        },
         created_at,
         expires_at,
     }
@@ -140,12 +142,14 @@ pub fn refresh(tenant: &str, family: &str, issued_at: i64, expires_at: i64) -> R
         tenant: tenant.to_owned(),
         family: family.to_owned(),
         client_id: "web".to_owned(),
-        sub: "u1".to_owned(),
         scope: "openid offline_access".to_owned(),
-        sid: "sid-1".to_owned(),
-        auth_time: issued_at,
-        acr: None,
-        amr: vec!["pwd".to_owned()],
+        auth: Authentication {
+            sub: "u1".to_owned(),
+            sid: "sid-1".to_owned(),
+            auth_time: issued_at,
+            acr: None,
+            amr: vec!["pwd".to_owned()],
+        },
         issued_at,
         expires_at,
         rotated_at: None,
