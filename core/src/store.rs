@@ -225,7 +225,7 @@ pub trait RefreshStore: Send + Sync {
     fn revoke_refresh_family(&self, tenant: &str, family: &str, until: UnixSecs) -> Commit;
 }
 
-/// The whole store.
+/// The whole store, with its [change feed](crate::changes), which node-local caches follow.
 pub trait Store:
     TenantStore
     + ClientStore
@@ -237,6 +237,7 @@ pub trait Store:
     + SessionStore
     + ConsentStore
     + RefreshStore
+    + crate::changes::ChangeFeed
     + 'static
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
+use tessera_core::changes::{ChangeFeed, ChangeListener};
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
@@ -565,5 +566,14 @@ impl RefreshStore for FjallStore {
 impl Store for FjallStore {
     fn is_writable(&self) -> bool {
         self.shared.refusal().is_none()
+    }
+}
+
+impl ChangeFeed for FjallStore {
+    /// The writer calls `listener` after each round's fsync, before it acknowledges the round's
+    /// writes (see `crate::feed`). The tenant and client caches and the deny list are kept by
+    /// the writer itself and need no listener.
+    fn subscribe(&self, listener: ChangeListener) {
+        self.shared.feed.subscribe(listener);
     }
 }
