@@ -5,6 +5,7 @@
 //! touches a socket, a file or a clock: time and randomness are passed in.
 
 pub mod authorize;
+pub mod changes;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

@@ -326,7 +326,7 @@ pub trait RefreshStore: Send + Sync {
     fn revoke_refresh_family(&self, tenant: &str, family: &str, until: UnixSecs) -> Commit;
 }
 
-/// The whole store.
+/// The whole store, with its [change feed](crate::changes), which node-local caches follow.
 ///
 /// Promises every backend keeps, beyond each trait's own:
 /// - **Durability and visibility.** A write is durable once its [`Commit`] resolved `Ok`, and from
@@ -348,6 +348,7 @@ pub trait Store:
     + SessionStore
     + ConsentStore
     + RefreshStore
+    + crate::changes::ChangeFeed
     + 'static
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.

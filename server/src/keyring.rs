@@ -3,10 +3,13 @@
 //! current key and retires the old one, which stays in the JWKS until every token it could have
 //! signed has expired; a periodic prune then forgets it. A new key becomes current only through
 //! the store's conditional `rotate_key`, so processes sharing a store agree on one current key:
-//! one that loses the race destroys the key it generated and takes the winner's.
+//! one that loses the race destroys the key it generated and takes the winner's. Changes made
+//! elsewhere reach the ring through the store's change feed (`crate::feed`), which counts them
+//! here ([`KeyChanges`]) so that of two loads racing, the one that began later wins.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -31,6 +34,8 @@ pub struct TenantKeys {
     pub jwks: Bytes,
     /// The records without private material, oldest first, for the admin API.
     pub listing: Vec<KeyListing>,
+    /// The ring's [`KeyChanges`] count when the load that built this began.
+    loaded_at: u64,
 }
 
 impl TenantKeys {
@@ -76,12 +81,53 @@ pub struct KeyRing {
     /// all find no key wait for one generated key rather than each generate one (an HSM round
     /// trip, or an RSA prime search) only to destroy it on losing the race.
     change: tokio::sync::Mutex<()>,
+    heard: KeyChanges,
+}
+
+/// Counts the key and tenant changes the store's feed reports. A load notes the count before it
+/// reads the store and never replaces an entry built by a load that began after a later change:
+/// a slow load that read the old keys (an HSM round trip can take a while) cannot overwrite the
+/// reload the change triggered, whichever finishes last.
+#[derive(Clone, Debug, Default)]
+pub struct KeyChanges(Arc<AtomicU64>);
+
+impl KeyChanges {
+    /// Counts a change; called by the feed's listener once the change is visible in the store.
+    pub fn heard(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl KeyRing {
     /// An empty ring over a store and signer.
     pub fn new(store: Arc<dyn Store>, signer: Arc<dyn Signer>) -> Self {
-        Self { store, signer, tenants: RwLock::new(HashMap::new()), change: tokio::sync::Mutex::new(()) }
+        Self {
+            store,
+            signer,
+            tenants: RwLock::new(HashMap::new()),
+            change: tokio::sync::Mutex::new(()),
+            heard: KeyChanges::default(),
+        }
+    }
+
+    /// The ring's change counter, for the store's feed to count changes on.
+    pub fn changes(&self) -> KeyChanges {
+        self.heard.clone()
+    }
+
+    /// The tenants whose keys are in the ring.
+    pub fn loaded(&self) -> Vec<String> {
+        self.tenants.read().keys().cloned().collect()
+    }
+
+    /// Forgets a tenant's keys without destroying them: the tenant was deleted, maybe by
+    /// another node, which destroys the keys itself.
+    pub fn forget(&self, tenant: &str) {
+        self.tenants.write().remove(tenant);
     }
 
     /// The tenant's keys as last loaded.
@@ -100,6 +146,7 @@ impl KeyRing {
 
     /// Loads a tenant's stored keys into the signer (those not loaded yet) and the ring.
     pub async fn load(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
+        let at = self.heard.count();
         let records = self.store.keys(tenant).await?;
         let loaded = self.get(tenant);
         // Only keys new to this process: loading an HSM key is a blocking round trip to the
@@ -107,9 +154,19 @@ impl KeyRing {
         for r in records.iter().filter(|r| !loaded.as_ref().is_some_and(|k| k.has(&r.kid))) {
             self.signer.load(r)?;
         }
-        let keys = Arc::new(build(&records)?);
-        self.tenants.write().insert(tenant.to_owned(), keys.clone());
-        Ok(keys)
+        Ok(self.install(tenant, TenantKeys { loaded_at: at, ..build(&records)? }))
+    }
+
+    /// Puts freshly loaded keys in the ring, unless a load that began later got there first:
+    /// then those are the tenant's keys (see [`KeyChanges`]).
+    fn install(&self, tenant: &str, keys: TenantKeys) -> Arc<TenantKeys> {
+        let mut tenants = self.tenants.write();
+        if let Some(newer) = tenants.get(tenant).filter(|held| held.loaded_at > keys.loaded_at) {
+            return newer.clone();
+        }
+        let keys = Arc::new(keys);
+        tenants.insert(tenant.to_owned(), keys.clone());
+        keys
     }
 
     /// The current kid for `alg`, generating and storing a key first if the tenant has none.
@@ -130,7 +187,7 @@ impl KeyRing {
         let record = self.signer.generate(tenant, alg, now).await?;
         // Retires nothing (no key is current), so no retirement time is needed. Lost or won,
         // the store now has a current key for `alg`: ours, or another process's.
-        self.install(&record, None, now).await?;
+        self.commit_key(&record, None, now).await?;
         // None current only if the tenant was deleted meanwhile.
         self.load(tenant).await?.current(alg).cloned().ok_or(ApiError::NotFound("tenant"))
     }
@@ -139,7 +196,7 @@ impl KeyRing {
     /// On a conflict (another writer changed the key first, or the tenant is gone) the
     /// generated key is destroyed, since no record will ever refer to it, and that is no error:
     /// the caller reloads and finds the winner.
-    async fn install(
+    async fn commit_key(
         &self,
         record: &KeyRecord,
         expected: Option<&str>,
@@ -183,7 +240,7 @@ impl KeyRing {
             let record = self.signer.generate(tenant, alg, now).await?;
             // A lost race means another process rotated this algorithm meanwhile: its new key
             // stands, which is what the caller asked for. A tenant gone shows below.
-            self.install(&record, expected, expires_at).await?;
+            self.commit_key(&record, expected, expires_at).await?;
         }
         let keys = self.load(tenant).await?;
         let rotated: Vec<KeyListing> = keys
@@ -258,6 +315,7 @@ fn build(records: &[KeyRecord]) -> Result<TenantKeys, ApiError> {
         kids: records.iter().map(|r| r.kid.as_str().into()).collect(),
         jwks: jwks.into(),
         listing,
+        loaded_at: 0,
     })
 }
 
@@ -433,5 +491,26 @@ mod tests {
         let record = SoftwareSigner::new().generate("gone", ALG, 100).await.expect("generate");
         let refused = store.rotate_key(&record, None, 700).await;
         assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    }
+
+    fn keys(kid: &str, loaded_at: u64) -> TenantKeys {
+        TenantKeys { kids: vec![kid.into()], loaded_at, ..TenantKeys::default() }
+    }
+
+    #[test]
+    fn a_load_that_began_before_a_change_never_replaces_one_that_began_after() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let options = StoreOptions { sweep_interval: None, ..StoreOptions::default() };
+        let store = Arc::new(FjallStore::open(dir.path(), options).expect("the store opens"));
+        let ring = KeyRing::new(store, Arc::new(SoftwareSigner::new()));
+        ring.install("acme", keys("new", 2));
+        let kept = ring.install("acme", keys("old", 1));
+        assert!(kept.has("new"), "the later load is handed back");
+        assert!(ring.get("acme").is_some_and(|k| k.has("new") && !k.has("old")));
+        // Loads that began between the same two changes replace each other: the last wins.
+        ring.install("acme", keys("newer", 2));
+        assert!(ring.get("acme").is_some_and(|k| k.has("newer")));
+        ring.install("acme", keys("newest", 3));
+        assert!(ring.get("acme").is_some_and(|k| k.has("newest")));
     }
 }

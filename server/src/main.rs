@@ -1,5 +1,6 @@
 //! `tessera`: the binary. Parses the command line, opens the store and the signer, starts the
-//! tenant actors and the HTTP server, and stops cleanly on SIGINT or SIGTERM.
+//! tenant actors and the HTTP server, subscribes the caches to the store's change feed, and
+//! stops cleanly on SIGINT or SIGTERM.
 
 mod actors;
 mod admin;
@@ -7,6 +8,7 @@ mod app;
 mod bootstrap;
 mod config;
 mod endpoints;
+mod feed;
 mod grants;
 mod http;
 mod issue;
@@ -83,6 +85,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let app =
         Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone()));
+    // Before anything fills the caches: what changes from here on is heard.
+    let follower = feed::follow(&app);
     // The main thread's own small runtime: start-up, signals and housekeeping. Requests are
     // served on the arbiters.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -108,6 +112,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         drop(done_tx);
         tokio::spawn(prune_keys(app.clone()));
+        tokio::spawn(follower.run(app.clone()));
         println!("listening on http://{addr}");
         tokio::select! {
             _ = wait_for_signal() => tracing::info!("shutting down"),

@@ -99,3 +99,37 @@ async fn public_documents_are_open_to_any_origin() {
         assert_eq!(reply.header("access-control-allow-origin"), Some("*"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_changed_redirect_uri_moves_the_allowed_origin_at_once() {
+    let server = TestServer::start(Backend::Software).await;
+    let (id, _) = server
+        .create_client(
+            "default",
+            json!({
+                "grant_types": ["authorization_code"],
+                "redirect_uris": [format!("{APP_ORIGIN}/callback")],
+                "token_endpoint_auth_method": "none",
+                "scope": "openid",
+            }),
+        )
+        .await;
+    // Asked once, so the tenant's origins are cached.
+    let before = preflight(&server, "/t/default/token", APP_ORIGIN, "POST").await;
+    assert_eq!(before.header("access-control-allow-origin"), Some(APP_ORIGIN));
+
+    const MOVED: &str = "http://127.0.0.1:4000";
+    server
+        .admin(
+            Method::PATCH,
+            &format!("/tenants/default/clients/{id}"),
+            Some(json!({ "redirect_uris": [format!("{MOVED}/callback")] })),
+        )
+        .await
+        .expect_status(200, "patch");
+    // The store's change feed forgot the cached origins before the write was acknowledged.
+    let moved = preflight(&server, "/t/default/token", MOVED, "POST").await;
+    assert_eq!(moved.header("access-control-allow-origin"), Some(MOVED), "the new origin is allowed");
+    let old = preflight(&server, "/t/default/token", APP_ORIGIN, "POST").await;
+    assert_eq!(old.header("access-control-allow-origin"), None, "the old one no longer is");
+}

@@ -3,12 +3,14 @@
 //! [`FjallStore`] keeps every record kind in its own fjall keyspace, encoded with rkyv behind a
 //! format-version byte (`codec`), under keys laid out per tenant (`keys`). Durable writes go
 //! through one writer thread that group-commits them: one fjall batch and one fsync per round,
-//! however many writes are waiting (`writer`). Tenants and clients are cached with moka and the
-//! whole live deny list is in memory (`cache`). Expired tokens, revocations, codes, sessions and
-//! refresh tokens and families are removed a bounded batch at a time by a background sweeper
-//! (`sweeper`). Decisions that must be atomic with their write (a username claim, a code take,
-//! a refresh-token rotation) run in the writer thread: it reads the records, and for codes and
-//! refresh tokens the rule in `tessera_core::rules` decides, then the writer applies its writes.
+//! however many writes are waiting (`writer`); once a round is durable, and before its writes
+//! are acknowledged, the listeners of the change feed hear what it changed (`feed`). Tenants
+//! and clients are cached with moka and the whole live deny list is in memory (`cache`).
+//! Expired tokens, revocations, codes, sessions and refresh tokens and families are removed a
+//! bounded batch at a time by a background sweeper (`sweeper`). Decisions that must be atomic
+//! with their write (a username claim, a code take, a refresh-token rotation) run in the writer
+//! thread: it reads the records, and for codes and refresh tokens the rule in
+//! `tessera_core::rules` decides, then the writer applies its writes.
 //!
 //! Architecture invariants: only the writer thread mutates the database; reads never wait for
 //! it; a write's `Commit` resolves only after an fsync that covers it, and after a failed fsync
@@ -20,6 +22,7 @@
 
 mod cache;
 mod codec;
+mod feed;
 mod keys;
 mod options;
 mod reads;

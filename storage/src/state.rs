@@ -1,6 +1,6 @@
 //! State shared by the store handle (reads), the writer thread and the sweeper thread: the fjall
-//! database and its keyspaces, the caches, the deny list, and the flags and counters that say
-//! whether the store still accepts writes.
+//! database and its keyspaces, the caches, the deny list, the change feed's listeners, and the
+//! flags and counters that say whether the store still accepts writes.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -18,6 +18,7 @@ use tessera_core::store::StoreError;
 
 use crate::cache::{DenyList, RecordCache};
 use crate::codec::{self, Record};
+use crate::feed::Feed;
 use crate::keys::Space;
 use crate::options::Clock;
 
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) tenants: RecordCache<Tenant>,
     pub(crate) clients: RecordCache<Client>,
     pub(crate) deny: DenyList,
+    /// The change feed's listeners.
+    pub(crate) feed: Feed,
     /// Tenants whose deletion is in progress: their records read as absent until it is done.
     deleting: RwLock<HashSet<Box<[u8]>>>,
     /// `deleting.len()`, read without the lock on every hot-path read.
@@ -83,6 +86,7 @@ impl Shared {
             tenants,
             clients,
             deny: DenyList::new(),
+            feed: Feed::new(),
             deleting: RwLock::new(HashSet::new()),
             deleting_count: AtomicUsize::new(0),
             poisoned: AtomicBool::new(false),

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
+use tessera_core::changes::{ChangeFeed, ChangeListener};
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
@@ -525,5 +526,14 @@ impl Store for FjallStore {
     /// Blocks until the writer has finished (see [`FjallStore::close`]), then answers.
     fn close(&self) -> Read<()> {
         Read::ready(FjallStore::close(self))
+    }
+}
+
+impl ChangeFeed for FjallStore {
+    /// The writer calls `listener` after each round's fsync, before it acknowledges the round's
+    /// writes (see `crate::feed`). The tenant and client caches and the deny list are kept by
+    /// the writer itself and need no listener.
+    fn subscribe(&self, listener: ChangeListener) {
+        self.shared.feed.subscribe(listener);
     }
 }

@@ -136,6 +136,13 @@ macro_rules! __for_each_case {
                 every_acknowledged_kind_of_record_survives_reopening,
                 deletions_survive_reopening,
             }
+            changes {
+                puts_of_each_kind_are_heard_by_the_time_they_commit,
+                deletions_of_each_kind_are_heard_by_the_time_they_commit,
+                a_refused_write_is_not_heard,
+                deleting_a_tenant_is_heard_as_one_tenant_change,
+                every_listener_hears_every_change,
+            }
         }
     };
 }

@@ -4,6 +4,9 @@
 //! Besides RFC 7591's fields the metadata carries Tessera extensions: `access_token_format`,
 //! `first_party` (skip consent) and `allow_plain_pkce` (accept `code_challenge_method=plain`,
 //! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256).
+//!
+//! The CORS origins follow these changes through the store's change feed (`crate::feed`),
+//! which has forgotten a tenant's origins by the time a client write here resolves.
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -252,7 +255,6 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     // The check above only spares a duplicate the key generation; the store decides, refusing
     // a taken id or a tenant deleted meanwhile with a `Conflict` (409), atomically.
     app.store.create_client(&client).await?;
-    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::CREATED, &view(&client, secret.as_deref())))
 }
 
@@ -295,7 +297,6 @@ pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Resu
     }
     ensure_id_token_key(app, &client).await?;
     app.store.put_client(&client).await?;
-    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::OK, &view(&client, secret.as_deref())))
 }
 
@@ -316,7 +317,6 @@ async fn ensure_id_token_key(app: &App, client: &Client) -> Result<(), ApiError>
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     client_or_404(app, tenant, id).await?;
     app.store.delete_client(tenant, id).await?;
-    app.origins.forget(tenant);
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
 }
 
@@ -329,7 +329,6 @@ pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, Ap
     let secret = new_secret()?;
     client.secret_digest = Some(secret::digest(&secret));
     app.store.put_client(&client).await?;
-    app.origins.forget(&client.tenant);
     Ok(json_no_store(StatusCode::OK, &view(&client, Some(&secret))))
 }
 

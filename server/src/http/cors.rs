@@ -6,6 +6,7 @@
 //! where such an app lives. No cookies are involved, so credentials are never allowed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::header::{
@@ -13,13 +14,14 @@ use http::header::{
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderValue, VARY,
 };
 use http::{HeaderMap, StatusCode, Uri};
-use tessera_core::store::Store;
+use tessera_core::store::{Store, StoreError};
 
 use crate::http::respond::{Resp, empty};
 use crate::router::{Endpoint, FormEndpoint};
 
-/// How long the origins of a tenant's clients are remembered. Admin changes to clients also
-/// forget them at once ([`Origins::forget`]); the TTL bounds what another process could miss.
+/// How long the origins of a tenant's clients are remembered. The store's change feed forgets
+/// them at once when a client or the tenant changes ([`ForgetOrigins`], wired in `crate::feed`);
+/// the TTL is a backstop, bounding what a feed that lost a change could leave stale.
 const ORIGINS_TTL: Duration = Duration::from_secs(30);
 
 /// How long a browser may cache a preflight answer.
@@ -49,39 +51,50 @@ fn audience(endpoint: Endpoint) -> Option<(Audience, &'static str)> {
 /// `App`.
 pub struct Origins {
     store: Arc<dyn Store>,
+    forget: ForgetOrigins,
+}
+
+/// Forgets tenants' origins when their clients change: the handle the store's change feed
+/// holds. It holds the cache but not the store, so the store holding it makes no cycle.
+#[derive(Clone)]
+pub struct ForgetOrigins {
     cache: moka::sync::Cache<String, Arc<Vec<String>>>,
+    /// Bumped before each forget, so that a fill that read the clients before a change and
+    /// inserts after its forget drops what it inserted (see `Origins::fill`).
+    forgets: Arc<AtomicU64>,
+}
+
+impl ForgetOrigins {
+    /// Forgets one tenant's origins.
+    pub fn tenant(&self, tenant: &str) {
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate(tenant);
+    }
+
+    /// Forgets every tenant's origins.
+    pub fn all(&self) {
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate_all();
+    }
 }
 
 impl Origins {
     /// An empty cache over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ORIGINS_TTL).build(),
-        }
+        let cache = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(ORIGINS_TTL).build();
+        Self { store, forget: ForgetOrigins { cache, forgets: Arc::new(AtomicU64::new(0)) } }
     }
 
-    /// Forgets a tenant's origins after its clients changed.
-    pub fn forget(&self, tenant: &str) {
-        self.cache.invalidate(tenant);
+    /// The handle that forgets origins, for the store's change feed.
+    pub fn forgetter(&self) -> ForgetOrigins {
+        self.forget.clone()
     }
 
-    async fn allows(&self, tenant: &str, origin: &str) -> bool {
-        let origins = match self.cache.get(tenant) {
+    pub(crate) async fn allows(&self, tenant: &str, origin: &str) -> bool {
+        let origins = match self.forget.cache.get(tenant) {
             Some(origins) => origins,
-            None => match self.store.clients(tenant).await {
-                Ok(clients) => {
-                    let mut origins: Vec<String> = clients
-                        .iter()
-                        .flat_map(|c| c.redirect_uris.iter())
-                        .filter_map(|u| origin_of(u))
-                        .collect();
-                    origins.sort();
-                    origins.dedup();
-                    let origins = Arc::new(origins);
-                    self.cache.insert(tenant.to_owned(), origins.clone());
-                    origins
-                }
+            None => match self.fill(tenant).await {
+                Ok(origins) => origins,
                 Err(err) => {
                     tracing::warn!(%err, "cannot read clients for CORS");
                     return false;
@@ -89,6 +102,25 @@ impl Origins {
             },
         };
         origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
+    }
+
+    /// Reads a tenant's origins from its clients and caches them.
+    async fn fill(&self, tenant: &str) -> Result<Arc<Vec<String>>, StoreError> {
+        let ForgetOrigins { cache, forgets } = &self.forget;
+        let seen = forgets.load(Ordering::SeqCst);
+        let clients = self.store.clients(tenant).await?;
+        let mut origins: Vec<String> =
+            clients.iter().flat_map(|c| c.redirect_uris.iter()).filter_map(|u| origin_of(u)).collect();
+        origins.sort();
+        origins.dedup();
+        let origins = Arc::new(origins);
+        cache.insert(tenant.to_owned(), origins.clone());
+        // A forget after the read and before this insert missed it: drop what may be stale.
+        // (A forget after the insert drops it by itself.)
+        if forgets.load(Ordering::SeqCst) != seen {
+            cache.invalidate(tenant);
+        }
+        Ok(origins)
     }
 }
 

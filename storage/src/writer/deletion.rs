@@ -1,6 +1,8 @@
 //! Deleting a tenant with everything it owns, a bounded chunk per round so one large tenant
-//! does not stall every other write; the engine holds back writes to the tenant meanwhile.
+//! does not stall every other write; the engine holds back writes to the tenant meanwhile. The
+//! change feed hears the deletion once, as a tenant change with its last chunk.
 
+use tessera_core::changes::Change;
 use tessera_core::store::StoreError;
 
 use super::Done;
@@ -45,6 +47,7 @@ pub(super) fn delete_chunk(
     budget: usize,
 ) -> Result<bool, StoreError> {
     let shared = round.shared;
+    let heard = round.heard();
     let mut budget = budget.max(1);
     let mut prefix = deletion.tenant.to_vec();
     prefix.push(keys::SEP);
@@ -75,5 +78,9 @@ pub(super) fn delete_chunk(
     }
     // The next chunk's scan must not see this chunk's records again.
     round.flush()?;
-    Ok(deletion.stage >= DELETE_ORDER.len())
+    let done = deletion.stage >= DELETE_ORDER.len();
+    // Listeners drop the whole tenant on one change; one per record would be noise.
+    let tenant = done.then(|| Change::tenant(&String::from_utf8_lossy(&deletion.tenant)));
+    round.unhear_since(heard, tenant);
+    Ok(done)
 }

@@ -100,6 +100,7 @@ impl Writer {
         let durable = applied.and_then(|()| if round.durable.is_empty() { Ok(()) } else { self.persist() });
         match durable {
             Ok(()) => {
+                round.announce();
                 shared.count_committed(round.durable.len());
                 for done in round.durable {
                     // A caller that dropped its `Commit` no longer listens; nothing to do.

@@ -35,6 +35,7 @@ pub(super) fn stored_exp(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<U
 pub(super) fn expire(round: &mut Round<'_>, index_keys: &[Slice], now: UnixSecs) -> Result<(), StoreError> {
     round.flush()?;
     let shared = round.shared;
+    let heard = round.heard();
     for raw in index_keys {
         round.batch.remove(shared.space(Space::Expiry), raw.clone());
         let Some(entry) = keys::parse_expiry_key(raw) else {
@@ -49,5 +50,6 @@ pub(super) fn expire(round: &mut Round<'_>, index_keys: &[Slice], now: UnixSecs)
             round.delete(space, entry.key.to_vec());
         }
     }
+    round.unhear_since(heard, None);
     round.flush()
 }

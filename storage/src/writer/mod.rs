@@ -4,7 +4,8 @@
 //! every request waiting (up to [`Limits`]), applies them to fjall as one write batch, calls
 //! `persist(SyncData)` once, and only then completes the waiters: one fsync covers the whole
 //! round, however many requests it holds. While it fsyncs, the next round queues up, so the
-//! batch grows with the load.
+//! batch grows with the load. Between the fsync and the waiters, the change feed's listeners
+//! hear what the round changed (`round`, `crate::feed`); a failed round is not heard.
 //!
 //! Why `SyncData` and not `SyncAll`: fjall's journal files are created at their full
 //! pre-allocated size, `sync_all`ed, and their directory fsynced when a journal rotates. A

@@ -1,14 +1,17 @@
 //! One round of the writer: the fjall batch being built, the effects its writes have on the
-//! in-memory caches and deny list once visible, and the waiters its fsync will complete.
+//! in-memory caches and deny list once visible, the changes its listeners hear once durable
+//! (`crate::feed`), and the waiters its fsync will complete.
 
 use std::mem;
 use std::sync::mpsc::Sender;
 
 use fjall::{OwnedWriteBatch, Slice};
+use tessera_core::changes::Change;
 use tessera_core::model::UnixSecs;
 use tessera_core::store::StoreError;
 
 use super::Done;
+use crate::feed;
 use crate::keys::{self, Space};
 use crate::state::{Shared, io};
 
@@ -26,6 +29,10 @@ pub(super) struct Round<'a> {
     pub(super) shared: &'a Shared,
     pub(super) batch: OwnedWriteBatch,
     effects: Vec<Effect>,
+    /// Whether anyone listened when the round began (see `crate::feed`).
+    recording: bool,
+    /// What the feed hears once the round is durable.
+    changes: Vec<Change>,
     /// Waiters completed by the round's fsync.
     pub(super) durable: Vec<Done>,
     /// The sweeper's requests handled this round, with how many entries each held.
@@ -38,12 +45,15 @@ impl<'a> Round<'a> {
             shared,
             batch: shared.db.batch(),
             effects: Vec::new(),
+            recording: shared.feed.is_heard(),
+            changes: Vec::new(),
             durable: Vec::new(),
             expired: Vec::new(),
         }
     }
 
     pub(super) fn put(&mut self, space: Space, key: Vec<u8>, value: Vec<u8>, exp: Option<UnixSecs>) {
+        self.note(space, &key);
         if let (Some(kind), Some(exp)) = (space.expiry_kind(), exp) {
             self.batch.insert(
                 self.shared.space(Space::Expiry),
@@ -76,6 +86,7 @@ impl<'a> Round<'a> {
     }
 
     pub(super) fn delete(&mut self, space: Space, key: Vec<u8>) {
+        self.note(space, &key);
         match space {
             Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
             Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
@@ -94,6 +105,41 @@ impl<'a> Round<'a> {
             | Space::RefreshFamilies => {}
         }
         self.batch.remove(self.shared.space(space), key);
+    }
+
+    fn note(&mut self, space: Space, key: &[u8]) {
+        if self.recording
+            && let Some(change) = feed::change_of(space, key)
+        {
+            self.changes.push(change);
+        }
+    }
+
+    /// How many changes the round has recorded: a mark for [`Round::unhear_since`].
+    pub(super) fn heard(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Drops the changes recorded since `mark` and records `instead`: for writes heard as
+    /// something else (a tenant's deletion) or not at all (expiry, which changes no answer a
+    /// cache gives, since every cached expiring record carries its own expiry).
+    pub(super) fn unhear_since(&mut self, mark: usize, instead: Option<Change>) {
+        self.changes.truncate(mark);
+        if self.recording {
+            self.changes.extend(instead);
+        }
+    }
+
+    /// Tells the feed what the round changed. Called once the round is durable and before any
+    /// of its waiters is completed, so a caller whose write resolved knows it was heard.
+    pub(super) fn announce(&self) {
+        let feed = &self.shared.feed;
+        if self.recording {
+            feed.emit(&self.changes);
+        } else if feed.is_heard() && !self.durable.is_empty() {
+            // Someone subscribed during this unrecorded round: see `crate::feed`.
+            feed.resync();
+        }
     }
 
     /// Commits the batch so far (visible to reads, not yet durable) and applies its effects.
@@ -128,4 +174,58 @@ impl<'a> Round<'a> {
 fn scoped_strs(key: &[u8]) -> Option<(&str, &str)> {
     let (tenant, rest) = keys::split_scoped(key)?;
     Some((std::str::from_utf8(tenant).ok()?, std::str::from_utf8(rest).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use fjall::{Database, KeyspaceCreateOptions};
+    use tessera_core::changes::Notice;
+
+    use super::*;
+    use crate::cache::RecordCache;
+    use crate::options::Clock;
+
+    fn shared(dir: &std::path::Path) -> Shared {
+        let db = Database::builder(dir).open().unwrap();
+        let spaces = Space::ALL
+            .iter()
+            .map(|space| db.keyspace(space.name(), KeyspaceCreateOptions::default).unwrap())
+            .collect();
+        Shared::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
+    }
+
+    #[test]
+    fn a_round_in_flight_at_the_first_subscription_ends_in_a_resync() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = shared(dir.path());
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&heard);
+        let client = keys::scoped_key("acme", b"web").unwrap();
+
+        // The round begins with no one listening, so it records nothing...
+        let mut round = Round::new(&shared);
+        round.put(Space::Clients, client.clone(), b"v1".to_vec(), None);
+        // ...and someone subscribes and fills a cache before the write is visible.
+        shared.feed.subscribe(Arc::new(move |notice| {
+            sink.lock().unwrap().push(match notice {
+                Notice::Changed(change) => Some(change.clone()),
+                Notice::Resync => None,
+            })
+        }));
+        round.flush().unwrap();
+        let (done, _waiter) = tokio::sync::oneshot::channel();
+        round.durable.push(done);
+        round.announce();
+        assert_eq!(*heard.lock().unwrap(), [None], "the listener is told it may have missed a change");
+
+        // Later rounds record.
+        let mut round = Round::new(&shared);
+        round.put(Space::Clients, client, b"v2".to_vec(), None);
+        round.flush().unwrap();
+        round.announce();
+        let change = feed::change_of(Space::Clients, &keys::scoped_key("acme", b"web").unwrap());
+        assert_eq!(*heard.lock().unwrap(), [None, change]);
+    }
 }

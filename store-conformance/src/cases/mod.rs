@@ -1,8 +1,10 @@
-//! The cases, one module per kind of record (plus tenancy and durability, which span them).
+//! The cases, one module per kind of record (plus tenancy and durability, which span them, and
+//! the change feed).
 //! Each case is an `async fn(&impl Harness)` that starts from a fresh store and panics on any
 //! behaviour the store's contract forbids. They are reached only through the list in
 //! `__for_each_case!` (see the crate doc).
 
+pub(crate) mod changes;
 pub(crate) mod codes;
 pub(crate) mod consents;
 pub(crate) mod creation;
