@@ -238,6 +238,11 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// `tenant \0 client_id`: the key of a client record, or `None` for an id no client can have.
+pub(crate) fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
+    if is_valid_id(client_id) { scoped_key(tenant, client_id.as_bytes()) } else { None }
+}
+
 /// `tenant \0 id` of a user, or `None` if either id is invalid (no such user can exist).
 pub(crate) fn user_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
     if is_valid_id(id) { scoped_key(tenant, id.as_bytes()) } else { None }

@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use tessera_core::model::{
-    Client, KeyRecord, OpaqueToken, RefreshToken, Session, Tenant, UnixSecs, User, is_valid_id,
-};
+use tessera_core::model::{Client, KeyRecord, OpaqueToken, RefreshToken, Session, Tenant, UnixSecs, User};
 use tessera_core::rules::refresh;
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus, StoreError};
 
@@ -14,11 +12,6 @@ use crate::codec::{self, StoredFamily};
 use crate::keys::{self, Space};
 use crate::state::{Stored, io};
 use crate::store::FjallStore;
-
-/// The key of a client record, or `None` for an id no client can have.
-pub(crate) fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
-    if is_valid_id(client_id) { keys::scoped_key(tenant, client_id.as_bytes()) } else { None }
-}
 
 impl FjallStore {
     /// Reads a record of a tenant that is not being deleted.
@@ -75,7 +68,7 @@ impl FjallStore {
         tenant: &str,
         client_id: &str,
     ) -> Result<Option<Arc<Client>>, StoreError> {
-        let Some(key) = client_key(tenant, client_id) else {
+        let Some(key) = keys::client_key(tenant, client_id) else {
             return Ok(None);
         };
         if self.shared.is_deleting(tenant) {

@@ -25,7 +25,6 @@ use crate::cache::RecordCache;
 use crate::codec::{self, StoredCode};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
-use crate::reads::client_key;
 use crate::state::{Shared, Stored, io};
 use crate::sweeper::{self, Sweeper};
 use crate::writer::{self, Limits, Request, WriteOp, Writer};
@@ -268,16 +267,16 @@ impl ClientStore for FjallStore {
     }
 
     fn put_client(&self, client: &Client) -> Commit {
-        self.put(client_key(&client.tenant, &client.client_id), client, "client")
+        self.put(keys::client_key(&client.tenant, &client.client_id), client, "client")
     }
 
     fn create_client(&self, client: &Client) -> Commit {
-        self.create(client_key(&client.tenant, &client.client_id), client, "client")
+        self.create(keys::client_key(&client.tenant, &client.client_id), client, "client")
     }
 
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit {
         // Through its own op: the client's consents go in the same batch.
-        match client_key(tenant, client_id) {
+        match keys::client_key(tenant, client_id) {
             Some(key) => self.submit(WriteOp::DeleteClient { key }),
             None => Box::pin(ready(Ok(()))),
         }
