@@ -77,21 +77,20 @@ impl FjallStore {
         self.shared.clients.get_or_load(&key, || self.shared.get(&key))
     }
 
-    pub(crate) fn clients_now(&self, tenant: &str) -> Result<Vec<Client>, StoreError> {
+    /// Every record of one kind of a tenant that is not being deleted, in key order.
+    fn all_of<T: Stored>(&self, tenant: &str) -> Result<Vec<T>, StoreError> {
         match keys::tenant_prefix(tenant) {
             Some(prefix) if !self.shared.is_deleting(tenant) => self.shared.scan(&prefix),
             _ => Ok(Vec::new()),
         }
     }
 
+    pub(crate) fn clients_now(&self, tenant: &str) -> Result<Vec<Client>, StoreError> {
+        self.all_of(tenant)
+    }
+
     pub(crate) fn keys_now(&self, tenant: &str) -> Result<Vec<KeyRecord>, StoreError> {
-        let Some(prefix) = keys::tenant_prefix(tenant) else {
-            return Ok(Vec::new());
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(Vec::new());
-        }
-        let mut keys = self.shared.scan::<KeyRecord>(&prefix)?;
+        let mut keys: Vec<KeyRecord> = self.all_of(tenant)?;
         keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)));
         Ok(keys)
     }
@@ -121,13 +120,7 @@ impl FjallStore {
     }
 
     pub(crate) fn users_now(&self, tenant: &str) -> Result<Vec<User>, StoreError> {
-        let Some(prefix) = keys::tenant_prefix(tenant) else {
-            return Ok(Vec::new());
-        };
-        if self.shared.is_deleting(tenant) {
-            return Ok(Vec::new());
-        }
-        let mut users = self.shared.scan::<User>(&prefix)?;
+        let mut users: Vec<User> = self.all_of(tenant)?;
         users.sort_by(|a, b| a.username.cmp(&b.username).then_with(|| a.id.cmp(&b.id)));
         Ok(users)
     }
