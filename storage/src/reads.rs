@@ -100,10 +100,7 @@ impl FjallStore {
         tenant: &str,
         digest: &[u8; 32],
     ) -> Result<Option<OpaqueToken>, StoreError> {
-        match keys::scoped_key(tenant, digest) {
-            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
-            _ => Ok(None),
-        }
+        self.read(tenant, keys::scoped_key(tenant, digest))
     }
 
     pub(crate) fn jwt_status_now(&self, tenant: &str, jti: &str) -> Result<JwtStatus, StoreError> {
@@ -113,10 +110,7 @@ impl FjallStore {
     }
 
     pub(crate) fn user_now(&self, tenant: &str, id: &str) -> Result<Option<User>, StoreError> {
-        match keys::user_key(tenant, id) {
-            Some(key) if !self.shared.is_deleting(tenant) => self.shared.get(&key),
-            _ => Ok(None),
-        }
+        self.read(tenant, keys::user_key(tenant, id))
     }
 
     pub(crate) fn users_now(&self, tenant: &str) -> Result<Vec<User>, StoreError> {
