@@ -170,15 +170,25 @@ where
 {
     let good = encode(key, record).unwrap();
     assert_eq!(decode::<T>(key, &good).unwrap(), *record);
+    assert_damage_is_caught::<T>(key, &good);
+}
+
+/// Every truncation and single-byte flip (after the version byte) of `bytes` either decodes to
+/// a record that passes its checks or is `Corrupt` under its key (named `space:...`), never a
+/// panic.
+fn assert_damage_is_caught<T>(key: &[u8], bytes: &[u8])
+where
+    T: crate::state::Stored + std::fmt::Debug,
+{
     let prefix = format!("{}:", T::SPACE.name());
-    let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
-    for i in 1..good.len() {
-        let mut flipped = good.clone();
+    let mut cases: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+    for i in 1..bytes.len() {
+        let mut flipped = bytes.to_vec();
         flipped[i] ^= 0xff;
         cases.push(flipped);
     }
-    for bytes in cases {
-        match decode::<T>(key, &bytes) {
+    for damaged in cases {
+        match decode::<T>(key, &damaged) {
             Err(StoreError::Corrupt { key, .. }) => assert!(key.starts_with(&prefix), "{key}"),
             Ok(r) => assert!(r.check(key).is_ok()),
             Err(e) => panic!("unexpected error {e:?}"),
