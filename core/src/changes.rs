@@ -70,6 +70,12 @@ pub enum ChangeKind {
     Revocation,
     /// A local user; `id` is the user's id.
     User,
+    /// An opaque access token removed before its expiry (revoked); `id` is
+    /// [`Change::opaque_token`]'s lowercase hex of the SHA-256 digest of its value. Issuing one
+    /// is not heard: no cache can hold a token before it exists, and hearing every issuance
+    /// would cost a shared backend a notification per token. Expiry is not heard either: every
+    /// cached token carries its own expiry.
+    OpaqueToken,
 }
 
 /// One record of a tenant that was written or deleted. It says what changed, not how: the
@@ -88,6 +94,19 @@ impl Change {
     /// A change to (or the deletion of) a whole tenant.
     pub fn tenant(id: &str) -> Self {
         Self { tenant: id.to_owned(), kind: ChangeKind::Tenant, id: id.to_owned() }
+    }
+
+    /// The removal of the opaque token of `tenant` whose value has SHA-256 `digest`.
+    pub fn opaque_token(tenant: &str, digest: &[u8; 32]) -> Self {
+        Self { tenant: tenant.to_owned(), kind: ChangeKind::OpaqueToken, id: hex::encode(digest) }
+    }
+
+    /// The digest an [`ChangeKind::OpaqueToken`] change names; `None` for any other change, or
+    /// an id that is not 64 hex digits.
+    pub fn opaque_token_digest(&self) -> Option<[u8; 32]> {
+        let mut digest = [0; 32];
+        (self.kind == ChangeKind::OpaqueToken && hex::decode_to_slice(&self.id, &mut digest).is_ok())
+            .then_some(digest)
     }
 }
 
@@ -109,4 +128,32 @@ pub trait ChangeFeed: Send + Sync {
     /// Adds a listener for the rest of the store's life: it hears every change durable after
     /// this returns, as the module documentation promises.
     fn subscribe(&self, listener: ChangeListener);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_opaque_token_change_names_its_digest_in_hex_and_back() {
+        let digest: [u8; 32] = std::array::from_fn(|i| (i * 7 + 1) as u8);
+        let change = Change::opaque_token("acme", &digest);
+        assert_eq!(change.kind, ChangeKind::OpaqueToken);
+        assert_eq!(change.id.len(), 64);
+        assert_eq!(change.id, change.id.to_lowercase());
+        assert_eq!(change.opaque_token_digest(), Some(digest));
+    }
+
+    #[test]
+    fn other_changes_and_bad_ids_name_no_digest() {
+        assert_eq!(Change::tenant("acme").opaque_token_digest(), None);
+        let digest = [0xab; 32];
+        let mut client = Change::opaque_token("acme", &digest);
+        client.kind = ChangeKind::Client;
+        assert_eq!(client.opaque_token_digest(), None);
+        for id in ["", "ab", &"g".repeat(64), &"ab".repeat(33)] {
+            let change = Change { tenant: "acme".into(), kind: ChangeKind::OpaqueToken, id: id.into() };
+            assert_eq!(change.opaque_token_digest(), None, "{id:?}");
+        }
+    }
 }

@@ -12,6 +12,8 @@
 //!   discovery document and actor shards. Reloading can mean an HSM round trip: too slow for
 //!   the listener, which runs on the store's write path. The queue is a set, so a burst of
 //!   changes costs one reload per tenant, and it cannot grow beyond the number of tenants.
+//! - The tenant shards (`actors`) forget an opaque token, in the listener itself, when its
+//!   revocation is heard (made on this node or another), and every token on a resync.
 //! - A resync does all of that for every tenant.
 //!
 //! Needs no listener here: tenants and clients (cached inside the store, which keeps them
@@ -28,6 +30,7 @@ use parking_lot::Mutex;
 use tessera_core::changes::{ChangeKind, Notice};
 use tokio::sync::Notify;
 
+use crate::actors::ForgetTokens;
 use crate::app::App;
 use crate::http::cors::ForgetOrigins;
 use crate::keyring::KeyChanges;
@@ -92,12 +95,18 @@ impl Todo {
 struct Listener {
     origins: ForgetOrigins,
     keys: KeyChanges,
+    tokens: ForgetTokens,
     todo: Arc<Todo>,
 }
 
 impl Listener {
     fn new(app: &App, todo: &Arc<Todo>) -> Self {
-        Self { origins: app.origins.forgetter(), keys: app.keys.changes(), todo: Arc::clone(todo) }
+        Self {
+            origins: app.origins.forgetter(),
+            keys: app.keys.changes(),
+            tokens: app.shards.forgetter(),
+            todo: Arc::clone(todo),
+        }
     }
 
     fn hear(&self, notice: Notice<'_>) {
@@ -108,6 +117,7 @@ impl Listener {
                     self.keys.heard();
                     self.todo.add(Some(&change.tenant));
                 }
+                ChangeKind::OpaqueToken => self.tokens.revoked(change),
                 // Kept inside the store (the deny list) or cached nowhere (users).
                 ChangeKind::Revocation | ChangeKind::User => {}
                 // A tenant change, or a kind newer than this code: everything of the tenant.
@@ -119,6 +129,7 @@ impl Listener {
             },
             Notice::Resync => {
                 self.origins.all();
+                self.tokens.all();
                 self.keys.heard();
                 self.todo.add(None);
             }
@@ -208,7 +219,7 @@ mod tests {
         let options = StoreOptions { sweep_interval: None, ..StoreOptions::default() };
         let store = Arc::new(FjallStore::open(dir, options).expect("the store opens"));
         let dyn_store: Arc<dyn Store> = store.clone();
-        let shards = Shards::start(1, dyn_store.clone()).expect("the actors start");
+        let shards = Shards::start(1, Arc::new(dyn_store.clone()), 1_000).expect("the actors start");
         let signer = Arc::new(SoftwareSigner::new());
         let app = App::new(dyn_store, signer, shards, "http://node.test".into(), [0; 32], Policy::default());
         (store, app)

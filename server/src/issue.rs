@@ -3,6 +3,8 @@
 //! them an authorization response carries. The token endpoint and `/authorize` both come here,
 //! so a token looks the same whichever flow produced it.
 
+use std::sync::Arc;
+
 use tessera_core::authorize::AuthorizationRequest;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan};
@@ -106,7 +108,7 @@ async fn store_opaque_token(
 ) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     let digest = secret::digest(&value);
-    let record = OpaqueToken {
+    let record = Arc::new(OpaqueToken {
         tenant: cx.tenant.id.clone(),
         client_id: claims.client_id,
         sub: claims.sub,
@@ -114,7 +116,7 @@ async fn store_opaque_token(
         jti: claims.jti,
         iat: claims.iat,
         exp: claims.exp,
-    };
+    });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
         .await

@@ -76,7 +76,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
     let dyn_store: Arc<dyn Store> = store.clone();
-    let shards = actors::Shards::start(threads, dyn_store.clone())?;
+    let shards = actors::Shards::start(threads, Arc::new(dyn_store.clone()), actors::DEFAULT_HOT_TOKENS)?;
     let arbiters = shards.arbiters().to_vec();
     // Bound here, before any runtime: every arbiter accepts from its own clone of the socket.
     let listener = std::net::TcpListener::bind(config.listen)?;

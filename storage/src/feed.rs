@@ -72,6 +72,18 @@ fn notify(listeners: &[ChangeListener], notice: Notice<'_>) {
     }
 }
 
+/// The change the deletion of `key` in `space` is heard as: that of its put (see
+/// [`change_of`]), except that removing an opaque token is heard though issuing one is not
+/// (`ChangeKind::OpaqueToken` says why).
+pub(crate) fn deletion_of(space: Space, key: &[u8]) -> Option<Change> {
+    if space != Space::Tokens {
+        return change_of(space, key);
+    }
+    let (tenant, digest) = keys::split_scoped(key)?;
+    let digest: &[u8; 32] = digest.try_into().ok()?;
+    Some(Change::opaque_token(&String::from_utf8_lossy(tenant), digest))
+}
+
 /// The change a write to `key` in `space` is heard as, if any cache holds that kind of record.
 /// Index entries (usernames, consents by client) are heard through their record; tokens, codes,
 /// sessions, consents and refresh tokens are held by no cache.
@@ -122,6 +134,12 @@ mod tests {
         assert_eq!(change_of(Space::Tenants, b"acme"), Some(Change::tenant("acme")));
         assert_eq!(change_of(Space::UserNames, &key), None);
         assert_eq!(change_of(Space::Tokens, &key), None);
+        assert_eq!(deletion_of(Space::Clients, &key), change(ChangeKind::Client));
+        let digest = [7; 32];
+        let token = keys::scoped_key("acme", &digest).unwrap();
+        assert_eq!(change_of(Space::Tokens, &token), None, "issuing a token is not heard");
+        assert_eq!(deletion_of(Space::Tokens, &token), Some(Change::opaque_token("acme", &digest)));
+        assert_eq!(deletion_of(Space::Tokens, &key), None, "not a digest: no write makes it");
     }
 
     #[test]

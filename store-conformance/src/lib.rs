@@ -139,6 +139,7 @@ macro_rules! __for_each_case {
             changes {
                 puts_of_each_kind_are_heard_by_the_time_they_commit,
                 deletions_of_each_kind_are_heard_by_the_time_they_commit,
+                revoking_an_opaque_token_is_heard_and_issuing_it_is_not,
                 a_refused_write_is_not_heard,
                 deleting_a_tenant_is_heard_as_one_tenant_change,
                 every_listener_hears_every_change,

@@ -1,6 +1,9 @@
 //! `POST /t/{tenant}/introspect` (RFC 7662). Only confidential clients of the tenant may ask;
 //! a token is active only if this tenant issued it and it is neither expired nor revoked.
-//! Reads go straight to the caches and store, never through an actor's mailbox.
+//! Opaque tokens are looked up in the tenant shards' memory (`actors`); the rest is read from
+//! the caches and the store.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -50,7 +53,7 @@ async fn introspect(
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     let digest = secret::digest(request.token);
-    match app.store.opaque_token(&cx.tenant.id, &digest).await.map_err(store_error)? {
+    match app.shards.opaque_token(&cx.tenant.id, &digest).await.map_err(store_error)? {
         // An opaque token's `jti` is on the deny list when the code it came from was replayed.
         Some(token)
             if token.tenant == cx.tenant.id
@@ -58,7 +61,7 @@ async fn introspect(
                     == JwtStatus::NotRevoked
                 && issued_to_registered_client(app, cx, &token.client_id, token.iat).await? =>
         {
-            Ok(IntrospectionResponse::for_opaque(token, &cx.issuer, now))
+            Ok(IntrospectionResponse::for_opaque(Arc::unwrap_or_clone(token), &cx.issuer, now))
         }
         Some(_) => Ok(IntrospectionResponse::inactive()),
         None => introspect_refresh_token(app, cx, &client.client_id, &digest, now).await,

@@ -50,7 +50,7 @@ async fn revoke(app: &App, cx: &TenantCx, headers: &HeaderMap, body: &[u8]) -> R
             .map_err(store_error);
     }
     let digest = secret::digest(request.token);
-    match app.store.opaque_token(tenant, &digest).await.map_err(store_error)? {
+    match app.shards.opaque_token(tenant, &digest).await.map_err(store_error)? {
         Some(token) if token.client_id != client.client_id => Err(not_your_token()),
         Some(_) => {
             app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await.map_err(store_error)

@@ -3,6 +3,8 @@
 //! comes as a Bearer header, or as the `access_token` field of a form POST (RFC 6750 2.1, 2.2);
 //! failures answer with the RFC 6750 3 `WWW-Authenticate` challenge.
 
+use std::sync::Arc;
+
 use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
@@ -111,13 +113,14 @@ async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Gran
         (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope }, claims.jti, claims.iat)
     } else {
         let Some(stored) =
-            app.store.opaque_token(tenant, &secret::digest(token)).await.map_err(store_error)?
+            app.shards.opaque_token(tenant, &secret::digest(token)).await.map_err(store_error)?
         else {
             return Ok(None);
         };
         if stored.tenant != *tenant || stored.exp <= now {
             return Ok(None);
         }
+        let stored = Arc::unwrap_or_clone(stored);
         (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope }, stored.jti, stored.iat)
     };
     if app.store.jwt_status(tenant, &jti).await.map_err(store_error)? == JwtStatus::Revoked {

@@ -86,7 +86,11 @@ impl<'a> Round<'a> {
     }
 
     pub(super) fn delete(&mut self, space: Space, key: Vec<u8>) {
-        self.note(space, &key);
+        if self.recording
+            && let Some(change) = feed::deletion_of(space, &key)
+        {
+            self.changes.push(change);
+        }
         match space {
             Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
             Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),

@@ -8,11 +8,11 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tessera_core::changes::{Change, ChangeFeed, ChangeKind, Notice};
-use tessera_core::store::{ClientStore, KeyStore, RevocationStore, TenantStore, UserStore};
+use tessera_core::store::{ClientStore, KeyStore, RevocationStore, TenantStore, TokenStore, UserStore};
 
 use crate::Harness;
 use crate::cases::every_kind::fill;
-use crate::fixtures::{client, is_conflict, key, ok, revocation, tenant, user};
+use crate::fixtures::{client, digest, is_conflict, key, ok, revocation, tenant, token, user};
 use crate::harness::open_at;
 
 /// What one listener heard.
@@ -82,6 +82,20 @@ pub(crate) async fn deletions_of_each_kind_are_heard_by_the_time_they_commit(h: 
     assert_eq!(heard.take(), [change("acme", ChangeKind::Key, "k1")], "key");
     ok(store.delete_user("acme", "u1"), "delete user").await;
     assert_eq!(heard.take(), [change("acme", ChangeKind::User, "u1")], "user");
+}
+
+pub(crate) async fn revoking_an_opaque_token_is_heard_and_issuing_it_is_not(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let heard = Heard::listen(&*store);
+    let (live, revoked) = (digest(1), digest(2));
+    ok(store.put_opaque_token(&live, &token("acme", "live", 9_000)), "issue").await;
+    ok(store.put_opaque_token(&revoked, &token("acme", "revoked", 9_000)), "issue").await;
+    // No cache can hold a token before it exists: an issuance is nothing to hear.
+    assert_eq!(heard.take(), Vec::<Change>::new(), "issued");
+    ok(store.delete_opaque_token("acme", &revoked), "revoke").await;
+    let changes = heard.take();
+    assert_eq!(changes, [Change::opaque_token("acme", &revoked)], "revoked, named by its digest");
+    assert_eq!(changes[0].opaque_token_digest(), Some(revoked));
 }
 
 pub(crate) async fn a_refused_write_is_not_heard(h: &impl Harness) {
