@@ -44,6 +44,8 @@ pub struct App {
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
     /// The origins browser apps may call the token endpoint and `/userinfo` from.
     pub origins: Origins,
+    /// How long a request body may take to arrive (`--body-read-timeout-secs`).
+    pub body_read_timeout: std::time::Duration,
     discovery: RwLock<HashMap<String, Bytes>>,
 }
 
@@ -96,6 +98,7 @@ impl App {
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)
                 .build(),
+            body_read_timeout: crate::http::conn::ConnSettings::default().body_read_timeout,
             discovery: RwLock::new(HashMap::new()),
         }
     }

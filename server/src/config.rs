@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::http::conn::ConnSettings;
 use crate::policy::Policy;
 
 /// The `tessera` command line.
@@ -41,7 +43,9 @@ pub enum SignerKind {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
     /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
-    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute.
+    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute, max_connections,
+    /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
+    /// body_read_timeout_secs.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the store lives.
@@ -75,6 +79,23 @@ pub struct ServeArgs {
     /// Password attempts allowed per client IP address per minute (default 60).
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
     pub login_attempts_per_ip_per_minute: Option<u32>,
+    /// Open connections at most (default: the file-descriptor limit, raised to its hard limit
+    /// at start, less 128).
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Open connections from one source address (an IPv6 /64) at most (default 512).
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
+    /// Seconds a request's headers may take to arrive, and an HTTP/1 connection may wait for
+    /// its next request (default 10).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may go without a byte read or written (default 30).
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a request body may take to arrive (default 10).
+    #[arg(long, env = "TESSERA_BODY_READ_TIMEOUT_SECS")]
+    pub body_read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +111,11 @@ struct FileConfig {
     refresh_reuse_grace_secs: Option<u32>,
     login_attempts_per_user_per_minute: Option<u32>,
     login_attempts_per_ip_per_minute: Option<u32>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
 }
 
 /// The PKCS#11 settings.
@@ -118,6 +144,8 @@ pub struct Config {
     pub admin_key: Option<String>,
     /// Sessions, refresh reuse and login rate limits.
     pub policy: Policy,
+    /// Connection caps and timeouts.
+    pub connections: ConnSettings,
 }
 
 /// Why the configuration is unusable.
@@ -207,8 +235,46 @@ impl Config {
         if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
             return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
         }
+        let conn_defaults = ConnSettings::default();
+        let secs = |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
+            .or(file)
+            .map(Duration::from_secs)
+            .unwrap_or(default)
+        {
+            d if d.is_zero() => Err(ConfigError::Invalid(format!("--{name} must be at least 1"))),
+            d => Ok(d),
+        };
+        let connections = ConnSettings {
+            max_connections: args.max_connections.or(file.max_connections),
+            max_connections_per_address: args
+                .max_connections_per_address
+                .or(file.max_connections_per_address)
+                .unwrap_or(conn_defaults.max_connections_per_address),
+            header_read_timeout: secs(
+                args.header_read_timeout_secs,
+                file.header_read_timeout_secs,
+                conn_defaults.header_read_timeout,
+                "header-read-timeout-secs",
+            )?,
+            idle_timeout: secs(
+                args.idle_timeout_secs,
+                file.idle_timeout_secs,
+                conn_defaults.idle_timeout,
+                "idle-timeout-secs",
+            )?,
+            body_read_timeout: secs(
+                args.body_read_timeout_secs,
+                file.body_read_timeout_secs,
+                conn_defaults.body_read_timeout,
+                "body-read-timeout-secs",
+            )?,
+        };
+        if connections.max_connections == Some(0) || connections.max_connections_per_address == 0 {
+            return Err(ConfigError::Invalid("connection limits must be at least 1".into()));
+        }
         Ok(Self {
             policy,
+            connections,
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./tessera-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),

@@ -33,6 +33,7 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::config::{Cli, Command, Config};
+use crate::http::conn::{self, ConnSettings};
 
 /// How often retired keys whose tokens have all expired are pruned.
 const KEY_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -83,8 +84,10 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let app =
-        Arc::new(App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone()));
+    let mut app = App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone());
+    app.body_read_timeout = config.connections.body_read_timeout;
+    let app = Arc::new(app);
+    let connections = connections(config.connections);
     // Before anything fills the caches: what changes from here on is heard.
     let follower = feed::follow(&app);
     // The main thread's own small runtime: start-up, signals and housekeeping. Requests are
@@ -97,11 +100,12 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         for arbiter in &arbiters {
             let listener = listener.try_clone()?;
             let (app, stop_rx, done_tx) = (app.clone(), stop_rx.clone(), done_tx.clone());
+            let connections = connections.clone();
             let spawned = arbiter.spawn(async move {
                 // HTTP runs on the arbiters, beside the tenant shards (the thread-per-core
                 // shape): a message to a shard on this thread needs no thread switch.
                 match TcpListener::from_std(listener) {
-                    Ok(listener) => http::serve(listener, app, stop_rx).await,
+                    Ok(listener) => http::serve(listener, app, connections, stop_rx).await,
                     Err(err) => tracing::error!(%err, "cannot listen on this arbiter"),
                 }
                 let _ = done_tx.send(()).await;
@@ -126,6 +130,26 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     drop(runtime);
     store.close()?;
     Ok(())
+}
+
+/// The connection gate every accept loop shares. The soft limit on open files is raised to the
+/// hard one first, so the default cap is as high as the process may go.
+fn connections(settings: ConnSettings) -> http::Connections {
+    let descriptors = match conn::raise_descriptor_limit() {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(%err, "cannot read or raise the open-file limit; assuming 1024");
+            1024
+        }
+    };
+    let max = settings.max_connections.unwrap_or_else(|| conn::default_max_connections(descriptors));
+    tracing::info!(
+        open_files = descriptors,
+        max_connections = max,
+        per_address = settings.max_connections_per_address,
+        "connection limits"
+    );
+    http::Connections { gate: conn::Gate::new(max, settings.max_connections_per_address), settings }
 }
 
 async fn prune_keys(app: Arc<App>) {

@@ -1,5 +1,7 @@
 //! Reading request bodies under a fixed limit, and checking their media type.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use bytes::BytesMut;
 use http::HeaderMap;
@@ -22,9 +24,15 @@ pub enum BodyError {
 /// sending gets to read the error instead of a connection reset (RFC 9112 9.6).
 const MAX_DRAIN_BYTES: usize = 1024 * 1024;
 
-/// Reads the whole body, refusing more than `limit` bytes. An over-long body is drained (up to
-/// [`MAX_DRAIN_BYTES`]) before the error is returned.
-pub async fn read(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+/// Reads the whole body within `deadline`, refusing more than `limit` bytes. An over-long body
+/// is drained (up to [`MAX_DRAIN_BYTES`]) before the error is returned.
+pub async fn read(body: Incoming, limit: usize, deadline: Duration) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(deadline, read_all(body, limit)).await.unwrap_or_else(|_| {
+        Err(BodyError::Io(format!("the body did not arrive within {} seconds", deadline.as_secs())))
+    })
+}
+
+async fn read_all(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
     let mut buf = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {

@@ -3,6 +3,7 @@
 //! here in the protocol's own format before any state is touched.
 
 pub mod body;
+pub mod conn;
 pub mod cors;
 pub mod respond;
 
@@ -15,7 +16,7 @@ use http::header::{ALLOW, HeaderValue};
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::MAX_BODY_BYTES;
@@ -32,22 +33,53 @@ use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
 
 /// How long open connections may take to finish after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often an HTTP/2 connection is pinged, so a dead peer is noticed and a live one makes
+/// progress for the idle watchdog; shorter than the default idle timeout.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// How long an HTTP/2 ping may go unanswered before the connection is closed.
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection caps shared by every accept loop, and the timeouts.
+#[derive(Clone)]
+pub struct Connections {
+    /// Admits or refuses each accepted connection.
+    pub gate: Arc<conn::Gate>,
+    /// Timeouts and caps, as configured.
+    pub settings: conn::ConnSettings,
+}
 
 /// Serves until `shutdown` turns true, then stops accepting, lets open requests finish (for
 /// at most [`DRAIN_TIMEOUT`]) and returns.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    connections: Connections,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let router = Arc::new(Router::new());
+    let settings = connections.settings;
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true).max_buf_size(64 * 1024);
-    builder.http2().max_concurrent_streams(256);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true)
+        .max_buf_size(64 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256)
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
     let builder = Arc::new(builder);
-    let mut connections = JoinSet::new();
+    let mut open = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
+                    // Out of file descriptors and the like: back off instead of spinning, and
+                    // keep accepting once connections close.
                     tracing::warn!(%err, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -56,22 +88,37 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
             _ = shutdown.changed() => break,
         };
         // Reap finished connections so the set stays as large as the open ones.
-        while connections.try_join_next().is_some() {}
+        while open.try_join_next().is_some() {}
+        let admitted = match connections.gate.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                // Best effort, without waiting: a client that reads gets a reason.
+                let _ = stream.try_write(conn::refusal_response(why));
+                tracing::debug!(%peer, ?why, "connection refused");
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let (app, router, builder) = (app.clone(), router.clone(), builder.clone());
         let mut conn_shutdown = shutdown.clone();
-        connections.spawn(async move {
+        open.spawn(async move {
+            let _admitted = admitted;
+            let activity = conn::Activity::new();
             let service = service_fn(move |req| {
                 let (app, router) = (app.clone(), router.clone());
                 async move { Ok::<_, Infallible>(handle(&app, &router, req, peer).await) }
             });
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let io = TokioIo::new(conn::Watched::new(stream, activity.clone()));
+            let conn = builder.serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
                 res = conn.as_mut() => {
                     if let Err(err) = res {
                         tracing::debug!(%err, %peer, "connection ended with an error");
                     }
+                }
+                () = activity.idle(settings.idle_timeout) => {
+                    tracing::debug!(%peer, "idle connection closed");
                 }
                 _ = conn_shutdown.changed() => {
                     conn.as_mut().graceful_shutdown();
@@ -80,14 +127,10 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
             }
         });
     }
-    let drained =
-        tokio::time::timeout(DRAIN_TIMEOUT, async { while connections.join_next().await.is_some() {} });
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async { while open.join_next().await.is_some() {} });
     if drained.await.is_err() {
-        tracing::warn!(
-            open = connections.len(),
-            "connections still open after the drain timeout; closing them"
-        );
-        connections.abort_all();
+        tracing::warn!(open = open.len(), "connections still open after the drain timeout; closing them");
+        open.abort_all();
     }
 }
 
@@ -109,7 +152,7 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
         }
         Route::Admin(route) => {
             let (parts, body) = req.into_parts();
-            let body = match body::read(body, admin::MAX_BODY_BYTES).await {
+            let body = match body::read(body, admin::MAX_BODY_BYTES, app.body_read_timeout).await {
                 Ok(b) => b,
                 Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
                 Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
@@ -141,7 +184,7 @@ async fn userinfo(app: &App, cx: &crate::app::TenantCx, req: Request<Incoming>) 
         ));
     }
     let (parts, body) = req.into_parts();
-    match body::read(body, MAX_BODY_BYTES).await {
+    match body::read(body, MAX_BODY_BYTES, app.body_read_timeout).await {
         // RFC 6750 2.2: a token in the body counts only with the form media type. A POST
         // without a content type may carry its token in the header, but no body.
         Ok(body) if !has_body_type && !body.is_empty() => oauth_error(&OAuthError::new(
@@ -196,7 +239,7 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         ));
     }
     let (parts, body) = req.into_parts();
-    let body = match body::read(body, MAX_BODY_BYTES).await {
+    let body = match body::read(body, MAX_BODY_BYTES, app.body_read_timeout).await {
         Ok(b) => b,
         Err(body::BodyError::TooLarge) => {
             return oauth_error(&OAuthError::new(Reason::BodyTooLarge, "request body is too large"));

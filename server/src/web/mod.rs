@@ -166,7 +166,7 @@ pub async fn handle(
                 PageError::BadRequest("The form must be sent as application/x-www-form-urlencoded.".into()),
             );
         }
-        match body::read(body, MAX_BODY_BYTES).await {
+        match body::read(body, MAX_BODY_BYTES, app.body_read_timeout).await {
             Ok(b) => b,
             Err(body::BodyError::TooLarge) => return error_page(Some(&cx), PageError::TooLarge),
             Err(body::BodyError::Io(e)) => return error_page(Some(&cx), PageError::BadRequest(e)),

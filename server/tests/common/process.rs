@@ -121,6 +121,8 @@ pub struct Options {
     pub pkcs11_module: Option<PathBuf>,
     /// Where to listen instead of a free port of 127.0.0.1.
     pub listen: Option<SocketAddr>,
+    /// Start under these open-file limits (soft, and hard when given), as `ulimit` sets them.
+    pub open_files: Option<(u64, Option<u64>)>,
 }
 
 impl Options {
@@ -136,6 +138,7 @@ impl Options {
             pkcs11_label: None,
             pkcs11_module: None,
             listen: None,
+            open_files: None,
         }
     }
 }
@@ -328,7 +331,18 @@ impl TestServer {
 
     /// Spawns `tessera serve` on `listen` and waits for its `listening on` line.
     async fn spawn(&self, listen: SocketAddr) -> Started {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        let mut cmd = match self.options.open_files {
+            None => Command::new(env!("CARGO_BIN_EXE_tessera")),
+            Some((soft, hard)) => {
+                // The shell lowers its limits and becomes the server (`exec`), which inherits them.
+                // Soft first: a hard limit below the soft one is refused.
+                let hard = hard.map(|h| format!("ulimit -Hn {h} && ")).unwrap_or_default();
+                let mut shell = Command::new("sh");
+                shell.arg("-c").arg(format!("ulimit -Sn {soft} && {hard}exec \"$0\" \"$@\""));
+                shell.arg(env!("CARGO_BIN_EXE_tessera"));
+                shell
+            }
+        };
         // Nothing from the caller's environment may change how the server starts.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("TESSERA_") || name == "SOFTHSM2_CONF" {
@@ -405,6 +419,11 @@ impl TestServer {
                 Started::Failed { stderr, status }
             }
         }
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(Child::id)
     }
 
     /// Kills the server with SIGKILL (no shutdown, no flush) and waits for it to die.

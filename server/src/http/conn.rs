@@ -1,0 +1,358 @@
+//! What a connection may hold, and for how long. Owns the caps on open connections (all of
+//! them, and those of one source address), the idle watchdog that closes a connection on which
+//! no byte has moved for the idle timeout, and the settings hyper applies itself (the header
+//! read timeout, HTTP/2 keep-alive pings).
+//!
+//! Why both hyper's timeouts and a watchdog: hyper times the reading of a request's headers
+//! once it reads them, but a connection that never sends a byte is still in the automatic
+//! protocol detection, which has no timer, and an HTTP/2 connection has no header timer at all.
+//! The watchdog counts progress (bytes read or written), so a client that sends nothing, or
+//! stops reading its responses, is closed too; a live HTTP/2 client answers the keep-alive
+//! pings, which is progress.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Descriptors kept back from the connection cap for the store, the signer and the logs.
+pub const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// The connection settings, from the flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnSettings {
+    /// Open connections at most; `None`: the file-descriptor limit less
+    /// [`RESERVED_DESCRIPTORS`].
+    pub max_connections: Option<usize>,
+    /// Open connections from one source address (one IPv6 /64) at most.
+    pub max_connections_per_address: usize,
+    /// How long a request's headers may take to arrive, the first byte included. An HTTP/1
+    /// connection waiting for its next request waits this long at most.
+    pub header_read_timeout: Duration,
+    /// How long a connection may go with no byte read or written before it is closed.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: Duration,
+}
+
+impl Default for ConnSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            max_connections_per_address: 512,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, and returns the limit now in force.
+pub fn raise_descriptor_limit() -> io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
+/// The connection cap when none is configured: what the descriptor limit leaves.
+pub fn default_max_connections(descriptor_limit: u64) -> usize {
+    usize::try_from(descriptor_limit.saturating_sub(RESERVED_DESCRIPTORS).max(1)).unwrap_or(usize::MAX)
+}
+
+/// Why a connection was not admitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The server holds as many connections as it may.
+    Full,
+    /// This source address holds as many as one address may.
+    AddressFull,
+}
+
+/// The counts of open connections, shared by every accept loop.
+#[derive(Debug)]
+pub struct Gate {
+    max: usize,
+    max_per_address: usize,
+    open: Mutex<Open>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    by_source: HashMap<IpAddr, usize>,
+}
+
+/// An admitted connection's place; dropping it (when the connection ends) frees the place.
+#[derive(Debug)]
+pub struct Admitted {
+    gate: Arc<Gate>,
+    source: IpAddr,
+}
+
+impl Gate {
+    /// A gate admitting at most `max` connections, `max_per_address` of them from one source.
+    pub fn new(max: usize, max_per_address: usize) -> Arc<Self> {
+        Arc::new(Self { max: max.max(1), max_per_address: max_per_address.max(1), open: Mutex::default() })
+    }
+
+    /// Admits a connection from `peer`, or says why not.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Admitted, Refused> {
+        let source = source_of(peer);
+        let mut open = self.open.lock();
+        if open.total >= self.max {
+            return Err(Refused::Full);
+        }
+        let from_source = open.by_source.entry(source).or_insert(0);
+        if *from_source >= self.max_per_address {
+            return Err(Refused::AddressFull);
+        }
+        *from_source += 1;
+        open.total += 1;
+        Ok(Admitted { gate: Arc::clone(self), source })
+    }
+
+    /// Open connections, all and from `peer`'s source.
+    #[cfg(test)]
+    fn open(&self, peer: IpAddr) -> (usize, usize) {
+        let open = self.open.lock();
+        (open.total, open.by_source.get(&source_of(peer)).copied().unwrap_or(0))
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.gate.open.lock();
+        open.total = open.total.saturating_sub(1);
+        if let Some(count) = open.by_source.get_mut(&self.source) {
+            *count -= 1;
+            if *count == 0 {
+                // Only sources with open connections are kept: the map is bounded by the cap.
+                open.by_source.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// The source a connection is counted against: its IPv4 address (an IPv4-mapped IPv6 address
+/// is its IPv4 address), or the /64 of an IPv6 address, since one host commonly holds a whole
+/// /64 and could otherwise open a connection from each of its addresses.
+fn source_of(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+/// The answer to a connection that is not admitted, written if the socket takes it at once.
+pub fn refusal_response(why: Refused) -> &'static [u8] {
+    match why {
+        Refused::Full => {
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+connection: close\r\ncontent-length: 79\r\n\r\n\
+{\"error\":\"temporarily_unavailable\",\"error_description\":\"too many connections\"}\n"
+        }
+        Refused::AddressFull => {
+            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+connection: close\r\ncontent-length: 97\r\n\r\n\
+{\"error\":\"temporarily_unavailable\",\"error_description\":\"too many connections from this address\"}\n"
+        }
+    }
+}
+
+/// When a connection last made progress.
+#[derive(Clone, Debug)]
+pub struct Activity {
+    since: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    /// Activity starting now.
+    pub fn new() -> Self {
+        Self { since: Instant::now(), last_ms: Arc::new(AtomicU64::new(0)) }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.since.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Resolves once no progress has been made for `limit`.
+    pub async fn idle(&self, limit: Duration) {
+        loop {
+            let idle = self.idle_for();
+            if idle >= limit {
+                return;
+            }
+            tokio::time::sleep(limit - idle).await;
+        }
+    }
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A stream that records its progress in an [`Activity`].
+#[derive(Debug)]
+pub struct Watched<S> {
+    inner: S,
+    activity: Activity,
+}
+
+impl<S> Watched<S> {
+    /// Watches `inner`.
+    pub fn new(inner: S, activity: Activity) -> Self {
+        Self { inner, activity }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    fn v4(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
+    }
+
+    #[test]
+    fn one_address_cannot_take_every_place() {
+        let gate = Gate::new(10, 3);
+        let held: Vec<_> = (0..3).map(|_| gate.admit(v4(2)).expect("admitted")).collect();
+        assert_eq!(gate.admit(v4(2)).expect_err("refused"), Refused::AddressFull);
+        let other = gate.admit(v4(3)).expect("another address still gets in");
+        assert_eq!(gate.open(v4(2)), (4, 3));
+        drop(held);
+        assert_eq!(gate.open(v4(2)), (1, 0), "closed connections free their places");
+        drop(other);
+        assert!(gate.open.lock().by_source.is_empty(), "no empty entries are kept");
+    }
+
+    #[test]
+    fn the_global_cap_holds_across_addresses() {
+        let gate = Gate::new(4, 3);
+        let _held: Vec<_> = (1..=4).map(|n| gate.admit(v4(n)).expect("admitted")).collect();
+        assert_eq!(gate.admit(v4(9)).expect_err("refused"), Refused::Full);
+    }
+
+    #[test]
+    fn an_ipv6_host_is_counted_by_its_64_and_a_mapped_address_as_ipv4() {
+        let gate = Gate::new(100, 2);
+        let a = ip("2001:db8:1:2::1");
+        let b = ip("2001:db8:1:2:ffff::9");
+        let _one = gate.admit(a).expect("admitted");
+        let _two = gate.admit(b).expect("admitted");
+        assert_eq!(gate.admit(ip("2001:db8:1:2::77")).expect_err("refused"), Refused::AddressFull);
+        assert!(gate.admit(ip("2001:db8:1:3::1")).is_ok(), "the next /64 is another source");
+        let _m = gate.admit(ip("::ffff:127.0.0.5")).expect("admitted");
+        let _n = gate.admit(v4(5)).expect("admitted");
+        assert_eq!(gate.admit(v4(5)).expect_err("refused"), Refused::AddressFull, "mapped and plain are one source");
+    }
+
+    #[test]
+    fn refusals_are_complete_http_responses() {
+        for why in [Refused::Full, Refused::AddressFull] {
+            let text = std::str::from_utf8(refusal_response(why)).expect("ASCII");
+            let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|n| n.parse().ok())
+                .expect("a content length");
+            assert_eq!(body.len(), length, "{why:?}");
+            let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
+            assert_eq!(json["error"], "temporarily_unavailable");
+            assert!(head.contains("retry-after: 1"));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_fires_only_after_the_idle_time_without_progress() {
+        let activity = Activity::new();
+        let (client, server) = tokio::io::duplex(64);
+        let mut watched = Watched::new(server, activity.clone());
+        let mut client = client;
+        tokio::time::advance(Duration::from_secs(20)).await;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        client.write_all(b"x").await.expect("written");
+        let mut byte = [0u8; 1];
+        watched.read_exact(&mut byte).await.expect("read");
+        let fired =
+            tokio::time::timeout(Duration::from_secs(29), activity.idle(Duration::from_secs(30))).await;
+        assert!(fired.is_err(), "progress at 20 s: not idle at 49 s");
+        let fired =
+            tokio::time::timeout(Duration::from_secs(2), activity.idle(Duration::from_secs(30))).await;
+        assert!(fired.is_ok(), "idle at 51 s");
+    }
+}
