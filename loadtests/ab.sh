@@ -14,10 +14,10 @@ lua() { # AUTH BODY
 while [ $# -ge 2 ]; do
   BIN=$1 L=$2; shift 2
   rm -rf "$TMP/data"
-  TESSERA_ADMIN_KEY=ab-admin-key-0123456789 taskset -c 0 "$BIN" serve --data-dir "$TMP/data" \
+  TESSERA_ADMIN_KEY=ab-admin-key-0123456789abcdefghijklmnop taskset -c 0 "$BIN" serve --data-dir "$TMP/data" \
     --listen 127.0.0.1:$P >"$TMP/server.log" 2>&1 &
   for _ in $(seq 100); do grep -q listening "$TMP/server.log" && break; sleep 0.1; done
-  A='Authorization: Bearer ab-admin-key-0123456789'; J='Content-Type: application/json'
+  A='Authorization: Bearer ab-admin-key-0123456789abcdefghijklmnop'; J='Content-Type: application/json'
   B=http://127.0.0.1:$P
   curl -fs -XPUT -H "$A" -H "$J" $B/api/v1/tenants/default/settings -d '{"access_token_alg":"ES256"}' >/dev/null
   client() { curl -fs -XPOST -H "$A" -H "$J" $B/api/v1/tenants/default/clients \

@@ -47,6 +47,39 @@ pub struct Header {
     /// The key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// Extensions the verifier must understand (RFC 7515 4.1.11). Tessera writes none and
+    /// understands none, so a token that carries any is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<serde_json::Value>,
+}
+
+/// Why a verified-looking JWS is not one Tessera accepts, whatever its signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderRefusal {
+    /// `typ` is not the expected media type (an ID token offered as an access token).
+    Type,
+    /// `alg` is not the algorithm of the key `kid` names (RFC 8725 3.1: the key decides the
+    /// algorithm, never the token).
+    Algorithm,
+    /// `crit` names extensions (RFC 7515 4.1.11: unknown ones must be refused).
+    Critical,
+}
+
+impl Header {
+    /// Checks the header against what the verifier expects: the media type `typ` and the
+    /// algorithm of the key the header's `kid` names.
+    pub fn check(&self, typ: &str, key_alg: SigningAlg) -> Result<(), HeaderRefusal> {
+        if self.crit.is_some() {
+            return Err(HeaderRefusal::Critical);
+        }
+        if self.typ.as_deref() != Some(typ) {
+            return Err(HeaderRefusal::Type);
+        }
+        if self.alg != key_alg.as_str() {
+            return Err(HeaderRefusal::Algorithm);
+        }
+        Ok(())
+    }
 }
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`, the bytes the signer signs.
@@ -56,8 +89,12 @@ pub fn signing_input<C: Serialize>(
     kid: &str,
     claims: &C,
 ) -> Result<String, serde_json::Error> {
-    let header =
-        Header { alg: alg.as_str().to_owned(), typ: Some(typ.to_owned()), kid: Some(kid.to_owned()) };
+    let header = Header {
+        alg: alg.as_str().to_owned(),
+        typ: Some(typ.to_owned()),
+        kid: Some(kid.to_owned()),
+        crit: None,
+    };
     let header = serde_json::to_vec(&header)?;
     let claims = serde_json::to_vec(claims)?;
     let mut out = String::with_capacity((header.len() + claims.len()) * 4 / 3 + 90);
@@ -157,5 +194,71 @@ mod tests {
         for t in ["", "a.b", "a.b.c.d", "a.b.c", "!!.??.**", "eyJhbGciOiJub25lIn0..", &"a.".repeat(5000)] {
             assert!(parse(t).is_none(), "{t}");
         }
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    fn header(alg: &str, typ: Option<&str>, crit: Option<serde_json::Value>) -> Header {
+        Header { alg: alg.into(), typ: typ.map(str::to_owned), kid: Some("k1".into()), crit }
+    }
+
+    #[test]
+    fn a_header_matching_its_key_and_type_passes() {
+        assert_eq!(
+            header("ES256", Some(ACCESS_TOKEN_TYP), None).check(ACCESS_TOKEN_TYP, SigningAlg::ES256),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_key_decides_the_algorithm_not_the_token() {
+        for alg in ["ES384", "RS256", "none", "HS256", "es256", ""] {
+            assert_eq!(
+                header(alg, Some(ACCESS_TOKEN_TYP), None).check(ACCESS_TOKEN_TYP, SigningAlg::ES256),
+                Err(HeaderRefusal::Algorithm),
+                "{alg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn critical_extensions_are_refused_even_empty_or_odd() {
+        for crit in [serde_json::json!(["exp"]), serde_json::json!([]), serde_json::json!("b64")] {
+            assert_eq!(
+                header("ES256", Some(ACCESS_TOKEN_TYP), Some(crit.clone()))
+                    .check(ACCESS_TOKEN_TYP, SigningAlg::ES256),
+                Err(HeaderRefusal::Critical),
+                "{crit}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_media_type_is_refused() {
+        for typ in [None, Some("JWT"), Some("at+JWT")] {
+            assert_eq!(
+                header("ES256", typ, None).check(ACCESS_TOKEN_TYP, SigningAlg::ES256),
+                Err(HeaderRefusal::Type),
+                "{typ:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn crit_is_parsed_from_a_token_and_never_written() {
+        let input =
+            signing_input(SigningAlg::ES256, ACCESS_TOKEN_TYP, "k1", &serde_json::json!({})).expect("input");
+        let (head, _) = input.split_once('.').expect("two parts");
+        let written = String::from_utf8(URL_SAFE_NO_PAD.decode(head).expect("base64")).expect("utf-8");
+        assert!(!written.contains("crit"), "{written}");
+        let forged = format!(
+            "{}.e30.c2ln",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","typ":"at+jwt","kid":"k1","crit":["x"]}"#)
+        );
+        let parsed = parse(&forged).expect("well formed");
+        assert_eq!(parsed.header.check(ACCESS_TOKEN_TYP, SigningAlg::ES256), Err(HeaderRefusal::Critical));
     }
 }

@@ -38,7 +38,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BootstrapError 
 }
 
 /// The digest of the admin key: `TESSERA_ADMIN_KEY` when set; else the key saved in the data
-/// dir; else a new random key, saved with mode 0600 and printed once.
+/// dir; else a new random key, saved with mode 0600, whose path (never the key) is printed.
 pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], BootstrapError> {
     if let Some(key) = from_env {
         return usable_key(key.trim(), "TESSERA_ADMIN_KEY");
@@ -66,17 +66,30 @@ pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], Bo
     file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).map_err(io("writing the admin key"))?;
     std::fs::rename(&tmp, &path).map_err(io(format!("renaming to {}", path.display())))?;
     std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io("syncing the data dir"))?;
-    println!("admin key (saved to {}): {key}", path.display());
+    // The key itself never reaches a log or a terminal: an operator reads the file.
+    println!("admin key generated and saved to {} (mode 0600)", path.display());
     Ok(secret::digest(&key))
 }
 
-/// Refuses an empty admin key (it would let anyone in) and warns about a short one.
+/// Fewest characters of an admin key: a generated key has 43 (256 bits in base64url), and a
+/// key typed by an operator must not be guessable.
+pub const MIN_ADMIN_KEY_CHARS: usize = 32;
+
+/// Refuses an admin key shorter than [`MIN_ADMIN_KEY_CHARS`] (an empty one would let anyone
+/// in), or one no `Authorization` header could carry (anything but visible ASCII).
 fn usable_key(key: &str, source: &str) -> Result<[u8; 32], BootstrapError> {
-    if key.is_empty() {
-        return Err(BootstrapError::Setup(format!("the admin key from {source} is empty")));
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(BootstrapError::Setup(format!(
+            "the admin key from {source} must be visible ASCII characters only (no spaces), \
+             since it travels in an Authorization header"
+        )));
     }
-    if key.len() < 16 {
-        tracing::warn!(source, "the admin key is shorter than 16 characters; use a long random one");
+    let chars = key.len();
+    if chars < MIN_ADMIN_KEY_CHARS {
+        return Err(BootstrapError::Setup(format!(
+            "the admin key from {source} has {chars} characters; it needs at least {MIN_ADMIN_KEY_CHARS} \
+             (for example 32 random bytes in base64url)"
+        )));
     }
     Ok(secret::digest(key))
 }

@@ -29,7 +29,7 @@ pub const CLOCK_SKEW_SECS: i64 = 60;
 #[derive(Debug, Default)]
 pub struct TenantKeys {
     current: Vec<(SigningAlg, Arc<str>)>,
-    kids: Vec<Arc<str>>,
+    kids: Vec<(Arc<str>, SigningAlg)>,
     /// The serialized JWK Set.
     pub jwks: Bytes,
     /// The records without private material, oldest first, for the admin API.
@@ -46,7 +46,12 @@ impl TenantKeys {
 
     /// Whether `kid` is one of this tenant's published keys.
     pub fn has(&self, kid: &str) -> bool {
-        self.kids.iter().any(|k| &**k == kid)
+        self.alg_of(kid).is_some()
+    }
+
+    /// The algorithm of the published key `kid`.
+    pub fn alg_of(&self, kid: &str) -> Option<SigningAlg> {
+        self.kids.iter().find(|(k, _)| &**k == kid).map(|(_, alg)| *alg)
     }
 }
 
@@ -312,7 +317,7 @@ fn build(records: &[KeyRecord]) -> Result<TenantKeys, ApiError> {
     let listing = records.iter().map(|r| listing(r, current.iter().any(|(_, k)| **k == *r.kid))).collect();
     Ok(TenantKeys {
         current,
-        kids: records.iter().map(|r| r.kid.as_str().into()).collect(),
+        kids: records.iter().map(|r| (r.kid.as_str().into(), r.alg)).collect(),
         jwks: jwks.into(),
         listing,
         loaded_at: 0,
@@ -494,7 +499,7 @@ mod tests {
     }
 
     fn keys(kid: &str, loaded_at: u64) -> TenantKeys {
-        TenantKeys { kids: vec![kid.into()], loaded_at, ..TenantKeys::default() }
+        TenantKeys { kids: vec![(kid.into(), SigningAlg::ES256)], loaded_at, ..TenantKeys::default() }
     }
 
     #[test]

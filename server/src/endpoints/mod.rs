@@ -46,13 +46,8 @@ pub fn verified_jws<C: serde::de::DeserializeOwned>(
 ) -> Option<(String, C)> {
     let keys = app.keys.get(&cx.tenant.id)?;
     let parsed = jwt::parse(token)?;
-    if parsed.header.typ.as_deref() != Some(typ) {
-        return None;
-    }
     let kid = parsed.header.kid.as_deref()?;
-    if !keys.has(kid) {
-        return None;
-    }
+    parsed.header.check(typ, keys.alg_of(kid)?).ok()?;
     match app.signer.verify(&cx.tenant.id, kid, parsed.signing_input.as_bytes(), &parsed.signature) {
         Ok(true) => {}
         Ok(false) => return None,

@@ -317,7 +317,11 @@ mod tests {
         assert!(gate.admit(ip("2001:db8:1:3::1")).is_ok(), "the next /64 is another source");
         let _m = gate.admit(ip("::ffff:127.0.0.5")).expect("admitted");
         let _n = gate.admit(v4(5)).expect("admitted");
-        assert_eq!(gate.admit(v4(5)).expect_err("refused"), Refused::AddressFull, "mapped and plain are one source");
+        assert_eq!(
+            gate.admit(v4(5)).expect_err("refused"),
+            Refused::AddressFull,
+            "mapped and plain are one source"
+        );
     }
 
     #[test]

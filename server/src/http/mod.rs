@@ -151,6 +151,11 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
             resp
         }
         Route::Admin(route) => {
+            // Who asks is checked before the body is read: a stranger gets nothing to send
+            // a megabyte into.
+            if let Err(refused) = admin::authorize(app, req.headers()) {
+                return refused.into_response();
+            }
             let (parts, body) = req.into_parts();
             let body = match body::read(body, admin::MAX_BODY_BYTES, app.body_read_timeout).await {
                 Ok(b) => b,

@@ -164,6 +164,8 @@ pub struct TestServer {
     pub public_url: String,
     /// The admin API key.
     pub admin_key: String,
+    /// The line the server printed about a generated admin key, if it printed one.
+    pub admin_key_line: Option<String>,
     /// Lines the server printed on stdout in its latest run.
     pub stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -224,13 +226,12 @@ impl TestServer {
             Started::Ready { child, addr, admin_key_line } => {
                 server.adopt(child, addr);
                 if let AdminKey::Generated = server.options.admin_key {
-                    server.admin_key = match admin_key_line {
-                        Some(line) => line.rsplit(": ").next().unwrap_or_default().trim().to_owned(),
-                        None => std::fs::read_to_string(server.data_dir().join("admin-key"))
-                            .unwrap_or_default()
-                            .trim()
-                            .to_owned(),
-                    };
+                    // Never printed: the server names the file it saved the key to.
+                    server.admin_key_line = admin_key_line;
+                    server.admin_key = std::fs::read_to_string(server.data_dir().join("admin-key"))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
                 }
                 Ok(server)
             }
@@ -308,6 +309,7 @@ impl TestServer {
             base: String::new(),
             public_url: String::new(),
             admin_key,
+            admin_key_line: None,
             stdout: Arc::default(),
             stderr: Arc::default(),
             http: new_http_client(),
