@@ -57,3 +57,31 @@ async fn a_stranger_is_refused_before_the_body_is_read() {
     }
     server.assert_alive();
 }
+
+/// `.` and `..` are path segments that URLs normalise away: a tenant `..` would have the issuer
+/// `{public_url}/t/..`, which a browser or HTTP library reads as `{public_url}/`. Ids made only
+/// of dots are refused for tenants and clients; dots inside an id are fine.
+#[tokio::test]
+async fn ids_made_only_of_dots_are_refused() {
+    let server = TestServer::start(Backend::Software).await;
+    for id in [".", "..", "..."] {
+        let reply =
+            server.admin(reqwest::Method::POST, "/tenants", Some(serde_json::json!({ "id": id }))).await;
+        reply.expect_status(400, &format!("tenant {id:?}"));
+        assert!(reply.text.contains("not only dots"), "{}", reply.text);
+        let client = serde_json::json!({ "client_id": id, "grant_types": ["client_credentials"] });
+        let reply = server.admin(reqwest::Method::POST, "/tenants/default/clients", Some(client)).await;
+        reply.expect_status(400, &format!("client {id:?}"));
+        assert_eq!(reply.json["error"], "invalid_client_metadata", "{}", reply.text);
+    }
+    let listed = server.admin(reqwest::Method::GET, "/tenants", None).await;
+    assert_eq!(listed.json["tenants"].as_array().map(Vec::len), Some(1), "only default: {}", listed.text);
+    server
+        .admin(reqwest::Method::POST, "/tenants", Some(serde_json::json!({ "id": "a.b" })))
+        .await
+        .expect_status(201, "a dot inside");
+    server
+        .admin(reqwest::Method::POST, "/tenants", Some(serde_json::json!({ "id": ".well" })))
+        .await
+        .expect_status(201, "a leading dot and more");
+}

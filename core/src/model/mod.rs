@@ -36,12 +36,23 @@ pub use user::{
     is_valid_email, is_valid_username,
 };
 
-/// Checks a tenant or client id: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it is safe in
-/// a URL path segment and a store key.
+/// Checks a tenant or client id as stored: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it
+/// is safe in a store key. Records already stored are read by this rule.
 pub fn is_valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
+
+/// Checks an id for a new tenant or client: [`is_valid_id`], and not only dots. `.` and `..`
+/// are path segments that URLs normalise away (an issuer `https://id.example/t/..` is
+/// `https://id.example/`), and `...` looks like one; an id must name itself in a path.
+/// Older records with such ids still load (by [`is_valid_id`]), so they can be deleted.
+pub fn is_valid_new_id(id: &str) -> bool {
+    is_valid_id(id) && !id.bytes().all(|b| b == b'.')
+}
+
+/// What [`is_valid_new_id`] asks, for error messages.
+pub const NEW_ID_RULE: &str = "1 to 64 characters of A-Z a-z 0-9 . _ -, not only dots";
 
 /// A confidential client-credentials client of tenant `t`, for tests across core.
 #[cfg(test)]
@@ -78,5 +89,24 @@ mod tests {
         assert!(!is_valid_id("a b"));
         assert!(!is_valid_id("ä"));
         assert!(!is_valid_id(&"a".repeat(65)));
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_not_only_dots_but_stored_ones_still_read() {
+        for id in [".", "..", "..."] {
+            assert!(is_valid_id(id), "{id:?} still reads from the store");
+            assert!(!is_valid_new_id(id), "{id:?} is not a new id");
+        }
+        for id in ["a", "a.b", ".well", "..a", "acme-1_x"] {
+            assert!(is_valid_new_id(id), "{id:?}");
+        }
+        for id in ["", "a b", "a/b", &"a".repeat(65)] {
+            assert!(!is_valid_new_id(id), "{id:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, SigningAlg, TokenEndpointAuthMethod, is_valid_id,
+    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, TokenEndpointAuthMethod, is_valid_new_id,
 };
 use tessera_core::{scope, secret};
 
@@ -219,8 +219,8 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         return Err(invalid("grant_types is required"));
     }
     let client_id = match m.client_id.take() {
-        Some(id) if is_valid_id(&id) => id,
-        Some(_) => return Err(invalid("client_id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")),
+        Some(id) if is_valid_new_id(&id) => id,
+        Some(_) => return Err(invalid(format!("client_id must be {NEW_ID_RULE}"))),
         None => {
             random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?
         }

@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::model::{Tenant, TenantSettings, is_valid_id};
+use tessera_core::model::{NEW_ID_RULE, Tenant, TenantSettings, is_valid_new_id};
 
 use super::tenant_or_404;
 use crate::app::App;
@@ -67,8 +67,8 @@ fn check_settings(s: &TenantSettings) -> Result<(), ApiError> {
 
 /// Creates a tenant and its first signing key; the tenant is usable when this returns.
 pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
-    if !is_valid_id(&body.id) {
-        return Err(ApiError::BadRequest("id must be 1 to 64 characters of A-Z a-z 0-9 . _ -".into()));
+    if !is_valid_new_id(&body.id) {
+        return Err(ApiError::BadRequest(format!("id must be {NEW_ID_RULE}")));
     }
     let display_name = body.display_name.unwrap_or_else(|| body.id.clone());
     check_display_name(&display_name)?;
