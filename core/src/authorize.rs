@@ -290,16 +290,7 @@ pub fn validate(form: &Form<'_>, client: Option<&Client>) -> Result<Authorizatio
 /// echoed: no single value was received.
 pub fn repeated_parameter(form: &Form<'_>, client: Option<&Client>, repeated: &[String]) -> AuthorizeError {
     let name = repeated.first().map_or("", String::as_str);
-    // The name is the client's; RFC 6749 4.1.2.1 limits error_description to printable ASCII
-    // without `"` and `\`.
-    let description = if !name.is_empty()
-        && name.len() <= 40
-        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-    {
-        format!("parameter `{name}` is repeated")
-    } else {
-        "a parameter is repeated".to_owned()
-    };
+    let description = crate::form::repeated_description(name);
     let error = OAuthError::new(Reason::RepeatedParameter, description);
     if repeated.iter().any(|r| r == "client_id" || r == "redirect_uri") {
         return AuthorizeError::Fatal(error);

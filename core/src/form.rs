@@ -45,10 +45,7 @@ impl<'a> Form<'a> {
             let (name, value) = (decode(name)?, decode(value)?);
             let repeat = pairs.iter().any(|(n, _)| *n == name);
             if repeat && !keep_first {
-                return Err(OAuthError::new(
-                    Reason::RepeatedParameter,
-                    format!("parameter `{}` is repeated", printable(&name)),
-                ));
+                return Err(OAuthError::new(Reason::RepeatedParameter, repeated_description(&name)));
             }
             // Repeats count towards the limit too.
             if count == MAX_PARAMS {
@@ -112,8 +109,55 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// A parameter name cut short and stripped of control characters, for error descriptions.
-fn printable(name: &str) -> String {
-    name.chars().filter(|c| !c.is_control()).take(40).collect()
+/// The parameters of the requests Tessera reads. An error names a parameter only when it is
+/// one of these: any other name is the sender's text, and an error page or description must
+/// not become a place where an attacker writes what users read.
+const KNOWN_PARAMETERS: &[&str] = &[
+    "acr_values",
+    "assertion",
+    "audience",
+    "claims",
+    "client_assertion",
+    "client_assertion_type",
+    "client_id",
+    "client_secret",
+    "code",
+    "code_challenge",
+    "code_challenge_method",
+    "code_verifier",
+    "consent",
+    "csrf",
+    "display",
+    "grant_type",
+    "id_token_hint",
+    "login_hint",
+    "max_age",
+    "nonce",
+    "password",
+    "post_logout_redirect_uri",
+    "prompt",
+    "redirect_uri",
+    "refresh_token",
+    "request",
+    "request_uri",
+    "resource",
+    "response_mode",
+    "response_type",
+    "scope",
+    "state",
+    "token",
+    "token_type_hint",
+    "ui_locales",
+    "username",
+];
+
+/// Says that `name` was repeated, naming it only if it is one of Tessera's own parameters.
+pub fn repeated_description(name: &str) -> String {
+    if KNOWN_PARAMETERS.contains(&name) {
+        format!("parameter `{name}` is repeated")
+    } else {
+        "a parameter is repeated".to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -171,5 +215,25 @@ mod tests {
         check_err("scope=%zz", Reason::MalformedBody);
         let f = Form::parse("scope=%EF%BF%BD".as_bytes()).expect("form");
         assert_eq!(f.get("scope"), Some("\u{FFFD}"));
+    }
+}
+
+#[cfg(test)]
+mod echo_tests {
+    use super::*;
+
+    #[test]
+    fn only_tessera_s_own_parameter_names_are_echoed() {
+        let err = Form::parse(b"scope=a&scope=b").expect_err("repeated");
+        assert_eq!(err.description, "parameter `scope` is repeated");
+        for body in [
+            "Call+0800+123+to+unlock+your+account=1&Call+0800+123+to+unlock+your+account=2",
+            "x=1&x=2",
+            "%22%3E%3Cb%3E=1&%22%3E%3Cb%3E=2",
+            "scope%00=1&scope%00=2",
+        ] {
+            let err = Form::parse(body.as_bytes()).expect_err(body);
+            assert_eq!(err.description, "a parameter is repeated", "{body}");
+        }
     }
 }

@@ -510,6 +510,13 @@ async fn login_and_consent_refuse_bad_forms() {
         400,
         "repeat",
     );
+    // A repeated name that is not Tessera's own is not written on the server's page.
+    let planted = "Call+0800+555+0199+to+unlock+your+account";
+    let repeated = format!("{body}&{planted}=1&{planted}=2");
+    let reply = agent.send(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await;
+    common::expect_page(&reply, 400, "planted repeat");
+    assert!(!reply.text.contains("0800"), "the page echoes the planted name: {}", reply.text);
+    assert!(reply.text.contains("a parameter is repeated"), "{}", reply.text);
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         for endpoint in ["login", "consent"] {
             let reply = agent.send(method.clone(), &format!("/t/{TENANT}/{endpoint}"), None, None).await;
