@@ -193,7 +193,9 @@ pub trait RevocationStore: Send + Sync {
 }
 
 /// Local users of a tenant. The backend keeps usernames and e-mail addresses unique per tenant,
-/// regardless of case: the uniqueness check and the write are one atomic step, so of two
+/// regardless of case, in one namespace (the login form accepts either, so no user's username
+/// or address may be another user's username or address; a user's own username may equal its
+/// own address): the uniqueness check and the write are one atomic step, so of two
 /// concurrent writes claiming one name exactly one succeeds. "The same name" is exactly
 /// [`crate::model::fold_case`] (Unicode's default lowercase mapping, no accent or normalisation
 /// folding) on every backend; a backend indexes the folded value core computes, never a

@@ -144,6 +144,9 @@ async fn duplicates_are_409_and_change_nothing() {
     for body in [
         json!({ "username": "Alice", "password": PASSWORD }),
         json!({ "username": "carol", "password": PASSWORD, "email": "ALICE@example.COM" }),
+        // One namespace, since the login form takes either: a username that is another
+        // user's address.
+        json!({ "username": "Bob@Example.com", "password": PASSWORD }),
     ] {
         server.admin(Method::POST, "/tenants/default/users", Some(body)).await.expect_api_error(
             409,

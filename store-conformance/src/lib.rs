@@ -86,6 +86,7 @@ macro_rules! __for_each_case {
                 lookups_by_username_and_email_ignore_case,
                 a_taken_username_conflicts_regardless_of_case,
                 a_taken_email_conflicts_regardless_of_case,
+                usernames_and_emails_share_one_namespace,
                 another_tenant_may_use_the_same_names,
                 rewriting_a_user_with_its_own_names_is_no_conflict,
                 a_rename_frees_the_old_names,

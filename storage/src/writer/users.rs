@@ -1,5 +1,6 @@
 //! The transactions of users and what hangs off them: a user with its username and e-mail
-//! index entries (unique per tenant regardless of case, checked and written in one step), a
+//! index entries (unique per tenant regardless of case, in one namespace: no user's username
+//! or address is another user's username or address; checked and written in one step), a
 //! consent with its by-client index entry, and the deletion of a user or a client with its
 //! consents.
 
@@ -62,9 +63,14 @@ pub(super) fn put_user(round: &mut Round<'_>, key: Vec<u8>, value: Vec<u8>, user
         Some(Some(k)) => Some(k),
         Some(None) => return Ok(Err(invalid())),
     };
-    for (space, index_key, what) in
-        [(Space::UserNames, Some(&name_key), "username"), (Space::UserEmails, email_key.as_ref(), "email")]
-    {
+    // One namespace: the login form takes a username or an e-mail address, so a name must be
+    // neither another user's username nor another user's address.
+    for (space, index_key, what) in [
+        (Space::UserNames, Some(&name_key), "username"),
+        (Space::UserEmails, Some(&name_key), "username (as another user's email)"),
+        (Space::UserEmails, email_key.as_ref(), "email"),
+        (Space::UserNames, email_key.as_ref(), "email (as another user's username)"),
+    ] {
         let Some(index_key) = index_key else { continue };
         match refusable(index_holder(shared, space, index_key))? {
             Ok(Some(holder)) if holder != user.id => {

@@ -86,6 +86,26 @@ pub(crate) async fn a_taken_username_conflicts_regardless_of_case(h: &impl Harne
     assert_eq!(store.user_by_username("acme", "alice").await, Ok(Some(alice)));
 }
 
+pub(crate) async fn usernames_and_emails_share_one_namespace(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let alice = user("acme", "u1", "alice@example.com", Some("alice@example.com"));
+    ok(store.put_user(&alice), "a user's own username may be its own address").await;
+    let bob = user("acme", "u2", "bob", Some("bob@example.com"));
+    ok(store.put_user(&bob), "put bob").await;
+    // A username that is another user's address, whatever the case, and an address that is
+    // another user's username.
+    let put = store.put_user(&user("acme", "u3", "BOB@example.com", None)).await;
+    assert!(is_conflict(&put), "username = bob's address: {put:?}");
+    ok(store.put_user(&user("acme", "u4", "carol@example.com", None)), "put carol").await;
+    let put = store.put_user(&user("acme", "u5", "dave", Some("Carol@Example.com"))).await;
+    assert!(is_conflict(&put), "address = carol's username: {put:?}");
+    assert_eq!(store.user("acme", "u3").await, Ok(None));
+    assert_eq!(store.user("acme", "u5").await, Ok(None));
+    assert_eq!(store.user_by_username("acme", "dave").await, Ok(None), "nothing of dave was written");
+    // Another tenant is another namespace.
+    ok(store.put_user(&user("globex", "u3", "bob@example.com", None)), "another tenant").await;
+}
+
 pub(crate) async fn a_taken_email_conflicts_regardless_of_case(h: &impl Harness) {
     let store = open_at(h, 1_000);
     let alice = user("acme", "u1", "alice", Some("alice@example.com"));
