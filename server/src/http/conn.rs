@@ -19,8 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -169,43 +167,46 @@ connection: close\r\ncontent-length: 97\r\n\r\n\
     }
 }
 
-/// When a connection last made progress.
-#[derive(Clone, Debug)]
+/// Whether a connection makes progress: a count of the reads and writes that moved bytes.
+/// Counting costs a store per I/O call, where reading a clock would cost a system-clock read;
+/// the watchdog reads the count every quarter of the idle timeout, so it closes a connection
+/// idle for between one and one and a quarter timeouts.
+#[derive(Clone, Debug, Default)]
 pub struct Activity {
-    since: Instant,
-    last_ms: Arc<AtomicU64>,
+    progress: Arc<AtomicU64>,
 }
 
 impl Activity {
-    /// Activity starting now.
+    /// No progress yet.
     pub fn new() -> Self {
-        Self { since: Instant::now(), last_ms: Arc::new(AtomicU64::new(0)) }
+        Self::default()
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+        // One writer (the connection's own I/O), so a load and a store, not a locked add.
+        let seen = self.progress.load(Ordering::Relaxed);
+        self.progress.store(seen.wrapping_add(1), Ordering::Relaxed);
     }
 
-    fn idle_for(&self) -> Duration {
-        self.since.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
-    }
-
-    /// Resolves once no progress has been made for `limit`.
+    /// Resolves once no progress has been made for at least `limit` (and at most one and a
+    /// quarter times it).
     pub async fn idle(&self, limit: Duration) {
+        const CHECKS: u8 = 4;
+        let check = (limit / u32::from(CHECKS)).max(Duration::from_millis(1));
+        let mut last = self.progress.load(Ordering::Relaxed);
+        let mut quiet_checks = 0u8;
         loop {
-            let idle = self.idle_for();
-            if idle >= limit {
-                return;
+            tokio::time::sleep(check).await;
+            let now = self.progress.load(Ordering::Relaxed);
+            if now == last {
+                quiet_checks += 1;
+                if quiet_checks >= CHECKS {
+                    return;
+                }
+            } else {
+                (last, quiet_checks) = (now, 0);
             }
-            tokio::time::sleep(limit - idle).await;
         }
-    }
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -343,20 +344,29 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_fires_only_after_the_idle_time_without_progress() {
-        let activity = Activity::new();
-        let (client, server) = tokio::io::duplex(64);
-        let mut watched = Watched::new(server, activity.clone());
-        let mut client = client;
-        tokio::time::advance(Duration::from_secs(20)).await;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        client.write_all(b"x").await.expect("written");
+
+        let activity = Activity::new();
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut watched = Watched::new(server, activity.clone());
         let mut byte = [0u8; 1];
-        watched.read_exact(&mut byte).await.expect("read");
-        let fired =
-            tokio::time::timeout(Duration::from_secs(29), activity.idle(Duration::from_secs(30))).await;
-        assert!(fired.is_err(), "progress at 20 s: not idle at 49 s");
-        let fired =
-            tokio::time::timeout(Duration::from_secs(2), activity.idle(Duration::from_secs(30))).await;
-        assert!(fired.is_ok(), "idle at 51 s");
+        let watchdog = activity.idle(Duration::from_secs(30));
+        tokio::pin!(watchdog);
+        let fired = tokio::time::timeout(Duration::from_secs(29), watchdog.as_mut()).await;
+        assert!(fired.is_err(), "not idle before the timeout");
+        let fired = tokio::time::timeout(Duration::from_secs(9), watchdog.as_mut()).await;
+        assert!(fired.is_ok(), "idle by one and a quarter timeouts");
+        // Progress within every quarter timeout keeps a connection open, however long.
+        let watchdog = activity.idle(Duration::from_secs(30));
+        tokio::pin!(watchdog);
+        for _ in 0..10 {
+            let fired = tokio::time::timeout(Duration::from_secs(7), watchdog.as_mut()).await;
+            assert!(fired.is_err(), "progress keeps it open");
+            client.write_all(b"y").await.expect("written");
+            watched.read_exact(&mut byte).await.expect("read");
+        }
+        // Once the bytes stop, it fires.
+        let fired = tokio::time::timeout(Duration::from_secs(38), watchdog.as_mut()).await;
+        assert!(fired.is_ok(), "idle once the bytes stop");
     }
 }
