@@ -86,11 +86,11 @@ pub struct ServeArgs {
     /// Open connections from one source address (an IPv6 /64) at most (default 512).
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
-    /// Seconds a request's headers may take to arrive, and an HTTP/1 connection may wait for
-    /// its next request (default 10).
+    /// Seconds a connection with no request in flight may take to begin one: an unfinished
+    /// request head, a silent or an idle connection is closed after it (default 10).
     #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT_SECS")]
     pub header_read_timeout_secs: Option<u64>,
-    /// Seconds a connection may go without a byte read or written (default 30).
+    /// Seconds a request in flight may go without a byte read or written (default 30).
     #[arg(long, env = "TESSERA_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
     /// Seconds a request body may take to arrive (default 10).

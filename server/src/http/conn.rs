@@ -1,14 +1,15 @@
 //! What a connection may hold, and for how long. Owns the caps on open connections (all of
-//! them, and those of one source address), the idle watchdog that closes a connection on which
-//! no byte has moved for the idle timeout, and the settings hyper applies itself (the header
-//! read timeout, HTTP/2 keep-alive pings).
+//! them, and those of one source address) and the watchdog of each connection ([`Activity`]):
+//! with no request in flight a connection must begin one within the header read timeout (an
+//! unfinished head, a silent connection and an idle keep-alive end there), and with one in
+//! flight some byte must move within the idle timeout (a client that stops reading its answer
+//! or sending its body ends there).
 //!
-//! Why both hyper's timeouts and a watchdog: hyper times the reading of a request's headers
-//! once it reads them, but a connection that never sends a byte is still in the automatic
-//! protocol detection, which has no timer, and an HTTP/2 connection has no header timer at all.
-//! The watchdog counts progress (bytes read or written), so a client that sends nothing, or
-//! stops reading its responses, is closed too; a live HTTP/2 client answers the keep-alive
-//! pings, which is progress.
+//! Why a watchdog and not hyper's header read timeout: hyper arms a timer per request head,
+//! measured at about 2,000 instructions a request; the watchdog only counts (a load and a store
+//! per I/O call and per request) and looks at the counts every quarter of its limits. It also
+//! covers a connection that never sends a byte (still in the automatic protocol detection,
+//! which has no timer) and HTTP/2 connections, whose dead peers the keep-alive pings find.
 
 use std::collections::HashMap;
 use std::io;
@@ -33,10 +34,10 @@ pub struct ConnSettings {
     pub max_connections: Option<usize>,
     /// Open connections from one source address (one IPv6 /64) at most.
     pub max_connections_per_address: usize,
-    /// How long a request's headers may take to arrive, the first byte included. An HTTP/1
-    /// connection waiting for its next request waits this long at most.
+    /// How long a connection with no request in flight may take to begin one (its head
+    /// complete), the first byte included.
     pub header_read_timeout: Duration,
-    /// How long a connection may go with no byte read or written before it is closed.
+    /// How long a request in flight may go with no byte read or written.
     pub idle_timeout: Duration,
     /// How long a request body may take to arrive.
     pub body_read_timeout: Duration,
@@ -167,47 +168,100 @@ connection: close\r\ncontent-length: 97\r\n\r\n\
     }
 }
 
-/// Whether a connection makes progress: a count of the reads and writes that moved bytes.
-/// Counting costs a store per I/O call, where reading a clock would cost a system-clock read;
-/// the watchdog reads the count every quarter of the idle timeout, so it closes a connection
-/// idle for between one and one and a quarter timeouts.
+/// What a connection is doing, as its watchdog sees it: how many reads and writes moved bytes,
+/// how many requests began, how many are being answered. Counting costs a load and a store per
+/// I/O call and per request; a per-request timer (hyper's header read timeout) cost about 2,000
+/// instructions a request, so the watchdog does that job by looking at these counts every
+/// quarter of its limits.
 #[derive(Clone, Debug, Default)]
 pub struct Activity {
-    progress: Arc<AtomicU64>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    progress: AtomicU64,
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// Why the watchdog closed a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// Nothing was being answered and no request began within the header read timeout: a
+    /// request head that never finishes, a connection that sends nothing, an idle keep-alive.
+    NoRequest,
+    /// A request was being answered but no byte moved within the idle timeout: a client that
+    /// stopped reading, or sending its body.
+    Stalled,
+}
+
+/// A request being answered; dropping it (the response sent, or the request abandoned) ends it.
+#[derive(Debug)]
+pub struct InFlight(Arc<Counts>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One writer per count (the connection's task), so a load and a store, not a locked add.
+fn bump(count: &AtomicU64) {
+    count.store(count.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
 
 impl Activity {
-    /// No progress yet.
+    /// Nothing yet.
     pub fn new() -> Self {
         Self::default()
     }
 
     fn touch(&self) {
-        // One writer (the connection's own I/O), so a load and a store, not a locked add.
-        let seen = self.progress.load(Ordering::Relaxed);
-        self.progress.store(seen.wrapping_add(1), Ordering::Relaxed);
+        bump(&self.counts.progress);
     }
 
-    /// Resolves once no progress has been made for at least `limit` (and at most one and a
-    /// quarter times it).
-    pub async fn idle(&self, limit: Duration) {
-        const CHECKS: u8 = 4;
-        let check = (limit / u32::from(CHECKS)).max(Duration::from_millis(1));
-        let mut last = self.progress.load(Ordering::Relaxed);
-        let mut quiet_checks = 0u8;
+    /// A request begins; it is in flight until the returned guard is dropped.
+    pub fn request(&self) -> InFlight {
+        bump(&self.counts.requests);
+        // Requests of one HTTP/2 connection run concurrently: this one is a locked add.
+        self.counts.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(&self.counts))
+    }
+
+    /// Resolves when the connection should be closed: no request began for `header` while
+    /// none was in flight, or no byte moved for `idle` while one was. Each is noticed within a
+    /// quarter of its limit after it is reached.
+    pub async fn watch(&self, header: Duration, idle: Duration) -> Closed {
+        const QUARTERS: u32 = 4;
+        let tick = (header.min(idle) / QUARTERS).max(Duration::from_millis(1));
+        let (header_ticks, idle_ticks) = (ticks(header, tick), ticks(idle, tick));
+        let counts = &self.counts;
+        let (mut requests, mut progress) =
+            (counts.requests.load(Ordering::Relaxed), counts.progress.load(Ordering::Relaxed));
+        let (mut without_request, mut without_progress) = (0u64, 0u64);
         loop {
-            tokio::time::sleep(check).await;
-            let now = self.progress.load(Ordering::Relaxed);
-            if now == last {
-                quiet_checks += 1;
-                if quiet_checks >= CHECKS {
-                    return;
+            tokio::time::sleep(tick).await;
+            let now = counts.requests.load(Ordering::Relaxed);
+            without_request = if now == requests { without_request + 1 } else { 0 };
+            requests = now;
+            let now = counts.progress.load(Ordering::Relaxed);
+            without_progress = if now == progress { without_progress + 1 } else { 0 };
+            progress = now;
+            if counts.in_flight.load(Ordering::Relaxed) == 0 {
+                if without_request >= header_ticks {
+                    return Closed::NoRequest;
                 }
-            } else {
-                (last, quiet_checks) = (now, 0);
+            } else if without_progress >= idle_ticks {
+                return Closed::Stalled;
             }
         }
     }
+}
+
+/// How many whole ticks make `limit` (at least one).
+fn ticks(limit: Duration, tick: Duration) -> u64 {
+    u64::try_from(limit.as_millis() / tick.as_millis().max(1)).unwrap_or(u64::MAX).max(1)
 }
 
 /// A stream that records its progress in an [`Activity`].
@@ -343,30 +397,45 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_watchdog_fires_only_after_the_idle_time_without_progress() {
+    async fn a_connection_must_begin_a_request_within_the_header_timeout() {
+        let activity = Activity::new();
+        let (header, idle) = (Duration::from_secs(10), Duration::from_secs(30));
+        let watch = activity.watch(header, idle);
+        tokio::pin!(watch);
+        assert!(tokio::time::timeout(Duration::from_secs(9), watch.as_mut()).await.is_err(), "not yet");
+        let closed = tokio::time::timeout(Duration::from_secs(4), watch.as_mut()).await;
+        assert_eq!(closed.ok(), Some(Closed::NoRequest), "closed within 1.25 header timeouts");
+        // Requests beginning within every quarter keep a connection open, however long.
+        let watch = activity.watch(header, idle);
+        tokio::pin!(watch);
+        for _ in 0..20 {
+            assert!(tokio::time::timeout(Duration::from_secs(2), watch.as_mut()).await.is_err());
+            drop(activity.request());
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_flight_is_closed_only_when_no_byte_moves_for_the_idle_timeout() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
         let activity = Activity::new();
         let (mut client, server) = tokio::io::duplex(64);
         let mut watched = Watched::new(server, activity.clone());
         let mut byte = [0u8; 1];
-        let watchdog = activity.idle(Duration::from_secs(30));
-        tokio::pin!(watchdog);
-        let fired = tokio::time::timeout(Duration::from_secs(29), watchdog.as_mut()).await;
-        assert!(fired.is_err(), "not idle before the timeout");
-        let fired = tokio::time::timeout(Duration::from_secs(9), watchdog.as_mut()).await;
-        assert!(fired.is_ok(), "idle by one and a quarter timeouts");
-        // Progress within every quarter timeout keeps a connection open, however long.
-        let watchdog = activity.idle(Duration::from_secs(30));
-        tokio::pin!(watchdog);
+        let (header, idle) = (Duration::from_secs(10), Duration::from_secs(30));
+        let in_flight = activity.request();
+        let watch = activity.watch(header, idle);
+        tokio::pin!(watch);
+        // A slow answer whose bytes keep moving outlives the header timeout.
         for _ in 0..10 {
-            let fired = tokio::time::timeout(Duration::from_secs(7), watchdog.as_mut()).await;
-            assert!(fired.is_err(), "progress keeps it open");
+            assert!(tokio::time::timeout(Duration::from_secs(2), watch.as_mut()).await.is_err());
             client.write_all(b"y").await.expect("written");
             watched.read_exact(&mut byte).await.expect("read");
         }
-        // Once the bytes stop, it fires.
-        let fired = tokio::time::timeout(Duration::from_secs(38), watchdog.as_mut()).await;
-        assert!(fired.is_ok(), "idle once the bytes stop");
+        // Once they stop, it is closed after the idle timeout, not the header timeout.
+        assert!(tokio::time::timeout(Duration::from_secs(29), watch.as_mut()).await.is_err());
+        let closed = tokio::time::timeout(Duration::from_secs(10), watch.as_mut()).await;
+        assert_eq!(closed.ok(), Some(Closed::Stalled));
+        drop(in_flight);
     }
 }

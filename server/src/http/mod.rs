@@ -59,12 +59,8 @@ pub async fn serve(
     let router = Arc::new(Router::new());
     let settings = connections.settings;
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .keep_alive(true)
-        .max_buf_size(64 * 1024);
+    // No timer on HTTP/1: the header read timeout is the watchdog's (see `conn::Activity`).
+    builder.http1().keep_alive(true).max_buf_size(64 * 1024);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -104,9 +100,15 @@ pub async fn serve(
         open.spawn(async move {
             let _admitted = admitted;
             let activity = conn::Activity::new();
+            let requests = activity.clone();
             let service = service_fn(move |req| {
                 let (app, router) = (app.clone(), router.clone());
-                async move { Ok::<_, Infallible>(handle(&app, &router, req, peer).await) }
+                let in_flight = requests.request();
+                async move {
+                    let resp = handle(&app, &router, req, peer).await;
+                    drop(in_flight);
+                    Ok::<_, Infallible>(resp)
+                }
             });
             let io = TokioIo::new(conn::Watched::new(stream, activity.clone()));
             let conn = builder.serve_connection(io, service);
@@ -117,8 +119,8 @@ pub async fn serve(
                         tracing::debug!(%err, %peer, "connection ended with an error");
                     }
                 }
-                () = activity.idle(settings.idle_timeout) => {
-                    tracing::debug!(%peer, "idle connection closed");
+                closed = activity.watch(settings.header_read_timeout, settings.idle_timeout) => {
+                    tracing::debug!(%peer, ?closed, "connection closed by its watchdog");
                 }
                 _ = conn_shutdown.changed() => {
                     conn.as_mut().graceful_shutdown();
