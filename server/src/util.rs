@@ -1,5 +1,7 @@
-//! Time and randomness for the server, in one place so handlers take them as values.
+//! Time and randomness for the server, in one place so handlers take them as values; and the
+//! client address a limit counts.
 
+use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tessera_core::model::UnixSecs;
@@ -17,4 +19,17 @@ pub fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf)?;
     Ok(buf)
+}
+
+/// The address a limit counts (login attempts, open connections): IPv6 hosts are given whole
+/// /64 prefixes, so one host could otherwise rotate through 2^64 addresses; IPv4-mapped
+/// addresses count as IPv4.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::util::address_key;
 
 /// Descriptors kept back from the connection cap for the store, the signer and the logs.
 pub const RESERVED_DESCRIPTORS: u64 = 128;
@@ -103,7 +105,7 @@ impl Gate {
 
     /// Admits a connection from `peer`, or says why not.
     pub fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Admitted, Refused> {
-        let source = source_of(peer);
+        let source = address_key(peer);
         let mut open = self.open.lock();
         if open.total >= self.max {
             return Err(Refused::Full);
@@ -121,7 +123,7 @@ impl Gate {
     #[cfg(test)]
     fn open(&self, peer: IpAddr) -> (usize, usize) {
         let open = self.open.lock();
-        (open.total, open.by_source.get(&source_of(peer)).copied().unwrap_or(0))
+        (open.total, open.by_source.get(&address_key(peer)).copied().unwrap_or(0))
     }
 }
 
@@ -136,19 +138,6 @@ impl Drop for Admitted {
                 open.by_source.remove(&self.source);
             }
         }
-    }
-}
-
-/// The source a connection is counted against: its IPv4 address (an IPv4-mapped IPv6 address
-/// is its IPv4 address), or the /64 of an IPv6 address, since one host commonly holds a whole
-/// /64 and could otherwise open a connection from each of its addresses.
-fn source_of(peer: IpAddr) -> IpAddr {
-    match peer {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
-        },
     }
 }
 

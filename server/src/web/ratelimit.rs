@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use tessera_core::model::fold_case;
 
 use crate::policy::Policy;
+use crate::util::address_key;
 
 /// After this many checks the limiters forget keys whose buckets are full again, so that the
 /// memory they hold follows the recent attempts, not every name ever typed.
@@ -45,18 +46,6 @@ impl std::fmt::Debug for LoginLimits {
 fn per_minute(n: u32) -> Quota {
     // The configuration refuses 0; `MIN` (one a minute) is the safe reading of a zero anyway.
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
-}
-
-/// The address a limit counts: IPv6 hosts are given whole /64 prefixes, so one host could
-/// otherwise rotate through 2^64 addresses; IPv4-mapped addresses count as IPv4.
-fn address_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
 }
 
 impl LoginLimits {
