@@ -407,7 +407,11 @@ async fn hybrid_and_implicit_responses_carry_bound_tokens() {
     let rp = setup(
         &server,
         "default",
-        json!({ "response_types": ["code id_token", "id_token"], "id_token_signed_response_alg": "ES256" }),
+        json!({
+            "grant_types": ["authorization_code", "refresh_token", "implicit"],
+            "response_types": ["code id_token", "id_token"],
+            "id_token_signed_response_alg": "ES256",
+        }),
     )
     .await;
     let nonce = random_string();
