@@ -66,8 +66,19 @@ impl ResponseType {
         if self.returns_tokens() { ResponseMode::Fragment } else { ResponseMode::Query }
     }
 
+    /// The grant types a client must be registered for to use this response type (RFC 7591
+    /// 2.1): `code` needs `authorization_code`; `id_token` and `token` need `implicit`.
+    pub fn grants(self) -> impl Iterator<Item = GrantType> {
+        [(self.code, GrantType::AuthorizationCode), (self.id_token || self.token, GrantType::Implicit)]
+            .into_iter()
+            .filter_map(|(needed, grant)| needed.then_some(grant))
+    }
+
     /// Whether `client` may use this response type. `code` needs the authorization code grant;
-    /// implicit and hybrid types are off unless the client registered exactly this type.
+    /// implicit and hybrid types are off unless the client registered exactly this type. The
+    /// `implicit` grant is not asked for here: registration has required it of these types
+    /// only since clients could register it ([`crate::registration`]), and a client stored
+    /// before keeps the flows it registered.
     pub fn allowed_for(self, client: &Client) -> bool {
         if self.code && !client.allows_grant(GrantType::AuthorizationCode) {
             return false;

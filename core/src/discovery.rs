@@ -115,10 +115,10 @@ impl ProviderMetadata {
     }
 }
 
-/// The token endpoint's grants, then `implicit`: not a token-endpoint grant, but the name
-/// Discovery 1.0 gives the flows `/authorize` answers with tokens.
+/// Every grant type, `implicit` included: not a token-endpoint grant, but the name Discovery
+/// 1.0 gives the flows `/authorize` answers with tokens.
 fn grant_types_supported() -> Vec<&'static str> {
-    GrantType::ALL.iter().map(|g| g.as_str()).chain(["implicit"]).collect()
+    GrantType::ALL.iter().map(|g| g.as_str()).collect()
 }
 
 #[cfg(test)]

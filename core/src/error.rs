@@ -189,6 +189,9 @@ pub enum Reason {
     RefreshTokenWrongClient,
     /// Token endpoint: the refresh request asks for scope the refresh token does not carry.
     RefreshScopeNotGranted,
+    /// Token endpoint: the client is no longer registered for any scope the refresh token
+    /// carries, so a refresh without `scope` has nothing left to issue.
+    RefreshScopeWithdrawn,
     /// A protected resource (`/userinfo`): the bearer token is missing, unknown, expired or
     /// revoked.
     AccessTokenInvalid,
@@ -245,8 +248,9 @@ impl From<Reason> for ErrorCode {
             | Reason::RefreshTokenUnknown
             | Reason::RefreshTokenReused
             | Reason::RefreshTokenWrongClient => ErrorCode::InvalidGrant,
-            // RFC 6749 6: scope beyond the original grant is an invalid scope.
-            Reason::RefreshScopeNotGranted => ErrorCode::InvalidScope,
+            // RFC 6749 6: scope beyond the original grant is an invalid scope; 3.3: so is a
+            // grant of which the client may no longer have anything.
+            Reason::RefreshScopeNotGranted | Reason::RefreshScopeWithdrawn => ErrorCode::InvalidScope,
             Reason::AccessTokenInvalid => ErrorCode::InvalidToken,
             Reason::OpenidScopeNotGranted => ErrorCode::InsufficientScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,

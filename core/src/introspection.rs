@@ -9,6 +9,14 @@ use crate::form::Form;
 use crate::jwt::AccessTokenClaims;
 use crate::model::{OpaqueToken, RefreshToken, UnixSecs};
 
+/// Whether an access token's subject is an end-user, who must still exist for the token to be
+/// active (deleting a user ends what they granted), rather than the client itself: RFC 9068
+/// 2.2 has a client credentials token name its client as `sub`, and no other grant does.
+/// Userinfo answers by the same rule.
+pub fn names_end_user(sub: &str, client_id: &str) -> bool {
+    sub != client_id
+}
+
 /// An introspection request (RFC 7662 2.1). `token_type_hint` is only a hint: Tessera tells
 /// JWTs from opaque tokens by their shape, so the hint is accepted and not needed.
 #[derive(Debug, PartialEq, Eq)]
@@ -134,6 +142,12 @@ mod tests {
             client_id: "svc".into(),
             scope: "read".into(),
         }
+    }
+
+    #[test]
+    fn only_client_credentials_tokens_name_their_client() {
+        assert!(!names_end_user("svc", "svc"));
+        assert!(names_end_user("AAAAAAAAAAAAAAAAAAAAAA", "svc"));
     }
 
     #[test]

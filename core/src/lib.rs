@@ -18,6 +18,7 @@ pub mod jwk;
 pub mod jwt;
 pub mod model;
 pub mod pkce;
+pub mod registration;
 pub mod revocation;
 pub mod rules;
 pub mod scope;

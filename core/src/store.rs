@@ -253,6 +253,12 @@ pub trait SessionStore: Send + Sync {
     fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<Session>>;
     /// Ends a session.
     fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit;
+    /// Ends every session of user `user_id` (`auth.sub`) in `tenant`, wherever its browser is:
+    /// for a password change or the user's deletion. Once the commit resolves none of them is
+    /// read again; sessions of other users, and of the same id in other tenants, stay. A
+    /// session put after the commit resolved is not affected. The backend finds the sessions
+    /// by user (the work is bounded by that user's sessions, not by the tenant's).
+    fn end_sessions_of_user(&self, tenant: &str, user_id: &str) -> Commit;
 }
 
 /// Remembered consent, one record per (tenant, user, client). Deleted with the user, the
@@ -326,6 +332,13 @@ pub trait RefreshStore: Send + Sync {
     /// Revokes a family: none of its tokens can be used again. A family not stored yet is
     /// recorded as revoked until `until`, so a first token arriving later is refused.
     fn revoke_refresh_family(&self, tenant: &str, family: &str, until: UnixSecs) -> Commit;
+    /// Revokes every family of end-user `sub` in `tenant`, each as `revoke_refresh_family`
+    /// does (kept, revoked, at least until `until`): for a password change or the user's
+    /// deletion. Once the commit resolves no token of those families can be used, and reading
+    /// one says its family is revoked; families of other users, and of the same `sub` in other
+    /// tenants, stay. A family founded after the commit resolved is not affected. The backend
+    /// finds the families by user (the work is bounded by that user's families).
+    fn revoke_families_of_user(&self, tenant: &str, sub: &str, until: UnixSecs) -> Commit;
 }
 
 /// The whole store, with its [change feed](crate::changes), which node-local caches follow.

@@ -41,7 +41,10 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
             Ok(TokenRequest::AuthorizationCode(authorization_code::Request::parse(form)?))
         }
         Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(refresh_token::Request::parse(form)?)),
-        None => Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported")),
+        // RFC 6749 4.2: the implicit grant has no token request.
+        Some(GrantType::Implicit) | None => {
+            Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported"))
+        }
     }
 }
 
@@ -79,6 +82,7 @@ mod tests {
     fn grant_types() {
         assert_eq!(check("grant_type=client_credentials"), Ok(GrantType::ClientCredentials));
         assert_eq!(check("grant_type=password"), Err(Reason::UnsupportedGrantType));
+        assert_eq!(check("grant_type=implicit"), Err(Reason::UnsupportedGrantType));
         assert_eq!(check("grant_type=authorization_code&code=c"), Ok(GrantType::AuthorizationCode));
         assert_eq!(check("grant_type=authorization_code"), Err(Reason::MissingParameter));
         assert_eq!(check("grant_type=refresh_token&refresh_token=r"), Ok(GrantType::RefreshToken));

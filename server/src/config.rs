@@ -70,7 +70,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_SESSION_TTL_SECS")]
     pub session_ttl_secs: Option<u32>,
     /// How long a rotated refresh token may still be retried before its reuse revokes the
-    /// family, in seconds (default 10).
+    /// family, in seconds (default 0: none).
     #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE_SECS")]
     pub refresh_reuse_grace_secs: Option<u32>,
     /// Password attempts allowed per username per minute (default 10).
@@ -301,7 +301,7 @@ mod tests {
         assert!(c.admin_key.is_none());
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.policy.session_ttl_secs, 36_000);
-        assert_eq!(c.policy.refresh_reuse_grace_secs, 10);
+        assert_eq!(c.policy.refresh_reuse_grace_secs, 0);
     }
 
     #[test]
@@ -313,13 +313,13 @@ mod tests {
         let args = ServeArgs {
             config: Some(path),
             login_attempts_per_ip_per_minute: Some(7),
-            refresh_reuse_grace_secs: Some(0),
+            refresh_reuse_grace_secs: Some(10),
             ..Default::default()
         };
         let c = Config::resolve(args, no_env).expect("config");
         assert_eq!(c.policy.session_ttl_secs, 60);
         assert_eq!(c.policy.login_attempts_per_ip_per_minute, 7);
-        assert_eq!(c.policy.refresh_reuse_grace_secs, 0);
+        assert_eq!(c.policy.refresh_reuse_grace_secs, 10);
         assert_eq!(c.policy.login_attempts_per_user_per_minute, 10);
         let args = ServeArgs { login_attempts_per_user_per_minute: Some(0), ..Default::default() };
         assert!(Config::resolve(args, no_env).is_err());

@@ -12,7 +12,9 @@ pub struct Policy {
     /// Lifetime of an SSO session (and of its cookie).
     pub session_ttl_secs: u32,
     /// How long after a refresh token is rotated a retry with it still succeeds instead of
-    /// counting as reuse.
+    /// counting as reuse. 0 by default, as in Ory Hydra and Auth0: a rotated token presented
+    /// again revokes its family (OAuth 2.0 Security BCP 4.14.2); a tenant whose clients lose
+    /// answers on flaky networks may allow a few seconds.
     pub refresh_reuse_grace_secs: u32,
     /// Password attempts allowed per (tenant, username) per minute.
     pub login_attempts_per_user_per_minute: u32,
@@ -24,7 +26,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             session_ttl_secs: 36_000,
-            refresh_reuse_grace_secs: 10,
+            refresh_reuse_grace_secs: 0,
             login_attempts_per_user_per_minute: 10,
             login_attempts_per_ip_per_minute: 60,
         }
@@ -60,10 +62,10 @@ mod tests {
             created_at: 0,
         };
         assert_eq!(policy.session_ttl_secs_for(&tenant), 36_000);
-        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 10);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0, "no grace unless asked for");
         tenant.settings.session_ttl_secs = Some(120);
-        tenant.settings.refresh_reuse_grace_secs = Some(0);
+        tenant.settings.refresh_reuse_grace_secs = Some(10);
         assert_eq!(policy.session_ttl_secs_for(&tenant), 120);
-        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0);
+        assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 10);
     }
 }

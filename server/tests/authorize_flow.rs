@@ -82,7 +82,8 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
 async fn bad_parameters_of_a_trusted_request_go_back_to_the_client() {
     let server = setup().await;
     let (id, _) = client(&server, true, json!({})).await;
-    let (implicit, _) = client(&server, true, json!({ "response_types": ["id_token"] })).await;
+    let implicit_only = json!({ "grant_types": ["implicit"], "response_types": ["id_token"] });
+    let (implicit, _) = client(&server, true, implicit_only).await;
     let mut agent = EndUser::new(&server, TENANT);
     let issuer = server.issuer(TENANT);
 

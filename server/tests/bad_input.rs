@@ -107,7 +107,12 @@ async fn token_endpoint_refuses_malformed_requests() {
         ),
         (b"grant_type=authorization_code".to_vec(), 400, "invalid_request", "code missing"),
         (b"grant_type=refresh_token".to_vec(), 400, "invalid_request", "refresh token missing"),
-        (b"grant_type=refresh_token&refresh_token=x".to_vec(), 400, "invalid_grant", "unknown refresh token"),
+        (
+            b"grant_type=refresh_token&refresh_token=x".to_vec(),
+            400,
+            "unauthorized_client",
+            "refresh grant, client not registered for it",
+        ),
         (
             b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer".to_vec(),
             400,

@@ -69,8 +69,11 @@ async fn fixture() -> Fixture {
     };
     let (code_id, code_secret) = server.create_client(TENANT, client(true, json!({}))).await;
     let (consent_id, _) = server.create_client(TENANT, client(false, json!({}))).await;
-    let (hybrid_id, _) =
-        server.create_client(TENANT, client(true, json!({ "response_types": ["code id_token"] }))).await;
+    let hybrid = json!({
+        "grant_types": ["authorization_code", "refresh_token", "implicit"],
+        "response_types": ["code id_token"],
+    });
+    let (hybrid_id, _) = server.create_client(TENANT, client(true, hybrid)).await;
     let (other_id, other_secret) = server.create_client(OTHER, client(true, json!({}))).await;
     Fixture { server, code_id, code_secret, consent_id, hybrid_id, other_id, other_secret }
 }

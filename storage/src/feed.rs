@@ -106,7 +106,9 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         | Space::Consents
         | Space::ConsentClients
         | Space::RefreshTokens
-        | Space::RefreshFamilies => return None,
+        | Space::RefreshFamilies
+        | Space::SessionUsers
+        | Space::FamilyUsers => return None,
     };
     let (tenant, id) = keys::split_scoped(key)?;
     // Ids reach keys from `&str`s, so this is lossless; lossy only for a key no write makes.

@@ -49,11 +49,20 @@ pub(crate) enum Space {
     RefreshTokens,
     /// `tenant \0 family` -> `StoredFamily`: whether a refresh-token family is revoked.
     RefreshFamilies,
+    /// `tenant \0 user_id \0 sha256(cookie)` -> empty: the sessions of a user, so ending them
+    /// visits that user's sessions rather than every session of the tenant. An entry lives as
+    /// long as its session: written with it, removed with it (deleted, expired or ended).
+    SessionUsers,
+    /// `tenant \0 sub \0 family` -> empty: the refresh-token families of an end-user, for the
+    /// same reason. Written with every write of a family record that names its end-user (so a
+    /// family stored before the index existed joins it at its next rotation), removed when
+    /// the family record expires.
+    FamilyUsers,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 15] = [
+    pub(crate) const ALL: [Space; 17] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -69,6 +78,8 @@ impl Space {
         Self::ConsentClients,
         Self::RefreshTokens,
         Self::RefreshFamilies,
+        Self::SessionUsers,
+        Self::FamilyUsers,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -89,6 +100,8 @@ impl Space {
             Self::ConsentClients => "consent_clients",
             Self::RefreshTokens => "refresh_tokens",
             Self::RefreshFamilies => "refresh_families",
+            Self::SessionUsers => "session_users",
+            Self::FamilyUsers => "refresh_family_users",
         }
     }
 
@@ -110,6 +123,8 @@ impl Space {
             Self::ConsentClients => 12,
             Self::RefreshTokens => 13,
             Self::RefreshFamilies => 14,
+            Self::SessionUsers => 15,
+            Self::FamilyUsers => 16,
         }
     }
 
@@ -130,7 +145,9 @@ impl Space {
             | Self::UserNames
             | Self::UserEmails
             | Self::Consents
-            | Self::ConsentClients => None,
+            | Self::ConsentClients
+            | Self::SessionUsers
+            | Self::FamilyUsers => None,
         }
     }
 }
@@ -233,7 +250,9 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::Consents
         | Space::ConsentClients
         | Space::RefreshTokens
-        | Space::RefreshFamilies => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::RefreshFamilies
+        | Space::SessionUsers
+        | Space::FamilyUsers => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -291,6 +310,52 @@ pub(crate) fn swap_pair(key: &[u8]) -> Option<Vec<u8>> {
 /// `tenant \0 family` of a refresh-token family, or `None` if either id is invalid.
 pub(crate) fn family_key(tenant: &str, family: &str) -> Option<Vec<u8>> {
     if is_valid_id(family) { scoped_key(tenant, family.as_bytes()) } else { None }
+}
+
+/// `tenant \0 user \0`: the prefix of a user's entries in [`Space::SessionUsers`] or
+/// [`Space::FamilyUsers`], or `None` if either id is invalid (no such user can have any).
+pub(crate) fn by_user_prefix(tenant: &str, user: &str) -> Option<Vec<u8>> {
+    if !is_valid_id(user) {
+        return None;
+    }
+    let mut key = tenant_prefix(tenant)?;
+    key.extend_from_slice(user.as_bytes());
+    key.push(SEP);
+    Some(key)
+}
+
+/// `tenant \0 user \0 sha256(cookie)`: the [`Space::SessionUsers`] entry of the session
+/// stored under `session_key` (`tenant \0 sha256(cookie)`) for `user`, or `None` if the user
+/// id is invalid or `session_key` is not a session key.
+pub(crate) fn session_user_key(session_key: &[u8], user: &str) -> Option<Vec<u8>> {
+    let (tenant, digest) = split_scoped(session_key)?;
+    let tenant = std::str::from_utf8(tenant).ok()?;
+    if digest.len() != 32 {
+        return None;
+    }
+    let mut key = by_user_prefix(tenant, user)?;
+    key.extend_from_slice(digest);
+    Some(key)
+}
+
+/// The session key (`tenant \0 sha256(cookie)`) a [`Space::SessionUsers`] entry points at.
+pub(crate) fn session_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(entry)?;
+    let (_, digest) = split_scoped(rest)?;
+    (digest.len() == 32).then(|| [tenant, &[SEP][..], digest].concat())
+}
+
+/// `tenant \0 sub \0 family`: the [`Space::FamilyUsers`] entry of a family, or `None` if an
+/// id is invalid.
+pub(crate) fn family_user_key(tenant: &str, sub: &str, family: &str) -> Option<Vec<u8>> {
+    pair_key(tenant, sub, family)
+}
+
+/// The family key (`tenant \0 family`) a [`Space::FamilyUsers`] entry points at.
+pub(crate) fn family_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(entry)?;
+    let (_, family) = split_scoped(rest)?;
+    (!family.is_empty() && !family.contains(&SEP)).then(|| [tenant, &[SEP][..], family].concat())
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.
@@ -416,6 +481,25 @@ mod tests {
         assert_eq!(swap_pair(b"acme\0u1"), None);
         assert_eq!(swap_pair(b"acme\0u1\0"), None);
         assert_eq!(family_key("acme", "f\0x"), None);
+    }
+
+    #[test]
+    fn by_user_entries_point_back_at_their_records() {
+        let session = scoped_key("acme", &[7; 32]).unwrap();
+        let entry = session_user_key(&session, "u1").unwrap();
+        assert_eq!(entry, [&b"acme\0u1\0"[..], &[7u8; 32][..]].concat());
+        assert!(entry.starts_with(&by_user_prefix("acme", "u1").unwrap()));
+        assert!(!entry.starts_with(&by_user_prefix("acme", "u").unwrap()), "a prefix of another user's id");
+        assert_eq!(session_of_user_entry(&entry), Some(session.clone()));
+        assert_eq!(session_user_key(&session, "a/b"), None);
+        assert_eq!(session_user_key(b"acme\0short", "u1"), None);
+        assert_eq!(by_user_prefix("acme", ""), None);
+
+        let entry = family_user_key("acme", "u1", "fam-1").unwrap();
+        assert_eq!(entry, b"acme\0u1\0fam-1");
+        assert_eq!(family_of_user_entry(&entry), family_key("acme", "fam-1"));
+        assert_eq!(family_of_user_entry(b"acme\0u1"), None);
+        assert_eq!(family_user_key("acme", "u1", "f\0x"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 // unwrap, since a panic is how a test fails.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backfill;
 mod cache;
 mod codec;
 mod feed;

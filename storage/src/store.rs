@@ -68,6 +68,7 @@ impl FjallStore {
             options.clock.clone(),
         ));
         load_deny_list(&shared)?;
+        crate::backfill::by_user_indexes(&shared)?;
 
         let (tx, rx) = mpsc::sync_channel(options.write_queue_capacity.max(1));
         let limits = Limits {
@@ -424,7 +425,16 @@ impl FjallStore {
 
 impl SessionStore for FjallStore {
     fn put_session(&self, digest: &[u8; 32], session: &Session) -> Commit {
-        self.put(keys::scoped_key(&session.tenant, digest), session, "session")
+        // Through its own op: the by-user index entry goes in the same batch.
+        let key = keys::scoped_key(&session.tenant, digest);
+        let entry = key.as_deref().and_then(|k| keys::session_user_key(k, &session.auth.sub));
+        let (Some(key), Some(entry)) = (key, entry) else {
+            return failed_commit(invalid(Space::Sessions, "session"));
+        };
+        match codec::encode(&key, session) {
+            Ok(value) => self.submit(WriteOp::PutSession { key, value, entry, exp: session.expires_at }),
+            Err(err) => failed_commit(err),
+        }
     }
 
     fn session(&self, tenant: &str, digest: &[u8; 32], now: UnixSecs) -> Read<Option<Session>> {
@@ -432,7 +442,18 @@ impl SessionStore for FjallStore {
     }
 
     fn delete_session(&self, tenant: &str, digest: &[u8; 32]) -> Commit {
-        self.delete(Space::Sessions, keys::scoped_key(tenant, digest))
+        match keys::scoped_key(tenant, digest) {
+            Some(key) => self.submit(WriteOp::DeleteSession { key }),
+            None => Box::pin(ready(Ok(()))),
+        }
+    }
+
+    fn end_sessions_of_user(&self, tenant: &str, user_id: &str) -> Commit {
+        match keys::by_user_prefix(tenant, user_id) {
+            Some(prefix) => self.submit(WriteOp::EndSessionsOfUser { prefix, user: user_id.to_owned() }),
+            // No session can name an invalid user or tenant: nothing to end.
+            None => Box::pin(ready(Ok(()))),
+        }
     }
 }
 
@@ -512,6 +533,19 @@ impl RefreshStore for FjallStore {
                 until,
             }),
             // No token of an invalid family can be stored: nothing to revoke.
+            None => Box::pin(ready(Ok(()))),
+        }
+    }
+
+    fn revoke_families_of_user(&self, tenant: &str, sub: &str, until: UnixSecs) -> Commit {
+        match keys::by_user_prefix(tenant, sub) {
+            Some(prefix) => self.submit(WriteOp::RevokeFamiliesOfUser {
+                prefix,
+                tenant: tenant.to_owned(),
+                sub: sub.to_owned(),
+                until,
+            }),
+            // No family can name an invalid end-user or tenant: nothing to revoke.
             None => Box::pin(ready(Ok(()))),
         }
     }

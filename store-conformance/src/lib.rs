@@ -63,6 +63,9 @@ macro_rules! __for_each_case {
                 a_successor_outside_the_family_is_refused,
                 rotations_and_revocations_survive_reopening,
                 expired_tokens_and_families_leave,
+                revoking_a_users_families_revokes_every_one_and_no_other,
+                a_family_founded_after_revoking_a_users_families_lives,
+                a_users_revoked_families_are_kept_until_until_and_survive_reopening,
             }
             sessions {
                 sessions_round_trip,
@@ -72,6 +75,9 @@ macro_rules! __for_each_case {
                 another_tenant_cannot_see_or_end_a_session,
                 sessions_survive_reopening,
                 expired_sessions_leave,
+                ending_a_users_sessions_ends_every_one_of_them_and_no_other,
+                a_session_of_another_user_under_the_same_cookie_is_not_ended,
+                sessions_put_after_ending_live_and_the_end_survives_reopening,
             }
             consents {
                 consents_round_trip_keyed_by_tenant_user_and_client,

@@ -243,7 +243,7 @@ pub fn plan(
 ) -> IssuePlan {
     let code = validated.code;
     let ids = CodeIds::of(code_digest);
-    let refresh = if refresh_token::earns_refresh_token(client, &code.scope) {
+    let refresh = if refresh_token::earns_refresh_token(client) {
         RefreshPlan::StartFamily(RefreshToken {
             tenant: code.tenant.clone(),
             family: ids.family,
@@ -376,8 +376,10 @@ mod tests {
         let mut c = code();
         c.scope = "openid offline_access".into();
         c.nonce = Some("n".into());
-        let validated = validate(GOOD, &client(), c.clone(), 100).expect("valid");
-        let p = plan(validated, &client(), &digest, &settings, 100);
+        let refreshing =
+            Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken], ..client() };
+        let validated = validate(GOOD, &refreshing, c.clone(), 100).expect("valid");
+        let p = plan(validated, &refreshing, &digest, &settings, 100);
         let ids = CodeIds::of(&digest);
         assert_eq!(
             (p.sub.as_str(), p.scope.as_str(), p.audience.as_deref()),
@@ -385,7 +387,7 @@ mod tests {
         );
         assert_eq!(p.jti, ids.jti);
         let RefreshPlan::StartFamily(first) = &p.refresh else {
-            panic!("offline_access earns a refresh token")
+            panic!("a client registered for refresh_token earns a refresh token")
         };
         assert_eq!(first.family, ids.family);
         assert_eq!(
@@ -398,12 +400,16 @@ mod tests {
     }
 
     #[test]
-    fn plan_without_openid_or_offline_access_is_an_access_token_alone() {
-        let mut c = code();
-        c.scope = "profile".into();
-        let validated = validate(GOOD, &client(), c, 100).expect("valid");
-        let p = plan(validated, &client(), &[1; 32], &TenantSettings::default(), 100);
-        assert_eq!((p.refresh, p.id_token), (RefreshPlan::None, None));
+    fn plan_without_openid_or_refresh_registration_is_an_access_token_alone() {
+        // offline_access alone earns nothing: a client not registered for refresh_token could
+        // not use the token.
+        for scope in ["profile", "profile offline_access"] {
+            let mut c = code();
+            c.scope = scope.into();
+            let validated = validate(GOOD, &client(), c, 100).expect("valid");
+            let p = plan(validated, &client(), &[1; 32], &TenantSettings::default(), 100);
+            assert_eq!((p.refresh, p.id_token), (RefreshPlan::None, None), "{scope}");
+        }
     }
 
     #[test]

@@ -15,16 +15,13 @@ use crate::error::{OAuthError, Reason};
 use crate::model::{Client, GrantType};
 
 /// Whether `client` may use `grant` at the token endpoint: checked once, before any grant's
-/// handler runs, so a client that may not redeem codes cannot use one up.
+/// handler runs, so a client that may not redeem codes cannot use one up. The client's current
+/// registration decides, not what it was when a code or refresh token was issued: a client
+/// whose `refresh_token` grant was withdrawn can no longer refresh (RFC 6749 5.2
+/// `unauthorized_client`), which is also why only a registered client earns refresh tokens
+/// ([`refresh_token::earns_refresh_token`]).
 pub fn check_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
-    let allowed = match grant {
-        GrantType::ClientCredentials | GrantType::AuthorizationCode => client.allows_grant(grant),
-        // A client earns refresh tokens by registering this grant or, without it, when the
-        // end-user grants `offline_access` (OpenID Connect Core 11): either way the token
-        // itself is bound to the client, which the grant checks.
-        GrantType::RefreshToken => true,
-    };
-    if allowed {
+    if grant.at_token_endpoint() && client.allows_grant(grant) {
         Ok(())
     } else {
         Err(OAuthError::new(
@@ -55,9 +52,23 @@ mod tests {
     }
 
     #[test]
-    fn refresh_is_bound_by_the_token_not_the_registration() {
+    fn refresh_needs_the_registration_whatever_the_token_says() {
         let mut c = sample_client();
         c.grant_types = vec![GrantType::AuthorizationCode];
+        let err = check_allowed(&c, GrantType::RefreshToken).expect_err("registration withdrawn");
+        assert_eq!(err.reason, Reason::GrantTypeNotAllowed);
+        assert_eq!(err.code(), ErrorCode::UnauthorizedClient);
+        c.grant_types.push(GrantType::RefreshToken);
         assert!(check_allowed(&c, GrantType::RefreshToken).is_ok());
+    }
+
+    #[test]
+    fn implicit_is_never_a_token_request() {
+        let mut c = sample_client();
+        c.grant_types = vec![GrantType::AuthorizationCode, GrantType::Implicit];
+        assert_eq!(
+            check_allowed(&c, GrantType::Implicit).map_err(|e| e.reason),
+            Err(Reason::GrantTypeNotAllowed)
+        );
     }
 }

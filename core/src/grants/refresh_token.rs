@@ -33,16 +33,19 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Whether a grant of `scope` to `client` earns a refresh token: when the end-user granted
-/// `offline_access`, or the client is registered for the `refresh_token` grant.
-pub fn earns_refresh_token(client: &Client, scope: &str) -> bool {
-    client.allows_grant(GrantType::RefreshToken) || scope::contains(scope, OFFLINE_ACCESS)
+/// Whether a grant to `client` earns a refresh token: when the client is registered for the
+/// `refresh_token` grant, which it needs to use one ([`crate::grants::check_allowed`]).
+/// `offline_access` alone earns nothing: handing a client a token it may not redeem would only
+/// leave a live credential lying about.
+pub fn earns_refresh_token(client: &Client) -> bool {
+    client.allows_grant(GrantType::RefreshToken)
 }
 
 /// What a valid refresh request earns.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Validated {
-    /// The scope of the new access token: the requested subset, or the whole grant.
+    /// The scope of the new access token: the requested subset, or what is left of the whole
+    /// grant once the client's current registration is applied.
     pub access_scope: String,
 }
 
@@ -52,8 +55,26 @@ pub fn unknown() -> OAuthError {
     OAuthError::new(Reason::RefreshTokenUnknown, "the refresh token is invalid, expired or revoked")
 }
 
-/// Checks that the authenticated `client` may exchange `token` with this request. The token
-/// was read from the store as live; whether it is still current is decided when it is used.
+/// Checks that the authenticated `client` may exchange `token` with this request, as the
+/// client is registered now (whether it may refresh at all was checked before:
+/// [`crate::grants::check_allowed`]). The token was read from the store as live; whether it is
+/// still current is decided when it is used.
+///
+/// The scope follows the client's current registration, since an operator who withdraws a
+/// scope from a client means it to stop getting it:
+/// - no `scope` asked for: RFC 6749 6 reads that as the whole grant, and 3.3 lets the server
+///   issue less than asked; the access token gets the grant's values the client may still
+///   have, and the response's `scope` (always sent) tells the client. Only when none is left
+///   is the request refused, `invalid_scope`: 3.3's "fail the request indicating an invalid
+///   scope", since an access token for nothing is no answer;
+/// - `scope` asked for: every value must be in the grant (RFC 6749 6) and registered for the
+///   client now, else `invalid_scope`, as `/authorize` and client credentials answer a value
+///   the client may not have. A value asked for by name is not dropped silently: the client
+///   would believe it holds what it asked for.
+///
+/// The refresh token keeps the grant's whole scope ([`successor`]): RFC 6749 6 wants it
+/// identical along the family, and every refresh applies the registration again, so a scope
+/// withdrawn never reaches an access token while it stays withdrawn.
 pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Result<Validated, OAuthError> {
     // A client deleted and registered again under the same id does not inherit tokens.
     if client.created_at > token.issued_at {
@@ -66,14 +87,28 @@ pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Resu
             "the refresh token was issued to another client",
         ));
     }
+    let registered = |value: &str| client.scope.iter().any(|r| r == value);
     let Some(requested) = req.scope else {
-        return Ok(Validated { access_scope: token.scope.clone() });
+        let kept: Vec<&str> = scope::values(&token.scope).filter(|v| registered(v)).collect();
+        if kept.is_empty() && scope::values(&token.scope).next().is_some() {
+            return Err(OAuthError::new(
+                Reason::RefreshScopeWithdrawn,
+                "the client is no longer registered for any scope of this grant",
+            ));
+        }
+        return Ok(Validated { access_scope: kept.join(" ") });
     };
     let requested = scope::parse(requested)?;
     if let Some(extra) = requested.iter().find(|s| !scope::contains(&token.scope, s)) {
         return Err(OAuthError::new(
             Reason::RefreshScopeNotGranted,
             format!("scope `{extra}` was not granted to this refresh token"),
+        ));
+    }
+    if let Some(withdrawn) = requested.iter().find(|s| !registered(s)) {
+        return Err(OAuthError::new(
+            Reason::ScopeNotAllowed,
+            format!("scope `{withdrawn}` is no longer allowed for this client"),
         ));
     }
     Ok(Validated { access_scope: requested.join(" ") })
@@ -141,7 +176,16 @@ mod tests {
     use crate::model::{Authentication, sample_client};
 
     fn client() -> Client {
-        Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken], ..sample_client() }
+        Client {
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scope: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
+            ..sample_client()
+        }
+    }
+
+    /// The client, registered now for `scope` alone.
+    fn client_with_scope(scope: &[&str]) -> Client {
+        Client { scope: scope.iter().map(|s| (*s).to_owned()).collect(), ..client() }
     }
 
     fn token() -> RefreshToken {
@@ -241,11 +285,45 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_come_with_offline_access_or_registration() {
+    fn refresh_tokens_come_with_the_registration_alone() {
         let plain = Client { grant_types: vec![GrantType::AuthorizationCode], ..sample_client() };
-        assert!(!earns_refresh_token(&plain, "openid profile"));
-        assert!(earns_refresh_token(&plain, "openid offline_access"));
-        assert!(earns_refresh_token(&client(), "openid"));
+        assert!(!earns_refresh_token(&plain));
+        assert!(earns_refresh_token(&client()));
+    }
+
+    #[test]
+    fn without_a_scope_the_grant_is_narrowed_to_the_current_registration() {
+        let lost_profile = client_with_scope(&["openid", "offline_access", "email"]);
+        let v = validate(req(None), &lost_profile, &token()).expect("narrowed");
+        assert_eq!(v.access_scope, "openid offline_access", "the grant's order, less what was withdrawn");
+        // A scope registered since the grant was made is not added to it.
+        let wider = client_with_scope(&["openid", "profile", "offline_access", "admin"]);
+        assert_eq!(validate(req(None), &wider, &token()).expect("whole").access_scope, token().scope);
+    }
+
+    #[test]
+    fn without_a_scope_a_grant_with_nothing_left_is_invalid_scope() {
+        let err = validate(req(None), &client_with_scope(&["email"]), &token()).expect_err("nothing left");
+        assert_eq!(err.reason, Reason::RefreshScopeWithdrawn);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);
+        // A grant that never had a scope has lost nothing.
+        let scopeless = RefreshToken { scope: String::new(), ..token() };
+        assert_eq!(validate(req(None), &client_with_scope(&[]), &scopeless).expect("empty").access_scope, "");
+    }
+
+    #[test]
+    fn a_withdrawn_scope_asked_for_by_name_is_invalid_scope() {
+        let lost_profile = client_with_scope(&["openid", "offline_access"]);
+        let err = validate(req(Some("openid profile")), &lost_profile, &token()).expect_err("withdrawn");
+        assert_eq!(err.reason, Reason::ScopeNotAllowed);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidScope);
+        assert!(err.description.contains("profile"), "{}", err.description);
+        // What the client still has may be asked for.
+        let v = validate(req(Some("openid")), &lost_profile, &token()).expect("still registered");
+        assert_eq!(v.access_scope, "openid");
+        // Beyond the grant stays the grant's error, whatever the registration says.
+        let err = validate(req(Some("email")), &client(), &token()).expect_err("not granted");
+        assert_eq!(err.reason, Reason::RefreshScopeNotGranted);
     }
 
     #[test]

@@ -30,7 +30,10 @@ rkyv_record! {
         None,
     }
 
-    /// A grant type a client may be registered for.
+    /// A grant type a client may be registered for (RFC 7591 2).
+    ///
+    /// Stored in client records by position: a new variant goes at the end, so that the tag of
+    /// every variant already on disk keeps its meaning and older records decode unchanged.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum GrantType {
@@ -40,6 +43,10 @@ rkyv_record! {
         AuthorizationCode,
         /// RFC 6749 6.
         RefreshToken,
+        /// RFC 6749 4.2: tokens straight from `/authorize`. Not a token-endpoint grant; RFC 7591
+        /// 2.1 names it for clients whose response types return an ID token or access token
+        /// (the implicit and hybrid flows).
+        Implicit,
     }
 
     /// A registered OAuth client (RFC 7591 metadata).
@@ -89,16 +96,27 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
+            Self::Implicit => "implicit",
         }
     }
 
-    /// Every grant type the token endpoint runs: parsing, discovery and client registration
-    /// follow this list.
-    pub const ALL: [Self; 3] = [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials];
+    /// Every grant type: client registration and discovery follow this list, and the token
+    /// endpoint runs those [`GrantType::at_token_endpoint`] says it does.
+    pub const ALL: [Self; 4] =
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials, Self::Implicit];
 
-    /// Parses a `grant_type` wire value.
+    /// Parses a grant type's wire value (RFC 7591 `grant_types`, RFC 6749 `grant_type`).
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// Whether a token request may name this grant: every grant but `implicit`, whose tokens
+    /// come from `/authorize` alone.
+    pub const fn at_token_endpoint(self) -> bool {
+        match self {
+            Self::ClientCredentials | Self::AuthorizationCode | Self::RefreshToken => true,
+            Self::Implicit => false,
+        }
     }
 }
 
@@ -119,11 +137,16 @@ mod tests {
             assert_eq!(GrantType::parse(g.as_str()), Some(g));
             // Exhaustive on purpose: a new variant stops this compiling until ALL has it.
             let listed = match g {
-                GrantType::ClientCredentials | GrantType::AuthorizationCode | GrantType::RefreshToken => 3,
+                GrantType::ClientCredentials
+                | GrantType::AuthorizationCode
+                | GrantType::RefreshToken
+                | GrantType::Implicit => 4,
             };
             assert_eq!(GrantType::ALL.len(), listed);
         }
         assert_eq!(GrantType::parse("password"), None);
-        assert_eq!(GrantType::parse("implicit"), None);
+        assert_eq!(GrantType::parse("implicit"), Some(GrantType::Implicit));
+        assert!(!GrantType::Implicit.at_token_endpoint());
+        assert!(GrantType::ALL.iter().filter(|g| **g != GrantType::Implicit).all(|g| g.at_token_endpoint()));
     }
 }

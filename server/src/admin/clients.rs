@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tessera_core::model::{
     AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, TokenEndpointAuthMethod, is_valid_new_id,
 };
-use tessera_core::{scope, secret};
+use tessera_core::{registration, scope, secret};
 
 use super::tenant_or_404;
 use crate::app::App;
@@ -142,7 +142,8 @@ fn is_acceptable_redirect_uri(uri: &str) -> bool {
 }
 
 /// Applies metadata to a client (all fields for a new one, the given ones for a change) and
-/// checks the result as a whole.
+/// checks the result as a whole: a change that leaves the response types and grant types at
+/// odds (RFC 7591 2.1) is refused, whichever of the two it touched.
 fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if let Some(name) = m.client_name {
         if name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -198,6 +199,7 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
+    registration::check_response_types(client).map_err(|e| invalid(e.to_string()))?;
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None
         && client.allows_grant(GrantType::ClientCredentials)
     {

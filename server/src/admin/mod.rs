@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod keys;
 pub mod tenants;
+pub mod user_grants;
 pub mod users;
 
 use bytes::Bytes;

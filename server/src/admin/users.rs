@@ -11,6 +11,7 @@ use tessera_core::model::{Address, User};
 use tessera_core::secret;
 
 use super::tenant_or_404;
+use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
 use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password};
@@ -187,23 +188,31 @@ pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     Ok(json_no_store(StatusCode::OK, &view(&user)))
 }
 
-/// Changes any of a user's fields, the password included.
+/// Changes any of a user's fields, the password included. A new password ends the user's
+/// sessions and refresh-token families (`user_grants`).
 pub async fn patch(app: &App, tenant: &str, id: &str, b: UserBody) -> Result<Resp, ApiError> {
     let mut user = user_or_404(app, tenant, id).await?;
     let password = apply(&mut user, b)?;
+    let password_changed = password.is_some();
     if let Some(password) = password {
         user.password_hash = hash_off_worker(password).await?;
     }
     // A clock stepped back must not break `updated_at >= created_at`.
     user.updated_at = now().max(user.created_at);
     app.store.put_user(&user).await?;
+    if password_changed {
+        let tenant = tenant_or_404(app, tenant).await?;
+        end_grants_of_user(app, &tenant, id).await?;
+    }
     Ok(json_no_store(StatusCode::OK, &view(&user)))
 }
 
-/// Deletes a user.
+/// Deletes a user, ending its sessions and refresh-token families (`user_grants`).
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     user_or_404(app, tenant, id).await?;
     app.store.delete_user(tenant, id).await?;
+    let tenant = tenant_or_404(app, tenant).await?;
+    end_grants_of_user(app, &tenant, id).await?;
     Ok(crate::http::respond::empty(StatusCode::NO_CONTENT))
 }
 

@@ -1,5 +1,6 @@
 //! `POST /t/{tenant}/introspect` (RFC 7662). Only confidential clients of the tenant may ask;
-//! a token is active only if this tenant issued it and it is neither expired nor revoked.
+//! a token is active only if this tenant issued it, it is neither expired nor revoked, and the
+//! client and the end-user it was issued for still exist.
 //! Opaque tokens are looked up in the tenant shards' memory (`actors`); the rest is read from
 //! the caches and the store.
 
@@ -49,7 +50,8 @@ async fn introspect(
         };
         let revoked = app.store.jwt_status(&cx.tenant.id, &claims.jti).await.map_err(store_error)?
             == JwtStatus::Revoked
-            || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat).await?;
+            || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat).await?
+            || !subject_exists(app, cx, &claims.sub, &claims.client_id).await?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     let digest = secret::digest(request.token);
@@ -59,7 +61,8 @@ async fn introspect(
             if token.tenant == cx.tenant.id
                 && app.store.jwt_status(&cx.tenant.id, &token.jti).await.map_err(store_error)?
                     == JwtStatus::NotRevoked
-                && issued_to_registered_client(app, cx, &token.client_id, token.iat).await? =>
+                && issued_to_registered_client(app, cx, &token.client_id, token.iat).await?
+                && subject_exists(app, cx, &token.sub, &token.client_id).await? =>
         {
             Ok(IntrospectionResponse::for_opaque(Arc::unwrap_or_clone(token), &cx.issuer, now))
         }
@@ -81,7 +84,8 @@ async fn introspect_refresh_token(
         Some(FoundRefresh { token, family: FamilyStatus::Live })
             if token.client_id == asking_client
                 && token.rotated_at.is_none()
-                && issued_to_registered_client(app, cx, &token.client_id, token.issued_at).await? =>
+                && issued_to_registered_client(app, cx, &token.client_id, token.issued_at).await?
+                && subject_exists(app, cx, &token.auth.sub, &token.client_id).await? =>
         {
             Ok(IntrospectionResponse::for_refresh_token(token, &cx.issuer))
         }
@@ -100,4 +104,14 @@ async fn issued_to_registered_client(
 ) -> Result<bool, OAuthError> {
     let client = app.store.client(&cx.tenant.id, client_id).await.map_err(store_error)?;
     Ok(client.is_some_and(|c| c.created_at <= iat))
+}
+
+/// Whether the subject of a token still exists: an end-user must (deleting a user ends what
+/// they granted, as userinfo and the refresh grant also hold), a client credentials token's
+/// subject is its client, which [`issued_to_registered_client`] checks.
+async fn subject_exists(app: &App, cx: &TenantCx, sub: &str, client_id: &str) -> Result<bool, OAuthError> {
+    if !introspection::names_end_user(sub, client_id) {
+        return Ok(true);
+    }
+    Ok(app.store.user(&cx.tenant.id, sub).await.map_err(store_error)?.is_some())
 }

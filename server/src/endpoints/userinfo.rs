@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::store::JwtStatus;
-use tessera_core::{jwt, scope, secret, userinfo};
+use tessera_core::{introspection, jwt, scope, secret, userinfo};
 
 use super::verified_access_token;
 use crate::app::{App, TenantCx};
@@ -56,7 +56,8 @@ async fn claims(
     }
     // A token of the client credentials grant names the client, not a user: it has no claims.
     let user = app.store.user(&cx.tenant.id, &grant.sub).await.map_err(|e| Some(store_error(e)))?;
-    let user = user.filter(|_| grant.sub != grant.client_id).ok_or_else(invalid)?;
+    let user =
+        user.filter(|_| introspection::names_end_user(&grant.sub, &grant.client_id)).ok_or_else(invalid)?;
     Ok(userinfo::claims(&user, &grant.scope))
 }
 

@@ -57,7 +57,8 @@ impl From<TenantV1> for Tenant {
 /// decode version-1 client records. Frozen: its fields, their order and their types are the
 /// archived layout of those records, so nothing here may change (the enums it uses are shared
 /// with the current model; changing one of them would need a new version of every record that
-/// holds it).
+/// holds it, except adding a unit variant at the end, which leaves every stored tag its
+/// meaning: `GrantType::Implicit`, pinned in the codec tests).
 #[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub(super) struct ClientV1 {
     pub(super) tenant: String,

@@ -290,6 +290,26 @@ fn clients_are_written_as_version_2() {
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
 }
 
+/// `GrantType::Implicit` came after clients were stored: it takes the next tag, so every tag
+/// already on disk keeps its meaning (the golden clients above still decode) and no new format
+/// version is needed. Pinned as the one byte it changes in `client(false)`'s encoding.
+#[test]
+fn the_implicit_grant_type_takes_the_next_tag() {
+    let refresh = encode(CLIENT_KEY, &client(false)).unwrap();
+    let implicit =
+        Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit], ..client(false) };
+    let bytes = encode(CLIENT_KEY, &implicit).unwrap();
+    assert_eq!(bytes[0], FORMAT_V2);
+    let changed: Vec<(u8, u8)> =
+        refresh.iter().zip(&bytes).filter(|(a, b)| a != b).map(|(a, b)| (*a, *b)).collect();
+    assert_eq!(
+        (refresh.len(), changed),
+        (bytes.len(), vec![(2, 3)]),
+        "RefreshToken is tag 2, Implicit tag 3"
+    );
+    assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), implicit);
+}
+
 /// The `Corrupt` detail of decoding `bytes` as a `T` under `key`, whose display is `shown`.
 fn corrupt_detail<T>(key: &[u8], shown: &str, bytes: &[u8]) -> String
 where

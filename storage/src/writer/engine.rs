@@ -12,7 +12,9 @@ use tessera_core::store::StoreError;
 
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
-use super::{Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, tenancy, users};
+use super::{
+    Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, sessions, tenancy, users,
+};
 use crate::state::{Shared, io};
 
 /// The writer thread's state.
@@ -193,6 +195,24 @@ impl Writer {
                         WriteOp::RevokeFamily { key, tenant, family, until } => {
                             let now = self.shared.now();
                             let outcome = grants::revoke_family(round, key, (&tenant, &family), until, now);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::RevokeFamiliesOfUser { prefix, tenant, sub, until } => {
+                            let now = self.shared.now();
+                            let outcome =
+                                grants::revoke_families_of_user(round, &prefix, (&tenant, &sub), until, now);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::PutSession { key, value, entry, exp } => {
+                            let outcome = sessions::put_session(round, (key, value, exp), entry);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::DeleteSession { key } => {
+                            let outcome = sessions::delete_session(round, key);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::EndSessionsOfUser { prefix, user } => {
+                            let outcome = sessions::end_sessions_of_user(round, &prefix, &user);
                             settle(round, done, outcome)?;
                         }
                         WriteOp::Create { space, key, value } => {

@@ -1,5 +1,7 @@
 //! The transactions of grants: taking an authorization code, storing a family's first refresh
-//! token, using a refresh token, revoking a family. Each reads the records the decision needs,
+//! token, using a refresh token, revoking a family, revoking every family of an end-user
+//! (found through the by-user index, `keys::Space::FamilyUsers`, which every write of a family
+//! record that names its end-user keeps). Each reads the records the decision needs,
 //! calls the rule in `tessera_core::rules` that decides, and applies the writes the rule lists
 //! to this round's batch: the writer thread makes the read and the writes one atomic step, and
 //! the round's fsync makes them durable before anyone hears the outcome. Nothing here decides
@@ -15,6 +17,7 @@ use super::round::Round;
 use super::{Refusable, UseRefresh, read, refuse_or};
 use crate::codec::{self, StoredCode, StoredFamily};
 use crate::keys::{self, Space};
+use crate::state::io;
 
 /// Takes the code under `key` at `now` ([`code::take`]) and sends what was found to `outcome`
 /// (the caller reads it once the round's fsync says the used mark is durable). The used record
@@ -126,6 +129,56 @@ pub(super) fn revoke_family(
     Ok(Ok(()))
 }
 
+/// Revokes every family of end-user `sub` of `tenant` at `now`, each kept at least until
+/// `until` ([`refresh::revoke`], as [`revoke_family`] does one), found through the by-user
+/// entries under `prefix` (`tenant \0 sub \0`). An entry whose family is gone is dropped; a
+/// family record that does not decode is revoked as a tombstone, as in [`revoke_family`]. The
+/// flush makes families written earlier in this round visible to the scan.
+pub(super) fn revoke_families_of_user(
+    round: &mut Round<'_>,
+    prefix: &[u8],
+    (tenant, sub): (&str, &str),
+    until: UnixSecs,
+    now: UnixSecs,
+) -> Refusable<()> {
+    round.flush()?;
+    let shared = round.shared;
+    let entries = shared
+        .space(Space::FamilyUsers)
+        .prefix(prefix)
+        .map(|guard| guard.key().map_err(io))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut puts = Vec::new();
+    for entry in entries {
+        let Some(family_key) = keys::family_of_user_entry(&entry) else {
+            continue;
+        };
+        let stored = match read::<StoredFamily>(shared, &family_key)? {
+            Ok(Some(family)) if family.sub.as_deref() == Some(sub) => Some(family),
+            // Gone, or (entries are written from the record, so not expected) another's: the
+            // entry is stale.
+            Ok(_) => {
+                round.delete(Space::FamilyUsers, entry.to_vec());
+                continue;
+            }
+            // Revoked as a tombstone, which names no end-user: its entry goes too.
+            Err(err) => {
+                tracing::warn!(error = %err, "revoking a refresh-token family whose record does not decode");
+                round.delete(Space::FamilyUsers, entry.to_vec());
+                None
+            }
+        };
+        let Some(family_id) = keys::split_scoped(&family_key).and_then(|(_, f)| std::str::from_utf8(f).ok())
+        else {
+            continue;
+        };
+        let decision = refresh::revoke(stored, (tenant, family_id), until, now);
+        puts.extend(refuse_or!(encode_writes(decision.writes, None, &[], &family_key)));
+    }
+    apply(round, puts);
+    Ok(Ok(()))
+}
+
 /// One record to put in the round's batch; `exp` indexes it for expiry.
 struct Put {
     space: Space,
@@ -160,6 +213,18 @@ fn encode_writes(
                     Expiry::New => Some(record.expires_at),
                     Expiry::Kept => None,
                 };
+                // Written with every family record that names its end-user, not only a new
+                // one: a family stored before the index existed joins it when next written.
+                let entry = record
+                    .sub
+                    .as_deref()
+                    .and_then(|sub| keys::family_user_key(&record.tenant, sub, &record.family));
+                puts.extend(entry.map(|key| Put {
+                    space: Space::FamilyUsers,
+                    key,
+                    value: Vec::new(),
+                    exp: None,
+                }));
                 puts.push(Put { space: Space::RefreshFamilies, key: family.to_vec(), value, exp });
             }
         }

@@ -23,7 +23,9 @@
 //! The commit engine (queue, rounds, group commit, fsync, poisoning, limits) is `engine`; the
 //! round's batch and its effects on the caches `round`. Each write that reads before it writes
 //! is a transaction in its own file: `users` (users, their name indexes, consents, client
-//! deletion), `grants` (codes, refresh tokens and families, applying `tessera_core::rules`),
+//! deletion), `sessions` (sessions with their by-user index, ending a user's sessions),
+//! `grants` (codes, refresh tokens and families with their by-user index, applying
+//! `tessera_core::rules`),
 //! `tenancy` (creating tenants and clients, rotating signing keys), `expiry` (the sweeper's
 //! deletions) and `deletion` (a tenant, in chunks).
 
@@ -32,6 +34,7 @@ mod engine;
 mod expiry;
 mod grants;
 mod round;
+mod sessions;
 mod tenancy;
 mod users;
 
@@ -95,6 +98,16 @@ pub(crate) enum WriteOp {
     UseRefresh(Box<UseRefresh>),
     /// Revoke the family under `key`, or record it revoked until `until` if it is not stored.
     RevokeFamily { key: Vec<u8>, tenant: String, family: String, until: UnixSecs },
+    /// Revoke every family of end-user `sub` of `tenant` (found through the by-user index
+    /// under `prefix`), each kept at least until `until`.
+    RevokeFamiliesOfUser { prefix: Vec<u8>, tenant: String, sub: String, until: UnixSecs },
+    /// Insert or replace a session (`value` under `key`, expiring at `exp`) with its by-user
+    /// index entry `entry`.
+    PutSession { key: Vec<u8>, value: Vec<u8>, entry: Vec<u8>, exp: UnixSecs },
+    /// Delete a session and its by-user index entry.
+    DeleteSession { key: Vec<u8> },
+    /// Delete every session of `user` (found through the by-user index under `prefix`).
+    EndSessionsOfUser { prefix: Vec<u8>, user: String },
     /// Insert a record that does not expire (`value` under `key`) unless one is stored under
     /// `key`, or, for a record of a tenant, unless the tenant is not stored: then
     /// `StoreError::Conflict`. Checked and written in the writer, so of concurrent creates of
@@ -143,6 +156,9 @@ impl WriteOp {
             Self::PutRefresh { key, .. } => keys::owner(Space::RefreshTokens, key),
             Self::UseRefresh(use_) => keys::owner(Space::RefreshTokens, &use_.key),
             Self::RevokeFamily { key, .. } => keys::owner(Space::RefreshFamilies, key),
+            Self::RevokeFamiliesOfUser { prefix, .. } => keys::owner(Space::FamilyUsers, prefix),
+            Self::PutSession { key, .. } | Self::DeleteSession { key } => keys::owner(Space::Sessions, key),
+            Self::EndSessionsOfUser { prefix, .. } => keys::owner(Space::SessionUsers, prefix),
             Self::Create { space, key, .. } => keys::owner(*space, key),
             Self::RotateKey(rotate) => keys::owner(Space::Keys, &rotate.key),
         }
@@ -157,7 +173,12 @@ impl WriteOp {
             Self::DeleteUser { key }
             | Self::TakeCode { key, .. }
             | Self::DeleteClient { key }
-            | Self::RevokeFamily { key, .. } => key.len(),
+            | Self::RevokeFamily { key, .. }
+            | Self::DeleteSession { key } => key.len(),
+            Self::RevokeFamiliesOfUser { prefix, .. } | Self::EndSessionsOfUser { prefix, .. } => {
+                prefix.len()
+            }
+            Self::PutSession { key, value, entry, .. } => key.len() + value.len() + entry.len(),
             Self::PutConsent { key, value }
             | Self::PutRefresh { key, value, .. }
             | Self::Create { key, value, .. } => key.len() + value.len(),

@@ -80,7 +80,9 @@ impl<'a> Round<'a> {
             | Space::Consents
             | Space::ConsentClients
             | Space::RefreshTokens
-            | Space::RefreshFamilies => {}
+            | Space::RefreshFamilies
+            | Space::SessionUsers
+            | Space::FamilyUsers => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -106,7 +108,9 @@ impl<'a> Round<'a> {
             | Space::Consents
             | Space::ConsentClients
             | Space::RefreshTokens
-            | Space::RefreshFamilies => {}
+            | Space::RefreshFamilies
+            | Space::SessionUsers
+            | Space::FamilyUsers => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }

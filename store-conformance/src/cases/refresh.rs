@@ -1,12 +1,13 @@
 //! Refresh tokens and their families (`RefreshStore`): the first token founds the family;
 //! rotation, retries within the grace period, reuse revoking the whole family; revocation and
-//! tombstones; unknown when absent, expired or another tenant's; exactly one rotation of
-//! concurrent uses; successors refused outside their family; durability; expiry.
+//! tombstones; revoking every family of one end-user; unknown when absent, expired or another
+//! tenant's; exactly one rotation of concurrent uses; successors refused outside their family;
+//! durability; expiry.
 
 use std::sync::Arc;
 use tessera_core::store::{FamilyStatus, FoundRefresh};
 
-use tessera_core::model::RefreshToken;
+use tessera_core::model::{Authentication, RefreshToken};
 use tessera_core::store::{RefreshStore, RefreshUse, Store, StoreError};
 
 use crate::Harness;
@@ -346,4 +347,72 @@ pub(crate) async fn expired_tokens_and_families_leave(h: &impl Harness) {
     // would refuse this, a live one from another client would be refused as corrupt).
     let again = RefreshToken { client_id: "cli".to_owned(), ..refresh("acme", "fam1", 3_000, 6_000) };
     ok(store.put_refresh_token(&digest(3), &again), "put into a family that expired").await;
+}
+
+/// `t` issued to end-user `sub` instead.
+fn of_user(t: RefreshToken, sub: &str) -> RefreshToken {
+    RefreshToken { auth: Authentication { sub: sub.to_owned(), ..t.auth.clone() }, ..t }
+}
+
+pub(crate) async fn revoking_a_users_families_revokes_every_one_and_no_other(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    let t2 = successor(&t1, 1_100);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(use_token(&*store, 1, (2, &t2), 1_100, 60).await, Ok(RefreshUse::Rotated(t1.clone())));
+    let other_family = refresh("acme", "fam2", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(3), &other_family), "put").await;
+    let other_user = of_user(refresh("acme", "fam3", 1_000, 5_000), "u2");
+    ok(store.put_refresh_token(&digest(4), &other_user), "put").await;
+    let other_tenant = refresh("other", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(5), &other_tenant), "put").await;
+
+    ok(store.revoke_families_of_user("acme", "u1", 5_000), "revoke the user's families").await;
+    // Every token of both families, the current and the rotated, reads revoked...
+    assert_eq!(read(&*store, "acme", 1, 1_200).await, revoked(rotated(&t1, 1_100)));
+    assert_eq!(read(&*store, "acme", 2, 1_200).await, revoked(t2.clone()));
+    assert_eq!(read(&*store, "acme", 3, 1_200).await, revoked(other_family.clone()));
+    // ...and none can be used, not even as a retry within the grace period.
+    let t3 = successor(&t2, 1_200);
+    assert_eq!(use_token(&*store, 2, (6, &t3), 1_200, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(use_token(&*store, 1, (6, &t3), 1_120, 60).await, Ok(RefreshUse::Unknown));
+    assert_eq!(read(&*store, "acme", 6, 1_200).await, None, "nothing issued");
+    // Another user's family, and the same user id in another tenant, are untouched.
+    assert_eq!(read(&*store, "acme", 4, 1_200).await, live(other_user));
+    assert_eq!(read(&*store, "other", 5, 1_200).await, live(other_tenant));
+    // Revoking again is no error, nor is revoking for users no family can have.
+    ok(store.revoke_families_of_user("acme", "u1", 5_000), "revoke again").await;
+    ok(store.revoke_families_of_user("acme", "nobody", 5_000), "a user without families").await;
+    ok(store.revoke_families_of_user("acme", "u/1", 5_000), "an invalid user id").await;
+    ok(store.revoke_families_of_user("a/b", "u1", 5_000), "an invalid tenant").await;
+    assert_eq!(read(&*store, "acme", 2, 1_200).await, revoked(t2));
+}
+
+pub(crate) async fn a_family_founded_after_revoking_a_users_families_lives(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.revoke_families_of_user("acme", "u1", 5_000), "revoke while there is none").await;
+    let t1 = refresh("acme", "fam1", 1_000, 5_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, live(t1.clone()));
+    ok(store.revoke_families_of_user("acme", "u1", 5_000), "revoke").await;
+    // A new login's family is not the revoked one's.
+    let t2 = refresh("acme", "fam2", 1_100, 5_000);
+    ok(store.put_refresh_token(&digest(2), &t2), "put after the revocation").await;
+    assert_eq!(read(&*store, "acme", 2, 1_100).await, live(t2));
+    assert_eq!(read(&*store, "acme", 1, 1_100).await, revoked(t1));
+}
+
+pub(crate) async fn a_users_revoked_families_are_kept_until_until_and_survive_reopening(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    let t1 = refresh("acme", "fam1", 1_000, 3_000);
+    ok(store.put_refresh_token(&digest(1), &t1), "put first token").await;
+    ok(store.revoke_families_of_user("acme", "u1", 9_000), "revoke until 9_000").await;
+    let store = h.reopen(store);
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, revoked(t1.clone()), "the revocation survived");
+    // Past the token's own expiry the family is still known as revoked: its id cannot found a
+    // live family again before `until`.
+    h.set_now(4_000);
+    h.expire(&store);
+    let again = store.put_refresh_token(&digest(2), &refresh("acme", "fam1", 4_000, 8_000)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "kept until 9_000: {again:?}");
 }

@@ -1,8 +1,8 @@
 //! SSO sessions (`SessionStore`): round trip under the cookie's digest, not returned from their
-//! expiry on, replaced by a new login, deleted, invisible to other tenants, durable, and
-//! removed by the backend's expiry.
+//! expiry on, replaced by a new login, deleted, invisible to other tenants, durable, removed
+//! by the backend's expiry, and ended all at once for one user.
 
-use tessera_core::model::Session;
+use tessera_core::model::{Authentication, Session};
 use tessera_core::store::{SessionStore, Store};
 
 use crate::Harness;
@@ -92,4 +92,62 @@ pub(crate) async fn expired_sessions_leave(h: &impl Harness) {
     assert_eq!(read(&*store, "acme", 1, 1_500).await, None);
     assert_eq!(read(&*store, "acme", 2, 2_000).await, Some(longer));
     assert!(read(&*store, "acme", 3, 2_000).await.is_some());
+}
+
+/// A session like the fixture's, of user `sub`.
+fn session_of(sub: &str, tenant: &str, sid: &str) -> Session {
+    let s = session(tenant, sid, 1_000, 2_000);
+    Session { auth: Authentication { sub: sub.to_owned(), ..s.auth.clone() }, ..s }
+}
+
+pub(crate) async fn ending_a_users_sessions_ends_every_one_of_them_and_no_other(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    // Two browsers of u1, one of u2, and u1's namesake in another tenant.
+    ok(store.put_session(&digest(1), &session_of("u1", "acme", "sid-1")), "put").await;
+    ok(store.put_session(&digest(2), &session_of("u1", "acme", "sid-2")), "put").await;
+    let theirs = session_of("u2", "acme", "sid-3");
+    ok(store.put_session(&digest(3), &theirs), "put").await;
+    let elsewhere = session_of("u1", "other", "sid-4");
+    ok(store.put_session(&digest(4), &elsewhere), "put").await;
+
+    ok(store.end_sessions_of_user("acme", "u1"), "end u1's sessions").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None);
+    assert_eq!(read(&*store, "acme", 2, 1_000).await, None);
+    assert_eq!(read(&*store, "acme", 3, 1_000).await, Some(theirs), "another user's session");
+    assert_eq!(read(&*store, "other", 4, 1_000).await, Some(elsewhere), "another tenant's session");
+    // Ending again, or for users no session can have, is no error.
+    ok(store.end_sessions_of_user("acme", "u1"), "end again").await;
+    ok(store.end_sessions_of_user("acme", "nobody"), "a user without sessions").await;
+    ok(store.end_sessions_of_user("acme", "u/1"), "an invalid user id").await;
+    ok(store.end_sessions_of_user("a/b", "u1"), "an invalid tenant").await;
+}
+
+pub(crate) async fn a_session_of_another_user_under_the_same_cookie_is_not_ended(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_session(&digest(1), &session_of("u1", "acme", "sid-1")), "put").await;
+    // Another user signs in with the same cookie: the session is theirs now.
+    let theirs = session_of("u2", "acme", "sid-2");
+    ok(store.put_session(&digest(1), &theirs), "replace").await;
+    ok(store.end_sessions_of_user("acme", "u1"), "end u1's sessions").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, Some(theirs));
+    ok(store.end_sessions_of_user("acme", "u2"), "end u2's sessions").await;
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None);
+}
+
+pub(crate) async fn sessions_put_after_ending_live_and_the_end_survives_reopening(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_session(&digest(1), &session_of("u1", "acme", "sid-1")), "put").await;
+    ok(store.put_session(&digest(2), &session_of("u1", "acme", "sid-2")), "put").await;
+    // Sessions that ended on their own before do not stand in the way.
+    ok(store.delete_session("acme", &digest(2)), "log out").await;
+    ok(store.put_session(&digest(3), &session("acme", "sid-3", 1_000, 1_500)), "put").await;
+    h.set_now(1_500);
+    h.expire(&store);
+    ok(store.end_sessions_of_user("acme", "u1"), "end u1's sessions").await;
+    // A login after the end is a session like any other, even under a cookie used before.
+    let next = session_of("u1", "acme", "sid-4");
+    ok(store.put_session(&digest(2), &next), "log in again").await;
+    let store = h.reopen(store);
+    assert_eq!(read(&*store, "acme", 1, 1_000).await, None, "the end survived");
+    assert_eq!(read(&*store, "acme", 2, 1_000).await, Some(next));
 }
