@@ -41,7 +41,8 @@ pub enum SignerKind {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
     /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
-    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute.
+    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute,
+    /// max_concurrent_password_checks, password_check_max_wait_ms.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the store lives.
@@ -69,12 +70,23 @@ pub struct ServeArgs {
     /// family, in seconds (default 10).
     #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE_SECS")]
     pub refresh_reuse_grace_secs: Option<u32>,
-    /// Password attempts allowed per username per minute (default 10).
+    /// Password attempts allowed per username from one client address (an IPv6 /64) per
+    /// minute (default 10); attempts at one username from all addresses together are slowed,
+    /// never refused, beyond three times as many.
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_USER_PER_MINUTE")]
     pub login_attempts_per_user_per_minute: Option<u32>,
-    /// Password attempts allowed per client IP address per minute (default 60).
+    /// Password attempts allowed per client IP address (an IPv6 /64) per minute, whatever the
+    /// usernames (default 60).
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
     pub login_attempts_per_ip_per_minute: Option<u32>,
+    /// Password verifications and hashes (argon2id, 19 MiB each) running at once, at most
+    /// (default: the number of CPUs available).
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_PASSWORD_CHECKS")]
+    pub max_concurrent_password_checks: Option<usize>,
+    /// Milliseconds a password check may wait for a free slot before it is answered 503 with
+    /// Retry-After; 0: never wait (default 2000).
+    #[arg(long, env = "TESSERA_PASSWORD_CHECK_MAX_WAIT_MS")]
+    pub password_check_max_wait_ms: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +102,8 @@ struct FileConfig {
     refresh_reuse_grace_secs: Option<u32>,
     login_attempts_per_user_per_minute: Option<u32>,
     login_attempts_per_ip_per_minute: Option<u32>,
+    max_concurrent_password_checks: Option<usize>,
+    password_check_max_wait_ms: Option<u32>,
 }
 
 /// The PKCS#11 settings.
@@ -198,6 +212,14 @@ impl Config {
                 .login_attempts_per_ip_per_minute
                 .or(file.login_attempts_per_ip_per_minute)
                 .unwrap_or(defaults.login_attempts_per_ip_per_minute),
+            max_concurrent_password_checks: args
+                .max_concurrent_password_checks
+                .or(file.max_concurrent_password_checks)
+                .unwrap_or(defaults.max_concurrent_password_checks),
+            password_check_max_wait_ms: args
+                .password_check_max_wait_ms
+                .or(file.password_check_max_wait_ms)
+                .unwrap_or(defaults.password_check_max_wait_ms),
         };
         // A zero would make every session expire at once or refuse every login: a mistake,
         // not a policy.
@@ -206,6 +228,9 @@ impl Config {
         }
         if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
             return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
+        }
+        if policy.max_concurrent_password_checks == 0 {
+            return Err(ConfigError::Invalid("--max-concurrent-password-checks must be at least 1".into()));
         }
         Ok(Self {
             policy,
@@ -236,6 +261,8 @@ mod tests {
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.policy.session_ttl_secs, 36_000);
         assert_eq!(c.policy.refresh_reuse_grace_secs, 10);
+        assert!(c.policy.max_concurrent_password_checks >= 1);
+        assert_eq!(c.policy.password_check_max_wait_ms, 2_000);
     }
 
     #[test]
@@ -256,6 +283,23 @@ mod tests {
         assert_eq!(c.policy.refresh_reuse_grace_secs, 0);
         assert_eq!(c.policy.login_attempts_per_user_per_minute, 10);
         let args = ServeArgs { login_attempts_per_user_per_minute: Some(0), ..Default::default() };
+        assert!(Config::resolve(args, no_env).is_err());
+    }
+
+    #[test]
+    fn password_work_bounds_from_file_and_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "max_concurrent_password_checks = 3\npassword_check_max_wait_ms = 500\n")
+            .expect("write");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        let c = Config::resolve(args, no_env).expect("config");
+        assert_eq!((c.policy.max_concurrent_password_checks, c.policy.password_check_max_wait_ms), (3, 500));
+        // A zero wait is a policy (never queue); zero checks at once would refuse every login.
+        let args =
+            ServeArgs { config: Some(path), password_check_max_wait_ms: Some(0), ..Default::default() };
+        assert_eq!(Config::resolve(args, no_env).expect("config").policy.password_check_max_wait_ms, 0);
+        let args = ServeArgs { max_concurrent_password_checks: Some(0), ..Default::default() };
         assert!(Config::resolve(args, no_env).is_err());
     }
 

@@ -1,6 +1,7 @@
 //! The server-wide policy of the end-user side (session lifetime, refresh reuse grace, login
-//! rate limits), read from the configuration (`config.rs`). A leaf: the configuration, the
-//! shared state and the login limiters all read it, and it reads none of them.
+//! rate limits, the bound on password work), read from the configuration (`config.rs`). A leaf:
+//! the configuration, the shared state and the login limiters all read it, and it reads none of
+//! them.
 
 use tessera_core::model::Tenant;
 
@@ -14,10 +15,16 @@ pub struct Policy {
     /// How long after a refresh token is rotated a retry with it still succeeds instead of
     /// counting as reuse.
     pub refresh_reuse_grace_secs: u32,
-    /// Password attempts allowed per (tenant, username) per minute.
+    /// Password attempts allowed per (tenant, username, client address) per minute; the
+    /// looser limit across addresses (`web/ratelimit.rs`) is derived from it.
     pub login_attempts_per_user_per_minute: u32,
-    /// Password attempts allowed per client IP address per minute.
+    /// Password attempts allowed per client IP address (an IPv6 /64) per minute.
     pub login_attempts_per_ip_per_minute: u32,
+    /// Password verifications and hashes running at once, at most (`password/gate.rs`).
+    pub max_concurrent_password_checks: usize,
+    /// How long a password check may wait for a free slot before it is answered 503; 0: never
+    /// wait.
+    pub password_check_max_wait_ms: u32,
 }
 
 impl Default for Policy {
@@ -27,8 +34,16 @@ impl Default for Policy {
             refresh_reuse_grace_secs: 10,
             login_attempts_per_user_per_minute: 10,
             login_attempts_per_ip_per_minute: 60,
+            max_concurrent_password_checks: default_password_checks(),
+            password_check_max_wait_ms: 2_000,
         }
     }
+}
+
+/// One password check per core: argon2id keeps a core busy, so more at once cannot finish
+/// sooner and only hold more memory (19 MiB each).
+fn default_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Policy {

@@ -1,8 +1,7 @@
-//! User passwords: argon2id at OWASP's parameters (19 MiB, t=2, p=1), the PHC string that is
-//! stored, its verification, and the length rule. The admin API hashes with it when a user is
-//! created or changed (`admin/users.rs`) and the login form verifies with it (`web/login.rs`);
-//! neither imports the other. Hashing and verifying are CPU- and memory-heavy by design: call
-//! them off the async workers (`spawn_blocking`).
+//! argon2id at OWASP's parameters (19 MiB, t=2, p=1): the PHC string that is stored, its
+//! verification, and the length rule. Hashing and verifying are CPU- and memory-heavy by design,
+//! so only the gate (`gate.rs`) calls them, on a blocking thread and within its bound; the rest
+//! of the server sees the constants.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -30,16 +29,16 @@ fn argon2id() -> Result<Argon2<'static>, String> {
 }
 
 /// Hashes a password with argon2id and the OWASP parameters into a PHC string. CPU- and
-/// memory-heavy by design: call it off the async workers.
-pub fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, String> {
+/// memory-heavy by design: only the gate calls it, off the async workers.
+pub(super) fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, String> {
     let salt = SaltString::encode_b64(salt).map_err(|e| e.to_string())?;
     argon2id()?.hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
 /// Whether `password` matches the PHC string `phc`, with the parameters the hash names (so
 /// hashes made with older parameters still verify). A malformed hash matches nothing. As heavy
-/// as hashing: call it off the async workers.
-pub fn verify_password(password: &str, phc: &str) -> bool {
+/// as hashing: only the gate calls it, off the async workers.
+pub(super) fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
