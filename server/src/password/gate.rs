@@ -10,17 +10,19 @@
 //! `Retry-After` (`http/respond.rs`). Refusing is the point: a queue that grows without bound
 //! only turns a memory problem into a latency one.
 //!
-//! A slot is held by the blocking thread doing the work, not by the caller: a caller that stops
-//! waiting (its client went away, its future was dropped) frees its place in the queue at once,
-//! but work already started keeps its slot until it ends, because its memory is in use until
-//! then. A panic in the work frees the slot as the thread unwinds.
+//! The work runs on the gate's own threads (`workers.rs`), one per slot. A slot is held by the
+//! work, not by the caller: a caller that stops waiting (its client went away, its future was
+//! dropped) frees its place in the queue at once, but work already started keeps its slot until
+//! it ends, because its memory is in use until then. A panic in the work frees the slot as the
+//! work unwinds.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::argon2id::{hash_password, verify_password};
+use super::argon2id::{Memory, hash_password, verify_password};
+use super::workers::Workers;
 use crate::util::random;
 
 /// How long a refused caller is told to wait (`Retry-After`): one verification takes tens of
@@ -74,6 +76,8 @@ pub struct PasswordWork {
     /// Admissions: running plus waiting. Taken without waiting, so a full queue refuses at once.
     admitted: Arc<Semaphore>,
     max_wait: Duration,
+    /// One thread per slot.
+    workers: Workers,
 }
 
 const fn busy() -> PasswordError {
@@ -91,34 +95,41 @@ impl PasswordWork {
             running: Arc::new(Semaphore::new(running)),
             admitted: Arc::new(Semaphore::new(admitted)),
             max_wait: limits.max_wait,
+            workers: Workers::new(running),
         }
     }
 
     /// Whether `password` matches the PHC string `phc` (a malformed hash matches nothing).
     pub async fn verify(&self, password: String, phc: String) -> Result<bool, PasswordError> {
-        self.run(move || verify_password(&password, &phc)).await
+        self.run(move |memory| verify_password(&password, &phc, memory)).await
     }
 
     /// The PHC string of `password` under a fresh random salt.
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         let salt = random::<16>().map_err(|e| PasswordError::Failed(format!("no salt: {e}")))?;
-        self.run(move || hash_password(&password, &salt)).await?.map_err(PasswordError::Failed)
+        self.run(move |memory| hash_password(&password, &salt, memory)).await?.map_err(PasswordError::Failed)
     }
 
-    /// Runs `work` on a blocking thread once admitted and given a slot (module doc).
+    /// Runs `work` on a worker thread once admitted and given a slot (module doc).
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let admission = self.admitted.clone().try_acquire_owned().map_err(|_| busy())?;
         let slot = self.slot().await?;
-        tokio::task::spawn_blocking(move || {
-            // Both are released when this closure ends, returning or unwinding.
-            let _held = (admission, slot);
-            work()
-        })
-        .await
-        .map_err(|e| PasswordError::Failed(format!("password task: {e}")))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.workers
+            .submit(Box::new(move |memory| {
+                let held = (admission, slot);
+                let out = work(memory);
+                // Free before answering, so a caller that hears its answer finds its slot free
+                // (one that panics frees it as it unwinds).
+                drop(held);
+                // A caller that stopped waiting no longer hears the answer.
+                let _ = answer.send(out);
+            }))
+            .map_err(PasswordError::Failed)?;
+        answered.await.map_err(|_| PasswordError::Failed("the password work panicked".into()))
     }
 
     /// A running slot: at once, or within `max_wait`, or `Busy`.
@@ -172,7 +183,7 @@ mod tests {
         let (started_tx, started) = tokio::sync::oneshot::channel();
         let g = gate.clone();
         let task = tokio::spawn(async move {
-            g.run(move || {
+            g.run(move |_| {
                 let _ = started_tx.send(());
                 let _ = wait.recv();
             })
@@ -201,6 +212,9 @@ mod tests {
         assert!(g.verify("correct horse battery".into(), phc.clone()).await.expect("verifies"));
         assert!(!g.verify("wrong".into(), phc).await.expect("verifies"));
         assert!(!g.verify("x".into(), "not a hash".into()).await.expect("verifies"));
+        // The slot is free by the time the answer arrives, so one check after another never
+        // finds the gate full.
+        assert_eq!((g.running.available_permits(), g.admitted.available_permits()), (1, 1));
     }
 
     #[tokio::test]
@@ -227,7 +241,7 @@ mod tests {
         let mut queued = Vec::new();
         for n in 0..2 {
             let (g2, order) = (g.clone(), order.clone());
-            queued.push(tokio::spawn(async move { g2.run(move || order.lock().push(n)).await }));
+            queued.push(tokio::spawn(async move { g2.run(move |_| order.lock().push(n)).await }));
             until(|| g.admitted.available_permits() == 1 - n).await;
         }
         assert!(is_busy(&g.verify("p".into(), "h".into()).await), "the queue is full");
@@ -260,7 +274,7 @@ mod tests {
         for _ in 0..60 {
             let (g, now, peak) = (g.clone(), now.clone(), peak.clone());
             all.push(tokio::spawn(async move {
-                g.run(move || {
+                g.run(move |_| {
                     let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(n, Ordering::SeqCst);
                     // Long enough for the others to pile up behind the slots.
@@ -279,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn a_panic_frees_its_slot() {
         let g = gate(1, 0, Duration::ZERO);
-        let r = g.run(|| panic!("argon2 blew up")).await;
+        let r = g.run(|_| -> () { panic!("argon2 blew up") }).await;
         assert!(matches!(r, Err(PasswordError::Failed(_))), "{r:?}");
         assert_eq!((g.running.available_permits(), g.admitted.available_permits()), (1, 1));
         assert!(g.verify("p".into(), "h".into()).await.is_ok(), "usable after the panic");
