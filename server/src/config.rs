@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
-use crate::policy::Policy;
+use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, Policy};
 
 /// The `tessera` command line.
 #[derive(Debug, Parser)]
@@ -79,8 +79,8 @@ pub struct ServeArgs {
     /// usernames (default 60).
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
     pub login_attempts_per_ip_per_minute: Option<u32>,
-    /// Password verifications and hashes (argon2id, 19 MiB each) running at once, at most
-    /// (default: the number of CPUs available).
+    /// Password verifications and hashes (argon2id, 19 MiB each) running at once, at most, 1 to
+    /// 1024 (default: the number of CPUs available).
     #[arg(long, env = "TESSERA_MAX_CONCURRENT_PASSWORD_CHECKS")]
     pub max_concurrent_password_checks: Option<usize>,
     /// Milliseconds a password check may wait for a free slot before it is answered 503 with
@@ -229,8 +229,10 @@ impl Config {
         if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
             return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
         }
-        if policy.max_concurrent_password_checks == 0 {
-            return Err(ConfigError::Invalid("--max-concurrent-password-checks must be at least 1".into()));
+        if !(1..=MAX_CONCURRENT_PASSWORD_CHECKS).contains(&policy.max_concurrent_password_checks) {
+            return Err(ConfigError::Invalid(format!(
+                "--max-concurrent-password-checks must be 1 to {MAX_CONCURRENT_PASSWORD_CHECKS}"
+            )));
         }
         Ok(Self {
             policy,
@@ -299,8 +301,10 @@ mod tests {
         let args =
             ServeArgs { config: Some(path), password_check_max_wait_ms: Some(0), ..Default::default() };
         assert_eq!(Config::resolve(args, no_env).expect("config").policy.password_check_max_wait_ms, 0);
-        let args = ServeArgs { max_concurrent_password_checks: Some(0), ..Default::default() };
-        assert!(Config::resolve(args, no_env).is_err());
+        for refused in [0, MAX_CONCURRENT_PASSWORD_CHECKS + 1] {
+            let args = ServeArgs { max_concurrent_password_checks: Some(refused), ..Default::default() };
+            assert!(Config::resolve(args, no_env).is_err(), "{refused}");
+        }
     }
 
     #[test]

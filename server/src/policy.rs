@@ -20,7 +20,8 @@ pub struct Policy {
     pub login_attempts_per_user_per_minute: u32,
     /// Password attempts allowed per client IP address (an IPv6 /64) per minute.
     pub login_attempts_per_ip_per_minute: u32,
-    /// Password verifications and hashes running at once, at most (`password/gate.rs`).
+    /// Password verifications and hashes running at once, at most (`password/gate.rs`), 1 to
+    /// [`MAX_CONCURRENT_PASSWORD_CHECKS`].
     pub max_concurrent_password_checks: usize,
     /// How long a password check may wait for a free slot before it is answered 503; 0: never
     /// wait.
@@ -39,6 +40,10 @@ impl Default for Policy {
         }
     }
 }
+
+/// The most password checks that may be configured to run at once: each has a thread and
+/// 19 MiB of its own, so this many is already 19 GiB.
+pub const MAX_CONCURRENT_PASSWORD_CHECKS: usize = 1024;
 
 /// One password check per core: argon2id keeps a core busy, so more at once cannot finish
 /// sooner and only hold more memory (19 MiB each).

@@ -62,8 +62,8 @@ pub enum PasswordError {
         /// What `Retry-After` says.
         retry_after_secs: u32,
     },
-    /// The work did not finish (its thread panicked, or the runtime is shutting down) or could
-    /// not start (no randomness for a salt): a 500, the detail only in the log.
+    /// The work did not finish (it panicked) or could not start (no randomness for a salt, no
+    /// thread to run it on): a 500, the detail only in the log.
     #[error("password work failed: {0}")]
     Failed(String),
 }
