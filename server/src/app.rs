@@ -14,6 +14,7 @@ use tessera_core::store::{Store, StoreError};
 use crate::actors::Shards;
 use crate::http::cors::Origins;
 use crate::keyring::KeyRing;
+use crate::password::{GateLimits, PasswordWork};
 use crate::policy::Policy;
 use crate::web::ratelimit::LoginLimits;
 
@@ -36,6 +37,8 @@ pub struct App {
     pub policy: Policy,
     /// The login rate limiters, sized from `policy`.
     pub login_limits: LoginLimits,
+    /// The one gate of password hashing and verification, sized from `policy`.
+    pub passwords: PasswordWork,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
     /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
@@ -85,6 +88,10 @@ impl App {
     ) -> Self {
         Self {
             login_limits: LoginLimits::new(&policy),
+            passwords: PasswordWork::new(GateLimits::for_slots(
+                policy.max_concurrent_password_checks,
+                std::time::Duration::from_millis(u64::from(policy.password_check_max_wait_ms)),
+            )),
             policy,
             keys: KeyRing::new(store.clone(), signer.clone()),
             origins: Origins::new(store.clone()),

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::http::conn::ConnSettings;
-use crate::policy::Policy;
+use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, Policy};
 
 /// The `tessera` command line.
 #[derive(Debug, Parser)]
@@ -43,7 +43,8 @@ pub enum SignerKind {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
     /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
-    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute, max_connections,
+    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute,
+    /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
     /// body_read_timeout_secs.
     #[arg(long)]
@@ -73,12 +74,23 @@ pub struct ServeArgs {
     /// family, in seconds (default 0: none).
     #[arg(long, env = "TESSERA_REFRESH_REUSE_GRACE_SECS")]
     pub refresh_reuse_grace_secs: Option<u32>,
-    /// Password attempts allowed per username per minute (default 10).
+    /// Password attempts allowed per username from one client address (an IPv6 /64) per
+    /// minute (default 10); attempts at one username from all addresses together are slowed,
+    /// never refused, beyond three times as many.
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_USER_PER_MINUTE")]
     pub login_attempts_per_user_per_minute: Option<u32>,
-    /// Password attempts allowed per client IP address per minute (default 60).
+    /// Password attempts allowed per client IP address (an IPv6 /64) per minute, whatever the
+    /// usernames (default 60).
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
     pub login_attempts_per_ip_per_minute: Option<u32>,
+    /// Password verifications and hashes (argon2id, 19 MiB each) running at once, at most, 1 to
+    /// 1024 (default: the number of CPUs available).
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_PASSWORD_CHECKS")]
+    pub max_concurrent_password_checks: Option<usize>,
+    /// Milliseconds a password check may wait for a free slot before it is answered 503 with
+    /// Retry-After; 0: never wait (default 2000).
+    #[arg(long, env = "TESSERA_PASSWORD_CHECK_MAX_WAIT_MS")]
+    pub password_check_max_wait_ms: Option<u32>,
     /// Open connections at most (default: the file-descriptor limit, raised to its hard limit
     /// at start, less 128).
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
@@ -111,6 +123,8 @@ struct FileConfig {
     refresh_reuse_grace_secs: Option<u32>,
     login_attempts_per_user_per_minute: Option<u32>,
     login_attempts_per_ip_per_minute: Option<u32>,
+    max_concurrent_password_checks: Option<usize>,
+    password_check_max_wait_ms: Option<u32>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
     header_read_timeout_secs: Option<u64>,
@@ -226,6 +240,14 @@ impl Config {
                 .login_attempts_per_ip_per_minute
                 .or(file.login_attempts_per_ip_per_minute)
                 .unwrap_or(defaults.login_attempts_per_ip_per_minute),
+            max_concurrent_password_checks: args
+                .max_concurrent_password_checks
+                .or(file.max_concurrent_password_checks)
+                .unwrap_or(defaults.max_concurrent_password_checks),
+            password_check_max_wait_ms: args
+                .password_check_max_wait_ms
+                .or(file.password_check_max_wait_ms)
+                .unwrap_or(defaults.password_check_max_wait_ms),
         };
         // A zero would make every session expire at once or refuse every login: a mistake,
         // not a policy.
@@ -234,6 +256,11 @@ impl Config {
         }
         if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
             return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
+        }
+        if !(1..=MAX_CONCURRENT_PASSWORD_CHECKS).contains(&policy.max_concurrent_password_checks) {
+            return Err(ConfigError::Invalid(format!(
+                "--max-concurrent-password-checks must be 1 to {MAX_CONCURRENT_PASSWORD_CHECKS}"
+            )));
         }
         let conn_defaults = ConnSettings::default();
         let secs = |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
@@ -302,6 +329,8 @@ mod tests {
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.policy.session_ttl_secs, 36_000);
         assert_eq!(c.policy.refresh_reuse_grace_secs, 0);
+        assert!(c.policy.max_concurrent_password_checks >= 1);
+        assert_eq!(c.policy.password_check_max_wait_ms, 2_000);
     }
 
     #[test]
@@ -323,6 +352,25 @@ mod tests {
         assert_eq!(c.policy.login_attempts_per_user_per_minute, 10);
         let args = ServeArgs { login_attempts_per_user_per_minute: Some(0), ..Default::default() };
         assert!(Config::resolve(args, no_env).is_err());
+    }
+
+    #[test]
+    fn password_work_bounds_from_file_and_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "max_concurrent_password_checks = 3\npassword_check_max_wait_ms = 500\n")
+            .expect("write");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        let c = Config::resolve(args, no_env).expect("config");
+        assert_eq!((c.policy.max_concurrent_password_checks, c.policy.password_check_max_wait_ms), (3, 500));
+        // A zero wait is a policy (never queue); zero checks at once would refuse every login.
+        let args =
+            ServeArgs { config: Some(path), password_check_max_wait_ms: Some(0), ..Default::default() };
+        assert_eq!(Config::resolve(args, no_env).expect("config").policy.password_check_max_wait_ms, 0);
+        for refused in [0, MAX_CONCURRENT_PASSWORD_CHECKS + 1] {
+            let args = ServeArgs { max_concurrent_password_checks: Some(refused), ..Default::default() };
+            assert!(Config::resolve(args, no_env).is_err(), "{refused}");
+        }
     }
 
     #[test]

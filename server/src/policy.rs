@@ -1,6 +1,7 @@
 //! The server-wide policy of the end-user side (session lifetime, refresh reuse grace, login
-//! rate limits), read from the configuration (`config.rs`). A leaf: the configuration, the
-//! shared state and the login limiters all read it, and it reads none of them.
+//! rate limits, the bound on password work), read from the configuration (`config.rs`). A leaf:
+//! the configuration, the shared state and the login limiters all read it, and it reads none of
+//! them.
 
 use tessera_core::model::Tenant;
 
@@ -16,10 +17,17 @@ pub struct Policy {
     /// again revokes its family (OAuth 2.0 Security BCP 4.14.2); a tenant whose clients lose
     /// answers on flaky networks may allow a few seconds.
     pub refresh_reuse_grace_secs: u32,
-    /// Password attempts allowed per (tenant, username) per minute.
+    /// Password attempts allowed per (tenant, username, client address) per minute; the
+    /// looser limit across addresses (`web/ratelimit.rs`) is derived from it.
     pub login_attempts_per_user_per_minute: u32,
-    /// Password attempts allowed per client IP address per minute.
+    /// Password attempts allowed per client IP address (an IPv6 /64) per minute.
     pub login_attempts_per_ip_per_minute: u32,
+    /// Password verifications and hashes running at once, at most (`password/gate.rs`), 1 to
+    /// [`MAX_CONCURRENT_PASSWORD_CHECKS`].
+    pub max_concurrent_password_checks: usize,
+    /// How long a password check may wait for a free slot before it is answered 503; 0: never
+    /// wait.
+    pub password_check_max_wait_ms: u32,
 }
 
 impl Default for Policy {
@@ -29,8 +37,20 @@ impl Default for Policy {
             refresh_reuse_grace_secs: 0,
             login_attempts_per_user_per_minute: 10,
             login_attempts_per_ip_per_minute: 60,
+            max_concurrent_password_checks: default_password_checks(),
+            password_check_max_wait_ms: 2_000,
         }
     }
+}
+
+/// The most password checks that may be configured to run at once: each has a thread and
+/// 19 MiB of its own, so this many is already 19 GiB.
+pub const MAX_CONCURRENT_PASSWORD_CHECKS: usize = 1024;
+
+/// One password check per core: argon2id keeps a core busy, so more at once cannot finish
+/// sooner and only hold more memory (19 MiB each).
+fn default_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Policy {

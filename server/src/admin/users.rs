@@ -1,6 +1,7 @@
 //! Local users of a tenant: create, list, read, change, delete (API.md). Passwords arrive in
-//! the body, are hashed with argon2id (OWASP parameters) on a blocking thread, and only the PHC
-//! hash is stored; no response ever carries the password or its hash. Usernames and e-mail
+//! the body, are hashed with argon2id (OWASP parameters) through the password gate (at
+//! capacity: 503 with `Retry-After`), and only the PHC hash is stored; no response ever carries
+//! the password or its hash. Usernames and e-mail
 //! addresses are unique per tenant regardless of case: the store decides that atomically, and
 //! its `Conflict` becomes a 409.
 
@@ -14,26 +15,22 @@ use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
-use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, hash_password};
+use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordWork};
 use crate::util::{now, random};
 
 /// Stands in for the hash while the other fields are validated, so a bad request is refused
 /// before any argon2 time is spent; always replaced before the user is stored.
 const PENDING_HASH: &str = "$pending";
 
-/// Checks the length and hashes on a blocking thread: never on an async worker.
-async fn hash_off_worker(password: String) -> Result<String, ApiError> {
+/// Checks the length, then hashes through the password gate.
+async fn hash_checked(passwords: &PasswordWork, password: String) -> Result<String, ApiError> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::BadRequest(format!(
             "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
         )));
     }
-    let salt = random::<16>().map_err(|e| ApiError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || hash_password(&password, &salt))
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing task: {e}")))?
-        .map_err(ApiError::Internal)
+    Ok(passwords.hash(password).await?)
 }
 
 /// Reads a field that may be absent (leave it), `null` (clear it) or a value (set it).
@@ -165,7 +162,7 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
     let created_at = now();
     let mut user = User::new(tenant, id, String::new(), PENDING_HASH, created_at);
     apply(&mut user, b)?;
-    user.password_hash = hash_off_worker(password).await?;
+    user.password_hash = hash_checked(&app.passwords, password).await?;
     app.store.put_user(&user).await?;
     Ok(json_no_store(StatusCode::CREATED, &view(&user)))
 }
@@ -195,7 +192,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, b: UserBody) -> Result<Res
     let password = apply(&mut user, b)?;
     let password_changed = password.is_some();
     if let Some(password) = password {
-        user.password_hash = hash_off_worker(password).await?;
+        user.password_hash = hash_checked(&app.passwords, password).await?;
     }
     // A clock stepped back must not break `updated_at >= created_at`.
     user.updated_at = now().max(user.created_at);
@@ -220,11 +217,32 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_pending_placeholder_matches_no_password() {
-        assert!(!crate::password::verify_password("correct horse battery", PENDING_HASH));
-        assert!(!crate::password::verify_password("", PENDING_HASH));
-        assert!(!crate::password::verify_password("$pending", PENDING_HASH));
+    fn gate() -> PasswordWork {
+        PasswordWork::new(crate::password::GateLimits::for_slots(1, std::time::Duration::ZERO))
+    }
+
+    #[tokio::test]
+    async fn the_pending_placeholder_matches_no_password() {
+        let gate = gate();
+        for password in ["correct horse battery", "", "$pending"] {
+            assert!(!gate.verify(password.into(), PENDING_HASH.into()).await.expect("checked"), "{password}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hashing_goes_through_the_gate_and_a_full_gate_is_a_503() {
+        let gate = gate();
+        let held = gate.take_free_slots();
+        let err = hash_checked(&gate, "correct horse battery".into()).await.expect_err("gate full");
+        let resp = err.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[http::header::RETRY_AFTER], "1");
+        // The length is checked before the gate is asked.
+        let short = hash_checked(&gate, "short".into()).await.expect_err("too short");
+        assert!(matches!(short, ApiError::BadRequest(_)), "{short:?}");
+        drop(held);
+        let phc = hash_checked(&gate, "correct horse battery".into()).await.expect("a free slot");
+        assert!(phc.starts_with("$argon2id$"));
     }
 
     #[test]

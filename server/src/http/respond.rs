@@ -3,16 +3,19 @@
 //! format: the protocol endpoints (an RFC 6749 [`OAuthError`]), the admin API ([`ApiError`])
 //! and the browser pages ([`PageError`]). A store, signer or randomness failure reaches all
 //! three; how it is answered is read once, here ([`StoreFailure`]), and each surface's mapping
-//! follows from that reading.
+//! follows from that reading. A limit answers with its own status and `Retry-After`
+//! ([`set_retry_after`]).
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::signer::SignError;
 use tessera_core::store::StoreError;
+
+use crate::password::PasswordError;
 
 /// The response type of every handler.
 pub type Resp = Response<Full<Bytes>>;
@@ -120,6 +123,12 @@ pub enum ApiError {
     /// 503: the store refuses writes.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: too much password work at once (`password/gate.rs`).
+    #[error("too many password operations at once; retry in {retry_after_secs} s")]
+    Busy {
+        /// What `Retry-After` says.
+        retry_after_secs: u32,
+    },
     /// 500: something broke; details are in the log only.
     #[error("internal error")]
     Internal(String),
@@ -136,7 +145,9 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::Unavailable(_) | Self::Busy { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -151,12 +162,37 @@ impl ApiError {
             status,
             &serde_json::json!({ "error": code, "error_description": self.to_string() }),
         );
-        if matches!(self, Self::Unauthorized) {
-            resp.headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera-admin\""));
+        match self {
+            Self::Unauthorized => {
+                resp.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera-admin\""));
+            }
+            Self::Busy { retry_after_secs } => set_retry_after(&mut resp, retry_after_secs),
+            _ => {}
         }
         resp
     }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(err: PasswordError) -> Self {
+        match err {
+            PasswordError::Busy { retry_after_secs } => Self::Busy { retry_after_secs },
+            PasswordError::Failed(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+/// Whole seconds to say in `Retry-After` for `wait`: rounded up, at least 1, so a client that
+/// obeys never comes back too early, and never "now".
+pub fn retry_after_secs(wait: std::time::Duration) -> u32 {
+    let secs = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0));
+    u32::try_from(secs).unwrap_or(u32::MAX).max(1)
+}
+
+/// Sets `Retry-After` (RFC 9110 10.2.3) on a 429 or 503, in seconds.
+pub fn set_retry_after(resp: &mut Resp, secs: u32) {
+    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
 }
 
 impl From<StoreError> for ApiError {
@@ -376,6 +412,26 @@ mod tests {
         }
         let oauth = store_error(StoreError::Conflict("username taken".into()));
         assert!(!oauth.description.contains("taken"), "{oauth:?}");
+    }
+
+    #[test]
+    fn busy_password_work_is_a_503_with_retry_after() {
+        let resp = ApiError::from(PasswordError::Busy { retry_after_secs: 1 }).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[RETRY_AFTER], "1");
+        let failed = ApiError::from(PasswordError::Failed("panicked".into()));
+        assert_eq!(failed.status_and_code(), (StatusCode::INTERNAL_SERVER_ERROR, "server_error"));
+        assert!(failed.into_response().headers().get(RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        use std::time::Duration;
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(6)), 6);
+        assert_eq!(retry_after_secs(Duration::from_millis(6_001)), 7);
+        assert_eq!(retry_after_secs(Duration::MAX), u32::MAX);
     }
 
     #[test]

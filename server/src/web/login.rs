@@ -1,6 +1,10 @@
 //! `POST /login` (the form is `web/prompts.rs`'s): CSRF check, the authorization request
-//! validated again, rate limits, the password verified off the async workers, then a new
-//! session and the authorization's next step (consent or the response).
+//! validated again, rate limits (`ratelimit.rs`: a refusal is the form again with 429 and
+//! `Retry-After`, an account guessed from many addresses waits first), the password verified
+//! through the password gate (at capacity: the form again with 503 and `Retry-After`), then a
+//! new session and the authorization's next step (consent or the response).
+
+use std::time::Instant;
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
@@ -9,12 +13,12 @@ use tessera_core::model::User;
 use super::flow::{Flow, FormPost, form_post};
 use super::interaction::{EndUser, proceed};
 use super::prompts;
-use super::ratelimit::Limited;
+use super::ratelimit::{Limited, Refused};
 use super::session::{self, StartError};
 use super::{Input, error_page};
 use crate::app::{App, TenantCx};
-use crate::http::respond::{PageError, Resp, store_error};
-use crate::password::{DUMMY_HASH, verify_password};
+use crate::http::respond::{PageError, Resp, retry_after_secs, set_retry_after, store_error};
+use crate::password::{DUMMY_HASH, PasswordError};
 use crate::util::now;
 
 /// Said for a wrong username and a wrong password alike, so the form never tells which
@@ -22,6 +26,8 @@ use crate::util::now;
 pub const INCORRECT: &str = "The username or password is incorrect.";
 /// Said when a limit of [`super::ratelimit`] is reached.
 pub const TOO_MANY: &str = "Too many sign-in attempts. Wait a minute and try again.";
+/// Said when the password gate is at capacity: nothing was checked, trying again will work.
+pub const BUSY: &str = "The service is busy. Try again in a moment.";
 /// Said when a field was left empty.
 const EMPTY: &str = "Enter your username and password.";
 
@@ -57,32 +63,48 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         return prompts::login(&flow, username, Some((EMPTY, StatusCode::OK)));
     }
     // Before any hashing: a limited attempt costs no argon2 time.
-    if let Err(limit) = app.login_limits.check(&cx.tenant.id, username, input.peer.ip()) {
-        let by = match limit {
-            Limited::Address => "address",
-            Limited::Username => "username",
-        };
-        tracing::info!(tenant = %cx.tenant.id, by, "login attempt rate-limited");
-        return prompts::login(&flow, username, Some((TOO_MANY, StatusCode::TOO_MANY_REQUESTS)));
+    let delay = match app.login_limits.check(&cx.tenant.id, username, input.peer.ip(), Instant::now()) {
+        Ok(delay) => delay,
+        Err(Refused { by, retry_after }) => {
+            let by = match by {
+                Limited::Address => "address",
+                Limited::UsernameAtAddress => "username at address",
+            };
+            tracing::info!(tenant = %cx.tenant.id, by, "login attempt rate-limited");
+            let mut resp = prompts::login(&flow, username, Some((TOO_MANY, StatusCode::TOO_MANY_REQUESTS)));
+            set_retry_after(&mut resp, retry_after_secs(retry_after));
+            return resp;
+        }
+    };
+    if !delay.is_zero() {
+        // Bounded (slowdown::MAX_DELAY), and before the password work: a waiting attempt holds
+        // no argon2 memory and no password slot.
+        tracing::info!(tenant = %cx.tenant.id, delay_ms = delay.as_millis(), "login attempt slowed");
+        tokio::time::sleep(delay).await;
     }
     let user = match find_user(app, &cx.tenant.id, username).await {
         Ok(u) => u,
         Err(err) => return flow.fail(store_error(err)),
     };
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-    let password = password.to_owned();
-    // argon2id costs ~28 ms of CPU and 19 MiB: never on an async worker.
-    let verified = match tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await {
+    let verified = match app.passwords.verify(password.to_owned(), hash).await {
         Ok(v) => v,
-        Err(err) => {
-            return error_page(Some(cx), PageError::Internal(format!("password verification task: {err}")));
+        Err(PasswordError::Busy { retry_after_secs }) => {
+            tracing::info!(tenant = %cx.tenant.id, "login attempt refused: password checks at capacity");
+            let mut resp = prompts::login(&flow, username, Some((BUSY, StatusCode::SERVICE_UNAVAILABLE)));
+            set_retry_after(&mut resp, retry_after_secs);
+            return resp;
         }
+        Err(PasswordError::Failed(detail)) => return error_page(Some(cx), PageError::Internal(detail)),
     };
     let user = match user {
         Some(user) if verified => user,
         // 200, not 401: a 401 must carry a `WWW-Authenticate` challenge (RFC 9110 15.5.2),
         // and a form login has none; the page itself says what went wrong.
-        _ => return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK))),
+        _ => {
+            app.login_limits.failed(&cx.tenant.id, username, Instant::now());
+            return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
+        }
     };
     let now = now();
     let (current, set_cookie) = match session::start(app, cx, &input.headers, user, now).await {

@@ -23,6 +23,7 @@ mod pages;
 mod prompts;
 pub mod ratelimit;
 mod session;
+mod slowdown;
 
 use std::net::SocketAddr;
 

@@ -273,12 +273,20 @@ pub struct EndUser<'s> {
     tenant: String,
     /// The cookies, by name (tests may copy a jar, or plant an old cookie, to replay it).
     pub jar: BTreeMap<String, String>,
+    /// Its own HTTP client when it plays another address than 127.0.0.1.
+    http: Option<reqwest::Client>,
 }
 
 impl<'s> EndUser<'s> {
     /// A browser with no cookies, for `tenant`.
     pub fn new(server: &'s TestServer, tenant: &str) -> Self {
-        Self { server, tenant: tenant.to_owned(), jar: BTreeMap::new() }
+        Self { server, tenant: tenant.to_owned(), jar: BTreeMap::new(), http: None }
+    }
+
+    /// A browser with no cookies, for `tenant`, connecting from `source` (a loopback address
+    /// such as 127.0.0.2), as a user elsewhere would.
+    pub fn from_address(server: &'s TestServer, tenant: &str, source: std::net::IpAddr) -> Self {
+        Self { http: Some(server.http_client_from(source)), ..Self::new(server, tenant) }
     }
 
     /// Whether the browser holds a session cookie.
@@ -303,7 +311,10 @@ impl<'s> EndUser<'s> {
         if let Some(ct) = content_type {
             headers.push(("content-type", ct));
         }
-        let reply = self.server.send(method, path, &headers, body).await;
+        let reply = match &self.http {
+            Some(http) => self.server.send_with(http, method, path, &headers, body).await,
+            None => self.server.send(method, path, &headers, body).await,
+        };
         for c in set_cookies(&reply) {
             if c.has("Max-Age=0") {
                 self.jar.remove(&c.name);

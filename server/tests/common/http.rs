@@ -91,7 +91,20 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        self.send_with(&self.http, method, path, headers, body).await
+    }
+
+    /// [`send`](Self::send) through another HTTP client (one bound to another source address,
+    /// say).
+    pub async fn send_with(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut req = http.request(method, format!("{}{path}", self.base));
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
@@ -110,6 +123,18 @@ impl TestServer {
     /// The HTTP client, for requests the helpers do not cover.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// An HTTP client like the server's own that connects from `source`, a loopback address
+    /// such as 127.0.0.2, to play another client address.
+    pub fn http_client_from(&self, source: std::net::IpAddr) -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(source)
+            .build()
+            .expect("HTTP client")
     }
 
     /// A `GET` over HTTP/2 with prior knowledge (h2c), which the server also speaks on its

@@ -11,14 +11,16 @@
 //! - `values.rs`: plain values ([`now_secs`], [`random_string`]) and the form and Basic
 //!   encodings ([`form_body`], [`basic_auth`]).
 //! - `http.rs`: replies and HTTP. [`Reply`] (status, headers, body as text and JSON, and its
-//!   assertions), raw requests (`send`, HTTP/2 `h2_get`), the back-channel endpoints
+//!   assertions), raw requests (`send`, `send_with` a client from another loopback address
+//!   such as 127.0.0.2, HTTP/2 `h2_get`), the back-channel endpoints
 //!   (`token_basic`, `token_post`, `introspect`, `revoke`, `jwks`, `discovery`), [`join_all`].
 //! - `admin.rs`: the admin API (`create_tenant`, `create_client`, `create_user`,
 //!   `put_settings`, `rotate_keys`, ...).
 //! - `jwt.rs`: JWT and JWKS checks ([`verify_jwt`], [`verify_id_token`], `at_hash`,
 //!   [`assert_no_private_material`]).
-//! - `end_user.rs`: the end-user driver. [`EndUser`], a cookie-keeping browser for a tenant
-//!   (`authorize`, `login`, `consent`, `sign_in`, `code`, `pkce_code`, `tokens`); the page and redirect
+//! - `end_user.rs`: the end-user driver. [`EndUser`], a cookie-keeping browser for a tenant,
+//!   from 127.0.0.1 or (`from_address`) another loopback address (`authorize`, `login`,
+//!   `consent`, `sign_in`, `code`, `pkce_code`, `tokens`); the page and redirect
 //!   checks ([`expect_page`], [`redirect_params`]); and, for a code-flow [`Client`], the steps
 //!   after the login (`exchange`, `refresh`, `userinfo`, `verify_id_token`).
 //! - `browser.rs` (not a module of this one: `browser_login.rs` includes it by path): a real
