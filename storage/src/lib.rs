@@ -5,7 +5,8 @@
 //! through one writer thread that group-commits them: one fjall batch and one fsync per round,
 //! however many writes are waiting (`writer`); once a round is durable, and before its writes
 //! are acknowledged, the listeners of the change feed hear what it changed (`feed`). Tenants
-//! and clients are cached with moka and the whole live deny list is in memory (`cache`).
+//! and clients are cached with moka (`cache`); each live JWT revocation is a 16-byte
+//! fingerprint in memory, confirmed on disk when it matches (`deny`).
 //! Expired tokens, revocations, codes, sessions and refresh tokens and families are removed a
 //! bounded batch at a time by a background sweeper (`sweeper`). Decisions that must be atomic
 //! with their write (a username claim, a code take, a refresh-token rotation) run in the writer
@@ -23,6 +24,7 @@
 mod backfill;
 mod cache;
 mod codec;
+mod deny;
 mod feed;
 mod keys;
 mod options;

@@ -1,10 +1,12 @@
 //! The read paths of [`FjallStore`], answered at once from the record caches, the in-memory deny
-//! list and fjall; the `tessera_core::store` trait impls in `store` wrap each in a ready `Read`.
+//! list's fingerprints and fjall; the `tessera_core::store` trait impls in `store` wrap each in a ready `Read`.
 //! A tenant being deleted reads as absent in every one of them.
 
 use std::sync::Arc;
 
-use tessera_core::model::{Client, KeyRecord, OpaqueToken, RefreshToken, Session, Tenant, UnixSecs, User};
+use tessera_core::model::{
+    Client, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+};
 use tessera_core::rules::refresh;
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus, StoreError};
 
@@ -103,9 +105,25 @@ impl FjallStore {
         self.read(tenant, keys::scoped_key(tenant, digest))
     }
 
+    /// Answered from memory unless the deny list holds the token's fingerprint; then the
+    /// revocation record decides (see `deny`).
     pub(crate) fn jwt_status_now(&self, tenant: &str, jti: &str) -> Result<JwtStatus, StoreError> {
-        let revoked =
-            !self.shared.is_deleting(tenant) && self.shared.deny.contains(tenant, jti, self.shared.now());
+        let now = self.shared.now();
+        if self.shared.is_deleting(tenant) || !self.shared.deny.may_contain(tenant, jti, now) {
+            return Ok(JwtStatus::NotRevoked);
+        }
+        let Some(key) = keys::scoped_key(tenant, jti.as_bytes()) else {
+            return Ok(JwtStatus::NotRevoked);
+        };
+        let revoked = match self.shared.space(Space::Revocations).get(&key).map_err(io)? {
+            None => false,
+            Some(bytes) => match codec::decode::<Revocation>(&key, &bytes) {
+                Ok(revocation) => revocation.exp > now,
+                // As when the list is loaded: a record that does not decode keeps its token
+                // revoked rather than silently letting it back in.
+                Err(_) => true,
+            },
+        };
         Ok(if revoked { JwtStatus::Revoked } else { JwtStatus::NotRevoked })
     }
 

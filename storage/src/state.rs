@@ -16,8 +16,9 @@ use rkyv::util::AlignedVec;
 use tessera_core::model::{Client, Tenant, UnixSecs};
 use tessera_core::store::StoreError;
 
-use crate::cache::{DenyList, RecordCache};
+use crate::cache::RecordCache;
 use crate::codec::{self, Record};
+use crate::deny::DenyList;
 use crate::feed::Feed;
 use crate::keys::Space;
 use crate::options::Clock;

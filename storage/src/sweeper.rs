@@ -28,6 +28,7 @@ pub(crate) fn sweep_round(
         return Err(refused);
     }
     let now = shared.now();
+    shared.deny.forget_expired(now);
     let upper = keys::expired_upper_bound(now);
     let index_keys = shared
         .space(Space::Expiry)

@@ -258,11 +258,6 @@ impl Writer {
         for i in finished.into_iter().rev() {
             let deletion = self.deletions.remove(i);
             self.shared.end_delete(&deletion.tenant);
-            // Its revocations left the list chunk by chunk; this drops any whose record did
-            // not decode.
-            if let Ok(tenant) = std::str::from_utf8(&deletion.tenant) {
-                self.shared.deny.remove_tenant(tenant);
-            }
             round.durable.extend(deletion.waiters);
         }
         Ok(())

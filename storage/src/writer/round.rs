@@ -20,7 +20,6 @@ enum Effect {
     InvalidateTenant(Vec<u8>),
     InvalidateClient(Vec<u8>),
     Deny { key: Vec<u8>, exp: UnixSecs },
-    Undeny { key: Vec<u8> },
 }
 
 /// The writes of one round: a fjall batch not yet committed, its effects, and the waiters the
@@ -96,8 +95,10 @@ impl<'a> Round<'a> {
         match space {
             Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
             Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
-            Space::Revocations => self.effects.push(Effect::Undeny { key: key.clone() }),
-            Space::Keys
+            // A revocation's fingerprint leaves the deny list when its `exp` passes, not with
+            // its record: see `deny` for why.
+            Space::Revocations
+            | Space::Keys
             | Space::Tokens
             | Space::Expiry
             | Space::Users
@@ -166,11 +167,6 @@ impl<'a> Round<'a> {
                 Effect::Deny { key, exp } => {
                     if let Some((tenant, jti)) = scoped_strs(&key) {
                         self.shared.deny.insert(tenant, jti, exp);
-                    }
-                }
-                Effect::Undeny { key } => {
-                    if let Some((tenant, jti)) = scoped_strs(&key) {
-                        self.shared.deny.remove(tenant, jti);
                     }
                 }
             }
