@@ -197,8 +197,8 @@ pub trait RevocationStore: Send + Sync {
 /// or address may be another user's username or address; a user's own username may equal its
 /// own address): the uniqueness check and the write are one atomic step, so of two
 /// concurrent writes claiming one name exactly one succeeds. "The same name" is exactly
-/// [`crate::model::fold_case`] (Unicode's default lowercase mapping, no accent or normalisation
-/// folding) on every backend; a backend indexes the folded value core computes, never a
+/// [`crate::model::fold_case`] (NFKC, Unicode full case folding, NFKC: compatibility forms and
+/// case fold together, accents and scripts do not) on every backend; a backend indexes the folded value core computes, never a
 /// collation of its own.
 pub trait UserStore: Send + Sync {
     /// One user by id.

@@ -147,6 +147,10 @@ async fn duplicates_are_409_and_change_nothing() {
         // One namespace, since the login form takes either: a username that is another
         // user's address.
         json!({ "username": "Bob@Example.com", "password": PASSWORD }),
+        // Compatibility forms are one name with their plain letters (NFKC): full-width, as an
+        // IME types it, and a ligature in an address.
+        json!({ "username": "\u{FF41}\u{FF4C}\u{FF49}\u{FF43}\u{FF45}", "password": PASSWORD }),
+        json!({ "username": "carol", "password": PASSWORD, "email": "b\u{FF4F}b@example.com" }),
     ] {
         server.admin(Method::POST, "/tenants/default/users", Some(body)).await.expect_api_error(
             409,
@@ -267,4 +271,35 @@ async fn users_survive_kill9() {
         .await
         .expect_api_error(409, Some("conflict"), "email index survives");
     create_user(&server, "default", json!({ "username": "old", "password": PASSWORD })).await;
+}
+
+#[tokio::test]
+async fn names_fold_by_unicode_rules_and_may_not_hide_invisible_characters() {
+    let server = TestServer::start(Backend::Software).await;
+    create_user(&server, "default", json!({ "username": "strasse", "password": PASSWORD })).await;
+    // Full case folding: sharp s is "ss".
+    server
+        .admin(
+            Method::POST,
+            "/tenants/default/users",
+            Some(json!({ "username": "STRA\u{00DF}E", "password": PASSWORD })),
+        )
+        .await
+        .expect_api_error(409, Some("conflict"), "sharp s folds to ss");
+    // Characters that render as nothing would make a second "strasse" that looks the same.
+    for body in [
+        json!({ "username": "stra\u{200B}sse", "password": PASSWORD }),
+        json!({ "username": "\u{202E}essarts", "password": PASSWORD }),
+        json!({ "username": "dora", "password": PASSWORD, "email": "do\u{00AD}ra@example.com" }),
+    ] {
+        server.admin(Method::POST, "/tenants/default/users", Some(body)).await.expect_api_error(
+            400,
+            Some("invalid_request"),
+            "invisible characters",
+        );
+    }
+    // Accents and other scripts are other names.
+    for name in ["stra\u{00DF}e\u{0301}", "\u{0455}trasse"] {
+        create_user(&server, "default", json!({ "username": name, "password": PASSWORD })).await;
+    }
 }

@@ -267,8 +267,14 @@ pub(crate) fn user_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
     if is_valid_id(id) { scoped_key(tenant, id.as_bytes()) } else { None }
 }
 
-/// `tenant \0 lowercase(value)`: a key of the username or e-mail index. Folding the case here,
-/// and only here, is what makes both unique regardless of case.
+/// The username index's record of which [`fold_case`] its entries (and the e-mail index's)
+/// follow; see `refold`. No tenant id is empty, so no entry's key begins with the separator.
+pub(crate) const NAME_FOLD_MARKER: &[u8] = b"\0name-fold";
+/// Today's folding: NFKC, full case folding, NFKC. (Version 1, never written, lowercased.)
+pub(crate) const NAME_FOLD_VERSION: &[u8] = b"2";
+
+/// `tenant \0 fold_case(value)`: a key of the username or e-mail index. Folding here, and only
+/// here, is what makes both unique regardless of case and compatibility forms.
 pub(crate) fn folded_key(tenant: &str, value: &str) -> Option<Vec<u8>> {
     scoped_key(tenant, fold_case(value).as_bytes())
 }

@@ -29,6 +29,7 @@ mod feed;
 mod keys;
 mod options;
 mod reads;
+mod refold;
 mod state;
 mod store;
 mod sweeper;

@@ -69,6 +69,7 @@ impl FjallStore {
         ));
         load_deny_list(&shared)?;
         crate::backfill::by_user_indexes(&shared)?;
+        crate::refold::name_indexes(&shared)?;
 
         let (tx, rx) = mpsc::sync_channel(options.write_queue_capacity.max(1));
         let limits = Limits {

@@ -22,6 +22,7 @@ macro_rules! rkyv_record {
 mod client;
 mod grant;
 mod keys;
+mod names;
 mod tenant;
 mod tokens;
 mod user;
@@ -29,10 +30,11 @@ mod user;
 pub use client::{AccessTokenFormat, Client, GrantType, TokenEndpointAuthMethod};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
+pub use names::{fold_case, has_invisible};
 pub use tenant::{MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings};
 pub use tokens::{OpaqueToken, Revocation};
 pub use user::{
-    Address, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS, User, fold_case,
+    Address, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS, User,
     is_valid_email, is_valid_username,
 };
 

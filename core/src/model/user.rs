@@ -1,5 +1,5 @@
 //! Local users of a tenant: the OpenID Connect standard claims, the password hash, and the
-//! validation every stored user passes. `fold_case` is the one definition of "the same name".
+//! validation every stored user passes. When two names are the same name is `names`.
 
 use serde::{Deserialize, Serialize};
 
@@ -117,12 +117,6 @@ pub fn is_valid_email(email: &str) -> bool {
         && !domain.ends_with('.')
         && !domain.contains("..")
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// The form a username or e-mail address takes in the uniqueness indexes: lowercase, so that
-/// `Alice` and `alice` are one user.
-pub fn fold_case(s: &str) -> String {
-    s.to_lowercase()
 }
 
 fn check_claim(field: &str, value: Option<&str>, multiline: bool) -> Result<(), String> {
@@ -303,6 +297,5 @@ mod tests {
         let mut bad = u;
         bad.updated_at = 0;
         assert!(bad.validate().is_err());
-        assert_eq!(fold_case("Alice@Example.COM"), "alice@example.com");
     }
 }

@@ -8,7 +8,7 @@
 use http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use tessera_core::model::{Address, User};
+use tessera_core::model::{Address, User, has_invisible};
 use tessera_core::secret;
 
 use super::tenant_or_404;
@@ -112,10 +112,18 @@ fn view(u: &User) -> Value {
 /// Applies the body's profile fields to `user` and checks the result; returns the new
 /// password, if the body has one, for the caller to hash.
 fn apply(user: &mut User, b: UserBody) -> Result<Option<String>, ApiError> {
+    // Names stored before this rule are still read; a new or changed one may not hide a
+    // character that renders as nothing (see `model::names`).
     if let Some(username) = b.username {
+        if has_invisible(&username) {
+            return Err(ApiError::BadRequest("username must not contain invisible characters".into()));
+        }
         user.username = username;
     }
     if let Some(email) = b.email {
+        if email.as_deref().is_some_and(has_invisible) {
+            return Err(ApiError::BadRequest("email must not contain invisible characters".into()));
+        }
         user.email = email;
     }
     if let Some(v) = b.email_verified {
