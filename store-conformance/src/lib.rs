@@ -100,7 +100,7 @@ macro_rules! __for_each_case {
                 of_concurrent_claims_of_one_name_exactly_one_wins,
                 invalid_users_are_refused,
                 users_and_their_names_survive_reopening,
-                names_are_the_same_under_unicode_lowercase_and_nothing_else,
+                names_are_the_same_under_nfkc_case_folding_and_nothing_else,
             }
             records {
                 tenants_round_trip_ordered_by_id,
