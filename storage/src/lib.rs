@@ -28,9 +28,11 @@ mod keys;
 mod options;
 mod reads;
 mod state;
+mod stats;
 mod store;
 mod sweeper;
 mod writer;
 
 pub use options::{Clock, StoreOptions};
-pub use store::FjallStore;
+pub use stats::{BucketsSnapshot, COMMIT_MICROS_BOUNDS, GROUP_SIZE_BOUNDS};
+pub use store::{CacheReading, CommitReading, FjallStore};
