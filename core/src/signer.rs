@@ -68,6 +68,18 @@ pub trait Signer: Send + Sync + 'static {
     /// Signs a JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`).
     fn sign(&self, tenant: &str, kid: &str, signing_input: &[u8]) -> SignFuture;
 
+    /// Answers once the backend can do work: for an HSM, a worker thread has asked the token
+    /// about its session. For the readiness check; software keys are always ready.
+    fn ping(&self) -> SignerFuture<()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Requests waiting for the backend, not yet started (an HSM's queue); 0 when signing runs
+    /// inline. For the metrics.
+    fn queue_depth(&self) -> usize {
+        0
+    }
+
     /// Verifies a JWS signature made by one of `tenant`'s loaded keys, in software from the
     /// public key. `Ok(false)` for a bad signature; an error for an unknown key.
     fn verify(

@@ -12,8 +12,10 @@ use tessera_core::signer::Signer;
 use tessera_core::store::{Store, StoreError};
 
 use crate::actors::Shards;
+use crate::http::conn::Gate;
 use crate::http::cors::Origins;
 use crate::keyring::KeyRing;
+use crate::metrics::Metrics;
 use crate::password::{GateLimits, PasswordWork};
 use crate::policy::Policy;
 use crate::web::ratelimit::LoginLimits;
@@ -49,6 +51,14 @@ pub struct App {
     pub origins: Origins,
     /// How long a request body may take to arrive (`--body-read-timeout-secs`).
     pub body_read_timeout: std::time::Duration,
+    /// The series counted on the request path.
+    pub metrics: Metrics,
+    /// Whether `/metrics` answers on the main address (no `--metrics-listen`).
+    pub metrics_on_main: bool,
+    /// The connection gate, read by a scrape (open connections, refusals).
+    pub connection_gate: Option<Arc<Gate>>,
+    /// The embedded store itself, for what only it counts (group commits, its caches).
+    pub fjall: Option<Arc<tessera_storage::FjallStore>>,
     discovery: RwLock<HashMap<String, Bytes>>,
 }
 
@@ -106,6 +116,10 @@ impl App {
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)
                 .build(),
             body_read_timeout: crate::http::conn::ConnSettings::default().body_read_timeout,
+            metrics: Metrics::new(),
+            metrics_on_main: true,
+            connection_gate: None,
+            fjall: None,
             discovery: RwLock::new(HashMap::new()),
         }
     }

@@ -46,7 +46,7 @@ pub struct ServeArgs {
     /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute,
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
-    /// body_read_timeout_secs.
+    /// body_read_timeout_secs, metrics_listen.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the store lives.
@@ -108,6 +108,10 @@ pub struct ServeArgs {
     /// Seconds a request body may take to arrive (default 10).
     #[arg(long, env = "TESSERA_BODY_READ_TIMEOUT_SECS")]
     pub body_read_timeout_secs: Option<u64>,
+    /// Serve `GET /metrics` on this address only, not on --listen (default: none, /metrics on
+    /// --listen); port 0 picks a free one.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +134,7 @@ struct FileConfig {
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     body_read_timeout_secs: Option<u64>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// The PKCS#11 settings.
@@ -160,6 +165,8 @@ pub struct Config {
     pub policy: Policy,
     /// Connection caps and timeouts.
     pub connections: ConnSettings,
+    /// Where `/metrics` is served instead of the main address, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Why the configuration is unusable.
@@ -302,6 +309,7 @@ impl Config {
         Ok(Self {
             policy,
             connections,
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./tessera-data")),
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
@@ -397,6 +405,20 @@ mod tests {
         let env = |k: &str| (k == "TESSERA_PKCS11_PIN").then(|| "1234".to_owned());
         let c = Config::resolve(args, env).expect("config");
         assert_eq!(c.pkcs11.map(|p| p.pin), Some("1234".into()));
+    }
+
+    #[test]
+    fn metrics_listen_from_file_and_flag() {
+        assert_eq!(Config::resolve(ServeArgs::default(), no_env).expect("config").metrics_listen, None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "metrics_listen = \"127.0.0.1:9100\"\n").expect("write");
+        let args = ServeArgs { config: Some(path.clone()), ..Default::default() };
+        let c = Config::resolve(args, no_env).expect("config");
+        assert_eq!(c.metrics_listen.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9100"));
+        let flag = "127.0.0.1:9200".parse().ok();
+        let args = ServeArgs { config: Some(path), metrics_listen: flag, ..Default::default() };
+        assert_eq!(Config::resolve(args, no_env).expect("config").metrics_listen, flag);
     }
 
     #[test]

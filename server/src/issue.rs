@@ -11,7 +11,8 @@ use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan};
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_core::model::{
-    AccessTokenFormat, Authentication, Client, Code, OpaqueToken, RefreshToken, SigningAlg, UnixSecs,
+    AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, SigningAlg,
+    UnixSecs,
 };
 use tessera_core::token::TokenResponse;
 use tessera_core::{secret, userinfo};
@@ -20,6 +21,7 @@ use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
 use crate::grants::fresh_jti;
 use crate::http::respond::{random_error, sign_error, store_error};
+use crate::metrics::issued::Issued;
 use crate::util::{now, random};
 
 /// Carries out what a grant planned, the same way for every grant: signs (or stores) the
@@ -176,7 +178,9 @@ async fn sign<C: serde::Serialize>(
     })?;
     let input = jwt::signing_input(alg, typ, &kid, claims)
         .map_err(|e| OAuthError::new(Reason::Internal, e.to_string()))?;
+    let began = std::time::Instant::now();
     let signature = app.signer.sign(&cx.tenant.id, &kid, input.as_bytes()).await.map_err(sign_error)?;
+    app.metrics.issue.signed(alg, began.elapsed());
     Ok(jwt::assemble(input, &signature))
 }
 
@@ -228,6 +232,7 @@ pub async fn authorization_response(
         let ttl = cx.tenant.settings.access_token_ttl_secs;
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
         let token = access_token(app, cx, client, claims).await?;
+        app.metrics.issue.issued(GrantType::Implicit, Issued::Access(client.access_token_format));
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));
         params.push(("expires_in", cx.tenant.settings.access_token_ttl_secs.to_string()));
@@ -248,6 +253,9 @@ pub async fn authorization_response(
             claims.user_claims.remove("sub");
         }
         params.push(("id_token", sign_id_token(app, cx, client, &claims).await?));
+        // The ID token of a code flow is counted when the code is redeemed; this one is the
+        // front channel's.
+        app.metrics.issue.issued(GrantType::Implicit, Issued::Id);
     }
     Ok(params)
 }

@@ -13,6 +13,7 @@ mod grants;
 mod http;
 mod issue;
 mod keyring;
+mod metrics;
 mod password;
 mod policy;
 mod router;
@@ -84,10 +85,22 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    // Bound before any runtime too, so a taken metrics address fails the start.
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)?;
+            listener.set_nonblocking(true)?;
+            Some(listener)
+        }
+        None => None,
+    };
+    let connections = connections(config.connections);
     let mut app = App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone());
     app.body_read_timeout = config.connections.body_read_timeout;
+    app.metrics_on_main = metrics_listener.is_none();
+    app.connection_gate = Some(connections.gate.clone());
+    app.fjall = Some(store.clone());
     let app = Arc::new(app);
-    let connections = connections(config.connections);
     // Before anything fills the caches: what changes from here on is heard.
     let follower = feed::follow(&app);
     // The main thread's own small runtime: start-up, signals and housekeeping. Requests are
@@ -115,6 +128,11 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         drop(done_tx);
+        if let Some(listener) = metrics_listener {
+            let listener = TcpListener::from_std(listener)?;
+            println!("metrics on http://{}/metrics", listener.local_addr()?);
+            tokio::spawn(metrics::listener::serve(listener, app.clone(), stop_rx.clone()));
+        }
         tokio::spawn(prune_keys(app.clone()));
         tokio::spawn(follower.run(app.clone()));
         println!("listening on http://{addr}");

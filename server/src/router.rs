@@ -36,8 +36,10 @@ pub enum Route {
     Admin(AdminRoute),
     /// Liveness: the process answers.
     Live,
-    /// Readiness: the store accepts writes.
+    /// Readiness: the store accepts writes and reads, the signer answers.
     Ready,
+    /// The Prometheus scrape, when it is served on the main address.
+    Metrics,
 }
 
 /// A protocol endpoint under `/t/{tenant}`.
@@ -94,6 +96,7 @@ enum Kind {
     User,
     Live,
     Ready,
+    Metrics,
 }
 
 /// The route table.
@@ -129,6 +132,7 @@ impl Router {
             ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
+            ("/metrics", Kind::Metrics),
         ];
         for (path, kind) in routes {
             // The table is static; a conflict is a programming error caught by the unit test.
@@ -159,6 +163,7 @@ impl Router {
             Kind::User => Route::Admin(AdminRoute::User(tenant()?, param("user")?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
+            Kind::Metrics => Route::Metrics,
         })
     }
 }
@@ -209,5 +214,6 @@ mod tests {
         assert_eq!(r.route("/"), None);
         assert_eq!(r.inner.at("/t/x/jwks").map(|_| ()).ok(), Some(()), "every route inserted");
         assert!(r.route("/readyz").is_some());
+        assert_eq!(r.route("/metrics"), Some(Route::Metrics));
     }
 }

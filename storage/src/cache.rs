@@ -13,6 +13,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use tessera_core::store::StoreError;
 
+use crate::stats::CacheCounts;
+
 /// Stripes of the fill/invalidate locks; enough that unrelated misses rarely share one.
 const STRIPES: usize = 64;
 
@@ -21,6 +23,7 @@ pub(crate) struct RecordCache<V> {
     cache: moka::sync::Cache<Box<[u8]>, Arc<V>>,
     stripes: Box<[RwLock<()>]>,
     hasher: RandomState,
+    counts: CacheCounts,
 }
 
 impl<V: Send + Sync + 'static> RecordCache<V> {
@@ -30,7 +33,13 @@ impl<V: Send + Sync + 'static> RecordCache<V> {
             cache: moka::sync::Cache::new(capacity),
             stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
             hasher: RandomState::new(),
+            counts: CacheCounts::default(),
         }
+    }
+
+    /// `(hits, misses)` of [`Self::get_or_load`] so far, for the metrics.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        self.counts.read()
     }
 
     fn stripe(&self, key: &[u8]) -> &RwLock<()> {
@@ -47,8 +56,10 @@ impl<V: Send + Sync + 'static> RecordCache<V> {
         load: impl FnOnce() -> Result<Option<V>, StoreError>,
     ) -> Result<Option<Arc<V>>, StoreError> {
         if let Some(hit) = self.cache.get(key) {
+            self.counts.hit();
             return Ok(Some(hit));
         }
+        self.counts.miss();
         let _fill = self.stripe(key).read();
         let Some(record) = load()? else {
             return Ok(None);

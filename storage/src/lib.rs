@@ -31,9 +31,11 @@ mod options;
 mod reads;
 mod refold;
 mod state;
+mod stats;
 mod store;
 mod sweeper;
 mod writer;
 
 pub use options::{Clock, StoreOptions};
-pub use store::FjallStore;
+pub use stats::{BucketsSnapshot, COMMIT_MICROS_BOUNDS, GROUP_SIZE_BOUNDS};
+pub use store::{CacheReading, CommitReading, FjallStore};

@@ -22,6 +22,7 @@ use crate::deny::DenyList;
 use crate::feed::Feed;
 use crate::keys::Space;
 use crate::options::Clock;
+use crate::stats::StoreStats;
 
 /// A record type the store can encode, decode and check: the rkyv bounds spelled once.
 pub(crate) trait Stored:
@@ -70,6 +71,8 @@ pub(crate) struct Shared {
     committed_writes: AtomicU64,
     fail_next_persist: AtomicBool,
     clock: Clock,
+    /// Group-commit durations and sizes, for the metrics.
+    pub(crate) stats: StoreStats,
 }
 
 impl Shared {
@@ -96,6 +99,7 @@ impl Shared {
             committed_writes: AtomicU64::new(0),
             fail_next_persist: AtomicBool::new(false),
             clock,
+            stats: StoreStats::new(),
         }
     }
 

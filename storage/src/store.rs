@@ -26,6 +26,7 @@ use crate::codec::{self, StoredCode};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
 use crate::state::{Shared, Stored, io};
+use crate::stats::BucketsSnapshot;
 use crate::sweeper::{self, Sweeper};
 use crate::writer::{self, Limits, Request, WriteOp, Writer};
 
@@ -38,6 +39,24 @@ pub struct FjallStore {
     tx: SyncSender<Request>,
     threads: Mutex<Threads>,
     sweep_batch_max: usize,
+}
+
+/// The group commits so far ([`FjallStore::commit_reading`]).
+#[derive(Clone, Debug)]
+pub struct CommitReading {
+    /// Each round's duration, from its first write applied to its fsync done, in µs.
+    pub micros: BucketsSnapshot,
+    /// Each round's size: the writes its fsync made durable.
+    pub group_size: BucketsSnapshot,
+}
+
+/// Hits and misses of the record caches so far ([`FjallStore::cache_reading`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CacheReading {
+    /// `(hits, misses)` of the tenant cache.
+    pub tenants: (u64, u64),
+    /// `(hits, misses)` of the client cache.
+    pub clients: (u64, u64),
 }
 
 struct Threads {
@@ -129,6 +148,17 @@ impl FjallStore {
     /// How many writes have been acknowledged as durable.
     pub fn committed_write_count(&self) -> u64 {
         self.shared.committed_writes()
+    }
+
+    /// The group commits so far: durations and sizes, for the metrics.
+    pub fn commit_reading(&self) -> CommitReading {
+        let stats = &self.shared.stats;
+        CommitReading { micros: stats.commit_micros.snapshot(), group_size: stats.group_size.snapshot() }
+    }
+
+    /// Hits and misses of the tenant and client caches so far, for the metrics.
+    pub fn cache_reading(&self) -> CacheReading {
+        CacheReading { tenants: self.shared.tenants.counts(), clients: self.shared.clients.counts() }
     }
 
     /// Live entries of the in-memory deny list.

@@ -33,6 +33,8 @@ type Key = (u64, Digest);
 #[derive(Clone)]
 pub(super) struct HotTokens {
     cache: moka::sync::Cache<Key, Arc<OpaqueToken>>,
+    /// Lookups answered from memory and lookups that were not (metrics).
+    lookups: Arc<[AtomicU64; 2]>,
 }
 
 /// What a shard's entries are keyed by, and its revocation epoch.
@@ -73,12 +75,20 @@ impl HotTokens {
                 .max_capacity(capacity)
                 .expire_after(UntilTokenExpires)
                 .build(),
+            lookups: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
         }
     }
 
     /// The token with `digest` owned by `owner`, if in memory and not expired.
     pub(super) fn get(&self, owner: &Owner, digest: &Digest) -> Option<Arc<OpaqueToken>> {
-        self.cache.get(&(owner.id, *digest)).filter(|token| token.exp > now())
+        let found = self.cache.get(&(owner.id, *digest)).filter(|token| token.exp > now());
+        self.lookups[usize::from(found.is_none())].fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// `(hits, misses)` of [`Self::get`] so far.
+    pub(super) fn lookups(&self) -> (u64, u64) {
+        (self.lookups[0].load(Ordering::Relaxed), self.lookups[1].load(Ordering::Relaxed))
     }
 
     /// Keeps `token`, read (or stored) when `owner`'s epoch was `epoch`, unless a revocation

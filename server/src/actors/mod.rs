@@ -159,6 +159,11 @@ impl Shards {
         shard.addr.send(Fill(*digest)).await.map_err(|_| StoreError::Closed)?
     }
 
+    /// `(hits, misses)` of the opaque tokens in memory so far, for the metrics.
+    pub fn hot_lookups(&self) -> (u64, u64) {
+        self.routes.hot.lookups()
+    }
+
     /// Stops a deleted tenant's shards.
     pub fn remove(&self, tenant: &str) {
         // Dropping the last address stops each shard once its mailbox is empty. Its tokens in

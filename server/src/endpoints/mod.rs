@@ -66,10 +66,9 @@ pub fn verified_jws<C: serde::de::DeserializeOwned>(
 pub fn verified_access_token(app: &App, cx: &TenantCx, token: &str) -> Option<AccessTokenClaims> {
     let keys = app.keys.get(&cx.tenant.id)?;
     let digest = secret::digest(token);
-    if let Some(hit) = app.verified_jwts.get(&digest)
-        && hit.tenant == cx.tenant.id
-        && keys.has(&hit.kid)
-    {
+    let hit = app.verified_jwts.get(&digest).filter(|hit| hit.tenant == cx.tenant.id && keys.has(&hit.kid));
+    app.metrics.verified_jwts.count(hit.is_some());
+    if let Some(hit) = hit {
         return Some(hit.claims.clone());
     }
     let (kid, claims) = verified_jws::<AccessTokenClaims>(app, cx, token, jwt::ACCESS_TOKEN_TYP)?;

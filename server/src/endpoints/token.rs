@@ -10,12 +10,14 @@ use http::{HeaderMap, StatusCode};
 use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::grants;
+use tessera_core::model::{Client, GrantType};
 use tessera_core::token::{self, TokenResponse};
 
 use super::authenticate_client;
 use crate::app::{App, TenantCx};
 use crate::http::respond::{Resp, json_no_store, oauth_error};
 use crate::issue;
+use crate::metrics::issued::Issued;
 use crate::util::now;
 
 /// Handles a token request.
@@ -39,6 +41,21 @@ async fn token(
     // up.
     grants::check_allowed(&client, request.grant_type())?;
     let now = now();
+    let grant = request.grant_type();
     let plan = crate::grants::plan(app, cx, &client, request, now).await?;
-    issue::carry_out(app, cx, &client, plan, now).await
+    let response = issue::carry_out(app, cx, &client, plan, now).await?;
+    count_issued(app, grant, &client, &response);
+    Ok(response)
+}
+
+/// Counts what a token response carries, for the metrics.
+fn count_issued(app: &App, grant: GrantType, client: &Client, response: &TokenResponse) {
+    let issue = &app.metrics.issue;
+    issue.issued(grant, Issued::Access(client.access_token_format));
+    if response.id_token.is_some() {
+        issue.issued(grant, Issued::Id);
+    }
+    if response.refresh_token.is_some() {
+        issue.issued(grant, Issued::Refresh);
+    }
 }

@@ -82,6 +82,8 @@ pub struct Gate {
     max: usize,
     max_per_address: usize,
     open: Mutex<Open>,
+    /// Connections refused: `[Full, AddressFull]` (metrics).
+    refused: [AtomicU64; 2],
 }
 
 #[derive(Debug, Default)]
@@ -100,7 +102,12 @@ pub struct Admitted {
 impl Gate {
     /// A gate admitting at most `max` connections, `max_per_address` of them from one source.
     pub fn new(max: usize, max_per_address: usize) -> Arc<Self> {
-        Arc::new(Self { max: max.max(1), max_per_address: max_per_address.max(1), open: Mutex::default() })
+        Arc::new(Self {
+            max: max.max(1),
+            max_per_address: max_per_address.max(1),
+            open: Mutex::default(),
+            refused: [AtomicU64::new(0), AtomicU64::new(0)],
+        })
     }
 
     /// Admits a connection from `peer`, or says why not.
@@ -108,15 +115,23 @@ impl Gate {
         let source = address_key(peer);
         let mut open = self.open.lock();
         if open.total >= self.max {
+            self.refused[0].fetch_add(1, Ordering::Relaxed);
             return Err(Refused::Full);
         }
         let from_source = open.by_source.entry(source).or_insert(0);
         if *from_source >= self.max_per_address {
+            self.refused[1].fetch_add(1, Ordering::Relaxed);
             return Err(Refused::AddressFull);
         }
         *from_source += 1;
         open.total += 1;
         Ok(Admitted { gate: Arc::clone(self), source })
+    }
+
+    /// Open connections now, and those refused so far (`[Full, AddressFull]`), for the metrics.
+    pub fn reading(&self) -> (usize, [u64; 2]) {
+        let open = self.open.lock().total;
+        (open, [self.refused[0].load(Ordering::Relaxed), self.refused[1].load(Ordering::Relaxed)])
     }
 
     /// Open connections, all and from `peer`'s source.

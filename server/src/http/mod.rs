@@ -10,7 +10,7 @@ pub mod respond;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -27,6 +27,8 @@ use tokio::task::JoinSet;
 use crate::admin;
 use crate::app::App;
 use crate::endpoints;
+use crate::metrics::http::RouteName;
+use crate::metrics::scrape;
 use crate::router::{Endpoint, FormEndpoint, Route, Router};
 use crate::web;
 use respond::{ApiError, Resp, json_no_store, oauth_error, plain};
@@ -105,7 +107,11 @@ pub async fn serve(
                 let (app, router) = (app.clone(), router.clone());
                 let in_flight = requests.request();
                 async move {
-                    let resp = handle(&app, &router, req, peer).await;
+                    let began = Instant::now();
+                    let route = router.route(req.uri().path());
+                    let name = RouteName::of(route.as_ref());
+                    let resp = handle(&app, route, req, peer).await;
+                    app.metrics.http.observe(name, resp.status().as_u16(), began.elapsed());
                     drop(in_flight);
                     Ok::<_, Infallible>(resp)
                 }
@@ -136,9 +142,10 @@ pub async fn serve(
     }
 }
 
-async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: SocketAddr) -> Resp {
-    let Some(route) = router.route(req.uri().path()) else {
-        return json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
+async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
+    let not_found = || json_no_store(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "not_found" }));
+    let Some(route) = route else {
+        return not_found();
     };
     match route {
         // Browser pages answer in HTML from the first error on (an unknown tenant included).
@@ -169,8 +176,13 @@ async fn handle(app: &App, router: &Router, req: Request<Incoming>, peer: Socket
                 .unwrap_or_else(ApiError::into_response)
         }
         Route::Live => plain(StatusCode::OK, "ok"),
-        Route::Ready if app.store.is_writable() => plain(StatusCode::OK, "ready"),
-        Route::Ready => plain(StatusCode::SERVICE_UNAVAILABLE, "store refuses writes"),
+        Route::Ready => scrape::ready(app).await,
+        // With `--metrics-listen`, the scrape is served there only.
+        Route::Metrics if !app.metrics_on_main => not_found(),
+        Route::Metrics if req.method() != Method::GET && req.method() != Method::HEAD => {
+            method_not_allowed("GET, HEAD")
+        }
+        Route::Metrics => scrape::metrics(app),
     }
 }
 

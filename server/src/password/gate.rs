@@ -17,6 +17,7 @@
 //! work unwinds.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -78,6 +79,8 @@ pub struct PasswordWork {
     max_wait: Duration,
     /// One thread per slot.
     workers: Workers,
+    /// Work refused with [`PasswordError::Busy`] (metrics).
+    refused: AtomicU64,
 }
 
 const fn busy() -> PasswordError {
@@ -96,7 +99,13 @@ impl PasswordWork {
             admitted: Arc::new(Semaphore::new(admitted)),
             max_wait: limits.max_wait,
             workers: Workers::new(running),
+            refused: AtomicU64::new(0),
         }
+    }
+
+    /// Password checks and hashes refused as busy so far (metrics).
+    pub fn refusals(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// Whether `password` matches the PHC string `phc` (a malformed hash matches nothing).
@@ -115,8 +124,16 @@ impl PasswordWork {
         &self,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let admission = self.admitted.clone().try_acquire_owned().map_err(|_| busy())?;
-        let slot = self.slot().await?;
+        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| busy());
+        let slot = match admitted {
+            Ok(admission) => self.slot().await.map(|slot| (admission, slot)),
+            Err(refused) => Err(refused),
+        };
+        let (admission, slot) = slot.inspect_err(|err| {
+            if matches!(err, PasswordError::Busy { .. }) {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        })?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.workers
             .submit(Box::new(move |memory| {

@@ -56,6 +56,8 @@ pub struct LoginLimits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     across_addresses: Slowdown,
     checks: AtomicU64,
+    /// Attempts refused, by the address limit and by the username-at-address limit (metrics).
+    refused: [AtomicU64; 2],
 }
 
 impl std::fmt::Debug for LoginLimits {
@@ -87,6 +89,7 @@ impl LoginLimits {
             per_ip: DefaultKeyedRateLimiter::keyed(per_minute(policy.login_attempts_per_ip_per_minute)),
             across_addresses: Slowdown::new(per_user.saturating_mul(ACROSS_ADDRESSES_FACTOR)),
             checks: AtomicU64::new(0),
+            refused: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 
@@ -110,14 +113,24 @@ impl LoginLimits {
             by,
             retry_after: not_until.wait_time_from(clock.now()),
         };
-        self.per_ip.check_key(&address).map_err(|n| refused(Limited::Address, self.per_ip.clock(), n))?;
+        let count = |i: usize| self.refused[i].fetch_add(1, Ordering::Relaxed);
+        self.per_ip.check_key(&address).map_err(|n| {
+            count(0);
+            refused(Limited::Address, self.per_ip.clock(), n)
+        })?;
         let (tenant, name) = account_key(tenant, username);
         let key = (tenant, name, address);
-        self.per_user
-            .check_key(&key)
-            .map_err(|n| refused(Limited::UsernameAtAddress, self.per_user.clock(), n))?;
+        self.per_user.check_key(&key).map_err(|n| {
+            count(1);
+            refused(Limited::UsernameAtAddress, self.per_user.clock(), n)
+        })?;
         let (tenant, name, _) = key;
         Ok(self.across_addresses.delay(&(tenant, name), now))
+    }
+
+    /// Attempts refused so far: `(by the address limit, by the username-at-address limit)`.
+    pub fn refusals(&self) -> (u64, u64) {
+        (self.refused[0].load(Ordering::Relaxed), self.refused[1].load(Ordering::Relaxed))
     }
 
     /// Records that the password of an attempt [`check`](Self::check) let through was wrong.

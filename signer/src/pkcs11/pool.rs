@@ -7,6 +7,7 @@
 //! `SignError::Busy` rather than letting latency grow without bound.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
@@ -41,6 +42,8 @@ pub(super) struct Pool {
     tx: Option<SyncSender<Job>>,
     threads: Vec<JoinHandle<()>>,
     capacity: usize,
+    /// Jobs submitted and not yet taken by a worker: the queue's depth, for the metrics.
+    queued: Arc<AtomicUsize>,
 }
 
 impl Pool {
@@ -57,7 +60,13 @@ impl Pool {
         let pin = Arc::new(pin);
         let (tx, rx) = mpsc::sync_channel(capacity.max(1));
         let rx = Arc::new(Mutex::new(rx));
-        let mut pool = Pool { tx: Some(tx), threads: Vec::with_capacity(sessions), capacity };
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut pool = Pool {
+            tx: Some(tx),
+            threads: Vec::with_capacity(sessions),
+            capacity,
+            queued: Arc::clone(&queued),
+        };
         for i in 0..sessions {
             let session = open_session(pkcs11, slot, &pin)?;
             let worker = Worker {
@@ -67,10 +76,10 @@ impl Pool {
                 session: Some(session),
                 lost: String::new(),
             };
-            let rx = Arc::clone(&rx);
+            let (rx, queued) = (Arc::clone(&rx), Arc::clone(&queued));
             let thread = std::thread::Builder::new()
                 .name(format!("tessera-pkcs11-{i}"))
-                .spawn(move || worker.run(&rx))
+                .spawn(move || worker.run(&rx, &queued))
                 .map_err(|e| SignError::Backend(format!("cannot start PKCS#11 thread: {e}")))?;
             pool.threads.push(thread);
         }
@@ -82,13 +91,23 @@ impl Pool {
         self.threads.len()
     }
 
+    /// Jobs waiting for a worker.
+    pub(super) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     pub(super) fn submit(&self, job: Job) -> Result<(), SignError> {
         let tx = self.tx.as_ref().ok_or(SignError::Closed)?;
-        tx.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => {
-                SignError::Busy(format!("{} PKCS#11 requests already waiting", self.capacity))
+        // Counted before the send, so a worker's decrement never comes first.
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        tx.try_send(job).map_err(|e| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => {
+                    SignError::Busy(format!("{} PKCS#11 requests already waiting", self.capacity))
+                }
+                TrySendError::Disconnected(_) => SignError::Closed,
             }
-            TrySendError::Disconnected(_) => SignError::Closed,
         })
     }
 
@@ -151,7 +170,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, rx: &Mutex<Receiver<Job>>) {
+    fn run(mut self, rx: &Mutex<Receiver<Job>>, queued: &AtomicUsize) {
         loop {
             // The lock is held only while waiting: whichever idle worker holds it takes the
             // next job and releases it, so jobs spread over all sessions. (A separate statement
@@ -159,6 +178,7 @@ impl Worker {
             // every session.)
             let next = rx.lock().recv();
             let Ok(job) = next else { return };
+            queued.fetch_sub(1, Ordering::Relaxed);
             match job {
                 Job::Sign { handle, alg, data, reply } => {
                     let result = match self.session() {

@@ -79,6 +79,18 @@ impl Signer for Pkcs11Signer {
         self.pool.sign(key.handle, alg, to_be_signed(alg, signing_input))
     }
 
+    fn ping(&self) -> SignerFuture<()> {
+        // C_GetSessionInfo: the cheapest call that needs a live, logged-in session on a worker.
+        self.pool.run(|session| {
+            session?.get_session_info().map_err(super::library::ck("C_GetSessionInfo"))?;
+            Ok(())
+        })
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.pool.queued()
+    }
+
     fn verify(
         &self,
         tenant: &str,

@@ -94,6 +94,7 @@ impl Writer {
             self.fail_everything(requests);
             return;
         }
+        let began = std::time::Instant::now();
         let mut round = Round::new(&shared);
         let applied = self
             .apply(&mut round, &mut requests)
@@ -104,6 +105,9 @@ impl Writer {
             Ok(()) => {
                 round.announce();
                 shared.count_committed(round.durable.len());
+                if !round.durable.is_empty() {
+                    shared.stats.committed(round.durable.len(), began.elapsed());
+                }
                 for done in round.durable {
                     // A caller that dropped its `Commit` no longer listens; nothing to do.
                     let _ = done.send(Ok(()));
