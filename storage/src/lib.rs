@@ -24,6 +24,9 @@ mod backfill;
 mod cache;
 mod codec;
 mod feed;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod options;
 mod reads;
