@@ -65,6 +65,12 @@ impl<'a> Form<'a> {
         self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref()).filter(|v| !v.is_empty())
     }
 
+    /// Every parameter received, in order, empty values included. For tests and fuzz targets
+    /// that check what the parser kept; endpoints read parameters by name.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
+
     /// The value of `name`, or `invalid_request` naming it.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| {
@@ -108,7 +114,6 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// A parameter name cut short and stripped of control characters, for error descriptions.
 /// The parameters of the requests Tessera reads. An error names a parameter only when it is
 /// one of these: any other name is the sender's text, and an error page or description must
 /// not become a place where an attacker writes what users read.

@@ -48,9 +48,26 @@ pub struct Header {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     /// Extensions the verifier must understand (RFC 7515 4.1.11). Tessera writes none and
-    /// understands none, so a token that carries any is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// understands none, so a token that carries any is refused. A member that is present is
+    /// `Some` whatever its value, `null` included: plain `Option` would read `"crit":null` as
+    /// absent and let the header pass (found by the `jws` fuzz target's invariant).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub crit: Option<serde_json::Value>,
+}
+
+/// Reads a member that is present as `Some`, even when its value is `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+/// Decodes a protected header. RFC 7515 5.2 asks for a completely valid JSON object in UTF-8,
+/// but serde skips the members a struct does not name without checking them, so a header with
+/// invalid UTF-8 or a lone surrogate escape in an unknown member would pass (found by the `jws`
+/// fuzz target). Reading every member first refuses those; the typed read then refuses a
+/// repeated member it knows (RFC 7515 4: reject duplicates or take the last; we reject).
+fn decode_header(raw: &[u8]) -> Option<Header> {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(raw).ok()?;
+    serde_json::from_slice(raw).ok()
 }
 
 /// Why a verified-looking JWS is not one Tessera accepts, whatever its signature.
@@ -141,7 +158,7 @@ pub fn parse(token: &str) -> Option<Parsed<'_>> {
     if payload.is_empty() || sig.is_empty() {
         return None;
     }
-    let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let header = decode_header(&URL_SAFE_NO_PAD.decode(header).ok()?)?;
     Some(Parsed {
         header,
         signing_input,
@@ -260,5 +277,34 @@ mod header_tests {
         );
         let parsed = parse(&forged).expect("well formed");
         assert_eq!(parsed.header.check(ACCESS_TOKEN_TYP, SigningAlg::ES256), Err(HeaderRefusal::Critical));
+    }
+
+    fn token_with_header(header: &[u8]) -> String {
+        format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    /// Fuzz finding (`jws`): `"crit":null` read as no `crit` at all, so the header passed.
+    #[test]
+    fn a_null_crit_is_still_a_crit() {
+        let token = token_with_header(br#"{"alg":"ES256","typ":"at+jwt","kid":"k1","crit":null}"#);
+        let parsed = parse(&token).expect("well formed");
+        assert_eq!(parsed.header.check(ACCESS_TOKEN_TYP, SigningAlg::ES256), Err(HeaderRefusal::Critical));
+        let serialised = serde_json::to_string(&header("ES256", Some(ACCESS_TOKEN_TYP), None)).expect("json");
+        assert!(!serialised.contains("crit"), "{serialised}");
+    }
+
+    /// Fuzz finding (`jws`): a header that is not valid UTF-8 JSON throughout passed, because
+    /// serde skips unknown members unchecked.
+    #[test]
+    fn a_header_must_be_valid_json_in_every_member() {
+        for header in [
+            &b"{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"x\":\"\xff\x9e\"}"[..],
+            br#"{"alg":"ES256","typ":"at+jwt","x":"\ud800"}"#,
+            br#"{"alg":"ES256","alg":"none","typ":"at+jwt"}"#,
+        ] {
+            assert!(parse(&token_with_header(header)).is_none(), "{}", String::from_utf8_lossy(header));
+        }
+        let fine = token_with_header(br#"{"alg":"ES256","typ":"at+jwt","x":"\u00e9","y":[1]}"#);
+        assert!(parse(&fine).is_some());
     }
 }

@@ -26,6 +26,9 @@ mod cache;
 mod codec;
 mod deny;
 mod feed;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod options;
 mod reads;
