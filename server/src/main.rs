@@ -76,6 +76,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ))?),
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
+    let page_key = web::PageKey::new(&bootstrap::page_key(&config.data_dir)?);
     let dyn_store: Arc<dyn Store> = store.clone();
     let shards = actors::Shards::start(threads, Arc::new(dyn_store.clone()), actors::DEFAULT_HOT_TOKENS)?;
     let arbiters = shards.arbiters().to_vec();
@@ -84,7 +85,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let mut app = App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone());
+    let mut app =
+        App::new(dyn_store, signer, shards, public_url, admin_key_digest, page_key, config.policy.clone());
     app.body_read_timeout = config.connections.body_read_timeout;
     let app = Arc::new(app);
     let connections = connections(config.connections);

@@ -123,7 +123,9 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
         csrf.has("HttpOnly") && csrf.has("SameSite=Strict") && csrf.has(&format!("Path=/t/{TENANT}/")),
         "{csrf:?}"
     );
-    assert_eq!(common::hidden_input(&reply.text, "csrf"), csrf.value);
+    assert_eq!(csrf.value.len(), 43, "a 256-bit pre-session id");
+    let token = common::hidden_input(&reply.text, "csrf");
+    assert!(token.len() == 43 && token != csrf.value, "an HMAC of the pre-session, not a copy: {token}");
     assert!(!common::hidden_input(&reply.text, "request").is_empty());
     assert!(reply.text.contains("id=\"username\"") && reply.text.contains("id=\"login\""));
     assert!(reply.text.contains("value=\"al&#34;ice\""), "login_hint prefilled, escaped: {}", reply.text);
