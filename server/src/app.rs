@@ -18,6 +18,7 @@ use crate::keyring::KeyRing;
 use crate::metrics::Metrics;
 use crate::password::{GateLimits, PasswordWork};
 use crate::policy::Policy;
+use crate::web::PageKey;
 use crate::web::ratelimit::LoginLimits;
 
 /// Everything a request handler can reach.
@@ -32,6 +33,10 @@ pub struct App {
     pub shards: Shards,
     /// `{public_url}`, without a trailing slash.
     pub public_url: String,
+    /// The origin of `public_url` as browsers send it in `Origin` (`web/origin.rs`).
+    pub public_origin: String,
+    /// The key of the pages' CSRF tokens (`web/csrf.rs`).
+    pub page_key: PageKey,
     /// SHA-256 of the admin API key.
     pub admin_key_digest: [u8; 32],
     /// Server-wide limits and lifetimes of the end-user side (sessions, refresh reuse, login
@@ -94,6 +99,7 @@ impl App {
         shards: Shards,
         public_url: String,
         admin_key_digest: [u8; 32],
+        page_key: PageKey,
         policy: Policy,
     ) -> Self {
         Self {
@@ -108,7 +114,9 @@ impl App {
             store,
             signer,
             shards,
+            public_origin: crate::web::public_origin(&public_url),
             public_url: public_url.trim_end_matches('/').to_owned(),
+            page_key,
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
             verified_jwts: moka::sync::Cache::builder()

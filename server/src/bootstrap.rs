@@ -1,9 +1,11 @@
-//! First start and every start: the admin key, the `default` tenant on an empty data dir, and
+//! First start and every start: the admin key, the pages' CSRF key, the `default` tenant on an empty data dir, and
 //! loading every tenant's keys into the signer before the first request.
 
 use std::io::Write;
 use std::path::Path;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tessera_core::model::{Tenant, TenantSettings};
 use tessera_core::secret;
 use tessera_core::store::StoreError;
@@ -15,6 +17,7 @@ use crate::util::{now, random};
 /// Marks a data dir whose first start completed, so a deleted `default` tenant stays deleted.
 const INITIALIZED_MARKER: &str = "initialized";
 const ADMIN_KEY_FILE: &str = "admin-key";
+const PAGE_KEY_FILE: &str = "page-key";
 
 /// Why start-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +53,18 @@ pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], Bo
         Err(err) => return Err(io(format!("reading {}", path.display()))(err)),
     }
     let key = secret::encode_secret(&random().map_err(|e| BootstrapError::Setup(e.to_string()))?);
-    // Written whole to a temporary file, synced, then renamed into place: a crash leaves either
-    // no key file (a new key next start) or a complete one, never an empty one.
-    let tmp = data_dir.join(format!("{ADMIN_KEY_FILE}.tmp"));
+    write_secret_file(data_dir, ADMIN_KEY_FILE, &key)?;
+    // The key itself never reaches a log or a terminal: an operator reads the file.
+    println!("admin key generated and saved to {} (mode 0600)", path.display());
+    Ok(secret::digest(&key))
+}
+
+/// Writes a new secret file `name` in the data dir with mode 0600: whole to a temporary file,
+/// synced, then renamed into place and the directory synced, so a crash leaves either no file
+/// (a new secret next start) or a complete one, never an empty or partial one.
+fn write_secret_file(data_dir: &Path, name: &str, contents: &str) -> Result<(), BootstrapError> {
+    let path = data_dir.join(name);
+    let tmp = data_dir.join(format!("{name}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let mut file = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -63,12 +75,39 @@ pub fn admin_key(data_dir: &Path, from_env: Option<&str>) -> Result<[u8; 32], Bo
             .open(&tmp)
             .map_err(io(format!("creating {}", tmp.display())))?
     };
-    file.write_all(key.as_bytes()).and_then(|()| file.sync_all()).map_err(io("writing the admin key"))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(format!("writing {name}")))?;
     std::fs::rename(&tmp, &path).map_err(io(format!("renaming to {}", path.display())))?;
-    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io("syncing the data dir"))?;
-    // The key itself never reaches a log or a terminal: an operator reads the file.
-    println!("admin key generated and saved to {} (mode 0600)", path.display());
-    Ok(secret::digest(&key))
+    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).map_err(io("syncing the data dir"))
+}
+
+/// The server's key for the pages' CSRF tokens (`web::csrf`): 32 random bytes kept in
+/// `{data_dir}/page-key` (base64url, mode 0600), made on the first start. It only ever
+/// authenticates tokens this server hands out, so losing it costs nothing but the forms open
+/// at that moment; it is never printed.
+pub fn page_key(data_dir: &Path) -> Result<[u8; 32], BootstrapError> {
+    let path = data_dir.join(PAGE_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return decode_key(text.trim()).ok_or_else(|| {
+                BootstrapError::Setup(format!(
+                    "{} is not a page key (43 base64url characters); delete it to have a new one made",
+                    path.display()
+                ))
+            });
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io(format!("reading {}", path.display()))(err)),
+    }
+    let key: [u8; 32] = random().map_err(|e| BootstrapError::Setup(e.to_string()))?;
+    write_secret_file(data_dir, PAGE_KEY_FILE, &secret::encode_secret(&key))?;
+    Ok(key)
+}
+
+/// 32 bytes from their 43 base64url characters.
+fn decode_key(text: &str) -> Option<[u8; 32]> {
+    URL_SAFE_NO_PAD.decode(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
 }
 
 /// Fewest characters of an admin key: a generated key has 43 (256 bits in base64url), and a

@@ -221,7 +221,15 @@ mod tests {
         let dyn_store: Arc<dyn Store> = store.clone();
         let shards = Shards::start(1, Arc::new(dyn_store.clone()), 1_000).expect("the actors start");
         let signer = Arc::new(SoftwareSigner::new());
-        let app = App::new(dyn_store, signer, shards, "http://node.test".into(), [0; 32], Policy::default());
+        let app = App::new(
+            dyn_store,
+            signer,
+            shards,
+            "http://node.test".into(),
+            [0; 32],
+            crate::web::PageKey::new(&[0; 32]),
+            Policy::default(),
+        );
         (store, app)
     }
 

@@ -77,6 +77,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ))?),
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
+    let page_key = web::PageKey::new(&bootstrap::page_key(&config.data_dir)?);
     let dyn_store: Arc<dyn Store> = store.clone();
     let shards = actors::Shards::start(threads, Arc::new(dyn_store.clone()), actors::DEFAULT_HOT_TOKENS)?;
     let arbiters = shards.arbiters().to_vec();
@@ -95,7 +96,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let connections = connections(config.connections);
-    let mut app = App::new(dyn_store, signer, shards, public_url, admin_key_digest, config.policy.clone());
+    let mut app =
+        App::new(dyn_store, signer, shards, public_url, admin_key_digest, page_key, config.policy.clone());
     app.body_read_timeout = config.connections.body_read_timeout;
     app.metrics_on_main = metrics_listener.is_none();
     app.connection_gate = Some(connections.gate.clone());

@@ -123,7 +123,9 @@ async fn login_page_has_csrf_cookie_hidden_fields_and_the_hint() {
         csrf.has("HttpOnly") && csrf.has("SameSite=Strict") && csrf.has(&format!("Path=/t/{TENANT}/")),
         "{csrf:?}"
     );
-    assert_eq!(common::hidden_input(&reply.text, "csrf"), csrf.value);
+    assert_eq!(csrf.value.len(), 43, "a 256-bit pre-session id");
+    let token = common::hidden_input(&reply.text, "csrf");
+    assert!(token.len() == 43 && token != csrf.value, "an HMAC of the pre-session, not a copy: {token}");
     assert!(!common::hidden_input(&reply.text, "request").is_empty());
     assert!(reply.text.contains("id=\"username\"") && reply.text.contains("id=\"login\""));
     assert!(reply.text.contains("value=\"al&#34;ice\""), "login_hint prefilled, escaped: {}", reply.text);
@@ -500,13 +502,16 @@ async fn cookies_are_secure_behind_an_https_public_url_and_live_as_configured() 
     let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&id, CB, &[])).await;
     let cookies = set_cookies(&page);
-    let csrf = set_cookie(&cookies, "tessera_csrf").expect("CSRF cookie");
-    assert!(csrf.has("Secure") && csrf.has(&format!("Path=/sso/t/{TENANT}/")), "{csrf:?}");
+    // `__Host-` cookies: `Path=/` even under a public URL with a path, the tenant in the name
+    // (more in page_defences.rs).
+    let csrf = set_cookie(&cookies, &agent.csrf_cookie()).expect("CSRF cookie");
+    assert!(csrf.has("Secure") && csrf.has("Path=/"), "{csrf:?}");
     let reply = agent.login(&page, "alice", PASSWORD).await;
     let cookies = set_cookies(&reply);
-    let session = set_cookie(&cookies, "tessera_session").expect("session cookie");
+    let session = set_cookie(&cookies, &agent.session_cookie()).expect("session cookie");
+    assert_eq!(session.name, format!("__Host-tessera-session-{TENANT}"));
     assert!(session.has("Secure") && session.has("Max-Age=120"), "{session:?}");
-    assert!(session.has(&format!("Path=/sso/t/{TENANT}/")), "the public URL's path: {session:?}");
+    assert!(session.has("Path=/"), "{session:?}");
     assert_eq!(
         redirect_params(&reply, CB, "redirect to the client")["iss"],
         format!("https://id.example/sso/t/{TENANT}")

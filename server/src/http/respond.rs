@@ -287,6 +287,10 @@ pub enum PageError {
     /// 400: a form's CSRF token does not match its cookie (an old page, or a forged post).
     #[error("The form expired; go back and try again.")]
     FormExpired,
+    /// 403: a form of ours posted from another site (`web/origin.rs`); what the request
+    /// carried is for the log only.
+    #[error("This form was not sent from this service's own page. Go back to the page and try again.")]
+    CrossSite,
     /// 404: no such tenant.
     #[error("There is nothing here.")]
     NotFound,
@@ -309,6 +313,7 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::FormExpired => StatusCode::BAD_REQUEST,
+            Self::CrossSite => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

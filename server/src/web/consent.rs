@@ -7,6 +7,7 @@ use tessera_core::error::{OAuthError, Reason};
 use tessera_core::model::Consent;
 use tessera_core::scope;
 
+use super::csrf::Purpose;
 use super::flow::{Flow, FormPost, form_post};
 use super::interaction::issue;
 use super::{Input, error_page, prompts, session};
@@ -25,7 +26,7 @@ fn union(before: Option<Consent>, scope: &str) -> Vec<String> {
 
 /// `POST /consent`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let post = match form_post(app, cx, &input.raw, &input.headers, "consent").await {
+    let post = match form_post(app, cx, &input.raw, &input.headers, Purpose::Consent).await {
         Ok(post) => post,
         Err(resp) => return *resp,
     };

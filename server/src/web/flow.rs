@@ -11,6 +11,7 @@ use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::model::Client;
 
+use super::csrf::Purpose;
 use super::{MAX_AUTHORIZATION_REQUEST_BYTES, deliver_error, error_page};
 use crate::app::{App, TenantCx};
 use crate::http::respond::{PageError, Resp};
@@ -83,18 +84,24 @@ pub struct FormPost<'a> {
     pub req: AuthorizationRequest,
 }
 
-/// Reads a [`FormPost`]; any failure is already the answer (boxed, as in [`validate`]).
-/// `form_name` names the form in the page shown when the request field is missing.
+/// Reads a [`FormPost`] of the form for `purpose`; any failure is already the answer (boxed,
+/// as in [`validate`]). The POST must come from our own page (`web/origin.rs`).
 pub async fn form_post<'a>(
     app: &App,
     cx: &TenantCx,
     raw: &'a [u8],
     headers: &HeaderMap,
-    form_name: &str,
+    purpose: Purpose,
 ) -> Result<FormPost<'a>, Box<Resp>> {
+    let form_name = match purpose {
+        Purpose::Login => "sign-in",
+        Purpose::Consent => "consent",
+        Purpose::Logout => "sign-out",
+    };
+    super::same_origin_form(app, cx, headers)?;
     let page = |err: PageError| Box::new(error_page(Some(cx), err));
     let form = Form::parse(raw).map_err(|e| page(PageError::BadRequest(e.description)))?;
-    if !super::csrf::check(headers, &form) {
+    if !super::csrf::check(app, cx, headers, &form, purpose) {
         return Err(page(PageError::FormExpired));
     }
     let Some(raw_request) = form.get("request").and_then(super::decode_request) else {

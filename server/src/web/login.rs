@@ -10,6 +10,7 @@ use http::StatusCode;
 use http::header::SET_COOKIE;
 use tessera_core::model::User;
 
+use super::csrf::Purpose;
 use super::flow::{Flow, FormPost, form_post};
 use super::interaction::{EndUser, proceed};
 use super::prompts;
@@ -48,7 +49,7 @@ async fn find_user(
 
 /// `POST /login`.
 pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
-    let post = match form_post(app, cx, &input.raw, &input.headers, "sign-in").await {
+    let post = match form_post(app, cx, &input.raw, &input.headers, Purpose::Login).await {
         Ok(post) => post,
         Err(resp) => return *resp,
     };

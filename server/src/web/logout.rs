@@ -10,6 +10,7 @@ use http::header::SET_COOKIE;
 use tessera_core::form::Form;
 use tessera_core::id_token::{ID_TOKEN_TYP, IdTokenClaims};
 
+use super::csrf::Purpose;
 use super::{Input, cookies, csrf, error_page, pages, see_other, session, tenant_name};
 use crate::app::{App, TenantCx};
 use crate::http::respond::{PageError, Resp};
@@ -93,8 +94,15 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         Err(err) => return error_page(Some(cx), err.into()),
     };
     let confirmed = form.get("confirm") == Some("yes");
-    if confirmed && !csrf::check(&input.headers, &form) {
-        return error_page(Some(cx), PageError::FormExpired);
+    if confirmed {
+        // The end-user's answer on our confirmation page: our own form, so it must come from
+        // our page and carry its token.
+        if let Err(resp) = super::same_origin_form(app, cx, &input.headers) {
+            return *resp;
+        }
+        if !csrf::check(app, cx, &input.headers, &form, Purpose::Logout) {
+            return error_page(Some(cx), PageError::FormExpired);
+        }
     }
     let proven = hint.as_ref().is_some_and(|h| match &current {
         None => true,
@@ -108,7 +116,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     }
 
     let mut expire = None;
-    if let Some(digest) = session::cookie_digest(&input.headers) {
+    if let Some(digest) = session::cookie_digest(app, cx, &input.headers) {
         if let Err(err) = app.store.delete_session(&cx.tenant.id, &digest).await {
             return error_page(Some(cx), err.into());
         }
@@ -141,7 +149,9 @@ fn confirm_page(
     client_name: Option<&str>,
     form_action: Option<&str>,
 ) -> Resp {
-    let (Some(nonce), Some(token)) = (pages::nonce(), csrf::for_page(app, cx, &input.headers)) else {
+    let (Some(nonce), Some(token)) =
+        (pages::nonce(), csrf::for_page(app, cx, &input.headers, Purpose::Logout))
+    else {
         return error_page(Some(cx), PageError::Internal("no randomness for the logout page".into()));
     };
     let fields: Vec<(&'static str, String)> =

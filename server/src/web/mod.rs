@@ -9,7 +9,9 @@
 //!
 //! State between the pages travels in the forms themselves: the authorization request rides
 //! along in a hidden field and is validated again on every POST (the client may have changed
-//! meanwhile, and the field is as untrusted as the original query), next to a CSRF token.
+//! meanwhile, and the field is as untrusted as the original query), next to a CSRF token
+//! (`csrf.rs`). A POST of one of those forms must come from our own page (`origin.rs`); the
+//! cookies are `__Host-` cookies behind https (`cookies.rs`).
 
 mod authorize;
 mod consent;
@@ -19,6 +21,7 @@ mod flow;
 mod interaction;
 mod login;
 mod logout;
+mod origin;
 mod pages;
 mod prompts;
 pub mod ratelimit;
@@ -41,6 +44,9 @@ use crate::http::body;
 use crate::http::respond::{PageError, Resp, empty, page_error};
 use crate::router::WebEndpoint;
 
+pub use csrf::PageKey;
+pub use origin::public_origin;
+
 /// Largest authorization request accepted, in bytes of its query string or body. It rides in
 /// a hidden field of the login and consent forms (base64url: 4/3 of its size), and those forms
 /// must fit the body limit together with a username and password.
@@ -54,6 +60,15 @@ pub struct Input {
     pub raw: Bytes,
     /// The TCP peer, for the per-address login limit.
     pub peer: SocketAddr,
+}
+
+/// Refuses a POST of one of our own forms that the browser says another site sent
+/// (`origin.rs`); the refusal is the answer.
+fn same_origin_form(app: &App, cx: &TenantCx, headers: &HeaderMap) -> Result<(), Box<Resp>> {
+    origin::check(&app.public_origin, headers).map_err(|why| {
+        tracing::info!(tenant = %cx.tenant.id, %why, "form post from another site refused");
+        Box::new(error_page(Some(cx), PageError::CrossSite))
+    })
 }
 
 /// The tenant's name as pages show it.

@@ -7,6 +7,7 @@ use http::StatusCode;
 use http::header::SET_COOKIE;
 use tessera_core::scope;
 
+use super::csrf::Purpose;
 use super::flow::Flow;
 use super::session::Current;
 use super::{csrf, error_page, pages, tenant_name};
@@ -21,7 +22,9 @@ fn client_name<'a>(flow: &Flow<'a>) -> &'a str {
 /// the status it is sent with.
 pub fn login(flow: &Flow<'_>, username: &str, error: Option<(&str, StatusCode)>) -> Resp {
     let cx = flow.cx;
-    let (Some(nonce), Some(token)) = (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers)) else {
+    let (Some(nonce), Some(token)) =
+        (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers, Purpose::Login))
+    else {
         return error_page(Some(cx), PageError::Internal("no randomness for the login page".into()));
     };
     let page = pages::Login {
@@ -49,7 +52,9 @@ pub fn first_login(flow: &Flow<'_>) -> Resp {
 /// The consent page for the signed-in `current` user.
 pub fn consent(flow: &Flow<'_>, current: &Current) -> Resp {
     let cx = flow.cx;
-    let (Some(nonce), Some(token)) = (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers)) else {
+    let (Some(nonce), Some(token)) =
+        (pages::nonce(), csrf::for_page(flow.app, cx, flow.headers, Purpose::Consent))
+    else {
         return error_page(Some(cx), PageError::Internal("no randomness for the consent page".into()));
     };
     let mut scopes: Vec<String> = scope::values(&flow.req.scope).map(pages::describe_scope).collect();

@@ -30,9 +30,11 @@ pub enum StartError {
     Internal(String),
 }
 
-/// The digest of the session cookie the request carries, if any.
-pub fn cookie_digest(headers: &HeaderMap) -> Option<[u8; 32]> {
-    cookies::get(headers, cookies::SESSION).filter(|v| !v.is_empty()).map(|v| secret::digest(&v))
+/// The digest of the tenant's session cookie the request carries, if any.
+pub fn cookie_digest(app: &App, cx: &TenantCx, headers: &HeaderMap) -> Option<[u8; 32]> {
+    cookies::get(headers, &cookies::name(app, cx, cookies::Kind::Session))
+        .filter(|v| !v.is_empty())
+        .map(|v| secret::digest(&v))
 }
 
 /// The request's session, if its cookie names a live session of this tenant whose user still
@@ -43,7 +45,7 @@ pub async fn current(
     headers: &HeaderMap,
     now: UnixSecs,
 ) -> Result<Option<Current>, StoreError> {
-    let Some(digest) = cookie_digest(headers) else { return Ok(None) };
+    let Some(digest) = cookie_digest(app, cx, headers) else { return Ok(None) };
     let Some(session) = app.store.session(&cx.tenant.id, &digest, now).await? else { return Ok(None) };
     // The store keys by tenant; checked again so a backend bug cannot carry a login across.
     if session.tenant != cx.tenant.id || session.expires_at <= now {
@@ -66,7 +68,7 @@ pub async fn start(
     now: UnixSecs,
 ) -> Result<(Current, HeaderValue), StartError> {
     // Both writes are queued before either is awaited, so one group commit covers them.
-    let deleted = cookie_digest(headers).map(|old| app.store.delete_session(&cx.tenant.id, &old));
+    let deleted = cookie_digest(app, cx, headers).map(|old| app.store.delete_session(&cx.tenant.id, &old));
     let value = secret::encode_secret(&random::<32>().map_err(|e| StartError::Internal(e.to_string()))?);
     let sid = secret::encode_id(&random::<16>().map_err(|e| StartError::Internal(e.to_string()))?);
     let session = Session {

@@ -16,10 +16,20 @@ use super::jwt;
 use super::process::TestServer;
 use super::values::{basic_auth, form_body, random_string};
 
-/// The session cookie's name.
+/// The session cookie's name when the public URL is http.
 pub const SESSION_COOKIE: &str = "tessera_session";
-/// The CSRF double-submit cookie's name.
+/// The CSRF pre-session cookie's name when the public URL is http.
 pub const CSRF_COOKIE: &str = "tessera_csrf";
+
+/// The names of `tenant`'s session and CSRF cookies at `server`: behind an https public URL
+/// `__Host-` names that hold the tenant, else [`SESSION_COOKIE`] and [`CSRF_COOKIE`].
+pub fn cookie_names(server: &TestServer, tenant: &str) -> (String, String) {
+    if server.public_url.starts_with("https://") {
+        (format!("__Host-tessera-session-{tenant}"), format!("__Host-tessera-csrf-{tenant}"))
+    } else {
+        (SESSION_COOKIE.to_owned(), CSRF_COOKIE.to_owned())
+    }
+}
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// The value of the hidden input `name` in an HTML page, with the entities a template escapes
@@ -289,9 +299,19 @@ impl<'s> EndUser<'s> {
         Self { http: Some(server.http_client_from(source)), ..Self::new(server, tenant) }
     }
 
-    /// Whether the browser holds a session cookie.
+    /// Whether the browser holds a session cookie of its tenant.
     pub fn has_session(&self) -> bool {
-        self.jar.contains_key(SESSION_COOKIE)
+        self.jar.contains_key(&self.session_cookie())
+    }
+
+    /// The name of its tenant's session cookie (see [`cookie_names`]).
+    pub fn session_cookie(&self) -> String {
+        cookie_names(self.server, &self.tenant).0
+    }
+
+    /// The name of its tenant's CSRF pre-session cookie (see [`cookie_names`]).
+    pub fn csrf_cookie(&self) -> String {
+        cookie_names(self.server, &self.tenant).1
     }
 
     /// Sends a request to `path` (relative to the server) with the jar's cookies and
@@ -303,8 +323,20 @@ impl<'s> EndUser<'s> {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Reply {
+        self.send_with_headers(method, path, &[], content_type, body).await
+    }
+
+    /// [`send`](Self::send) with `extra` headers too (`Origin`, `Sec-Fetch-Site`, ...).
+    pub async fn send_with_headers(
+        &mut self,
+        method: Method,
+        path: &str,
+        extra: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let cookie = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let mut headers = Vec::new();
+        let mut headers = extra.to_vec();
         if !cookie.is_empty() {
             headers.push(("cookie", cookie.as_str()));
         }
@@ -337,6 +369,18 @@ impl<'s> EndUser<'s> {
         self.send(Method::POST, &path, Some(FORM), Some(form_body(fields).into_bytes())).await
     }
 
+    /// A form `POST` to `/t/{tenant}/{endpoint}` with `extra` headers.
+    pub async fn post_with(
+        &mut self,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let path = format!("/t/{}/{endpoint}", self.tenant);
+        let body = Some(form_body(fields).into_bytes());
+        self.send_with_headers(Method::POST, &path, extra, Some(FORM), body).await
+    }
+
     /// `GET /authorize` with `params`.
     pub async fn authorize(&mut self, params: &[(&str, &str)]) -> Reply {
         self.get(&format!("authorize?{}", form_body(params))).await
@@ -359,19 +403,20 @@ impl<'s> EndUser<'s> {
     }
 
     /// Sends an authorization request that must show the login page, checks the page (see
-    /// [`expect_login_page`]; its CSRF field matches the CSRF cookie the browser holds), logs in
+    /// [`expect_login_page`]; the browser holds a CSRF pre-session cookie, and the form's token
+    /// is an HMAC, not a copy of it), logs in
     /// and checks that the login set a session cookie. Returns the answer to the login: the
     /// redirect to the client, or the consent page.
     pub async fn sign_in(&mut self, params: &[(&str, &str)], username: &str, password: &str) -> Reply {
         let page = self.authorize(params).await;
         expect_login_page(&page, "login page");
-        assert_eq!(
-            self.jar.get(CSRF_COOKIE),
-            Some(&hidden_input(&page.text, "csrf")),
-            "the login page's CSRF field is the CSRF cookie"
-        );
+        let pre_session = self.jar.get(&self.csrf_cookie()).expect("a CSRF pre-session cookie").clone();
+        let token = hidden_input(&page.text, "csrf");
+        assert_eq!(token.len(), 43, "a 256-bit token: {token}");
+        assert_ne!(token, pre_session, "the CSRF field is bound to the cookie, not a copy of it");
         let reply = self.login(&page, username, password).await;
-        assert!(set_cookie_value(&reply, SESSION_COOKIE).is_some(), "session cookie after login: {reply:?}");
+        let session = self.session_cookie();
+        assert!(set_cookie_value(&reply, &session).is_some(), "session cookie after login: {reply:?}");
         reply
     }
 

@@ -150,6 +150,15 @@ struct Hsm {
     module_path: PathBuf,
 }
 
+/// The `tessera` binary to start: cargo's, unless `TESSERA_TEST_BINARY` names another. Cargo's
+/// path (`target/debug/tessera`) is shared by every checkout built into the same target dir, so
+/// where several worktrees share one, a build elsewhere can replace it while tests run; the
+/// variable lets a run pin its own copy.
+fn server_binary() -> PathBuf {
+    std::env::var_os("TESSERA_TEST_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tessera")), PathBuf::from)
+}
+
 /// One running (or killed) `tessera serve`, with its temporary directory.
 pub struct TestServer {
     options: Options,
@@ -334,14 +343,14 @@ impl TestServer {
     /// Spawns `tessera serve` on `listen` and waits for its `listening on` line.
     async fn spawn(&self, listen: SocketAddr) -> Started {
         let mut cmd = match self.options.open_files {
-            None => Command::new(env!("CARGO_BIN_EXE_tessera")),
+            None => Command::new(server_binary()),
             Some((soft, hard)) => {
                 // The shell lowers its limits and becomes the server (`exec`), which inherits them.
                 // Soft first: a hard limit below the soft one is refused.
                 let hard = hard.map(|h| format!("ulimit -Hn {h} && ")).unwrap_or_default();
                 let mut shell = Command::new("sh");
                 shell.arg("-c").arg(format!("ulimit -Sn {soft} && {hard}exec \"$0\" \"$@\""));
-                shell.arg(env!("CARGO_BIN_EXE_tessera"));
+                shell.arg(server_binary());
                 shell
             }
         };
