@@ -535,14 +535,23 @@ async fn admin_api_refuses_malformed_requests() {
             what,
         );
     }
+    // Members that do not fit, in a create and in a change: invalid metadata too (RFC 7591
+    // 3.2.2).
     for (body, what) in [
         (json!({ "grant_types": "client_credentials" }), "grant_types not an array"),
         (json!({ "grant_types": ["client_credentials"], "bogus": true }), "unknown field"),
+        (json!({ "grant_types": ["client_credentials"], "first_party": "yes" }), "first_party not a boolean"),
+        (json!({ "grant_types": ["client_credentials"], "scope": 7 }), "scope not a string"),
     ] {
+        server.admin(Method::POST, "/tenants/acme/clients", Some(body.clone())).await.expect_api_error(
+            400,
+            Some("invalid_client_metadata"),
+            what,
+        );
         server
-            .admin(Method::POST, "/tenants/acme/clients", Some(body))
+            .admin(Method::PATCH, &format!("/tenants/acme/clients/{id}"), Some(body))
             .await
-            .expect_api_error(400, None, what);
+            .expect_api_error(400, Some("invalid_client_metadata"), &format!("PATCH: {what}"));
     }
     // A change that would make the client invalid is refused and leaves it as it was.
     server

@@ -131,7 +131,11 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued() {
         !server.is_active("default", &rp.client.id, &rp.client.secret, &access).await,
         "access token revoked"
     );
-    server.userinfo("default", &access).await.expect_status(401, "revoked token at userinfo");
+    server.userinfo("default", &access).await.expect_bearer_error(
+        401,
+        "invalid_token",
+        "revoked token at userinfo",
+    );
     server.refresh(&rp.client, &refresh_token, None).await.expect_oauth_error(
         400,
         "invalid_grant",
@@ -156,7 +160,11 @@ async fn opaque_tokens_of_a_replayed_code_are_revoked_too() {
         "replay",
     );
     assert!(!server.is_active("default", &rp.client.id, &rp.client.secret, &access).await);
-    server.userinfo("default", &access).await.expect_status(401, "revoked opaque token");
+    server.userinfo("default", &access).await.expect_bearer_error(
+        401,
+        "invalid_token",
+        "revoked opaque token",
+    );
 }
 
 #[tokio::test]
@@ -362,7 +370,7 @@ async fn userinfo_answers_per_scope_and_refuses_bad_tokens() {
             Some(form_body(&[("access_token", &access)]).into_bytes()),
         )
         .await;
-    both.expect_status(400, "token in two places");
+    both.expect_bearer_error(400, "invalid_request", "token in two places");
 
     let none = server.get("/t/default/userinfo").await;
     none.expect_status(401, "no token");
@@ -370,25 +378,27 @@ async fn userinfo_answers_per_scope_and_refuses_bad_tokens() {
     assert!(challenge.starts_with("Bearer") && !challenge.contains("error="), "{challenge}");
 
     let bad = server.userinfo("default", "not-a-token").await;
-    bad.expect_status(401, "bad token");
-    assert!(bad.header("www-authenticate").expect("challenge").contains("error=\"invalid_token\""));
+    bad.expect_bearer_error(401, "invalid_token", "bad token");
     // Change the signature's first character to another one: every bit of it is significant.
     let at = access.rfind('.').expect("signature part") + 1;
     let other = if access[at..].starts_with('A') { "B" } else { "A" };
     let forged = format!("{}{other}{}", &access[..at], &access[at + 1..]);
     assert_ne!(forged, access);
-    server.userinfo("default", &forged).await.expect_status(401, "forged signature");
+    server.userinfo("default", &forged).await.expect_bearer_error(401, "invalid_token", "forged signature");
 
     // A client credentials token was never granted openid.
     let (cc_id, cc_secret) = server.cc_client("default", "read").await;
     let cc = server.cc_token("default", &cc_id, &cc_secret).await;
     let denied = server.userinfo("default", &cc).await;
-    denied.expect_status(403, "no openid scope");
-    assert!(denied.header("www-authenticate").expect("challenge").contains("insufficient_scope"));
+    denied.expect_bearer_error(403, "insufficient_scope", "no openid scope");
 
     // Another tenant's token is useless here.
     server.create_tenant("other", Value::Null).await;
-    server.userinfo("other", &access).await.expect_status(401, "another tenant's token");
+    server.userinfo("other", &access).await.expect_bearer_error(
+        401,
+        "invalid_token",
+        "another tenant's token",
+    );
 }
 
 #[tokio::test]

@@ -207,7 +207,11 @@ async fn deleting_a_user_ends_their_grants_and_deactivates_their_access_tokens()
     server.admin(Method::DELETE, &path, None).await.expect_status(204, "delete the user");
     for token in [&jwt, &opaque] {
         assert!(!server.is_active(TENANT, &rs_id, &rs_secret, token).await, "a deleted user's access token");
-        server.userinfo(TENANT, token).await.expect_status(401, "userinfo refuses it too");
+        server.userinfo(TENANT, token).await.expect_bearer_error(
+            401,
+            "invalid_token",
+            "userinfo refuses it too",
+        );
     }
     assert!(server.is_active(TENANT, &rs_id, &rs_secret, &service_token).await, "a client's own token");
     assert!(!server.is_active(TENANT, &jwt_rp.id, &jwt_rp.secret, &rt).await, "the refresh token");

@@ -96,7 +96,8 @@ async fn plain_pkce_is_a_per_client_opt_in() {
     expect_login_page(&authorize_plain(&server, "kiosk-2").await, "opted in at registration");
     let body = public_client(json!({ "allow_plain_pkce": "yes" }));
     let reply = server.admin(Method::POST, &format!("/tenants/{TENANT}/clients"), Some(body)).await;
-    assert!(reply.status.is_client_error(), "non-boolean allow_plain_pkce: {} {}", reply.status, reply.text);
+    // RFC 7591 3.2.2: a metadata value of the wrong type is invalid metadata.
+    reply.expect_api_error(400, Some("invalid_client_metadata"), "non-boolean allow_plain_pkce");
 
     // The opt-in survives a restart (the client record is stored in its new format).
     let mut server = server;

@@ -98,6 +98,15 @@ fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
     }
 }
 
+/// Decodes client metadata from a request body. A body that is not a JSON object is a
+/// malformed request, as everywhere in the admin API; an object whose members do not fit (a
+/// value of the wrong type, a member Tessera does not know) is invalid metadata, RFC 7591
+/// 3.2.2's `invalid_client_metadata`, like a value of the right type that is refused.
+pub fn metadata_body(headers: &http::HeaderMap, body: &[u8]) -> Result<ClientMetadata, ApiError> {
+    let value = super::json_object(headers, body)?;
+    serde_json::from_value(value).map_err(|e| invalid(format!("invalid client metadata: {e}")))
+}
+
 fn invalid(msg: impl Into<String>) -> ApiError {
     ApiError::InvalidClientMetadata(msg.into())
 }

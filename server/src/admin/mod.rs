@@ -37,16 +37,22 @@ pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Decodes a JSON request body.
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    let value = json_object(headers, body)?;
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// A request body that must be a JSON object, not yet read into its type.
+pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, ApiError> {
     if !has_media_type(headers, "application/json") {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let bad = |e: serde_json::Error| ApiError::BadRequest(format!("invalid JSON body: {e}"));
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
     // serde reads a struct from a JSON array too (positionally); the API takes objects only.
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(bad)?;
     if !value.is_object() {
         return Err(ApiError::BadRequest("the body must be a JSON object".into()));
     }
-    serde_json::from_value(value).map_err(bad)
+    Ok(value)
 }
 
 /// Runs an authorized admin request.
@@ -79,10 +85,12 @@ pub async fn dispatch(
             tenants::put_settings(app, &t, json_body(headers, &body)?).await
         }
         (AdminRoute::Clients(t), Method::GET) => clients::list(app, &t).await,
-        (AdminRoute::Clients(t), Method::POST) => clients::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Clients(t), Method::POST) => {
+            clients::create(app, &t, clients::metadata_body(headers, &body)?).await
+        }
         (AdminRoute::Client(t, c), Method::GET) => clients::get(app, &t, &c).await,
         (AdminRoute::Client(t, c), Method::PATCH) => {
-            clients::patch(app, &t, &c, json_body(headers, &body)?).await
+            clients::patch(app, &t, &c, clients::metadata_body(headers, &body)?).await
         }
         (AdminRoute::Client(t, c), Method::DELETE) => clients::delete(app, &t, &c).await,
         (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,

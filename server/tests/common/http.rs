@@ -71,6 +71,20 @@ impl Reply {
         }
     }
 
+    /// Asserts an RFC 6750 3.1 error of a protected resource: status, `error` code in the JSON
+    /// body and in the `Bearer` challenge, and `Cache-Control: no-store`.
+    #[track_caller]
+    pub fn expect_bearer_error(&self, status: u16, code: &str, what: &str) {
+        self.expect_status(status, what);
+        assert_eq!(self.error(), Some(code), "{what}: error code; body: {}", self.text);
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer") && challenge.contains(&format!("error=\"{code}\"")),
+            "{what}: the challenge must name {code}, got {challenge:?}"
+        );
+        assert_eq!(self.header("cache-control"), Some("no-store"), "{what}: Cache-Control");
+    }
+
     /// Asserts an admin API error: status and a JSON body with `error`.
     #[track_caller]
     pub fn expect_api_error(&self, status: u16, code: Option<&str>, what: &str) {
