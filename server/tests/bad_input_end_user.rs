@@ -554,12 +554,20 @@ async fn login_and_consent_refuse_bad_forms() {
     let path = format!("/t/{TENANT}/consent");
     let reply = agent.send(Method::POST, &path, Some(FORM), Some(repeated.into_bytes())).await;
     common::expect_page(&reply, 400, "consent: decision twice");
-    // Without a session the consent form leads to the login page, never to a code.
+    // A stranger's login form token is no consent token: the purpose is inside its MAC.
     let mut stranger = EndUser::new(&server, TENANT);
     let own = stranger.authorize(&common::code_request(&consent_id, CB, &[])).await;
     let own_csrf = common::hidden_input(&own.text, "csrf");
     let reply =
         stranger.post("consent", &[("csrf", &own_csrf), ("request", &request), ("decision", "allow")]).await;
+    common::expect_page(&reply, 400, "consent with a login form's token");
+    assert!(!reply.text.contains("code="), "{}", reply.text);
+    // A valid consent form whose session has gone (the cookie cleared, as when it expires)
+    // leads to the login page, never to a code.
+    let mut lapsed = EndUser::new(&server, TENANT);
+    lapsed.jar = agent.jar.clone();
+    lapsed.jar.remove(&lapsed.session_cookie());
+    let reply = lapsed.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")]).await;
     common::expect_page(&reply, 200, "consent without a session");
     assert!(common::is_login_page(&reply), "{}", reply.text);
 
