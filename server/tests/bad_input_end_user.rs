@@ -567,7 +567,8 @@ async fn login_and_consent_refuse_bad_forms() {
     let mut lapsed = EndUser::new(&server, TENANT);
     lapsed.jar = agent.jar.clone();
     lapsed.jar.remove(&lapsed.session_cookie());
-    let reply = lapsed.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")]).await;
+    let reply =
+        lapsed.post("consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")]).await;
     common::expect_page(&reply, 200, "consent without a session");
     assert!(common::is_login_page(&reply), "{}", reply.text);
 

@@ -62,15 +62,15 @@ fn parse(text: &str) -> Scrape {
         };
         let name = series.split('{').next().unwrap_or("");
         assert!(is_name(name), "sample name in: {line}");
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                let inner = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}'));
-                let inner = inner.unwrap_or_else(|| panic!("labels in braces: {line}"));
-                for pair in inner.split("\",") {
-                    let (key, val) = pair.split_once("=\"").unwrap_or_else(|| panic!("label in: {line}"));
-                    assert!(is_name(key), "label name in: {line}");
-                    assert!(!val.trim_end_matches('"').contains('"'), "label value in: {line}");
-                }
+        if let Some(labels) = series.strip_prefix(name)
+            && !labels.is_empty()
+        {
+            let inner = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}'));
+            let inner = inner.unwrap_or_else(|| panic!("labels in braces: {line}"));
+            for pair in inner.split("\",") {
+                let (key, val) = pair.split_once("=\"").unwrap_or_else(|| panic!("label in: {line}"));
+                assert!(is_name(key), "label name in: {line}");
+                assert!(!val.trim_end_matches('"').contains('"'), "label value in: {line}");
             }
         }
         let family = typed
