@@ -197,6 +197,9 @@ pub enum Reason {
     AccessTokenInvalid,
     /// `/userinfo`: the access token was not granted the `openid` scope.
     OpenidScopeNotGranted,
+    /// A code or refresh token whose end-user was deleted or disabled, or whose login predates
+    /// the user's last disable (`User::standing_of`).
+    EndUserInactive,
 }
 
 impl From<Reason> for ErrorCode {
@@ -247,7 +250,8 @@ impl From<Reason> for ErrorCode {
             | Reason::AuthorizationCodeReplayed
             | Reason::RefreshTokenUnknown
             | Reason::RefreshTokenReused
-            | Reason::RefreshTokenWrongClient => ErrorCode::InvalidGrant,
+            | Reason::RefreshTokenWrongClient
+            | Reason::EndUserInactive => ErrorCode::InvalidGrant,
             // RFC 6749 6: scope beyond the original grant is an invalid scope; 3.3: so is a
             // grant of which the client may no longer have anything.
             Reason::RefreshScopeNotGranted | Reason::RefreshScopeWithdrawn => ErrorCode::InvalidScope,

@@ -16,6 +16,7 @@ pub mod interaction;
 pub mod introspection;
 pub mod jwk;
 pub mod jwt;
+pub mod listing;
 pub mod model;
 pub mod pkce;
 pub mod registration;

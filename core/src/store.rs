@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::listing::{UserPage, UserQuery};
 use crate::model::{
     Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
 };
@@ -209,6 +210,14 @@ pub trait UserStore: Send + Sync {
     fn user_by_email(&self, tenant: &str, email: &str) -> Read<Option<User>>;
     /// Every user of a tenant, ordered by username.
     fn users(&self, tenant: &str) -> Read<Vec<User>>;
+    /// One page of the tenant's users: those that match `query` ([`UserQuery::matches`]) with
+    /// an id after `query.after`, in id order (byte order), at most `query.limit` (at least
+    /// one), and whether more match after the last. The backend reads a bounded range, never
+    /// the whole tenant into memory: at most one more matching user than the page holds
+    /// (a `username` or `email` filter is answered through its uniqueness index). Ids never
+    /// change, so walking every page meets each user stored throughout exactly once, however
+    /// many are added, renamed or deleted meanwhile.
+    fn list_users(&self, tenant: &str, query: &UserQuery) -> Read<UserPage>;
     /// Creates or replaces a user; fails with [`StoreError::Conflict`] if another user of the
     /// tenant has its username or e-mail address.
     fn put_user(&self, user: &User) -> Commit;

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use tessera_core::listing::{UserPage, UserQuery};
 use tessera_core::model::{
     Client, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
 };
@@ -135,6 +136,48 @@ impl FjallStore {
         let mut users: Vec<User> = self.all_of(tenant)?;
         users.sort_by(|a, b| a.username.cmp(&b.username).then_with(|| a.id.cmp(&b.id)));
         Ok(users)
+    }
+
+    /// A page of users: through the name index when the query names a username or address
+    /// (at most one user), else a range scan of the tenant's users from just after the cursor
+    /// that stops at one more match than the page holds. A filter that matches few users
+    /// (`disabled`) may walk many records for one page, but holds only the page in memory.
+    pub(crate) fn list_users_now(&self, tenant: &str, query: &UserQuery) -> Result<UserPage, StoreError> {
+        let wanted = |u: &User| query.is_after_cursor(&u.id) && query.matches(u);
+        let indexed = match (&query.username, &query.email) {
+            (Some(username), _) => Some(self.user_by_index(Space::UserNames, tenant, username)?),
+            (None, Some(email)) => Some(self.user_by_index(Space::UserEmails, tenant, email)?),
+            (None, None) => None,
+        };
+        if let Some(found) = indexed {
+            return Ok(UserPage::from_candidates(found.into_iter().filter(wanted).collect(), query));
+        }
+        let Some(prefix) = keys::tenant_prefix(tenant) else { return Ok(UserPage::default()) };
+        if self.shared.is_deleting(tenant) {
+            return Ok(UserPage::default());
+        }
+        // Ids hold no separator, so key order under the prefix is id order, and the first key
+        // after the cursor's own is the cursor's id followed by anything.
+        let mut start = prefix.clone();
+        if let Some(after) = &query.after {
+            start.extend_from_slice(after.as_bytes());
+            start.push(keys::SEP);
+        }
+        let mut candidates = Vec::new();
+        for guard in self.shared.space(Space::Users).range(start..) {
+            let (key, value) = guard.into_inner().map_err(io)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let user: User = codec::decode(&key, &value)?;
+            if wanted(&user) {
+                candidates.push(user);
+                if candidates.len() > query.page_size() {
+                    break;
+                }
+            }
+        }
+        Ok(UserPage::from_candidates(candidates, query))
     }
 
     pub(crate) fn session_now(

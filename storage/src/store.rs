@@ -11,6 +11,7 @@ use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 use tessera_core::changes::{ChangeFeed, ChangeListener};
 use tessera_core::grants::authorization_code::Code;
+use tessera_core::listing::{UserPage, UserQuery};
 use tessera_core::model::{
     Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
 };
@@ -390,6 +391,10 @@ impl UserStore for FjallStore {
 
     fn users(&self, tenant: &str) -> Read<Vec<User>> {
         Read::ready(self.users_now(tenant))
+    }
+
+    fn list_users(&self, tenant: &str, query: &UserQuery) -> Read<UserPage> {
+        Read::ready(self.list_users_now(tenant, query))
     }
 
     fn put_user(&self, user: &User) -> Commit {

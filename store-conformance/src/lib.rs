@@ -102,6 +102,12 @@ macro_rules! __for_each_case {
                 users_and_their_names_survive_reopening,
                 names_are_the_same_under_nfkc_case_folding_and_nothing_else,
             }
+            user_pages {
+                pages_follow_id_order_and_walk_the_tenant_once,
+                a_walk_meets_every_user_stored_throughout_exactly_once,
+                pages_filter_by_username_email_and_disabled,
+                a_users_disabled_state_and_cut_off_are_kept,
+            }
             records {
                 tenants_round_trip_ordered_by_id,
                 clients_round_trip_ordered_by_id,

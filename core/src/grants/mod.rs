@@ -31,6 +31,13 @@ pub fn check_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError
     }
 }
 
+/// The answer to a code or refresh token whose end-user is gone or disabled, or whose login
+/// predates the user's last disable (`User::standing_of`): the grant is no longer valid
+/// (RFC 6749 5.2 `invalid_grant`).
+pub fn end_user_inactive() -> OAuthError {
+    OAuthError::new(Reason::EndUserInactive, "the grant's end-user is disabled or no longer exists")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

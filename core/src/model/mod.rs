@@ -34,8 +34,8 @@ pub use names::{fold_case, has_invisible};
 pub use tenant::{MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings};
 pub use tokens::{OpaqueToken, Revocation};
 pub use user::{
-    Address, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS, User,
-    is_valid_email, is_valid_username,
+    Address, EnableAt, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS,
+    Standing, User, is_valid_email, is_valid_username,
 };
 
 /// Checks a tenant or client id as stored: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it

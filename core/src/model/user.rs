@@ -1,5 +1,7 @@
-//! Local users of a tenant: the OpenID Connect standard claims, the password hash, and the
-//! validation every stored user passes. When two names are the same name is `names`.
+//! Local users of a tenant: the OpenID Connect standard claims, the password hash, whether the
+//! user is disabled, and the validation every stored user passes. When two names are the same
+//! name is `names`; whether a grant of the user still works is [`User::standing_of`], the one
+//! rule every place that honours a grant asks.
 
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +84,32 @@ rkyv_record! {
         pub created_at: UnixSecs,
         /// When the user was last changed.
         pub updated_at: UnixSecs,
+        /// Whether the user is disabled: no sign-in, and no grant of theirs works.
+        pub disabled: bool,
+        /// Grants that began before this second (a login, an access token's `iat`) no longer
+        /// work; 0 when none was cut off. Set by [`User::disable`], and kept when the user is
+        /// enabled again, so re-enabling brings back nothing the user held before.
+        pub grants_valid_from: UnixSecs,
     }
 }
+
+/// Whether a grant of a user still works, as [`User::standing_of`] decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// The user is enabled and the grant began after any cut-off.
+    Usable,
+    /// The user is disabled: nothing of theirs works until they are enabled again.
+    Disabled,
+    /// The grant began before the user was last disabled: enabling them again does not
+    /// bring it back.
+    CutOff,
+}
+
+/// Enabling a disabled user must wait until this second: [`User::enable`] refused because a
+/// grant begun now could not be told apart from one begun before the cut-off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the user can be enabled again from {0}")]
+pub struct EnableAt(pub UnixSecs);
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -166,7 +192,46 @@ impl User {
             address: None,
             created_at: now,
             updated_at: now,
+            disabled: false,
+            grants_valid_from: 0,
         }
+    }
+
+    /// Whether a grant of this user that began at `began_at` works now: an access token by its
+    /// `iat`, a session, code or refresh token by the login it descends from (`auth_time`).
+    /// Checked where the grant is used, not only when the user is disabled, so a grant that
+    /// was in flight when the operator acted is refused too.
+    pub fn standing_of(&self, began_at: UnixSecs) -> Standing {
+        if self.disabled {
+            Standing::Disabled
+        } else if began_at < self.grants_valid_from {
+            Standing::CutOff
+        } else {
+            Standing::Usable
+        }
+    }
+
+    /// Disables the user at `now`: every grant that began at or before `now` is cut off for
+    /// good. Times are whole seconds (a token's `iat`), so the cut-off is the next second:
+    /// a grant begun in this very second may have begun before the disable. Disabling a
+    /// disabled user changes nothing (no grant can have begun since).
+    pub fn disable(&mut self, now: UnixSecs) {
+        if !self.disabled {
+            self.disabled = true;
+            self.grants_valid_from = self.grants_valid_from.max(now.saturating_add(1));
+        }
+    }
+
+    /// Enables the user at `now`. Refused until the cut-off second has begun: a grant begun in
+    /// the second of the disable would otherwise be indistinguishable from one begun after
+    /// the enable and come back to life. The wait is at most a second; the caller waits and
+    /// asks again.
+    pub fn enable(&mut self, now: UnixSecs) -> Result<(), EnableAt> {
+        if self.disabled && now < self.grants_valid_from {
+            return Err(EnableAt(self.grants_valid_from));
+        }
+        self.disabled = false;
+        Ok(())
     }
 
     /// The optional string claims with their names, in OpenID Connect order.
@@ -233,6 +298,9 @@ impl User {
         if self.updated_at < self.created_at {
             return Err("updated_at is before created_at".into());
         }
+        if self.grants_valid_from < 0 {
+            return Err("grants_valid_from is negative".into());
+        }
         Ok(())
     }
 }
@@ -294,8 +362,62 @@ mod tests {
         let mut bad = u.clone();
         bad.email = Some("nope".into());
         assert!(bad.validate().is_err());
-        let mut bad = u;
+        let mut bad = u.clone();
         bad.updated_at = 0;
         assert!(bad.validate().is_err());
+        let mut bad = u;
+        bad.grants_valid_from = -1;
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn a_new_user_has_every_grant_usable() {
+        let u = sample_user();
+        assert!(!u.disabled);
+        for began_at in [0, 1, i64::MAX] {
+            assert_eq!(u.standing_of(began_at), Standing::Usable, "{began_at}");
+        }
+    }
+
+    #[test]
+    fn disabling_refuses_everything_and_cuts_off_what_began_up_to_then() {
+        let mut u = sample_user();
+        u.disable(100);
+        assert!(u.disabled);
+        for began_at in [0, 100, 101, 500] {
+            assert_eq!(u.standing_of(began_at), Standing::Disabled, "{began_at}");
+        }
+        // Not yet: a grant of second 100 may have begun before or after.
+        assert_eq!(u.enable(100), Err(EnableAt(101)));
+        assert!(u.disabled, "a refused enable changes nothing");
+        assert_eq!(u.enable(101), Ok(()));
+        assert!(!u.disabled);
+        // What began up to the disable's second stays cut off; what begins later works.
+        assert_eq!(u.standing_of(99), Standing::CutOff);
+        assert_eq!(u.standing_of(100), Standing::CutOff);
+        assert_eq!(u.standing_of(101), Standing::Usable);
+        assert_eq!(u.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_cut_off_only_moves_forward() {
+        let mut u = sample_user();
+        u.disable(100);
+        // Disabling again while disabled keeps the first cut-off: nothing began since.
+        u.disable(200);
+        assert_eq!(u.grants_valid_from, 101);
+        assert_eq!(u.enable(300), Ok(()));
+        // A later disable moves it on; a clock stepped back never moves it back.
+        u.disable(400);
+        assert_eq!(u.grants_valid_from, 401);
+        assert_eq!(u.enable(401), Ok(()));
+        u.disable(50);
+        assert_eq!(u.grants_valid_from, 401);
+        assert_eq!(u.enable(401), Ok(()));
+        assert_eq!(u.standing_of(400), Standing::CutOff);
+        // Enabling an enabled user is no change and never refused.
+        assert_eq!(u.enable(0), Ok(()));
+        u.disable(i64::MAX);
+        assert_eq!(u.grants_valid_from, i64::MAX);
     }
 }

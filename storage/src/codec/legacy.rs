@@ -3,8 +3,8 @@
 //! the archived layout of records already on disk (the golden bytes in the tests pin them).
 
 use tessera_core::model::{
-    AccessTokenFormat, Authentication, Client, Code, GrantType, RefreshToken, Session, SigningAlg, Tenant,
-    TenantSettings, TokenEndpointAuthMethod, UnixSecs,
+    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, RefreshToken, Session, SigningAlg,
+    Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallenge;
 
@@ -226,6 +226,71 @@ impl From<StoredCodeV1> for StoredCode {
                 issued_at: c.issued_at,
                 expires_at: c.expires_at,
             },
+        }
+    }
+}
+
+/// [`User`] as format version 1 laid it out, before `disabled` and `grants_valid_from`:
+/// read-only, to decode version-1 user records. Frozen like [`ClientV1`] ([`Address`] is
+/// shared with the current model, as the enums of [`ClientV1`] are).
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct UserV1 {
+    pub(super) tenant: String,
+    pub(super) id: String,
+    pub(super) username: String,
+    pub(super) password_hash: String,
+    pub(super) email: Option<String>,
+    pub(super) email_verified: bool,
+    pub(super) name: Option<String>,
+    pub(super) given_name: Option<String>,
+    pub(super) family_name: Option<String>,
+    pub(super) middle_name: Option<String>,
+    pub(super) nickname: Option<String>,
+    pub(super) preferred_username: Option<String>,
+    pub(super) profile: Option<String>,
+    pub(super) picture: Option<String>,
+    pub(super) website: Option<String>,
+    pub(super) gender: Option<String>,
+    pub(super) birthdate: Option<String>,
+    pub(super) zoneinfo: Option<String>,
+    pub(super) locale: Option<String>,
+    pub(super) phone_number: Option<String>,
+    pub(super) phone_number_verified: bool,
+    pub(super) address: Option<Address>,
+    pub(super) created_at: UnixSecs,
+    pub(super) updated_at: UnixSecs,
+}
+
+impl From<UserV1> for User {
+    /// A user stored before users could be disabled is enabled, with no grant cut off.
+    fn from(v1: UserV1) -> Self {
+        User {
+            tenant: v1.tenant,
+            id: v1.id,
+            username: v1.username,
+            password_hash: v1.password_hash,
+            email: v1.email,
+            email_verified: v1.email_verified,
+            name: v1.name,
+            given_name: v1.given_name,
+            family_name: v1.family_name,
+            middle_name: v1.middle_name,
+            nickname: v1.nickname,
+            preferred_username: v1.preferred_username,
+            profile: v1.profile,
+            picture: v1.picture,
+            website: v1.website,
+            gender: v1.gender,
+            birthdate: v1.birthdate,
+            zoneinfo: v1.zoneinfo,
+            locale: v1.locale,
+            phone_number: v1.phone_number,
+            phone_number_verified: v1.phone_number_verified,
+            address: v1.address,
+            created_at: v1.created_at,
+            updated_at: v1.updated_at,
+            disabled: false,
+            grants_valid_from: 0,
         }
     }
 }

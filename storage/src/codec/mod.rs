@@ -44,7 +44,9 @@ pub(crate) const FORMAT_V1: u8 = 1;
 /// Version 2 of `Client` (`pkce_plain_allowed` was added), of `Tenant` (`session_ttl_secs` and
 /// `refresh_reuse_grace_secs` were added to its settings), and of `StoredCode`, `Session` and
 /// `RefreshToken` (the login's `sub`, `sid`, `auth_time`, `acr` and `amr`, inline in version 1,
-/// became one embedded `Authentication`; a session's `user_id` is its `sub`).
+/// became one embedded `Authentication`; a session's `user_id` is its `sub`), and of `User`
+/// (`disabled` and `grants_valid_from` were added; a version-1 user is enabled, nothing cut
+/// off).
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

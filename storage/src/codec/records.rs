@@ -11,7 +11,7 @@ use tessera_core::model::{
     is_valid_id,
 };
 
-use super::legacy::{ClientV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1};
+use super::legacy::{ClientV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, UserV1};
 use super::{FORMAT_V1, FORMAT_V2, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -125,6 +125,11 @@ impl Record for Revocation {
 
 impl Record for User {
     const SPACE: Space = Space::Users;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<UserV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         self.validate()?;

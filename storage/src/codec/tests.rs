@@ -11,7 +11,7 @@ use tessera_core::model::{
     TokenEndpointAuthMethod, User,
 };
 
-use super::legacy::{ClientV1, TenantSettingsV1, TenantV1};
+use super::legacy::{ClientV1, TenantSettingsV1, TenantV1, UserV1};
 use super::*;
 
 fn tenant(id: &str) -> Tenant {
@@ -141,7 +141,8 @@ fn index_values_are_ids() {
     assert!(decode_index(Space::UserEmails, b"acme\0a@b.c", &[0xff]).is_err());
 }
 
-/// The version-1 bytes of a user; see [`GOLDEN_TENANT_V1`] for what a failure means.
+/// The version-1 bytes of `user()`; see [`GOLDEN_TENANT_V1`] for what a failure means. Users
+/// are version 2 now; these bytes are on disk and must keep decoding. Never edit it.
 const GOLDEN_USER_V1: &str = "0141414141414141414141414141414141414141414141246172676f6e32696424763d3139246d3d31393435362c743d\
 322c703d3124633246736441246147467a6141616c696365406578616d706c652e636f6d000000000061636d65ffffff\
 ff96000000a0ffffff616c696365ffffffac000000a6ffffff0100000091000000c6ffffff0100000001000000416c69\
@@ -153,12 +154,91 @@ ff96000000a0ffffff616c696365ffffffac000000a6ffffff0100000091000000c6ffffff010000
 ff00f153650000000001f1536500000000";
 
 #[test]
-fn user_format_v1_is_stable() {
-    let hex: String = encode(USER_KEY, &user()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, GOLDEN_USER_V1);
-    let bytes: Vec<u8> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-    assert_eq!(decode::<User>(USER_KEY, &bytes).unwrap(), user());
+fn version_1_users_decode_enabled_with_nothing_cut_off() {
+    let v1 = unhex(GOLDEN_USER_V1);
+    let decoded = decode::<User>(USER_KEY, &v1).unwrap();
+    assert_eq!(decoded, user());
+    assert!(!decoded.disabled);
+    assert_eq!(decoded.grants_valid_from, 0);
+    // The frozen layout is the one the old encoder wrote, byte for byte.
+    let u = user();
+    let old = UserV1 {
+        tenant: u.tenant,
+        id: u.id,
+        username: u.username,
+        password_hash: u.password_hash,
+        email: u.email,
+        email_verified: u.email_verified,
+        name: u.name,
+        given_name: u.given_name,
+        family_name: u.family_name,
+        middle_name: u.middle_name,
+        nickname: u.nickname,
+        preferred_username: u.preferred_username,
+        profile: u.profile,
+        picture: u.picture,
+        website: u.website,
+        gender: u.gender,
+        birthdate: u.birthdate,
+        zoneinfo: u.zoneinfo,
+        locale: u.locale,
+        phone_number: u.phone_number,
+        phone_number_verified: u.phone_number_verified,
+        address: u.address,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v1[1..]);
+    // A version-1 record under another user's key is still corrupt.
+    assert!(matches!(decode::<User>(b"acme\0BBBBBBBBBBBBBBBBBBBBBB", &v1), Err(StoreError::Corrupt { .. })));
+}
+
+/// `user()` disabled at 1_700_000_100 and enabled again: the cut-off stays.
+fn reenabled_user() -> User {
+    let mut u = user();
+    u.disable(1_700_000_100);
+    u.enable(1_700_000_101).unwrap();
+    u
+}
+
+/// The version-2 bytes of `reenabled_user()` disabled again at 1_700_000_200; see
+/// [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_USER_V2: &str = "0241414141414141414141414141414141414141414141246172676f6e32696424763d3139246d3d31393435362c743d\
+322c703d3124633246736441246147467a6141616c696365406578616d706c652e636f6d000000000061636d65ffffff\
+ff96000000a0ffffff616c696365ffffffac000000a6ffffff0100000091000000c6ffffff0100000001000000416c69\
+6365ffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\
+000000000000000000000000000000000000000000000000000000000000000000000000000000000001000000656e2d\
+4742ffffff00000000000000000000000000000000010000000000000000000000000000000000000000000000000000\
+0000000000000000000000000000000000000000000000000000000000000000000000000001000000554bffffffffff\
+ff00f153650000000001f15365000000000100000000000000c9f1536500000000";
+
+fn disabled_user() -> User {
+    let mut u = reenabled_user();
+    u.disable(1_700_000_200);
+    u
+}
+
+#[test]
+fn users_are_written_as_version_2() {
+    assert_eq!(User::FORMAT, FORMAT_V2);
+    assert_golden(USER_KEY, &disabled_user(), GOLDEN_USER_V2);
+    for u in [user(), reenabled_user(), disabled_user()] {
+        let bytes = encode(USER_KEY, &u).unwrap();
+        assert_eq!(bytes[0], FORMAT_V2);
+        assert_eq!(decode::<User>(USER_KEY, &bytes).unwrap(), u);
+    }
+    // A negative cut-off is not written.
+    let mut bad = user();
+    bad.grants_valid_from = -1;
+    assert!(matches!(encode(USER_KEY, &bad), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn user_garbage_and_unknown_versions_are_corrupt() {
+    let shown = "users:acme/AAAAAAAAAAAAAAAAAAAAAA";
+    versions_are_guarded::<User>(USER_KEY, shown, &unhex(GOLDEN_USER_V1), &unhex(GOLDEN_USER_V2));
+    round_trips_and_resists_garbage(USER_KEY, &disabled_user());
 }
 
 /// Encodes `record`, decodes it back, and checks that every truncation and single-byte flip
@@ -285,9 +365,9 @@ fn clients_are_written_as_version_2() {
     let bytes = encode(CLIENT_KEY, &client(false)).unwrap();
     assert_eq!(bytes[0], FORMAT_V2);
     assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), client(false));
-    // Records of other kinds did not change shape and stay version 1 (tenants changed too).
+    // Tenants and users changed shape too.
     assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V2);
-    assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "01");
+    assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
 /// `GrantType::Implicit` came after clients were stored: it takes the next tag, so every tag

@@ -15,4 +15,5 @@ pub(crate) mod refresh;
 pub(crate) mod rotation;
 pub(crate) mod sessions;
 pub(crate) mod tenancy;
+pub(crate) mod user_pages;
 pub(crate) mod users;
