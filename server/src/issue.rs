@@ -19,6 +19,7 @@ use tessera_core::{secret, userinfo};
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::grants::fresh_jti;
 use crate::http::respond::{random_error, sign_error, store_error};
 use crate::metrics::issued::Issued;
@@ -246,9 +247,10 @@ pub async fn authorization_response(
         if !rt.code && !rt.token {
             // Core 5.4: with no access token to call /userinfo with, the claims the scope
             // releases travel in the ID token.
-            let user = app.store.user(&cx.tenant.id, &auth.sub).await.map_err(store_error)?;
-            let user =
-                user.ok_or_else(|| OAuthError::new(Reason::LoginRequired, "the user no longer exists"))?;
+            let user = end_users::holder(app, &cx.tenant.id, &auth.sub, auth.auth_time).await;
+            let user = user.map_err(store_error)?.ok_or_else(|| {
+                OAuthError::new(Reason::LoginRequired, "the user is disabled or no longer exists")
+            })?;
             claims.user_claims = userinfo::claims(&user, &req.scope);
             claims.user_claims.remove("sub");
         }

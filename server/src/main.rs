@@ -7,6 +7,7 @@ mod admin;
 mod app;
 mod bootstrap;
 mod config;
+mod end_users;
 mod endpoints;
 mod feed;
 mod grants;

@@ -25,6 +25,8 @@ pub enum AdminRoute {
     Users(String),
     /// `/api/v1/tenants/{t}/users/{id}`
     User(String, String),
+    /// `/api/v1/tenants/{t}/users/{id}/profile`
+    UserProfile(String, String),
 }
 
 /// Where a request goes.
@@ -94,6 +96,7 @@ enum Kind {
     RotateKeys,
     Users,
     User,
+    UserProfile,
     Live,
     Ready,
     Metrics,
@@ -130,6 +133,7 @@ impl Router {
             ("/api/v1/tenants/{tenant}/keys/rotate", Kind::RotateKeys),
             ("/api/v1/tenants/{tenant}/users", Kind::Users),
             ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
+            ("/api/v1/tenants/{tenant}/users/{user}/profile", Kind::UserProfile),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -161,6 +165,7 @@ impl Router {
             Kind::RotateKeys => Route::Admin(AdminRoute::RotateKeys(tenant()?)),
             Kind::Users => Route::Admin(AdminRoute::Users(tenant()?)),
             Kind::User => Route::Admin(AdminRoute::User(tenant()?, param("user")?)),
+            Kind::UserProfile => Route::Admin(AdminRoute::UserProfile(tenant()?, param("user")?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,
@@ -196,6 +201,10 @@ mod tests {
         assert_eq!(
             r.route("/api/v1/tenants/acme/users/u1"),
             Some(Route::Admin(AdminRoute::User("acme".into(), "u1".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/users/u1/profile"),
+            Some(Route::Admin(AdminRoute::UserProfile("acme".into(), "u1".into())))
         );
         assert_eq!(
             r.route("/api/v1/tenants/acme/users"),

@@ -60,6 +60,7 @@ pub async fn dispatch(
     app: &App,
     route: AdminRoute,
     method: &Method,
+    query: Option<&str>,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Resp, ApiError> {
@@ -96,13 +97,16 @@ pub async fn dispatch(
         (AdminRoute::ClientSecret(t, c), Method::POST) => clients::rotate_secret(app, &t, &c).await,
         (AdminRoute::Keys(t), Method::GET) => keys::list(app, &t).await,
         (AdminRoute::RotateKeys(t), Method::POST) => keys::rotate(app, &t).await,
-        (AdminRoute::Users(t), Method::GET) => users::list(app, &t).await,
+        (AdminRoute::Users(t), Method::GET) => users::list(app, &t, query).await,
         (AdminRoute::Users(t), Method::POST) => users::create(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::User(t, u), Method::GET) => users::get(app, &t, &u).await,
         (AdminRoute::User(t, u), Method::PATCH) => {
             users::patch(app, &t, &u, json_body(headers, &body)?).await
         }
         (AdminRoute::User(t, u), Method::DELETE) => users::delete(app, &t, &u).await,
+        (AdminRoute::UserProfile(t, u), Method::PUT) => {
+            users::put_profile(app, &t, &u, json_body(headers, &body)?).await
+        }
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

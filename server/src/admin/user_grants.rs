@@ -1,8 +1,10 @@
-//! What ends with a user's credentials: a password change, or the user's deletion, ends the
-//! user's SSO sessions and revokes every refresh-token family issued to them, so a password or
-//! session cookie that leaked stops working once the operator acts. Access tokens already
-//! issued run out on their own (minutes); a deleted user's are refused at once by userinfo and
-//! introspection, which look the user up.
+//! What ends with a user's credentials: a password change, disabling the user, or the user's
+//! deletion ends the user's SSO sessions and revokes every refresh-token family issued to them,
+//! so a password or session cookie that leaked stops working once the operator acts. Access
+//! tokens already issued run out on their own (minutes) after a password change; a deleted or
+//! disabled user's are refused at once by userinfo and introspection, which look the user up
+//! (`end_users`), and stay refused once a disabled user is enabled again (the disable's
+//! cut-off, `User::grants_valid_from`).
 //!
 //! Called after the user's own write is durable, so a login that reads the user afterwards
 //! already sees the new password (or no user); one that checked the old password just before

@@ -1,6 +1,7 @@
 //! `POST /t/{tenant}/introspect` (RFC 7662). Only confidential clients of the tenant may ask;
 //! a token is active only if this tenant issued it, it is neither expired nor revoked, and the
-//! client and the end-user it was issued for still exist.
+//! client and the end-user it was issued for still exist (the end-user neither disabled nor
+//! disabled since the token was issued: `end_users::holder`).
 //! Opaque tokens are looked up in the tenant shards' memory (`actors`); the rest is read from
 //! the caches and the store.
 
@@ -17,6 +18,7 @@ use tessera_core::{jwt, secret};
 
 use super::{authenticate_client, verified_access_token};
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::http::respond::{Resp, json_no_store, oauth_error, store_error};
 use crate::util::now;
 
@@ -51,7 +53,7 @@ async fn introspect(
         let revoked = app.store.jwt_status(&cx.tenant.id, &claims.jti).await.map_err(store_error)?
             == JwtStatus::Revoked
             || !issued_to_registered_client(app, cx, &claims.client_id, claims.iat).await?
-            || !subject_exists(app, cx, &claims.sub, &claims.client_id).await?;
+            || !subject_stands(app, cx, &claims.sub, &claims.client_id, claims.iat).await?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     let digest = secret::digest(request.token);
@@ -62,7 +64,7 @@ async fn introspect(
                 && app.store.jwt_status(&cx.tenant.id, &token.jti).await.map_err(store_error)?
                     == JwtStatus::NotRevoked
                 && issued_to_registered_client(app, cx, &token.client_id, token.iat).await?
-                && subject_exists(app, cx, &token.sub, &token.client_id).await? =>
+                && subject_stands(app, cx, &token.sub, &token.client_id, token.iat).await? =>
         {
             Ok(IntrospectionResponse::for_opaque(Arc::unwrap_or_clone(token), &cx.issuer, now))
         }
@@ -85,7 +87,8 @@ async fn introspect_refresh_token(
             if token.client_id == asking_client
                 && token.rotated_at.is_none()
                 && issued_to_registered_client(app, cx, &token.client_id, token.issued_at).await?
-                && subject_exists(app, cx, &token.auth.sub, &token.client_id).await? =>
+                && subject_stands(app, cx, &token.auth.sub, &token.client_id, token.auth.auth_time)
+                    .await? =>
         {
             Ok(IntrospectionResponse::for_refresh_token(token, &cx.issuer))
         }
@@ -106,12 +109,19 @@ async fn issued_to_registered_client(
     Ok(client.is_some_and(|c| c.created_at <= iat))
 }
 
-/// Whether the subject of a token still exists: an end-user must (deleting a user ends what
-/// they granted, as userinfo and the refresh grant also hold), a client credentials token's
-/// subject is its client, which [`issued_to_registered_client`] checks.
-async fn subject_exists(app: &App, cx: &TenantCx, sub: &str, client_id: &str) -> Result<bool, OAuthError> {
+/// Whether the subject of a token still stands: an end-user must exist, not be disabled, and
+/// not have been disabled since `began_at` (deleting or disabling a user ends what they
+/// granted, as userinfo and the refresh grant also hold); a client credentials token's subject
+/// is its client, which [`issued_to_registered_client`] checks.
+async fn subject_stands(
+    app: &App,
+    cx: &TenantCx,
+    sub: &str,
+    client_id: &str,
+    began_at: i64,
+) -> Result<bool, OAuthError> {
     if !introspection::names_end_user(sub, client_id) {
         return Ok(true);
     }
-    Ok(app.store.user(&cx.tenant.id, sub).await.map_err(store_error)?.is_some())
+    Ok(end_users::holder(app, &cx.tenant.id, sub, began_at).await.map_err(store_error)?.is_some())
 }

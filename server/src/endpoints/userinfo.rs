@@ -14,6 +14,7 @@ use tessera_core::{introspection, jwt, scope, secret, userinfo};
 
 use super::verified_access_token;
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::http::respond::{Resp, json_no_store, oauth_error, status_of, store_error};
 use crate::util::now;
 
@@ -22,6 +23,8 @@ struct Grant {
     sub: String,
     client_id: String,
     scope: String,
+    /// When the access token was issued: a user disabled since then no longer answers to it.
+    iat: i64,
 }
 
 /// Handles a userinfo request. `body` is the form body of a POST (empty for GET).
@@ -55,9 +58,12 @@ async fn claims(
         )));
     }
     // A token of the client credentials grant names the client, not a user: it has no claims.
-    let user = app.store.user(&cx.tenant.id, &grant.sub).await.map_err(|e| Some(store_error(e)))?;
-    let user =
-        user.filter(|_| introspection::names_end_user(&grant.sub, &grant.client_id)).ok_or_else(invalid)?;
+    if !introspection::names_end_user(&grant.sub, &grant.client_id) {
+        return Err(invalid());
+    }
+    // A deleted or disabled user's token is refused like an invalid one (as at introspection).
+    let user = end_users::holder(app, &cx.tenant.id, &grant.sub, grant.iat).await;
+    let user = user.map_err(|e| Some(store_error(e)))?.ok_or_else(invalid)?;
     Ok(userinfo::claims(&user, &grant.scope))
 }
 
@@ -111,7 +117,8 @@ async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Gran
         if claims.iss != cx.issuer || claims.exp <= now {
             return Ok(None);
         }
-        (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope }, claims.jti, claims.iat)
+        let iat = claims.iat;
+        (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope, iat }, claims.jti, iat)
     } else {
         let Some(stored) =
             app.shards.opaque_token(tenant, &secret::digest(token)).await.map_err(store_error)?
@@ -122,7 +129,8 @@ async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Gran
             return Ok(None);
         }
         let stored = Arc::unwrap_or_clone(stored);
-        (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope }, stored.jti, stored.iat)
+        let iat = stored.iat;
+        (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope, iat }, stored.jti, iat)
     };
     if app.store.jwt_status(tenant, &jti).await.map_err(store_error)? == JwtStatus::Revoked {
         return Ok(None);

@@ -3,6 +3,7 @@
 //! first redemption issued (RFC 6749 4.1.2, 10.5).
 
 use tessera_core::error::OAuthError;
+use tessera_core::grants;
 use tessera_core::grants::authorization_code::{self, ReplayRevocation, Request, Taken};
 use tessera_core::grants::plan::IssuePlan;
 use tessera_core::model::{Client, Revocation, UnixSecs};
@@ -10,6 +11,7 @@ use tessera_core::secret;
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::http::respond::store_error;
 
 /// The plan for an authorization code request.
@@ -25,7 +27,16 @@ pub async fn plan(
     let taken = app.store.take_code(&cx.tenant.id, &digest).await.map_err(store_error)?;
     let settings = &cx.tenant.settings;
     match authorization_code::after_take(taken, req, client, &digest, settings, now)? {
-        Taken::Redeem(validated) => Ok(authorization_code::plan(validated, client, &digest, settings, now)),
+        Taken::Redeem(validated) => {
+            // The code is used up either way: a code of a user disabled or deleted since the
+            // login, or whose login predates their last disable, issues nothing.
+            let auth = &validated.code.auth;
+            let holder = end_users::holder(app, &cx.tenant.id, &auth.sub, auth.auth_time).await;
+            if holder.map_err(store_error)?.is_none() {
+                return Err(grants::end_user_inactive());
+            }
+            Ok(authorization_code::plan(validated, client, &digest, settings, now))
+        }
         Taken::Replay(revocation) => {
             tracing::warn!(tenant = %cx.tenant.id, client = %client.client_id, "authorization code replayed; revoking its tokens");
             revoke(app, cx, revocation).await?;

@@ -3,6 +3,7 @@
 //! also tells a retry within the grace period from a replay.
 
 use tessera_core::error::OAuthError;
+use tessera_core::grants;
 use tessera_core::grants::plan::IssuePlan;
 use tessera_core::grants::refresh_token::{self, Request};
 use tessera_core::model::{Client, UnixSecs};
@@ -11,6 +12,7 @@ use tessera_core::store::RefreshUse;
 use tessera_core::store::{FamilyStatus, FoundRefresh};
 
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::http::respond::{random_error, store_error};
 use crate::util::random;
 
@@ -30,9 +32,11 @@ pub async fn plan(
         return Err(refresh_token::unknown());
     };
     let validated = refresh_token::validate(req, client, &current)?;
-    // The end-user must still exist: deleting a user ends what they granted.
-    if app.store.user(tenant, &current.auth.sub).await.map_err(store_error)?.is_none() {
-        return Err(refresh_token::unknown());
+    // The end-user must still exist and stand: deleting or disabling a user ends what they
+    // granted, and a login from before their last disable stays ended once they are back.
+    let holder = end_users::holder(app, tenant, &current.auth.sub, current.auth.auth_time).await;
+    if holder.map_err(store_error)?.is_none() {
+        return Err(grants::end_user_inactive());
     }
     let next = refresh_token::successor(&current, now, cx.tenant.settings.refresh_token_ttl_secs);
     let next_value = secret::encode_secret(&random().map_err(random_error)?);

@@ -171,7 +171,7 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
                 Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
                 Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
             };
-            admin::dispatch(app, route, &parts.method, &parts.headers, body)
+            admin::dispatch(app, route, &parts.method, parts.uri.query(), &parts.headers, body)
                 .await
                 .unwrap_or_else(ApiError::into_response)
         }

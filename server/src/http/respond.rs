@@ -12,6 +12,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
+use tessera_core::listing::ListingError;
 use tessera_core::signer::SignError;
 use tessera_core::store::StoreError;
 
@@ -171,6 +172,13 @@ impl ApiError {
             _ => {}
         }
         resp
+    }
+}
+
+impl From<ListingError> for ApiError {
+    /// Every listing refusal is the request's fault: a bad `limit`, `cursor` or filter.
+    fn from(err: ListingError) -> Self {
+        Self::BadRequest(err.to_string())
     }
 }
 

@@ -99,6 +99,16 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         Err(PasswordError::Failed(detail)) => return error_page(Some(cx), PageError::Internal(detail)),
     };
     let user = match user {
+        // A disabled user gets the answer a wrong password gets, after the same password work
+        // and counted as a failure the same way: the form never tells a stranger whether an
+        // account exists, is disabled, or that the password tried is the right one (which an
+        // attacker would keep for the day the account is enabled again). The operator who
+        // disabled the account tells its owner; the log says why the sign-in failed.
+        Some(user) if verified && user.disabled => {
+            tracing::info!(tenant = %cx.tenant.id, user = %user.id, "sign-in refused: the user is disabled");
+            app.login_limits.failed(&cx.tenant.id, username, Instant::now());
+            return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
+        }
         Some(user) if verified => user,
         // 200, not 401: a 401 must carry a `WWW-Authenticate` challenge (RFC 9110 15.5.2),
         // and a form login has none; the page itself says what went wrong.

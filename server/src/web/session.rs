@@ -9,6 +9,7 @@ use tessera_core::store::StoreError;
 
 use super::cookies;
 use crate::app::{App, TenantCx};
+use crate::end_users;
 use crate::util::random;
 
 /// The browser's live session and its user.
@@ -38,7 +39,8 @@ pub fn cookie_digest(app: &App, cx: &TenantCx, headers: &HeaderMap) -> Option<[u
 }
 
 /// The request's session, if its cookie names a live session of this tenant whose user still
-/// exists; anything else counts as no session.
+/// exists and stands (not disabled, and signed in after their last disable); anything else
+/// counts as no session.
 pub async fn current(
     app: &App,
     cx: &TenantCx,
@@ -52,7 +54,8 @@ pub async fn current(
         tracing::warn!(tenant = %cx.tenant.id, "session record of another tenant or expired; ignored");
         return Ok(None);
     }
-    let Some(user) = app.store.user(&cx.tenant.id, &session.auth.sub).await? else { return Ok(None) };
+    let holder = end_users::holder(app, &cx.tenant.id, &session.auth.sub, session.auth.auth_time).await?;
+    let Some(user) = holder else { return Ok(None) };
     Ok(Some(Current { session, user }))
 }
 
