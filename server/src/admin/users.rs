@@ -343,22 +343,41 @@ fn until_second(at: UnixSecs) -> Duration {
 /// profile change does ends the user's grants.
 pub async fn put_profile(app: &App, tenant: &str, id: &str, b: ProfileBody) -> Result<Resp, ApiError> {
     let mut user = user_or_404(app, tenant, id).await?;
-    user.name = b.name;
-    user.given_name = b.given_name;
-    user.family_name = b.family_name;
-    user.middle_name = b.middle_name;
-    user.nickname = b.nickname;
-    user.preferred_username = b.preferred_username;
-    user.profile = b.profile;
-    user.picture = b.picture;
-    user.website = b.website;
-    user.gender = b.gender;
-    user.birthdate = b.birthdate;
-    user.zoneinfo = b.zoneinfo;
-    user.locale = b.locale;
-    user.phone_number = b.phone_number;
-    user.phone_number_verified = b.phone_number_verified.unwrap_or(false);
-    user.address = b.address;
+    // Taken apart whole, so a claim added to the body cannot be left unapplied.
+    let ProfileBody {
+        name,
+        given_name,
+        family_name,
+        middle_name,
+        nickname,
+        preferred_username,
+        profile,
+        picture,
+        website,
+        gender,
+        birthdate,
+        zoneinfo,
+        locale,
+        phone_number,
+        phone_number_verified,
+        address,
+    } = b;
+    user.name = name;
+    user.given_name = given_name;
+    user.family_name = family_name;
+    user.middle_name = middle_name;
+    user.nickname = nickname;
+    user.preferred_username = preferred_username;
+    user.profile = profile;
+    user.picture = picture;
+    user.website = website;
+    user.gender = gender;
+    user.birthdate = birthdate;
+    user.zoneinfo = zoneinfo;
+    user.locale = locale;
+    user.phone_number = phone_number;
+    user.phone_number_verified = phone_number_verified.unwrap_or(false);
+    user.address = address;
     user.updated_at = now().max(user.created_at);
     user.validate().map_err(ApiError::BadRequest)?;
     app.store.put_user(&user).await?;
@@ -404,6 +423,54 @@ mod tests {
         drop(held);
         let phc = hash_checked(&gate, "correct horse battery".into()).await.expect("a free slot");
         assert!(phc.starts_with("$argon2id$"));
+    }
+
+    #[test]
+    fn list_queries_are_parsed_strictly() {
+        let q = list_query(None).expect("no query");
+        assert_eq!(q, UserQuery { limit: listing::DEFAULT_LIMIT, ..UserQuery::default() });
+        let cursor = listing::encode_cursor(listing::USERS, "AAAAAAAAAAAAAAAAAAAAAA");
+        let q = list_query(Some(&format!(
+            "limit=7&cursor={cursor}&username=Alice&email=a%40b.example&disabled=true"
+        )))
+        .expect("every parameter");
+        assert_eq!(
+            q,
+            UserQuery {
+                after: Some("AAAAAAAAAAAAAAAAAAAAAA".into()),
+                limit: 7,
+                username: Some("Alice".into()),
+                email: Some("a@b.example".into()),
+                disabled: Some(true),
+            }
+        );
+        assert_eq!(list_query(Some("disabled=false")).expect("false").disabled, Some(false));
+        for bad in [
+            "limit=0",
+            "limit=x",
+            "cursor=zzz",
+            "disabled=TRUE",
+            "disabled=1",
+            "role=editor",
+            "role=",
+            "roles=editor",
+            "limit=1&limit=1",
+            "username=%FF",
+        ] {
+            let err = list_query(Some(bad)).expect_err(bad);
+            assert!(matches!(err, ApiError::BadRequest(_)), "{bad}: {err:?}");
+        }
+        let role = list_query(Some("role=editor")).expect_err("role");
+        assert!(role.to_string().contains("roles are not built yet"), "{role}");
+    }
+
+    #[test]
+    fn an_enable_waits_only_for_a_second_that_has_not_begun() {
+        assert_eq!(until_second(0), Duration::ZERO, "long past");
+        assert_eq!(until_second(-5), Duration::ZERO, "before the epoch");
+        // Two seconds ahead, so a tick of the clock between the two readings cannot matter.
+        let soon = until_second(now() + 2);
+        assert!(soon > Duration::ZERO && soon <= Duration::from_secs(2), "{soon:?}");
     }
 
     #[test]
