@@ -208,7 +208,8 @@ pub trait UserStore: Send + Sync {
     fn user_by_username(&self, tenant: &str, username: &str) -> Read<Option<User>>;
     /// The user with this e-mail address, compared without regard to case.
     fn user_by_email(&self, tenant: &str, email: &str) -> Read<Option<User>>;
-    /// Every user of a tenant, ordered by username.
+    /// Every user of a tenant, ordered by username. Reads the whole tenant: for tests and
+    /// tools; the admin API lists users a page at a time with [`UserStore::list_users`].
     fn users(&self, tenant: &str) -> Read<Vec<User>>;
     /// One page of the tenant's users: those that match `query` ([`UserQuery::matches`]) with
     /// an id after `query.after`, in id order (byte order), at most `query.limit` (at least
