@@ -2,9 +2,11 @@
 //! status). The endpoint label is the route's fixed name, never the path (paths carry tenant
 //! ids, client ids and whatever a client typed); the status is the numeric code.
 //!
-//! The hot path takes no lock and builds no label: the series of the codes Tessera answers
-//! with are kept in a table indexed by route and code, each made on first use; only a code
-//! outside that table goes through the family's map.
+//! The hot path builds no label and takes no map lock: the series of the codes Tessera
+//! answers with are kept in a table indexed by route and code, each made on first use; only a
+//! code outside that table goes through the family's map. The one lock left is the
+//! histogram's own (prometheus-client keeps its buckets behind a parking_lot `RwLock`): held
+//! for a bucket increment, contended only when two arbiters observe the same series at once.
 
 use std::sync::OnceLock;
 use std::time::Duration;
