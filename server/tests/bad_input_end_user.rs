@@ -48,8 +48,7 @@ struct Fixture {
 /// Tenants `acme` (user `alice`) and `other` (user `bob`), and the clients of [`Fixture`]. The
 /// per-address login limit is raised: every request comes from 127.0.0.1.
 async fn fixture() -> Fixture {
-    let mut options = Options::new(Backend::Software);
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
+    let options = Options::many_logins(Backend::Software);
     let server = TestServer::start_with(options).await;
     for (tenant, user) in [(TENANT, "alice"), (OTHER, "bob")] {
         server.create_tenant(tenant, Value::Null).await;

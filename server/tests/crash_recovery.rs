@@ -38,8 +38,7 @@ struct Fixture {
 
 /// The fixture. The per-address login limit is raised: every login comes from 127.0.0.1.
 async fn fixture() -> Fixture {
-    let mut options = Options::new(Backend::Software);
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
+    let options = Options::many_logins(Backend::Software);
     let server = TestServer::start_with(options).await;
     // The reuse rule below must not depend on the server's default grace.
     server.create_tenant(TENANT, json!({ "refresh_reuse_grace_secs": 0 })).await;

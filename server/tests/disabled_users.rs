@@ -22,8 +22,7 @@ const INCORRECT: &str = "The username or password is incorrect.";
 /// A server with tenant `acme`; the per-address login limit is raised, since every login of
 /// these tests comes from 127.0.0.1.
 async fn server() -> TestServer {
-    let mut options = Options::new(Backend::Software);
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
+    let options = Options::many_logins(Backend::Software);
     let server = TestServer::start_with(options).await;
     server.create_tenant(TENANT, Value::Null).await;
     server
@@ -31,14 +30,7 @@ async fn server() -> TestServer {
 
 /// A first-party confidential code-flow client that may refresh, with `extra` metadata.
 async fn rp(server: &TestServer, extra: Value) -> Client {
-    let body = json!({
-        "client_name": "Notes",
-        "grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid profile offline_access",
-        "first_party": true,
-    });
-    Client::new(TENANT, server.create_client(TENANT, common::with_extra(body, extra)).await, REDIRECT)
+    Client::register_first_party(server, TENANT, REDIRECT, "openid profile offline_access", extra).await
 }
 
 /// A user (with `extra` fields); returns its id and username.

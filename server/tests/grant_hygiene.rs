@@ -17,8 +17,7 @@ const PASSWORD: &str = "correct horse battery staple";
 /// A server with tenant `acme`. The per-address login limit is raised: every login of these
 /// tests comes from 127.0.0.1.
 async fn server() -> TestServer {
-    let mut options = Options::new(Backend::Software);
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
+    let options = Options::many_logins(Backend::Software);
     let server = TestServer::start_with(options).await;
     server.create_tenant(TENANT, Value::Null).await;
     server
@@ -26,14 +25,7 @@ async fn server() -> TestServer {
 
 /// A first-party confidential code-flow client that may refresh, with `extra` metadata.
 async fn rp(server: &TestServer, extra: Value) -> Client {
-    let body = json!({
-        "client_name": "Notes",
-        "grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid profile email offline_access",
-        "first_party": true,
-    });
-    Client::new(TENANT, server.create_client(TENANT, common::with_extra(body, extra)).await, REDIRECT)
+    Client::register_first_party(server, TENANT, REDIRECT, "openid profile email offline_access", extra).await
 }
 
 /// A user with a name (so `profile` releases a claim); returns its id and username.

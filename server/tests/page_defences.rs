@@ -23,9 +23,8 @@ const CROSS_SITE: &str = "This form was not sent from this service";
 /// A server (public URL `public_url`, else its own http address) with tenant `acme`, user
 /// `alice`, a first-party client and a third-party one (which asks for consent).
 async fn setup(public_url: Option<&str>) -> (TestServer, String, String) {
-    let mut options = Options::new(Backend::Software);
+    let mut options = Options::many_logins(Backend::Software);
     options.public_url = public_url.map(str::to_owned);
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
     let server = TestServer::start_with(options).await;
     server.create_tenant(TENANT, serde_json::Value::Null).await;
     server.create_user(TENANT, json!({ "username": "alice", "password": PASSWORD })).await;

@@ -24,11 +24,10 @@ const TP: &str = "tp";
 /// Tenants `alpha` and `beta`, each with user `alice` (same password) and clients `app` and
 /// `tp` (same ids, same redirect URI).
 async fn setup(https: bool) -> TestServer {
-    let mut options = Options::new(Backend::Software);
+    let mut options = Options::many_logins(Backend::Software);
     if https {
         options.public_url = Some("https://id.example".into());
     }
-    options.extra_args = vec!["--login-attempts-per-ip-per-minute".into(), "1000".into()];
     let server = TestServer::start_with(options).await;
     for tenant in [A, B] {
         server.create_tenant(tenant, serde_json::Value::Null).await;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::http::Reply;
 use super::jwt;
@@ -262,6 +262,26 @@ impl Client {
     /// A client of `tenant` with `id`, `secret` and `redirect_uri`.
     pub fn new(tenant: &str, (id, secret): (String, String), redirect_uri: &str) -> Self {
         Self { tenant: tenant.to_owned(), id, secret, redirect_uri: redirect_uri.to_owned() }
+    }
+
+    /// Registers a first-party confidential code-flow client "Notes" of `tenant` that may
+    /// refresh, with `redirect_uri`, `scope` and `extra` metadata (which wins).
+    pub async fn register_first_party(
+        server: &TestServer,
+        tenant: &str,
+        redirect_uri: &str,
+        scope: &str,
+        extra: Value,
+    ) -> Self {
+        let body = json!({
+            "client_name": "Notes",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": [redirect_uri],
+            "scope": scope,
+            "first_party": true,
+        });
+        let created = server.create_client(tenant, super::with_extra(body, extra)).await;
+        Self::new(tenant, created, redirect_uri)
     }
 }
 
