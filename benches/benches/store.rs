@@ -55,6 +55,7 @@ fn client() -> Client {
         first_party: false,
         created_at: 0,
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     }
 }
 

@@ -200,6 +200,9 @@ pub enum Reason {
     /// A code or refresh token whose end-user was deleted or disabled, or whose login predates
     /// the user's last disable (`User::standing_of`).
     EndUserInactive,
+    /// A code or refresh token issued to its client before the operator revoked everything of
+    /// the client (`Client::standing_of`).
+    ClientGrantsCutOff,
 }
 
 impl From<Reason> for ErrorCode {
@@ -251,7 +254,8 @@ impl From<Reason> for ErrorCode {
             | Reason::RefreshTokenUnknown
             | Reason::RefreshTokenReused
             | Reason::RefreshTokenWrongClient
-            | Reason::EndUserInactive => ErrorCode::InvalidGrant,
+            | Reason::EndUserInactive
+            | Reason::ClientGrantsCutOff => ErrorCode::InvalidGrant,
             // RFC 6749 6: scope beyond the original grant is an invalid scope; 3.3: so is a
             // grant of which the client may no longer have anything.
             Reason::RefreshScopeNotGranted | Reason::RefreshScopeWithdrawn => ErrorCode::InvalidScope,

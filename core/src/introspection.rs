@@ -17,6 +17,30 @@ pub fn names_end_user(sub: &str, client_id: &str) -> bool {
     sub != client_id
 }
 
+/// Who asks about a token: a client of the tenant at `/introspect` or `/revoke`, or the
+/// tenant's operator through the admin API, who sees and may end every token of the tenant
+/// whichever client holds it (support staff looking into a user's problem, or ending a leaked
+/// credential).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asker<'a> {
+    /// An authenticated client, by its id.
+    Client(&'a str),
+    /// The tenant's operator (the admin API).
+    Operator,
+}
+
+impl Asker<'_> {
+    /// Whether this asker is told about a refresh token issued to `owner`. A client hears only
+    /// of its own: resource servers have no business with refresh tokens, and answering them
+    /// would tell who holds which grant. The operator hears of all.
+    pub fn sees_refresh_token_of(self, owner: &str) -> bool {
+        match self {
+            Self::Client(client_id) => client_id == owner,
+            Self::Operator => true,
+        }
+    }
+}
+
 /// An introspection request (RFC 7662 2.1). `token_type_hint` is only a hint: Tessera tells
 /// JWTs from opaque tokens by their shape, so the hint is accepted and not needed.
 #[derive(Debug, PartialEq, Eq)]
@@ -165,6 +189,13 @@ mod tests {
             !IntrospectionResponse::for_jwt(claims(100), "https://i/t/b", false, 50).active,
             "other tenant"
         );
+    }
+
+    #[test]
+    fn refresh_tokens_are_described_to_their_client_and_the_operator() {
+        assert!(Asker::Client("web").sees_refresh_token_of("web"));
+        assert!(!Asker::Client("api").sees_refresh_token_of("web"));
+        assert!(Asker::Operator.sees_refresh_token_of("web"));
     }
 
     #[test]

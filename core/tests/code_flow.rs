@@ -42,6 +42,7 @@ fn client(id: &str, auth: TokenEndpointAuthMethod) -> Client {
         first_party: false,
         created_at: 0,
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     }
 }
 

@@ -51,6 +51,7 @@ fn client(pick: u8) -> Client {
         first_party: false,
         created_at: 0,
         pkce_plain_allowed: pick & 32 != 0,
+        grants_valid_from: 0,
     }
 }
 

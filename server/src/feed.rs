@@ -254,6 +254,7 @@ mod tests {
             first_party: false,
             created_at: 1,
             pkce_plain_allowed: false,
+            grants_valid_from: 0,
         }
     }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod password;
 mod policy;
 mod router;
+mod tokens;
 mod util;
 mod web;
 

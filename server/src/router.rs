@@ -27,6 +27,14 @@ pub enum AdminRoute {
     User(String, String),
     /// `/api/v1/tenants/{t}/users/{id}/profile`
     UserProfile(String, String),
+    /// `/api/v1/tenants/{t}/users/{id}/revoke-all`
+    UserRevokeAll(String, String),
+    /// `/api/v1/tenants/{t}/clients/{id}/revoke-all`
+    ClientRevokeAll(String, String),
+    /// `/api/v1/tenants/{t}/tokens/introspect`
+    TokensIntrospect(String),
+    /// `/api/v1/tenants/{t}/tokens/revoke`
+    TokensRevoke(String),
 }
 
 /// Where a request goes.
@@ -97,6 +105,10 @@ enum Kind {
     Users,
     User,
     UserProfile,
+    UserRevokeAll,
+    ClientRevokeAll,
+    TokensIntrospect,
+    TokensRevoke,
     Live,
     Ready,
     Metrics,
@@ -134,6 +146,10 @@ impl Router {
             ("/api/v1/tenants/{tenant}/users", Kind::Users),
             ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
             ("/api/v1/tenants/{tenant}/users/{user}/profile", Kind::UserProfile),
+            ("/api/v1/tenants/{tenant}/users/{user}/revoke-all", Kind::UserRevokeAll),
+            ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
+            ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
+            ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -166,6 +182,10 @@ impl Router {
             Kind::Users => Route::Admin(AdminRoute::Users(tenant()?)),
             Kind::User => Route::Admin(AdminRoute::User(tenant()?, param("user")?)),
             Kind::UserProfile => Route::Admin(AdminRoute::UserProfile(tenant()?, param("user")?)),
+            Kind::UserRevokeAll => Route::Admin(AdminRoute::UserRevokeAll(tenant()?, param("user")?)),
+            Kind::ClientRevokeAll => Route::Admin(AdminRoute::ClientRevokeAll(tenant()?, client()?)),
+            Kind::TokensIntrospect => Route::Admin(AdminRoute::TokensIntrospect(tenant()?)),
+            Kind::TokensRevoke => Route::Admin(AdminRoute::TokensRevoke(tenant()?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,
@@ -206,6 +226,23 @@ mod tests {
             r.route("/api/v1/tenants/acme/users/u1/profile"),
             Some(Route::Admin(AdminRoute::UserProfile("acme".into(), "u1".into())))
         );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/users/u1/revoke-all"),
+            Some(Route::Admin(AdminRoute::UserRevokeAll("acme".into(), "u1".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/clients/c1/revoke-all"),
+            Some(Route::Admin(AdminRoute::ClientRevokeAll("acme".into(), "c1".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/tokens/introspect"),
+            Some(Route::Admin(AdminRoute::TokensIntrospect("acme".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/tokens/revoke"),
+            Some(Route::Admin(AdminRoute::TokensRevoke("acme".into())))
+        );
+        assert_eq!(r.route("/api/v1/tenants/acme/tokens"), None);
         assert_eq!(
             r.route("/api/v1/tenants/acme/users"),
             Some(Route::Admin(AdminRoute::Users("acme".into())))

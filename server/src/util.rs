@@ -2,7 +2,7 @@
 //! client address a limit counts.
 
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tessera_core::model::UnixSecs;
 
@@ -12,6 +12,14 @@ pub fn now() -> UnixSecs {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// How long until Unix second `at` begins (zero if it has): what an operator's cut-off waits
+/// for before answering (a user's enable, a revoke-all).
+pub fn until_second(at: UnixSecs) -> Duration {
+    let at = Duration::from_secs(u64::try_from(at).unwrap_or(0));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    at.saturating_sub(now)
 }
 
 /// Fresh random bytes from the operating system.

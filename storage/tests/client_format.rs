@@ -1,6 +1,7 @@
 //! Client records across the format change that added `pkce_plain_allowed`: a version-1 record
 //! left on disk by an older Tessera reads back after reopening (as a client without the `plain`
-//! opt-in), and the next write of that client replaces it with a version-2 record.
+//! opt-in), and the next write of that client replaces it with a record of the current version
+//! (3, since `grants_valid_from`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -39,6 +40,7 @@ fn old_client() -> Client {
         first_party: true,
         created_at: 1_700_000_000,
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     }
 }
 
@@ -49,7 +51,7 @@ fn raw_value(dir: &std::path::Path, keyspace: &str, key: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_version_1_client_survives_reopen_and_is_rewritten_as_version_2() {
+fn a_version_1_client_survives_reopen_and_is_rewritten_in_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::at(1_700_000_100);
     {
@@ -74,7 +76,7 @@ fn a_version_1_client_survives_reopen_and_is_rewritten_as_version_2() {
         let opted_in = Client { pkce_plain_allowed: true, ..old_client() };
         wait(store.put_client(&opted_in)).unwrap();
     }
-    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 2);
+    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 3);
     let store = open(dir.path(), &clock);
     assert!(wait(store.client("acme", "web")).unwrap().unwrap().pkce_plain_allowed);
 }

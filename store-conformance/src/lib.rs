@@ -112,6 +112,7 @@ macro_rules! __for_each_case {
                 tenants_round_trip_ordered_by_id,
                 clients_round_trip_ordered_by_id,
                 a_replaced_client_is_read_back_at_once,
+                a_clients_cut_off_is_read_back_at_once_and_survives_reopening,
                 keys_round_trip_oldest_first,
                 unknown_ids_read_as_absent,
                 ids_with_a_nul_read_as_absent,

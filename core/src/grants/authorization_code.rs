@@ -10,7 +10,7 @@ use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::grants::plan::{self, IssuePlan, RefreshPlan};
 use crate::grants::refresh_token::{self, derived_id};
-use crate::model::{Client, RefreshToken, TenantSettings, UnixSecs};
+use crate::model::{Client, ClientStanding, RefreshToken, TenantSettings, UnixSecs};
 use crate::pkce;
 use crate::store::CodeTaken;
 
@@ -149,10 +149,7 @@ pub fn after_take(
     match taken {
         CodeTaken::Fresh(code) => validate(req, client, code, now).map(Taken::Redeem),
         CodeTaken::Replayed(_) => Ok(Taken::Replay(replay_revocation(code_digest, settings, now))),
-        CodeTaken::Unknown => Err(OAuthError::new(
-            Reason::AuthorizationCodeUnknown,
-            "the authorization code is invalid or expired",
-        )),
+        CodeTaken::Unknown => Err(OAuthError::new(Reason::AuthorizationCodeUnknown, CODE_INVALID)),
     }
 }
 
@@ -171,6 +168,10 @@ pub struct Validated {
     pub code: Code,
 }
 
+/// What a client hears of a code that is absent, expired, or no longer honoured: nothing tells
+/// which.
+const CODE_INVALID: &str = "the authorization code is invalid or expired";
+
 /// Checks that the authenticated `client` may redeem `code` with this request at `now`.
 /// (Whether the client may use this grant at all was checked before the code was taken.)
 pub fn validate(
@@ -186,6 +187,17 @@ pub fn validate(
             Reason::AuthorizationCodeWrongClient,
             "the authorization code was issued to another client",
         ));
+    }
+    // A code issued to an earlier client of the same id, or before the operator revoked
+    // everything of the client, would otherwise start a grant the revocation meant to end.
+    match client.standing_of(code.issued_at) {
+        ClientStanding::Usable => {}
+        ClientStanding::Reregistered => {
+            return Err(OAuthError::new(Reason::AuthorizationCodeUnknown, CODE_INVALID));
+        }
+        ClientStanding::CutOff => {
+            return Err(OAuthError::new(Reason::ClientGrantsCutOff, CODE_INVALID));
+        }
     }
     if now >= code.expires_at {
         return Err(OAuthError::new(Reason::AuthorizationCodeExpired, "the authorization code has expired"));
@@ -346,6 +358,22 @@ mod tests {
             check(Request { code_verifier: Some("short"), ..GOOD }, code(), 100),
             Err(Reason::MalformedParameter)
         );
+    }
+
+    #[test]
+    fn a_code_issued_before_the_clients_cut_off_or_registration_is_refused() {
+        let mut cut = client();
+        cut.cut_off_grants(code().issued_at);
+        let err = validate(GOOD, &cut, code(), 101).expect_err("cut off");
+        assert_eq!(
+            (err.reason, err.code()),
+            (Reason::ClientGrantsCutOff, crate::error::ErrorCode::InvalidGrant)
+        );
+        let reborn = Client { created_at: code().issued_at + 1, ..client() };
+        let err = validate(GOOD, &reborn, code(), 101).expect_err("an earlier client's code");
+        assert_eq!(err.reason, Reason::AuthorizationCodeUnknown);
+        let later = Code { issued_at: code().issued_at + 1, ..code() };
+        assert!(validate(GOOD, &cut, later, 101).is_ok(), "a code from after the cut-off");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
 use crate::grants::plan::{self, IssuePlan, RefreshPlan};
-use crate::model::{Client, GrantType, RefreshToken, UnixSecs};
+use crate::model::{Client, ClientStanding, GrantType, RefreshToken, UnixSecs};
 use crate::scope;
 use crate::secret;
 use crate::store::RefreshUse;
@@ -76,9 +76,16 @@ pub fn unknown() -> OAuthError {
 /// identical along the family, and every refresh applies the registration again, so a scope
 /// withdrawn never reaches an access token while it stays withdrawn.
 pub fn validate(req: Request<'_>, client: &Client, token: &RefreshToken) -> Result<Validated, OAuthError> {
-    // A client deleted and registered again under the same id does not inherit tokens.
-    if client.created_at > token.issued_at {
-        return Err(unknown());
+    // A client deleted and registered again under the same id does not inherit tokens, and a
+    // token issued before the operator revoked everything of the client is over. The token is
+    // the family's latest, and every rotation is checked here, so a family the cut-off caught
+    // stays caught; both answer as an unknown token would.
+    match client.standing_of(token.issued_at) {
+        ClientStanding::Usable => {}
+        ClientStanding::Reregistered => return Err(unknown()),
+        ClientStanding::CutOff => {
+            return Err(OAuthError::new(Reason::ClientGrantsCutOff, unknown().description));
+        }
     }
     // RFC 6749 10.4: a refresh token is bound to the client it was issued to.
     if token.client_id != client.client_id || token.tenant != client.tenant {
@@ -242,6 +249,19 @@ mod tests {
         assert_eq!(err.reason, Reason::RefreshTokenUnknown);
         let same_second = Client { created_at: token().issued_at, ..client() };
         assert!(validate(req(None), &same_second, &token()).is_ok());
+    }
+
+    #[test]
+    fn a_token_issued_before_the_clients_cut_off_is_refused_like_an_unknown_one() {
+        let mut cut = client();
+        cut.cut_off_grants(token().issued_at);
+        let err = validate(req(None), &cut, &token()).expect_err("cut off");
+        assert_eq!(err.reason, Reason::ClientGrantsCutOff);
+        assert_eq!(err.code(), crate::error::ErrorCode::InvalidGrant);
+        assert_eq!(err.description, unknown().description, "nothing tells which");
+        // The successor of a rotation after the cut-off is issued later and works.
+        let later = successor(&token(), token().issued_at + 1, 1000);
+        assert!(validate(req(None), &cut, &later).is_ok());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Clients: their registration (RFC 7591 metadata plus Tessera's own), the grants they may
-//! use and how they authenticate.
+//! use and how they authenticate, and whether something issued to a client still works
+//! ([`Client::standing_of`]: the one rule every place that honours a client's token asks).
 
 use serde::{Deserialize, Serialize};
 
-use super::{SigningAlg, UnixSecs};
+use super::{SigningAlg, UnixSecs, cut_off_after};
 
 rkyv_record! {
     /// How a client's access tokens are issued.
@@ -86,7 +87,26 @@ rkyv_record! {
         /// request leaks, so it is off unless the client opts in. A client that opts in may
         /// still use S256. Clients stored before the field existed read back with `false`.
         pub pkce_plain_allowed: bool,
+        /// What was issued to the client before this second (an access token's `iat`, a
+        /// refresh token's or a code's `issued_at`) no longer works; 0 when nothing was cut
+        /// off. Set by [`Client::cut_off_grants`] (the operator's revoke-all), so every token
+        /// of the client stops working without enumerating them. Clients stored before the
+        /// field existed read back with 0.
+        pub grants_valid_from: UnixSecs,
     }
+}
+
+/// Whether something issued to a client at a given second still works, as
+/// [`Client::standing_of`] decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientStanding {
+    /// Issued to this registration, after any cut-off.
+    Usable,
+    /// Issued before this client was registered: to an earlier client of the same id, since
+    /// deleted. A client registered again does not inherit its tokens (RFC 7592 2.3).
+    Reregistered,
+    /// Issued before the operator last revoked everything of the client.
+    CutOff,
 }
 
 impl GrantType {
@@ -125,6 +145,28 @@ impl Client {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether a token or code issued to this client at `issued_at` still works. Asked with
+    /// the client the caller already holds (the token endpoint's authenticated client, the
+    /// cached record at introspection), so the check costs no store read.
+    pub fn standing_of(&self, issued_at: UnixSecs) -> ClientStanding {
+        if issued_at < self.created_at {
+            ClientStanding::Reregistered
+        } else if issued_at < self.grants_valid_from {
+            ClientStanding::CutOff
+        } else {
+            ClientStanding::Usable
+        }
+    }
+
+    /// Cuts off everything issued to the client up to `now` (its refresh tokens, codes and
+    /// access tokens, client credentials ones included) and returns the new cut-off: the
+    /// next second, since a token issued in this very second may predate the call (times are
+    /// whole seconds). The cut-off only moves forward.
+    pub fn cut_off_grants(&mut self, now: UnixSecs) -> UnixSecs {
+        self.grants_valid_from = cut_off_after(self.grants_valid_from, now);
+        self.grants_valid_from
+    }
 }
 
 #[cfg(test)]
@@ -148,5 +190,25 @@ mod tests {
         assert_eq!(GrantType::parse("implicit"), Some(GrantType::Implicit));
         assert!(!GrantType::Implicit.at_token_endpoint());
         assert!(GrantType::ALL.iter().filter(|g| **g != GrantType::Implicit).all(|g| g.at_token_endpoint()));
+    }
+
+    #[test]
+    fn a_cut_off_ends_what_was_issued_up_to_its_call_and_only_moves_forward() {
+        let mut c = Client { created_at: 50, ..crate::model::sample_client() };
+        assert_eq!(c.standing_of(49), ClientStanding::Reregistered);
+        for issued_at in [50, 100, i64::MAX] {
+            assert_eq!(c.standing_of(issued_at), ClientStanding::Usable, "{issued_at}");
+        }
+        assert_eq!(c.cut_off_grants(100), 101);
+        assert_eq!(c.standing_of(49), ClientStanding::Reregistered, "older than the client first");
+        assert_eq!(c.standing_of(50), ClientStanding::CutOff);
+        // Issued in the call's own second: maybe before it, so cut off too.
+        assert_eq!(c.standing_of(100), ClientStanding::CutOff);
+        assert_eq!(c.standing_of(101), ClientStanding::Usable);
+        // A clock stepped back never revives what was cut off.
+        assert_eq!(c.cut_off_grants(20), 101);
+        assert_eq!(c.cut_off_grants(200), 201);
+        assert_eq!(c.standing_of(200), ClientStanding::CutOff);
+        assert_eq!(c.cut_off_grants(i64::MAX), i64::MAX);
     }
 }

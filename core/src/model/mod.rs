@@ -27,7 +27,7 @@ mod tenant;
 mod tokens;
 mod user;
 
-pub use client::{AccessTokenFormat, Client, GrantType, TokenEndpointAuthMethod};
+pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, TokenEndpointAuthMethod};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use names::{fold_case, has_invisible};
@@ -37,6 +37,15 @@ pub use user::{
     Address, EnableAt, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS,
     Standing, User, is_valid_email, is_valid_username,
 };
+
+/// The cut-off after an operator acts at `now` on grants cut off from `current` on: the next
+/// second, because times are whole seconds and a grant begun in this very second may have
+/// begun before the operator acted; and never earlier than `current`, so a clock stepped back
+/// revives nothing. Users ([`User::disable`], [`User::cut_off_grants`]) and clients
+/// ([`Client::cut_off_grants`]) share it.
+pub fn cut_off_after(current: UnixSecs, now: UnixSecs) -> UnixSecs {
+    current.max(now.saturating_add(1))
+}
 
 /// Checks a tenant or client id as stored: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it
 /// is safe in a store key. Records already stored are read by this rule.
@@ -75,6 +84,7 @@ pub(crate) fn sample_client() -> Client {
         first_party: false,
         created_at: 0,
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{UnixSecs, is_valid_id};
+use super::{UnixSecs, cut_off_after, is_valid_id};
 
 rkyv_record! {
     /// A postal address (OpenID Connect Core 5.1.1). Every part is optional.
@@ -218,8 +218,18 @@ impl User {
     pub fn disable(&mut self, now: UnixSecs) {
         if !self.disabled {
             self.disabled = true;
-            self.grants_valid_from = self.grants_valid_from.max(now.saturating_add(1));
+            self.grants_valid_from = cut_off_after(self.grants_valid_from, now);
         }
+    }
+
+    /// Cuts off every grant of the user that began up to `now` (the operator's revoke-all),
+    /// leaving the user enabled, and returns the new cut-off: the next second, as
+    /// [`User::disable`] sets it. A grant begun from that second on works; the caller waits
+    /// for it before answering, so a login right after the revoke-all is not cut off with
+    /// what came before. The cut-off only moves forward.
+    pub fn cut_off_grants(&mut self, now: UnixSecs) -> UnixSecs {
+        self.grants_valid_from = cut_off_after(self.grants_valid_from, now);
+        self.grants_valid_from
     }
 
     /// Enables the user at `now`. Refused until the cut-off second has begun: a grant begun in
@@ -419,5 +429,21 @@ mod tests {
         assert_eq!(u.enable(0), Ok(()));
         u.disable(i64::MAX);
         assert_eq!(u.grants_valid_from, i64::MAX);
+    }
+
+    #[test]
+    fn cutting_off_grants_keeps_the_user_enabled() {
+        let mut u = sample_user();
+        assert_eq!(u.cut_off_grants(100), 101);
+        assert!(!u.disabled);
+        assert_eq!(u.standing_of(100), Standing::CutOff, "begun in the call's own second");
+        assert_eq!(u.standing_of(101), Standing::Usable);
+        assert_eq!(u.cut_off_grants(50), 101, "never moves back");
+        // A disabled user stays disabled, and enabling waits for the later cut-off.
+        u.disable(150);
+        assert_eq!(u.cut_off_grants(300), 301);
+        assert!(u.disabled);
+        assert_eq!(u.enable(300), Err(EnableAt(301)));
+        assert_eq!(u.validate(), Ok(()));
     }
 }

@@ -252,6 +252,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         first_party: false,
         created_at: now(),
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     };
     apply(&mut client, m)?;
     if app.store.client(tenant, &client.client_id).await?.is_some() {

@@ -3,7 +3,9 @@
 
 pub mod clients;
 pub mod keys;
+pub mod revoke_all;
 pub mod tenants;
+pub mod tokens;
 pub mod user_grants;
 pub mod users;
 
@@ -70,9 +72,12 @@ pub async fn dispatch(
     // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a
     // taken id atomically, across nodes too.
     let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_)) && *method == Method::POST;
+    // The token tools change no admin record: introspection reads, and a revocation is a
+    // single write the shards and the store order.
+    let token_tool = matches!(route, AdminRoute::TokensIntrospect(_) | AdminRoute::TokensRevoke(_));
     let _serialized = match *method {
         Method::GET | Method::HEAD => None,
-        _ if creates => None,
+        _ if creates || token_tool => None,
         _ => Some(app.admin_writes.lock().await),
     };
     match (route, method.clone()) {
@@ -106,6 +111,14 @@ pub async fn dispatch(
         (AdminRoute::User(t, u), Method::DELETE) => users::delete(app, &t, &u).await,
         (AdminRoute::UserProfile(t, u), Method::PUT) => {
             users::put_profile(app, &t, &u, json_body(headers, &body)?).await
+        }
+        (AdminRoute::UserRevokeAll(t, u), Method::POST) => revoke_all::user(app, &t, &u).await,
+        (AdminRoute::ClientRevokeAll(t, c), Method::POST) => revoke_all::client(app, &t, &c).await,
+        (AdminRoute::TokensIntrospect(t), Method::POST) => {
+            tokens::introspect(app, &t, &tokens::token_body(headers, &body)?).await
+        }
+        (AdminRoute::TokensRevoke(t), Method::POST) => {
+            tokens::revoke(app, &t, &tokens::token_body(headers, &body)?).await
         }
         _ => Err(ApiError::MethodNotAllowed),
     }

@@ -7,8 +7,6 @@
 //! sessions and refresh families (`user_grants`); a disabled user's remaining grants are
 //! refused where they are used (`User::standing_of`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -22,7 +20,7 @@ use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
 use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordWork};
-use crate::util::{now, random};
+use crate::util::{now, random, until_second};
 
 /// Stands in for the hash while the other fields are validated, so a bad request is refused
 /// before any argon2 time is spent; always replaced before the user is stored.
@@ -331,13 +329,6 @@ async fn enable(user: &mut User) -> Result<(), ApiError> {
     }
 }
 
-/// How long until Unix second `at` begins (zero if it has).
-fn until_second(at: UnixSecs) -> Duration {
-    let at = Duration::from_secs(u64::try_from(at).unwrap_or(0));
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    at.saturating_sub(now)
-}
-
 /// Replaces a user's standard claims with the body's (absent ones cleared); 200 with the user.
 /// The login name, e-mail address, password and `disabled` stay as they are, so nothing a
 /// profile change does ends the user's grants.
@@ -395,6 +386,8 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn gate() -> PasswordWork {

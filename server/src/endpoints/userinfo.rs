@@ -16,6 +16,7 @@ use super::verified_access_token;
 use crate::app::{App, TenantCx};
 use crate::end_users;
 use crate::http::respond::{Resp, json_no_store, oauth_error, status_of, store_error};
+use crate::tokens;
 use crate::util::now;
 
 /// What a bearer token grants, once it checked out.
@@ -106,7 +107,8 @@ fn malformed(detail: &str) -> Option<OAuthError> {
 }
 
 /// The grant behind a live access token of this tenant: a JWT it signed, or an opaque token it
-/// stored, neither expired nor revoked, issued to a client that is still registered.
+/// stored, neither expired nor revoked, issued to a client that still honours it (registered
+/// then and now, not cut off since: `tokens::client_honours`).
 async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OAuthError> {
     let now = now();
     let tenant = &cx.tenant.id;
@@ -135,8 +137,8 @@ async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Gran
     if app.store.jwt_status(tenant, &jti).await.map_err(store_error)? == JwtStatus::Revoked {
         return Ok(None);
     }
-    let client = app.store.client(tenant, &grant.client_id).await.map_err(store_error)?;
-    Ok(client.filter(|c| c.created_at <= iat).map(|_| grant))
+    let honoured = tokens::client_honours(app, cx, &grant.client_id, iat).await.map_err(store_error)?;
+    Ok(honoured.then_some(grant))
 }
 
 /// An RFC 6750 3.1 error: the status of its code, and the challenge naming it.

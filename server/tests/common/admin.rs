@@ -51,6 +51,37 @@ impl TestServer {
         reply.json
     }
 
+    /// The operator's `POST /api/v1/tenants/{t}/tokens/introspect` with `{"token": token}`.
+    pub async fn operator_introspect(&self, tenant: &str, token: &str) -> Reply {
+        let path = format!("/tenants/{tenant}/tokens/introspect");
+        self.admin(Method::POST, &path, Some(json!({ "token": token }))).await
+    }
+
+    /// The `active` member of [`operator_introspect`](Self::operator_introspect); asserts 200.
+    pub async fn operator_sees_active(&self, tenant: &str, token: &str) -> bool {
+        let reply = self.operator_introspect(tenant, token).await;
+        reply.expect_status(200, "operator introspection");
+        reply.json["active"].as_bool().expect("active is a boolean")
+    }
+
+    /// The operator's `POST /api/v1/tenants/{t}/tokens/revoke` with `{"token": token}`;
+    /// asserts 204 (the answer for every token, known or not).
+    pub async fn operator_revoke(&self, tenant: &str, token: &str) {
+        let path = format!("/tenants/{tenant}/tokens/revoke");
+        self.admin(Method::POST, &path, Some(json!({ "token": token })))
+            .await
+            .expect_status(204, "operator revoke");
+    }
+
+    /// `POST /api/v1/tenants/{t}/{kind}/{id}/revoke-all` (`kind` is `users` or `clients`);
+    /// asserts 200 and returns the cut-off it answers, `grants_valid_from`.
+    pub async fn revoke_all(&self, tenant: &str, kind: &str, id: &str) -> i64 {
+        let reply =
+            self.admin(Method::POST, &format!("/tenants/{tenant}/{kind}/{id}/revoke-all"), None).await;
+        reply.expect_status(200, &format!("revoke-all of {kind}/{id}"));
+        reply.json["grants_valid_from"].as_i64().expect("grants_valid_from")
+    }
+
     /// A confidential `client_credentials` client (`client_secret_basic`) with `scope`.
     pub async fn cc_client(&self, tenant: &str, scope: &str) -> (String, String) {
         self.create_client(tenant, json!({ "grant_types": ["client_credentials"], "scope": scope })).await

@@ -96,6 +96,52 @@ impl From<ClientV1> for Client {
             first_party: v1.first_party,
             created_at: v1.created_at,
             pkce_plain_allowed: false,
+            grants_valid_from: 0,
+        }
+    }
+}
+
+/// [`Client`] as format version 2 laid it out, before `grants_valid_from`: read-only, to
+/// decode version-2 client records. Frozen like [`ClientV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct ClientV2 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) client_name: String,
+    pub(super) secret_digest: Option<[u8; 32]>,
+    pub(super) grant_types: Vec<GrantType>,
+    pub(super) redirect_uris: Vec<String>,
+    pub(super) response_types: Vec<String>,
+    pub(super) scope: Vec<String>,
+    pub(super) token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub(super) access_token_format: AccessTokenFormat,
+    pub(super) id_token_signed_response_alg: SigningAlg,
+    pub(super) post_logout_redirect_uris: Vec<String>,
+    pub(super) first_party: bool,
+    pub(super) created_at: UnixSecs,
+    pub(super) pkce_plain_allowed: bool,
+}
+
+impl From<ClientV2> for Client {
+    /// A client stored before the operator could revoke everything of it has nothing cut off.
+    fn from(v2: ClientV2) -> Self {
+        Client {
+            tenant: v2.tenant,
+            client_id: v2.client_id,
+            client_name: v2.client_name,
+            secret_digest: v2.secret_digest,
+            grant_types: v2.grant_types,
+            redirect_uris: v2.redirect_uris,
+            response_types: v2.response_types,
+            scope: v2.scope,
+            token_endpoint_auth_method: v2.token_endpoint_auth_method,
+            access_token_format: v2.access_token_format,
+            id_token_signed_response_alg: v2.id_token_signed_response_alg,
+            post_logout_redirect_uris: v2.post_logout_redirect_uris,
+            first_party: v2.first_party,
+            created_at: v2.created_at,
+            pkce_plain_allowed: v2.pkce_plain_allowed,
+            grants_valid_from: 0,
         }
     }
 }

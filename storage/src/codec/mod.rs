@@ -49,6 +49,10 @@ pub(crate) const FORMAT_V1: u8 = 1;
 /// off).
 pub(crate) const FORMAT_V2: u8 = 2;
 
+/// Version 3 of `Client` (`grants_valid_from` was added, the operator's revoke-all cut-off; a
+/// version-1 or version-2 client has nothing cut off).
+pub(crate) const FORMAT_V3: u8 = 3;
+
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
 

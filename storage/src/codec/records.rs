@@ -11,8 +11,8 @@ use tessera_core::model::{
     is_valid_id,
 };
 
-use super::legacy::{ClientV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, UserV1};
-use super::{FORMAT_V1, FORMAT_V2, Record, StoredCode, StoredFamily};
+use super::legacy::{ClientV1, ClientV2, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, UserV1};
+use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -66,16 +66,26 @@ impl Record for Tenant {
 
 impl Record for Client {
     const SPACE: Space = Space::Clients;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
         check_id("client_id", &self.client_id)?;
+        if self.grants_valid_from < 0 {
+            return Err("grants_valid_from is negative".into());
+        }
         check_scoped(key, &self.tenant, self.client_id.as_bytes())
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<ClientV1, _>(version, archive)
+        match version {
+            FORMAT_V2 => Some(
+                rkyv::from_bytes::<ClientV2, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
+            _ => decode_v1::<ClientV1, _>(version, archive),
+        }
     }
 }
 

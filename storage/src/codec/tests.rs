@@ -11,7 +11,7 @@ use tessera_core::model::{
     TokenEndpointAuthMethod, User,
 };
 
-use super::legacy::{ClientV1, TenantSettingsV1, TenantV1, UserV1};
+use super::legacy::{ClientV1, ClientV2, TenantSettingsV1, TenantV1, UserV1};
 use super::*;
 
 fn tenant(id: &str) -> Tenant {
@@ -313,7 +313,15 @@ fn client(pkce_plain_allowed: bool) -> Client {
         first_party: true,
         created_at: 1_700_000_000,
         pkce_plain_allowed,
+        grants_valid_from: 0,
     }
+}
+
+/// `client(true)` with everything issued to it up to 1_700_000_500 cut off.
+fn cut_off_client() -> Client {
+    let mut c = client(true);
+    c.cut_off_grants(1_700_000_500);
+    c
 }
 
 /// The bytes the version-1 encoder wrote for `client(false)` before `pkce_plain_allowed`
@@ -326,6 +334,7 @@ const GOLDEN_CLIENT_V1: &str = "01010268747470733a2f2f6170702e6578616d706c652f63
 010000000000000000f1536500000000";
 
 /// The version-2 bytes of `client(true)`; see [`GOLDEN_TENANT_V1`] for what a failure means.
+/// Clients are version 3 now; these bytes are on disk and must keep decoding. Never edit it.
 const GOLDEN_CLIENT_V2: &str = "02010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
 ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffff\
 ff776562ffffffffff57656220417070ff01070707070707070707070707070707070707070707070707070707070707\
@@ -358,13 +367,55 @@ fn version_1_clients_decode_without_the_opt_in() {
     assert!(matches!(decode::<Client>(b"acme\0app", &v1), Err(StoreError::Corrupt { .. })));
 }
 
+/// The version-3 bytes of `cut_off_client()`; see [`GOLDEN_TENANT_V1`] for what a failure
+/// means.
+const GOLDEN_CLIENT_V3: &str = "03010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
+ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffff\
+ff776562ffffffffff57656220417070ff01070707070707070707070707070707070707070707070707070707070707\
+07070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff010000\
+00010000000000000000f15365000000000100000000000000f5f2536500000000";
+
 #[test]
-fn clients_are_written_as_version_2() {
-    assert_eq!(Client::FORMAT, FORMAT_V2);
-    assert_golden(CLIENT_KEY, &client(true), GOLDEN_CLIENT_V2);
-    let bytes = encode(CLIENT_KEY, &client(false)).unwrap();
-    assert_eq!(bytes[0], FORMAT_V2);
-    assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), client(false));
+fn version_2_clients_decode_with_nothing_cut_off() {
+    let v2 = unhex(GOLDEN_CLIENT_V2);
+    let decoded = decode::<Client>(CLIENT_KEY, &v2).unwrap();
+    assert_eq!(decoded, client(true));
+    assert_eq!(decoded.grants_valid_from, 0);
+    // The frozen layout is the one the version-2 encoder wrote, byte for byte.
+    let c = client(true);
+    let old = ClientV2 {
+        tenant: c.tenant,
+        client_id: c.client_id,
+        client_name: c.client_name,
+        secret_digest: c.secret_digest,
+        grant_types: c.grant_types,
+        redirect_uris: c.redirect_uris,
+        response_types: c.response_types,
+        scope: c.scope,
+        token_endpoint_auth_method: c.token_endpoint_auth_method,
+        access_token_format: c.access_token_format,
+        id_token_signed_response_alg: c.id_token_signed_response_alg,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        first_party: c.first_party,
+        created_at: c.created_at,
+        pkce_plain_allowed: c.pkce_plain_allowed,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v2[1..]);
+    assert!(matches!(decode::<Client>(b"acme\0app", &v2), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn clients_are_written_as_version_3() {
+    assert_eq!(Client::FORMAT, FORMAT_V3);
+    assert_golden(CLIENT_KEY, &cut_off_client(), GOLDEN_CLIENT_V3);
+    for c in [client(false), client(true), cut_off_client()] {
+        let bytes = encode(CLIENT_KEY, &c).unwrap();
+        assert_eq!(bytes[0], FORMAT_V3);
+        assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), c);
+    }
+    // A negative cut-off is not written.
+    let bad = Client { grants_valid_from: -1, ..client(false) };
+    assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
     assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V2);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
@@ -379,7 +430,7 @@ fn the_implicit_grant_type_takes_the_next_tag() {
     let implicit =
         Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit], ..client(false) };
     let bytes = encode(CLIENT_KEY, &implicit).unwrap();
-    assert_eq!(bytes[0], FORMAT_V2);
+    assert_eq!(bytes[0], FORMAT_V3);
     let changed: Vec<(u8, u8)> =
         refresh.iter().zip(&bytes).filter(|(a, b)| a != b).map(|(a, b)| (*a, *b)).collect();
     assert_eq!(
@@ -414,17 +465,32 @@ where
     T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
         + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
 {
-    for version in [0, 3, 0xff] {
-        for golden in [v1, v2] {
+    every_version_is_guarded::<T>(key, shown, &[v1, v2]);
+}
+
+/// For a type stored in versions 1 to `goldens.len()`, `goldens[i]` being a record of version
+/// `i + 1`: versions it never had, in front of archives that are otherwise fine, and each
+/// layout read as any other, are corrupt.
+fn every_version_is_guarded<T>(key: &[u8], shown: &str, goldens: &[&[u8]])
+where
+    T: Record + rkyv::Archive + std::fmt::Debug,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<T, Strategy<Pool, rancor::Error>>,
+{
+    let next = u8::try_from(goldens.len() + 1).unwrap();
+    for version in [0, next, 0xff] {
+        for golden in goldens {
             let mut bytes = golden.to_vec();
             bytes[0] = version;
             assert!(corrupt_detail::<T>(key, shown, &bytes).contains("unknown format version"), "{version}");
         }
     }
-    for (golden, other) in [(v1, FORMAT_V2), (v2, FORMAT_V1)] {
-        let mut swapped = golden.to_vec();
-        swapped[0] = other;
-        corrupt_detail::<T>(key, shown, &swapped);
+    for (i, golden) in goldens.iter().enumerate() {
+        for (j, _) in goldens.iter().enumerate().filter(|(j, _)| *j != i) {
+            let mut swapped = golden.to_vec();
+            swapped[0] = u8::try_from(j + 1).unwrap();
+            corrupt_detail::<T>(key, shown, &swapped);
+        }
     }
 }
 
@@ -432,7 +498,8 @@ where
 fn client_garbage_and_unknown_versions_are_corrupt() {
     let corrupt = |bytes: &[u8]| corrupt_detail::<Client>(CLIENT_KEY, "clients:acme/web", bytes);
     let v1 = unhex(GOLDEN_CLIENT_V1);
-    versions_are_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &v1, &unhex(GOLDEN_CLIENT_V2));
+    let (v2, v3) = (unhex(GOLDEN_CLIENT_V2), unhex(GOLDEN_CLIENT_V3));
+    every_version_is_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &[&v1, &v2, &v3]);
     corrupt(&[]);
     corrupt(&[FORMAT_V1]);
     corrupt(&[FORMAT_V2; 64]);
@@ -447,11 +514,13 @@ fn client_garbage_and_unknown_versions_are_corrupt() {
     for bytes in cases {
         match decode::<Client>(CLIENT_KEY, &bytes) {
             Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "clients:acme/web"),
-            Ok(c) => assert!(c.check(CLIENT_KEY).is_ok() && !c.pkce_plain_allowed),
+            Ok(c) => {
+                assert!(c.check(CLIENT_KEY).is_ok() && !c.pkce_plain_allowed && c.grants_valid_from == 0)
+            }
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }
-    round_trips_and_resists_garbage(CLIENT_KEY, &client(true));
+    round_trips_and_resists_garbage(CLIENT_KEY, &cut_off_client());
 }
 
 /// The version-1 bytes of a tenant. If a golden encoding fails, the archived layout of the

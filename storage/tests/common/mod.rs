@@ -70,6 +70,7 @@ pub fn client(tenant: &str, id: &str) -> Client {
         first_party: true,
         created_at: 1_700_000_001,
         pkce_plain_allowed: false,
+        grants_valid_from: 0,
     }
 }
 

@@ -62,6 +62,21 @@ pub(crate) async fn a_replaced_client_is_read_back_at_once(h: &impl Harness) {
     assert_eq!(store.client("acme", "web").await.expect("read client"), None);
 }
 
+/// The operator's revoke-all cut-off of a client (`Client::grants_valid_from`) is read back at
+/// once, through any cache, and after reopening: every check of a client's tokens relies on it.
+pub(crate) async fn a_clients_cut_off_is_read_back_at_once_and_survives_reopening(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_client(&client("acme", "web")), "put client").await;
+    assert_eq!(store.client("acme", "web").await.expect("read client").map(|c| c.grants_valid_from), Some(0));
+    let mut cut = client("acme", "web");
+    assert_eq!(cut.cut_off_grants(1_000), 1_001);
+    ok(store.put_client(&cut), "cut off").await;
+    assert_eq!(store.client("acme", "web").await.expect("read client").as_deref(), Some(&cut));
+    let store = h.reopen(store);
+    assert_eq!(store.client("acme", "web").await.expect("read client").as_deref(), Some(&cut));
+    assert_eq!(store.clients("acme").await, Ok(vec![cut]));
+}
+
 pub(crate) async fn keys_round_trip_oldest_first(h: &impl Harness) {
     let store = open_at(h, 1_000);
     // Oldest first, whatever the kid order or the order of writes.

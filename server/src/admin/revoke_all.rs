@@ -1,0 +1,117 @@
+//! `POST .../users/{id}/revoke-all` and `POST .../clients/{id}/revoke-all` (API.md, issue 9
+//! item 5): everything a user, or a client, holds stops working in one call.
+//!
+//! Neither enumerates tokens. A cut-off on the record (`User::cut_off_grants`,
+//! `Client::cut_off_grants`: the next second) refuses at every use whatever was issued before
+//! it: JWT and opaque access tokens at introspection and userinfo (their `iat`), refresh tokens
+//! at the token endpoint and introspection, codes at redemption, a user's sessions at
+//! `/authorize` (their login's `auth_time`). Those checks already read the user, or the client
+//! the request holds anyway (cached), so the token endpoint gains no store read. A deny-list
+//! entry per live JWT would need every `jti` issued, which is not stored; opaque tokens stay in
+//! the store and the shards' memory until they expire, refused on every lookup, since nothing
+//! indexes them by user or client and the cut-off is checked after the lookup, hit or miss.
+//! What no check can reach is a resource server that verifies JWTs itself: it accepts them until
+//! their `exp` (the access-token lifetime), as it would after any revocation.
+//!
+//! A user's revoke-all also ends their SSO sessions and revokes their refresh families in the
+//! store (`user_grants`), as a password change does, so the browser is asked to log in again
+//! and the store holds no live grant. A client's keeps its users' SSO sessions: they are the
+//! users' logins, not the client's, and other clients share them; its refresh families (not
+//! indexed by client) are refused by the cut-off.
+//!
+//! Whole seconds: a token issued in the very second of the call may predate it, so the cut-off
+//! is the next second, and the call answers only once that second has begun (at most a
+//! second's wait, as enabling a user right after a disable waits): whatever is issued after the
+//! answer works. The admin lock is held meanwhile, so other admin changes wait too; revoke-all
+//! is rare.
+
+use http::StatusCode;
+use tessera_core::model::UnixSecs;
+
+use super::tenant_or_404;
+use super::user_grants::end_grants_of_user;
+use crate::app::App;
+use crate::http::respond::{ApiError, Resp, json_no_store};
+use crate::util::{now, until_second};
+
+/// How many times a cut-off is written again because its write outlasted the second it
+/// named; past this the store is too slow for whole seconds to matter, and the last one holds.
+const MAX_CUT_OFF_WRITES: u32 = 3;
+
+/// Longest wait for the cut-off second: the next one, or two with a clock that ticked between
+/// readings. A cut-off further ahead was set with a clock ahead of this one, and waiting for
+/// it is not this request's to do.
+const MAX_CUT_OFF_WAIT_SECS: UnixSecs = 2;
+
+/// Whether the cut-off `at`, now durable, covers everything issued before the record was
+/// written: yes if its second has not begun, once it has (waited for here). If it began while
+/// the write was in flight, a token request that read the old record may have stamped a token
+/// with it, and the caller cuts off again.
+async fn in_force(at: UnixSecs) -> bool {
+    let now = now();
+    if now >= at {
+        return false;
+    }
+    if at - now <= MAX_CUT_OFF_WAIT_SECS {
+        tokio::time::sleep(until_second(at)).await;
+    }
+    true
+}
+
+fn answer(grants_valid_from: UnixSecs) -> Resp {
+    json_no_store(StatusCode::OK, &serde_json::json!({ "grants_valid_from": grants_valid_from }))
+}
+
+/// Ends every grant of user `id`: cut-off first (everything stops at once), then sessions and
+/// refresh families. 200 `{"grants_valid_from": ...}`: grants begun before it no longer work.
+pub async fn user(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let tenant = tenant_or_404(app, tenant).await?;
+    let mut user = app.store.user(&tenant.id, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let mut cut_off = 0;
+    for _ in 0..MAX_CUT_OFF_WRITES {
+        let now = now();
+        cut_off = user.cut_off_grants(now);
+        // A clock stepped back must not break `updated_at >= created_at`.
+        user.updated_at = now.max(user.created_at);
+        app.store.put_user(&user).await?;
+        if in_force(cut_off).await {
+            break;
+        }
+    }
+    end_grants_of_user(app, &tenant, id).await?;
+    Ok(answer(cut_off))
+}
+
+/// Ends everything issued to client `id`: its tokens (client credentials ones included), codes
+/// and refresh families. 200 `{"grants_valid_from": ...}`. The client keeps working: what it
+/// obtains after the answer is valid.
+pub async fn client(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
+    let tenant = tenant_or_404(app, tenant).await?;
+    let client = app.store.client(&tenant.id, id).await?.ok_or(ApiError::NotFound("client"))?;
+    let mut client = (*client).clone();
+    let mut cut_off = 0;
+    for _ in 0..MAX_CUT_OFF_WRITES {
+        cut_off = client.cut_off_grants(now());
+        app.store.put_client(&client).await?;
+        if in_force(cut_off).await {
+            break;
+        }
+    }
+    Ok(answer(cut_off))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cut_off_is_in_force_once_its_second_has_begun() {
+        assert!(!in_force(0).await, "long past: cut off again");
+        assert!(!in_force(now()).await, "this second: a token may carry it");
+        // Far ahead (a clock stepped back): in force at once, no wait.
+        let far = now() + 3600;
+        let started = std::time::Instant::now();
+        assert!(in_force(far).await);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+}
