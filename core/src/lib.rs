@@ -18,6 +18,7 @@ pub mod jwk;
 pub mod jwt;
 pub mod listing;
 pub mod model;
+pub mod password_policy;
 pub mod pkce;
 pub mod registration;
 pub mod revocation;

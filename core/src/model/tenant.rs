@@ -1,12 +1,13 @@
-//! Tenants: one issuer each, with the lifetimes and algorithms of what it issues and the
-//! bounds those settings must keep.
+//! Tenants: one issuer each, with the lifetimes and algorithms of what it issues, its password
+//! policy, and the bounds those settings must keep.
 
 use serde::{Deserialize, Serialize};
 
 use super::{SigningAlg, UnixSecs};
+use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
-    /// Per-tenant policy: token lifetimes and algorithms.
+    /// Per-tenant policy: token lifetimes and algorithms, passwords, registration.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct TenantSettings {
@@ -26,6 +27,16 @@ rkyv_record! {
         /// How long after a refresh token is rotated a retry with it still succeeds instead of
         /// counting as reuse; `None` takes the server's `--refresh-reuse-grace-secs`.
         pub refresh_reuse_grace_secs: Option<u32>,
+        /// Shortest password accepted when one is set, in characters:
+        /// [`MIN_PASSWORD_CHARS`] to [`MAX_MIN_PASSWORD_CHARS`]. Existing passwords are not
+        /// rechecked: a user with a shorter one still signs in.
+        pub password_min_length: u32,
+        /// Whether a password on the shipped common-password list is refused when one is set
+        /// (`crate::password_policy`).
+        pub password_reject_common: bool,
+        /// Whether end users may register themselves. Stored and shown only, for now:
+        /// registration arrives with a later issue.
+        pub self_service_registration: bool,
     }
 
     /// A tenant: one issuer with its own clients, keys and tokens.
@@ -52,6 +63,9 @@ impl Default for TenantSettings {
             code_ttl_secs: 60,
             session_ttl_secs: None,
             refresh_reuse_grace_secs: None,
+            password_min_length: MIN_PASSWORD_CHARS,
+            password_reject_common: true,
+            self_service_registration: false,
         }
     }
 }
@@ -70,7 +84,8 @@ pub const MAX_REFRESH_REUSE_GRACE_SECS: u32 = 300;
 impl TenantSettings {
     /// Checks that every token lifetime is positive and at most [`MAX_TTL_SECS`], a session
     /// lifetime (when set) [`MIN_SESSION_TTL_SECS`] to [`MAX_TTL_SECS`], and a refresh reuse
-    /// grace (when set) at most [`MAX_REFRESH_REUSE_GRACE_SECS`].
+    /// grace (when set) at most [`MAX_REFRESH_REUSE_GRACE_SECS`], and a password minimum of
+    /// [`MIN_PASSWORD_CHARS`] to [`MAX_MIN_PASSWORD_CHARS`].
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [
             ("access_token_ttl_secs", self.access_token_ttl_secs),
@@ -96,7 +111,17 @@ impl TenantSettings {
                 "refresh_reuse_grace_secs must be between 0 and {MAX_REFRESH_REUSE_GRACE_SECS}"
             ));
         }
+        if !(MIN_PASSWORD_CHARS..=MAX_MIN_PASSWORD_CHARS).contains(&self.password_min_length) {
+            return Err(format!(
+                "password_min_length must be between {MIN_PASSWORD_CHARS} and {MAX_MIN_PASSWORD_CHARS}"
+            ));
+        }
         Ok(())
+    }
+
+    /// What this tenant asks of a new password.
+    pub fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy { min_chars: self.password_min_length, reject_common: self.password_reject_common }
     }
 
     /// The longest lifetime of any token signed with a tenant key.
@@ -139,6 +164,39 @@ mod tests {
         for grace in [301, u32::MAX] {
             assert!(!ok(None, Some(grace)), "{grace}");
         }
+    }
+
+    #[test]
+    fn settings_bound_the_password_minimum() {
+        let ok = |password_min_length| {
+            TenantSettings { password_min_length, ..TenantSettings::default() }.validate().is_ok()
+        };
+        for len in [8, 9, 64, 128] {
+            assert!(ok(len), "{len}");
+        }
+        for len in [0, 1, 7, 129, u32::MAX] {
+            assert!(!ok(len), "{len}");
+        }
+    }
+
+    #[test]
+    fn password_settings_default_to_the_floor_with_the_list_and_no_registration() {
+        let s = TenantSettings::default();
+        assert_eq!((s.password_min_length, s.password_reject_common, s.self_service_registration), (8, true, false));
+        assert_eq!(s.password_policy(), PasswordPolicy::default());
+        let old: TenantSettings = serde_json::from_str(r#"{"code_ttl_secs": 30}"#).expect("old body");
+        assert_eq!(old.password_policy(), PasswordPolicy::default());
+        assert!(!old.self_service_registration);
+        let set: TenantSettings = serde_json::from_str(
+            r#"{"password_min_length": 12, "password_reject_common": false, "self_service_registration": true}"#,
+        )
+        .expect("set");
+        assert_eq!(set.password_policy(), PasswordPolicy { min_chars: 12, reject_common: false });
+        assert!(set.self_service_registration);
+        let shown = serde_json::to_value(TenantSettings::default()).expect("json");
+        assert_eq!(shown["password_min_length"], 8);
+        assert_eq!(shown["password_reject_common"], true);
+        assert_eq!(shown["self_service_registration"], false);
     }
 
     #[test]

@@ -33,13 +33,14 @@ pub(super) struct TenantSettingsV1 {
 }
 
 impl From<TenantV1> for Tenant {
-    /// A tenant stored before the two end-user lifetimes were settings uses the server's flags.
+    /// A tenant stored before the two end-user lifetimes were settings uses the server's flags
+    /// (and, like a version-2 tenant, the default password policy).
     fn from(v1: TenantV1) -> Self {
         let s = v1.settings;
-        Tenant {
+        TenantV2 {
             id: v1.id,
             display_name: v1.display_name,
-            settings: TenantSettings {
+            settings: TenantSettingsV2 {
                 access_token_alg: s.access_token_alg,
                 access_token_ttl_secs: s.access_token_ttl_secs,
                 id_token_ttl_secs: s.id_token_ttl_secs,
@@ -49,6 +50,54 @@ impl From<TenantV1> for Tenant {
                 refresh_reuse_grace_secs: None,
             },
             created_at: v1.created_at,
+        }
+        .into()
+    }
+}
+
+/// [`Tenant`] as format version 2 laid it out, before the password policy and the
+/// self-service registration switch: read-only, to decode version-2 tenant records. Frozen
+/// like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantV2 {
+    pub(super) id: String,
+    pub(super) display_name: String,
+    pub(super) settings: TenantSettingsV2,
+    pub(super) created_at: UnixSecs,
+}
+
+/// [`TenantSettings`] as format version 2 of [`Tenant`] laid it out; frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantSettingsV2 {
+    pub(super) access_token_alg: SigningAlg,
+    pub(super) access_token_ttl_secs: u32,
+    pub(super) id_token_ttl_secs: u32,
+    pub(super) refresh_token_ttl_secs: u32,
+    pub(super) code_ttl_secs: u32,
+    pub(super) session_ttl_secs: Option<u32>,
+    pub(super) refresh_reuse_grace_secs: Option<u32>,
+}
+
+impl From<TenantV2> for Tenant {
+    /// A tenant stored before passwords had a per-tenant policy gets the default one, which is
+    /// the rule every tenant had then (8 characters) plus the common-password list; and no
+    /// self-service registration, which did not exist.
+    fn from(v2: TenantV2) -> Self {
+        let s = v2.settings;
+        Tenant {
+            id: v2.id,
+            display_name: v2.display_name,
+            settings: TenantSettings {
+                access_token_alg: s.access_token_alg,
+                access_token_ttl_secs: s.access_token_ttl_secs,
+                id_token_ttl_secs: s.id_token_ttl_secs,
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                code_ttl_secs: s.code_ttl_secs,
+                session_ttl_secs: s.session_ttl_secs,
+                refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+                ..TenantSettings::default()
+            },
+            created_at: v2.created_at,
         }
     }
 }

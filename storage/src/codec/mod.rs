@@ -50,7 +50,10 @@ pub(crate) const FORMAT_V1: u8 = 1;
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Version 3 of `Client` (`grants_valid_from` was added, the operator's revoke-all cut-off; a
-/// version-1 or version-2 client has nothing cut off).
+/// version-1 or version-2 client has nothing cut off) and of `Tenant` (the password policy,
+/// `password_min_length` and `password_reject_common`, and `self_service_registration` were
+/// added to its settings; an older tenant has the defaults: 8 characters, the list on,
+/// registration off).
 pub(crate) const FORMAT_V3: u8 = 3;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

@@ -11,7 +11,9 @@ use tessera_core::model::{
     is_valid_id,
 };
 
-use super::legacy::{ClientV1, ClientV2, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, UserV1};
+use super::legacy::{
+    ClientV1, ClientV2, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, UserV1,
+};
 use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -49,7 +51,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -60,7 +62,14 @@ impl Record for Tenant {
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<TenantV1, _>(version, archive)
+        match version {
+            FORMAT_V2 => Some(
+                rkyv::from_bytes::<TenantV2, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
+            _ => decode_v1::<TenantV1, _>(version, archive),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use tessera_core::model::{
     TokenEndpointAuthMethod, User,
 };
 
-use super::legacy::{ClientV1, ClientV2, TenantSettingsV1, TenantV1, UserV1};
+use super::legacy::{ClientV1, ClientV2, TenantSettingsV1, TenantSettingsV2, TenantV1, TenantV2, UserV1};
 use super::*;
 
 fn tenant(id: &str) -> Tenant {
@@ -27,7 +27,7 @@ fn tenant(id: &str) -> Tenant {
 fn round_trip_with_version_byte() {
     let t = tenant("acme");
     let bytes = encode(b"acme", &t).unwrap();
-    assert_eq!(bytes[0], FORMAT_V2);
+    assert_eq!(bytes[0], FORMAT_V3);
     assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
 }
 
@@ -417,7 +417,7 @@ fn clients_are_written_as_version_3() {
     let bad = Client { grants_valid_from: -1, ..client(false) };
     assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
-    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V2);
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V3);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
@@ -531,8 +531,9 @@ fn client_garbage_and_unknown_versions_are_corrupt() {
 const GOLDEN_TENANT_V1: &str = "0141636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
     94000000e0ffffff01000000100e0000100e0000007512003c0000000000000000f1536500000000";
 
-/// The version-2 bytes of `acme_tenant(Some(120), Some(0))`; see [`GOLDEN_TENANT_V1`] for
-/// what a failure means.
+/// The version-2 bytes of `acme_tenant(Some(120), Some(0))` as it was before the password
+/// policy; see [`GOLDEN_TENANT_V1`] for what a failure means. Tenants are version 3 now; never
+/// edit it.
 const GOLDEN_TENANT_V2: &str = "0241636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
     94000000e0ffffff01000000100e0000100e0000007512003c000000010000007800000001000000000000000000000000f1536500000000";
 
@@ -568,25 +569,71 @@ fn version_1_tenants_decode_with_the_server_defaults() {
     assert!(matches!(decode::<Tenant>(b"other", &v1), Err(StoreError::Corrupt { .. })));
 }
 
+/// The version-3 bytes of `strict_tenant()`; see [`GOLDEN_TENANT_V1`] for what a failure means.
+const GOLDEN_TENANT_V3: &str = "0341636d6520436f72706f726174696f6e204c74640000000061636d65ffffffff\
+    94000000e0ffffff01000000100e0000100e0000007512003c000000010000007800000001000000000000000c000000000100000000000000f1536500000000";
+
+/// The tenant of the version-3 golden encoding: both end-user lifetimes set, and every
+/// password and registration setting away from its default.
+fn strict_tenant() -> Tenant {
+    let mut t = acme_tenant(Some(120), Some(0));
+    t.settings.password_min_length = 12;
+    t.settings.password_reject_common = false;
+    t.settings.self_service_registration = true;
+    t
+}
+
 #[test]
-fn tenants_are_written_as_version_2() {
-    assert_eq!(Tenant::FORMAT, FORMAT_V2);
-    assert_golden(b"acme", &acme_tenant(Some(120), Some(0)), GOLDEN_TENANT_V2);
+fn version_2_tenants_decode_with_the_default_password_policy() {
+    let v2 = unhex(GOLDEN_TENANT_V2);
+    let decoded = decode::<Tenant>(b"acme", &v2).unwrap();
+    assert_eq!(decoded, acme_tenant(Some(120), Some(0)));
+    let s = &decoded.settings;
+    assert_eq!((s.password_min_length, s.password_reject_common, s.self_service_registration), (8, true, false));
+    // The frozen layout is the one the old encoder wrote, byte for byte.
+    let old = TenantV2 {
+        id: "acme".into(),
+        display_name: "Acme Corporation Ltd".into(),
+        settings: TenantSettingsV2 {
+            access_token_alg: SigningAlg::ES384,
+            access_token_ttl_secs: 3600,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 14 * 24 * 3600,
+            code_ttl_secs: 60,
+            session_ttl_secs: Some(120),
+            refresh_reuse_grace_secs: Some(0),
+        },
+        created_at: 1_700_000_000,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v2[1..]);
+    assert!(matches!(decode::<Tenant>(b"other", &v2), Err(StoreError::Corrupt { .. })));
+}
+
+#[test]
+fn tenants_are_written_as_version_3() {
+    assert_eq!(Tenant::FORMAT, FORMAT_V3);
+    assert_golden(b"acme", &strict_tenant(), GOLDEN_TENANT_V3);
     for (ttl, grace) in [(None, None), (Some(60), None), (None, Some(300))] {
         let t = acme_tenant(ttl, grace);
         let bytes = encode(b"acme", &t).unwrap();
-        assert_eq!(bytes[0], FORMAT_V2);
+        assert_eq!(bytes[0], FORMAT_V3);
         assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
     }
     // Settings out of bounds are not written.
     assert!(encode(b"acme", &acme_tenant(Some(59), None)).is_err());
     assert!(encode(b"acme", &acme_tenant(None, Some(301))).is_err());
+    for len in [7, 129] {
+        let mut t = strict_tenant();
+        t.settings.password_min_length = len;
+        assert!(encode(b"acme", &t).is_err(), "{len}");
+    }
 }
 
 #[test]
 fn tenant_garbage_and_unknown_versions_are_corrupt() {
     let v1 = unhex(GOLDEN_TENANT_V1);
-    versions_are_guarded::<Tenant>(b"acme", "tenants:acme", &v1, &unhex(GOLDEN_TENANT_V2));
+    let (v2, v3) = (unhex(GOLDEN_TENANT_V2), unhex(GOLDEN_TENANT_V3));
+    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3]);
     // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
     // that passes its checks with the server defaults.
     let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
@@ -602,9 +649,10 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
                 t.check(b"acme").is_ok()
                     && t.settings.session_ttl_secs.is_none()
                     && t.settings.refresh_reuse_grace_secs.is_none()
+                    && t.settings.password_policy() == tessera_core::password_policy::PasswordPolicy::default()
             ),
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }
-    round_trips_and_resists_garbage(b"acme", &acme_tenant(Some(120), Some(0)));
+    round_trips_and_resists_garbage(b"acme", &strict_tenant());
 }
