@@ -11,6 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 use tessera_core::model::{Address, MAX_TTL_SECS, TenantSettings};
+use tessera_core::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 /// `admin::json_body` without the media-type check: a JSON object, then the typed value.
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
@@ -60,6 +61,7 @@ fn check_settings(settings: &TenantSettings, object: &Map<String, Value>) {
         ] {
             assert!((1..=MAX_TTL_SECS).contains(&ttl));
         }
+        assert!((MIN_PASSWORD_CHARS..=MAX_MIN_PASSWORD_CHARS).contains(&settings.password_min_length));
     }
 }
 

@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn password_settings_default_to_the_floor_with_the_list_and_no_registration() {
         let s = TenantSettings::default();
-        assert_eq!((s.password_min_length, s.password_reject_common, s.self_service_registration), (8, true, false));
+        assert_eq!(
+            (s.password_min_length, s.password_reject_common, s.self_service_registration),
+            (8, true, false)
+        );
         assert_eq!(s.password_policy(), PasswordPolicy::default());
         let old: TenantSettings = serde_json::from_str(r#"{"code_ttl_secs": 30}"#).expect("old body");
         assert_eq!(old.password_policy(), PasswordPolicy::default());

@@ -32,9 +32,8 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 
 /// The list as a set, built on first use (about 11,600 entries, once per process).
-static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    COMMON_PASSWORDS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
-});
+static COMMON: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect());
 
 /// Whether `password`, the whole of it and ignoring case, is on the common-password list.
 /// Case is ignored because `Password1` is guessed right after `password1`.
@@ -106,14 +105,17 @@ mod tests {
 
     #[test]
     fn common_passwords_are_refused_in_any_case() {
-        for pw in ["password1", "iloveyou1", "PASSWORD1", "Password1", "pAsSwOrD1", "IloveYou1", "qwertyuiop"] {
+        for pw in ["password1", "iloveyou1", "PASSWORD1", "Password1", "pAsSwOrD1", "IloveYou1", "qwertyuiop"]
+        {
             assert_eq!(STRICT.check(pw), Err(PasswordRejected::Common), "{pw}");
         }
     }
 
     #[test]
     fn uncommon_passwords_pass() {
-        for pw in ["xQ7#vLp2@mZ9!rT4wK8$", "correct horse battery staple", "password1 but longer", "9password"] {
+        for pw in
+            ["xQ7#vLp2@mZ9!rT4wK8$", "correct horse battery staple", "password1 but longer", "9password"]
+        {
             assert_eq!(STRICT.check(pw), Ok(()), "{pw}");
         }
     }
@@ -129,7 +131,9 @@ mod tests {
     #[test]
     fn the_list_is_loaded_without_its_comments() {
         assert!(COMMON.len() > 10_000, "{}", COMMON.len());
-        assert!(COMMON.iter().all(|p| p.chars().count() >= 8 && !p.starts_with('#') && *p == p.to_lowercase()));
+        assert!(
+            COMMON.iter().all(|p| p.chars().count() >= 8 && !p.starts_with('#') && *p == p.to_lowercase())
+        );
     }
 
     #[test]
@@ -142,7 +146,11 @@ mod tests {
     #[test]
     fn length_is_counted_in_characters_between_the_bounds() {
         let p = PasswordPolicy { min_chars: 12, reject_common: false };
-        assert_eq!(p.check("ééééééééééé"), Err(PasswordRejected::TooShort { min_chars: 12 }), "11 chars, 22 bytes");
+        assert_eq!(
+            p.check("ééééééééééé"),
+            Err(PasswordRejected::TooShort { min_chars: 12 }),
+            "11 chars, 22 bytes"
+        );
         assert_eq!(p.check("éééééééééééé"), Ok(()));
         assert_eq!(p.check(&"a".repeat(MAX_PASSWORD_CHARS)), Ok(()));
         assert_eq!(p.check(&"a".repeat(MAX_PASSWORD_CHARS + 1)), Err(PasswordRejected::TooLong));

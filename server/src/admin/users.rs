@@ -13,27 +13,29 @@ use serde_json::{Map, Value};
 use tessera_core::form::Form;
 use tessera_core::listing::{self, UserQuery};
 use tessera_core::model::{Address, EnableAt, UnixSecs, User, has_invisible};
+use tessera_core::password_policy::PasswordPolicy;
 use tessera_core::secret;
 
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
-use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordWork};
+use crate::password::PasswordWork;
 use crate::util::{now, random, until_second};
 
 /// Stands in for the hash while the other fields are validated, so a bad request is refused
 /// before any argon2 time is spent; always replaced before the user is stored.
 const PENDING_HASH: &str = "$pending";
 
-/// Checks the length, then hashes through the password gate.
-async fn hash_checked(passwords: &PasswordWork, password: String) -> Result<String, ApiError> {
-    let chars = password.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-        return Err(ApiError::BadRequest(format!(
-            "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
-        )));
-    }
+/// Checks the password against the tenant's policy (length, common-password list), then
+/// hashes it through the password gate: a refused password costs no argon2 time and takes no
+/// slot of the gate.
+async fn hash_checked(
+    passwords: &PasswordWork,
+    policy: &PasswordPolicy,
+    password: String,
+) -> Result<String, ApiError> {
+    policy.check(&password)?;
     Ok(passwords.hash(password).await?)
 }
 
@@ -208,7 +210,8 @@ fn apply(user: &mut User, b: UserBody) -> Result<Option<String>, ApiError> {
 
 /// Creates a user; 201 with its `id` and profile.
 pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant).await?;
+    // The tenant as the store has it now: a settings change is seen by the next request.
+    let policy = tenant_or_404(app, tenant).await?.settings.password_policy();
     if b.username.is_none() {
         return Err(ApiError::BadRequest("username is required".into()));
     }
@@ -222,7 +225,7 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
     if disabled {
         user.disable(created_at);
     }
-    user.password_hash = hash_checked(&app.passwords, password).await?;
+    user.password_hash = hash_checked(&app.passwords, &policy, password).await?;
     app.store.put_user(&user).await?;
     Ok(json_no_store(StatusCode::CREATED, &view(&user)))
 }
@@ -286,7 +289,8 @@ pub async fn patch(app: &App, tenant: &str, id: &str, mut b: UserBody) -> Result
     let password = apply(&mut user, b)?;
     let password_changed = password.is_some();
     if let Some(password) = password {
-        user.password_hash = hash_checked(&app.passwords, password).await?;
+        let policy = tenant_or_404(app, tenant).await?.settings.password_policy();
+        user.password_hash = hash_checked(&app.passwords, &policy, password).await?;
     }
     let newly_disabled = disabled == Some(true) && !user.disabled;
     match disabled {
@@ -405,16 +409,19 @@ mod tests {
     #[tokio::test]
     async fn hashing_goes_through_the_gate_and_a_full_gate_is_a_503() {
         let gate = gate();
+        let policy = PasswordPolicy::default();
         let held = gate.take_free_slots();
-        let err = hash_checked(&gate, "correct horse battery".into()).await.expect_err("gate full");
+        let err = hash_checked(&gate, &policy, "correct horse battery".into()).await.expect_err("gate full");
         let resp = err.into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[http::header::RETRY_AFTER], "1");
-        // The length is checked before the gate is asked.
-        let short = hash_checked(&gate, "short".into()).await.expect_err("too short");
-        assert!(matches!(short, ApiError::BadRequest(_)), "{short:?}");
+        // The policy is checked before the gate is asked.
+        for refused in ["short", "password1", "Password1"] {
+            let err = hash_checked(&gate, &policy, refused.into()).await.expect_err("refused");
+            assert!(matches!(&err, ApiError::BadRequest(m) if !m.contains(refused)), "{err:?}");
+        }
         drop(held);
-        let phc = hash_checked(&gate, "correct horse battery".into()).await.expect("a free slot");
+        let phc = hash_checked(&gate, &policy, "correct horse battery".into()).await.expect("a free slot");
         assert!(phc.starts_with("$argon2id$"));
     }
 

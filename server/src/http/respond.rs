@@ -13,6 +13,7 @@ use http_body_util::Full;
 use serde::Serialize;
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::listing::ListingError;
+use tessera_core::password_policy::PasswordRejected;
 use tessera_core::signer::SignError;
 use tessera_core::store::StoreError;
 
@@ -178,6 +179,14 @@ impl ApiError {
 impl From<ListingError> for ApiError {
     /// Every listing refusal is the request's fault: a bad `limit`, `cursor` or filter.
     fn from(err: ListingError) -> Self {
+        Self::BadRequest(err.to_string())
+    }
+}
+
+impl From<PasswordRejected> for ApiError {
+    /// A password the tenant's policy refuses is the request's fault; the message names the
+    /// rule, never the password.
+    fn from(err: PasswordRejected) -> Self {
         Self::BadRequest(err.to_string())
     }
 }

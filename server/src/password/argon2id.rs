@@ -1,5 +1,6 @@
-//! argon2id at OWASP's parameters (19 MiB, t=2, p=1): the PHC string that is stored, its
-//! verification, and the length rule. Hashing and verifying are CPU- and memory-heavy by design,
+//! argon2id at OWASP's parameters (19 MiB, t=2, p=1): the PHC string that is stored and its
+//! verification. What a new password must be (length, the common-password list) is the
+//! tenant's policy, `tessera_core::password_policy`, checked before anything is hashed. Hashing and verifying are CPU- and memory-heavy by design,
 //! so only the gate (`gate.rs`) calls them, on its own threads and within its bound; the rest of
 //! the server sees the constants.
 //!
@@ -10,12 +11,6 @@
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-
-/// Shortest password accepted, in characters (OWASP ASVS 2.1.1).
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest password accepted, in characters: long enough for any passphrase, short enough that
-/// hashing it costs nothing extra.
-pub const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, two passes, one lane.
 const ARGON2_M_KIB: u32 = 19_456;

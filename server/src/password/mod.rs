@@ -1,5 +1,4 @@
-//! User passwords. `argon2id.rs` is the hashing (OWASP's parameters, the PHC string stored, the
-//! length rule); `gate.rs` is [`PasswordWork`], the one way the rest of the server hashes or
+//! User passwords. `argon2id.rs` is the hashing (OWASP's parameters, the PHC string stored); `gate.rs` is [`PasswordWork`], the one way the rest of the server hashes or
 //! verifies, which bounds how much of that heavy work runs and waits at once, on the threads of
 //! `workers.rs`. The admin API
 //! hashes through it (`admin/users.rs`) and the login form verifies through it
@@ -9,5 +8,5 @@ mod argon2id;
 mod gate;
 mod workers;
 
-pub use argon2id::{DUMMY_HASH, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use argon2id::DUMMY_HASH;
 pub use gate::{GateLimits, PasswordError, PasswordWork};

@@ -589,7 +589,10 @@ fn version_2_tenants_decode_with_the_default_password_policy() {
     let decoded = decode::<Tenant>(b"acme", &v2).unwrap();
     assert_eq!(decoded, acme_tenant(Some(120), Some(0)));
     let s = &decoded.settings;
-    assert_eq!((s.password_min_length, s.password_reject_common, s.self_service_registration), (8, true, false));
+    assert_eq!(
+        (s.password_min_length, s.password_reject_common, s.self_service_registration),
+        (8, true, false)
+    );
     // The frozen layout is the one the old encoder wrote, byte for byte.
     let old = TenantV2 {
         id: "acme".into(),
@@ -649,7 +652,8 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
                 t.check(b"acme").is_ok()
                     && t.settings.session_ttl_secs.is_none()
                     && t.settings.refresh_reuse_grace_secs.is_none()
-                    && t.settings.password_policy() == tessera_core::password_policy::PasswordPolicy::default()
+                    && t.settings.password_policy()
+                        == tessera_core::password_policy::PasswordPolicy::default()
             ),
             Err(e) => panic!("unexpected error {e:?}"),
         }
