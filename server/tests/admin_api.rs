@@ -25,6 +25,9 @@ fn default_settings() -> Value {
         "code_ttl_secs": 60,
         "session_ttl_secs": null,
         "refresh_reuse_grace_secs": null,
+        "password_min_length": 8,
+        "password_reject_common": true,
+        "self_service_registration": false,
     })
 }
 
@@ -132,6 +135,9 @@ async fn settings_get_and_put() {
         "code_ttl_secs": 30,
         "session_ttl_secs": 3600,
         "refresh_reuse_grace_secs": 5,
+        "password_min_length": 16,
+        "password_reject_common": false,
+        "self_service_registration": true,
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);
