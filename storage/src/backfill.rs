@@ -65,21 +65,9 @@ fn build(
 
 #[cfg(test)]
 mod tests {
-    use fjall::{Database, KeyspaceCreateOptions};
     use tessera_core::model::Authentication;
 
     use super::*;
-    use crate::cache::RecordCache;
-    use crate::options::Clock;
-
-    fn shared(dir: &std::path::Path) -> Shared {
-        let db = Database::builder(dir).open().unwrap();
-        let spaces = Space::ALL
-            .iter()
-            .map(|space| db.keyspace(space.name(), KeyspaceCreateOptions::default).unwrap())
-            .collect();
-        Shared::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
-    }
 
     fn session(sub: &str) -> Session {
         Session {
@@ -130,7 +118,7 @@ mod tests {
     #[test]
     fn records_stored_before_the_indexes_are_indexed_once() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared(dir.path());
+        let shared = Shared::for_tests(dir.path());
         assert_eq!(by_user_indexes(&shared).unwrap(), 0, "nothing stored, nothing to build");
         put_raw(&shared, &[(1, "u1"), (2, "u2")], &[family("fam-1", Some("u1")), family("dead", None)]);
 

@@ -137,20 +137,7 @@ fn holder(
 
 #[cfg(test)]
 mod tests {
-    use fjall::{Database, KeyspaceCreateOptions};
-
     use super::*;
-    use crate::cache::RecordCache;
-    use crate::options::Clock;
-
-    fn shared(dir: &std::path::Path) -> Shared {
-        let db = Database::builder(dir).open().unwrap();
-        let spaces = Space::ALL
-            .iter()
-            .map(|space| db.keyspace(space.name(), KeyspaceCreateOptions::default).unwrap())
-            .collect();
-        Shared::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
-    }
 
     /// Writes a user as a store that folded by lowercasing alone left it.
     fn put_lowercased(shared: &Shared, id: &str, username: &str, email: Option<&str>) {
@@ -177,7 +164,7 @@ mod tests {
     #[test]
     fn names_indexed_by_lowercase_alone_are_indexed_again_once() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared(dir.path());
+        let shared = Shared::for_tests(dir.path());
         // Full-width "Bob", which lowercasing left full-width.
         put_lowercased(&shared, "u1", "\u{FF22}\u{FF4F}\u{FF42}", Some("Bob@Example.com"));
         put_lowercased(&shared, "u2", "STRASSE", None);
@@ -200,7 +187,7 @@ mod tests {
     #[test]
     fn two_users_that_are_now_one_name_keep_it_for_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared(dir.path());
+        let shared = Shared::for_tests(dir.path());
         put_lowercased(&shared, "u1", "alice", None);
         put_lowercased(&shared, "u2", "\u{FF41}lice", Some("second@example.com"));
 
@@ -215,7 +202,7 @@ mod tests {
     #[test]
     fn a_rebuild_cut_short_is_done_again_from_the_start() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared(dir.path());
+        let shared = Shared::for_tests(dir.path());
         put_lowercased(&shared, "u1", "\u{FF22}ob", None);
         // A crash after some new entries were written but before the marker: a stray entry.
         shared.space(Space::UserNames).insert(keys::folded_key("acme", "stray").unwrap(), b"u9").unwrap();

@@ -103,6 +103,21 @@ impl Shared {
         }
     }
 
+    /// A store's shared state over a fresh fjall database in `dir`, with every keyspace, small
+    /// caches and a clock stopped at 1,000: for the unit tests of the parts that take a
+    /// `Shared` without a whole store (the writer, the index backfill and refold).
+    #[cfg(test)]
+    pub(crate) fn for_tests(dir: &std::path::Path) -> Self {
+        let db = Database::builder(dir).open().expect("open a test database");
+        let spaces = Space::ALL
+            .iter()
+            .map(|space| {
+                db.keyspace(space.name(), fjall::KeyspaceCreateOptions::default).expect("a keyspace")
+            })
+            .collect();
+        Self::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
+    }
+
     pub(crate) fn space(&self, space: Space) -> &Keyspace {
         &self.spaces[space.index()]
     }

@@ -184,26 +184,14 @@ fn scoped_strs(key: &[u8]) -> Option<(&str, &str)> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use fjall::{Database, KeyspaceCreateOptions};
     use tessera_core::changes::Notice;
 
     use super::*;
-    use crate::cache::RecordCache;
-    use crate::options::Clock;
-
-    fn shared(dir: &std::path::Path) -> Shared {
-        let db = Database::builder(dir).open().unwrap();
-        let spaces = Space::ALL
-            .iter()
-            .map(|space| db.keyspace(space.name(), KeyspaceCreateOptions::default).unwrap())
-            .collect();
-        Shared::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
-    }
 
     #[test]
     fn a_round_in_flight_at_the_first_subscription_ends_in_a_resync() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared(dir.path());
+        let shared = Shared::for_tests(dir.path());
         let heard = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&heard);
         let client = keys::scoped_key("acme", b"web").unwrap();
