@@ -115,16 +115,8 @@ async fn our_forms_posted_from_another_site_are_refused() {
     // The login form: refused whatever the token, before any password work.
     let mut agent = EndUser::new(&server, TENANT);
     let page = agent.authorize(&common::code_request(&first, CB, &[])).await;
-    let fields = |page: &Reply| {
-        [
-            ("csrf", common::hidden_input(&page.text, "csrf")),
-            ("request", common::hidden_input(&page.text, "request")),
-            ("username", "alice".to_owned()),
-            ("password", PASSWORD.to_owned()),
-        ]
-    };
-    let login = fields(&page);
-    let login: Vec<(&str, &str)> = login.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let login = common::login_form(&page, "alice", PASSWORD);
+    let login = login.pairs();
     for headers in foreign {
         let reply = agent.post_with("login", &login, headers).await;
         expect_cross_site_refusal(&reply, headers, &format!("login with {headers:?}"));
@@ -204,13 +196,8 @@ async fn behind_https_the_cookies_are_host_prefixed_and_hold_the_tenant() {
 
     // The whole flow with those cookies sent back by hand (a browser would, over https), and
     // our own origin in `Origin`.
-    let login = [
-        ("csrf", common::hidden_input(&page.text, "csrf")),
-        ("request", common::hidden_input(&page.text, "request")),
-        ("username", "alice".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let login: Vec<(&str, &str)> = login.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let login = common::login_form(&page, "alice", PASSWORD);
+    let login = login.pairs();
     let reply = agent.post_with("login", &login, &[("origin", "http://id.example")]).await;
     expect_cross_site_refusal(&reply, &[], "http origin of an https server");
     let reply = agent.post_with("login", &login, &[("origin", public)]).await;

@@ -125,13 +125,8 @@ async fn a_csrf_token_of_one_tenant_does_not_pass_at_another(https: bool) {
     let page = at_a.authorize(&common::code_request(APP, CB, &[])).await;
     common::expect_login_page(&page, "login page at A");
     let pre_session = at_a.jar[&at_a.csrf_cookie()].clone();
-    let login = [
-        ("csrf", common::hidden_input(&page.text, "csrf")),
-        ("request", common::hidden_input(&page.text, "request")),
-        ("username", "alice".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let login: Vec<(&str, &str)> = login.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let login = common::login_form(&page, "alice", PASSWORD);
+    let login = login.pairs();
 
     // At B, with A's pre-session under B's cookie name (in http the names are the same).
     let mut at_b = EndUser::new(&server, B);

@@ -285,6 +285,29 @@ impl Client {
     }
 }
 
+/// A filled-in form, owning its values: for tests that post it more than once, with other
+/// headers or at another tenant.
+#[derive(Clone, Debug)]
+pub struct FormFields(Vec<(&'static str, String)>);
+
+impl FormFields {
+    /// The fields as `post` and `post_with` take them.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0.iter().map(|(name, value)| (*name, value.as_str())).collect()
+    }
+}
+
+/// The login form of `page` (its `csrf` and `request` fields) filled in with `username` and
+/// `password`, as a browser would post it.
+pub fn login_form(page: &Reply, username: &str, password: &str) -> FormFields {
+    FormFields(vec![
+        ("csrf", hidden_input(&page.text, "csrf")),
+        ("request", hidden_input(&page.text, "request")),
+        ("username", username.to_owned()),
+        ("password", password.to_owned()),
+    ])
+}
+
 /// A code with the PKCE verifier and nonce of its request.
 #[derive(Debug)]
 pub struct Code {
@@ -408,12 +431,7 @@ impl<'s> EndUser<'s> {
 
     /// Submits the login form of `page`.
     pub async fn login(&mut self, page: &Reply, username: &str, password: &str) -> Reply {
-        let (csrf, request) = (hidden_input(&page.text, "csrf"), hidden_input(&page.text, "request"));
-        self.post(
-            "login",
-            &[("csrf", &csrf), ("request", &request), ("username", username), ("password", password)],
-        )
-        .await
+        self.post("login", &login_form(page, username, password).pairs()).await
     }
 
     /// Submits the consent form of `page` with `decision`.
