@@ -102,11 +102,6 @@ mod tests {
         assert!(!is_valid_id("ä"));
         assert!(!is_valid_id(&"a".repeat(65)));
     }
-}
-
-#[cfg(test)]
-mod id_tests {
-    use super::*;
 
     #[test]
     fn new_ids_are_not_only_dots_but_stored_ones_still_read() {
