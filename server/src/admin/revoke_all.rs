@@ -32,29 +32,22 @@ use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
-use crate::util::{now, until_second};
+use crate::util::{now, wait_for_second};
 
 /// How many times a cut-off is written again because its write outlasted the second it
 /// named; past this the store is too slow for whole seconds to matter, and the last one holds.
 const MAX_CUT_OFF_WRITES: u32 = 3;
 
-/// Longest wait for the cut-off second: the next one, or two with a clock that ticked between
-/// readings. A cut-off further ahead was set with a clock ahead of this one, and waiting for
-/// it is not this request's to do.
-const MAX_CUT_OFF_WAIT_SECS: UnixSecs = 2;
-
 /// Whether the cut-off `at`, now durable, covers everything issued before the record was
 /// written: yes if its second has not begun, once it has (waited for here). If it began while
 /// the write was in flight, a token request that read the old record may have stamped a token
 /// with it, and the caller cuts off again.
+/// A cut-off far ahead (a clock stepped back) is in force at once, without a wait.
 async fn in_force(at: UnixSecs) -> bool {
-    let now = now();
-    if now >= at {
+    if now() >= at {
         return false;
     }
-    if at - now <= MAX_CUT_OFF_WAIT_SECS {
-        tokio::time::sleep(until_second(at)).await;
-    }
+    wait_for_second(at).await;
     true
 }
 
@@ -104,14 +97,21 @@ pub async fn client(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    // Paused tokio time: a sleep advances the runtime's clock by exactly its length at once,
+    // so what was waited is measured without depending on how fast the machine is.
+    #[tokio::test(start_paused = true)]
     async fn a_cut_off_is_in_force_once_its_second_has_begun() {
         assert!(!in_force(0).await, "long past: cut off again");
-        assert!(!in_force(now()).await, "this second: a token may carry it");
         // Far ahead (a clock stepped back): in force at once, no wait.
-        let far = now() + 3600;
-        let started = std::time::Instant::now();
-        assert!(in_force(far).await);
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let started = tokio::time::Instant::now();
+        assert!(in_force(now() + 3600).await);
+        assert_eq!(started.elapsed(), std::time::Duration::ZERO, "no wait for a far cut-off");
+        // Two seconds ahead: in force after a wait of at most two seconds.
+        assert!(in_force(now() + 2).await);
+        let waited = started.elapsed();
+        assert!(
+            waited > std::time::Duration::ZERO && waited <= std::time::Duration::from_secs(2),
+            "{waited:?}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use tessera_core::form::Form;
 use tessera_core::listing::{self, UserQuery};
-use tessera_core::model::{Address, EnableAt, UnixSecs, User, has_invisible};
+use tessera_core::model::{Address, EnableAt, User, has_invisible};
 use tessera_core::password_policy::PasswordPolicy;
 use tessera_core::secret;
 
@@ -21,7 +21,7 @@ use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
 use crate::password::PasswordWork;
-use crate::util::{now, random, until_second};
+use crate::util::{now, random, wait_for_second};
 
 /// Stands in for the hash while the other fields are validated, so a bad request is refused
 /// before any argon2 time is spent; always replaced before the user is stored.
@@ -308,26 +308,20 @@ pub async fn patch(app: &App, tenant: &str, id: &str, mut b: UserBody) -> Result
     Ok(json_no_store(StatusCode::OK, &view(&user)))
 }
 
-/// Longest wait for the cut-off second before enabling a user (see [`User::enable`]): a disable
-/// and an enable within one second wait for the next; a cut-off further ahead means the clock
-/// was stepped back, and waiting for it is not this request's to do.
-const MAX_ENABLE_WAIT_SECS: UnixSecs = 2;
-
-/// Enables `user`, first waiting (at most [`MAX_ENABLE_WAIT_SECS`]) for the second from which
-/// grants begun now can be told from those the disable cut off. Only an operator who disables
-/// and re-enables within a second ever waits.
+/// Enables `user`, first waiting (see [`wait_for_second`]) for the second from which grants
+/// begun now can be told from those the disable cut off (see [`User::enable`]). Only an
+/// operator who disables and re-enables within a second ever waits; a cut-off further ahead
+/// means the clock was stepped back: 409.
 async fn enable(user: &mut User) -> Result<(), ApiError> {
     loop {
-        let now = now();
-        match user.enable(now) {
+        match user.enable(now()) {
             Ok(()) => return Ok(()),
-            Err(EnableAt(at)) if at - now <= MAX_ENABLE_WAIT_SECS => {
-                tokio::time::sleep(until_second(at)).await;
-            }
             Err(EnableAt(at)) => {
-                return Err(ApiError::Conflict(format!(
-                    "the user was disabled with a clock ahead of this one; it can be enabled from {at}"
-                )));
+                if !wait_for_second(at).await {
+                    return Err(ApiError::Conflict(format!(
+                        "the user was disabled with a clock ahead of this one; it can be enabled from {at}"
+                    )));
+                }
             }
         }
     }
@@ -390,8 +384,6 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn gate() -> PasswordWork {
@@ -464,13 +456,13 @@ mod tests {
         assert!(role.to_string().contains("roles are not built yet"), "{role}");
     }
 
-    #[test]
-    fn an_enable_waits_only_for_a_second_that_has_not_begun() {
-        assert_eq!(until_second(0), Duration::ZERO, "long past");
-        assert_eq!(until_second(-5), Duration::ZERO, "before the epoch");
-        // Two seconds ahead, so a tick of the clock between the two readings cannot matter.
-        let soon = until_second(now() + 2);
-        assert!(soon > Duration::ZERO && soon <= Duration::from_secs(2), "{soon:?}");
+    #[tokio::test(start_paused = true)]
+    async fn an_enable_past_a_cut_off_far_ahead_is_a_conflict() {
+        let mut user = User::new("t", "AAAAAAAAAAAAAAAAAAAAAA", "alice", "$argon2id$x", 1);
+        user.disable(now() + 3600);
+        let err = enable(&mut user).await.expect_err("a cut-off an hour ahead");
+        assert!(matches!(err, ApiError::Conflict(_)), "{err:?}");
+        assert!(user.disabled);
     }
 
     #[test]
