@@ -12,14 +12,13 @@ use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_core::model::{
     AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, SigningAlg,
-    UnixSecs,
+    UnixSecs, User,
 };
 use tessera_core::token::TokenResponse;
 use tessera_core::{secret, userinfo};
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
-use crate::end_users;
 use crate::grants::fresh_jti;
 use crate::http::respond::{random_error, sign_error, store_error};
 use crate::metrics::issued::Issued;
@@ -199,15 +198,17 @@ async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String
     }
 }
 
-/// The parameters of a successful authorization response for `req` after the login `auth`:
-/// a code (stored before it is returned), an access token, an ID token, as the response type
-/// asks. The caller sends them with `req.success`.
+/// The parameters of a successful authorization response for `req` after the login `auth` of
+/// `user` (read and found in good standing by the caller, in this request): a code (stored
+/// before it is returned), an access token, an ID token, as the response type asks. The caller
+/// sends them with `req.success`.
 pub async fn authorization_response(
     app: &App,
     cx: &TenantCx,
     client: &Client,
     req: &AuthorizationRequest,
     auth: &Authentication,
+    user: &User,
 ) -> Result<Vec<(&'static str, String)>, OAuthError> {
     let now = now();
     let mut params: Vec<(&'static str, String)> = Vec::with_capacity(5);
@@ -247,11 +248,7 @@ pub async fn authorization_response(
         if !rt.code && !rt.token {
             // Core 5.4: with no access token to call /userinfo with, the claims the scope
             // releases travel in the ID token.
-            let user = end_users::holder(app, &cx.tenant.id, &auth.sub, auth.auth_time).await;
-            let user = user.map_err(store_error)?.ok_or_else(|| {
-                OAuthError::new(Reason::LoginRequired, "the user is disabled or no longer exists")
-            })?;
-            claims.user_claims = userinfo::claims(&user, &req.scope);
+            claims.user_claims = userinfo::claims(user, &req.scope);
             claims.user_claims.remove("sub");
         }
         params.push(("id_token", sign_id_token(app, cx, client, &claims).await?));

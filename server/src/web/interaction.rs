@@ -83,7 +83,8 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
 /// Issues the authorization response for the signed-in end-user.
 pub async fn issue(flow: &Flow<'_>, current: &Current) -> Resp {
     let auth = &current.session.auth;
-    match crate::issue::authorization_response(flow.app, flow.cx, flow.client, flow.req, auth).await {
+    let user = &current.user;
+    match crate::issue::authorization_response(flow.app, flow.cx, flow.client, flow.req, auth, user).await {
         Ok(params) => {
             let pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
             deliver(flow.cx, flow.req.success(&pairs, &flow.cx.issuer))
