@@ -62,14 +62,16 @@ pub enum ChangeKind {
     /// The tenant record, or the whole tenant (created, changed or deleted with everything it
     /// owns). `id` is the tenant's id.
     Tenant,
-    /// A client; `id` is its `client_id`.
+    /// A client, or the roles assigned to it; `id` is its `client_id`.
     Client,
     /// A signing key record; `id` is its `kid`.
     Key,
     /// A revoked JWT on the deny list; `id` is its `jti`.
     Revocation,
-    /// A local user; `id` is the user's id.
+    /// A local user, or the roles assigned to them; `id` is the user's id.
     User,
+    /// A role (created, changed or deleted with its assignments); `id` is the role's id.
+    Role,
     /// An opaque access token removed before its expiry (revoked); `id` is
     /// [`Change::opaque_token`]'s lowercase hex of the SHA-256 digest of its value. Issuing one
     /// is not heard: no cache can hold a token before it exists, and hearing every issuance

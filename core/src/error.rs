@@ -203,6 +203,9 @@ pub enum Reason {
     /// A code or refresh token issued to its client before the operator revoked everything of
     /// the client (`Client::standing_of`).
     ClientGrantsCutOff,
+    /// A scope that requires a permission the grant's subject (the end-user, or the client
+    /// for its own tokens) does not hold (`crate::rbac::check_scope`).
+    ScopeNotPermitted,
 }
 
 impl From<Reason> for ErrorCode {
@@ -232,9 +235,10 @@ impl From<Reason> for ErrorCode {
             | Reason::ClientAuthMethodNotAllowed => ErrorCode::InvalidClient,
             Reason::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
             Reason::GrantTypeNotAllowed | Reason::ResponseTypeNotAllowed => ErrorCode::UnauthorizedClient,
-            Reason::ScopeNotAllowed | Reason::MalformedScope | Reason::OpenidScopeMissing => {
-                ErrorCode::InvalidScope
-            }
+            Reason::ScopeNotAllowed
+            | Reason::MalformedScope
+            | Reason::OpenidScopeMissing
+            | Reason::ScopeNotPermitted => ErrorCode::InvalidScope,
             Reason::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
             Reason::RequestObjectNotSupported => ErrorCode::RequestNotSupported,
             Reason::RequestUriNotSupported => ErrorCode::RequestUriNotSupported,

@@ -20,6 +20,7 @@ pub mod listing;
 pub mod model;
 pub mod password_policy;
 pub mod pkce;
+pub mod rbac;
 pub mod registration;
 pub mod revocation;
 pub mod rules;

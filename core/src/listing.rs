@@ -84,6 +84,10 @@ pub struct UserQuery {
     pub email: Option<String>,
     /// Only disabled users (`true`) or only enabled ones (`false`).
     pub disabled: Option<bool>,
+    /// Only users assigned the role with this id. [`UserQuery::matches`] cannot see
+    /// assignments (they are records of their own): the backend answers this filter by walking
+    /// the role's members in id order, and applies `matches` to each.
+    pub role: Option<String>,
 }
 
 impl UserQuery {

@@ -16,8 +16,10 @@ use std::task::{Context, Poll};
 
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant, UnixSecs,
+    User,
 };
+use crate::rbac::RoleSet;
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
 pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
@@ -114,7 +116,7 @@ pub trait TenantStore: Send + Sync {
     /// once the deletion is done, and the tenant starts empty.
     fn create_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
-    /// authorization codes, sessions, consents, refresh tokens and families).
+    /// roles and their assignments, authorization codes, sessions, consents, refresh tokens and families).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -133,7 +135,7 @@ pub trait ClientStore: Send + Sync {
     /// never outlives its tenant nor passes to a tenant re-created with the same id. Atomic
     /// like `create_tenant`: of concurrent creates exactly one succeeds.
     fn create_client(&self, client: &Client) -> Commit;
-    /// Deletes a client.
+    /// Deletes a client with its consents and role assignments.
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit;
 }
 
@@ -222,8 +224,48 @@ pub trait UserStore: Send + Sync {
     /// Creates or replaces a user; fails with [`StoreError::Conflict`] if another user of the
     /// tenant has its username or e-mail address.
     fn put_user(&self, user: &User) -> Commit;
-    /// Deletes a user and its index entries.
+    /// Deletes a user, its index entries and its role assignments.
     fn delete_user(&self, tenant: &str, id: &str) -> Commit;
+}
+
+/// Who holds a role assignment: a local user, or a client (for the tokens it gets for itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Subject<'a> {
+    /// A user, by id.
+    User(&'a str),
+    /// A client, by `client_id`.
+    Client(&'a str),
+}
+
+/// Roles of a tenant and their assignments to users and clients. Assignments are records of
+/// their own, by role id; a role's name is unique per tenant regardless of ASCII case.
+pub trait RoleStore: Send + Sync {
+    /// Every role of a tenant. Read at every token issue, so a backend answers it from memory
+    /// (kept current like its other caches; the whole set is bounded by
+    /// [`crate::model::MAX_ROLES_PER_TENANT`]).
+    fn roles(&self, tenant: &str) -> Read<Arc<RoleSet>>;
+    /// Creates a role. Fails with [`StoreError::Conflict`], writing nothing, if the tenant is
+    /// not stored, a role with its id is stored, another role has its name, or the tenant has
+    /// [`crate::model::MAX_ROLES_PER_TENANT`] roles. Checked and written in one atomic step.
+    fn create_role(&self, role: &Role) -> Commit;
+    /// Replaces a stored role. Fails with [`StoreError::Conflict`], writing nothing, if it is
+    /// not stored (deleted meanwhile: a change never brings a role back) or another role has
+    /// its new name.
+    fn update_role(&self, role: &Role) -> Commit;
+    /// Deletes a role and every assignment of it; deleting a role that is not stored succeeds.
+    fn delete_role(&self, tenant: &str, id: &str) -> Commit;
+    /// The ids of the roles assigned to `subject`, in id order. Read at every token issue:
+    /// answered from memory like [`RoleStore::roles`]. Ids of roles deleted meanwhile may
+    /// linger until the deletion is done; [`RoleSet::entitlements`] skips them.
+    fn roles_of(&self, tenant: &str, subject: Subject<'_>) -> Read<Arc<Vec<String>>>;
+    /// Assigns role `role_id` to `subject`; assigning it again succeeds and changes nothing.
+    /// Fails with [`StoreError::Conflict`], writing nothing, if the role or the subject is not
+    /// stored, or the subject holds [`crate::model::MAX_ROLES_PER_SUBJECT`] roles already.
+    /// Checked and written in one atomic step, so an assignment never outlives its role or
+    /// its subject.
+    fn assign_role(&self, tenant: &str, subject: Subject<'_>, role_id: &str) -> Commit;
+    /// Removes an assignment; removing one that is not there succeeds.
+    fn unassign_role(&self, tenant: &str, subject: Subject<'_>, role_id: &str) -> Commit;
 }
 
 /// What taking an authorization code found.
@@ -369,6 +411,7 @@ pub trait Store:
     + TokenStore
     + RevocationStore
     + UserStore
+    + RoleStore
     + CodeStore
     + SessionStore
     + ConsentStore

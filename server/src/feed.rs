@@ -118,8 +118,8 @@ impl Listener {
                     self.todo.add(Some(&change.tenant));
                 }
                 ChangeKind::OpaqueToken => self.tokens.revoked(change),
-                // Kept inside the store (the deny list) or cached nowhere (users).
-                ChangeKind::Revocation | ChangeKind::User => {}
+                // Kept inside the store (the deny list, roles) or cached nowhere (users).
+                ChangeKind::Revocation | ChangeKind::User | ChangeKind::Role => {}
                 // A tenant change, or a kind newer than this code: everything of the tenant.
                 _ => {
                     self.origins.tenant(&change.tenant);

@@ -97,7 +97,18 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         Space::Keys => ChangeKind::Key,
         Space::Revocations => ChangeKind::Revocation,
         Space::Users => ChangeKind::User,
-        Space::Tokens
+        Space::Roles => ChangeKind::Role,
+        // An assignment is heard as a change of its subject, whose roles it is.
+        Space::RoleGrants => {
+            let parts = keys::split_grant(key)?;
+            return Some(Change {
+                tenant: String::from_utf8_lossy(parts.tenant).into_owned(),
+                kind: if parts.tag == b'u' { ChangeKind::User } else { ChangeKind::Client },
+                id: String::from_utf8_lossy(parts.subject).into_owned(),
+            });
+        }
+        Space::RoleMembers
+        | Space::Tokens
         | Space::UserNames
         | Space::UserEmails
         | Space::Expiry
@@ -134,6 +145,11 @@ mod tests {
         assert_eq!(change_of(Space::Revocations, &key), change(ChangeKind::Revocation));
         assert_eq!(change_of(Space::Users, &key), change(ChangeKind::User));
         assert_eq!(change_of(Space::Tenants, b"acme"), Some(Change::tenant("acme")));
+        assert_eq!(change_of(Space::Roles, &key), change(ChangeKind::Role));
+        let (grant, member) =
+            keys::assignment_keys("acme", tessera_core::store::Subject::Client("web"), "r1").unwrap();
+        assert_eq!(change_of(Space::RoleGrants, &grant), change(ChangeKind::Client));
+        assert_eq!(change_of(Space::RoleMembers, &member), None, "heard through its twin");
         assert_eq!(change_of(Space::UserNames, &key), None);
         assert_eq!(change_of(Space::Tokens, &key), None);
         assert_eq!(deletion_of(Space::Clients, &key), change(ChangeKind::Client));

@@ -8,6 +8,7 @@
 //! it from the start up to `now`.
 
 use tessera_core::model::{UnixSecs, fold_case, is_valid_id};
+use tessera_core::store::Subject;
 
 /// Separates the tenant from the rest of a key, and the parts of an expiry-index key.
 pub(crate) const SEP: u8 = 0;
@@ -58,11 +59,20 @@ pub(crate) enum Space {
     /// family stored before the index existed joins it at its next rotation), removed when
     /// the family record expires.
     FamilyUsers,
+    /// `tenant \0 role_id` -> `Role`.
+    Roles,
+    /// `tenant \0 u|c \0 subject \0 role_id` -> empty: the roles assigned to a user (`u`) or a
+    /// client (`c`), which a token issue reads.
+    RoleGrants,
+    /// `tenant \0 role_id \0 u|c \0 subject` -> empty: the same assignments by role, so
+    /// deleting a role and listing its users visit its own members only. Written and removed
+    /// with its [`Space::RoleGrants`] twin, in one batch.
+    RoleMembers,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 17] = [
+    pub(crate) const ALL: [Space; 20] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -80,6 +90,9 @@ impl Space {
         Self::RefreshFamilies,
         Self::SessionUsers,
         Self::FamilyUsers,
+        Self::Roles,
+        Self::RoleGrants,
+        Self::RoleMembers,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -102,6 +115,9 @@ impl Space {
             Self::RefreshFamilies => "refresh_families",
             Self::SessionUsers => "session_users",
             Self::FamilyUsers => "refresh_family_users",
+            Self::Roles => "roles",
+            Self::RoleGrants => "role_grants",
+            Self::RoleMembers => "role_members",
         }
     }
 
@@ -125,6 +141,9 @@ impl Space {
             Self::RefreshFamilies => 14,
             Self::SessionUsers => 15,
             Self::FamilyUsers => 16,
+            Self::Roles => 17,
+            Self::RoleGrants => 18,
+            Self::RoleMembers => 19,
         }
     }
 
@@ -147,7 +166,10 @@ impl Space {
             | Self::Consents
             | Self::ConsentClients
             | Self::SessionUsers
-            | Self::FamilyUsers => None,
+            | Self::FamilyUsers
+            | Self::Roles
+            | Self::RoleGrants
+            | Self::RoleMembers => None,
         }
     }
 }
@@ -252,7 +274,10 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::RefreshTokens
         | Space::RefreshFamilies
         | Space::SessionUsers
-        | Space::FamilyUsers => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::FamilyUsers
+        | Space::Roles
+        | Space::RoleGrants
+        | Space::RoleMembers => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -362,6 +387,103 @@ pub(crate) fn family_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
     let (tenant, rest) = split_scoped(entry)?;
     let (_, family) = split_scoped(rest)?;
     (!family.is_empty() && !family.contains(&SEP)).then(|| [tenant, &[SEP][..], family].concat())
+}
+
+/// The one-byte tag of a role assignment's subject in [`Space::RoleGrants`] and
+/// [`Space::RoleMembers`] keys, and its id.
+fn subject_parts(subject: Subject<'_>) -> (u8, &str) {
+    match subject {
+        Subject::User(id) => (b'u', id),
+        Subject::Client(id) => (b'c', id),
+    }
+}
+
+/// `tenant \0 role_id` of a role, or `None` if either id is invalid.
+pub(crate) fn role_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
+    if is_valid_id(id) { scoped_key(tenant, id.as_bytes()) } else { None }
+}
+
+/// `tenant \0 u|c \0 subject \0`: the prefix of a subject's [`Space::RoleGrants`] entries,
+/// which is also the key its cached role ids live under; `None` if an id is invalid.
+pub(crate) fn subject_prefix(tenant: &str, subject: Subject<'_>) -> Option<Vec<u8>> {
+    let (tag, id) = subject_parts(subject);
+    if !is_valid_id(id) {
+        return None;
+    }
+    let mut key = tenant_prefix(tenant)?;
+    key.extend_from_slice(&[tag, SEP]);
+    key.extend_from_slice(id.as_bytes());
+    key.push(SEP);
+    Some(key)
+}
+
+/// The [`Space::RoleGrants`] and [`Space::RoleMembers`] keys of one assignment, or `None` if
+/// an id is invalid.
+pub(crate) fn assignment_keys(tenant: &str, subject: Subject<'_>, role: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    if !is_valid_id(role) {
+        return None;
+    }
+    let mut grant = subject_prefix(tenant, subject)?;
+    grant.extend_from_slice(role.as_bytes());
+    let (tag, id) = subject_parts(subject);
+    let mut member = members_prefix(tenant, role)?;
+    member.extend_from_slice(&[tag, SEP]);
+    member.extend_from_slice(id.as_bytes());
+    Some((grant, member))
+}
+
+/// `tenant \0 role_id \0`: the prefix of a role's [`Space::RoleMembers`] entries.
+pub(crate) fn members_prefix(tenant: &str, role: &str) -> Option<Vec<u8>> {
+    let mut key = role_key(tenant, role)?;
+    key.push(SEP);
+    Some(key)
+}
+
+/// `tenant \0 role_id \0 u \0`: the prefix of the users among a role's members.
+pub(crate) fn user_members_prefix(tenant: &str, role: &str) -> Option<Vec<u8>> {
+    let mut key = members_prefix(tenant, role)?;
+    key.extend_from_slice(&[b'u', SEP]);
+    Some(key)
+}
+
+/// The parts of a [`Space::RoleGrants`] key.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct GrantParts<'a> {
+    pub(crate) tenant: &'a [u8],
+    /// `u` for a user, `c` for a client.
+    pub(crate) tag: u8,
+    pub(crate) subject: &'a [u8],
+    pub(crate) role: &'a [u8],
+}
+
+/// Splits a [`Space::RoleGrants`] key into its parts.
+pub(crate) fn split_grant(key: &[u8]) -> Option<GrantParts<'_>> {
+    let (tenant, rest) = split_scoped(key)?;
+    let (tag, rest) = split_scoped(rest)?;
+    let (subject, role) = split_scoped(rest)?;
+    match tag {
+        [tag @ (b'u' | b'c')] if !subject.is_empty() && !role.is_empty() && !role.contains(&SEP) => {
+            Some(GrantParts { tenant, tag: *tag, subject, role })
+        }
+        _ => None,
+    }
+}
+
+/// The [`Space::RoleGrants`] twin of a [`Space::RoleMembers`] key, and the other way round.
+pub(crate) fn member_to_grant(member: &[u8]) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(member)?;
+    let (role, rest) = split_scoped(rest)?;
+    let (tag, subject) = split_scoped(rest)?;
+    if !matches!(tag, [b'u' | b'c']) || subject.is_empty() || subject.contains(&SEP) || role.is_empty() {
+        return None;
+    }
+    Some([tenant, &[SEP], tag, &[SEP], subject, &[SEP], role].concat())
+}
+
+/// The [`Space::RoleMembers`] twin of a [`Space::RoleGrants`] key.
+pub(crate) fn grant_to_member(grant: &[u8]) -> Option<Vec<u8>> {
+    let GrantParts { tenant, tag, subject, role } = split_grant(grant)?;
+    Some([tenant, &[SEP], role, &[SEP], &[tag], &[SEP], subject].concat())
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.
@@ -506,6 +628,25 @@ mod tests {
         assert_eq!(family_of_user_entry(&entry), family_key("acme", "fam-1"));
         assert_eq!(family_of_user_entry(b"acme\0u1"), None);
         assert_eq!(family_user_key("acme", "u1", "f\0x"), None);
+    }
+
+    #[test]
+    fn role_assignment_keys_are_twins() {
+        let (grant, member) = assignment_keys("acme", Subject::User("u1"), "r1").unwrap();
+        assert_eq!(grant, b"acme\0u\0u1\0r1");
+        assert_eq!(member, b"acme\0r1\0u\0u1");
+        assert!(grant.starts_with(&subject_prefix("acme", Subject::User("u1")).unwrap()));
+        assert!(!grant.starts_with(&subject_prefix("acme", Subject::Client("u1")).unwrap()));
+        assert!(member.starts_with(&user_members_prefix("acme", "r1").unwrap()));
+        assert_eq!(grant_to_member(&grant), Some(member.clone()));
+        assert_eq!(member_to_grant(&member), Some(grant.clone()));
+        let (client_grant, client_member) = assignment_keys("acme", Subject::Client("web"), "r1").unwrap();
+        assert_eq!(member_to_grant(&client_member), Some(client_grant));
+        assert!(!client_member.starts_with(&user_members_prefix("acme", "r1").unwrap()));
+        assert_eq!(assignment_keys("acme", Subject::User("a/b"), "r1"), None);
+        assert_eq!(assignment_keys("acme", Subject::User("u1"), ""), None);
+        assert_eq!(split_grant(b"acme\0x\0u1\0r1"), None);
+        assert_eq!(member_to_grant(b"acme\0r1\0u"), None);
     }
 
     #[test]

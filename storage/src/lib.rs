@@ -33,6 +33,7 @@ mod keys;
 mod options;
 mod reads;
 mod refold;
+mod roles;
 mod state;
 mod stats;
 mod store;

@@ -139,7 +139,7 @@ impl FjallStore {
     }
 
     /// A page of users: through the name index when the query names a username or address
-    /// (at most one user), else a range scan of the tenant's users from just after the cursor
+    /// (at most one user), through the role's members when it names a role, else a range scan of the tenant's users from just after the cursor
     /// that stops at one more match than the page holds. A filter that matches few users
     /// (`disabled`) may walk many records for one page, but holds only the page in memory.
     pub(crate) fn list_users_now(&self, tenant: &str, query: &UserQuery) -> Result<UserPage, StoreError> {
@@ -150,7 +150,14 @@ impl FjallStore {
             (None, None) => None,
         };
         if let Some(found) = indexed {
+            let found = match (found, &query.role) {
+                (Some(user), Some(role)) if !self.holds_role(&user, role)? => None,
+                (found, _) => found,
+            };
             return Ok(UserPage::from_candidates(found.into_iter().filter(wanted).collect(), query));
+        }
+        if let Some(role) = &query.role {
+            return self.list_role_members(tenant, role, query);
         }
         let Some(prefix) = keys::tenant_prefix(tenant) else { return Ok(UserPage::default()) };
         if self.shared.is_deleting(tenant) {

@@ -14,6 +14,7 @@ use rkyv::rancor::{self, Strategy};
 use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
 use tessera_core::model::{Client, Tenant, UnixSecs};
+use tessera_core::rbac::RoleSet;
 use tessera_core::store::StoreError;
 
 use crate::cache::RecordCache;
@@ -51,6 +52,27 @@ pub(crate) fn io(err: fjall::Error) -> StoreError {
     }
 }
 
+/// The record caches a store starts with.
+pub(crate) struct Caches {
+    tenants: RecordCache<Tenant>,
+    clients: RecordCache<Client>,
+    roles: RecordCache<RoleSet>,
+    assignments: RecordCache<Vec<String>>,
+}
+
+impl Caches {
+    /// Tenant-sized caches (tenants, their role sets) of `tenants` entries, and client-sized
+    /// ones (clients, role assignments) of `clients`.
+    pub(crate) fn with_capacities(tenants: u64, clients: u64) -> Self {
+        Self {
+            tenants: RecordCache::new(tenants.max(1)),
+            clients: RecordCache::new(clients.max(1)),
+            roles: RecordCache::new(tenants.max(1)),
+            assignments: RecordCache::new(clients.max(1)),
+        }
+    }
+}
+
 /// Everything the store handle, the writer and the sweeper share.
 pub(crate) struct Shared {
     pub(crate) db: Database,
@@ -58,6 +80,10 @@ pub(crate) struct Shared {
     spaces: Vec<Keyspace>,
     pub(crate) tenants: RecordCache<Tenant>,
     pub(crate) clients: RecordCache<Client>,
+    /// Each tenant's roles, under its tenant key.
+    pub(crate) roles: RecordCache<RoleSet>,
+    /// Each subject's role ids, under its `keys::subject_prefix`.
+    pub(crate) assignments: RecordCache<Vec<String>>,
     pub(crate) deny: DenyList,
     /// The change feed's listeners.
     pub(crate) feed: Feed,
@@ -76,19 +102,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(
-        db: Database,
-        spaces: Vec<Keyspace>,
-        tenants: RecordCache<Tenant>,
-        clients: RecordCache<Client>,
-        clock: Clock,
-    ) -> Self {
+    pub(crate) fn new(db: Database, spaces: Vec<Keyspace>, caches: Caches, clock: Clock) -> Self {
         debug_assert_eq!(spaces.len(), Space::ALL.len());
         Self {
             db,
             spaces,
-            tenants,
-            clients,
+            tenants: caches.tenants,
+            clients: caches.clients,
+            roles: caches.roles,
+            assignments: caches.assignments,
             deny: DenyList::new(),
             feed: Feed::new(),
             deleting: RwLock::new(HashSet::new()),
@@ -115,7 +137,7 @@ impl Shared {
                 db.keyspace(space.name(), fjall::KeyspaceCreateOptions::default).expect("a keyspace")
             })
             .collect();
-        Self::new(db, spaces, RecordCache::new(10), RecordCache::new(10), Clock::from_fn(|| 1_000))
+        Self::new(db, spaces, Caches::with_capacities(10, 10), Clock::from_fn(|| 1_000))
     }
 
     pub(crate) fn space(&self, space: Space) -> &Keyspace {

@@ -22,11 +22,10 @@ use tessera_core::store::{
 };
 use tokio::sync::oneshot;
 
-use crate::cache::RecordCache;
 use crate::codec::{self, StoredCode};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
-use crate::state::{Shared, Stored, io};
+use crate::state::{Caches, Shared, Stored, io};
 use crate::stats::BucketsSnapshot;
 use crate::sweeper::{self, Sweeper};
 use crate::writer::{self, Limits, Request, WriteOp, Writer};
@@ -83,8 +82,7 @@ impl FjallStore {
         let shared = Arc::new(Shared::new(
             db,
             spaces,
-            RecordCache::new(options.tenant_cache_capacity.max(1)),
-            RecordCache::new(options.client_cache_capacity.max(1)),
+            Caches::with_capacities(options.tenant_cache_capacity, options.client_cache_capacity),
             options.clock.clone(),
         ));
         load_deny_list(&shared)?;
@@ -182,7 +180,7 @@ impl FjallStore {
     }
 
     /// Queues a write; the returned `Commit` resolves once it is durable.
-    fn submit(&self, op: WriteOp) -> Commit {
+    pub(crate) fn submit(&self, op: WriteOp) -> Commit {
         if let Some(refused) = self.shared.refusal() {
             return failed_commit(refused);
         }
@@ -435,7 +433,7 @@ impl CodeStore for FjallStore {
 }
 
 /// A refusal before any I/O, for a record that cannot be written under the key it would get.
-fn invalid(space: Space, what: &str) -> StoreError {
+pub(crate) fn invalid(space: Space, what: &str) -> StoreError {
     StoreError::Corrupt {
         key: format!("{}:?", space.name()),
         detail: format!("refusing to write: {what} has an invalid id"),

@@ -5,8 +5,8 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     AccessTokenFormat, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken,
-    RefreshToken, Revocation, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs,
-    User,
+    RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
+    UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -191,4 +191,17 @@ pub(crate) fn new_key(tenant: &str, kid: &str, alg: SigningAlg, created_at: Unix
 /// `k` as the store keeps it once retired at `at`, published until `until`.
 pub(crate) fn retired(k: &KeyRecord, at: UnixSecs, until: UnixSecs) -> KeyRecord {
     KeyRecord { retired_at: Some(at), expires_at: Some(until), ..k.clone() }
+}
+
+/// A role named `name` granting `permissions`.
+pub(crate) fn role(tenant: &str, id: &str, name: &str, permissions: &[&str]) -> Role {
+    Role {
+        tenant: tenant.to_owned(),
+        id: id.to_owned(),
+        name: name.to_owned(),
+        description: Some(format!("the {name} role")),
+        permissions: Role::normalize_permissions(permissions.iter().map(|p| (*p).to_owned()).collect()),
+        created_at: 1_700_000_002,
+        updated_at: 1_700_000_002,
+    }
 }

@@ -108,6 +108,18 @@ macro_rules! __for_each_case {
                 pages_filter_by_username_email_and_disabled,
                 a_users_disabled_state_and_cut_off_are_kept,
             }
+            roles {
+                roles_round_trip_and_changes_are_read_back_at_once,
+                a_taken_role_name_conflicts_regardless_of_case_and_writes_nothing,
+                a_role_needs_its_tenant_and_a_change_needs_the_role,
+                of_concurrent_creates_of_one_name_exactly_one_wins,
+                assignments_need_a_stored_role_and_subject_and_are_idempotent,
+                a_subject_holds_a_bounded_number_of_roles,
+                deleting_a_role_unassigns_it_and_a_new_role_of_its_name_is_nobodys,
+                deleting_a_user_or_a_client_takes_its_assignments,
+                the_role_filter_pages_through_the_roles_users,
+                role_and_assignment_writes_are_heard,
+            }
             records {
                 tenants_round_trip_ordered_by_id,
                 clients_round_trip_ordered_by_id,

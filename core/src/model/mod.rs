@@ -1,4 +1,4 @@
-//! The domain model: tenants, their settings, clients, signing keys, users and the grant and
+//! The domain model: tenants, their settings, clients, signing keys, users, roles and the grant and
 //! token records that outlive a response, one file per record family. These are the values the
 //! store keeps; `rkyv` derives (feature `rkyv`) let the storage crate encode them without a
 //! second copy of each type.
@@ -23,6 +23,7 @@ mod client;
 mod grant;
 mod keys;
 mod names;
+mod role;
 mod tenant;
 mod tokens;
 mod user;
@@ -31,6 +32,11 @@ pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, TokenEndp
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use names::{fold_case, has_invisible};
+pub use role::{
+    MAX_DESCRIPTION_BYTES, MAX_PERMISSION_BYTES, MAX_PERMISSIONS_PER_ROLE, MAX_ROLE_NAME_BYTES,
+    MAX_ROLES_PER_SUBJECT, MAX_ROLES_PER_TENANT, PERMISSION_RULE, ROLE_NAME_RULE, Role, ScopePermission,
+    is_valid_permission, is_valid_role_name,
+};
 pub use tenant::{MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings};
 pub use tokens::{OpaqueToken, Revocation};
 pub use user::{

@@ -13,7 +13,7 @@ use tessera_core::store::StoreError;
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
 use super::{
-    Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, sessions, tenancy, users,
+    Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, roles, sessions, tenancy, users,
 };
 use crate::state::{Shared, io};
 
@@ -225,6 +225,22 @@ impl Writer {
                         }
                         WriteOp::RotateKey(rotate) => {
                             let outcome = tenancy::rotate_key(round, *rotate);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::PutRole(put) => {
+                            let outcome = roles::put_role(round, *put);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::DeleteRole { key } => {
+                            let outcome = roles::delete_role(round, key);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::Assign(assignment) => {
+                            let outcome = roles::assign(round, *assignment);
+                            settle(round, done, outcome)?;
+                        }
+                        WriteOp::Unassign { grant, member } => {
+                            let outcome = roles::unassign(round, grant, member);
                             settle(round, done, outcome)?;
                         }
                     }

@@ -26,13 +26,15 @@
 //! deletion), `sessions` (sessions with their by-user index, ending a user's sessions),
 //! `grants` (codes, refresh tokens and families with their by-user index, applying
 //! `tessera_core::rules`),
-//! `tenancy` (creating tenants and clients, rotating signing keys), `expiry` (the sweeper's
+//! `tenancy` (creating tenants and clients, rotating signing keys), `roles` (roles and their
+//! assignments), `expiry` (the sweeper's
 //! deletions) and `deletion` (a tenant, in chunks).
 
 mod deletion;
 mod engine;
 mod expiry;
 mod grants;
+mod roles;
 mod round;
 mod sessions;
 mod tenancy;
@@ -50,6 +52,7 @@ use crate::keys::{self, Space};
 use crate::state::{Shared, io};
 
 pub(crate) use engine::Writer;
+pub(crate) use roles::{Assignment, PutRole};
 
 /// Completes a caller's `Commit`.
 pub(crate) type Done = oneshot::Sender<Result<(), StoreError>>;
@@ -117,6 +120,14 @@ pub(crate) enum WriteOp {
     /// one, retiring the old; else `StoreError::Conflict`. Decided in the writer, so of
     /// concurrent rotations from one current key exactly one succeeds.
     RotateKey(Box<RotateKey>),
+    /// Create or change a role, its name unique in its tenant ([`PutRole`]).
+    PutRole(Box<PutRole>),
+    /// Delete a role and its assignments.
+    DeleteRole { key: Vec<u8> },
+    /// Assign a stored role to a stored user or client ([`Assignment`]).
+    Assign(Box<Assignment>),
+    /// Remove an assignment: its [`Space::RoleGrants`] and [`Space::RoleMembers`] entries.
+    Unassign { grant: Vec<u8>, member: Vec<u8> },
 }
 
 /// The arguments of [`WriteOp::RotateKey`] (boxed: a key record would grow every op).
@@ -161,6 +172,10 @@ impl WriteOp {
             Self::EndSessionsOfUser { prefix, .. } => keys::owner(Space::SessionUsers, prefix),
             Self::Create { space, key, .. } => keys::owner(*space, key),
             Self::RotateKey(rotate) => keys::owner(Space::Keys, &rotate.key),
+            Self::PutRole(put) => keys::owner(Space::Roles, &put.key),
+            Self::DeleteRole { key } => keys::owner(Space::Roles, key),
+            Self::Assign(assignment) => keys::owner(Space::RoleGrants, &assignment.grant),
+            Self::Unassign { grant, .. } => keys::owner(Space::RoleGrants, grant),
         }
     }
 
@@ -184,6 +199,10 @@ impl WriteOp {
             | Self::Create { key, value, .. } => key.len() + value.len(),
             Self::RotateKey(rotate) => rotate.key.len() + rotate.value.len(),
             Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
+            Self::PutRole(put) => put.key.len() + put.value.len(),
+            Self::DeleteRole { key } => key.len(),
+            Self::Assign(a) => a.grant.len() + a.member.len(),
+            Self::Unassign { grant, member } => grant.len() + member.len(),
         }
     }
 }

@@ -19,7 +19,14 @@ use crate::state::{Shared, io};
 enum Effect {
     InvalidateTenant(Vec<u8>),
     InvalidateClient(Vec<u8>),
-    Deny { key: Vec<u8>, exp: UnixSecs },
+    /// A tenant's role set, by tenant key.
+    InvalidateRoles(Vec<u8>),
+    /// A subject's role ids, by `keys::subject_prefix`.
+    InvalidateAssignments(Vec<u8>),
+    Deny {
+        key: Vec<u8>,
+        exp: UnixSecs,
+    },
 }
 
 /// The writes of one round: a fjall batch not yet committed, its effects, and the waiters the
@@ -68,7 +75,9 @@ impl<'a> Round<'a> {
                     self.effects.push(Effect::Deny { key: key.clone(), exp });
                 }
             }
-            Space::Keys
+            Space::Roles | Space::RoleGrants => self.effects.extend(role_effect(space, &key)),
+            Space::RoleMembers
+            | Space::Keys
             | Space::Tokens
             | Space::Expiry
             | Space::Users
@@ -95,9 +104,11 @@ impl<'a> Round<'a> {
         match space {
             Space::Tenants => self.effects.push(Effect::InvalidateTenant(key.clone())),
             Space::Clients => self.effects.push(Effect::InvalidateClient(key.clone())),
+            Space::Roles | Space::RoleGrants => self.effects.extend(role_effect(space, &key)),
             // A revocation's fingerprint leaves the deny list when its `exp` passes, not with
             // its record: see `deny` for why.
             Space::Revocations
+            | Space::RoleMembers
             | Space::Keys
             | Space::Tokens
             | Space::Expiry
@@ -164,6 +175,8 @@ impl<'a> Round<'a> {
                 // Invalidation after the commit: see `cache` for why the order matters.
                 Effect::InvalidateTenant(key) => self.shared.tenants.invalidate(&key),
                 Effect::InvalidateClient(key) => self.shared.clients.invalidate(&key),
+                Effect::InvalidateRoles(key) => self.shared.roles.invalidate(&key),
+                Effect::InvalidateAssignments(key) => self.shared.assignments.invalidate(&key),
                 Effect::Deny { key, exp } => {
                     if let Some((tenant, jti)) = scoped_strs(&key) {
                         self.shared.deny.insert(tenant, jti, exp);
@@ -172,6 +185,18 @@ impl<'a> Round<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The cache entry a write to a role or an assignment makes stale: the tenant's role set, or
+/// the subject's role ids (the grant key without its role id).
+fn role_effect(space: Space, key: &[u8]) -> Option<Effect> {
+    match space {
+        Space::Roles => keys::owner(space, key).map(|tenant| Effect::InvalidateRoles(tenant.to_vec())),
+        _ => {
+            let role = keys::split_grant(key)?.role;
+            Some(Effect::InvalidateAssignments(key[..key.len() - role.len()].to_vec()))
+        }
     }
 }
 

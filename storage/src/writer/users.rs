@@ -2,7 +2,7 @@
 //! index entries (unique per tenant regardless of case, in one namespace: no user's username
 //! or address is another user's username or address; checked and written in one step), a
 //! consent with its by-client index entry, and the deletion of a user or a client with its
-//! consents.
+//! consents and role assignments.
 
 use tessera_core::model::User;
 use tessera_core::store::StoreError;
@@ -122,6 +122,7 @@ pub(super) fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> 
         Err(err) => tracing::warn!(error = %err, "deleting a user record that does not decode"),
     }
     delete_consents(round, Space::Consents, &key)?;
+    super::roles::delete_assignments_of(round, Space::Users, &key)?;
     round.delete(Space::Users, key);
     Ok(Ok(()))
 }
@@ -131,6 +132,7 @@ pub(super) fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> 
 pub(super) fn delete_client(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
     round.flush()?;
     delete_consents(round, Space::ConsentClients, &key)?;
+    super::roles::delete_assignments_of(round, Space::Clients, &key)?;
     round.delete(Space::Clients, key);
     Ok(Ok(()))
 }

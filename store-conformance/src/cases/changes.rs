@@ -124,7 +124,9 @@ pub(crate) async fn deleting_a_tenant_is_heard_as_one_tenant_change(h: &impl Har
         change("acme", ChangeKind::Key, "k1"),
         change("acme", ChangeKind::Revocation, "jwt-1"),
         change("acme", ChangeKind::User, "u1"),
+        change("acme", ChangeKind::Role, "r1"),
     ];
+    // The role's assignments are heard as changes of `u1` and `web`, heard already.
     assert_eq!(heard.take(), filled);
     fill(&*store, "globex").await;
     heard.take();

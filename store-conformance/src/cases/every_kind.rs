@@ -2,11 +2,12 @@
 //! shared by the tenancy and durability cases, so a new record kind is added in one place.
 
 use tessera_core::model::RefreshToken;
-use tessera_core::store::{CodeTaken, RefreshUse, Store, StoreError};
+use tessera_core::store::{CodeTaken, RefreshUse, Store, StoreError, Subject};
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus};
 
 use crate::fixtures::{
-    client, code, consent, digest, key, ok, refresh, revocation, session, successor, tenant, token, user,
+    client, code, consent, digest, key, ok, refresh, revocation, role, session, successor, tenant, token,
+    user,
 };
 
 /// Digests of the tenant's code, session, opaque token and refresh token: the same in every
@@ -18,7 +19,8 @@ const REFRESH: u32 = 4;
 
 /// Writes, in tenant `t`: the tenant, client `web`, key `k1`, opaque token, revocation `jwt-1`,
 /// user `u1` (`alice`, `alice@example.com`), code, session, consent, refresh token of family
-/// `fam1` (by client `web`) and a tombstone for family `dead`. Everything lives until 9_000.
+/// `fam1` (by client `web`), a tombstone for family `dead`, and role `r1` assigned to `u1` and
+/// `web`. Everything lives until 9_000.
 pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.put_tenant(&tenant(t)), "put tenant").await;
     ok(store.put_client(&client(t, "web")), "put client").await;
@@ -31,6 +33,9 @@ pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.put_consent(&consent(t, "u1", "web", &["openid"])), "put consent").await;
     ok(store.put_refresh_token(&digest(REFRESH), &refresh(t, "fam1", 1_000, 9_000)), "put refresh").await;
     ok(store.revoke_refresh_family(t, "dead", 9_000), "tombstone").await;
+    ok(store.create_role(&role(t, "r1", "editor", &["docs:write"])), "create role").await;
+    ok(store.assign_role(t, Subject::User("u1"), "r1"), "assign to the user").await;
+    ok(store.assign_role(t, Subject::Client("web"), "r1"), "assign to the client").await;
 }
 
 /// Asserts that everything [`fill`] wrote in `t` reads back. Takes the code (so it is used
@@ -58,6 +63,12 @@ pub(crate) async fn assert_present(store: &impl Store, t: &str) {
     let put = store.put_refresh_token(&digest(99), &refresh(t, "dead", 1_000, 9_000)).await;
     assert!(matches!(put, Err(StoreError::Conflict(_))), "{t}: tombstone: {put:?}");
     assert_eq!(store.take_code(t, &digest(CODE)).await, Ok(CodeTaken::Fresh(code(t, 9_000))), "{t}: code");
+    let roles = store.roles(t).await.expect("read roles");
+    assert_eq!(roles.roles(), [role(t, "r1", "editor", &["docs:write"])], "{t}: roles");
+    for subject in [Subject::User("u1"), Subject::Client("web")] {
+        let held = store.roles_of(t, subject).await.expect("read assignments");
+        assert_eq!(*held, ["r1"], "{t}: {subject:?}'s roles");
+    }
 }
 
 /// Asserts that nothing [`fill`] wrote in `t` is left but the tenant record (which callers
@@ -77,6 +88,11 @@ pub(crate) async fn assert_records_gone(store: &impl Store, t: &str) {
     assert_eq!(store.consent(t, "u1", "web").await, Ok(None), "{t}: consent");
     assert_eq!(store.refresh_token(t, &digest(REFRESH), 1_000).await, Ok(None), "{t}: refresh token");
     assert_eq!(store.take_code(t, &digest(CODE)).await, Ok(CodeTaken::Unknown), "{t}: code");
+    assert!(store.roles(t).await.expect("read roles").is_empty(), "{t}: roles");
+    for subject in [Subject::User("u1"), Subject::Client("web")] {
+        let held = store.roles_of(t, subject).await.expect("read assignments");
+        assert!(held.is_empty(), "{t}: {subject:?}'s roles: {held:?}");
+    }
     // The refresh token cannot be used either (nothing may be issued from it).
     let next = successor(&refresh(t, "fam1", 1_000, 9_000), 1_100);
     let used = store.use_refresh_token(t, &digest(REFRESH), &digest(98), &next, 1_100, 60).await;

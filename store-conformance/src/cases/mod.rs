@@ -12,6 +12,7 @@ pub(crate) mod durability;
 mod every_kind;
 pub(crate) mod records;
 pub(crate) mod refresh;
+pub(crate) mod roles;
 pub(crate) mod rotation;
 pub(crate) mod sessions;
 pub(crate) mod tenancy;
