@@ -29,6 +29,8 @@ fn token(n: u64) -> OpaqueToken {
         jti: format!("jti-{n}"),
         iat: 1_700_000_000,
         exp: 4_000_000_000,
+        roles: Vec::new(),
+        permissions: Vec::new(),
     }
 }
 

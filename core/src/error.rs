@@ -206,6 +206,9 @@ pub enum Reason {
     /// A scope that requires a permission the grant's subject (the end-user, or the client
     /// for its own tokens) does not hold (`crate::rbac::check_scope`).
     ScopeNotPermitted,
+    /// The subject's roles grant more permissions than a token carries
+    /// (`crate::rbac::MAX_PERMISSIONS_PER_TOKEN`): the operator's roles need trimming.
+    TooManyPermissions,
 }
 
 impl From<Reason> for ErrorCode {
@@ -267,7 +270,7 @@ impl From<Reason> for ErrorCode {
             Reason::OpenidScopeNotGranted => ErrorCode::InsufficientScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
             Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
-            Reason::SigningFailed | Reason::Internal => ErrorCode::ServerError,
+            Reason::SigningFailed | Reason::Internal | Reason::TooManyPermissions => ErrorCode::ServerError,
         }
     }
 }

@@ -86,6 +86,12 @@ pub struct IntrospectionResponse {
     /// Token id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The names of the subject's roles when the token was issued (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The subject's permissions when the token was issued (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
 }
 
 impl IntrospectionResponse {
@@ -110,6 +116,8 @@ impl IntrospectionResponse {
             aud: Some(claims.aud),
             iss: Some(claims.iss),
             jti: Some(claims.jti),
+            roles: claims.roles,
+            permissions: claims.permissions,
         }
     }
 
@@ -128,6 +136,7 @@ impl IntrospectionResponse {
             aud: None,
             iss: Some(issuer.to_owned()),
             jti: None,
+            ..Self::default()
         }
     }
 
@@ -147,6 +156,8 @@ impl IntrospectionResponse {
             aud: Some(issuer.to_owned()),
             iss: Some(issuer.to_owned()),
             jti: Some(token.jti),
+            roles: token.roles,
+            permissions: token.permissions,
         }
     }
 }
@@ -165,6 +176,8 @@ mod tests {
             jti: "j".into(),
             client_id: "svc".into(),
             scope: "read".into(),
+            roles: vec!["editor".into()],
+            permissions: vec!["docs:write".into()],
         }
     }
 
@@ -182,7 +195,10 @@ mod tests {
 
     #[test]
     fn jwt_activity() {
-        assert!(IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 50).active);
+        let active = IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 50);
+        assert!(active.active);
+        let json = serde_json::to_value(&active).expect("json");
+        assert_eq!((&json["roles"][0], &json["permissions"][0]), (&"editor".into(), &"docs:write".into()));
         assert!(!IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", false, 100).active, "expired");
         assert!(!IntrospectionResponse::for_jwt(claims(100), "https://i/t/a", true, 50).active, "revoked");
         assert!(

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{SigningAlg, UnixSecs};
 
-/// Longest token the parser looks at; anything longer is not one of ours.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Longest token the parser looks at; anything longer is not one of ours. Room for the most
+/// a token may carry: [`crate::rbac::MAX_PERMISSIONS_PER_TOKEN`] permissions of the longest
+/// name and [`crate::model::MAX_ROLES_PER_SUBJECT`] roles, base64url-encoded.
+pub const MAX_TOKEN_BYTES: usize = 32 * 1024;
 
 /// The `typ` of JWT access tokens (RFC 9068 2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -34,6 +36,12 @@ pub struct AccessTokenClaims {
     /// The granted scope, space-delimited (absent when empty).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// The names of the subject's roles (RFC 9068 2.2.3.1), absent when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// The subject's permissions, the union of its roles', absent when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
 }
 
 /// The JWS protected header Tessera writes.
@@ -181,6 +189,8 @@ mod tests {
             jti: "j1".into(),
             client_id: "svc".into(),
             scope: "read write".into(),
+            roles: vec![],
+            permissions: vec![],
         }
     }
 

@@ -97,6 +97,53 @@ impl Entitlements {
     }
 }
 
+/// The scope that releases the end-user's role names in ID tokens and userinfo answers.
+pub const ROLES_SCOPE: &str = "roles";
+
+/// The `roles` claim of an ID token or a userinfo answer: the subject's role names (an empty
+/// list when it has none), when `scope` grants [`ROLES_SCOPE`].
+pub fn roles_claim(scope: &str, held: &Entitlements) -> Option<serde_json::Value> {
+    scope::contains(scope, ROLES_SCOPE).then(|| serde_json::Value::from(held.roles.clone()))
+}
+
+/// The scope to grant a subject holding `held`: `scope` whole if it came from the client and
+/// every value is permitted (else `invalid_scope`), or without the values not permitted if the
+/// server chose it; and refused when the subject holds more permissions than a token carries.
+/// Grants that spend something before issuing (a refresh rotates its token) ask this first.
+pub fn admit_scope(
+    scope: &str,
+    held: &Entitlements,
+    rules: &[ScopePermission],
+    requested: bool,
+) -> Result<String, OAuthError> {
+    check_size(held)?;
+    if requested {
+        check_scope(scope, rules, held)?;
+        Ok(scope.to_owned())
+    } else {
+        Ok(permitted_scope(scope, rules, held))
+    }
+}
+
+/// Most permissions one token carries. Roles are edited one at a time, so no single edit can
+/// be refused for the sum a subject ends up with; a token whose subject holds more is refused
+/// at issue instead ([`check_size`]), with a message that says why.
+pub const MAX_PERMISSIONS_PER_TOKEN: usize = 100;
+
+/// Refuses entitlements too large for a token: more than [`MAX_PERMISSIONS_PER_TOKEN`].
+pub fn check_size(held: &Entitlements) -> Result<(), OAuthError> {
+    if held.permissions.len() > MAX_PERMISSIONS_PER_TOKEN {
+        return Err(OAuthError::new(
+            Reason::TooManyPermissions,
+            format!(
+                "the subject's roles grant {} permissions; a token carries at most {MAX_PERMISSIONS_PER_TOKEN}",
+                held.permissions.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Most scope rules a tenant may set.
 pub const MAX_SCOPE_PERMISSIONS: usize = 256;
 
@@ -238,6 +285,34 @@ mod tests {
         assert_eq!(permitted_scope("openid docs.write read", &rules, &reader), "openid read");
         assert_eq!(permitted_scope("openid docs.write", &rules, &writer), "openid docs.write");
         assert_eq!(permitted_scope("a b", &[], &reader), "a b");
+    }
+
+    #[test]
+    fn a_token_carries_a_bounded_number_of_permissions() {
+        let mut held = Entitlements {
+            roles: vec![],
+            permissions: (0..MAX_PERMISSIONS_PER_TOKEN).map(|i| format!("p{i}")).collect(),
+        };
+        assert_eq!(check_size(&held), Ok(()));
+        held.permissions.push("one:more".into());
+        assert_eq!(check_size(&held).map_err(|e| e.reason), Err(Reason::TooManyPermissions));
+    }
+
+    #[test]
+    fn the_roles_claim_needs_the_roles_scope() {
+        let held = set().entitlements(&["r1".into()]);
+        assert_eq!(roles_claim("openid roles", &held), Some(serde_json::json!(["reader"])));
+        assert_eq!(roles_claim("openid roles", &Entitlements::default()), Some(serde_json::json!([])));
+        assert_eq!(roles_claim("openid profile", &held), None);
+    }
+
+    #[test]
+    fn admitting_a_scope() {
+        let rules = [rule("docs.write", "docs:write")];
+        let reader = set().entitlements(&["r1".into()]);
+        assert_eq!(admit_scope("a docs.write", &reader, &rules, false), Ok("a".into()));
+        assert!(admit_scope("a docs.write", &reader, &rules, true).is_err());
+        assert_eq!(admit_scope("a", &reader, &rules, true), Ok("a".into()));
     }
 
     #[test]

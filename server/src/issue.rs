@@ -14,11 +14,13 @@ use tessera_core::model::{
     AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, SigningAlg,
     UnixSecs, User,
 };
+use tessera_core::store::Subject;
 use tessera_core::token::TokenResponse;
-use tessera_core::{secret, userinfo};
+use tessera_core::{rbac, secret, userinfo};
 
 use crate::actors::TokenWrite;
 use crate::app::{App, TenantCx};
+use crate::entitlements;
 use crate::grants::fresh_jti;
 use crate::http::respond::{random_error, sign_error, store_error};
 use crate::metrics::issued::Issued;
@@ -50,7 +52,10 @@ pub async fn carry_out(
         }
     };
     let id_token = match plan.id_token {
-        Some(id) => Some(id_token_beside(app, cx, client, id, &access_token, now).await?),
+        Some(id) => {
+            let roles = rbac::roles_claim(&plan.scope, &plan.entitlements);
+            Some(id_token_beside(app, cx, client, (id, roles), &access_token, now).await?)
+        }
         None => None,
     };
     Ok(TokenResponse {
@@ -79,16 +84,19 @@ async fn access_token(
 }
 
 /// The ID token that travels beside `access_token` (OpenID Connect Core 3.1.3.3), bound to
-/// it by `at_hash`.
+/// it by `at_hash`, with the end-user's `roles` when the `roles` scope was granted.
 async fn id_token_beside(
     app: &App,
     cx: &TenantCx,
     client: &Client,
-    plan: IdTokenPlan,
+    (plan, roles): (IdTokenPlan, Option<serde_json::Value>),
     access_token: &str,
     now: UnixSecs,
 ) -> Result<String, OAuthError> {
     let mut claims = id_token_claims(cx, client, &plan.auth, plan.nonce, now);
+    if let Some(roles) = roles {
+        claims.user_claims.insert("roles".into(), roles);
+    }
     claims.at_hash = Some(id_token::half_hash(client.id_token_signed_response_alg, access_token));
     sign_id_token(app, cx, client, &claims).await
 }
@@ -118,6 +126,8 @@ async fn store_opaque_token(
         jti: claims.jti,
         iat: claims.iat,
         exp: claims.exp,
+        roles: claims.roles,
+        permissions: claims.permissions,
     });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
@@ -211,6 +221,10 @@ pub async fn authorization_response(
     user: &User,
 ) -> Result<Vec<(&'static str, String)>, OAuthError> {
     let now = now();
+    // The end-user must hold what the requested scope needs before anything is issued; the
+    // code's redemption checks again, for roles changed in between.
+    let held = entitlements::of(app, &cx.tenant.id, Subject::User(&user.id)).await.map_err(store_error)?;
+    let scope = rbac::admit_scope(&req.scope, &held, entitlements::scope_rules(&cx.tenant), true)?;
     let mut params: Vec<(&'static str, String)> = Vec::with_capacity(5);
     let rt = req.response_type;
     let mut code_value = None;
@@ -225,11 +239,12 @@ pub async fn authorization_response(
     if rt.token {
         let plan = IssuePlan {
             sub: auth.sub.clone(),
-            scope: req.scope.clone(),
+            scope: scope.clone(),
             audience: None,
             jti: fresh_jti()?,
             refresh: RefreshPlan::None,
             id_token: None,
+            entitlements: held.clone(),
         };
         let ttl = cx.tenant.settings.access_token_ttl_secs;
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
@@ -250,6 +265,9 @@ pub async fn authorization_response(
             // releases travel in the ID token.
             claims.user_claims = userinfo::claims(user, &req.scope);
             claims.user_claims.remove("sub");
+        }
+        if let Some(roles) = rbac::roles_claim(&scope, &held) {
+            claims.user_claims.insert("roles".into(), roles);
         }
         params.push(("id_token", sign_id_token(app, cx, client, &claims).await?));
         // The ID token of a code flow is counted when the code is redeemed; this one is the

@@ -9,6 +9,7 @@ mod bootstrap;
 mod config;
 mod end_users;
 mod endpoints;
+mod entitlements;
 mod feed;
 mod grants;
 mod http;

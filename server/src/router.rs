@@ -35,6 +35,18 @@ pub enum AdminRoute {
     TokensIntrospect(String),
     /// `/api/v1/tenants/{t}/tokens/revoke`
     TokensRevoke(String),
+    /// `/api/v1/tenants/{t}/roles`
+    Roles(String),
+    /// `/api/v1/tenants/{t}/roles/{role}`: by id or name
+    Role(String, String),
+    /// `/api/v1/tenants/{t}/users/{id}/roles`
+    UserRoles(String, String),
+    /// `/api/v1/tenants/{t}/users/{id}/roles/{role}`
+    UserRole(String, String, String),
+    /// `/api/v1/tenants/{t}/clients/{id}/roles`
+    ClientRoles(String, String),
+    /// `/api/v1/tenants/{t}/clients/{id}/roles/{role}`
+    ClientRole(String, String, String),
 }
 
 /// Where a request goes.
@@ -109,6 +121,12 @@ enum Kind {
     ClientRevokeAll,
     TokensIntrospect,
     TokensRevoke,
+    Roles,
+    Role,
+    UserRoles,
+    UserRole,
+    ClientRoles,
+    ClientRole,
     Live,
     Ready,
     Metrics,
@@ -150,6 +168,12 @@ impl Router {
             ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
             ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
             ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
+            ("/api/v1/tenants/{tenant}/roles", Kind::Roles),
+            ("/api/v1/tenants/{tenant}/roles/{role}", Kind::Role),
+            ("/api/v1/tenants/{tenant}/users/{user}/roles", Kind::UserRoles),
+            ("/api/v1/tenants/{tenant}/users/{user}/roles/{role}", Kind::UserRole),
+            ("/api/v1/tenants/{tenant}/clients/{client}/roles", Kind::ClientRoles),
+            ("/api/v1/tenants/{tenant}/clients/{client}/roles/{role}", Kind::ClientRole),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -186,6 +210,12 @@ impl Router {
             Kind::ClientRevokeAll => Route::Admin(AdminRoute::ClientRevokeAll(tenant()?, client()?)),
             Kind::TokensIntrospect => Route::Admin(AdminRoute::TokensIntrospect(tenant()?)),
             Kind::TokensRevoke => Route::Admin(AdminRoute::TokensRevoke(tenant()?)),
+            Kind::Roles => Route::Admin(AdminRoute::Roles(tenant()?)),
+            Kind::Role => Route::Admin(AdminRoute::Role(tenant()?, param("role")?)),
+            Kind::UserRoles => Route::Admin(AdminRoute::UserRoles(tenant()?, param("user")?)),
+            Kind::UserRole => Route::Admin(AdminRoute::UserRole(tenant()?, param("user")?, param("role")?)),
+            Kind::ClientRoles => Route::Admin(AdminRoute::ClientRoles(tenant()?, client()?)),
+            Kind::ClientRole => Route::Admin(AdminRoute::ClientRole(tenant()?, client()?, param("role")?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,

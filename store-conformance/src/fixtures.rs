@@ -78,6 +78,8 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         jti: jti.to_owned(),
         iat: exp - 3_600,
         exp,
+        roles: Vec::new(),
+        permissions: Vec::new(),
     }
 }
 

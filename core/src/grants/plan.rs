@@ -3,8 +3,10 @@
 //! back the refresh token, sign the ID token beside it), so a new grant only decides what to
 //! issue, never how. This is fosite's two phases: validate, then issue.
 
+use crate::error::OAuthError;
 use crate::jwt::AccessTokenClaims;
-use crate::model::{Authentication, RefreshToken, UnixSecs};
+use crate::model::{Authentication, RefreshToken, ScopePermission, UnixSecs};
+use crate::rbac::{self, Entitlements};
 use crate::scope;
 
 /// Everything one token response issues.
@@ -24,6 +26,19 @@ pub struct IssuePlan {
     pub refresh: RefreshPlan,
     /// The ID token beside the access token, when `openid` was granted.
     pub id_token: Option<IdTokenPlan>,
+    /// The subject's roles and permissions, which the access token carries
+    /// ([`IssuePlan::with_entitlements`]).
+    pub entitlements: Entitlements,
+}
+
+/// Whether the client named the scope of a grant, or the server chose it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeSource {
+    /// The client asked for it (a `scope` parameter): it must be granted whole.
+    Requested,
+    /// The server chose it (a client's registered scope, a refresh's original grant): RFC 6749
+    /// 3.3 lets the server grant less.
+    Default,
 }
 
 /// The refresh token a response carries.
@@ -51,7 +66,29 @@ pub struct IdTokenPlan {
     pub nonce: Option<String>,
 }
 
+impl ScopeSource {
+    /// The source of a grant's scope given its request's `scope` parameter.
+    pub fn of(requested: Option<&str>) -> Self {
+        if requested.is_some() { Self::Requested } else { Self::Default }
+    }
+}
+
 impl IssuePlan {
+    /// Gives the plan its subject's roles and permissions and holds its scope to the tenant's
+    /// scope `rules` ([`rbac::check_scope`]): a requested scope with a value the subject may
+    /// not use fails with `invalid_scope`; a default one loses such values. Without an ID
+    /// token the roles only travel in the access token.
+    pub fn with_entitlements(
+        mut self,
+        held: Entitlements,
+        rules: &[ScopePermission],
+        source: ScopeSource,
+    ) -> Result<Self, OAuthError> {
+        self.scope = rbac::admit_scope(&self.scope, &held, rules, source == ScopeSource::Requested)?;
+        self.entitlements = held;
+        Ok(self)
+    }
+
     /// The RFC 9068 claims of the plan's access token, issued by `issuer` to `client_id` at
     /// `now` for `ttl_secs`.
     pub fn access_token_claims(
@@ -70,6 +107,8 @@ impl IssuePlan {
             jti: self.jti.clone(),
             client_id: client_id.to_owned(),
             scope: self.scope.clone(),
+            roles: self.entitlements.roles.clone(),
+            permissions: self.entitlements.permissions.clone(),
         }
     }
 }
@@ -92,7 +131,29 @@ mod tests {
             jti: "j".into(),
             refresh: RefreshPlan::None,
             id_token: None,
+            entitlements: Entitlements::default(),
         }
+    }
+
+    #[test]
+    fn entitlements_reach_the_claims_and_hold_the_scope_to_the_rules() {
+        let held = Entitlements { roles: vec!["editor".into()], permissions: vec!["docs:write".into()] };
+        let rules = [ScopePermission { scope: "admin".into(), permission: "admin:all".into() }];
+        let mut p = plan(None);
+        p.scope = "read admin".into();
+        let err =
+            p.clone().with_entitlements(held.clone(), &rules, ScopeSource::Requested).expect_err("rule");
+        assert_eq!(err.reason, crate::error::Reason::ScopeNotPermitted);
+        let narrowed = p.with_entitlements(held.clone(), &rules, ScopeSource::Default).expect("narrowed");
+        assert_eq!(narrowed.scope, "read");
+        let claims = narrowed.access_token_claims("https://i", "svc", 0, 1);
+        assert_eq!((claims.roles, claims.permissions), (held.roles, held.permissions));
+        let bare = plan(None).access_token_claims("https://i", "svc", 0, 1);
+        let json = serde_json::to_value(&bare).expect("json");
+        assert!(
+            json.get("roles").is_none() && json.get("permissions").is_none(),
+            "absent when empty: {json}"
+        );
     }
 
     #[test]

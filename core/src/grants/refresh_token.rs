@@ -153,6 +153,7 @@ pub fn plan(
             audience: None,
             jti,
             refresh: RefreshPlan::Stored(next_value),
+            entitlements: Default::default(),
         }),
         RefreshUse::Reused(_) => Err(OAuthError::new(
             Reason::RefreshTokenReused,

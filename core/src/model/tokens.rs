@@ -20,6 +20,10 @@ rkyv_record! {
         pub iat: UnixSecs,
         /// Expiry.
         pub exp: UnixSecs,
+        /// The names of the subject's roles when it was issued.
+        pub roles: Vec<String>,
+        /// The subject's permissions when it was issued.
+        pub permissions: Vec<String>,
     }
 
     /// A revoked JWT access token, kept until it would have expired anyway.

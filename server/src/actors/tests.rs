@@ -81,6 +81,8 @@ fn token(tenant: &str, exp: i64) -> OpaqueToken {
         jti: "j1".to_owned(),
         iat: now(),
         exp,
+        roles: Vec::new(),
+        permissions: Vec::new(),
     }
 }
 

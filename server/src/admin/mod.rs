@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod keys;
 pub mod revoke_all;
+pub mod roles;
 pub mod tenants;
 pub mod tokens;
 pub mod user_grants;
@@ -19,6 +20,7 @@ use crate::app::App;
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
 use crate::router::AdminRoute;
+use roles::Holder;
 
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -71,7 +73,8 @@ pub async fn dispatch(
     // this process, so a PATCH cannot write back a secret digest that a rotation replaced.
     // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a
     // taken id atomically, across nodes too.
-    let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_)) && *method == Method::POST;
+    let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_) | AdminRoute::Roles(_))
+        && *method == Method::POST;
     // The token tools change no admin record: introspection reads, and a revocation is a
     // single write the shards and the store order.
     let token_tool = matches!(route, AdminRoute::TokensIntrospect(_) | AdminRoute::TokensRevoke(_));
@@ -119,6 +122,27 @@ pub async fn dispatch(
         }
         (AdminRoute::TokensRevoke(t), Method::POST) => {
             tokens::revoke(app, &t, &tokens::token_body(headers, &body)?).await
+        }
+        (AdminRoute::Roles(t), Method::GET) => roles::list(app, &t).await,
+        (AdminRoute::Roles(t), Method::POST) => roles::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Role(t, r), Method::GET) => roles::get(app, &t, &r).await,
+        (AdminRoute::Role(t, r), Method::PATCH) => {
+            roles::patch(app, &t, &r, json_body(headers, &body)?).await
+        }
+        (AdminRoute::Role(t, r), Method::DELETE) => roles::delete(app, &t, &r).await,
+        (AdminRoute::UserRoles(t, u), Method::GET) => roles::list_held(app, &t, Holder::User(&u)).await,
+        (AdminRoute::UserRoles(t, u), Method::POST) => {
+            roles::assign(app, &t, Holder::User(&u), json_body(headers, &body)?).await
+        }
+        (AdminRoute::UserRole(t, u, r), Method::DELETE) => {
+            roles::unassign(app, &t, Holder::User(&u), &r).await
+        }
+        (AdminRoute::ClientRoles(t, c), Method::GET) => roles::list_held(app, &t, Holder::Client(&c)).await,
+        (AdminRoute::ClientRoles(t, c), Method::POST) => {
+            roles::assign(app, &t, Holder::Client(&c), json_body(headers, &body)?).await
+        }
+        (AdminRoute::ClientRole(t, c, r), Method::DELETE) => {
+            roles::unassign(app, &t, Holder::Client(&c), &r).await
         }
         _ => Err(ApiError::MethodNotAllowed),
     }

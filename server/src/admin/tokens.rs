@@ -19,7 +19,7 @@ use crate::tokens::{self, RevokeError};
 
 /// Longest token accepted, in bytes: far above any token Tessera issues (a JWT with its
 /// claims is well under 2 KiB), so anything longer is refused before it is hashed or parsed.
-const MAX_TOKEN_BYTES: usize = 8 * 1024;
+const MAX_TOKEN_BYTES: usize = tessera_core::jwt::MAX_TOKEN_BYTES;
 
 /// The body of both tools.
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ use tessera_core::listing::{self, UserQuery};
 use tessera_core::model::{Address, EnableAt, User, has_invisible};
 use tessera_core::password_policy::PasswordPolicy;
 use tessera_core::secret;
+use tessera_core::store::Subject;
 
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
@@ -246,11 +247,6 @@ fn list_query(query: Option<&str>) -> Result<UserQuery, ApiError> {
     if let Some((name, _)) = form.pairs().find(|(name, _)| !LIST_PARAMS.contains(name)) {
         return Err(ApiError::BadRequest(format!("unknown query parameter `{name}`")));
     }
-    // Roles arrive with issue 9 item 2; until then a role filter could only be ignored or
-    // answered wrongly, and either would hand the caller users they did not ask for.
-    if form.pairs().any(|(name, _)| name == "role") {
-        return Err(ApiError::BadRequest("the role filter is not available: roles are not built yet".into()));
-    }
     let disabled = match form.get("disabled") {
         None => None,
         Some("true") => Some(true),
@@ -263,22 +259,45 @@ fn list_query(query: Option<&str>) -> Result<UserQuery, ApiError> {
         username: form.get("username").map(str::to_owned),
         email: form.get("email").map(str::to_owned),
         disabled,
+        // The role's id or name as given: `list` resolves it against the tenant's roles.
+        role: form.get("role").map(str::to_owned),
     })
 }
 
 /// Lists a page of a tenant's users in id order: `{"users": [...], "next": cursor or null}`.
+/// `role` names a role by id or name; a role the tenant does not have has no users.
 pub async fn list(app: &App, tenant: &str, query: Option<&str>) -> Result<Resp, ApiError> {
-    let query = list_query(query)?;
+    let mut query = list_query(query)?;
     tenant_or_404(app, tenant).await?;
+    if let Some(named) = query.role.take() {
+        let found = app.store.roles(tenant).await?.find(&named).map(|r| r.id.clone());
+        let Some(id) = found else {
+            return Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": [], "next": null })));
+        };
+        query.role = Some(id);
+    }
     let page = app.store.list_users(tenant, &query).await?;
-    let users: Vec<Value> = page.users.iter().map(view).collect();
+    let mut users = Vec::with_capacity(page.users.len());
+    for user in &page.users {
+        users.push(view_with_roles(app, user).await?);
+    }
     Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": users, "next": page.next_cursor() })))
 }
 
 /// Reads a user.
 pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let user = user_or_404(app, tenant, id).await?;
-    Ok(json_no_store(StatusCode::OK, &view(&user)))
+    Ok(json_no_store(StatusCode::OK, &view_with_roles(app, &user).await?))
+}
+
+/// [`view`] with the roles the user holds, `[{"id", "name"}]`.
+async fn view_with_roles(app: &App, user: &User) -> Result<Value, ApiError> {
+    let mut v = view(user);
+    let roles = super::roles::held_view(app, &user.tenant, Subject::User(&user.id)).await?;
+    if let Value::Object(m) = &mut v {
+        m.insert("roles".into(), Value::Array(roles));
+    }
+    Ok(v)
 }
 
 /// Changes any of a user's fields, the password and `disabled` included. A new password or a
@@ -434,6 +453,7 @@ mod tests {
                 username: Some("Alice".into()),
                 email: Some("a@b.example".into()),
                 disabled: Some(true),
+                role: None,
             }
         );
         assert_eq!(list_query(Some("disabled=false")).expect("false").disabled, Some(false));
@@ -443,8 +463,6 @@ mod tests {
             "cursor=zzz",
             "disabled=TRUE",
             "disabled=1",
-            "role=editor",
-            "role=",
             "roles=editor",
             "limit=1&limit=1",
             "username=%FF",
@@ -452,8 +470,7 @@ mod tests {
             let err = list_query(Some(bad)).expect_err(bad);
             assert!(matches!(err, ApiError::BadRequest(_)), "{bad}: {err:?}");
         }
-        let role = list_query(Some("role=editor")).expect_err("role");
-        assert!(role.to_string().contains("roles are not built yet"), "{role}");
+        assert_eq!(list_query(Some("role=editor")).expect("role").role.as_deref(), Some("editor"));
     }
 
     #[tokio::test(start_paused = true)]

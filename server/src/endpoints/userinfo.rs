@@ -9,15 +9,15 @@ use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
-use tessera_core::store::JwtStatus;
-use tessera_core::{introspection, jwt, scope, secret, userinfo};
+use tessera_core::store::{JwtStatus, Subject};
+use tessera_core::{introspection, jwt, rbac, scope, secret, userinfo};
 
 use super::verified_access_token;
 use crate::app::{App, TenantCx};
-use crate::end_users;
 use crate::http::respond::{Resp, json_no_store, oauth_error, status_of, store_error};
 use crate::tokens;
 use crate::util::now;
+use crate::{end_users, entitlements};
 
 /// What a bearer token grants, once it checked out.
 struct Grant {
@@ -65,7 +65,16 @@ async fn claims(
     // A deleted or disabled user's token is refused like an invalid one (as at introspection).
     let user = end_users::holder(app, &cx.tenant.id, &grant.sub, grant.iat).await;
     let user = user.map_err(|e| Some(store_error(e)))?.ok_or_else(invalid)?;
-    Ok(userinfo::claims(&user, &grant.scope))
+    let mut claims = userinfo::claims(&user, &grant.scope);
+    if scope::contains(&grant.scope, rbac::ROLES_SCOPE) {
+        // The user's roles now, like every other claim here.
+        let held = entitlements::of(app, &cx.tenant.id, Subject::User(&user.id)).await;
+        let held = held.map_err(|e| Some(store_error(e)))?;
+        if let Some(roles) = rbac::roles_claim(&grant.scope, &held) {
+            claims.insert("roles".into(), roles);
+        }
+    }
+    Ok(claims)
 }
 
 /// The bearer token of the request: from `Authorization: Bearer`, or the `access_token` field

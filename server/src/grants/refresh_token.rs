@@ -4,17 +4,19 @@
 
 use tessera_core::error::OAuthError;
 use tessera_core::grants;
-use tessera_core::grants::plan::IssuePlan;
+use tessera_core::grants::plan::{IssuePlan, ScopeSource};
 use tessera_core::grants::refresh_token::{self, Request};
 use tessera_core::model::{Client, UnixSecs};
+use tessera_core::rbac;
 use tessera_core::secret;
 use tessera_core::store::RefreshUse;
+use tessera_core::store::Subject;
 use tessera_core::store::{FamilyStatus, FoundRefresh};
 
 use crate::app::{App, TenantCx};
-use crate::end_users;
 use crate::http::respond::{random_error, store_error};
 use crate::util::random;
+use crate::{end_users, entitlements};
 
 /// The plan for a refresh request.
 pub async fn plan(
@@ -31,6 +33,7 @@ pub async fn plan(
     else {
         return Err(refresh_token::unknown());
     };
+    let source = ScopeSource::of(req.scope);
     let validated = refresh_token::validate(req, client, &current)?;
     // The end-user must still exist and stand: deleting or disabling a user ends what they
     // granted, and a login from before their last disable stays ended once they are back.
@@ -38,6 +41,10 @@ pub async fn plan(
     if holder.map_err(store_error)?.is_none() {
         return Err(grants::end_user_inactive());
     }
+    // Held to the user's roles before the token is rotated: a refused refresh spends nothing.
+    let held = entitlements::of(app, tenant, Subject::User(&current.auth.sub)).await.map_err(store_error)?;
+    let rules = entitlements::scope_rules(&cx.tenant);
+    rbac::admit_scope(&validated.access_scope, &held, rules, source == ScopeSource::Requested)?;
     let next = refresh_token::successor(&current, now, cx.tenant.settings.refresh_token_ttl_secs);
     let next_value = secret::encode_secret(&random().map_err(random_error)?);
     let grace = app.policy.refresh_reuse_grace_secs_for(&cx.tenant);
@@ -49,5 +56,6 @@ pub async fn plan(
     if let RefreshUse::Reused(_) = used {
         tracing::warn!(tenant = %tenant, client = %client.client_id, family = %current.family, "refresh token reused; family revoked");
     }
-    refresh_token::plan(&used, &current, validated, next_value, super::fresh_jti()?)
+    let plan = refresh_token::plan(&used, &current, validated, next_value, super::fresh_jti()?)?;
+    plan.with_entitlements(held, rules, source)
 }

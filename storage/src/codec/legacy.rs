@@ -3,8 +3,8 @@
 //! the archived layout of records already on disk (the golden bytes in the tests pin them).
 
 use tessera_core::model::{
-    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, RefreshToken, Session, SigningAlg,
-    Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
+    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, Session,
+    SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallenge;
 
@@ -386,6 +386,37 @@ impl From<UserV1> for User {
             updated_at: v1.updated_at,
             disabled: false,
             grants_valid_from: 0,
+        }
+    }
+}
+
+/// [`OpaqueToken`] as format version 1 laid it out, before tokens carried their subject's
+/// roles and permissions: read-only, to decode version-1 opaque tokens. Frozen like
+/// [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct OpaqueTokenV1 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) sub: String,
+    pub(super) scope: String,
+    pub(super) jti: String,
+    pub(super) iat: UnixSecs,
+    pub(super) exp: UnixSecs,
+}
+
+impl From<OpaqueTokenV1> for OpaqueToken {
+    /// A token issued before roles existed carries none.
+    fn from(v1: OpaqueTokenV1) -> Self {
+        OpaqueToken {
+            tenant: v1.tenant,
+            client_id: v1.client_id,
+            sub: v1.sub,
+            scope: v1.scope,
+            jti: v1.jti,
+            iat: v1.iat,
+            exp: v1.exp,
+            roles: Vec::new(),
+            permissions: Vec::new(),
         }
     }
 }

@@ -46,7 +46,8 @@ pub(crate) const FORMAT_V1: u8 = 1;
 /// `RefreshToken` (the login's `sub`, `sid`, `auth_time`, `acr` and `amr`, inline in version 1,
 /// became one embedded `Authentication`; a session's `user_id` is its `sub`), and of `User`
 /// (`disabled` and `grants_valid_from` were added; a version-1 user is enabled, nothing cut
-/// off).
+/// off), and of `OpaqueToken` (the subject's `roles` and `permissions` were added; a version-1
+/// token carries none).
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Version 3 of `Client` (`grants_valid_from` was added, the operator's revoke-all cut-off; a

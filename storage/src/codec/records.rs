@@ -12,7 +12,7 @@ use tessera_core::model::{
 };
 
 use super::legacy::{
-    ClientV1, ClientV2, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, UserV1,
+    ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, UserV1,
 };
 use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
@@ -119,6 +119,11 @@ impl Record for KeyRecord {
 
 impl Record for OpaqueToken {
     const SPACE: Space = Space::Tokens;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<OpaqueTokenV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod grants;
+mod tokens;
 
 use rkyv::rancor;
 use tessera_core::model::{
@@ -74,6 +75,8 @@ fn invariants_are_checked_before_writing() {
         jti: "j".into(),
         iat: 10,
         exp: 5,
+        roles: Vec::new(),
+        permissions: Vec::new(),
     };
     let mut key = b"acme\0".to_vec();
     key.extend_from_slice(&[7; 32]);

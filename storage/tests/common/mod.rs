@@ -96,6 +96,8 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         jti: jti.to_owned(),
         iat: exp - 3600,
         exp,
+        roles: Vec::new(),
+        permissions: Vec::new(),
     }
 }
 
