@@ -1,6 +1,8 @@
-//! The admin API under `/api/v1` (API.md): bearer-key authentication, JSON in and out, and
-//! dispatch to one module per resource. Every change is durable before the answer.
+//! The admin API under `/api/v1` (API.md): JSON in and out, and dispatch to one module per
+//! resource, once `access` has said who is calling and that they may. Every change is durable
+//! before the answer, and logged with who made it.
 
+pub mod access;
 pub mod clients;
 pub mod keys;
 pub mod revoke_all;
@@ -10,11 +12,10 @@ pub mod tokens;
 pub mod user_grants;
 pub mod users;
 
+use access::Caller;
 use bytes::Bytes;
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
-use tessera_core::secret;
 
 use crate::app::App;
 use crate::http::body::has_media_type;
@@ -24,20 +25,6 @@ use roles::Holder;
 
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Checks `Authorization: Bearer <admin key>` in constant time.
-pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, key)| key.trim());
-    match presented {
-        Some(key) if !key.is_empty() && secret::matches(key, &app.admin_key_digest) => Ok(()),
-        _ => Err(ApiError::Unauthorized),
-    }
-}
 
 /// Decodes a JSON request body.
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
@@ -59,8 +46,30 @@ pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value
     Ok(value)
 }
 
-/// Runs an authorized admin request.
+/// Runs an admin request `caller` was authorized for ([`access::authorize`]); a change is
+/// logged with its caller and outcome.
 pub async fn dispatch(
+    app: &App,
+    caller: &Caller,
+    route: AdminRoute,
+    method: &Method,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Resp, ApiError> {
+    let change = (!matches!(*method, Method::GET | Method::HEAD)).then(|| format!("{route:?}"));
+    let outcome = run(app, route, method, query, headers, body).await;
+    if let Some(route) = change {
+        let status = match &outcome {
+            Ok(resp) => resp.status().as_u16(),
+            Err(err) => err.status().as_u16(),
+        };
+        tracing::info!(target: "tessera::admin", %caller, %method, %route, status, "admin change");
+    }
+    outcome
+}
+
+async fn run(
     app: &App,
     route: AdminRoute,
     method: &Method,
@@ -68,7 +77,6 @@ pub async fn dispatch(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Resp, ApiError> {
-    authorize(app, headers)?;
     // Changes are read-modify-write sequences (what is the current record?); one at a time in
     // this process, so a PATCH cannot write back a secret digest that a rotation replaced.
     // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a

@@ -162,16 +162,17 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
         Route::Admin(route) => {
             // Who asks is checked before the body is read: a stranger gets nothing to send
             // a megabyte into.
-            if let Err(refused) = admin::authorize(app, req.headers()) {
-                return refused.into_response();
-            }
+            let caller = match admin::access::authorize(app, &route, req.method(), req.headers()).await {
+                Ok(caller) => caller,
+                Err(refused) => return refused.into_response(),
+            };
             let (parts, body) = req.into_parts();
             let body = match body::read(body, admin::MAX_BODY_BYTES, app.body_read_timeout).await {
                 Ok(b) => b,
                 Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
                 Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
             };
-            admin::dispatch(app, route, &parts.method, parts.uri.query(), &parts.headers, body)
+            admin::dispatch(app, &caller, route, &parts.method, parts.uri.query(), &parts.headers, body)
                 .await
                 .unwrap_or_else(ApiError::into_response)
         }

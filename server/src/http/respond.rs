@@ -140,6 +140,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status the error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
