@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::error::OAuthError;
 use crate::form::Form;
 use crate::jwt::AccessTokenClaims;
-use crate::model::{OpaqueToken, RefreshToken, UnixSecs};
+use crate::model::{ApiKey, OpaqueToken, RefreshToken, UnixSecs};
+use crate::rbac::Entitlements;
 
 /// Whether an access token's subject is an end-user, who must still exist for the token to be
 /// active (deleting a user ends what they granted), rather than the client itself: RFC 9068
@@ -136,6 +137,24 @@ impl IntrospectionResponse {
             aud: None,
             iss: Some(issuer.to_owned()),
             jti: None,
+            ..Self::default()
+        }
+    }
+
+    /// The answer for a live API key of this tenant (the caller checked it with
+    /// [`ApiKey::accepts`]), with what its roles grant now. It names no client: an API key
+    /// belongs to the tenant; its `sub` is the key's id, `iat` when its secret was made.
+    pub fn for_api_key(key: &ApiKey, held: Entitlements, issuer: &str) -> Self {
+        Self {
+            active: true,
+            scope: Some(key.scope.clone()).filter(|s| !s.is_empty()),
+            token_type: Some("Bearer"),
+            exp: key.expires_at,
+            iat: Some(key.rotated_at),
+            sub: Some(key.id.clone()),
+            iss: Some(issuer.to_owned()),
+            roles: held.roles,
+            permissions: held.permissions,
             ..Self::default()
         }
     }

@@ -16,8 +16,8 @@ use std::task::{Context, Poll};
 
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant, UnixSecs,
-    User,
+    ApiKey, Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant,
+    UnixSecs, User,
 };
 use crate::rbac::RoleSet;
 
@@ -116,7 +116,7 @@ pub trait TenantStore: Send + Sync {
     /// once the deletion is done, and the tenant starts empty.
     fn create_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
-    /// roles and their assignments, authorization codes, sessions, consents, refresh tokens and families).
+    /// roles and their assignments, API keys, authorization codes, sessions, consents, refresh tokens and families).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -268,6 +268,23 @@ pub trait RoleStore: Send + Sync {
     fn unassign_role(&self, tenant: &str, subject: Subject<'_>, role_id: &str) -> Commit;
 }
 
+/// API keys of a tenant, by id.
+pub trait ApiKeyStore: Send + Sync {
+    /// One API key.
+    fn api_key(&self, tenant: &str, id: &str) -> Read<Option<ApiKey>>;
+    /// Every API key of a tenant, ordered by id.
+    fn api_keys(&self, tenant: &str) -> Read<Vec<ApiKey>>;
+    /// Stores a new API key. Fails with [`StoreError::Conflict`], writing nothing, if its id is
+    /// taken or its tenant is not stored (as `create_client`).
+    fn create_api_key(&self, key: &ApiKey) -> Commit;
+    /// Replaces a stored API key (a rotation, its last use). Fails with
+    /// [`StoreError::Conflict`], writing nothing, if it is not stored: a key deleted (revoked)
+    /// meanwhile is never brought back by a late write.
+    fn update_api_key(&self, key: &ApiKey) -> Commit;
+    /// Deletes (revokes) an API key; deleting one that is not stored succeeds.
+    fn delete_api_key(&self, tenant: &str, id: &str) -> Commit;
+}
+
 /// What taking an authorization code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CodeTaken {
@@ -412,6 +429,7 @@ pub trait Store:
     + RevocationStore
     + UserStore
     + RoleStore
+    + ApiKeyStore
     + CodeStore
     + SessionStore
     + ConsentStore

@@ -49,6 +49,8 @@ pub struct App {
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
     /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
+    /// API keys' uses since their last use was last written (`api_keys.rs`).
+    pub api_key_uses: crate::api_keys::LastUses,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
@@ -119,6 +121,7 @@ impl App {
             page_key,
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
+            api_key_uses: crate::api_keys::LastUses::default(),
             verified_jwts: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)

@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Retry-After; 0: never wait (default 2000).
     #[arg(long, env = "TESSERA_PASSWORD_CHECK_MAX_WAIT_MS")]
     pub password_check_max_wait_ms: Option<u32>,
+    /// Seconds between the writes of API keys' last use, 1 to 3600 (default 60): a key's last
+    /// use is noted in memory at each use and written at most once per interval.
+    #[arg(long, env = "TESSERA_API_KEY_LAST_USE_INTERVAL_SECS")]
+    pub api_key_last_use_interval_secs: Option<u32>,
     /// Open connections at most (default: the file-descriptor limit, raised to its hard limit
     /// at start, less 128).
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
@@ -129,6 +133,7 @@ struct FileConfig {
     login_attempts_per_ip_per_minute: Option<u32>,
     max_concurrent_password_checks: Option<usize>,
     password_check_max_wait_ms: Option<u32>,
+    api_key_last_use_interval_secs: Option<u32>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
     header_read_timeout_secs: Option<u64>,
@@ -255,7 +260,14 @@ impl Config {
                 .password_check_max_wait_ms
                 .or(file.password_check_max_wait_ms)
                 .unwrap_or(defaults.password_check_max_wait_ms),
+            api_key_last_use_interval_secs: args
+                .api_key_last_use_interval_secs
+                .or(file.api_key_last_use_interval_secs)
+                .unwrap_or(defaults.api_key_last_use_interval_secs),
         };
+        if !(1..=3600).contains(&policy.api_key_last_use_interval_secs) {
+            return Err(ConfigError::Invalid("--api-key-last-use-interval-secs must be 1 to 3600".into()));
+        }
         // A zero would make every session expire at once or refuse every login: a mistake,
         // not a policy.
         if policy.session_ttl_secs == 0 {

@@ -4,6 +4,7 @@
 
 mod actors;
 mod admin;
+mod api_keys;
 mod app;
 mod bootstrap;
 mod config;
@@ -139,6 +140,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(metrics::listener::serve(listener, app.clone(), stop_rx.clone()));
         }
         tokio::spawn(prune_keys(app.clone()));
+        let interval = Duration::from_secs(u64::from(config.policy.api_key_last_use_interval_secs));
+        tokio::spawn(api_keys::record_last_uses(app.clone(), interval));
         tokio::spawn(follower.run(app.clone()));
         println!("listening on http://{addr}");
         tokio::select! {
@@ -148,6 +151,8 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let _ = stop_tx.send(true);
         // Each loop returns once its open connections have finished (bounded in `serve`).
         while done_rx.recv().await.is_some() {}
+        // What was used since the last flush, written before the store closes.
+        api_keys::flush_last_uses(&app).await;
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
     drop(runtime);

@@ -28,6 +28,9 @@ pub struct Policy {
     /// How long a password check may wait for a free slot before it is answered 503; 0: never
     /// wait.
     pub password_check_max_wait_ms: u32,
+    /// How often an API key's last use, noted in memory at each use, is written to its record
+    /// (`api_keys.rs`): at most one write per key per interval, however busy the key.
+    pub api_key_last_use_interval_secs: u32,
 }
 
 impl Default for Policy {
@@ -39,6 +42,7 @@ impl Default for Policy {
             login_attempts_per_ip_per_minute: 60,
             max_concurrent_password_checks: default_password_checks(),
             password_check_max_wait_ms: 2_000,
+            api_key_last_use_interval_secs: 60,
         }
     }
 }

@@ -47,6 +47,12 @@ pub enum AdminRoute {
     ClientRoles(String, String),
     /// `/api/v1/tenants/{t}/clients/{id}/roles/{role}`
     ClientRole(String, String, String),
+    /// `/api/v1/tenants/{t}/api-keys`
+    ApiKeys(String),
+    /// `/api/v1/tenants/{t}/api-keys/{id}`
+    ApiKey(String, String),
+    /// `/api/v1/tenants/{t}/api-keys/{id}/rotate`
+    ApiKeyRotate(String, String),
 }
 
 /// Where a request goes.
@@ -127,6 +133,9 @@ enum Kind {
     UserRole,
     ClientRoles,
     ClientRole,
+    ApiKeys,
+    ApiKey,
+    ApiKeyRotate,
     Live,
     Ready,
     Metrics,
@@ -174,6 +183,9 @@ impl Router {
             ("/api/v1/tenants/{tenant}/users/{user}/roles/{role}", Kind::UserRole),
             ("/api/v1/tenants/{tenant}/clients/{client}/roles", Kind::ClientRoles),
             ("/api/v1/tenants/{tenant}/clients/{client}/roles/{role}", Kind::ClientRole),
+            ("/api/v1/tenants/{tenant}/api-keys", Kind::ApiKeys),
+            ("/api/v1/tenants/{tenant}/api-keys/{key}", Kind::ApiKey),
+            ("/api/v1/tenants/{tenant}/api-keys/{key}/rotate", Kind::ApiKeyRotate),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -216,6 +228,9 @@ impl Router {
             Kind::UserRole => Route::Admin(AdminRoute::UserRole(tenant()?, param("user")?, param("role")?)),
             Kind::ClientRoles => Route::Admin(AdminRoute::ClientRoles(tenant()?, client()?)),
             Kind::ClientRole => Route::Admin(AdminRoute::ClientRole(tenant()?, client()?, param("role")?)),
+            Kind::ApiKeys => Route::Admin(AdminRoute::ApiKeys(tenant()?)),
+            Kind::ApiKey => Route::Admin(AdminRoute::ApiKey(tenant()?, param("key")?)),
+            Kind::ApiKeyRotate => Route::Admin(AdminRoute::ApiKeyRotate(tenant()?, param("key")?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,

@@ -15,12 +15,14 @@ use std::sync::Arc;
 
 use tessera_core::error::OAuthError;
 use tessera_core::introspection::{self, Asker, IntrospectionResponse};
-use tessera_core::model::{ClientStanding, Revocation, UnixSecs};
+use tessera_core::model::{ClientStanding, Revocation, UnixSecs, parse_key};
+use tessera_core::rbac::Entitlements;
 use tessera_core::revocation;
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus, StoreError};
 use tessera_core::{jwt, secret};
 
 use crate::actors::TokenWrite;
+use crate::api_keys;
 use crate::app::{App, TenantCx};
 use crate::end_users;
 use crate::endpoints::verified_access_token;
@@ -57,6 +59,9 @@ pub async fn introspect(
             || !subject_stands(app, cx, &claims.sub, &claims.client_id, claims.iat).await?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
+    if parse_key(token).is_some() {
+        return introspect_api_key(app, cx, token).await;
+    }
     let digest = secret::digest(token);
     match app.shards.opaque_token(&cx.tenant.id, &digest).await? {
         // An opaque token's `jti` is on the deny list when the code it came from was replayed.
@@ -73,8 +78,25 @@ pub async fn introspect(
     }
 }
 
-/// A live refresh token, described only to those `asker` says may hear of it. API keys (issue
-/// 9 item 4) will be looked up after refresh tokens, here, before the answer is inactive.
+/// A live API key, described to whoever asks (a resource server is who it is presented to),
+/// with what its roles grant now.
+async fn introspect_api_key(
+    app: &App,
+    cx: &TenantCx,
+    token: &str,
+) -> Result<IntrospectionResponse, StoreError> {
+    let Some(key) = api_keys::live(app, &cx.tenant.id, token).await? else {
+        return Ok(IntrospectionResponse::inactive());
+    };
+    let held = if key.role_ids.is_empty() {
+        Entitlements::default()
+    } else {
+        app.store.roles(&cx.tenant.id).await?.entitlements(&key.role_ids)
+    };
+    Ok(IntrospectionResponse::for_api_key(&key, held, &cx.issuer))
+}
+
+/// A live refresh token, described only to those `asker` says may hear of it.
 async fn introspect_refresh_token(
     app: &App,
     cx: &TenantCx,
@@ -117,6 +139,16 @@ pub async fn revoke(app: &App, cx: &TenantCx, token: &str, asker: Asker<'_>) -> 
         app.shards.write(tenant, key.as_bytes(), TokenWrite::RevokeJwt(revocation)).await?;
         return Ok(());
     }
+    if let Some((id, _)) = parse_key(token) {
+        // An API key belongs to the tenant, not to a client: only the operator revokes it.
+        if api_keys::live(app, tenant, token).await?.is_some() {
+            if let Asker::Client(_) = asker {
+                return Err(RevokeError::NotYours(revocation::not_your_token()));
+            }
+            app.store.delete_api_key(tenant, id).await?;
+        }
+        return Ok(());
+    }
     let digest = secret::digest(token);
     match app.shards.opaque_token(tenant, &digest).await? {
         Some(found) => {
@@ -124,7 +156,6 @@ pub async fn revoke(app: &App, cx: &TenantCx, token: &str, asker: Asker<'_>) -> 
             app.shards.write(tenant, &digest, TokenWrite::RevokeOpaque { digest }).await?;
             Ok(())
         }
-        // API keys (issue 9 item 4) will be revoked after refresh tokens, in the same way.
         None => match app.store.refresh_token(tenant, &digest, now()).await? {
             Some(found) => {
                 revocation::may_revoke(asker, &found.token.client_id).map_err(RevokeError::NotYours)?;

@@ -108,6 +108,7 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
             });
         }
         Space::RoleMembers
+        | Space::ApiKeys
         | Space::Tokens
         | Space::UserNames
         | Space::UserEmails

@@ -68,11 +68,13 @@ pub(crate) enum Space {
     /// deleting a role and listing its users visit its own members only. Written and removed
     /// with its [`Space::RoleGrants`] twin, in one batch.
     RoleMembers,
+    /// `tenant \0 key id` -> `ApiKey`.
+    ApiKeys,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 20] = [
+    pub(crate) const ALL: [Space; 21] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -93,6 +95,7 @@ impl Space {
         Self::Roles,
         Self::RoleGrants,
         Self::RoleMembers,
+        Self::ApiKeys,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -118,6 +121,7 @@ impl Space {
             Self::Roles => "roles",
             Self::RoleGrants => "role_grants",
             Self::RoleMembers => "role_members",
+            Self::ApiKeys => "api_keys",
         }
     }
 
@@ -144,6 +148,7 @@ impl Space {
             Self::Roles => 17,
             Self::RoleGrants => 18,
             Self::RoleMembers => 19,
+            Self::ApiKeys => 20,
         }
     }
 
@@ -169,7 +174,8 @@ impl Space {
             | Self::FamilyUsers
             | Self::Roles
             | Self::RoleGrants
-            | Self::RoleMembers => None,
+            | Self::RoleMembers
+            | Self::ApiKeys => None,
         }
     }
 }
@@ -277,7 +283,8 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::FamilyUsers
         | Space::Roles
         | Space::RoleGrants
-        | Space::RoleMembers => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::RoleMembers
+        | Space::ApiKeys => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }

@@ -21,6 +21,7 @@
 // unwrap, since a panic is how a test fails.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod api_keys;
 mod backfill;
 mod cache;
 mod codec;

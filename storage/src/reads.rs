@@ -81,7 +81,7 @@ impl FjallStore {
     }
 
     /// Every record of one kind of a tenant that is not being deleted, in key order.
-    fn all_of<T: Stored>(&self, tenant: &str) -> Result<Vec<T>, StoreError> {
+    pub(crate) fn all_of<T: Stored>(&self, tenant: &str) -> Result<Vec<T>, StoreError> {
         match keys::tenant_prefix(tenant) {
             Some(prefix) if !self.shared.is_deleting(tenant) => self.shared.scan(&prefix),
             _ => Ok(Vec::new()),

@@ -4,9 +4,9 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord, OpaqueToken,
-    RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod,
-    UnixSecs, User,
+    AccessTokenFormat, ApiKey, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord,
+    OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
+    TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -205,5 +205,23 @@ pub(crate) fn role(tenant: &str, id: &str, name: &str, permissions: &[&str]) -> 
         permissions: Role::normalize_permissions(permissions.iter().map(|p| (*p).to_owned()).collect()),
         created_at: 1_700_000_002,
         updated_at: 1_700_000_002,
+    }
+}
+
+/// An API key with id `id` (22 characters), a scope and one role.
+pub(crate) fn api_key(tenant: &str, id: &str) -> ApiKey {
+    ApiKey {
+        tenant: tenant.to_owned(),
+        id: id.to_owned(),
+        name: format!("key {id}"),
+        scope: "read write".to_owned(),
+        digest: [5; 32],
+        previous_digest: None,
+        previous_valid_until: 0,
+        expires_at: Some(9_000),
+        role_ids: vec!["r1".to_owned()],
+        created_at: 1_000,
+        rotated_at: 1_000,
+        last_used_at: None,
     }
 }

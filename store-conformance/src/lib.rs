@@ -108,6 +108,11 @@ macro_rules! __for_each_case {
                 pages_filter_by_username_email_and_disabled,
                 a_users_disabled_state_and_cut_off_are_kept,
             }
+            api_keys {
+                api_keys_round_trip_in_id_order_and_survive_reopening,
+                a_key_needs_its_tenant_and_a_free_id,
+                a_revoked_key_is_never_revived_by_a_late_write,
+            }
             roles {
                 roles_round_trip_and_changes_are_read_back_at_once,
                 a_taken_role_name_conflicts_regardless_of_case_and_writes_nothing,

@@ -19,6 +19,7 @@ macro_rules! rkyv_record {
     };
 }
 
+mod api_key;
 mod client;
 mod grant;
 mod keys;
@@ -28,6 +29,9 @@ mod tenant;
 mod tokens;
 mod user;
 
+pub use api_key::{
+    ApiKey, KEY_PREFIX, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS, parse_key,
+};
 pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, TokenEndpointAuthMethod};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};

@@ -4,7 +4,8 @@
 //! when their `permissions` allow the route (`core::admin_access`); the token is checked as
 //! the tenant's `/introspect` would check it (signature or store, expiry, revocation, its
 //! client and end-user still standing), so a revoked or cut-off token stops working here too.
-//! Refresh tokens are never bearer credentials.
+//! API keys are accepted the same way, by the permissions of their roles. Refresh tokens are
+//! never bearer credentials.
 //!
 //! Answers: 401 (with `WWW-Authenticate`) for no credential or one that is not a live token of
 //! the route's tenant; 403 for a live token that lacks the permission, for a JWT of another
@@ -15,6 +16,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method};
 use tessera_core::admin_access::{self, Access, Area, Need};
 use tessera_core::introspection::{Asker, IntrospectionResponse};
+use tessera_core::model::parse_key;
 use tessera_core::rbac::Entitlements;
 use tessera_core::{jwt, secret};
 
@@ -28,6 +30,8 @@ use crate::tokens;
 pub enum Caller {
     /// The bootstrap admin key.
     AdminKey,
+    /// An API key of the route's tenant, by id.
+    ApiKey(String),
     /// An access token of the route's tenant.
     Token {
         /// Its subject: an end-user, or the client for its own tokens.
@@ -41,6 +45,7 @@ impl std::fmt::Display for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::AdminKey => f.write_str("admin key"),
+            Self::ApiKey(id) => write!(f, "API key {id}"),
             Self::Token { sub, client_id } => write!(f, "token of {sub} via client {client_id}"),
         }
     }
@@ -70,7 +75,11 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         AdminRoute::Clients(t) | AdminRoute::Client(t, _) | AdminRoute::ClientSecret(t, _) => {
             (Some(t), read_or_write(Area::Clients))
         }
-        AdminRoute::Keys(t) | AdminRoute::RotateKeys(t) => (Some(t), read_or_write(Area::Keys)),
+        AdminRoute::Keys(t)
+        | AdminRoute::RotateKeys(t)
+        | AdminRoute::ApiKeys(t)
+        | AdminRoute::ApiKey(t, _)
+        | AdminRoute::ApiKeyRotate(t, _) => (Some(t), read_or_write(Area::Keys)),
         AdminRoute::Users(t) | AdminRoute::User(t, _) | AdminRoute::UserProfile(t, _) => {
             (Some(t), read_or_write(Area::Users))
         }
@@ -122,7 +131,12 @@ pub async fn authorize(
             admin_access::permission(area, access)
         )));
     }
-    Ok(Caller::Token { sub: answer.sub.unwrap_or_default(), client_id: answer.client_id.unwrap_or_default() })
+    let sub = answer.sub.unwrap_or_default();
+    if parse_key(credential).is_some() {
+        tracing::info!(target: "tessera::admin", %tenant, api_key = %sub, permission = %admin_access::permission(area, access), "API key used with an admin permission");
+        return Ok(Caller::ApiKey(sub));
+    }
+    Ok(Caller::Token { sub, client_id: answer.client_id.unwrap_or_default() })
 }
 
 /// What introspection at `tenant` says of `credential`, if it is a live access token there

@@ -3,6 +3,7 @@
 //! before the answer, and logged with who made it.
 
 pub mod access;
+pub mod api_keys;
 pub mod clients;
 pub mod keys;
 pub mod revoke_all;
@@ -151,6 +152,15 @@ async fn run(
         }
         (AdminRoute::ClientRole(t, c, r), Method::DELETE) => {
             roles::unassign(app, &t, Holder::Client(&c), &r).await
+        }
+        (AdminRoute::ApiKeys(t), Method::GET) => api_keys::list(app, &t).await,
+        (AdminRoute::ApiKeys(t), Method::POST) => api_keys::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::ApiKey(t, k), Method::GET) => api_keys::get(app, &t, &k).await,
+        (AdminRoute::ApiKey(t, k), Method::DELETE) => api_keys::delete(app, &t, &k).await,
+        (AdminRoute::ApiKeyRotate(t, k), Method::POST) => {
+            // The grace is optional, and so is a body that would only say 0.
+            let rotate = if body.is_empty() { Default::default() } else { json_body(headers, &body)? };
+            api_keys::rotate(app, &t, &k, rotate).await
         }
         _ => Err(ApiError::MethodNotAllowed),
     }

@@ -228,7 +228,7 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
     }
     user.password_hash = hash_checked(&app.passwords, &policy, password).await?;
     app.store.put_user(&user).await?;
-    Ok(json_no_store(StatusCode::CREATED, &view(&user)))
+    Ok(json_no_store(StatusCode::CREATED, &view_with_roles(app, &user).await?))
 }
 
 async fn user_or_404(app: &App, tenant: &str, id: &str) -> Result<User, ApiError> {
@@ -324,7 +324,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, mut b: UserBody) -> Result
         let tenant = tenant_or_404(app, tenant).await?;
         end_grants_of_user(app, &tenant, id).await?;
     }
-    Ok(json_no_store(StatusCode::OK, &view(&user)))
+    Ok(json_no_store(StatusCode::OK, &view_with_roles(app, &user).await?))
 }
 
 /// Enables `user`, first waiting (see [`wait_for_second`]) for the second from which grants
@@ -389,7 +389,7 @@ pub async fn put_profile(app: &App, tenant: &str, id: &str, b: ProfileBody) -> R
     user.updated_at = now().max(user.created_at);
     user.validate().map_err(ApiError::BadRequest)?;
     app.store.put_user(&user).await?;
-    Ok(json_no_store(StatusCode::OK, &view(&user)))
+    Ok(json_no_store(StatusCode::OK, &view_with_roles(app, &user).await?))
 }
 
 /// Deletes a user, ending its sessions and refresh-token families (`user_grants`).

@@ -7,8 +7,8 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant, UnixSecs, User,
-    is_valid_id,
+    ApiKey, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant,
+    UnixSecs, User, is_valid_id,
 };
 
 use super::legacy::{
@@ -95,6 +95,15 @@ impl Record for Client {
             ),
             _ => decode_v1::<ClientV1, _>(version, archive),
         }
+    }
+}
+
+impl Record for ApiKey {
+    const SPACE: Space = Space::ApiKeys;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        check_scoped(key, &self.tenant, self.id.as_bytes())
     }
 }
 

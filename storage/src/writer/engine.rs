@@ -239,6 +239,10 @@ impl Writer {
                             let outcome = roles::assign(round, *assignment);
                             settle(round, done, outcome)?;
                         }
+                        WriteOp::Replace { space, key, value } => {
+                            let outcome = tenancy::replace(round, space, key, value);
+                            settle(round, done, outcome)?;
+                        }
                         WriteOp::Unassign { grant, member } => {
                             let outcome = roles::unassign(round, grant, member);
                             settle(round, done, outcome)?;

@@ -128,6 +128,9 @@ pub(crate) enum WriteOp {
     Assign(Box<Assignment>),
     /// Remove an assignment: its [`Space::RoleGrants`] and [`Space::RoleMembers`] entries.
     Unassign { grant: Vec<u8>, member: Vec<u8> },
+    /// Replace a record that does not expire (`value` under `key`) only if one is stored
+    /// there: else `StoreError::Conflict`, so a late write never revives a deleted record.
+    Replace { space: Space, key: Vec<u8>, value: Vec<u8> },
 }
 
 /// The arguments of [`WriteOp::RotateKey`] (boxed: a key record would grow every op).
@@ -176,6 +179,7 @@ impl WriteOp {
             Self::DeleteRole { key } => keys::owner(Space::Roles, key),
             Self::Assign(assignment) => keys::owner(Space::RoleGrants, &assignment.grant),
             Self::Unassign { grant, .. } => keys::owner(Space::RoleGrants, grant),
+            Self::Replace { space, key, .. } => keys::owner(*space, key),
         }
     }
 
@@ -203,6 +207,7 @@ impl WriteOp {
             Self::DeleteRole { key } => key.len(),
             Self::Assign(a) => a.grant.len() + a.member.len(),
             Self::Unassign { grant, member } => grant.len() + member.len(),
+            Self::Replace { key, value, .. } => key.len() + value.len(),
         }
     }
 }

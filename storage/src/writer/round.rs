@@ -77,6 +77,7 @@ impl<'a> Round<'a> {
             }
             Space::Roles | Space::RoleGrants => self.effects.extend(role_effect(space, &key)),
             Space::RoleMembers
+            | Space::ApiKeys
             | Space::Keys
             | Space::Tokens
             | Space::Expiry
@@ -109,6 +110,7 @@ impl<'a> Round<'a> {
             // its record: see `deny` for why.
             Space::Revocations
             | Space::RoleMembers
+            | Space::ApiKeys
             | Space::Keys
             | Space::Tokens
             | Space::Expiry

@@ -61,6 +61,17 @@ pub(super) fn create(round: &mut Round<'_>, space: Space, key: Vec<u8>, value: V
     Ok(Ok(()))
 }
 
+/// Replaces the record under `key` only if one is stored there. The flush makes earlier writes
+/// of this round (its create, its deletion) visible to the check.
+pub(super) fn replace(round: &mut Round<'_>, space: Space, key: Vec<u8>, value: Vec<u8>) -> Refusable<()> {
+    round.flush()?;
+    if !round.shared.space(space).contains_key(&key).map_err(io)? {
+        return Ok(Err(StoreError::Conflict(format!("{} does not exist", keys::display_key(space, &key)))));
+    }
+    round.put(space, key, value, None);
+    Ok(Ok(()))
+}
+
 /// Rotates to `new` ([`key_rules::rotate`]) if the tenant is stored and its current key of the
 /// algorithm is the expected one: puts the retired copies of the old keys and the new key, all
 /// encoded before any is put, so a record that cannot be written refuses the whole rotation.

@@ -4,6 +4,7 @@
 //! behaviour the store's contract forbids. They are reached only through the list in
 //! `__for_each_case!` (see the crate doc).
 
+pub(crate) mod api_keys;
 pub(crate) mod changes;
 pub(crate) mod codes;
 pub(crate) mod consents;
