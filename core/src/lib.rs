@@ -4,6 +4,7 @@
 //! handlers are plain functions over the [`store`] and [`signer`] traits. Nothing in this crate
 //! touches a socket, a file or a clock: time and randomness are passed in.
 
+pub mod audit;
 pub mod authorize;
 pub mod changes;
 pub mod client_auth;

@@ -58,11 +58,15 @@ pub(crate) enum Space {
     /// family stored before the index existed joins it at its next rotation), removed when
     /// the family record expires.
     FamilyUsers,
+    /// `tenant \0 event id` -> `AuditEvent`. Event ids are time-ordered, so a tenant's events
+    /// lie in time order and retention removes a range from the front of its prefix: no expiry
+    /// index, and a retention change applies to events already stored.
+    Events,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 17] = [
+    pub(crate) const ALL: [Space; 18] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -80,6 +84,7 @@ impl Space {
         Self::RefreshFamilies,
         Self::SessionUsers,
         Self::FamilyUsers,
+        Self::Events,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -102,6 +107,7 @@ impl Space {
             Self::RefreshFamilies => "refresh_families",
             Self::SessionUsers => "session_users",
             Self::FamilyUsers => "refresh_family_users",
+            Self::Events => "audit_events",
         }
     }
 
@@ -125,6 +131,7 @@ impl Space {
             Self::RefreshFamilies => 14,
             Self::SessionUsers => 15,
             Self::FamilyUsers => 16,
+            Self::Events => 17,
         }
     }
 
@@ -147,7 +154,8 @@ impl Space {
             | Self::Consents
             | Self::ConsentClients
             | Self::SessionUsers
-            | Self::FamilyUsers => None,
+            | Self::FamilyUsers
+            | Self::Events => None,
         }
     }
 }
@@ -252,7 +260,8 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::RefreshTokens
         | Space::RefreshFamilies
         | Space::SessionUsers
-        | Space::FamilyUsers => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::FamilyUsers
+        | Space::Events => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -362,6 +371,11 @@ pub(crate) fn family_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
     let (tenant, rest) = split_scoped(entry)?;
     let (_, family) = split_scoped(rest)?;
     (!family.is_empty() && !family.contains(&SEP)).then(|| [tenant, &[SEP][..], family].concat())
+}
+
+/// `tenant \0 id` of an audit event, or `None` if the tenant or the event id is invalid.
+pub(crate) fn event_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
+    if tessera_core::model::event_id_millis(id).is_some() { scoped_key(tenant, id.as_bytes()) } else { None }
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.

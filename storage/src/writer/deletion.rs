@@ -23,7 +23,7 @@ pub(super) struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 16] = [
+const DELETE_ORDER: [Space; 17] = [
     Space::Clients,
     Space::Keys,
     Space::Tokens,
@@ -39,6 +39,7 @@ const DELETE_ORDER: [Space; 16] = [
     Space::RefreshFamilies,
     Space::SessionUsers,
     Space::FamilyUsers,
+    Space::Events,
     Space::Tenants,
 ];
 

@@ -27,10 +27,12 @@
 //! `grants` (codes, refresh tokens and families with their by-user index, applying
 //! `tessera_core::rules`),
 //! `tenancy` (creating tenants and clients, rotating signing keys), `expiry` (the sweeper's
-//! deletions) and `deletion` (a tenant, in chunks).
+//! deletions), `events` (audit events, which ride rounds without asking for an fsync of their
+//! own) and `deletion` (a tenant, in chunks).
 
 mod deletion;
 mod engine;
+mod events;
 mod expiry;
 mod grants;
 mod round;
@@ -50,6 +52,7 @@ use crate::keys::{self, Space};
 use crate::state::{Shared, io};
 
 pub(crate) use engine::Writer;
+pub(crate) use events::EVENT_DURABLE_WITHIN;
 
 /// Completes a caller's `Commit`.
 pub(crate) type Done = oneshot::Sender<Result<(), StoreError>>;
@@ -62,6 +65,9 @@ pub(crate) enum Request {
     /// the entries. Sent by the sweeper; answered with the number of entries handled once applied
     /// (no fsync: a lost expiry deletion is redone by the next sweep).
     Expire { index_keys: Vec<Slice>, now: UnixSecs, done: Sender<usize> },
+    /// Delete these audit events, past their tenant's retention. Sent by the sweeper; answered
+    /// like `Expire` (no fsync of its own: a lost deletion is redone by the next sweep).
+    PruneEvents { keys: Vec<Slice>, done: Sender<usize> },
     /// Finish everything queued before this and stop.
     Close,
 }
@@ -117,6 +123,9 @@ pub(crate) enum WriteOp {
     /// one, retiring the old; else `StoreError::Conflict`. Decided in the writer, so of
     /// concurrent rotations from one current key exactly one succeeds.
     RotateKey(Box<RotateKey>),
+    /// Append an audit event (`value` under `key`) if its tenant is stored. It rides the
+    /// round's batch but asks for no fsync: `done` completes with the next one (see `events`).
+    AppendEvent { key: Vec<u8>, value: Vec<u8> },
 }
 
 /// The arguments of [`WriteOp::RotateKey`] (boxed: a key record would grow every op).
@@ -161,6 +170,7 @@ impl WriteOp {
             Self::EndSessionsOfUser { prefix, .. } => keys::owner(Space::SessionUsers, prefix),
             Self::Create { space, key, .. } => keys::owner(*space, key),
             Self::RotateKey(rotate) => keys::owner(Space::Keys, &rotate.key),
+            Self::AppendEvent { key, .. } => keys::owner(Space::Events, key),
         }
     }
 
@@ -181,7 +191,8 @@ impl WriteOp {
             Self::PutSession { key, value, entry, .. } => key.len() + value.len() + entry.len(),
             Self::PutConsent { key, value }
             | Self::PutRefresh { key, value, .. }
-            | Self::Create { key, value, .. } => key.len() + value.len(),
+            | Self::Create { key, value, .. }
+            | Self::AppendEvent { key, value } => key.len() + value.len(),
             Self::RotateKey(rotate) => rotate.key.len() + rotate.value.len(),
             Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
         }
@@ -203,6 +214,7 @@ fn request_bytes(request: &Request) -> usize {
     match request {
         Request::Write { op, .. } => op.size_bytes(),
         Request::Expire { index_keys, .. } => index_keys.iter().map(|k| k.len()).sum(),
+        Request::PruneEvents { keys, .. } => keys.iter().map(|k| k.len()).sum(),
         Request::Close => 0,
     }
 }
