@@ -102,6 +102,7 @@ impl FjallStore {
             max_batch_bytes: options.max_batch_bytes.max(1),
             delete_chunk_records: options.delete_chunk_records.max(1),
             max_deferred: options.write_queue_capacity.max(1),
+            event_durable_within: options.event_durable_within,
         };
         let writer = Writer::new(Arc::clone(&shared), rx, limits);
         let writer = std::thread::Builder::new()

@@ -5,7 +5,7 @@
 //!
 //! Audit events are the one write that does not ask for an fsync: a round of nothing but
 //! events commits its batch (visible to reads) without persisting, and their waiters complete
-//! with the next round that persists, or after [`EVENT_DURABLE_WITHIN`], when the writer
+//! with the next round that persists, or after `Limits::event_durable_within`, when the writer
 //! persists for them alone. So events share the fsyncs of the writes around them and never
 //! add one to a request path, and a flood of them costs at most one fsync a second.
 
@@ -20,8 +20,8 @@ use tessera_core::store::StoreError;
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
 use super::{
-    Done, EVENT_DURABLE_WITHIN, Limits, Refusable, Request, WriteOp, events, expiry, grants, request_bytes,
-    sessions, tenancy, users,
+    Done, Limits, Refusable, Request, WriteOp, events, expiry, grants, request_bytes, sessions, tenancy,
+    users,
 };
 use crate::state::{Shared, io};
 
@@ -100,7 +100,9 @@ impl Writer {
             // With events waiting for an fsync, wait no longer than they may.
             let first = match self.lazy_since {
                 None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(since) => self.rx.recv_timeout(EVENT_DURABLE_WITHIN.saturating_sub(since.elapsed())),
+                Some(since) => {
+                    self.rx.recv_timeout(self.limits.event_durable_within.saturating_sub(since.elapsed()))
+                }
             };
             match first {
                 Ok(Request::Close) | Err(RecvTimeoutError::Disconnected) => return true,
@@ -139,16 +141,19 @@ impl Writer {
             self.lazy_since.get_or_insert(began);
             self.lazy.append(&mut round.lazy);
         }
-        let lazy_due =
-            self.closing || self.lazy_since.is_some_and(|since| since.elapsed() >= EVENT_DURABLE_WITHIN);
+        let lazy_due = self.closing
+            || self.lazy_since.is_some_and(|since| since.elapsed() >= self.limits.event_durable_within);
         let persists = !round.durable.is_empty() || (lazy_due && !self.lazy.is_empty());
         let durable = applied.and_then(|()| if persists { self.persist() } else { Ok(()) });
         match durable {
             Ok(()) => {
                 round.announce();
                 if persists {
-                    // Events applied in this or earlier rounds are covered by this fsync too.
-                    round.durable.append(&mut self.lazy);
+                    // Events applied in this or earlier rounds are covered by this fsync too;
+                    // completed first, so whoever's write shared the fsync finds them done.
+                    let mut covered = std::mem::take(&mut self.lazy);
+                    covered.append(&mut round.durable);
+                    round.durable = covered;
                     self.lazy_since = None;
                 }
                 shared.count_committed(round.durable.len());

@@ -14,7 +14,8 @@ use super::round::Round;
 use crate::keys::{self, Space};
 use crate::state::io;
 
-/// Longest an appended event waits for an fsync when no other write asks for one: the most
+/// Longest an appended event waits for an fsync when no other write asks for one, unless
+/// `StoreOptions::event_durable_within` says otherwise: the most
 /// events a crash can lose, in time. A second: long enough that a flood of events (a burst of
 /// failed token requests against JWT clients, which write nothing else) costs at most one
 /// fsync a second, short enough that an operator reading events finds them.

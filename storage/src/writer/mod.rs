@@ -208,6 +208,8 @@ pub(crate) struct Limits {
     /// Writes held back behind a tenant deletion before the writer finishes that deletion in
     /// one go rather than let them pile up.
     pub(crate) max_deferred: usize,
+    /// How long an audit event may wait for an fsync (`StoreOptions::event_durable_within`).
+    pub(crate) event_durable_within: std::time::Duration,
 }
 
 fn request_bytes(request: &Request) -> usize {
