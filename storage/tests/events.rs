@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::future::Future;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
