@@ -5,6 +5,7 @@
 mod actors;
 mod admin;
 mod app;
+mod audit;
 mod bootstrap;
 mod config;
 mod end_users;

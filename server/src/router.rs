@@ -35,6 +35,8 @@ pub enum AdminRoute {
     TokensIntrospect(String),
     /// `/api/v1/tenants/{t}/tokens/revoke`
     TokensRevoke(String),
+    /// `/api/v1/tenants/{t}/events`
+    Events(String),
 }
 
 /// Where a request goes.
@@ -109,6 +111,7 @@ enum Kind {
     ClientRevokeAll,
     TokensIntrospect,
     TokensRevoke,
+    Events,
     Live,
     Ready,
     Metrics,
@@ -150,6 +153,7 @@ impl Router {
             ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
             ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
             ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
+            ("/api/v1/tenants/{tenant}/events", Kind::Events),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -186,6 +190,7 @@ impl Router {
             Kind::ClientRevokeAll => Route::Admin(AdminRoute::ClientRevokeAll(tenant()?, client()?)),
             Kind::TokensIntrospect => Route::Admin(AdminRoute::TokensIntrospect(tenant()?)),
             Kind::TokensRevoke => Route::Admin(AdminRoute::TokensRevoke(tenant()?)),
+            Kind::Events => Route::Admin(AdminRoute::Events(tenant()?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,
@@ -243,6 +248,10 @@ mod tests {
             Some(Route::Admin(AdminRoute::TokensRevoke("acme".into())))
         );
         assert_eq!(r.route("/api/v1/tenants/acme/tokens"), None);
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/events"),
+            Some(Route::Admin(AdminRoute::Events("acme".into())))
+        );
         assert_eq!(
             r.route("/api/v1/tenants/acme/users"),
             Some(Route::Admin(AdminRoute::Users("acme".into())))

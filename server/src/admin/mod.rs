@@ -1,7 +1,10 @@
 //! The admin API under `/api/v1` (API.md): bearer-key authentication, JSON in and out, and
-//! dispatch to one module per resource. Every change is durable before the answer.
+//! dispatch to one module per resource. Every change is durable before the answer, and every
+//! change (any method but GET and HEAD on a tenant's routes) is recorded as an audit event
+//! with who made it, from where, and the status it ended with (`crate::audit`).
 
 pub mod clients;
+pub mod events;
 pub mod keys;
 pub mod revoke_all;
 pub mod tenants;
@@ -13,9 +16,11 @@ use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
+use tessera_core::model::Actor;
 use tessera_core::secret;
 
 use crate::app::App;
+use crate::audit::{self, Bound, Caller, Draft};
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
 use crate::router::AdminRoute;
@@ -23,8 +28,10 @@ use crate::router::AdminRoute;
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Checks `Authorization: Bearer <admin key>` in constant time.
-pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Checks `Authorization: Bearer <admin key>` in constant time, and says who is acting: the
+/// one place that knows the admin API's credentials, so its answer is what every admin
+/// change's event records.
+pub fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
     let presented = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -32,7 +39,7 @@ pub fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim());
     match presented {
-        Some(key) if !key.is_empty() && secret::matches(key, &app.admin_key_digest) => Ok(()),
+        Some(key) if !key.is_empty() && secret::matches(key, &app.admin_key_digest) => Ok(Actor::AdminKey),
         _ => Err(ApiError::Unauthorized),
     }
 }
@@ -57,8 +64,72 @@ pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value
     Ok(value)
 }
 
-/// Runs an authorized admin request.
+/// Runs an admin request that `authorize` let through for `caller`, and records the change it
+/// made, if any.
 pub async fn dispatch(
+    app: &App,
+    caller: &Caller,
+    route: AdminRoute,
+    method: &Method,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Resp {
+    let created = matches!(route, AdminRoute::Tenants).then(|| created_tenant(&body)).flatten();
+    let change = audit::admin_change(&route, method, created.as_deref());
+    let resp = run(app, route, method, query, headers, body).await.unwrap_or_else(ApiError::into_response);
+    if let Some(change) = change {
+        record_change(app, caller, method, change, resp.status()).await;
+    }
+    resp
+}
+
+/// The id a tenant creation's body names, if it names one.
+fn created_tenant(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("id")?.as_str().map(str::to_owned)
+}
+
+/// Records an admin change, or logs it when its event would go with its tenant.
+async fn record_change(
+    app: &App,
+    caller: &Caller,
+    method: &Method,
+    change: audit::AdminChange,
+    status: http::StatusCode,
+) {
+    let outcome = audit::outcome_of(status);
+    if change.log_only_on_success && status.is_success() {
+        tracing::info!(
+            target: "tessera::audit",
+            tenant = %change.tenant,
+            actor = caller.actor.kind_name(),
+            actor_id = caller.actor.principal().unwrap_or_default(),
+            source = %caller.source,
+            "tenant deleted"
+        );
+        return;
+    }
+    // A request for a tenant that does not exist has nobody to tell.
+    if status == http::StatusCode::NOT_FOUND && !matches!(app.store.tenant(&change.tenant).await, Ok(Some(_)))
+    {
+        return;
+    }
+    let draft = Draft {
+        tenant: &change.tenant,
+        kind: change.kind,
+        actor: caller.actor.clone(),
+        action: method.as_str(),
+        target: change.target,
+        source: caller.source,
+        outcome,
+        reason: Some(status.as_str()),
+    };
+    app.audit.record(&*app.store, Bound::Never, draft);
+}
+
+/// Runs an authorized admin request.
+async fn run(
     app: &App,
     route: AdminRoute,
     method: &Method,
@@ -66,7 +137,6 @@ pub async fn dispatch(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Resp, ApiError> {
-    authorize(app, headers)?;
     // Changes are read-modify-write sequences (what is the current record?); one at a time in
     // this process, so a PATCH cannot write back a secret digest that a rotation replaced.
     // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a
@@ -120,6 +190,7 @@ pub async fn dispatch(
         (AdminRoute::TokensRevoke(t), Method::POST) => {
             tokens::revoke(app, &t, &tokens::token_body(headers, &body)?).await
         }
+        (AdminRoute::Events(t), Method::GET) => events::list(app, &t, query).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -8,7 +8,7 @@ pub mod cors;
 pub mod respond;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::admin;
 use crate::app::App;
+use crate::audit::Caller;
 use crate::endpoints;
 use crate::metrics::http::RouteName;
 use crate::metrics::scrape;
@@ -155,25 +156,25 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
                 return cors::preflight(&app.origins, &tenant, endpoint, req.headers()).await;
             }
             let origin = cors::request_origin(req.headers());
-            let mut resp = protocol(app, tenant.clone(), endpoint, req).await;
+            let mut resp = protocol(app, tenant.clone(), endpoint, req, peer.ip()).await;
             cors::decorate(&app.origins, &tenant, endpoint, origin.as_ref(), &mut resp).await;
             resp
         }
         Route::Admin(route) => {
             // Who asks is checked before the body is read: a stranger gets nothing to send
             // a megabyte into.
-            if let Err(refused) = admin::authorize(app, req.headers()) {
-                return refused.into_response();
-            }
+            let actor = match admin::authorize(app, req.headers()) {
+                Ok(actor) => actor,
+                Err(refused) => return refused.into_response(),
+            };
             let (parts, body) = req.into_parts();
             let body = match body::read(body, admin::MAX_BODY_BYTES, app.body_read_timeout).await {
                 Ok(b) => b,
                 Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
                 Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
             };
-            admin::dispatch(app, route, &parts.method, parts.uri.query(), &parts.headers, body)
-                .await
-                .unwrap_or_else(ApiError::into_response)
+            let caller = Caller { actor, source: peer.ip() };
+            admin::dispatch(app, &caller, route, &parts.method, parts.uri.query(), &parts.headers, body).await
         }
         Route::Live => plain(StatusCode::OK, "ok"),
         Route::Ready => scrape::ready(app).await,
@@ -225,7 +226,13 @@ fn method_not_allowed(allow: &'static str) -> Resp {
     resp
 }
 
-async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<Incoming>) -> Resp {
+async fn protocol(
+    app: &App,
+    tenant: String,
+    endpoint: Endpoint,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Resp {
     let cx = match app.tenant(&tenant).await {
         Ok(Some(cx)) => cx,
         Ok(None) => {
@@ -266,8 +273,8 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         Err(body::BodyError::Io(e)) => return oauth_error(&OAuthError::new(Reason::MalformedBody, e)),
     };
     match form_endpoint {
-        FormEndpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body, peer).await,
         FormEndpoint::Introspect => endpoints::introspect::handle(app, cx, &parts.headers, body).await,
-        FormEndpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body, peer).await,
     }
 }
