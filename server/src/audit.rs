@@ -22,6 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 use http::{Method, StatusCode};
+use parking_lot::Mutex;
 use tessera_core::model::{
     Actor, AuditEvent, EventType, MAX_ACTION_BYTES, MAX_REASON_BYTES, MAX_TARGET_BYTES, Outcome, clip,
     event_id, is_valid_id,
@@ -92,6 +93,9 @@ pub struct AuditCounts {
 #[derive(Debug)]
 pub struct Audit {
     failures: DefaultKeyedRateLimiter<String>,
+    /// The millisecond and random part of the last id made, so that this node's ids follow
+    /// the order it recorded events in (see [`Audit::next_id`]).
+    last_id: Mutex<(i64, u128)>,
     recorded: AtomicU64,
     dropped_busy: AtomicU64,
     dropped_rate: AtomicU64,
@@ -112,6 +116,7 @@ impl Audit {
             // Keyed by tenant id: only tenants that exist reach a recording, so the keys are as
             // many as the operator made tenants.
             failures: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            last_id: Mutex::new((0, 0)),
             recorded: AtomicU64::new(0),
             dropped_busy: AtomicU64::new(0),
             dropped_rate: AtomicU64::new(0),
@@ -125,7 +130,7 @@ impl Audit {
             self.dropped_rate.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let Some(event) = build(draft) else {
+        let Some(event) = self.next_id().map(|(millis, id)| build(draft, millis, id)) else {
             self.dropped_busy.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -151,17 +156,40 @@ impl Audit {
     }
 }
 
-/// The event a draft describes, now, with a fresh id; `None` if the system has no randomness
-/// to give (then the event is dropped like a busy one).
-fn build(draft: Draft<'_>) -> Option<AuditEvent> {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let random = util::random::<10>().ok()?;
+impl Audit {
+    /// A fresh event id and its millisecond: now with 80 random bits, or, when the clock has
+    /// not moved past the last id's millisecond (two events in one millisecond, or a clock
+    /// stepped back), that millisecond with the last random part plus one (the monotonic ULID
+    /// rule). So the events this node records sort in the order it recorded them, which ids
+    /// random within a millisecond would not promise. `None` if the system has no randomness
+    /// to give (the event is then dropped like a busy one).
+    fn next_id(&self) -> Option<(i64, String)> {
+        const RANDOM_BITS: u32 = 80;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let mut last = self.last_id.lock();
+        let (millis, random) = match *last {
+            (at, random) if now <= at && random + 1 < (1 << RANDOM_BITS) => (at, random + 1),
+            _ => {
+                let bytes = util::random::<10>().ok()?;
+                (now, bytes.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b)))
+            }
+        };
+        *last = (millis, random);
+        let bytes = random.to_be_bytes();
+        let mut tail = [0u8; 10];
+        tail.copy_from_slice(&bytes[6..]);
+        Some((millis, event_id(millis, tail)))
+    }
+}
+
+/// The event a draft describes, at `millis` with id `id`.
+fn build(draft: Draft<'_>, millis: i64, id: String) -> AuditEvent {
     let action = clip(draft.action, MAX_ACTION_BYTES);
-    Some(AuditEvent {
-        id: event_id(millis, random),
+    AuditEvent {
+        id,
         tenant: draft.tenant.to_owned(),
         at: millis.div_euclid(1000),
         kind: draft.kind,
@@ -171,7 +199,7 @@ fn build(draft: Draft<'_>) -> Option<AuditEvent> {
         source: Some(draft.source.to_string()),
         outcome: draft.outcome,
         reason: draft.reason.map(|r| clip(r, MAX_REASON_BYTES)).filter(|r| !r.is_empty()),
-    })
+    }
 }
 
 /// What an admin request changes, as its event records it.
@@ -259,13 +287,32 @@ mod tests {
         }
     }
 
+    fn built(draft: Draft<'_>) -> AuditEvent {
+        let (millis, id) = Audit::new().next_id().expect("randomness");
+        build(draft, millis, id)
+    }
+
+    #[test]
+    fn ids_follow_the_order_events_are_recorded_in() {
+        let audit = Audit::new();
+        let ids: Vec<String> = (0..1_000).filter_map(|_| audit.next_id().map(|(_, id)| id)).collect();
+        assert_eq!(ids.len(), 1_000);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        // A clock behind the last id keeps to the last id's millisecond.
+        let ahead = 4_000_000_000_000;
+        *audit.last_id.lock() = (ahead, 5);
+        let (millis, id) = audit.next_id().expect("randomness");
+        assert_eq!(millis, ahead);
+        assert!(id > ids[999]);
+    }
+
     #[test]
     fn a_built_event_is_bounded_and_valid() {
-        let event = build(draft("acme")).expect("randomness");
+        let event = built(draft("acme"));
         assert_eq!(event.validate(), Ok(()));
         assert_eq!(event.target.len(), MAX_TARGET_BYTES);
         assert_eq!(event.source.as_deref(), Some("127.0.0.1"));
-        let empty = build(Draft { action: "", reason: Some(""), ..draft("acme") }).expect("randomness");
+        let empty = built(Draft { action: "", reason: Some(""), ..draft("acme") });
         assert_eq!((empty.action.as_str(), empty.reason), ("unknown", None));
     }
 
