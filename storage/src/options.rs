@@ -69,6 +69,12 @@ pub struct StoreOptions {
     pub clock: Clock,
 }
 
+/// How long an appended audit event waits for an fsync when no other write asks for one, by
+/// default: the most events a crash can lose, in time. A second: long enough that a flood of
+/// events (failed token requests against JWT clients, which write nothing else) costs at most
+/// one fsync a second, short enough that nothing an operator needs is at risk for long.
+pub const EVENT_DURABLE_WITHIN: Duration = Duration::from_secs(1);
+
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
@@ -81,7 +87,7 @@ impl Default for StoreOptions {
             delete_chunk_records: 1_000,
             sweep_interval: Some(Duration::from_secs(1)),
             sweep_batch_max: 1_000,
-            event_durable_within: crate::writer::EVENT_DURABLE_WITHIN,
+            event_durable_within: EVENT_DURABLE_WITHIN,
             clock: Clock::system(),
         }
     }

@@ -1,10 +1,8 @@
 //! Audit events in the writer: an append lands in the round's batch like any put, but does not
 //! ask for an fsync of its own (the engine makes it durable with the next round that fsyncs,
-//! or within [`EVENT_DURABLE_WITHIN`] when none does), and is dropped when its tenant is not
+//! or within `StoreOptions::event_durable_within` when none does), and is dropped when its tenant is not
 //! stored, so an event queued behind its tenant's deletion does not outlive it (nor pass to a
 //! tenant re-created with the same id). Retention deletions come from the sweeper.
-
-use std::time::Duration;
 
 use fjall::Slice;
 use tessera_core::store::StoreError;
@@ -13,13 +11,6 @@ use super::Refusable;
 use super::round::Round;
 use crate::keys::{self, Space};
 use crate::state::io;
-
-/// Longest an appended event waits for an fsync when no other write asks for one, unless
-/// `StoreOptions::event_durable_within` says otherwise: the most
-/// events a crash can lose, in time. A second: long enough that a flood of events (a burst of
-/// failed token requests against JWT clients, which write nothing else) costs at most one
-/// fsync a second, short enough that an operator reading events finds them.
-pub(crate) const EVENT_DURABLE_WITHIN: Duration = Duration::from_secs(1);
 
 /// Appends an event (`value` under `key`) if its tenant is stored. The check reads what
 /// earlier rounds committed, without flushing this round: an event is appended only after its

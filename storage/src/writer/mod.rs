@@ -52,7 +52,6 @@ use crate::keys::{self, Space};
 use crate::state::{Shared, io};
 
 pub(crate) use engine::Writer;
-pub(crate) use events::EVENT_DURABLE_WITHIN;
 
 /// Completes a caller's `Commit`.
 pub(crate) type Done = oneshot::Sender<Result<(), StoreError>>;
