@@ -5,6 +5,7 @@
 //! touches a socket, a file or a clock: time and randomness are passed in.
 
 pub mod admin_access;
+pub mod audit;
 pub mod authorize;
 pub mod changes;
 pub mod client_auth;

@@ -14,10 +14,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::audit::{EventPage, EventQuery};
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    ApiKey, Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant,
-    UnixSecs, User,
+    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role,
+    Session, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
 
@@ -410,6 +411,32 @@ pub trait RefreshStore: Send + Sync {
     fn revoke_families_of_user(&self, tenant: &str, sub: &str, until: UnixSecs) -> Commit;
 }
 
+/// Audit events, kept per tenant in id (time) order, append-only.
+///
+/// Appending never makes a caller wait for the disk, so a request path can record an event
+/// at no cost beyond queueing it: the backend writes events in its ordinary group commits
+/// (with the writes around them, never alone in a commit of their own if others are waiting)
+/// and makes them durable within a bounded delay even when nothing else is written. An
+/// event is dropped, not queued without bound, when the backend is busy: events must never
+/// crowd out the writes a response waits for.
+///
+/// Retention is the backend's: it removes a tenant's events older than the tenant's
+/// `settings.audit_retention_days` (as the setting reads when it sweeps, so a changed
+/// retention applies to events already stored), incrementally and on its own, and every
+/// event of a tenant with the tenant.
+pub trait EventStore: Send + Sync {
+    /// Queues an event (checked with [`AuditEvent::validate`]) without waiting. `Err` at once
+    /// when it is refused: invalid, or the backend busy or closed (the caller counts a drop).
+    /// Otherwise the returned [`Commit`] resolves once the event is durable; request paths
+    /// drop it. An event of a tenant that is not stored is dropped by the backend, and its
+    /// commit fails with [`StoreError::Conflict`].
+    fn append_event(&self, event: &AuditEvent) -> Result<Commit, StoreError>;
+    /// One page of the tenant's events, newest first, as [`crate::audit::PageBuilder`] builds
+    /// it: those matching `query` below its cursor, at most `query.limit`, reading at most
+    /// [`crate::audit::MAX_SCANNED`] events.
+    fn list_events(&self, tenant: &str, query: &EventQuery) -> Read<EventPage>;
+}
+
 /// The whole store, with its [change feed](crate::changes), which node-local caches follow.
 ///
 /// Promises every backend keeps, beyond each trait's own:
@@ -434,6 +461,7 @@ pub trait Store:
     + SessionStore
     + ConsentStore
     + RefreshStore
+    + EventStore
     + crate::changes::ChangeFeed
     + 'static
 {

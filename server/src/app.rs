@@ -12,6 +12,7 @@ use tessera_core::signer::Signer;
 use tessera_core::store::{Store, StoreError};
 
 use crate::actors::Shards;
+use crate::audit::Audit;
 use crate::http::conn::Gate;
 use crate::http::cors::Origins;
 use crate::keyring::KeyRing;
@@ -60,6 +61,8 @@ pub struct App {
     pub body_read_timeout: std::time::Duration,
     /// The series counted on the request path.
     pub metrics: Metrics,
+    /// The recorder of audit events (`crate::audit`).
+    pub audit: Audit,
     /// Whether `/metrics` answers on the main address (no `--metrics-listen`).
     pub metrics_on_main: bool,
     /// The connection gate, read by a scrape (open connections, refusals).
@@ -128,6 +131,7 @@ impl App {
                 .build(),
             body_read_timeout: crate::http::conn::ConnSettings::default().body_read_timeout,
             metrics: Metrics::new(),
+            audit: Audit::new(),
             metrics_on_main: true,
             connection_gate: None,
             fjall: None,

@@ -6,6 +6,7 @@ mod actors;
 mod admin;
 mod api_keys;
 mod app;
+mod audit;
 mod bootstrap;
 mod config;
 mod end_users;

@@ -53,6 +53,8 @@ pub enum AdminRoute {
     ApiKey(String, String),
     /// `/api/v1/tenants/{t}/api-keys/{id}/rotate`
     ApiKeyRotate(String, String),
+    /// `/api/v1/tenants/{t}/events`
+    Events(String),
 }
 
 /// Where a request goes.
@@ -136,6 +138,7 @@ enum Kind {
     ApiKeys,
     ApiKey,
     ApiKeyRotate,
+    Events,
     Live,
     Ready,
     Metrics,
@@ -186,6 +189,7 @@ impl Router {
             ("/api/v1/tenants/{tenant}/api-keys", Kind::ApiKeys),
             ("/api/v1/tenants/{tenant}/api-keys/{key}", Kind::ApiKey),
             ("/api/v1/tenants/{tenant}/api-keys/{key}/rotate", Kind::ApiKeyRotate),
+            ("/api/v1/tenants/{tenant}/events", Kind::Events),
             ("/healthz", Kind::Live),
             ("/readyz", Kind::Ready),
             ("/metrics", Kind::Metrics),
@@ -231,6 +235,7 @@ impl Router {
             Kind::ApiKeys => Route::Admin(AdminRoute::ApiKeys(tenant()?)),
             Kind::ApiKey => Route::Admin(AdminRoute::ApiKey(tenant()?, param("key")?)),
             Kind::ApiKeyRotate => Route::Admin(AdminRoute::ApiKeyRotate(tenant()?, param("key")?)),
+            Kind::Events => Route::Admin(AdminRoute::Events(tenant()?)),
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,
@@ -288,6 +293,10 @@ mod tests {
             Some(Route::Admin(AdminRoute::TokensRevoke("acme".into())))
         );
         assert_eq!(r.route("/api/v1/tenants/acme/tokens"), None);
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/events"),
+            Some(Route::Admin(AdminRoute::Events("acme".into())))
+        );
         assert_eq!(
             r.route("/api/v1/tenants/acme/users"),
             Some(Route::Admin(AdminRoute::Users("acme".into())))

@@ -28,6 +28,7 @@ fn default_settings() -> Value {
         "password_min_length": 8,
         "password_reject_common": true,
         "self_service_registration": false,
+        "audit_retention_days": 90,
     })
 }
 
@@ -138,6 +139,7 @@ async fn settings_get_and_put() {
         "password_min_length": 16,
         "password_reject_common": false,
         "self_service_registration": true,
+        "audit_retention_days": 30,
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);

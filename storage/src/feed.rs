@@ -120,7 +120,8 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         | Space::RefreshTokens
         | Space::RefreshFamilies
         | Space::SessionUsers
-        | Space::FamilyUsers => return None,
+        | Space::FamilyUsers
+        | Space::Events => return None,
     };
     let (tenant, id) = keys::split_scoped(key)?;
     // Ids reach keys from `&str`s, so this is lossless; lossy only for a key no write makes.

@@ -70,11 +70,15 @@ pub(crate) enum Space {
     RoleMembers,
     /// `tenant \0 key id` -> `ApiKey`.
     ApiKeys,
+    /// `tenant \0 event id` -> `AuditEvent`. Event ids are time-ordered, so a tenant's events
+    /// lie in time order and retention removes a range from the front of its prefix: no expiry
+    /// index, and a retention change applies to events already stored.
+    Events,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 21] = [
+    pub(crate) const ALL: [Space; 22] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -96,6 +100,7 @@ impl Space {
         Self::RoleGrants,
         Self::RoleMembers,
         Self::ApiKeys,
+        Self::Events,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -122,6 +127,7 @@ impl Space {
             Self::RoleGrants => "role_grants",
             Self::RoleMembers => "role_members",
             Self::ApiKeys => "api_keys",
+            Self::Events => "audit_events",
         }
     }
 
@@ -149,6 +155,7 @@ impl Space {
             Self::RoleGrants => 18,
             Self::RoleMembers => 19,
             Self::ApiKeys => 20,
+            Self::Events => 21,
         }
     }
 
@@ -175,7 +182,8 @@ impl Space {
             | Self::Roles
             | Self::RoleGrants
             | Self::RoleMembers
-            | Self::ApiKeys => None,
+            | Self::ApiKeys
+            | Self::Events => None,
         }
     }
 }
@@ -284,7 +292,8 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::Roles
         | Space::RoleGrants
         | Space::RoleMembers
-        | Space::ApiKeys => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::ApiKeys
+        | Space::Events => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -491,6 +500,11 @@ pub(crate) fn member_to_grant(member: &[u8]) -> Option<Vec<u8>> {
 pub(crate) fn grant_to_member(grant: &[u8]) -> Option<Vec<u8>> {
     let GrantParts { tenant, tag, subject, role } = split_grant(grant)?;
     Some([tenant, &[SEP], role, &[SEP], &[tag], &[SEP], subject].concat())
+}
+
+/// `tenant \0 id` of an audit event, or `None` if the tenant or the event id is invalid.
+pub(crate) fn event_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
+    if tessera_core::model::event_id_millis(id).is_some() { scoped_key(tenant, id.as_bytes()) } else { None }
 }
 
 /// Expiry instants before the epoch sort as the epoch: they are long past either way.

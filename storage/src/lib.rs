@@ -41,6 +41,6 @@ mod store;
 mod sweeper;
 mod writer;
 
-pub use options::{Clock, StoreOptions};
+pub use options::{Clock, EVENT_DURABLE_WITHIN, StoreOptions};
 pub use stats::{BucketsSnapshot, COMMIT_MICROS_BOUNDS, GROUP_SIZE_BOUNDS};
 pub use store::{CacheReading, CommitReading, FjallStore};

@@ -61,9 +61,19 @@ pub struct StoreOptions {
     pub sweep_interval: Option<Duration>,
     /// Most expiry-index entries one sweep round handles.
     pub sweep_batch_max: usize,
+    /// Longest an audit event waits for an fsync when no other write asks for one (see
+    /// `writer::events`): the most events a crash can lose, in time, and the fewest fsyncs a
+    /// second events alone can cause.
+    pub event_durable_within: Duration,
     /// The time source for expiry.
     pub clock: Clock,
 }
+
+/// How long an appended audit event waits for an fsync when no other write asks for one, by
+/// default: the most events a crash can lose, in time. A second: long enough that a flood of
+/// events (failed token requests against JWT clients, which write nothing else) costs at most
+/// one fsync a second, short enough that nothing an operator needs is at risk for long.
+pub const EVENT_DURABLE_WITHIN: Duration = Duration::from_secs(1);
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -77,6 +87,7 @@ impl Default for StoreOptions {
             delete_chunk_records: 1_000,
             sweep_interval: Some(Duration::from_secs(1)),
             sweep_batch_max: 1_000,
+            event_durable_within: EVENT_DURABLE_WITHIN,
             clock: Clock::system(),
         }
     }

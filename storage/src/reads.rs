@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use tessera_core::audit::{EventPage, EventQuery, PageBuilder, Scan};
 use tessera_core::listing::{UserPage, UserQuery};
 use tessera_core::model::{
     Client, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
@@ -185,6 +186,33 @@ impl FjallStore {
             }
         }
         Ok(UserPage::from_candidates(candidates, query))
+    }
+
+    /// A page of a tenant's audit events, newest first (see `tessera_core::audit`): a reverse
+    /// scan of the tenant's range between the query's bounds, stopped by the page builder.
+    pub(crate) fn list_events_now(&self, tenant: &str, query: &EventQuery) -> Result<EventPage, StoreError> {
+        let Some(prefix) = keys::tenant_prefix(tenant) else { return Ok(EventPage::default()) };
+        if self.shared.is_deleting(tenant) {
+            return Ok(EventPage::default());
+        }
+        let mut low = prefix.clone();
+        low.extend_from_slice(query.lowest_id().unwrap_or_default().as_bytes());
+        let high = match query.below_id() {
+            Some(below) => [&prefix[..], below.as_bytes()].concat(),
+            // Just past every key of the tenant: ids hold no byte below `1`.
+            None => [tenant.as_bytes(), &[keys::SEP + 1]].concat(),
+        };
+        if low >= high {
+            return Ok(EventPage::default());
+        }
+        let mut page = PageBuilder::new(query);
+        for guard in self.shared.space(Space::Events).range(low..high).rev() {
+            let (key, value) = guard.into_inner().map_err(io)?;
+            if page.offer(codec::decode(&key, &value)?) == Scan::Done {
+                break;
+            }
+        }
+        Ok(page.finish())
     }
 
     pub(crate) fn session_now(

@@ -99,6 +99,9 @@ pub(crate) struct Shared {
     clock: Clock,
     /// Group-commit durations and sizes, for the metrics.
     pub(crate) stats: StoreStats,
+    /// Audit events queued for the writer and not yet taken by it (see `FjallStore`'s
+    /// `EventStore` impl: events are dropped rather than let crowd the queue).
+    events_queued: AtomicUsize,
 }
 
 impl Shared {
@@ -122,6 +125,7 @@ impl Shared {
             fail_next_persist: AtomicBool::new(false),
             clock,
             stats: StoreStats::new(),
+            events_queued: AtomicUsize::new(0),
         }
     }
 
@@ -138,6 +142,21 @@ impl Shared {
             })
             .collect();
         Self::new(db, spaces, Caches::with_capacities(10, 10), Clock::from_fn(|| 1_000))
+    }
+
+    /// Counts an event into the writer's queue, unless `max` are queued already: then
+    /// `false`, and the event is not to be sent.
+    pub(crate) fn event_queued(&self, max: usize) -> bool {
+        if self.events_queued.fetch_add(1, Ordering::Relaxed) >= max {
+            self.events_queued.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Counts an event out of the writer's queue (taken by the writer, or never sent).
+    pub(crate) fn event_dequeued(&self) {
+        self.events_queued.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub(crate) fn space(&self, space: Space) -> &Keyspace {

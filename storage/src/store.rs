@@ -9,15 +9,17 @@ use std::thread::JoinHandle;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
+use tessera_core::audit::{EventPage, EventQuery};
 use tessera_core::changes::{ChangeFeed, ChangeListener};
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::listing::{UserPage, UserQuery};
 use tessera_core::model::{
-    Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs, User,
+    AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs,
+    User,
 };
 use tessera_core::store::{
-    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, FoundRefresh, JwtStatus, KeyStore, Read,
-    RefreshStore, RefreshUse, RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore,
+    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, EventStore, FoundRefresh, JwtStatus, KeyStore,
+    Read, RefreshStore, RefreshUse, RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore,
     TokenStore, UseRefresh, UserStore, failed_commit,
 };
 use tokio::sync::oneshot;
@@ -39,6 +41,9 @@ pub struct FjallStore {
     tx: SyncSender<Request>,
     threads: Mutex<Threads>,
     sweep_batch_max: usize,
+    /// Most audit events queued for the writer at once: a quarter of the queue, so that
+    /// events never crowd out the writes responses wait for.
+    max_queued_events: usize,
 }
 
 /// The group commits so far ([`FjallStore::commit_reading`]).
@@ -95,6 +100,7 @@ impl FjallStore {
             max_batch_bytes: options.max_batch_bytes.max(1),
             delete_chunk_records: options.delete_chunk_records.max(1),
             max_deferred: options.write_queue_capacity.max(1),
+            event_durable_within: options.event_durable_within,
         };
         let writer = Writer::new(Arc::clone(&shared), rx, limits);
         let writer = std::thread::Builder::new()
@@ -114,6 +120,7 @@ impl FjallStore {
             tx,
             threads: Mutex::new(Threads { writer: Some(writer), sweeper }),
             sweep_batch_max,
+            max_queued_events: (options.write_queue_capacity / 4).max(1),
         })
     }
 
@@ -582,6 +589,39 @@ impl RefreshStore for FjallStore {
             // No family can name an invalid end-user or tenant: nothing to revoke.
             None => Box::pin(ready(Ok(()))),
         }
+    }
+}
+
+impl EventStore for FjallStore {
+    fn append_event(&self, event: &AuditEvent) -> Result<Commit, StoreError> {
+        if let Some(refused) = self.shared.refusal() {
+            return Err(refused);
+        }
+        let key = keys::event_key(&event.tenant, &event.id).ok_or_else(|| invalid(Space::Events, "event"))?;
+        let value = codec::encode(&key, event)?;
+        if !self.shared.event_queued(self.max_queued_events) {
+            return Err(StoreError::Busy("too many audit events queued".to_owned()));
+        }
+        let (done, rx) = oneshot::channel();
+        match self.tx.try_send(Request::Write { op: WriteOp::AppendEvent { key, value }, done }) {
+            Ok(()) => {
+                let shared = Arc::clone(&self.shared);
+                Ok(Box::pin(async move {
+                    rx.await.unwrap_or_else(|_| Err(shared.refusal().unwrap_or(StoreError::Closed)))
+                }))
+            }
+            Err(refused) => {
+                self.shared.event_dequeued();
+                Err(match refused {
+                    TrySendError::Full(_) => StoreError::Busy("write queue full".to_owned()),
+                    TrySendError::Disconnected(_) => StoreError::Closed,
+                })
+            }
+        }
+    }
+
+    fn list_events(&self, tenant: &str, query: &EventQuery) -> Read<EventPage> {
+        Read::ready(self.list_events_now(tenant, query))
     }
 }
 

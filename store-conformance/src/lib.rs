@@ -167,6 +167,14 @@ macro_rules! __for_each_case {
                 every_acknowledged_kind_of_record_survives_reopening,
                 deletions_survive_reopening,
             }
+            events {
+                events_are_listed_newest_first_and_survive_reopening,
+                filters_select_by_type_actor_and_time,
+                a_walk_of_pages_meets_each_event_once,
+                events_are_per_tenant_and_need_a_stored_tenant,
+                deleting_a_tenant_deletes_its_events,
+                events_leave_after_their_tenants_retention,
+            }
             changes {
                 puts_of_each_kind_are_heard_by_the_time_they_commit,
                 deletions_of_each_kind_are_heard_by_the_time_they_commit,

@@ -1,6 +1,6 @@
 //! The conformance suite against the embedded fjall store: opened on a temporary directory
 //! with a clock the cases set, and no background sweeper, so expiry runs only when a case asks
-//! (sweep rounds until one finds nothing due).
+//! (sweep rounds until one finds nothing due), and audit events made durable within 5 ms.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,6 +25,8 @@ impl FjallHarness {
         let now = Arc::clone(&self.now);
         StoreOptions {
             sweep_interval: None,
+            // Cases await each event's commit: keep the wait for its fsync short.
+            event_durable_within: std::time::Duration::from_millis(5),
             clock: Clock::from_fn(move || now.load(Ordering::SeqCst)),
             ..StoreOptions::default()
         }

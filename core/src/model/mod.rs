@@ -1,5 +1,6 @@
-//! The domain model: tenants, their settings, clients, signing keys, users, roles and the grant and
-//! token records that outlive a response, one file per record family. These are the values the
+//! The domain model: tenants, their settings, clients, signing keys, users, roles, API keys, the
+//! grant and token records that outlive a response, and audit events, one file per record
+//! family. These are the values the
 //! store keeps; `rkyv` derives (feature `rkyv`) let the storage crate encode them without a
 //! second copy of each type.
 
@@ -21,6 +22,7 @@ macro_rules! rkyv_record {
 
 mod api_key;
 mod client;
+mod event;
 mod grant;
 mod keys;
 mod names;
@@ -33,6 +35,10 @@ pub use api_key::{
     ApiKey, KEY_PREFIX, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS, parse_key,
 };
 pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, TokenEndpointAuthMethod};
+pub use event::{
+    Actor, AuditEvent, EVENT_ID_CHARS, EventType, MAX_ACTION_BYTES, MAX_ACTOR_ID_BYTES, MAX_REASON_BYTES,
+    MAX_SOURCE_BYTES, MAX_TARGET_BYTES, Outcome, clip, event_id, event_id_floor, event_id_millis,
+};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use names::{fold_case, has_invisible};
@@ -41,7 +47,10 @@ pub use role::{
     MAX_ROLES_PER_SUBJECT, MAX_ROLES_PER_TENANT, PERMISSION_RULE, ROLE_NAME_RULE, Role, ScopePermission,
     is_valid_permission, is_valid_role_name,
 };
-pub use tenant::{MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings};
+pub use tenant::{
+    DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS,
+    MIN_AUDIT_RETENTION_DAYS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings,
+};
 pub use tokens::{OpaqueToken, Revocation};
 pub use user::{
     Address, EnableAt, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS,

@@ -21,6 +21,11 @@ rkyv_record! {
         pub refresh_token_ttl_secs: u32,
         /// Lifetime of authorization codes.
         pub code_ttl_secs: u32,
+        /// How long the tenant's audit events are kept, in days:
+        /// [`MIN_AUDIT_RETENTION_DAYS`] to [`MAX_AUDIT_RETENTION_DAYS`]. Applies to the events
+        /// already stored as well: the store's sweeper removes every event older than this,
+        /// as the setting reads when it sweeps.
+        pub audit_retention_days: u32,
         /// Lifetime of an SSO session (and of its cookie); `None` takes the server's
         /// `--session-ttl-secs`.
         pub session_ttl_secs: Option<u32>,
@@ -66,9 +71,19 @@ impl Default for TenantSettings {
             password_min_length: MIN_PASSWORD_CHARS,
             password_reject_common: true,
             self_service_registration: false,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 }
+
+/// Audit retention of a tenant that sets none (and of tenants stored before the setting).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+/// Shortest audit retention a tenant may set: a day, so an investigation the morning after
+/// still finds the events.
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = 1;
+/// Longest audit retention a tenant may set (ten years): keeps the time arithmetic far from
+/// any overflow and the store from holding events forever by a typo.
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 3650;
 
 /// Longest token lifetime a setting may hold (one year): bounds how long retired keys stay.
 pub const MAX_TTL_SECS: u32 = 365 * 24 * 3600;
@@ -85,7 +100,8 @@ impl TenantSettings {
     /// Checks that every token lifetime is positive and at most [`MAX_TTL_SECS`], a session
     /// lifetime (when set) [`MIN_SESSION_TTL_SECS`] to [`MAX_TTL_SECS`], and a refresh reuse
     /// grace (when set) at most [`MAX_REFRESH_REUSE_GRACE_SECS`], and a password minimum of
-    /// [`MIN_PASSWORD_CHARS`] to [`MAX_MIN_PASSWORD_CHARS`].
+    /// [`MIN_PASSWORD_CHARS`] to [`MAX_MIN_PASSWORD_CHARS`], and an audit retention of
+    /// [`MIN_AUDIT_RETENTION_DAYS`] to [`MAX_AUDIT_RETENTION_DAYS`].
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [
             ("access_token_ttl_secs", self.access_token_ttl_secs),
@@ -116,7 +132,18 @@ impl TenantSettings {
                 "password_min_length must be between {MIN_PASSWORD_CHARS} and {MAX_MIN_PASSWORD_CHARS}"
             ));
         }
+        if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit_retention_days) {
+            return Err(format!(
+                "audit_retention_days must be between {MIN_AUDIT_RETENTION_DAYS} and {MAX_AUDIT_RETENTION_DAYS}"
+            ));
+        }
         Ok(())
+    }
+
+    /// The oldest moment whose audit events are still kept at `now`: events before it are
+    /// due for removal.
+    pub fn audit_kept_from(&self, now: UnixSecs) -> UnixSecs {
+        now.saturating_sub(i64::from(self.audit_retention_days) * 24 * 3600)
     }
 
     /// What this tenant asks of a new password.
@@ -200,6 +227,25 @@ mod tests {
         assert_eq!(shown["password_min_length"], 8);
         assert_eq!(shown["password_reject_common"], true);
         assert_eq!(shown["self_service_registration"], false);
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_ninety_days_and_is_bounded() {
+        let ok = |audit_retention_days| {
+            TenantSettings { audit_retention_days, ..TenantSettings::default() }.validate().is_ok()
+        };
+        for days in [1, 90, 3650] {
+            assert!(ok(days), "{days}");
+        }
+        for days in [0, 3651, u32::MAX] {
+            assert!(!ok(days), "{days}");
+        }
+        let old: TenantSettings = serde_json::from_str(r#"{"code_ttl_secs": 30}"#).expect("old body");
+        assert_eq!(old.audit_retention_days, 90);
+        let s = TenantSettings { audit_retention_days: 2, ..TenantSettings::default() };
+        assert_eq!(s.audit_kept_from(1_000_000), 1_000_000 - 2 * 86_400);
+        let shown = serde_json::to_value(TenantSettings::default()).expect("json");
+        assert_eq!(shown["audit_retention_days"], 90);
     }
 
     #[test]

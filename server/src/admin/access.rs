@@ -1,5 +1,5 @@
 //! Authentication and authorization of admin requests: the one place that decides who is
-//! calling ([`Caller`]) and whether they may call this route. The bootstrap admin key may do
+//! calling (an audit `Actor`) and whether they may call this route. The bootstrap admin key may do
 //! everything. Besides it, a tenant's own access tokens are accepted on that tenant's routes
 //! when their `permissions` allow the route (`core::admin_access`); the token is checked as
 //! the tenant's `/introspect` would check it (signature or store, expiry, revocation, its
@@ -16,7 +16,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method};
 use tessera_core::admin_access::{self, Access, Area, Need};
 use tessera_core::introspection::{Asker, IntrospectionResponse};
-use tessera_core::model::parse_key;
+use tessera_core::model::{Actor, parse_key};
 use tessera_core::rbac::Entitlements;
 use tessera_core::{jwt, secret};
 
@@ -24,32 +24,6 @@ use crate::app::App;
 use crate::http::respond::ApiError;
 use crate::router::AdminRoute;
 use crate::tokens;
-
-/// Who an authorized admin request comes from, for the record of what they changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
-    /// The bootstrap admin key.
-    AdminKey,
-    /// An API key of the route's tenant, by id.
-    ApiKey(String),
-    /// An access token of the route's tenant.
-    Token {
-        /// Its subject: an end-user, or the client for its own tokens.
-        sub: String,
-        /// The client it was issued to.
-        client_id: String,
-    },
-}
-
-impl std::fmt::Display for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::AdminKey => f.write_str("admin key"),
-            Self::ApiKey(id) => write!(f, "API key {id}"),
-            Self::Token { sub, client_id } => write!(f, "token of {sub} via client {client_id}"),
-        }
-    }
-}
 
 /// The `Authorization: Bearer` credential, if any.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -94,19 +68,21 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         | AdminRoute::UserRole(t, _, _)
         | AdminRoute::ClientRoles(t, _)
         | AdminRoute::ClientRole(t, _, _) => (Some(t), read_or_write(Area::Roles)),
+        AdminRoute::Events(t) => (Some(t), Need::Permission(Area::Events, Access::Read)),
     }
 }
 
-/// Authenticates the request and checks that the caller may use `route` with `method`.
+/// Authenticates the request and checks that the caller may use `route` with `method`; says
+/// who is acting, which every admin change's audit event records.
 pub async fn authorize(
     app: &App,
     route: &AdminRoute,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Caller, ApiError> {
+) -> Result<Actor, ApiError> {
     let Some(credential) = bearer(headers) else { return Err(ApiError::Unauthorized) };
     if secret::matches(credential, &app.admin_key_digest) {
-        return Ok(Caller::AdminKey);
+        return Ok(Actor::AdminKey);
     }
     let (tenant, need) = need(route, method);
     let Some(tenant) = tenant else { return Err(ApiError::Unauthorized) };
@@ -133,10 +109,9 @@ pub async fn authorize(
     }
     let sub = answer.sub.unwrap_or_default();
     if parse_key(credential).is_some() {
-        tracing::info!(target: "tessera::admin", %tenant, api_key = %sub, permission = %admin_access::permission(area, access), "API key used with an admin permission");
-        return Ok(Caller::ApiKey(sub));
+        return Ok(Actor::ApiKey { id: sub });
     }
-    Ok(Caller::Token { sub, client_id: answer.client_id.unwrap_or_default() })
+    Ok(Actor::Token { sub, client_id: answer.client_id.unwrap_or_default() })
 }
 
 /// What introspection at `tenant` says of `credential`, if it is a live access token there

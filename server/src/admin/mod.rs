@@ -1,10 +1,13 @@
 //! The admin API under `/api/v1` (API.md): JSON in and out, and dispatch to one module per
 //! resource, once `access` has said who is calling and that they may. Every change is durable
-//! before the answer, and logged with who made it.
+//! before the answer, and every change (any method but GET and HEAD on a tenant's routes) is
+//! recorded as an audit event with who made it, from where, and the status it ended with
+//! (`crate::audit`).
 
 pub mod access;
 pub mod api_keys;
 pub mod clients;
+pub mod events;
 pub mod keys;
 pub mod revoke_all;
 pub mod roles;
@@ -13,12 +16,14 @@ pub mod tokens;
 pub mod user_grants;
 pub mod users;
 
-use access::Caller;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
+use tessera_core::admin_access::Need;
+use tessera_core::model::{Actor, EventType, Outcome};
 
 use crate::app::App;
+use crate::audit::{self, Bound, Caller, Draft};
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
 use crate::router::AdminRoute;
@@ -47,8 +52,8 @@ pub fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value
     Ok(value)
 }
 
-/// Runs an admin request `caller` was authorized for ([`access::authorize`]); a change is
-/// logged with its caller and outcome.
+/// Runs an admin request that `authorize` let through for `caller`, and records the change it
+/// made, if any.
 pub async fn dispatch(
     app: &App,
     caller: &Caller,
@@ -57,19 +62,78 @@ pub async fn dispatch(
     query: Option<&str>,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<Resp, ApiError> {
-    let change = (!matches!(*method, Method::GET | Method::HEAD)).then(|| format!("{route:?}"));
-    let outcome = run(app, route, method, query, headers, body).await;
-    if let Some(route) = change {
-        let status = match &outcome {
-            Ok(resp) => resp.status().as_u16(),
-            Err(err) => err.status().as_u16(),
+) -> Resp {
+    let created = matches!(route, AdminRoute::Tenants).then(|| created_tenant(&body)).flatten();
+    let change = audit::admin_change(&route, method, created.as_deref());
+    if let (Actor::ApiKey { .. }, (Some(tenant), Need::Permission(area, access))) =
+        (&caller.actor, access::need(&route, method))
+    {
+        // An API key is a long-lived credential: each admin use of one is on the record.
+        let permission = tessera_core::admin_access::permission(area, access);
+        let draft = Draft {
+            tenant,
+            kind: EventType::ApiKeyAdminUse,
+            actor: caller.actor.clone(),
+            action: method.as_str(),
+            target: format!("{route:?}"),
+            source: caller.source,
+            outcome: Outcome::Success,
+            reason: Some(&permission),
         };
-        tracing::info!(target: "tessera::admin", %caller, %method, %route, status, "admin change");
+        app.audit.record(&*app.store, Bound::Never, draft);
     }
-    outcome
+    let resp = run(app, route, method, query, headers, body).await.unwrap_or_else(ApiError::into_response);
+    if let Some(change) = change {
+        record_change(app, caller, method, change, resp.status()).await;
+    }
+    resp
 }
 
+/// The id a tenant creation's body names, if it names one.
+fn created_tenant(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("id")?.as_str().map(str::to_owned)
+}
+
+/// Records an admin change, or logs it when its event would go with its tenant.
+async fn record_change(
+    app: &App,
+    caller: &Caller,
+    method: &Method,
+    change: audit::AdminChange,
+    status: http::StatusCode,
+) {
+    let outcome = audit::outcome_of(status);
+    if change.log_only_on_success && status.is_success() {
+        tracing::info!(
+            target: "tessera::audit",
+            tenant = %change.tenant,
+            actor = caller.actor.kind_name(),
+            actor_id = caller.actor.principal().unwrap_or_default(),
+            source = %caller.source,
+            "tenant deleted"
+        );
+        return;
+    }
+    // A request for a tenant that does not exist has nobody to tell.
+    if status == http::StatusCode::NOT_FOUND && !matches!(app.store.tenant(&change.tenant).await, Ok(Some(_)))
+    {
+        return;
+    }
+    let draft = Draft {
+        tenant: &change.tenant,
+        kind: change.kind,
+        actor: caller.actor.clone(),
+        action: method.as_str(),
+        target: change.target,
+        source: caller.source,
+        outcome,
+        reason: Some(status.as_str()),
+    };
+    app.audit.record(&*app.store, Bound::Never, draft);
+}
+
+/// Runs an authorized admin request.
 async fn run(
     app: &App,
     route: AdminRoute,
@@ -162,6 +226,7 @@ async fn run(
             let rotate = if body.is_empty() { Default::default() } else { json_body(headers, &body)? };
             api_keys::rotate(app, &t, &k, rotate).await
         }
+        (AdminRoute::Events(t), Method::GET) => events::list(app, &t, query).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

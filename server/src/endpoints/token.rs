@@ -5,27 +5,83 @@
 //! opaque token durably stored before the response leaves), and for end-user grants an ID
 //! token and a refresh token.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use bytes::Bytes;
+use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
+use tessera_core::client_auth;
 use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::grants;
-use tessera_core::model::{Client, GrantType};
+use tessera_core::model::{Actor, Client, EventType, GrantType, Outcome, is_valid_id};
 use tessera_core::token::{self, TokenResponse};
 
 use super::authenticate_client;
 use crate::app::{App, TenantCx};
+use crate::audit::{Bound, Draft};
 use crate::http::respond::{Resp, json_no_store, oauth_error};
 use crate::issue;
 use crate::metrics::issued::Issued;
 use crate::util::now;
 
+/// What a token request got as far as naming, for the event of its failure.
+#[derive(Default)]
+struct Seen {
+    /// The client, once authenticated (a reference count on the success path, no copy).
+    client: Option<Arc<Client>>,
+    /// The grant, once parsed.
+    grant: Option<GrantType>,
+}
+
 /// Handles a token request.
-pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes) -> Resp {
-    match token(app, &cx, headers, &body).await {
+pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes, peer: IpAddr) -> Resp {
+    let mut seen = Seen::default();
+    match token(app, &cx, headers, &body, &mut seen).await {
         Ok(resp) => json_no_store(StatusCode::OK, &resp),
-        Err(err) => oauth_error(&err),
+        Err(err) => {
+            record_failure(app, &cx, headers, &body, seen, &err, peer);
+            oauth_error(&err)
+        }
     }
+}
+
+/// Records a refused token request (`token.failure`, bounded per tenant: see `crate::audit`).
+/// The actor is the client if it authenticated; otherwise nobody, with the client id the
+/// request claimed as the target when it is one a client could have (so an operator sees
+/// which client is being guessed at). The reason is the OAuth error code; the request's
+/// secrets, codes and tokens are never read into the event.
+fn record_failure(
+    app: &App,
+    cx: &TenantCx,
+    headers: &HeaderMap,
+    body: &[u8],
+    seen: Seen,
+    err: &OAuthError,
+    peer: IpAddr,
+) {
+    let (actor, target) = match seen.client {
+        Some(client) => (Actor::Client { client_id: client.client_id.clone() }, "token".to_owned()),
+        None => {
+            let claimed = Form::parse(body).ok().and_then(|form| {
+                let presented = client_auth::extract(headers.get(AUTHORIZATION).map(|v| v.as_bytes()), &form);
+                presented.ok().map(|p| p.client_id().to_owned()).filter(|id| is_valid_id(id))
+            });
+            (Actor::Anonymous, claimed.map_or_else(|| "token".to_owned(), |id| format!("clients/{id}")))
+        }
+    };
+    let draft = Draft {
+        tenant: &cx.tenant.id,
+        kind: EventType::TokenFailure,
+        actor,
+        action: seen.grant.map_or("unknown", GrantType::as_str),
+        target,
+        source: peer,
+        outcome: Outcome::Failure,
+        reason: Some(err.code().as_str()),
+    };
+    app.audit.record(&*app.store, Bound::PerTenant, draft);
 }
 
 async fn token(
@@ -33,9 +89,12 @@ async fn token(
     cx: &TenantCx,
     headers: &HeaderMap,
     body: &[u8],
+    seen: &mut Seen,
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::parse(body)?;
+    seen.grant = form.get("grant_type").and_then(GrantType::parse);
     let client = authenticate_client(app, cx, headers, &form).await?;
+    seen.client = Some(Arc::clone(&client));
     let request = token::parse(&form)?;
     // Before any handler runs: a client that may not redeem codes must not be able to use one
     // up.

@@ -8,7 +8,7 @@ pub mod cors;
 pub mod respond;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::admin;
 use crate::app::App;
+use crate::audit::Caller;
 use crate::endpoints;
 use crate::metrics::http::RouteName;
 use crate::metrics::scrape;
@@ -155,15 +156,15 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
                 return cors::preflight(&app.origins, &tenant, endpoint, req.headers()).await;
             }
             let origin = cors::request_origin(req.headers());
-            let mut resp = protocol(app, tenant.clone(), endpoint, req).await;
+            let mut resp = protocol(app, tenant.clone(), endpoint, req, peer.ip()).await;
             cors::decorate(&app.origins, &tenant, endpoint, origin.as_ref(), &mut resp).await;
             resp
         }
         Route::Admin(route) => {
             // Who asks is checked before the body is read: a stranger gets nothing to send
             // a megabyte into.
-            let caller = match admin::access::authorize(app, &route, req.method(), req.headers()).await {
-                Ok(caller) => caller,
+            let actor = match admin::access::authorize(app, &route, req.method(), req.headers()).await {
+                Ok(actor) => actor,
                 Err(refused) => return refused.into_response(),
             };
             let (parts, body) = req.into_parts();
@@ -172,9 +173,8 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
                 Err(body::BodyError::TooLarge) => return ApiError::TooLarge.into_response(),
                 Err(body::BodyError::Io(e)) => return ApiError::BadRequest(e).into_response(),
             };
-            admin::dispatch(app, &caller, route, &parts.method, parts.uri.query(), &parts.headers, body)
-                .await
-                .unwrap_or_else(ApiError::into_response)
+            let caller = Caller { actor, source: peer.ip() };
+            admin::dispatch(app, &caller, route, &parts.method, parts.uri.query(), &parts.headers, body).await
         }
         Route::Live => plain(StatusCode::OK, "ok"),
         Route::Ready => scrape::ready(app).await,
@@ -226,7 +226,13 @@ fn method_not_allowed(allow: &'static str) -> Resp {
     resp
 }
 
-async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<Incoming>) -> Resp {
+async fn protocol(
+    app: &App,
+    tenant: String,
+    endpoint: Endpoint,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Resp {
     let cx = match app.tenant(&tenant).await {
         Ok(Some(cx)) => cx,
         Ok(None) => {
@@ -267,8 +273,8 @@ async fn protocol(app: &App, tenant: String, endpoint: Endpoint, req: Request<In
         Err(body::BodyError::Io(e)) => return oauth_error(&OAuthError::new(Reason::MalformedBody, e)),
     };
     match form_endpoint {
-        FormEndpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Token => endpoints::token::handle(app, cx, &parts.headers, body, peer).await,
         FormEndpoint::Introspect => endpoints::introspect::handle(app, cx, &parts.headers, body).await,
-        FormEndpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body).await,
+        FormEndpoint::Revoke => endpoints::revoke::handle(app, cx, &parts.headers, body, peer).await,
     }
 }

@@ -140,11 +140,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The HTTP status the error is answered with.
-    pub fn status(&self) -> StatusCode {
-        self.status_and_code().0
-    }
-
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),

@@ -131,11 +131,20 @@ pub struct Live {
     pub store_writable: bool,
     /// The store's group commits, when the store counts them.
     pub commits: Option<CommitReading>,
+    /// Audit events handed to the store.
+    pub audit_recorded: u64,
+    /// Audit events dropped, by why: `(reason, count)`.
+    pub audit_dropped: Vec<(&'static str, u64)>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LimitLabels {
     limit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DropLabels {
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -180,6 +189,23 @@ impl Live {
             "store_writable",
             "1 while the store takes writes, 0 once it refuses them",
             writable,
+        );
+        let recorded = Counter::<u64>::default();
+        recorded.inc_by(self.audit_recorded);
+        registry.register(
+            "audit_events_recorded",
+            "Audit events handed to the store's group commit",
+            recorded,
+        );
+        let dropped = Family::<DropLabels, Counter>::default();
+        for &(reason, n) in &self.audit_dropped {
+            dropped.get_or_create(&DropLabels { reason }).inc_by(n);
+        }
+        registry.register(
+            "audit_events_dropped",
+            "Audit events not recorded, by reason (store_busy: the store's queue was full; \
+             rate_limited: past a tenant's bound on failure events)",
+            dropped,
         );
         if let Some(commits) = &self.commits {
             registry.register(
@@ -259,5 +285,18 @@ mod tests {
         assert!(text.contains("tessera_store_commit_duration_seconds_bucket{le=\"0.001\"} 5\n"), "{text}");
         assert!(text.contains("tessera_store_commit_writes_bucket{le=\"+Inf\"} 6\n"), "{text}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn audit_drops_are_counted_by_reason() {
+        let live = Live {
+            audit_recorded: 7,
+            audit_dropped: vec![("store_busy", 2), ("rate_limited", 3)],
+            ..Live::default()
+        };
+        let text = Metrics::new().render(&live);
+        assert!(text.contains("tessera_audit_events_recorded_total 7\n"), "{text}");
+        assert!(text.contains("tessera_audit_events_dropped_total{reason=\"store_busy\"} 2\n"), "{text}");
+        assert!(text.contains("tessera_audit_events_dropped_total{reason=\"rate_limited\"} 3\n"), "{text}");
     }
 }

@@ -36,6 +36,7 @@ pub fn live(app: &App) -> Live {
         caches.push(("clients", reading.clients));
         store.commit_reading()
     });
+    let audit = app.audit.counts();
     Live {
         open_connections,
         refusals: vec![
@@ -49,6 +50,8 @@ pub fn live(app: &App) -> Live {
         signer_queue: app.signer.queue_depth(),
         store_writable: app.store.is_writable(),
         commits,
+        audit_recorded: audit.recorded,
+        audit_dropped: vec![("store_busy", audit.dropped_busy), ("rate_limited", audit.dropped_rate)],
     }
 }
 

@@ -2,13 +2,16 @@
 //! validated again, rate limits (`ratelimit.rs`: a refusal is the form again with 429 and
 //! `Retry-After`, an account guessed from many addresses waits first), the password verified
 //! through the password gate (at capacity: the form again with 503 and `Retry-After`), then a
-//! new session and the authorization's next step (consent or the response).
+//! new session and the authorization's next step (consent or the response). A verified
+//! attempt, right or wrong, is an audit event (`login.success`, `login.failure`): the user's
+//! id when the name matched a user, and nothing of what was typed otherwise (a password typed
+//! into the username field must not be stored).
 
 use std::time::Instant;
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
-use tessera_core::model::User;
+use tessera_core::model::{Actor, EventType, Outcome, User};
 
 use super::csrf::Purpose;
 use super::flow::{Flow, FormPost, form_post};
@@ -18,6 +21,7 @@ use super::ratelimit::{Limited, Refused};
 use super::session::{self, StartError};
 use super::{Input, error_page};
 use crate::app::{App, TenantCx};
+use crate::audit::{Bound, Draft};
 use crate::http::respond::{PageError, Resp, retry_after_secs, set_retry_after, store_error};
 use crate::password::{DUMMY_HASH, PasswordError};
 use crate::util::now;
@@ -45,6 +49,26 @@ async fn find_user(
         return app.store.user_by_email(tenant, name).await;
     }
     Ok(None)
+}
+
+/// Records a verified sign-in attempt: by `user` if the name matched one, else by nobody.
+/// Failures are bounded per tenant (`crate::audit`): anyone can make them.
+fn record(app: &App, cx: &TenantCx, input: &Input, user: Option<&str>, failed: Option<&'static str>) {
+    let (kind, outcome, bound) = match failed {
+        None => (EventType::LoginSuccess, Outcome::Success, Bound::Never),
+        Some(_) => (EventType::LoginFailure, Outcome::Failure, Bound::PerTenant),
+    };
+    let draft = Draft {
+        tenant: &cx.tenant.id,
+        kind,
+        actor: user.map_or(Actor::Anonymous, |sub| Actor::EndUser { sub: sub.to_owned() }),
+        action: "login",
+        target: user.map(|sub| format!("users/{sub}")).unwrap_or_default(),
+        source: input.peer.ip(),
+        outcome,
+        reason: failed,
+    };
+    app.audit.record(&*app.store, bound, draft);
 }
 
 /// `POST /login`.
@@ -106,20 +130,27 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         // disabled the account tells its owner; the log says why the sign-in failed.
         Some(user) if verified && user.disabled => {
             tracing::info!(tenant = %cx.tenant.id, user = %user.id, "sign-in refused: the user is disabled");
+            record(app, cx, input, Some(&user.id), Some("user_disabled"));
             app.login_limits.failed(&cx.tenant.id, username, Instant::now());
             return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
         }
         Some(user) if verified => user,
         // 200, not 401: a 401 must carry a `WWW-Authenticate` challenge (RFC 9110 15.5.2),
         // and a form login has none; the page itself says what went wrong.
-        _ => {
+        found => {
+            let why = if found.is_some() { "wrong_password" } else { "unknown_user" };
+            record(app, cx, input, found.as_ref().map(|u| u.id.as_str()), Some(why));
             app.login_limits.failed(&cx.tenant.id, username, Instant::now());
             return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
         }
     };
+    let user_id = user.id.clone();
     let now = now();
     let (current, set_cookie) = match session::start(app, cx, &input.headers, user, now).await {
-        Ok(started) => started,
+        Ok(started) => {
+            record(app, cx, input, Some(&user_id), None);
+            started
+        }
         Err(StartError::Store(err)) => return flow.fail(store_error(err)),
         Err(StartError::Internal(detail)) => return error_page(Some(cx), PageError::Internal(detail)),
     };

@@ -102,6 +102,56 @@ impl From<TenantV2> for Tenant {
     }
 }
 
+/// [`Tenant`] as format version 3 laid it out, before the audit retention: read-only, to
+/// decode version-3 tenant records. Frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantV3 {
+    pub(super) id: String,
+    pub(super) display_name: String,
+    pub(super) settings: TenantSettingsV3,
+    pub(super) created_at: UnixSecs,
+}
+
+/// [`TenantSettings`] as format version 3 of [`Tenant`] laid it out; frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantSettingsV3 {
+    pub(super) access_token_alg: SigningAlg,
+    pub(super) access_token_ttl_secs: u32,
+    pub(super) id_token_ttl_secs: u32,
+    pub(super) refresh_token_ttl_secs: u32,
+    pub(super) code_ttl_secs: u32,
+    pub(super) session_ttl_secs: Option<u32>,
+    pub(super) refresh_reuse_grace_secs: Option<u32>,
+    pub(super) password_min_length: u32,
+    pub(super) password_reject_common: bool,
+    pub(super) self_service_registration: bool,
+}
+
+impl From<TenantV3> for Tenant {
+    /// A tenant stored before audit events had a retention keeps them for the default.
+    fn from(v3: TenantV3) -> Self {
+        let s = v3.settings;
+        Tenant {
+            id: v3.id,
+            display_name: v3.display_name,
+            settings: TenantSettings {
+                access_token_alg: s.access_token_alg,
+                access_token_ttl_secs: s.access_token_ttl_secs,
+                id_token_ttl_secs: s.id_token_ttl_secs,
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                code_ttl_secs: s.code_ttl_secs,
+                session_ttl_secs: s.session_ttl_secs,
+                refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+                password_min_length: s.password_min_length,
+                password_reject_common: s.password_reject_common,
+                self_service_registration: s.self_service_registration,
+                ..TenantSettings::default()
+            },
+            created_at: v3.created_at,
+        }
+    }
+}
+
 /// [`Client`] as format version 1 laid it out, before `pkce_plain_allowed`: read-only, to
 /// decode version-1 client records. Frozen: its fields, their order and their types are the
 /// archived layout of those records, so nothing here may change (the enums it uses are shared

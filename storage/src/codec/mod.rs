@@ -12,7 +12,8 @@
 //! invariants are asserted before a record is written and again after it is read: a record that
 //! was fine when written and fails them on the way back was damaged on disk.
 //!
-//! `records` holds each record type's invariants against its key, `legacy` the frozen layouts
+//! `records` holds each record type's invariants against its key (audit events included),
+//! `legacy` the frozen layouts
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
@@ -56,6 +57,10 @@ pub(crate) const FORMAT_V2: u8 = 2;
 /// added to its settings; an older tenant has the defaults: 8 characters, the list on,
 /// registration off).
 pub(crate) const FORMAT_V3: u8 = 3;
+
+/// Version 4 of `Tenant` (`audit_retention_days` was added to its settings; an older tenant
+/// keeps its events for the default 90 days).
+pub(crate) const FORMAT_V4: u8 = 4;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

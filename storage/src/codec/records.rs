@@ -7,14 +7,15 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    ApiKey, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, Tenant,
-    UnixSecs, User, is_valid_id,
+    ApiKey, AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session,
+    Tenant, UnixSecs, User, is_valid_id,
 };
 
 use super::legacy::{
-    ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, UserV1,
+    ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
+    UserV1,
 };
-use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, Record, StoredCode, StoredFamily};
+use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -51,7 +52,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V3;
+    const FORMAT: u8 = FORMAT_V4;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -63,6 +64,11 @@ impl Record for Tenant {
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V3 => Some(
+                rkyv::from_bytes::<TenantV3, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V2 => Some(
                 rkyv::from_bytes::<TenantV2, rancor::Error>(archive)
                     .map(Into::into)
@@ -305,5 +311,15 @@ impl Record for StoredFamily {
 
     fn exp(&self) -> Option<UnixSecs> {
         Some(self.expires_at)
+    }
+}
+
+impl Record for AuditEvent {
+    const SPACE: Space = Space::Events;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        check_id("tenant id", &self.tenant)?;
+        check_scoped(key, &self.tenant, self.id.as_bytes())?;
+        self.validate()
     }
 }

@@ -2,10 +2,17 @@
 //! to one batch, persists once, and completes every waiter of the round; holds back writes to a
 //! tenant being deleted; poisons the store when a commit or fsync fails. What each write does
 //! is the business of the transaction modules it calls.
+//!
+//! Audit events are the one write that does not ask for an fsync: a round of nothing but
+//! events commits its batch (visible to reads) without persisting, and their waiters complete
+//! with the next round that persists, or after `Limits::event_durable_within`, when the writer
+//! persists for them alone. So events share the fsyncs of the writes around them and never
+//! add one to a request path, and a flood of them costs at most one fsync a second.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Instant;
 
 use fjall::PersistMode;
 use tessera_core::store::StoreError;
@@ -13,7 +20,8 @@ use tessera_core::store::StoreError;
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
 use super::{
-    Done, Limits, Refusable, Request, WriteOp, expiry, grants, request_bytes, roles, sessions, tenancy, users,
+    Done, Limits, Refusable, Request, WriteOp, events, expiry, grants, request_bytes, roles, sessions,
+    tenancy, users,
 };
 use crate::state::{Shared, io};
 
@@ -26,11 +34,26 @@ pub(crate) struct Writer {
     /// Writes to tenants being deleted, held back (in order) until the deletion is done, so a
     /// write submitted after `delete_tenant` is not deleted by it.
     deferred: VecDeque<(WriteOp, Done)>,
+    /// Waiters of events applied but not yet covered by an fsync, and when the first of them
+    /// was applied.
+    lazy: Vec<Done>,
+    lazy_since: Option<Instant>,
+    /// Set once the writer is closing: events then get their fsync without waiting.
+    closing: bool,
 }
 
 impl Writer {
     pub(crate) fn new(shared: Arc<Shared>, rx: Receiver<Request>, limits: Limits) -> Self {
-        Self { shared, rx, limits, deletions: Vec::new(), deferred: VecDeque::new() }
+        Self {
+            shared,
+            rx,
+            limits,
+            deletions: Vec::new(),
+            deferred: VecDeque::new(),
+            lazy: Vec::new(),
+            lazy_since: None,
+            closing: false,
+        }
     }
 
     /// Runs rounds until closed (or every sender is gone) and all work is finished.
@@ -42,6 +65,11 @@ impl Writer {
                 closing = self.receive(&mut requests);
             }
             if closing && requests.is_empty() && self.deletions.is_empty() && self.deferred.is_empty() {
+                // Events still waiting for an fsync get theirs before the writer stops.
+                if !self.lazy.is_empty() {
+                    self.closing = true;
+                    self.round(VecDeque::new());
+                }
                 return;
             }
             self.round(requests);
@@ -69,8 +97,17 @@ impl Writer {
     /// there is nothing else to do. Returns whether the writer should close.
     fn receive(&mut self, requests: &mut VecDeque<Request>) -> bool {
         if requests.is_empty() && self.deletions.is_empty() {
-            match self.rx.recv() {
-                Ok(Request::Close) | Err(_) => return true,
+            // With events waiting for an fsync, wait no longer than they may.
+            let first = match self.lazy_since {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(since) => {
+                    self.rx.recv_timeout(self.limits.event_durable_within.saturating_sub(since.elapsed()))
+                }
+            };
+            match first {
+                Ok(Request::Close) | Err(RecvTimeoutError::Disconnected) => return true,
+                // Their time is up: an empty round persists them.
+                Err(RecvTimeoutError::Timeout) => return false,
                 Ok(request) => requests.push_back(request),
             }
         }
@@ -100,10 +137,25 @@ impl Writer {
             .apply(&mut round, &mut requests)
             .and_then(|()| self.delete_chunks(&mut round))
             .and_then(|()| round.flush());
-        let durable = applied.and_then(|()| if round.durable.is_empty() { Ok(()) } else { self.persist() });
+        if applied.is_ok() && !round.lazy.is_empty() {
+            self.lazy_since.get_or_insert(began);
+            self.lazy.append(&mut round.lazy);
+        }
+        let lazy_due = self.closing
+            || self.lazy_since.is_some_and(|since| since.elapsed() >= self.limits.event_durable_within);
+        let persists = !round.durable.is_empty() || (lazy_due && !self.lazy.is_empty());
+        let durable = applied.and_then(|()| if persists { self.persist() } else { Ok(()) });
         match durable {
             Ok(()) => {
                 round.announce();
+                if persists {
+                    // Events applied in this or earlier rounds are covered by this fsync too;
+                    // completed first, so whoever's write shared the fsync finds them done.
+                    let mut covered = std::mem::take(&mut self.lazy);
+                    covered.append(&mut round.durable);
+                    round.durable = covered;
+                    self.lazy_since = None;
+                }
                 shared.count_committed(round.durable.len());
                 if !round.durable.is_empty() {
                     shared.stats.committed(round.durable.len(), began.elapsed());
@@ -118,7 +170,7 @@ impl Writer {
             }
             Err(err) => {
                 shared.poison(&err);
-                for done in round.durable {
+                for done in round.durable.into_iter().chain(round.lazy) {
                     let _ = done.send(Err(StoreError::Poisoned));
                 }
                 // Dropping the sweeper's senders tells it the round failed.
@@ -137,6 +189,10 @@ impl Writer {
                     let handled = index_keys.len();
                     expiry::expire(round, &index_keys, now)?;
                     round.expired.push((done, handled));
+                }
+                Request::PruneEvents { keys, done } => {
+                    events::prune(round, &keys);
+                    round.expired.push((done, keys.len()));
                 }
                 Request::Write { op, done } => {
                     if self.is_blocked(&op) {
@@ -247,6 +303,13 @@ impl Writer {
                             let outcome = roles::unassign(round, grant, member);
                             settle(round, done, outcome)?;
                         }
+                        WriteOp::AppendEvent { key, value } => {
+                            self.shared.event_dequeued();
+                            match events::append(round, key, value) {
+                                Ok(Ok(())) => round.lazy.push(done),
+                                refused_or_failed => settle(round, done, refused_or_failed)?,
+                            }
+                        }
                     }
                 }
             }
@@ -303,6 +366,10 @@ impl Writer {
             }
         }
         for (_, done) in self.deferred.drain(..) {
+            let _ = done.send(Err(StoreError::Poisoned));
+        }
+        self.lazy_since = None;
+        for done in self.lazy.drain(..) {
             let _ = done.send(Err(StoreError::Poisoned));
         }
         for deletion in self.deletions.drain(..) {

@@ -26,12 +26,14 @@
 //! deletion), `sessions` (sessions with their by-user index, ending a user's sessions),
 //! `grants` (codes, refresh tokens and families with their by-user index, applying
 //! `tessera_core::rules`),
-//! `tenancy` (creating tenants and clients, rotating signing keys), `roles` (roles and their
-//! assignments), `expiry` (the sweeper's
-//! deletions) and `deletion` (a tenant, in chunks).
+//! `tenancy` (creating tenants and clients, rotating signing keys, replacing a record only while
+//! it is stored), `roles` (roles and their assignments), `expiry` (the sweeper's deletions),
+//! `events` (audit events, which ride rounds without asking for an fsync of their own) and
+//! `deletion` (a tenant, in chunks).
 
 mod deletion;
 mod engine;
+mod events;
 mod expiry;
 mod grants;
 mod roles;
@@ -65,6 +67,9 @@ pub(crate) enum Request {
     /// the entries. Sent by the sweeper; answered with the number of entries handled once applied
     /// (no fsync: a lost expiry deletion is redone by the next sweep).
     Expire { index_keys: Vec<Slice>, now: UnixSecs, done: Sender<usize> },
+    /// Delete these audit events, past their tenant's retention. Sent by the sweeper; answered
+    /// like `Expire` (no fsync of its own: a lost deletion is redone by the next sweep).
+    PruneEvents { keys: Vec<Slice>, done: Sender<usize> },
     /// Finish everything queued before this and stop.
     Close,
 }
@@ -131,6 +136,9 @@ pub(crate) enum WriteOp {
     /// Replace a record that does not expire (`value` under `key`) only if one is stored
     /// there: else `StoreError::Conflict`, so a late write never revives a deleted record.
     Replace { space: Space, key: Vec<u8>, value: Vec<u8> },
+    /// Append an audit event (`value` under `key`) if its tenant is stored. It rides the
+    /// round's batch but asks for no fsync: `done` completes with the next one (see `events`).
+    AppendEvent { key: Vec<u8>, value: Vec<u8> },
 }
 
 /// The arguments of [`WriteOp::RotateKey`] (boxed: a key record would grow every op).
@@ -180,6 +188,7 @@ impl WriteOp {
             Self::Assign(assignment) => keys::owner(Space::RoleGrants, &assignment.grant),
             Self::Unassign { grant, .. } => keys::owner(Space::RoleGrants, grant),
             Self::Replace { space, key, .. } => keys::owner(*space, key),
+            Self::AppendEvent { key, .. } => keys::owner(Space::Events, key),
         }
     }
 
@@ -200,7 +209,8 @@ impl WriteOp {
             Self::PutSession { key, value, entry, .. } => key.len() + value.len() + entry.len(),
             Self::PutConsent { key, value }
             | Self::PutRefresh { key, value, .. }
-            | Self::Create { key, value, .. } => key.len() + value.len(),
+            | Self::Create { key, value, .. }
+            | Self::AppendEvent { key, value } => key.len() + value.len(),
             Self::RotateKey(rotate) => rotate.key.len() + rotate.value.len(),
             Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
             Self::PutRole(put) => put.key.len() + put.value.len(),
@@ -221,12 +231,15 @@ pub(crate) struct Limits {
     /// Writes held back behind a tenant deletion before the writer finishes that deletion in
     /// one go rather than let them pile up.
     pub(crate) max_deferred: usize,
+    /// How long an audit event may wait for an fsync (`StoreOptions::event_durable_within`).
+    pub(crate) event_durable_within: std::time::Duration,
 }
 
 fn request_bytes(request: &Request) -> usize {
     match request {
         Request::Write { op, .. } => op.size_bytes(),
         Request::Expire { index_keys, .. } => index_keys.iter().map(|k| k.len()).sum(),
+        Request::PruneEvents { keys, .. } => keys.iter().map(|k| k.len()).sum(),
         Request::Close => 0,
     }
 }

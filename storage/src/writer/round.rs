@@ -41,6 +41,9 @@ pub(super) struct Round<'a> {
     changes: Vec<Change>,
     /// Waiters completed by the round's fsync.
     pub(super) durable: Vec<Done>,
+    /// Waiters of writes that ask for no fsync of their own (audit events): completed by the
+    /// next one, this round's or a later round's (see `events`).
+    pub(super) lazy: Vec<Done>,
     /// The sweeper's requests handled this round, with how many entries each held.
     pub(super) expired: Vec<(Sender<usize>, usize)>,
 }
@@ -54,6 +57,7 @@ impl<'a> Round<'a> {
             recording: shared.feed.is_heard(),
             changes: Vec::new(),
             durable: Vec::new(),
+            lazy: Vec::new(),
             expired: Vec::new(),
         }
     }
@@ -91,7 +95,8 @@ impl<'a> Round<'a> {
             | Space::RefreshTokens
             | Space::RefreshFamilies
             | Space::SessionUsers
-            | Space::FamilyUsers => {}
+            | Space::FamilyUsers
+            | Space::Events => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -124,7 +129,8 @@ impl<'a> Round<'a> {
             | Space::RefreshTokens
             | Space::RefreshFamilies
             | Space::SessionUsers
-            | Space::FamilyUsers => {}
+            | Space::FamilyUsers
+            | Space::Events => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }

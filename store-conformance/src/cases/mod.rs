@@ -1,5 +1,5 @@
-//! The cases, one module per kind of record (plus tenancy and durability, which span them, and
-//! the change feed).
+//! The cases, one module per kind of record (audit events included; plus tenancy and
+//! durability, which span them, and the change feed).
 //! Each case is an `async fn(&impl Harness)` that starts from a fresh store and panics on any
 //! behaviour the store's contract forbids. They are reached only through the list in
 //! `__for_each_case!` (see the crate doc).
@@ -10,6 +10,7 @@ pub(crate) mod codes;
 pub(crate) mod consents;
 pub(crate) mod creation;
 pub(crate) mod durability;
+pub(crate) mod events;
 mod every_kind;
 pub(crate) mod records;
 pub(crate) mod refresh;
