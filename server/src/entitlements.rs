@@ -18,8 +18,7 @@ pub async fn of(app: &App, tenant: &str, subject: Subject<'_>) -> Result<Entitle
     Ok(app.store.roles(tenant).await?.entitlements(&ids))
 }
 
-/// The tenant's rules of which scope needs which permission.
+/// The tenant's rules of which scope needs which permission (its `scope_permissions`).
 pub fn scope_rules(tenant: &Tenant) -> &[ScopePermission] {
-    let _ = tenant;
-    &[]
+    &tenant.settings.scope_permissions
 }

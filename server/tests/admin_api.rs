@@ -29,6 +29,7 @@ fn default_settings() -> Value {
         "password_reject_common": true,
         "self_service_registration": false,
         "audit_retention_days": 90,
+        "scope_permissions": [],
     })
 }
 
@@ -140,6 +141,7 @@ async fn settings_get_and_put() {
         "password_reject_common": false,
         "self_service_registration": true,
         "audit_retention_days": 30,
+        "scope_permissions": [{ "scope": "docs.write", "permission": "docs:write" }],
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);

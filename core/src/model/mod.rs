@@ -44,8 +44,8 @@ pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use names::{fold_case, has_invisible};
 pub use role::{
     MAX_DESCRIPTION_BYTES, MAX_PERMISSION_BYTES, MAX_PERMISSIONS_PER_ROLE, MAX_ROLE_NAME_BYTES,
-    MAX_ROLES_PER_SUBJECT, MAX_ROLES_PER_TENANT, PERMISSION_RULE, ROLE_NAME_RULE, Role, ScopePermission,
-    is_valid_permission, is_valid_role_name,
+    MAX_ROLES_PER_SUBJECT, MAX_ROLES_PER_TENANT, MAX_SCOPE_PERMISSIONS, PERMISSION_RULE, ROLE_NAME_RULE,
+    Role, ScopePermission, is_valid_permission, is_valid_role_name, validate_scope_permissions,
 };
 pub use tenant::{
     DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS,

@@ -78,6 +78,30 @@ pub fn is_valid_permission(permission: &str) -> bool {
         && permission.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
+/// Most scope rules a tenant may set.
+pub const MAX_SCOPE_PERMISSIONS: usize = 256;
+
+/// Checks a tenant's scope rules: each scope a valid scope value named once, each permission
+/// a valid permission, at most [`MAX_SCOPE_PERMISSIONS`].
+pub fn validate_scope_permissions(requirements: &[ScopePermission]) -> Result<(), String> {
+    if requirements.len() > MAX_SCOPE_PERMISSIONS {
+        return Err(format!("at most {MAX_SCOPE_PERMISSIONS} scope permissions"));
+    }
+    for (i, r) in requirements.iter().enumerate() {
+        let one = crate::scope::parse(&r.scope).ok().filter(|v| v.len() == 1 && v[0] == r.scope);
+        if one.is_none() {
+            return Err(format!("scope_permissions: {:?} is not one scope value", r.scope));
+        }
+        if !is_valid_permission(&r.permission) {
+            return Err(format!("scope_permissions: {:?} is not {}", r.permission, PERMISSION_RULE));
+        }
+        if requirements[..i].iter().any(|o| o.scope == r.scope) {
+            return Err(format!("scope_permissions: scope {:?} is named twice", r.scope));
+        }
+    }
+    Ok(())
+}
+
 impl Role {
     /// Checks every invariant of a stored role; the error says which one failed.
     pub fn validate(&self) -> Result<(), String> {
@@ -162,6 +186,25 @@ mod tests {
         for bad in ["", "a b", "a\"b", "a\\b", "é", "a\nb", &"p".repeat(129)] {
             assert!(!is_valid_permission(bad), "{bad}");
         }
+    }
+
+    fn rule(scope: &str, permission: &str) -> ScopePermission {
+        ScopePermission { scope: scope.into(), permission: permission.into() }
+    }
+
+    #[test]
+    fn scope_rules_are_validated() {
+        assert_eq!(validate_scope_permissions(&[rule("docs.write", "docs:write")]), Ok(()));
+        for bad in [
+            vec![rule("two words", "p")],
+            vec![rule("", "p")],
+            vec![rule("s", "bad permission")],
+            vec![rule("s", "p"), rule("s", "q")],
+        ] {
+            assert!(validate_scope_permissions(&bad).is_err(), "{bad:?}");
+        }
+        let many: Vec<_> = (0..=MAX_SCOPE_PERMISSIONS).map(|i| rule(&format!("s{i}"), "p")).collect();
+        assert!(validate_scope_permissions(&many).is_err());
     }
 
     #[test]

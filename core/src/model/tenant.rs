@@ -1,9 +1,10 @@
 //! Tenants: one issuer each, with the lifetimes and algorithms of what it issues, its password
-//! policy, and the bounds those settings must keep.
+//! policy, the scopes that need a permission, and the bounds those settings must keep.
 
 use serde::{Deserialize, Serialize};
 
-use super::{SigningAlg, UnixSecs};
+use super::role::validate_scope_permissions;
+use super::{ScopePermission, SigningAlg, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -13,6 +14,9 @@ rkyv_record! {
     pub struct TenantSettings {
         /// Algorithm of JWT access tokens.
         pub access_token_alg: SigningAlg,
+        /// Scopes that only a subject holding a permission may be granted
+        /// (`crate::rbac::check_scope`); none by default.
+        pub scope_permissions: Vec<ScopePermission>,
         /// Lifetime of access tokens.
         pub access_token_ttl_secs: u32,
         /// Lifetime of ID tokens.
@@ -62,6 +66,7 @@ impl Default for TenantSettings {
     fn default() -> Self {
         Self {
             access_token_alg: SigningAlg::ES384,
+            scope_permissions: Vec::new(),
             access_token_ttl_secs: 3600,
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 14 * 24 * 3600,
@@ -132,6 +137,7 @@ impl TenantSettings {
                 "password_min_length must be between {MIN_PASSWORD_CHARS} and {MAX_MIN_PASSWORD_CHARS}"
             ));
         }
+        validate_scope_permissions(&self.scope_permissions)?;
         if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit_retention_days) {
             return Err(format!(
                 "audit_retention_days must be between {MIN_AUDIT_RETENTION_DAYS} and {MAX_AUDIT_RETENTION_DAYS}"

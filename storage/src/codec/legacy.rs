@@ -152,6 +152,59 @@ impl From<TenantV3> for Tenant {
     }
 }
 
+/// [`Tenant`] as format version 4 laid it out, before scopes could require a permission:
+/// read-only, to decode version-4 tenant records. Frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantV4 {
+    pub(super) id: String,
+    pub(super) display_name: String,
+    pub(super) settings: TenantSettingsV4,
+    pub(super) created_at: UnixSecs,
+}
+
+/// [`TenantSettings`] as format version 4 of [`Tenant`] laid it out; frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantSettingsV4 {
+    pub(super) access_token_alg: SigningAlg,
+    pub(super) access_token_ttl_secs: u32,
+    pub(super) id_token_ttl_secs: u32,
+    pub(super) refresh_token_ttl_secs: u32,
+    pub(super) code_ttl_secs: u32,
+    pub(super) audit_retention_days: u32,
+    pub(super) session_ttl_secs: Option<u32>,
+    pub(super) refresh_reuse_grace_secs: Option<u32>,
+    pub(super) password_min_length: u32,
+    pub(super) password_reject_common: bool,
+    pub(super) self_service_registration: bool,
+}
+
+impl From<TenantV4> for Tenant {
+    /// A tenant stored before scope rules has none: every scope is for anyone the client's
+    /// registration allows.
+    fn from(v4: TenantV4) -> Self {
+        let s = v4.settings;
+        Tenant {
+            id: v4.id,
+            display_name: v4.display_name,
+            settings: TenantSettings {
+                access_token_alg: s.access_token_alg,
+                scope_permissions: Vec::new(),
+                access_token_ttl_secs: s.access_token_ttl_secs,
+                id_token_ttl_secs: s.id_token_ttl_secs,
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                code_ttl_secs: s.code_ttl_secs,
+                audit_retention_days: s.audit_retention_days,
+                session_ttl_secs: s.session_ttl_secs,
+                refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+                password_min_length: s.password_min_length,
+                password_reject_common: s.password_reject_common,
+                self_service_registration: s.self_service_registration,
+            },
+            created_at: v4.created_at,
+        }
+    }
+}
+
 /// [`Client`] as format version 1 laid it out, before `pkce_plain_allowed`: read-only, to
 /// decode version-1 client records. Frozen: its fields, their order and their types are the
 /// archived layout of those records, so nothing here may change (the enums it uses are shared

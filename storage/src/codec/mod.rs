@@ -62,6 +62,10 @@ pub(crate) const FORMAT_V3: u8 = 3;
 /// keeps its events for the default 90 days).
 pub(crate) const FORMAT_V4: u8 = 4;
 
+/// Version 5 of `Tenant` (`scope_permissions` was added to its settings, after
+/// `access_token_alg`; an older tenant has no scope rules).
+pub(crate) const FORMAT_V5: u8 = 5;
+
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
 

@@ -13,9 +13,9 @@ use tessera_core::model::{
 
 use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
-    UserV1,
+    TenantV4, UserV1,
 };
-use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, Record, StoredCode, StoredFamily};
+use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -52,7 +52,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V4;
+    const FORMAT: u8 = FORMAT_V5;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -64,6 +64,11 @@ impl Record for Tenant {
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V4 => Some(
+                rkyv::from_bytes::<TenantV4, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V3 => Some(
                 rkyv::from_bytes::<TenantV3, rancor::Error>(archive)
                     .map(Into::into)

@@ -6,6 +6,7 @@
 
 mod events;
 mod grants;
+mod scope_rules;
 mod tokens;
 
 use rkyv::rancor;
@@ -30,7 +31,7 @@ fn tenant(id: &str) -> Tenant {
 fn round_trip_with_version_byte() {
     let t = tenant("acme");
     let bytes = encode(b"acme", &t).unwrap();
-    assert_eq!(bytes[0], FORMAT_V4);
+    assert_eq!(bytes[0], FORMAT_V5);
     assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
 }
 
@@ -422,7 +423,7 @@ fn clients_are_written_as_version_3() {
     let bad = Client { grants_valid_from: -1, ..client(false) };
     assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
-    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V4);
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V5);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
@@ -624,7 +625,8 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
     let v1 = unhex(GOLDEN_TENANT_V1);
     let (v2, v3) = (unhex(GOLDEN_TENANT_V2), unhex(GOLDEN_TENANT_V3));
     let v4 = unhex(events::GOLDEN_TENANT_V4);
-    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4]);
+    let v5 = unhex(scope_rules::GOLDEN_TENANT_V5);
+    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4, &v5]);
     // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
     // that passes its checks with the server defaults.
     let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();
