@@ -51,7 +51,7 @@ pub struct App {
     /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
     /// API keys' uses since their last use was last written (`api_keys.rs`).
-    pub api_key_uses: crate::api_keys::LastUses,
+    pub api_key_uses: crate::last_uses::LastUses,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
@@ -124,7 +124,7 @@ impl App {
             page_key,
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
-            api_key_uses: crate::api_keys::LastUses::default(),
+            api_key_uses: crate::last_uses::LastUses::default(),
             verified_jwts: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)

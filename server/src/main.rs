@@ -17,6 +17,7 @@ mod grants;
 mod http;
 mod issue;
 mod keyring;
+mod last_uses;
 mod metrics;
 mod password;
 mod policy;
