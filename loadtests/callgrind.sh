@@ -7,10 +7,12 @@
 # `tessera-load --scenarios S --concurrency 8 --requests $N --threads 1 --warmup 0` (N=2000),
 # a dump, and the total divided by N. Then, on the last server, SCRAPES scrapes of /metrics
 # between two dumps. Prints `scenario instructions_per_request` and `scrape instructions bytes`.
+# PERMISSIONS=N (default 0): both clients hold a role granting N permissions, so their tokens
+# carry them.
 set -euo pipefail
 BIN=$1 LOAD=$2; shift 2
 SCENARIOS=${*:-cc_jwt cc_opaque introspect}
-N=${N:-2000} SCRAPES=${SCRAPES:-20}
+N=${N:-2000} SCRAPES=${SCRAPES:-20} PERMISSIONS=${PERMISSIONS:-0}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tessera-cg.XXXXXX")
 KEY=cg-admin-key-0123456789abcdefghijklmnopqr
 PID=
@@ -28,6 +30,14 @@ start() {
   client() { curl -fs -XPOST -H "$A" -H "$J" "$B/api/v1/tenants/default/clients" \
     -d "{\"grant_types\":[\"client_credentials\"],\"scope\":\"api:read\",\"access_token_format\":\"$1\"}"; }
   C=$(client jwt); O=$(client opaque)
+  if [ "$PERMISSIONS" -gt 0 ]; then
+    perms=$(seq 1 "$PERMISSIONS" | awk '{printf "%s\"orders:permission:%03d\"", (NR>1?",":""), $1}')
+    curl -fs -XPOST -H "$A" -H "$J" "$B/api/v1/tenants/default/roles" -d "{\"name\":\"bench\",\"permissions\":[$perms]}" >/dev/null
+    for c in "$C" "$O"; do
+      curl -fs -XPOST -H "$A" -H "$J" "$B/api/v1/tenants/default/clients/$(jq -r .client_id <<<"$c")/roles" \
+        -d '{"role":"bench"}' >/dev/null
+    done
+  fi
 }
 measure() { # LABEL COMMAND...: zero, run, dump; prints the instructions of the run
   callgrind_control --zero "$PID" >/dev/null

@@ -423,11 +423,13 @@ pub(crate) fn role_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
 /// which is also the key its cached role ids live under; `None` if an id is invalid.
 pub(crate) fn subject_prefix(tenant: &str, subject: Subject<'_>) -> Option<Vec<u8>> {
     let (tag, id) = subject_parts(subject);
-    if !is_valid_id(id) {
+    if !is_valid_id(id) || !is_valid_id(tenant) {
         return None;
     }
-    let mut key = tenant_prefix(tenant)?;
-    key.extend_from_slice(&[tag, SEP]);
+    // Read at every token issue: one allocation of the final size.
+    let mut key = Vec::with_capacity(tenant.len() + id.len() + 4);
+    key.extend_from_slice(tenant.as_bytes());
+    key.extend_from_slice(&[SEP, tag, SEP]);
     key.extend_from_slice(id.as_bytes());
     key.push(SEP);
     Some(key)

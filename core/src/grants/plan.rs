@@ -84,7 +84,12 @@ impl IssuePlan {
         rules: &[ScopePermission],
         source: ScopeSource,
     ) -> Result<Self, OAuthError> {
-        self.scope = rbac::admit_scope(&self.scope, &held, rules, source == ScopeSource::Requested)?;
+        if rules.is_empty() {
+            // No scope needs a permission: the scope stands as planned.
+            rbac::check_size(&held)?;
+        } else {
+            self.scope = rbac::admit_scope(&self.scope, &held, rules, source == ScopeSource::Requested)?;
+        }
         self.entitlements = held;
         Ok(self)
     }
