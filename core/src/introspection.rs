@@ -56,6 +56,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<IntrospectionRequest<'a>, OAuthEr
 }
 
 /// The introspection response (RFC 7662 2.2).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct IntrospectionResponse {
     /// Whether the token is active.

@@ -56,7 +56,7 @@ impl TenantKeys {
 }
 
 /// A key as the admin API shows it: never the private half.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyListing {
     /// Key id.
     pub kid: String,
@@ -72,7 +72,8 @@ pub struct KeyListing {
     pub retired_at: Option<UnixSecs>,
     /// When it leaves the JWKS.
     pub expires_at: Option<UnixSecs>,
-    /// The public JWK.
+    /// The public JWK (RFC 7517).
+    #[schema(value_type = Object)]
     pub public_jwk: serde_json::Value,
 }
 

@@ -176,6 +176,11 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
                 .await
                 .unwrap_or_else(ApiError::into_response)
         }
+        // No credential: the document describes the API and holds no secret (`admin::openapi`).
+        Route::OpenApi if req.method() != Method::GET && req.method() != Method::HEAD => {
+            method_not_allowed("GET, HEAD")
+        }
+        Route::OpenApi => admin::openapi::serve(),
         Route::Live => plain(StatusCode::OK, "ok"),
         Route::Ready => scrape::ready(app).await,
         // With `--metrics-listen`, the scrape is served there only.
