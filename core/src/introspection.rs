@@ -72,9 +72,11 @@ pub struct IntrospectionResponse {
     pub token_type: Option<&'static str>,
     /// Expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub exp: Option<UnixSecs>,
     /// Issued at.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub iat: Option<UnixSecs>,
     /// Subject.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -67,11 +67,11 @@ pub struct KeyListing {
     /// `software` or `pkcs11`.
     pub backend: &'static str,
     /// Creation time.
-    pub created_at: UnixSecs,
+    pub created_at: i64,
     /// When it stopped being current.
-    pub retired_at: Option<UnixSecs>,
+    pub retired_at: Option<i64>,
     /// When it leaves the JWKS.
-    pub expires_at: Option<UnixSecs>,
+    pub expires_at: Option<i64>,
     /// The public JWK (RFC 7517).
     #[schema(value_type = Object)]
     pub public_jwk: serde_json::Value,

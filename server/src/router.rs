@@ -194,6 +194,7 @@ const ROUTES: [(&str, Kind); 39] = [
 
 /// The path templates of the admin API (`/api/v1/...`), the OpenAPI document's included: what
 /// the document must describe (`admin::openapi`'s tests).
+#[cfg(test)]
 pub fn api_paths() -> impl Iterator<Item = &'static str> {
     ROUTES.iter().map(|(path, _)| *path).filter(|path| path.starts_with("/api/v1/"))
 }

@@ -6,9 +6,7 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::model::{
-    ApiKey, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS, UnixSecs,
-};
+use tessera_core::model::{ApiKey, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS};
 use tessera_core::rbac::RoleSet;
 use tessera_core::{scope, secret};
 use utoipa::ToSchema;
@@ -37,7 +35,7 @@ pub struct CreateBody {
     /// When the key stops working, in seconds since the epoch: in the future, at most ten
     /// years ahead; `null` or absent for never.
     #[serde(default)]
-    expires_at: Option<UnixSecs>,
+    expires_at: Option<i64>,
     /// Roles (by id or name) whose permissions the key carries.
     #[serde(default)]
     roles: Vec<String>,
@@ -64,17 +62,17 @@ pub struct ApiKeyView<'a> {
     /// The scope it carries.
     scope: &'a str,
     /// When it stops working; `null` for never.
-    expires_at: Option<UnixSecs>,
+    expires_at: Option<i64>,
     /// The roles it carries.
     roles: Vec<RoleRef>,
     /// When it was created, in seconds since the epoch.
-    created_at: UnixSecs,
+    created_at: i64,
     /// When its current secret was made.
-    rotated_at: UnixSecs,
+    rotated_at: i64,
     /// Until when the previous secret still works; `null` when it does not.
-    previous_valid_until: Option<UnixSecs>,
+    previous_valid_until: Option<i64>,
     /// When it was last used, coarsely (written at most once per interval); `null` if never.
-    last_used_at: Option<UnixSecs>,
+    last_used_at: Option<i64>,
     /// The key: only in the answer that made it, shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,

@@ -58,7 +58,7 @@ async fn in_force(at: UnixSecs) -> bool {
 #[derive(Serialize, ToSchema)]
 pub struct CutOff {
     /// Grants begun before this second (seconds since the epoch) no longer work.
-    grants_valid_from: UnixSecs,
+    grants_valid_from: i64,
 }
 
 fn answer(grants_valid_from: UnixSecs) -> Resp {
