@@ -110,8 +110,17 @@ impl Checker {
         if let Some(query) = query {
             path = format!("{path}?{query}");
         }
-        let reply = server.admin(method.clone(), path.strip_prefix("/api/v1").expect("/api/v1"), body).await;
+        let reply =
+            server.admin(method.clone(), path.strip_prefix("/api/v1").expect("/api/v1"), body.clone()).await;
         self.check(&method, template, reply.status.as_u16(), &reply.text, &reply.json);
+        // A body the server took must be one the document describes.
+        if let Some(body) = body.filter(|_| reply.status.is_success()) {
+            let op = format!("{method} {template}");
+            let operation = &self.doc["paths"][template][method.as_str().to_ascii_lowercase()];
+            let schema = operation["requestBody"]["content"]["application/json"].get("schema");
+            let schema = schema.unwrap_or_else(|| panic!("{op} took a body it does not document")).clone();
+            self.validate(&format!("{op} request"), &schema, &body, &body.to_string());
+        }
         reply.json
     }
 
@@ -137,18 +146,22 @@ impl Checker {
         assert!(operation.is_object(), "{op} is not documented");
         let response = &operation["responses"][status.to_string()];
         assert!(response.is_object(), "{op} answered {status}, which is not documented: {text}");
-        match response["content"]["application/json"].get("schema") {
-            Some(schema) => {
-                let mut root = schema.clone();
-                root["components"] = self.components.clone();
-                let validator = jsonschema::draft202012::new(&root)
-                    .unwrap_or_else(|e| panic!("{op} {status}: the schema does not compile: {e}"));
-                let errors: Vec<String> = validator.iter_errors(json).map(|e| e.to_string()).collect();
-                assert!(errors.is_empty(), "{op} {status}: {errors:?}\nbody: {text}");
-            }
+        match response["content"]["application/json"].get("schema").cloned() {
+            Some(schema) => self.validate(&format!("{op} {status}"), &schema, json, text),
             None => assert!(text.is_empty(), "{op} {status} documents no body but sent {text}"),
         }
         self.seen.entry(op).or_default().insert(status);
+    }
+
+    /// Validates `json` against `schema`, its `$ref`s resolved in the (closed) components.
+    #[track_caller]
+    fn validate(&self, what: &str, schema: &Value, json: &Value, text: &str) {
+        let mut root = schema.clone();
+        root["components"] = self.components.clone();
+        let validator = jsonschema::draft202012::new(&root)
+            .unwrap_or_else(|e| panic!("{what}: the schema does not compile: {e}"));
+        let errors: Vec<String> = validator.iter_errors(json).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{what}: {errors:?}\nbody: {text}");
     }
 }
 

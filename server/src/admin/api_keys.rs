@@ -11,7 +11,7 @@ use tessera_core::rbac::RoleSet;
 use tessera_core::{scope, secret};
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::roles::RoleRef;
 use super::tenant_or_404;
 use crate::app::App;

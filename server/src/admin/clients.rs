@@ -16,7 +16,7 @@ use tessera_core::model::{
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, ErrorBody, Resp, json_no_store};

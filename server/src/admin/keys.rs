@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, NotFound};
+use super::refusals::{Conflict, Denied, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};

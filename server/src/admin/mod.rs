@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod clients;
 pub mod keys;
 pub mod openapi;
+pub mod refusals;
 pub mod revoke_all;
 pub mod roles;
 pub mod tenants;

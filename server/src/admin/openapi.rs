@@ -11,22 +11,21 @@
 //! first request, and served as bytes.
 //!
 //! Documenting a new route: `#[utoipa::path]` on its handler (path as in the router's table,
-//! `{name}` parameters and all), `ToSchema` on its body and answer types, the handler in
-//! `paths(...)` below; the unit tests here and `tests/openapi.rs` fail until that is done.
+//! `{name}` parameters and all; its own answers, and its errors from `refusals`), `ToSchema` on
+//! its body and answer types, the handler in `paths(...)` below, and the operation in the list
+//! of `tests/openapi.rs` with a call that succeeds and one that fails; the unit tests here and
+//! that test fail until it is done.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use tessera_core::admin_access::{self, Need};
-use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr, Required, Schema};
-use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{RefOr, Required, Schema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{access, api_keys, clients, keys, revoke_all, roles, tenants, tokens, users};
 use crate::http::respond::{ErrorBody, Resp, json_public, plain};
@@ -114,67 +113,6 @@ impl PartialSchema for DocumentShape {
 }
 
 impl ToSchema for DocumentShape {}
-
-/// An error answer: the [`ErrorBody`] shape.
-fn error(description: &str) -> RefOr<Response> {
-    let body = ContentBuilder::new().schema(Some(Ref::from_schema_name(ErrorBody::name()))).build();
-    ResponseBuilder::new().description(description).content("application/json", body).build().into()
-}
-
-fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    list.iter().map(|(status, description)| ((*status).to_owned(), error(description))).collect()
-}
-
-/// What any authenticated admin route may answer besides its own answers.
-pub struct Denied;
-
-impl IntoResponses for Denied {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[
-            ("401", "No credential, or not a live admin key, access token or API key of the tenant"),
-            (
-                "403",
-                "The credential may not do this: a missing permission, another tenant, or a route only the admin key may use",
-            ),
-            ("413", "The request body is over 64 KiB"),
-            ("500", "Something broke; the detail is in the server's log only"),
-            ("503", "The store is unavailable, or too much password work at once (with `Retry-After`)"),
-        ])
-    }
-}
-
-/// 404: the tenant or another resource the path names does not exist.
-pub struct NotFound;
-
-impl IntoResponses for NotFound {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("404", "The tenant, or what the path names in it, does not exist")])
-    }
-}
-
-/// What a route with a JSON body answers to one it cannot take.
-pub struct Invalid;
-
-impl IntoResponses for Invalid {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[
-            ("400", "The body is not a JSON object of this shape, or a value is refused"),
-            ("415", "The body is not `application/json`"),
-        ])
-    }
-}
-
-/// 409: the change conflicts with what is stored.
-pub struct Conflict;
-
-impl IntoResponses for Conflict {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[(
-            "409",
-            "A name or id is taken, a limit is reached, or a record changed or went meanwhile",
-        )])
-    }
-}
 
 /// The security scheme names.
 const ADMIN_KEY: &str = "admin_key";

@@ -30,7 +30,7 @@ use serde::Serialize;
 use tessera_core::model::UnixSecs;
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, NotFound};
+use super::refusals::{Conflict, Denied, NotFound};
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;

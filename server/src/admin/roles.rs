@@ -14,7 +14,7 @@ use tessera_core::secret;
 use tessera_core::store::Subject;
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tessera_core::model::{NEW_ID_RULE, Tenant, TenantSettings, is_valid_new_id};
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};

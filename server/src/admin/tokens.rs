@@ -14,7 +14,7 @@ use tessera_core::introspection::{Asker, IntrospectionResponse};
 use utoipa::ToSchema;
 
 use super::json_body;
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use crate::app::{App, TenantCx};
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
 use crate::tokens::{self, RevokeError};

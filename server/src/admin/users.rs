@@ -17,7 +17,7 @@ use tessera_core::secret;
 use tessera_core::store::Subject;
 use utoipa::ToSchema;
 
-use super::openapi::{Conflict, Denied, Invalid, NotFound};
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::roles::RoleRef;
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
