@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use tessera_core::admin_access::{self, Need};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -160,8 +160,30 @@ impl Modify for FromTheCode {
                 if !params.is_empty() {
                     op.parameters.get_or_insert_with(Vec::new).splice(0..0, params.iter().cloned());
                 }
+                optional_body(op);
                 secure(&router, path, &method, op);
             }
+        }
+    }
+}
+
+/// An `Option<T>` request body means the body may be absent, not that it may be `null`: the
+/// admin API takes JSON objects only (`admin::json_object`). utoipa writes it as `oneOf: [T,
+/// null]`; this leaves `T`, the body not required.
+fn optional_body(op: &mut Operation) {
+    let Some(RefOr::T(body)) = op.request_body.as_mut() else { return };
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else { continue };
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+        let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+        if let [a, b] = one_of.items.as_slice() {
+            let kept = match (is_null(a), is_null(b)) {
+                (false, true) => a.clone(),
+                (true, false) => b.clone(),
+                _ => continue,
+            };
+            content.schema = Some(kept);
+            body.required = Some(Required::False);
         }
     }
 }
@@ -289,6 +311,16 @@ mod tests {
         assert_eq!(tenants.as_array().map(Vec::len), Some(1), "only the admin key creates tenants");
         let users = doc["paths"]["/api/v1/tenants/{tenant}/users"]["get"]["description"].as_str();
         assert!(users.is_some_and(|d| d.contains("`admin:users:read`")), "{users:?}");
+    }
+
+    #[test]
+    fn an_optional_body_is_one_that_may_be_absent() {
+        let doc = document();
+        let body = &doc["paths"]["/api/v1/tenants/{tenant}/api-keys/{key}/rotate"]["post"]["requestBody"];
+        assert_eq!(body["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/RotateBody");
+        assert_eq!(body["required"], false, "{body}");
+        let create = &doc["paths"]["/api/v1/tenants/{tenant}/api-keys"]["post"]["requestBody"];
+        assert_eq!(create["required"], true, "{create}");
     }
 
     #[test]
