@@ -320,5 +320,18 @@ mod tests {
         assert_eq!(r.inner.at("/t/x/jwks").map(|_| ()).ok(), Some(()), "every route inserted");
         assert!(r.route("/readyz").is_some());
         assert_eq!(r.route("/metrics"), Some(Route::Metrics));
+        assert_eq!(r.route("/api/v1/openapi.json"), Some(Route::OpenApi));
+    }
+
+    /// Every template of the table was inserted (none conflicts) and gives a route.
+    #[test]
+    fn every_template_routes() {
+        let r = Router::new();
+        for (path, _) in ROUTES {
+            let sample = path.replace(['{', '}'], "");
+            let found = r.inner.at(&sample).map(|m| *m.value);
+            assert!(found.is_ok(), "{path} is not routed");
+            assert!(r.route(&sample).is_some(), "{path} has no route");
+        }
     }
 }
