@@ -56,6 +56,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<IntrospectionRequest<'a>, OAuthEr
 }
 
 /// The introspection response (RFC 7662 2.2).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct IntrospectionResponse {
     /// Whether the token is active.
@@ -71,9 +72,11 @@ pub struct IntrospectionResponse {
     pub token_type: Option<&'static str>,
     /// Expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub exp: Option<UnixSecs>,
     /// Issued at.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub iat: Option<UnixSecs>,
     /// Subject.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -56,7 +56,7 @@ impl TenantKeys {
 }
 
 /// A key as the admin API shows it: never the private half.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyListing {
     /// Key id.
     pub kid: String,
@@ -67,12 +67,13 @@ pub struct KeyListing {
     /// `software` or `pkcs11`.
     pub backend: &'static str,
     /// Creation time.
-    pub created_at: UnixSecs,
+    pub created_at: i64,
     /// When it stopped being current.
-    pub retired_at: Option<UnixSecs>,
+    pub retired_at: Option<i64>,
     /// When it leaves the JWKS.
-    pub expires_at: Option<UnixSecs>,
-    /// The public JWK.
+    pub expires_at: Option<i64>,
+    /// The public JWK (RFC 7517).
+    #[schema(value_type = Object)]
     pub public_jwk: serde_json::Value,
 }
 

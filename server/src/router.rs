@@ -64,6 +64,8 @@ pub enum Route {
     Tenant(String, Endpoint),
     /// The admin API.
     Admin(AdminRoute),
+    /// `/api/v1/openapi.json`, the admin API's OpenAPI document: no tenant, no credential.
+    OpenApi,
     /// Liveness: the process answers.
     Live,
     /// Readiness: the store accepts writes and reads, the signer answers.
@@ -139,6 +141,7 @@ enum Kind {
     ApiKey,
     ApiKeyRotate,
     Events,
+    OpenApi,
     Live,
     Ready,
     Metrics,
@@ -149,52 +152,62 @@ pub struct Router {
     inner: matchit::Router<Kind>,
 }
 
+/// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
+const ROUTES: [(&str, Kind); 40] = [
+    ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
+    ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
+    ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
+    ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Form(FormEndpoint::Token))),
+    ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Form(FormEndpoint::Introspect))),
+    ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Form(FormEndpoint::Revoke))),
+    ("/t/{tenant}/userinfo", Kind::Endpoint(Endpoint::Userinfo)),
+    ("/t/{tenant}/authorize", Kind::Endpoint(Endpoint::Web(WebEndpoint::Authorize))),
+    ("/t/{tenant}/login", Kind::Endpoint(Endpoint::Web(WebEndpoint::Login))),
+    ("/t/{tenant}/consent", Kind::Endpoint(Endpoint::Web(WebEndpoint::Consent))),
+    ("/t/{tenant}/logout", Kind::Endpoint(Endpoint::Web(WebEndpoint::Logout))),
+    ("/api/v1/tenants", Kind::Tenants),
+    ("/api/v1/tenants/{tenant}", Kind::Tenant),
+    ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
+    ("/api/v1/tenants/{tenant}/clients", Kind::Clients),
+    ("/api/v1/tenants/{tenant}/clients/{client}", Kind::Client),
+    ("/api/v1/tenants/{tenant}/clients/{client}/secret", Kind::ClientSecret),
+    ("/api/v1/tenants/{tenant}/keys", Kind::Keys),
+    ("/api/v1/tenants/{tenant}/keys/rotate", Kind::RotateKeys),
+    ("/api/v1/tenants/{tenant}/users", Kind::Users),
+    ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
+    ("/api/v1/tenants/{tenant}/users/{user}/profile", Kind::UserProfile),
+    ("/api/v1/tenants/{tenant}/users/{user}/revoke-all", Kind::UserRevokeAll),
+    ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
+    ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
+    ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
+    ("/api/v1/tenants/{tenant}/roles", Kind::Roles),
+    ("/api/v1/tenants/{tenant}/roles/{role}", Kind::Role),
+    ("/api/v1/tenants/{tenant}/users/{user}/roles", Kind::UserRoles),
+    ("/api/v1/tenants/{tenant}/users/{user}/roles/{role}", Kind::UserRole),
+    ("/api/v1/tenants/{tenant}/clients/{client}/roles", Kind::ClientRoles),
+    ("/api/v1/tenants/{tenant}/clients/{client}/roles/{role}", Kind::ClientRole),
+    ("/api/v1/tenants/{tenant}/api-keys", Kind::ApiKeys),
+    ("/api/v1/tenants/{tenant}/api-keys/{key}", Kind::ApiKey),
+    ("/api/v1/tenants/{tenant}/api-keys/{key}/rotate", Kind::ApiKeyRotate),
+    ("/api/v1/tenants/{tenant}/events", Kind::Events),
+    ("/api/v1/openapi.json", Kind::OpenApi),
+    ("/healthz", Kind::Live),
+    ("/readyz", Kind::Ready),
+    ("/metrics", Kind::Metrics),
+];
+
+/// The path templates of the admin API (`/api/v1/...`), the OpenAPI document's included: what
+/// the document must describe (`admin::openapi`'s tests).
+#[cfg(test)]
+pub fn api_paths() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|(path, _)| *path).filter(|path| path.starts_with("/api/v1/"))
+}
+
 impl Router {
     /// Builds the table.
     pub fn new() -> Self {
         let mut inner = matchit::Router::new();
-        let routes = [
-            ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
-            ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
-            ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
-            ("/t/{tenant}/token", Kind::Endpoint(Endpoint::Form(FormEndpoint::Token))),
-            ("/t/{tenant}/introspect", Kind::Endpoint(Endpoint::Form(FormEndpoint::Introspect))),
-            ("/t/{tenant}/revoke", Kind::Endpoint(Endpoint::Form(FormEndpoint::Revoke))),
-            ("/t/{tenant}/userinfo", Kind::Endpoint(Endpoint::Userinfo)),
-            ("/t/{tenant}/authorize", Kind::Endpoint(Endpoint::Web(WebEndpoint::Authorize))),
-            ("/t/{tenant}/login", Kind::Endpoint(Endpoint::Web(WebEndpoint::Login))),
-            ("/t/{tenant}/consent", Kind::Endpoint(Endpoint::Web(WebEndpoint::Consent))),
-            ("/t/{tenant}/logout", Kind::Endpoint(Endpoint::Web(WebEndpoint::Logout))),
-            ("/api/v1/tenants", Kind::Tenants),
-            ("/api/v1/tenants/{tenant}", Kind::Tenant),
-            ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
-            ("/api/v1/tenants/{tenant}/clients", Kind::Clients),
-            ("/api/v1/tenants/{tenant}/clients/{client}", Kind::Client),
-            ("/api/v1/tenants/{tenant}/clients/{client}/secret", Kind::ClientSecret),
-            ("/api/v1/tenants/{tenant}/keys", Kind::Keys),
-            ("/api/v1/tenants/{tenant}/keys/rotate", Kind::RotateKeys),
-            ("/api/v1/tenants/{tenant}/users", Kind::Users),
-            ("/api/v1/tenants/{tenant}/users/{user}", Kind::User),
-            ("/api/v1/tenants/{tenant}/users/{user}/profile", Kind::UserProfile),
-            ("/api/v1/tenants/{tenant}/users/{user}/revoke-all", Kind::UserRevokeAll),
-            ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
-            ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
-            ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
-            ("/api/v1/tenants/{tenant}/roles", Kind::Roles),
-            ("/api/v1/tenants/{tenant}/roles/{role}", Kind::Role),
-            ("/api/v1/tenants/{tenant}/users/{user}/roles", Kind::UserRoles),
-            ("/api/v1/tenants/{tenant}/users/{user}/roles/{role}", Kind::UserRole),
-            ("/api/v1/tenants/{tenant}/clients/{client}/roles", Kind::ClientRoles),
-            ("/api/v1/tenants/{tenant}/clients/{client}/roles/{role}", Kind::ClientRole),
-            ("/api/v1/tenants/{tenant}/api-keys", Kind::ApiKeys),
-            ("/api/v1/tenants/{tenant}/api-keys/{key}", Kind::ApiKey),
-            ("/api/v1/tenants/{tenant}/api-keys/{key}/rotate", Kind::ApiKeyRotate),
-            ("/api/v1/tenants/{tenant}/events", Kind::Events),
-            ("/healthz", Kind::Live),
-            ("/readyz", Kind::Ready),
-            ("/metrics", Kind::Metrics),
-        ];
-        for (path, kind) in routes {
+        for (path, kind) in ROUTES {
             // The table is static; a conflict is a programming error caught by the unit test.
             if let Err(err) = inner.insert(path, kind) {
                 tracing::error!(%err, path, "route conflict");
@@ -236,6 +249,7 @@ impl Router {
             Kind::ApiKey => Route::Admin(AdminRoute::ApiKey(tenant()?, param("key")?)),
             Kind::ApiKeyRotate => Route::Admin(AdminRoute::ApiKeyRotate(tenant()?, param("key")?)),
             Kind::Events => Route::Admin(AdminRoute::Events(tenant()?)),
+            Kind::OpenApi => Route::OpenApi,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::Metrics => Route::Metrics,
@@ -315,5 +329,18 @@ mod tests {
         assert_eq!(r.inner.at("/t/x/jwks").map(|_| ()).ok(), Some(()), "every route inserted");
         assert!(r.route("/readyz").is_some());
         assert_eq!(r.route("/metrics"), Some(Route::Metrics));
+        assert_eq!(r.route("/api/v1/openapi.json"), Some(Route::OpenApi));
+    }
+
+    /// Every template of the table was inserted (none conflicts) and gives a route.
+    #[test]
+    fn every_template_routes() {
+        let r = Router::new();
+        for (path, _) in ROUTES {
+            let sample = path.replace(['{', '}'], "");
+            let found = r.inner.at(&sample).map(|m| *m.value);
+            assert!(found.is_ok(), "{path} is not routed");
+            assert!(r.route(&sample).is_some(), "{path} has no route");
+        }
     }
 }

@@ -8,6 +8,7 @@ use super::{SigningAlg, UnixSecs, cut_off_after};
 
 rkyv_record! {
     /// How a client's access tokens are issued.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
     #[serde(rename_all = "lowercase")]
     pub enum AccessTokenFormat {
@@ -19,6 +20,7 @@ rkyv_record! {
     }
 
     /// RFC 7591 `token_endpoint_auth_method` values Tessera implements.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
     #[serde(rename_all = "snake_case")]
     pub enum TokenEndpointAuthMethod {

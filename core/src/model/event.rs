@@ -23,6 +23,7 @@ rkyv_record! {
     ///
     /// Stored by position: a new variant goes at the end.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub enum EventType {
         /// A change made through the admin API (any method but GET and HEAD), successful or not.
         #[serde(rename = "admin.change")]
@@ -51,6 +52,7 @@ rkyv_record! {
     ///
     /// Stored by position: a new variant goes at the end.
     #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(tag = "kind", rename_all = "snake_case")]
     pub enum Actor {
         /// The bootstrap admin key (it names no one: whoever holds the key).
@@ -83,6 +85,7 @@ rkyv_record! {
 
     /// How it ended.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum Outcome {
         /// It was done.
@@ -93,6 +96,7 @@ rkyv_record! {
 
     /// One audit event of a tenant.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct AuditEvent {
         /// The time-ordered id ([`event_id`]).
         pub id: String,

@@ -7,6 +7,7 @@ use super::UnixSecs;
 
 rkyv_record! {
     /// A JWS algorithm Tessera signs with.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     pub enum SigningAlg {
         /// ECDSA P-256 with SHA-256.

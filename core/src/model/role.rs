@@ -34,6 +34,7 @@ rkyv_record! {
     /// A tenant's rule that a scope may only be granted to a subject holding a permission
     /// (`crate::rbac::check_scope`).
     #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[serde(deny_unknown_fields)]
     pub struct ScopePermission {
         /// The scope value.

@@ -9,6 +9,7 @@ use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwor
 
 rkyv_record! {
     /// Per-tenant policy: token lifetimes and algorithms, passwords, registration.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct TenantSettings {

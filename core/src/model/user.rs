@@ -9,6 +9,7 @@ use super::{UnixSecs, cut_off_after, is_valid_id};
 
 rkyv_record! {
     /// A postal address (OpenID Connect Core 5.1.1). Every part is optional.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(default, deny_unknown_fields)]
     pub struct Address {

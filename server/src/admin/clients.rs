@@ -14,10 +14,12 @@ use tessera_core::model::{
     AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, TokenEndpointAuthMethod, is_valid_new_id,
 };
 use tessera_core::{registration, scope, secret};
+use utoipa::ToSchema;
 
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
-use crate::http::respond::{ApiError, Resp, json_no_store};
+use crate::http::respond::{ApiError, ErrorBody, Resp, json_no_store};
 use crate::util::{now, random};
 
 /// Most redirect URIs (and post-logout redirect URIs) a client may register.
@@ -25,56 +27,96 @@ const MAX_URIS: usize = 32;
 /// Longest URI accepted.
 const MAX_URI_BYTES: usize = 2048;
 
-/// Client metadata as sent to create or change a client. Every field is optional in a PATCH;
-/// in a POST `grant_types` is required.
-#[derive(Debug, Default, Deserialize)]
+/// Client metadata as sent to create or change a client (RFC 7591 2, with Tessera's
+/// extensions). Every field is optional in a PATCH; in a POST `grant_types` is required.
+/// Values are strings here and checked when applied, so a refused one is answered
+/// `invalid_client_metadata` (RFC 7591 3.2.2).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientMetadata {
+    /// The client id to register (generated when absent); in a PATCH, only the current one.
     #[serde(default)]
     client_id: Option<String>,
+    /// A human-readable name, at most 200 printable characters.
     #[serde(default)]
     client_name: Option<String>,
+    /// `authorization_code`, `implicit`, `refresh_token`, `client_credentials`, `password`,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
+    /// Absolute URIs without a fragment, at most 32.
     #[serde(default)]
     redirect_uris: Option<Vec<String>>,
+    /// Response types, agreeing with the grant types (RFC 7591 2.1).
     #[serde(default)]
     response_types: Option<Vec<String>>,
+    /// Space-separated scope values the client may ask for.
     #[serde(default)]
     scope: Option<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `none` (a public client).
     #[serde(default)]
     token_endpoint_auth_method: Option<String>,
+    /// `jwt` (default) or `opaque`.
     #[serde(default)]
     access_token_format: Option<String>,
+    /// `ES256`, `ES384`, `RS256` (default) or `EdDSA`.
     #[serde(default)]
     id_token_signed_response_alg: Option<String>,
+    /// Where RP-Initiated Logout may return to; absolute URIs, at most 32.
     #[serde(default)]
     post_logout_redirect_uris: Option<Vec<String>>,
+    /// Skip the consent page.
     #[serde(default)]
     first_party: Option<bool>,
+    /// Accept `code_challenge_method=plain` (RFC 7636 4.2).
     #[serde(default)]
     allow_plain_pkce: Option<bool>,
 }
 
-#[derive(Serialize)]
-struct ClientView<'a> {
+/// A client as the API shows it (RFC 7591 3.2.1): never the secret's digest, and the secret
+/// itself only in the answer that made it.
+#[derive(Serialize, ToSchema)]
+pub struct ClientView<'a> {
+    /// The client id.
     client_id: &'a str,
+    /// Its name.
     client_name: &'a str,
+    /// The grant types it may use.
     grant_types: Vec<&'static str>,
+    /// Its redirect URIs.
     redirect_uris: &'a [String],
+    /// Its response types.
     response_types: &'a [String],
+    /// Space-separated scope values it may ask for.
     scope: String,
+    /// How it authenticates at the token endpoint.
     token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// How its access tokens are issued.
     access_token_format: AccessTokenFormat,
+    /// The algorithm of its ID tokens.
     id_token_signed_response_alg: &'static str,
+    /// Where RP-Initiated Logout may return to.
     post_logout_redirect_uris: &'a [String],
+    /// Whether consent is skipped.
     first_party: bool,
+    /// Whether `code_challenge_method=plain` is accepted.
     allow_plain_pkce: bool,
+    /// When it was registered, in seconds since the epoch.
     client_id_issued_at: i64,
+    /// The secret: only in the answer that made it (registration, rotation, a public client
+    /// made confidential), shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
+    /// 0, with a secret: it does not expire (RFC 7591 3.2.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret_expires_at: Option<i64>,
+}
+
+/// `GET .../clients`.
+#[derive(Serialize, ToSchema)]
+pub struct ClientList<'a> {
+    /// The tenant's clients, without secrets.
+    clients: Vec<ClientView<'a>>,
 }
 
 fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
@@ -224,6 +266,10 @@ fn new_secret() -> Result<String, ApiError> {
 }
 
 /// Registers a client.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "create_client",
+    request_body = ClientMetadata,
+    responses((status = 201, description = "The client, with its secret unless it is public", body = ClientView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Resp, ApiError> {
     tenant_or_404(app, tenant).await?;
     if m.grant_types.is_none() {
@@ -276,20 +322,29 @@ async fn client_or_404(app: &App, tenant: &str, id: &str) -> Result<Client, ApiE
 }
 
 /// Lists a tenant's clients.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "list_clients",
+    responses((status = 200, description = "The clients", body = ClientList), NotFound, Denied))]
 pub async fn list(app: &App, tenant: &str) -> Result<Resp, ApiError> {
     tenant_or_404(app, tenant).await?;
     let clients = app.store.clients(tenant).await?;
-    let views: Vec<ClientView<'_>> = clients.iter().map(|c| view(c, None)).collect();
-    Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "clients": views })))
+    let list = ClientList { clients: clients.iter().map(|c| view(c, None)).collect() };
+    Ok(json_no_store(StatusCode::OK, &list))
 }
 
 /// Reads a client.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/clients/{client}", tag = "clients", operation_id = "get_client",
+    responses((status = 200, description = "The client", body = ClientView), NotFound, Denied))]
 pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let client = client_or_404(app, tenant, id).await?;
     Ok(json_no_store(StatusCode::OK, &view(&client, None)))
 }
 
-/// Changes a client's metadata. The id and secret are not changed here.
+/// Changes a client's metadata. The id and secret are not changed here, but a public client
+/// made confidential gets a secret, shown this once.
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/clients/{client}", tag = "clients", operation_id = "patch_client",
+    request_body = ClientMetadata,
+    responses((status = 200, description = "The changed client", body = ClientView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Result<Resp, ApiError> {
     let mut client = client_or_404(app, tenant, id).await?;
     if m.client_id.as_deref().is_some_and(|new| new != id) {
@@ -326,6 +381,8 @@ async fn ensure_id_token_key(app: &App, client: &Client) -> Result<(), ApiError>
 }
 
 /// Deletes a client.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/clients/{client}", tag = "clients", operation_id = "delete_client",
+    responses((status = 204, description = "Deleted"), NotFound, Conflict, Denied))]
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     client_or_404(app, tenant, id).await?;
     app.store.delete_client(tenant, id).await?;
@@ -333,6 +390,11 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
 }
 
 /// Replaces a confidential client's secret; the new one is returned once.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/clients/{client}/secret", tag = "clients",
+    operation_id = "rotate_client_secret",
+    responses((status = 200, description = "The client with its new secret", body = ClientView),
+        (status = 400, description = "A public client has no secret", body = ErrorBody),
+        NotFound, Conflict, Denied))]
 pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let mut client = client_or_404(app, tenant, id).await?;
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {

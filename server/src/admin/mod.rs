@@ -9,6 +9,8 @@ pub mod api_keys;
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod openapi;
+pub mod refusals;
 pub mod revoke_all;
 pub mod roles;
 pub mod tenants;
@@ -27,7 +29,6 @@ use crate::audit::{self, Bound, Caller, Draft};
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
 use crate::router::AdminRoute;
-use roles::Holder;
 
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -203,19 +204,17 @@ async fn run(
             roles::patch(app, &t, &r, json_body(headers, &body)?).await
         }
         (AdminRoute::Role(t, r), Method::DELETE) => roles::delete(app, &t, &r).await,
-        (AdminRoute::UserRoles(t, u), Method::GET) => roles::list_held(app, &t, Holder::User(&u)).await,
+        (AdminRoute::UserRoles(t, u), Method::GET) => roles::user_roles(app, &t, &u).await,
         (AdminRoute::UserRoles(t, u), Method::POST) => {
-            roles::assign(app, &t, Holder::User(&u), json_body(headers, &body)?).await
+            roles::assign_to_user(app, &t, &u, json_body(headers, &body)?).await
         }
-        (AdminRoute::UserRole(t, u, r), Method::DELETE) => {
-            roles::unassign(app, &t, Holder::User(&u), &r).await
-        }
-        (AdminRoute::ClientRoles(t, c), Method::GET) => roles::list_held(app, &t, Holder::Client(&c)).await,
+        (AdminRoute::UserRole(t, u, r), Method::DELETE) => roles::unassign_from_user(app, &t, &u, &r).await,
+        (AdminRoute::ClientRoles(t, c), Method::GET) => roles::client_roles(app, &t, &c).await,
         (AdminRoute::ClientRoles(t, c), Method::POST) => {
-            roles::assign(app, &t, Holder::Client(&c), json_body(headers, &body)?).await
+            roles::assign_to_client(app, &t, &c, json_body(headers, &body)?).await
         }
         (AdminRoute::ClientRole(t, c, r), Method::DELETE) => {
-            roles::unassign(app, &t, Holder::Client(&c), &r).await
+            roles::unassign_from_client(app, &t, &c, &r).await
         }
         (AdminRoute::ApiKeys(t), Method::GET) => api_keys::list(app, &t).await,
         (AdminRoute::ApiKeys(t), Method::POST) => api_keys::create(app, &t, json_body(headers, &body)?).await,

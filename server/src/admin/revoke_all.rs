@@ -26,8 +26,11 @@
 //! is rare.
 
 use http::StatusCode;
+use serde::Serialize;
 use tessera_core::model::UnixSecs;
+use utoipa::ToSchema;
 
+use super::refusals::{Conflict, Denied, NotFound};
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;
@@ -51,12 +54,22 @@ async fn in_force(at: UnixSecs) -> bool {
     true
 }
 
+/// The answer of both routes.
+#[derive(Serialize, ToSchema)]
+pub struct CutOff {
+    /// Grants begun before this second (seconds since the epoch) no longer work.
+    grants_valid_from: i64,
+}
+
 fn answer(grants_valid_from: UnixSecs) -> Resp {
-    json_no_store(StatusCode::OK, &serde_json::json!({ "grants_valid_from": grants_valid_from }))
+    json_no_store(StatusCode::OK, &CutOff { grants_valid_from })
 }
 
 /// Ends every grant of user `id`: cut-off first (everything stops at once), then sessions and
 /// refresh families. 200 `{"grants_valid_from": ...}`: grants begun before it no longer work.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/{user}/revoke-all", tag = "tokens",
+    operation_id = "revoke_all_of_user",
+    responses((status = 200, description = "The cut-off", body = CutOff), NotFound, Conflict, Denied))]
 pub async fn user(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let tenant = tenant_or_404(app, tenant).await?;
     let mut user = app.store.user(&tenant.id, id).await?.ok_or(ApiError::NotFound("user"))?;
@@ -78,6 +91,9 @@ pub async fn user(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
 /// Ends everything issued to client `id`: its tokens (client credentials ones included), codes
 /// and refresh families. 200 `{"grants_valid_from": ...}`. The client keeps working: what it
 /// obtains after the answer is valid.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/clients/{client}/revoke-all", tag = "tokens",
+    operation_id = "revoke_all_of_client",
+    responses((status = 200, description = "The cut-off", body = CutOff), NotFound, Conflict, Denied))]
 pub async fn client(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let tenant = tenant_or_404(app, tenant).await?;
     let client = app.store.client(&tenant.id, id).await?.ok_or(ApiError::NotFound("client"))?;

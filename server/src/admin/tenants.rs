@@ -3,51 +3,71 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{NEW_ID_RULE, Tenant, TenantSettings, is_valid_new_id};
+use utoipa::ToSchema;
 
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, json_no_store};
 use crate::util::now;
 
 /// `POST /api/v1/tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
+    /// The tenant id, the path segment of its issuer (`/t/{id}`).
     id: String,
+    /// A human-readable name, at most 200 printable characters; the id when absent.
     #[serde(default)]
     display_name: Option<String>,
+    /// The settings; absent ones take their defaults.
     #[serde(default)]
     settings: Option<TenantSettings>,
 }
 
 /// `PATCH /api/v1/tenants/{t}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTenant {
+    /// A new display name.
     #[serde(default)]
     display_name: Option<String>,
+    /// The settings to change, any of `TenantSettings`' members; the others keep their value.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     settings: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct TenantView<'a> {
+/// A tenant as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct TenantView<'a> {
+    /// The tenant id.
     id: &'a str,
+    /// Its display name.
     display_name: &'a str,
+    /// Its issuer: `{public_url}/t/{id}`.
     issuer: String,
+    /// Its settings.
     settings: &'a TenantSettings,
+    /// When it was created, in seconds since the epoch.
     created_at: i64,
 }
 
-fn view(app: &App, t: &Tenant) -> serde_json::Value {
-    serde_json::to_value(TenantView {
+/// `GET /api/v1/tenants`.
+#[derive(Serialize, ToSchema)]
+pub struct TenantList<'a> {
+    /// Every tenant.
+    tenants: Vec<TenantView<'a>>,
+}
+
+fn view<'a>(app: &App, t: &'a Tenant) -> TenantView<'a> {
+    TenantView {
         id: &t.id,
         display_name: &t.display_name,
         issuer: app.issuer(&t.id),
         settings: &t.settings,
         created_at: t.created_at,
-    })
-    .unwrap_or_default()
+    }
 }
 
 const MAX_DISPLAY_NAME: usize = 200;
@@ -66,6 +86,9 @@ fn check_settings(s: &TenantSettings) -> Result<(), ApiError> {
 }
 
 /// Creates a tenant and its first signing key; the tenant is usable when this returns.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", operation_id = "create_tenant",
+    request_body = CreateTenant,
+    responses((status = 201, description = "The tenant", body = TenantView), Invalid, Conflict, Denied))]
 pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
     if !is_valid_new_id(&body.id) {
         return Err(ApiError::BadRequest(format!("id must be {NEW_ID_RULE}")));
@@ -83,18 +106,27 @@ pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
 }
 
 /// Lists tenants.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", operation_id = "list_tenants",
+    responses((status = 200, description = "Every tenant", body = TenantList), Denied))]
 pub async fn list(app: &App) -> Result<Resp, ApiError> {
-    let tenants: Vec<serde_json::Value> = app.store.tenants().await?.iter().map(|t| view(app, t)).collect();
-    Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "tenants": tenants })))
+    let tenants = app.store.tenants().await?;
+    let tenants = TenantList { tenants: tenants.iter().map(|t| view(app, t)).collect() };
+    Ok(json_no_store(StatusCode::OK, &tenants))
 }
 
 /// Reads a tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
+    responses((status = 200, description = "The tenant", body = TenantView), NotFound, Denied))]
 pub async fn get(app: &App, id: &str) -> Result<Resp, ApiError> {
     let tenant = tenant_or_404(app, id).await?;
     Ok(json_no_store(StatusCode::OK, &view(app, &tenant)))
 }
 
 /// Changes a tenant's display name and, field by field, its settings.
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "patch_tenant",
+    request_body = PatchTenant,
+    responses((status = 200, description = "The changed tenant", body = TenantView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn patch(app: &App, id: &str, body: PatchTenant) -> Result<Resp, ApiError> {
     let mut tenant = (*tenant_or_404(app, id).await?).clone();
     if let Some(name) = body.display_name {
@@ -109,6 +141,8 @@ pub async fn patch(app: &App, id: &str, body: PatchTenant) -> Result<Resp, ApiEr
 }
 
 /// Deletes a tenant with its clients, keys and tokens.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}", tag = "tenants", operation_id = "delete_tenant",
+    responses((status = 204, description = "Deleted"), NotFound, Conflict, Denied))]
 pub async fn delete(app: &App, id: &str) -> Result<Resp, ApiError> {
     tenant_or_404(app, id).await?;
     let keys = app.store.keys(id).await?;
@@ -121,11 +155,17 @@ pub async fn delete(app: &App, id: &str) -> Result<Resp, ApiError> {
 }
 
 /// Reads a tenant's settings.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/settings", tag = "tenants", operation_id = "get_settings",
+    responses((status = 200, description = "The settings", body = TenantSettings), NotFound, Denied))]
 pub async fn get_settings(app: &App, id: &str) -> Result<Resp, ApiError> {
     Ok(json_no_store(StatusCode::OK, &tenant_or_404(app, id).await?.settings))
 }
 
 /// Replaces a tenant's settings; absent fields take their defaults, unknown fields are refused.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/settings", tag = "tenants", operation_id = "put_settings",
+    request_body = TenantSettings,
+    responses((status = 200, description = "The stored settings", body = TenantSettings),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn put_settings(app: &App, id: &str, settings: TenantSettings) -> Result<Resp, ApiError> {
     let mut tenant = (*tenant_or_404(app, id).await?).clone();
     tenant.settings = settings;

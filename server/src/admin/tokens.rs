@@ -10,9 +10,11 @@
 
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use tessera_core::introspection::Asker;
+use tessera_core::introspection::{Asker, IntrospectionResponse};
+use utoipa::ToSchema;
 
 use super::json_body;
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use crate::app::{App, TenantCx};
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
 use crate::tokens::{self, RevokeError};
@@ -22,9 +24,11 @@ use crate::tokens::{self, RevokeError};
 const MAX_TOKEN_BYTES: usize = tessera_core::jwt::MAX_TOKEN_BYTES;
 
 /// The body of both tools.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TokenBody {
+pub struct TokenBody {
+    /// Any token of the tenant: access (JWT or opaque), refresh, or an API key; 1 to 32768
+    /// bytes.
     token: String,
     /// RFC 7662 2.1 and RFC 7009 2.1 allow a hint; Tessera tells tokens apart by their shape
     /// and where they are found, so it is accepted and not needed.
@@ -51,6 +55,11 @@ async fn tenant_cx(app: &App, tenant: &str) -> Result<TenantCx, ApiError> {
 
 /// What the tenant's `/introspect` would tell a resource server of `token` (RFC 7662 2.2),
 /// refresh tokens included whichever client holds them. 200 with the answer.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens/introspect", tag = "tokens",
+    operation_id = "introspect_token",
+    request_body = TokenBody,
+    responses((status = 200, description = "What introspection says (RFC 7662 2.2)", body = IntrospectionResponse),
+        Invalid, NotFound, Denied))]
 pub async fn introspect(app: &App, tenant: &str, token: &str) -> Result<Resp, ApiError> {
     let cx = tenant_cx(app, tenant).await?;
     let answer = tokens::introspect(app, &cx, token, Asker::Operator).await?;
@@ -61,6 +70,9 @@ pub async fn introspect(app: &App, tenant: &str, token: &str) -> Result<Resp, Ap
 /// whether the token was revoked, was already, is unknown or is another tenant's: RFC 7009 2.2
 /// answers all of these alike so the call is no oracle, and 204 rather than its 200 because
 /// the admin API answers a change with nothing to show (a DELETE) with 204.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens/revoke", tag = "tokens", operation_id = "revoke_token",
+    request_body = TokenBody,
+    responses((status = 204, description = "Revoked, or nothing to revoke"), Invalid, NotFound, Conflict, Denied))]
 pub async fn revoke(app: &App, tenant: &str, token: &str) -> Result<Resp, ApiError> {
     let cx = tenant_cx(app, tenant).await?;
     match tokens::revoke(app, &cx, token, Asker::Operator).await {

@@ -8,19 +8,21 @@
 //! refused where they are used (`User::standing_of`).
 
 use http::StatusCode;
-use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Deserializer, Serialize};
 use tessera_core::form::Form;
 use tessera_core::listing::{self, UserQuery};
 use tessera_core::model::{Address, EnableAt, User, has_invisible};
 use tessera_core::password_policy::PasswordPolicy;
 use tessera_core::secret;
 use tessera_core::store::Subject;
+use utoipa::ToSchema;
 
+use super::refusals::{Conflict, Denied, Invalid, NotFound};
+use super::roles::RoleRef;
 use super::tenant_or_404;
 use super::user_grants::end_grants_of_user;
 use crate::app::App;
-use crate::http::respond::{ApiError, Resp, json_no_store};
+use crate::http::respond::{ApiError, ErrorBody, Resp, json_no_store};
 use crate::password::PasswordWork;
 use crate::util::{now, random, wait_for_second};
 
@@ -47,14 +49,17 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 
 /// A user as sent to create or change one. In a POST `username` and `password` are required;
 /// in a PATCH every field is optional and `null` clears an optional claim. Deliberately not
-/// `Debug`: it holds a password.
-#[derive(Default, Deserialize)]
+/// `Debug`: it holds a password. The claims are the standard ones (OpenID Connect Core 5.1).
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
+    /// The login name, unique in the tenant regardless of case.
     #[serde(default)]
     username: Option<String>,
+    /// A new password, checked against the tenant's password policy; never shown.
     #[serde(default)]
     password: Option<String>,
+    /// The e-mail address, unique in the tenant regardless of case; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<String>>,
     #[serde(default)]
@@ -98,7 +103,7 @@ pub struct UserBody {
 /// The standard claims of `PUT .../profile`, all of them: the body replaces the profile, so
 /// an absent (or `null`) claim is cleared. The login name, e-mail address and password are
 /// not profile claims and are changed through PATCH; `updated_at` is the server's.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     #[serde(default)]
@@ -135,28 +140,130 @@ pub struct ProfileBody {
     address: Option<Address>,
 }
 
-/// The user as the API shows it: the profile, never the password hash.
-fn view(u: &User) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), u.id.clone().into());
-    m.insert("username".into(), u.username.clone().into());
-    if let Some(email) = &u.email {
-        m.insert("email".into(), email.clone().into());
+/// A user as the API shows it: the login name and profile with the roles held, never the
+/// password or its hash. Absent claims are left out.
+#[derive(Serialize, ToSchema)]
+pub struct UserView<'a> {
+    /// The user id (the `sub` of their tokens).
+    id: &'a str,
+    /// The login name.
+    username: &'a str,
+    /// The e-mail address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    /// Whether the e-mail address is verified.
+    email_verified: bool,
+    /// Full name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// Given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<&'a str>,
+    /// Family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<&'a str>,
+    /// Middle name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    middle_name: Option<&'a str>,
+    /// Casual name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nickname: Option<&'a str>,
+    /// The name the user prefers to be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    /// Profile page URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<&'a str>,
+    /// Picture URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picture: Option<&'a str>,
+    /// Web page or blog URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    website: Option<&'a str>,
+    /// Gender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<&'a str>,
+    /// Birthday, `YYYY-MM-DD` (or `YYYY`, `0000-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    birthdate: Option<&'a str>,
+    /// Time zone, e.g. `Europe/Paris`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zoneinfo: Option<&'a str>,
+    /// Locale, a BCP 47 tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+    /// Phone number, E.164 preferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a str>,
+    /// Whether the phone number is verified.
+    phone_number_verified: bool,
+    /// Postal address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a Address>,
+    /// A disabled user cannot sign in, and none of their grants works.
+    disabled: bool,
+    /// When the user was created, in seconds since the epoch.
+    created_at: i64,
+    /// When the user last changed.
+    updated_at: i64,
+    /// The roles the user holds, in name order.
+    roles: Vec<RoleRef>,
+}
+
+/// `GET .../users`: a page of users.
+#[derive(Serialize, ToSchema)]
+pub struct UserPage<'a> {
+    /// The users of this page, in id order.
+    users: Vec<UserView<'a>>,
+    /// The cursor of the next page, `null` on the last.
+    next: Option<String>,
+}
+
+/// The user as the API shows it, with the roles given.
+fn view(u: &User, roles: Vec<RoleRef>) -> UserView<'_> {
+    // Taken apart whole: a claim added to `string_claims` does not compile until it is shown.
+    let [
+        (_, name),
+        (_, given_name),
+        (_, family_name),
+        (_, middle_name),
+        (_, nickname),
+        (_, preferred_username),
+        (_, profile),
+        (_, picture),
+        (_, website),
+        (_, gender),
+        (_, birthdate),
+        (_, zoneinfo),
+        (_, locale),
+        (_, phone_number),
+    ] = u.string_claims();
+    UserView {
+        id: &u.id,
+        username: &u.username,
+        email: u.email.as_deref(),
+        email_verified: u.email_verified,
+        name,
+        given_name,
+        family_name,
+        middle_name,
+        nickname,
+        preferred_username,
+        profile,
+        picture,
+        website,
+        gender,
+        birthdate,
+        zoneinfo,
+        locale,
+        phone_number,
+        phone_number_verified: u.phone_number_verified,
+        address: u.address.as_ref(),
+        disabled: u.disabled,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        roles,
     }
-    m.insert("email_verified".into(), u.email_verified.into());
-    for (claim, value) in u.string_claims() {
-        if let Some(value) = value {
-            m.insert(claim.into(), value.into());
-        }
-    }
-    m.insert("phone_number_verified".into(), u.phone_number_verified.into());
-    if let Some(address) = &u.address {
-        m.insert("address".into(), serde_json::to_value(address).unwrap_or(Value::Null));
-    }
-    m.insert("disabled".into(), u.disabled.into());
-    m.insert("created_at".into(), u.created_at.into());
-    m.insert("updated_at".into(), u.updated_at.into());
-    Value::Object(m)
 }
 
 /// Applies the body's profile fields to `user` and checks the result; returns the new
@@ -210,6 +317,10 @@ fn apply(user: &mut User, b: UserBody) -> Result<Option<String>, ApiError> {
 }
 
 /// Creates a user; 201 with its `id` and profile.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "users", operation_id = "create_user",
+    request_body(content = UserBody, description = "`username` and `password` are required"),
+    responses((status = 201, description = "The user", body = UserView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, ApiError> {
     // The tenant as the store has it now: a settings change is seen by the next request.
     let policy = tenant_or_404(app, tenant).await?.settings.password_policy();
@@ -265,14 +376,27 @@ fn list_query(query: Option<&str>) -> Result<UserQuery, ApiError> {
 }
 
 /// Lists a page of a tenant's users in id order: `{"users": [...], "next": cursor or null}`.
-/// `role` names a role by id or name; a role the tenant does not have has no users.
+/// `role` names a role by id or name; a role the tenant does not have has no users. Unknown
+/// query parameters are refused.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users", operation_id = "list_users",
+    params(
+        ("limit" = Option<u32>, Query, description = "Users per page: 1 to 200, 50 by default"),
+        ("cursor" = Option<String>, Query, description = "The `next` of the previous page"),
+        ("username" = Option<String>, Query, description = "Only this login name (regardless of case)"),
+        ("email" = Option<String>, Query, description = "Only this e-mail address (regardless of case)"),
+        ("role" = Option<String>, Query, description = "Only holders of this role, by id or name"),
+        ("disabled" = Option<bool>, Query, description = "Only disabled (`true`) or enabled (`false`) users"),
+    ),
+    responses((status = 200, description = "A page of users", body = UserPage),
+        (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
+        NotFound, Denied))]
 pub async fn list(app: &App, tenant: &str, query: Option<&str>) -> Result<Resp, ApiError> {
     let mut query = list_query(query)?;
     tenant_or_404(app, tenant).await?;
     if let Some(named) = query.role.take() {
         let found = app.store.roles(tenant).await?.find(&named).map(|r| r.id.clone());
         let Some(id) = found else {
-            return Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": [], "next": null })));
+            return Ok(json_no_store(StatusCode::OK, &UserPage { users: Vec::new(), next: None }));
         };
         query.role = Some(id);
     }
@@ -281,27 +405,29 @@ pub async fn list(app: &App, tenant: &str, query: Option<&str>) -> Result<Resp, 
     for user in &page.users {
         users.push(view_with_roles(app, user).await?);
     }
-    Ok(json_no_store(StatusCode::OK, &serde_json::json!({ "users": users, "next": page.next_cursor() })))
+    Ok(json_no_store(StatusCode::OK, &UserPage { users, next: page.next_cursor() }))
 }
 
 /// Reads a user.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users", operation_id = "get_user",
+    responses((status = 200, description = "The user", body = UserView), NotFound, Denied))]
 pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     let user = user_or_404(app, tenant, id).await?;
     Ok(json_no_store(StatusCode::OK, &view_with_roles(app, &user).await?))
 }
 
 /// [`view`] with the roles the user holds, `[{"id", "name"}]`.
-async fn view_with_roles(app: &App, user: &User) -> Result<Value, ApiError> {
-    let mut v = view(user);
+async fn view_with_roles<'u>(app: &App, user: &'u User) -> Result<UserView<'u>, ApiError> {
     let roles = super::roles::held_view(app, &user.tenant, Subject::User(&user.id)).await?;
-    if let Value::Object(m) = &mut v {
-        m.insert("roles".into(), Value::Array(roles));
-    }
-    Ok(v)
+    Ok(view(user, roles))
 }
 
 /// Changes any of a user's fields, the password and `disabled` included. A new password or a
 /// disable ends the user's sessions and refresh-token families (`user_grants`).
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users", operation_id = "patch_user",
+    request_body = UserBody,
+    responses((status = 200, description = "The changed user", body = UserView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn patch(app: &App, tenant: &str, id: &str, mut b: UserBody) -> Result<Resp, ApiError> {
     let mut user = user_or_404(app, tenant, id).await?;
     let disabled = b.disabled.take();
@@ -349,6 +475,11 @@ async fn enable(user: &mut User) -> Result<(), ApiError> {
 /// Replaces a user's standard claims with the body's (absent ones cleared); 200 with the user.
 /// The login name, e-mail address, password and `disabled` stay as they are, so nothing a
 /// profile change does ends the user's grants.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/users/{user}/profile", tag = "users",
+    operation_id = "put_user_profile",
+    request_body = ProfileBody,
+    responses((status = 200, description = "The user with the new profile", body = UserView),
+        Invalid, NotFound, Conflict, Denied))]
 pub async fn put_profile(app: &App, tenant: &str, id: &str, b: ProfileBody) -> Result<Resp, ApiError> {
     let mut user = user_or_404(app, tenant, id).await?;
     // Taken apart whole, so a claim added to the body cannot be left unapplied.
@@ -393,6 +524,8 @@ pub async fn put_profile(app: &App, tenant: &str, id: &str, b: ProfileBody) -> R
 }
 
 /// Deletes a user, ending its sessions and refresh-token families (`user_grants`).
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users", operation_id = "delete_user",
+    responses((status = 204, description = "Deleted"), NotFound, Conflict, Denied))]
 pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     user_or_404(app, tenant, id).await?;
     app.store.delete_user(tenant, id).await?;
@@ -488,7 +621,7 @@ mod tests {
             locale: Some("fr".into()),
             ..User::new("t", "AAAAAAAAAAAAAAAAAAAAAA", "alice", "$argon2id$secret", 1)
         };
-        let shown = view(&user).to_string();
+        let shown = serde_json::to_string(&view(&user, Vec::new())).expect("a view serializes");
         assert!(!shown.contains("argon2") && !shown.contains("password"), "{shown}");
         assert!(shown.contains(r#""locale":"fr""#));
     }

@@ -176,6 +176,11 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
             let caller = Caller { actor, source: peer.ip() };
             admin::dispatch(app, &caller, route, &parts.method, parts.uri.query(), &parts.headers, body).await
         }
+        // No credential: the document describes the API and holds no secret (`admin::openapi`).
+        Route::OpenApi if req.method() != Method::GET && req.method() != Method::HEAD => {
+            method_not_allowed("GET, HEAD")
+        }
+        Route::OpenApi => admin::openapi::serve(),
         Route::Live => plain(StatusCode::OK, "ok"),
         Route::Ready => scrape::ready(app).await,
         // With `--metrics-listen`, the scrape is served there only.

@@ -95,6 +95,18 @@ pub fn oauth_error(err: &OAuthError) -> Resp {
     resp
 }
 
+/// The body of every admin API error, as [`ApiError::into_response`] writes it and the OpenAPI
+/// document (`admin::openapi`) describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The code: `invalid_request`, `invalid_client_metadata`, `unauthorized`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `temporarily_unavailable` or
+    /// `server_error`.
+    pub error: &'a str,
+    /// What went wrong, for the operator; never a secret.
+    pub error_description: String,
+}
+
 /// An error of the admin API: `{"error": "...", "error_description": "..."}` with its status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -164,10 +176,7 @@ impl ApiError {
         if let Self::Internal(detail) | Self::Unavailable(detail) = &self {
             tracing::error!(%detail, "admin request failed");
         }
-        let mut resp = json_no_store(
-            status,
-            &serde_json::json!({ "error": code, "error_description": self.to_string() }),
-        );
+        let mut resp = json_no_store(status, &ErrorBody { error: code, error_description: self.to_string() });
         match self {
             Self::Unauthorized => {
                 resp.headers_mut()

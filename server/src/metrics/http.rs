@@ -85,7 +85,7 @@ impl RouteName {
     pub fn of(route: Option<&Route>) -> Self {
         match route {
             None => Self::NotFound,
-            Some(Route::Admin(_)) => Self::Admin,
+            Some(Route::Admin(_) | Route::OpenApi) => Self::Admin,
             Some(Route::Live) => Self::Healthz,
             Some(Route::Ready) => Self::Readyz,
             Some(Route::Metrics) => Self::Metrics,
