@@ -7,6 +7,8 @@
 //! then: a role removed from a subject, or a permission removed from a role, is gone from the
 //! next token (a JWT already issued keeps what it says until it expires, as any JWT does).
 
+use std::sync::{Arc, LazyLock};
+
 use crate::error::{OAuthError, Reason};
 use crate::model::{Role, ScopePermission};
 use crate::scope;
@@ -72,6 +74,13 @@ impl RoleSet {
         permissions.dedup();
         Entitlements { roles, permissions }
     }
+}
+
+/// The entitlements of a subject without roles, shared: most tokens carry none, and handing
+/// out this one costs a reference count rather than an allocation.
+pub fn none() -> Arc<Entitlements> {
+    static NONE: LazyLock<Arc<Entitlements>> = LazyLock::new(Arc::default);
+    Arc::clone(&NONE)
 }
 
 /// A subject's role names and permissions, each sorted and without duplicates.

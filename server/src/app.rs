@@ -52,6 +52,8 @@ pub struct App {
     pub admin_writes: tokio::sync::Mutex<()>,
     /// API keys' uses since their last use was last written (`api_keys.rs`).
     pub api_key_uses: crate::last_uses::LastUses,
+    /// Subjects' roles resolved into their entitlements (`entitlements.rs`).
+    pub resolved_entitlements: crate::resolved::ResolvedCache,
     /// JWTs whose signature verified, by the SHA-256 of the token: resource servers introspect
     /// the same token again and again, and a signature check costs far more than a lookup.
     pub verified_jwts: moka::sync::Cache<[u8; 32], Arc<VerifiedJwt>>,
@@ -125,6 +127,7 @@ impl App {
             admin_key_digest,
             admin_writes: tokio::sync::Mutex::new(()),
             api_key_uses: crate::last_uses::LastUses::default(),
+            resolved_entitlements: crate::resolved::resolved_cache(),
             verified_jwts: moka::sync::Cache::builder()
                 .max_capacity(VERIFIED_JWT_CACHE_ENTRIES)
                 .time_to_live(VERIFIED_JWT_CACHE_TTL)

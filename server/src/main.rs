@@ -21,6 +21,7 @@ mod last_uses;
 mod metrics;
 mod password;
 mod policy;
+mod resolved;
 mod router;
 mod tokens;
 mod util;

@@ -276,7 +276,7 @@ pub fn plan(
         audience: None,
         jti: ids.jti,
         refresh,
-        entitlements: Default::default(),
+        entitlements: crate::rbac::none(),
     }
 }
 

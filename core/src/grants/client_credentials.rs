@@ -33,7 +33,7 @@ pub fn plan(req: Request<'_>, client: &Client, jti: String) -> Result<IssuePlan,
         jti,
         refresh: RefreshPlan::None,
         id_token: None,
-        entitlements: Default::default(),
+        entitlements: crate::rbac::none(),
     })
 }
 

@@ -3,6 +3,8 @@
 //! back the refresh token, sign the ID token beside it), so a new grant only decides what to
 //! issue, never how. This is fosite's two phases: validate, then issue.
 
+use std::sync::Arc;
+
 use crate::error::OAuthError;
 use crate::jwt::AccessTokenClaims;
 use crate::model::{Authentication, RefreshToken, ScopePermission, UnixSecs};
@@ -28,7 +30,7 @@ pub struct IssuePlan {
     pub id_token: Option<IdTokenPlan>,
     /// The subject's roles and permissions, which the access token carries
     /// ([`IssuePlan::with_entitlements`]).
-    pub entitlements: Entitlements,
+    pub entitlements: Arc<Entitlements>,
 }
 
 /// Whether the client named the scope of a grant, or the server chose it.
@@ -80,7 +82,7 @@ impl IssuePlan {
     /// token the roles only travel in the access token.
     pub fn with_entitlements(
         mut self,
-        held: Entitlements,
+        held: Arc<Entitlements>,
         rules: &[ScopePermission],
         source: ScopeSource,
     ) -> Result<Self, OAuthError> {
@@ -136,13 +138,14 @@ mod tests {
             jti: "j".into(),
             refresh: RefreshPlan::None,
             id_token: None,
-            entitlements: Entitlements::default(),
+            entitlements: rbac::none(),
         }
     }
 
     #[test]
     fn entitlements_reach_the_claims_and_hold_the_scope_to_the_rules() {
-        let held = Entitlements { roles: vec!["editor".into()], permissions: vec!["docs:write".into()] };
+        let held =
+            Arc::new(Entitlements { roles: vec!["editor".into()], permissions: vec!["docs:write".into()] });
         let rules = [ScopePermission { scope: "admin".into(), permission: "admin:all".into() }];
         let mut p = plan(None);
         p.scope = "read admin".into();
@@ -152,7 +155,7 @@ mod tests {
         let narrowed = p.with_entitlements(held.clone(), &rules, ScopeSource::Default).expect("narrowed");
         assert_eq!(narrowed.scope, "read");
         let claims = narrowed.access_token_claims("https://i", "svc", 0, 1);
-        assert_eq!((claims.roles, claims.permissions), (held.roles, held.permissions));
+        assert_eq!((&claims.roles, &claims.permissions), (&held.roles, &held.permissions));
         let bare = plan(None).access_token_claims("https://i", "svc", 0, 1);
         let json = serde_json::to_value(&bare).expect("json");
         assert!(

@@ -153,7 +153,7 @@ pub fn plan(
             audience: None,
             jti,
             refresh: RefreshPlan::Stored(next_value),
-            entitlements: Default::default(),
+            entitlements: crate::rbac::none(),
         }),
         RefreshUse::Reused(_) => Err(OAuthError::new(
             Reason::RefreshTokenReused,
