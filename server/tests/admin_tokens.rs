@@ -150,13 +150,8 @@ async fn only_live_access_tokens_are_credentials() {
     let user = server.create_user(TENANT, json!({"username": "sam", "password": PASSWORD})).await;
     let path = format!("/tenants/acme/users/{}/roles", user["id"].as_str().expect("id"));
     server.admin(Method::POST, &path, Some(json!({"role": "support"}))).await.expect_status(200, "assign");
-    let body = json!({
-        "grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid offline_access",
-        "first_party": true,
-    });
-    let client = Client::new(TENANT, server.create_client(TENANT, body).await, REDIRECT);
+    let client =
+        Client::register_first_party(&server, TENANT, REDIRECT, "openid offline_access", Value::Null).await;
     let tokens =
         EndUser::new(&server, TENANT).tokens(&client, "openid offline_access", "sam", PASSWORD).await;
     let access = tokens["access_token"].as_str().expect("access");

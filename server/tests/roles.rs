@@ -177,13 +177,9 @@ async fn a_clients_roles_are_in_its_tokens_and_gone_from_the_next_after_removal(
 #[tokio::test]
 async fn an_end_users_roles_reach_access_tokens_id_tokens_and_userinfo() {
     let server = server().await;
-    let body = json!({
-        "grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid roles offline_access",
-        "first_party": true,
-    });
-    let client = Client::new(TENANT, server.create_client(TENANT, body).await, REDIRECT);
+    let client =
+        Client::register_first_party(&server, TENANT, REDIRECT, "openid roles offline_access", Value::Null)
+            .await;
     let user = server.create_user(TENANT, json!({"username": "alice", "password": PASSWORD})).await;
     let user_id = user["id"].as_str().expect("id").to_owned();
     let role = create_role(&server, TENANT, "editor", &["docs:write"]).await;

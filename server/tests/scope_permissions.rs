@@ -82,13 +82,14 @@ async fn client_credentials_need_the_permission_for_the_scope() {
 #[tokio::test]
 async fn an_end_user_needs_the_permission_at_authorize_and_at_refresh() {
     let server = server().await;
-    let body = json!({
-        "grant_types": ["authorization_code", "refresh_token"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid offline_access docs.write",
-        "first_party": true,
-    });
-    let client = Client::new(TENANT, server.create_client(TENANT, body).await, REDIRECT);
+    let client = Client::register_first_party(
+        &server,
+        TENANT,
+        REDIRECT,
+        "openid offline_access docs.write",
+        Value::Null,
+    )
+    .await;
     let user = server.create_user(TENANT, json!({"username": "alice", "password": PASSWORD})).await;
     let user_id = user["id"].as_str().expect("id").to_owned();
 
