@@ -16,7 +16,7 @@ use super::roles::RoleRef;
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
-use crate::util::{now, random};
+use crate::util::now;
 
 /// Most API keys one tenant holds: they are listed whole.
 pub const MAX_API_KEYS_PER_TENANT: usize = 1000;
@@ -109,9 +109,7 @@ fn view<'a>(key: &'a ApiKey, roles: &RoleSet, shown: Option<String>) -> ApiKeyVi
 
 /// A new secret for key `id`: the whole key and its digest.
 fn fresh_key(id: &str) -> Result<(String, [u8; 32]), ApiError> {
-    let secret =
-        random::<32>().map(|r| secret::encode_secret(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let key = ApiKey::compose(id, &secret);
+    let key = ApiKey::compose(id, &super::new_secret()?);
     let digest = secret::digest(&key);
     Ok((key, digest))
 }
@@ -149,7 +147,7 @@ pub async fn create(app: &App, tenant: &str, b: CreateBody) -> Result<Resp, ApiE
     if app.store.api_keys(tenant).await?.len() >= MAX_API_KEYS_PER_TENANT {
         return Err(ApiError::Conflict(format!("a tenant has at most {MAX_API_KEYS_PER_TENANT} API keys")));
     }
-    let id = random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = super::new_id()?;
     let (value, digest) = fresh_key(&id)?;
     let key = ApiKey {
         tenant: tenant.to_owned(),

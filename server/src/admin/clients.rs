@@ -20,7 +20,7 @@ use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, ErrorBody, Resp, json_no_store};
-use crate::util::{now, random};
+use crate::util::now;
 
 /// Most redirect URIs (and post-logout redirect URIs) a client may register.
 const MAX_URIS: usize = 32;
@@ -261,10 +261,6 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn new_secret() -> Result<String, ApiError> {
-    random::<32>().map(|r| secret::encode_secret(&r)).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Registers a client.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/clients", tag = "clients", operation_id = "create_client",
     request_body = ClientMetadata,
@@ -278,9 +274,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     let client_id = match m.client_id.take() {
         Some(id) if is_valid_new_id(&id) => id,
         Some(_) => return Err(invalid(format!("client_id must be {NEW_ID_RULE}"))),
-        None => {
-            random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?
-        }
+        None => super::new_id()?,
     };
     let mut client = Client {
         tenant: tenant.to_owned(),
@@ -306,7 +300,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
     }
     let secret = match client.token_endpoint_auth_method {
         TokenEndpointAuthMethod::None => None,
-        _ => Some(new_secret()?),
+        _ => Some(super::new_secret()?),
     };
     client.secret_digest = secret.as_deref().map(secret::digest);
     ensure_id_token_key(app, &client).await?;
@@ -354,7 +348,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Resu
     apply(&mut client, m)?;
     let is_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
     let secret = match (was_public, is_public) {
-        (true, false) => Some(new_secret()?),
+        (true, false) => Some(super::new_secret()?),
         _ => None,
     };
     if is_public {
@@ -400,7 +394,7 @@ pub async fn rotate_secret(app: &App, tenant: &str, id: &str) -> Result<Resp, Ap
     if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
         return Err(ApiError::BadRequest("a public client has no secret".into()));
     }
-    let secret = new_secret()?;
+    let secret = super::new_secret()?;
     client.secret_digest = Some(secret::digest(&secret));
     app.store.put_client(&client).await?;
     Ok(json_no_store(StatusCode::OK, &view(&client, Some(&secret))))

@@ -21,17 +21,36 @@ pub mod users;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use tessera_core::admin_access::Need;
 use tessera_core::model::{Actor, EventType, Outcome};
+use tessera_core::secret;
 
 use crate::app::App;
 use crate::audit::{self, Bound, Caller, Draft};
 use crate::http::body::has_media_type;
 use crate::http::respond::{ApiError, Resp};
 use crate::router::AdminRoute;
+use crate::util::random;
 
 /// Largest admin request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A new record id: 22 base64url characters of 16 random bytes (users, clients, roles, API
+/// keys).
+pub fn new_id() -> Result<String, ApiError> {
+    random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A new 256-bit secret as sent on the wire (client secrets, API keys).
+pub fn new_secret() -> Result<String, ApiError> {
+    random::<32>().map(|r| secret::encode_secret(&r)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Reads a body field that may be absent (leave it), `null` (clear it) or a value (set it).
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// Decodes a JSON request body.
 pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {

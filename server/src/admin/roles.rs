@@ -5,12 +5,11 @@
 //! from everyone. A change reaches the next token issued: tokens read roles when they are made.
 
 use http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use tessera_core::model::{
     MAX_PERMISSIONS_PER_ROLE, PERMISSION_RULE, ROLE_NAME_RULE, Role, is_valid_permission, is_valid_role_name,
 };
 use tessera_core::rbac::RoleSet;
-use tessera_core::secret;
 use tessera_core::store::Subject;
 use utoipa::ToSchema;
 
@@ -18,12 +17,7 @@ use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
-use crate::util::{now, random};
-
-/// Reads a field that may be absent (leave it), `null` (clear it) or a value (set it).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
+use crate::util::now;
 
 /// A role as sent to create (`name` required) or change one (every field optional; a `null`
 /// description clears it).
@@ -34,7 +28,7 @@ pub struct RoleBody {
     #[serde(default)]
     name: Option<String>,
     /// What the role is for; `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     description: Option<Option<String>>,
     /// The permissions the role grants (replacing the previous ones).
     #[serde(default)]
@@ -146,7 +140,7 @@ pub async fn create(app: &App, tenant: &str, b: RoleBody) -> Result<Resp, ApiErr
     if b.name.is_none() {
         return Err(ApiError::BadRequest("name is required".into()));
     }
-    let id = random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = super::new_id()?;
     let at = now();
     let mut role = Role {
         tenant: tenant.to_owned(),
@@ -202,34 +196,15 @@ pub async fn delete(app: &App, tenant: &str, id_or_name: &str) -> Result<Resp, A
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// Who an assignment route names, checked to exist (404 otherwise).
-#[derive(Clone, Copy)]
-enum Holder<'a> {
-    /// A user, by id.
-    User(&'a str),
-    /// A client, by `client_id`.
-    Client(&'a str),
-}
-
-impl<'a> Holder<'a> {
-    fn subject(self) -> Subject<'a> {
-        match self {
-            Self::User(id) => Subject::User(id),
-            Self::Client(id) => Subject::Client(id),
+/// 404 unless `holder` (of a route's path) is stored in the tenant.
+async fn holder_or_404(app: &App, tenant: &str, holder: Subject<'_>) -> Result<(), ApiError> {
+    tenant_or_404(app, tenant).await?;
+    match holder {
+        Subject::User(id) if app.store.user(tenant, id).await?.is_none() => Err(ApiError::NotFound("user")),
+        Subject::Client(id) if app.store.client(tenant, id).await?.is_none() => {
+            Err(ApiError::NotFound("client"))
         }
-    }
-
-    async fn check_exists(self, app: &App, tenant: &str) -> Result<(), ApiError> {
-        tenant_or_404(app, tenant).await?;
-        let exists = match self {
-            Self::User(id) => app.store.user(tenant, id).await?.is_some(),
-            Self::Client(id) => app.store.client(tenant, id).await?.is_some(),
-        };
-        match (exists, self) {
-            (true, _) => Ok(()),
-            (false, Self::User(_)) => Err(ApiError::NotFound("user")),
-            (false, Self::Client(_)) => Err(ApiError::NotFound("client")),
-        }
+        Subject::User(_) | Subject::Client(_) => Ok(()),
     }
 }
 
@@ -247,30 +222,30 @@ pub async fn held_view(app: &App, tenant: &str, holder: Subject<'_>) -> Result<V
 }
 
 /// Lists the roles a user or client holds: `{"roles": [{"id", "name"}]}`.
-async fn list_held(app: &App, tenant: &str, holder: Holder<'_>) -> Result<Resp, ApiError> {
-    holder.check_exists(app, tenant).await?;
-    let roles = held_view(app, tenant, holder.subject()).await?;
+async fn list_held(app: &App, tenant: &str, holder: Subject<'_>) -> Result<Resp, ApiError> {
+    holder_or_404(app, tenant, holder).await?;
+    let roles = held_view(app, tenant, holder).await?;
     Ok(json_no_store(StatusCode::OK, &HeldRoles { roles }))
 }
 
 /// Assigns a role (by id or name) to a user or client; assigning one already held changes
 /// nothing. 200 with the roles held afterwards; 404 for an unknown holder or role; 409 when
 /// the holder has as many roles as it may.
-async fn assign(app: &App, tenant: &str, holder: Holder<'_>, b: AssignBody) -> Result<Resp, ApiError> {
-    holder.check_exists(app, tenant).await?;
+async fn assign(app: &App, tenant: &str, holder: Subject<'_>, b: AssignBody) -> Result<Resp, ApiError> {
+    holder_or_404(app, tenant, holder).await?;
     let role = role_or_404(app, tenant, &b.role).await?;
     // The store refuses it if the role or holder went meanwhile (409).
-    app.store.assign_role(tenant, holder.subject(), &role.id).await?;
-    let roles = held_view(app, tenant, holder.subject()).await?;
+    app.store.assign_role(tenant, holder, &role.id).await?;
+    let roles = held_view(app, tenant, holder).await?;
     Ok(json_no_store(StatusCode::OK, &HeldRoles { roles }))
 }
 
 /// Takes a role (by id or name) from a user or client; 204, also when it was not held. 404
 /// for an unknown holder or role.
-async fn unassign(app: &App, tenant: &str, holder: Holder<'_>, role: &str) -> Result<Resp, ApiError> {
-    holder.check_exists(app, tenant).await?;
+async fn unassign(app: &App, tenant: &str, holder: Subject<'_>, role: &str) -> Result<Resp, ApiError> {
+    holder_or_404(app, tenant, holder).await?;
     let role = role_or_404(app, tenant, role).await?;
-    app.store.unassign_role(tenant, holder.subject(), &role.id).await?;
+    app.store.unassign_role(tenant, holder, &role.id).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -281,7 +256,7 @@ async fn unassign(app: &App, tenant: &str, holder: Holder<'_>, role: &str) -> Re
     operation_id = "list_user_roles",
     responses((status = 200, description = "The roles held", body = HeldRoles), NotFound, Denied))]
 pub async fn user_roles(app: &App, tenant: &str, user: &str) -> Result<Resp, ApiError> {
-    list_held(app, tenant, Holder::User(user)).await
+    list_held(app, tenant, Subject::User(user)).await
 }
 
 /// Assigns a role (by id or name) to a user; assigning one already held changes nothing. 409
@@ -292,7 +267,7 @@ pub async fn user_roles(app: &App, tenant: &str, user: &str) -> Result<Resp, Api
     responses((status = 200, description = "The roles held afterwards", body = HeldRoles),
         Invalid, NotFound, Conflict, Denied))]
 pub async fn assign_to_user(app: &App, tenant: &str, user: &str, b: AssignBody) -> Result<Resp, ApiError> {
-    assign(app, tenant, Holder::User(user), b).await
+    assign(app, tenant, Subject::User(user), b).await
 }
 
 /// Takes a role (by id or name) from a user; 204, also when it was not held.
@@ -300,7 +275,7 @@ pub async fn assign_to_user(app: &App, tenant: &str, user: &str, b: AssignBody) 
     operation_id = "unassign_user_role",
     responses((status = 204, description = "Not held any more"), NotFound, Conflict, Denied))]
 pub async fn unassign_from_user(app: &App, tenant: &str, user: &str, role: &str) -> Result<Resp, ApiError> {
-    unassign(app, tenant, Holder::User(user), role).await
+    unassign(app, tenant, Subject::User(user), role).await
 }
 
 /// Lists the roles a client holds (its own tokens', from client credentials).
@@ -308,7 +283,7 @@ pub async fn unassign_from_user(app: &App, tenant: &str, user: &str, role: &str)
     operation_id = "list_client_roles",
     responses((status = 200, description = "The roles held", body = HeldRoles), NotFound, Denied))]
 pub async fn client_roles(app: &App, tenant: &str, client: &str) -> Result<Resp, ApiError> {
-    list_held(app, tenant, Holder::Client(client)).await
+    list_held(app, tenant, Subject::Client(client)).await
 }
 
 /// Assigns a role (by id or name) to a client; assigning one already held changes nothing.
@@ -324,7 +299,7 @@ pub async fn assign_to_client(
     client: &str,
     b: AssignBody,
 ) -> Result<Resp, ApiError> {
-    assign(app, tenant, Holder::Client(client), b).await
+    assign(app, tenant, Subject::Client(client), b).await
 }
 
 /// Takes a role (by id or name) from a client; 204, also when it was not held.
@@ -337,7 +312,7 @@ pub async fn unassign_from_client(
     client: &str,
     role: &str,
 ) -> Result<Resp, ApiError> {
-    unassign(app, tenant, Holder::Client(client), role).await
+    unassign(app, tenant, Subject::Client(client), role).await
 }
 
 #[cfg(test)]

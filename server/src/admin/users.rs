@@ -8,12 +8,11 @@
 //! refused where they are used (`User::standing_of`).
 
 use http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use tessera_core::form::Form;
 use tessera_core::listing::{self, UserQuery};
 use tessera_core::model::{Address, EnableAt, User, has_invisible};
 use tessera_core::password_policy::PasswordPolicy;
-use tessera_core::secret;
 use tessera_core::store::Subject;
 use utoipa::ToSchema;
 
@@ -24,7 +23,7 @@ use super::user_grants::end_grants_of_user;
 use crate::app::App;
 use crate::http::respond::{ApiError, ErrorBody, Resp, json_no_store};
 use crate::password::PasswordWork;
-use crate::util::{now, random, wait_for_second};
+use crate::util::{now, wait_for_second};
 
 /// Stands in for the hash while the other fields are validated, so a bad request is refused
 /// before any argon2 time is spent; always replaced before the user is stored.
@@ -42,11 +41,6 @@ async fn hash_checked(
     Ok(passwords.hash(password).await?)
 }
 
-/// Reads a field that may be absent (leave it), `null` (clear it) or a value (set it).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// A user as sent to create or change one. In a POST `username` and `password` are required;
 /// in a PATCH every field is optional and `null` clears an optional claim. Deliberately not
 /// `Debug`: it holds a password. The claims are the standard ones (OpenID Connect Core 5.1).
@@ -60,41 +54,41 @@ pub struct UserBody {
     #[serde(default)]
     password: Option<String>,
     /// The e-mail address, unique in the tenant regardless of case; `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     email: Option<Option<String>>,
     #[serde(default)]
     email_verified: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     given_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     family_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     middle_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     nickname: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     preferred_username: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     profile: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     picture: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     website: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     gender: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     birthdate: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     zoneinfo: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     locale: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     phone_number: Option<Option<String>>,
     #[serde(default)]
     phone_number_verified: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     address: Option<Option<Address>>,
     #[serde(default)]
     disabled: Option<bool>,
@@ -328,7 +322,7 @@ pub async fn create(app: &App, tenant: &str, mut b: UserBody) -> Result<Resp, Ap
         return Err(ApiError::BadRequest("username is required".into()));
     }
     let password = b.password.take().ok_or_else(|| ApiError::BadRequest("password is required".into()))?;
-    let id = random::<16>().map(|r| secret::encode_id(&r)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = super::new_id()?;
     let created_at = now();
     let mut user = User::new(tenant, id, String::new(), PENDING_HASH, created_at);
     // A user created disabled holds no grant yet; the flag alone keeps them from signing in.
