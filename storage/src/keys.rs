@@ -419,6 +419,18 @@ pub(crate) fn role_key(tenant: &str, id: &str) -> Option<Vec<u8>> {
     if is_valid_id(id) { scoped_key(tenant, id.as_bytes()) } else { None }
 }
 
+/// The first key of a listing under `prefix` after the record with id `after`: ids hold no
+/// separator, so key order under the prefix is id order, and the first key after the cursor's
+/// own is the cursor's id followed by anything.
+pub(crate) fn after_cursor(prefix: &[u8], after: Option<&str>) -> Vec<u8> {
+    let mut start = prefix.to_vec();
+    if let Some(after) = after {
+        start.extend_from_slice(after.as_bytes());
+        start.push(SEP);
+    }
+    start
+}
+
 /// `tenant \0 u|c \0 subject \0`: the prefix of a subject's [`Space::RoleGrants`] entries,
 /// which is also the key its cached role ids live under; `None` if an id is invalid.
 pub(crate) fn subject_prefix(tenant: &str, subject: Subject<'_>) -> Option<Vec<u8>> {

@@ -17,6 +17,26 @@ use crate::keys::{self, Space};
 use crate::state::{Stored, io};
 use crate::store::FjallStore;
 
+/// A page of the users `users` yields (in id order, from just after the query's cursor; `None`
+/// for an entry whose user is gone), keeping those the query matches and stopping at one more
+/// match than the page holds: only the page is ever held in memory.
+pub(crate) fn fill_page(
+    users: impl Iterator<Item = Result<Option<User>, StoreError>>,
+    query: &UserQuery,
+) -> Result<UserPage, StoreError> {
+    let mut candidates = Vec::new();
+    for user in users {
+        let Some(user) = user? else { continue };
+        if query.is_after_cursor(&user.id) && query.matches(&user) {
+            candidates.push(user);
+            if candidates.len() > query.page_size() {
+                break;
+            }
+        }
+    }
+    Ok(UserPage::from_candidates(candidates, query))
+}
+
 impl FjallStore {
     /// Reads a record of a tenant that is not being deleted.
     pub(crate) fn read<T: Stored>(
@@ -164,28 +184,14 @@ impl FjallStore {
         if self.shared.is_deleting(tenant) {
             return Ok(UserPage::default());
         }
-        // Ids hold no separator, so key order under the prefix is id order, and the first key
-        // after the cursor's own is the cursor's id followed by anything.
-        let mut start = prefix.clone();
-        if let Some(after) = &query.after {
-            start.extend_from_slice(after.as_bytes());
-            start.push(keys::SEP);
-        }
-        let mut candidates = Vec::new();
-        for guard in self.shared.space(Space::Users).range(start..) {
-            let (key, value) = guard.into_inner().map_err(io)?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            let user: User = codec::decode(&key, &value)?;
-            if wanted(&user) {
-                candidates.push(user);
-                if candidates.len() > query.page_size() {
-                    break;
-                }
-            }
-        }
-        Ok(UserPage::from_candidates(candidates, query))
+        let users = self
+            .shared
+            .space(Space::Users)
+            .range(keys::after_cursor(&prefix, query.after.as_deref())..)
+            .map(|guard| guard.into_inner().map_err(io))
+            .take_while(|entry| entry.as_ref().map_or(true, |(key, _)| key.starts_with(&prefix)))
+            .map(|entry| entry.and_then(|(key, value)| codec::decode(&key, &value).map(Some)));
+        fill_page(users, query)
     }
 
     /// A page of a tenant's audit events, newest first (see `tessera_core::audit`): a reverse

@@ -14,6 +14,7 @@ use tessera_core::store::{Commit, Read, RoleStore, StoreError, Subject, failed_c
 
 use crate::codec;
 use crate::keys::{self, Space};
+use crate::reads::fill_page;
 use crate::state::io;
 use crate::store::{FjallStore, invalid};
 use crate::writer::{Assignment, PutRole, WriteOp};
@@ -69,29 +70,22 @@ impl FjallStore {
         if self.shared.is_deleting(tenant) {
             return Ok(UserPage::default());
         }
-        let mut start = prefix.clone();
-        if let Some(after) = &query.after {
-            start.extend_from_slice(after.as_bytes());
-            start.push(keys::SEP);
-        }
-        let mut candidates = Vec::new();
-        for guard in self.shared.space(Space::RoleMembers).range(start..) {
-            let key = guard.key().map_err(io)?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            let Ok(id) = std::str::from_utf8(&key[prefix.len()..]) else { continue };
-            // The entry and its user are written and removed in one batch; a user that does
-            // not read back is skipped rather than failing the whole page.
-            let Some(user) = self.user_now(tenant, id)? else { continue };
-            if query.is_after_cursor(&user.id) && query.matches(&user) {
-                candidates.push(user);
-                if candidates.len() > query.page_size() {
-                    break;
+        // An entry and its user's assignment are written and removed in one batch, and a
+        // user's deletion removes both; an entry whose user is absent all the same is skipped.
+        let users = self
+            .shared
+            .space(Space::RoleMembers)
+            .range(keys::after_cursor(&prefix, query.after.as_deref())..)
+            .map(|guard| guard.key().map_err(io))
+            .take_while(|key| key.as_ref().map_or(true, |key| key.starts_with(&prefix)))
+            .map(|key| {
+                let key = key?;
+                match std::str::from_utf8(&key[prefix.len()..]) {
+                    Ok(id) => self.user_now(tenant, id),
+                    Err(_) => Ok(None),
                 }
-            }
-        }
-        Ok(UserPage::from_candidates(candidates, query))
+            });
+        fill_page(users, query)
     }
 
     /// Whether `user` holds role `role`, for a role filter combined with a name filter.
