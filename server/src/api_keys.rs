@@ -15,16 +15,12 @@ use crate::app::App;
 use crate::util::now;
 
 /// The API key of `tenant` that `presented` is, if it is one and live now (current, or the
-/// previous within its rotation grace, and not expired). A live key's use is noted.
+/// previous within its rotation grace, and not expired). Its use is noted where it is used
+/// ([`LastUses::note`](crate::last_uses::LastUses::note)), not here: revoking a key is no use.
 pub async fn live(app: &App, tenant: &str, presented: &str) -> Result<Option<ApiKey>, StoreError> {
     let Some((id, _)) = parse_key(presented) else { return Ok(None) };
     let Some(key) = app.store.api_key(tenant, id).await? else { return Ok(None) };
-    let now = now();
-    if !key.accepts(presented, now) {
-        return Ok(None);
-    }
-    app.api_key_uses.note(tenant, &key.id, now);
-    Ok(Some(key))
+    Ok(key.accepts(presented, now()).then_some(key))
 }
 
 /// Writes each noted last use to its key's record (later than what the record holds), under

@@ -88,6 +88,8 @@ async fn introspect_api_key(
     let Some(key) = api_keys::live(app, &cx.tenant.id, token).await? else {
         return Ok(IntrospectionResponse::inactive());
     };
+    // Presented to a resource server or as an admin credential: a use.
+    app.api_key_uses.note(&cx.tenant.id, &key.id, now());
     let held = if key.role_ids.is_empty() {
         Entitlements::default()
     } else {
