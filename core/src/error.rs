@@ -46,6 +46,9 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 6750 3.1: the token lacks the scope the resource needs (answered with 403).
     InsufficientScope,
+    /// RFC 8707 2: the requested resource is invalid, unknown, malformed or not for this
+    /// client.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -70,6 +73,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -209,6 +213,19 @@ pub enum Reason {
     /// The subject's roles grant more permissions than a token carries
     /// (`crate::rbac::MAX_PERMISSIONS_PER_TOKEN`): the operator's roles need trimming.
     TooManyPermissions,
+    /// RFC 8707: `resource` is not an absolute URI without a fragment, or is repeated.
+    MalformedResource,
+    /// RFC 8707: `resource` names no API of the tenant.
+    UnknownResource,
+    /// RFC 8707: `resource` names an API the client may not ask tokens for.
+    ResourceNotAllowed,
+    /// Password grant: every identity validator that answered rejected the credentials.
+    CredentialsRejected,
+    /// Password grant: no validator accepted, and one or more could not be asked (timed out,
+    /// failed, or its circuit is open): the answer is not known, so nothing is refused.
+    ValidatorsUnavailable,
+    /// Password grant: the user the local directory found is disabled.
+    PasswordUserDisabled,
 }
 
 impl From<Reason> for ErrorCode {
@@ -271,6 +288,11 @@ impl From<Reason> for ErrorCode {
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
             Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal | Reason::TooManyPermissions => ErrorCode::ServerError,
+            Reason::MalformedResource | Reason::UnknownResource | Reason::ResourceNotAllowed => {
+                ErrorCode::InvalidTarget
+            }
+            Reason::CredentialsRejected | Reason::PasswordUserDisabled => ErrorCode::InvalidGrant,
+            Reason::ValidatorsUnavailable => ErrorCode::TemporarilyUnavailable,
         }
     }
 }

@@ -44,6 +44,11 @@ impl<'a> Form<'a> {
             };
             let (name, value) = (decode(name)?, decode(value)?);
             let repeat = pairs.iter().any(|(n, _)| *n == name);
+            if repeat && !keep_first && name == "resource" {
+                // RFC 8707 2 allows several resources; Tessera issues a token for one API at
+                // a time, and says so in the RFC's own terms.
+                return Err(OAuthError::new(Reason::MalformedResource, "one resource per request"));
+            }
             if repeat && !keep_first {
                 return Err(OAuthError::new(Reason::RepeatedParameter, repeated_description(&name)));
             }

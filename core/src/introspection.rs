@@ -96,6 +96,10 @@ pub struct IntrospectionResponse {
     /// The subject's permissions when the token was issued (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// What the identity validator that accepted a password grant said about the subject.
+    #[serde(rename = "extraInfo", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl IntrospectionResponse {
@@ -122,6 +126,7 @@ impl IntrospectionResponse {
             jti: Some(claims.jti),
             roles: claims.roles,
             permissions: claims.permissions,
+            extra_info: claims.extra_info,
         }
     }
 
@@ -175,11 +180,14 @@ impl IntrospectionResponse {
             exp: Some(token.exp),
             iat: Some(token.iat),
             sub: Some(token.sub),
-            aud: Some(issuer.to_owned()),
+            aud: Some(token.aud.unwrap_or_else(|| issuer.to_owned())),
             iss: Some(issuer.to_owned()),
             jti: Some(token.jti),
             roles: token.roles,
             permissions: token.permissions,
+            // Written by the server from a JSON object; text that no longer parses (which
+            // only a damaged record could hold) is left out rather than failing the answer.
+            extra_info: token.extra_info.and_then(|text| serde_json::from_str(&text).ok()),
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct AccessTokenClaims {
     /// The subject's permissions, the union of its roles', absent when it has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// What the identity validator that accepted the password grant's credentials said about
+    /// the subject, absent otherwise.
+    #[serde(default, rename = "extraInfo", skip_serializing_if = "Option::is_none")]
+    pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The JWS protected header Tessera writes.
@@ -191,6 +195,7 @@ mod tests {
             scope: "read write".into(),
             roles: vec![],
             permissions: vec![],
+            extra_info: None,
         }
     }
 

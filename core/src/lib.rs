@@ -24,6 +24,7 @@ pub mod password_policy;
 pub mod pkce;
 pub mod rbac;
 pub mod registration;
+pub mod resource;
 pub mod revocation;
 pub mod rules;
 pub mod scope;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
-use crate::grants::{authorization_code, client_credentials, refresh_token};
+use crate::grants::{authorization_code, client_credentials, password, refresh_token};
 use crate::model::GrantType;
 
 /// A token request, typed by grant.
@@ -17,6 +17,8 @@ pub enum TokenRequest<'a> {
     AuthorizationCode(authorization_code::Request<'a>),
     /// RFC 6749 6.
     RefreshToken(refresh_token::Request<'a>),
+    /// RFC 6749 4.3.2.
+    Password(password::Request<'a>),
 }
 
 impl TokenRequest<'_> {
@@ -26,6 +28,7 @@ impl TokenRequest<'_> {
             Self::ClientCredentials(_) => GrantType::ClientCredentials,
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
+            Self::Password(_) => GrantType::Password,
         }
     }
 }
@@ -41,6 +44,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
             Ok(TokenRequest::AuthorizationCode(authorization_code::Request::parse(form)?))
         }
         Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(refresh_token::Request::parse(form)?)),
+        Some(GrantType::Password) => Ok(TokenRequest::Password(password::Request::parse(form)?)),
         // RFC 6749 4.2: the implicit grant has no token request.
         Some(GrantType::Implicit) | None => {
             Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported"))
@@ -81,7 +85,8 @@ mod tests {
     #[test]
     fn grant_types() {
         assert_eq!(check("grant_type=client_credentials"), Ok(GrantType::ClientCredentials));
-        assert_eq!(check("grant_type=password"), Err(Reason::UnsupportedGrantType));
+        assert_eq!(check("grant_type=password"), Err(Reason::MissingParameter));
+        assert_eq!(check("grant_type=password&username=u&password=p"), Ok(GrantType::Password));
         assert_eq!(check("grant_type=implicit"), Err(Reason::UnsupportedGrantType));
         assert_eq!(check("grant_type=authorization_code&code=c"), Ok(GrantType::AuthorizationCode));
         assert_eq!(check("grant_type=authorization_code"), Err(Reason::MissingParameter));

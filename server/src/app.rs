@@ -47,6 +47,8 @@ pub struct App {
     pub login_limits: LoginLimits,
     /// The one gate of password hashing and verification, sized from `policy`.
     pub passwords: PasswordWork,
+    /// The HTTP client and circuit breakers of identity validators (`crate::identity`).
+    pub validators: crate::identity::Validators,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
     /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
@@ -99,7 +101,7 @@ pub struct TenantCx {
 }
 
 impl App {
-    /// Assembles the state.
+    /// Assembles the state. Fails only if the outbound HTTP client cannot be built.
     pub fn new(
         store: Arc<dyn Store>,
         signer: Arc<dyn Signer>,
@@ -108,8 +110,9 @@ impl App {
         admin_key_digest: [u8; 32],
         page_key: PageKey,
         policy: Policy,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, crate::identity::ClientError> {
+        Ok(Self {
+            validators: crate::identity::Validators::new(&policy)?,
             login_limits: LoginLimits::new(&policy),
             passwords: PasswordWork::new(GateLimits::for_slots(
                 policy.max_concurrent_password_checks,
@@ -139,7 +142,7 @@ impl App {
             connection_gate: None,
             fjall: None,
             discovery: RwLock::new(HashMap::new()),
-        }
+        })
     }
 
     /// The issuer URL of a tenant.

@@ -139,12 +139,7 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
     let marker = data_dir.join(INITIALIZED_MARKER);
     if !marker.exists() {
         if app.store.tenant("default").await.map_err(|e| BootstrapError::Setup(e.to_string()))?.is_none() {
-            let tenant = Tenant {
-                id: "default".into(),
-                display_name: "Default".into(),
-                settings: TenantSettings::default(),
-                created_at: now(),
-            };
+            let tenant = Tenant::new("default".into(), "Default".into(), TenantSettings::default(), now());
             match app.store.create_tenant(&tenant).await {
                 // Another node sharing the store created it first: theirs stands.
                 Ok(()) | Err(StoreError::Conflict(_)) => {}

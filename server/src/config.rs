@@ -46,7 +46,8 @@ pub struct ServeArgs {
     /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute,
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
-    /// body_read_timeout_secs, metrics_listen.
+    /// body_read_timeout_secs, metrics_listen, validator_circuit_failures,
+    /// validator_circuit_open_secs.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the store lives.
@@ -95,6 +96,14 @@ pub struct ServeArgs {
     /// use is noted in memory at each use and written at most once per interval.
     #[arg(long, env = "TESSERA_API_KEY_LAST_USE_INTERVAL_SECS")]
     pub api_key_last_use_interval_secs: Option<u32>,
+    /// Failures in a row after which an identity validator's circuit opens and it is skipped,
+    /// 1 to 1000 (default 5).
+    #[arg(long, env = "TESSERA_VALIDATOR_CIRCUIT_FAILURES")]
+    pub validator_circuit_failures: Option<u32>,
+    /// Seconds an open circuit stays open before one call tries the validator again, 1 to
+    /// 3600 (default 30).
+    #[arg(long, env = "TESSERA_VALIDATOR_CIRCUIT_OPEN_SECS")]
+    pub validator_circuit_open_secs: Option<u32>,
     /// Open connections at most (default: the file-descriptor limit, raised to its hard limit
     /// at start, less 128).
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
@@ -134,6 +143,8 @@ struct FileConfig {
     max_concurrent_password_checks: Option<usize>,
     password_check_max_wait_ms: Option<u32>,
     api_key_last_use_interval_secs: Option<u32>,
+    validator_circuit_failures: Option<u32>,
+    validator_circuit_open_secs: Option<u32>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
     header_read_timeout_secs: Option<u64>,
@@ -264,7 +275,21 @@ impl Config {
                 .api_key_last_use_interval_secs
                 .or(file.api_key_last_use_interval_secs)
                 .unwrap_or(defaults.api_key_last_use_interval_secs),
+            validator_circuit_failures: args
+                .validator_circuit_failures
+                .or(file.validator_circuit_failures)
+                .unwrap_or(defaults.validator_circuit_failures),
+            validator_circuit_open_secs: args
+                .validator_circuit_open_secs
+                .or(file.validator_circuit_open_secs)
+                .unwrap_or(defaults.validator_circuit_open_secs),
         };
+        if !(1..=1000).contains(&policy.validator_circuit_failures) {
+            return Err(ConfigError::Invalid("--validator-circuit-failures must be 1 to 1000".into()));
+        }
+        if !(1..=3600).contains(&policy.validator_circuit_open_secs) {
+            return Err(ConfigError::Invalid("--validator-circuit-open-secs must be 1 to 3600".into()));
+        }
         if !(1..=3600).contains(&policy.api_key_last_use_interval_secs) {
             return Err(ConfigError::Invalid("--api-key-last-use-interval-secs must be 1 to 3600".into()));
         }

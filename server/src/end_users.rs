@@ -27,3 +27,19 @@ pub async fn holder(
         }
     }
 }
+
+/// The user a login name names: a username, or (when it has an `@` and no username matches)
+/// an e-mail address. The login page and the password grant's local directory share it.
+pub async fn find_by_login_name(
+    app: &App,
+    tenant: &str,
+    name: &str,
+) -> Result<Option<tessera_core::model::User>, tessera_core::store::StoreError> {
+    if let Some(user) = app.store.user_by_username(tenant, name).await? {
+        return Ok(Some(user));
+    }
+    if name.contains('@') {
+        return app.store.user_by_email(tenant, name).await;
+    }
+    Ok(None)
+}

@@ -229,7 +229,8 @@ mod tests {
             [0; 32],
             crate::web::PageKey::new(&[0; 32]),
             Policy::default(),
-        );
+        )
+        .expect("the state assembles");
         (store, app)
     }
 

@@ -36,18 +36,19 @@ pub async fn carry_out(
     plan: IssuePlan,
     now: UnixSecs,
 ) -> Result<TokenResponse, OAuthError> {
-    let settings = &cx.tenant.settings;
-    let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, settings.access_token_ttl_secs);
+    let ttl = plan.access_token_ttl(cx.tenant.settings.access_token_ttl_secs);
+    let format = plan.access_token_format(client.access_token_format);
+    let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
     let (access_token, refresh_token) = match plan.refresh {
-        RefreshPlan::None => (access_token(app, cx, client, claims).await?, None),
-        RefreshPlan::Stored(value) => (access_token(app, cx, client, claims).await?, Some(value)),
+        RefreshPlan::None => (access_token(app, cx, format, claims).await?, None),
+        RefreshPlan::Stored(value) => (access_token(app, cx, format, claims).await?, Some(value)),
         // If the code the family comes from is replayed meanwhile, the replay's revocation
         // makes the family's write fail (no live refresh token is left behind) and denies the
         // access token's `jti`; so the access token is signed (or stored) while the family's
         // write waits for its fsync.
         RefreshPlan::StartFamily(record) => {
             let (refresh, access) =
-                tokio::join!(start_refresh_family(app, &record), access_token(app, cx, client, claims));
+                tokio::join!(start_refresh_family(app, &record), access_token(app, cx, format, claims));
             (access?, Some(refresh?))
         }
     };
@@ -61,23 +62,23 @@ pub async fn carry_out(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: settings.access_token_ttl_secs,
+        expires_in: ttl,
         scope: plan.scope,
         refresh_token,
         id_token,
     })
 }
 
-/// Issues an access token with `claims`, in the client's format: a JWT signed with the
-/// tenant's access-token algorithm, or an opaque token stored (durably, through the tenant
-/// shard owning it) before it is returned.
+/// Issues an access token with `claims` in `format` (its API's or its client's): a JWT
+/// signed with the tenant's access-token algorithm, or an opaque token stored (durably,
+/// through the tenant shard owning it) before it is returned.
 async fn access_token(
     app: &App,
     cx: &TenantCx,
-    client: &Client,
+    format: AccessTokenFormat,
     claims: AccessTokenClaims,
 ) -> Result<String, OAuthError> {
-    match client.access_token_format {
+    match format {
         AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await,
         AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims).await,
     }
@@ -118,6 +119,12 @@ async fn store_opaque_token(
 ) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     let digest = secret::digest(&value);
+    // The issuer is the default audience, and not repeated in every record.
+    let aud = (claims.aud != cx.issuer).then_some(claims.aud);
+    let extra_info = match claims.extra_info {
+        Some(extra) => Some(serde_json::to_string(&extra).map_err(|e| OAuthError::new(Reason::Internal, e.to_string()))?),
+        None => None,
+    };
     let record = Arc::new(OpaqueToken {
         tenant: cx.tenant.id.clone(),
         client_id: claims.client_id,
@@ -128,6 +135,8 @@ async fn store_opaque_token(
         exp: claims.exp,
         roles: claims.roles,
         permissions: claims.permissions,
+        aud,
+        extra_info,
     });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
@@ -240,7 +249,8 @@ pub async fn authorization_response(
         let plan = IssuePlan {
             sub: auth.sub.clone(),
             scope: scope.clone(),
-            audience: None,
+            target: None,
+            extra_info: None,
             jti: fresh_jti()?,
             refresh: RefreshPlan::None,
             id_token: None,
@@ -248,7 +258,7 @@ pub async fn authorization_response(
         };
         let ttl = cx.tenant.settings.access_token_ttl_secs;
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
-        let token = access_token(app, cx, client, claims).await?;
+        let token = access_token(app, cx, client.access_token_format, claims).await?;
         app.metrics.issue.issued(GrantType::Implicit, Issued::Access(client.access_token_format));
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));

@@ -15,6 +15,7 @@ mod entitlements;
 mod feed;
 mod grants;
 mod http;
+mod identity;
 mod issue;
 mod keyring;
 mod last_uses;
@@ -104,7 +105,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let connections = connections(config.connections);
     let mut app =
-        App::new(dyn_store, signer, shards, public_url, admin_key_digest, page_key, config.policy.clone());
+        App::new(dyn_store, signer, shards, public_url, admin_key_digest, page_key, config.policy.clone())?;
     app.body_read_timeout = config.connections.body_read_timeout;
     app.metrics_on_main = metrics_listener.is_none();
     app.connection_gate = Some(connections.gate.clone());

@@ -31,6 +31,10 @@ pub struct Policy {
     /// How often an API key's last use, noted in memory at each use, is written to its record
     /// (`api_keys.rs`): at most one write per key per interval, however busy the key.
     pub api_key_last_use_interval_secs: u32,
+    /// Failures in a row after which an identity validator is skipped (`identity/breaker.rs`).
+    pub validator_circuit_failures: u32,
+    /// How long a validator is skipped before one call tries it again.
+    pub validator_circuit_open_secs: u32,
 }
 
 impl Default for Policy {
@@ -43,6 +47,8 @@ impl Default for Policy {
             max_concurrent_password_checks: default_password_checks(),
             password_check_max_wait_ms: 2_000,
             api_key_last_use_interval_secs: 60,
+            validator_circuit_failures: 5,
+            validator_circuit_open_secs: 30,
         }
     }
 }

@@ -273,7 +273,8 @@ pub fn plan(
         sub: code.auth.sub.clone(),
         id_token: plan::id_token_for(&code.scope, code.auth, code.nonce),
         scope: code.scope,
-        audience: None,
+        target: None,
+        extra_info: None,
         jti: ids.jti,
         refresh,
         entitlements: crate::rbac::none(),
@@ -411,7 +412,7 @@ mod tests {
         let p = plan(validated, &refreshing, &digest, &settings, 100);
         let ids = CodeIds::of(&digest);
         assert_eq!(
-            (p.sub.as_str(), p.scope.as_str(), p.audience.as_deref()),
+            (p.sub.as_str(), p.scope.as_str(), p.target.as_ref().map(|t| t.audience.as_str())),
             ("u", "openid offline_access", None)
         );
         assert_eq!(p.jti, ids.jti);

@@ -29,7 +29,8 @@ pub fn plan(req: Request<'_>, client: &Client, jti: String) -> Result<IssuePlan,
     Ok(IssuePlan {
         sub: client.client_id.clone(),
         scope: scope::grant(req.scope, &client.scope)?,
-        audience: None,
+        target: None,
+        extra_info: None,
         jti,
         refresh: RefreshPlan::None,
         id_token: None,
@@ -60,6 +61,6 @@ mod tests {
         let p = plan_for(None).expect("plan");
         assert_eq!(p.sub, c.client_id);
         assert_eq!(p.scope, "read write");
-        assert_eq!((p.jti.as_str(), p.audience, p.refresh, p.id_token), ("j", None, RefreshPlan::None, None));
+        assert_eq!((p.jti.as_str(), p.target, p.refresh, p.id_token), ("j", None, RefreshPlan::None, None));
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod password;
 pub mod plan;
 pub mod refresh_token;
 

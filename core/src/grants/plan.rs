@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::error::OAuthError;
 use crate::jwt::AccessTokenClaims;
-use crate::model::{Authentication, RefreshToken, ScopePermission, UnixSecs};
+use crate::model::{AccessTokenFormat, Api, Authentication, RefreshToken, ScopePermission, UnixSecs};
 use crate::rbac::{self, Entitlements};
-use crate::scope;
+use crate::{resource, scope};
 
 /// Everything one token response issues.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,9 +18,9 @@ pub struct IssuePlan {
     pub sub: String,
     /// The access token's scope, space-delimited.
     pub scope: String,
-    /// The access token's audience; `None` means the issuer itself (RFC 9068 3: the default
-    /// resource when the request named none).
-    pub audience: Option<String>,
+    /// The API the access token is for (RFC 8707 `resource`); `None` means the issuer itself
+    /// (RFC 9068 3: the default resource when the request named none).
+    pub target: Option<Target>,
     /// The access token's `jti`: fresh, or derived from the code it was redeemed for so a
     /// replay of the code can deny it.
     pub jti: String,
@@ -31,6 +31,20 @@ pub struct IssuePlan {
     /// The subject's roles and permissions, which the access token carries
     /// ([`IssuePlan::with_entitlements`]).
     pub entitlements: Arc<Entitlements>,
+    /// What the identity validator that accepted a password added about the subject: the
+    /// access token's `extraInfo` claim.
+    pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The API an access token is for, and what it says about its tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The API's identifier: the token's `aud`.
+    pub audience: String,
+    /// The API's access-token format, when not the client's.
+    pub format: Option<AccessTokenFormat>,
+    /// The API's access-token lifetime, when not the tenant's.
+    pub ttl_secs: Option<u32>,
 }
 
 /// Whether the client named the scope of a grant, or the server chose it.
@@ -96,6 +110,32 @@ impl IssuePlan {
         Ok(self)
     }
 
+    /// Makes the plan's access token one for `api` (RFC 8707): its audience, its format and
+    /// lifetime when it sets them, and the scope held to what it declares
+    /// ([`resource::hold_scope`]: a requested value it does not declare is `invalid_scope`
+    /// when `source` is [`ScopeSource::Requested`], dropped otherwise).
+    pub fn for_api(mut self, api: Option<&Api>, source: ScopeSource) -> Result<Self, OAuthError> {
+        if let Some(api) = api {
+            self.scope = resource::hold_scope(&self.scope, api, source == ScopeSource::Requested)?;
+            self.target = Some(Target {
+                audience: api.identifier.clone(),
+                format: api.access_token_format,
+                ttl_secs: api.access_token_ttl_secs,
+            });
+        }
+        Ok(self)
+    }
+
+    /// The access token's format: its API's, or else the client's.
+    pub fn access_token_format(&self, client_format: AccessTokenFormat) -> AccessTokenFormat {
+        self.target.as_ref().and_then(|t| t.format).unwrap_or(client_format)
+    }
+
+    /// The access token's lifetime: its API's, or else the tenant's `tenant_ttl_secs`.
+    pub fn access_token_ttl(&self, tenant_ttl_secs: u32) -> u32 {
+        self.target.as_ref().and_then(|t| t.ttl_secs).unwrap_or(tenant_ttl_secs)
+    }
+
     /// The RFC 9068 claims of the plan's access token, issued by `issuer` to `client_id` at
     /// `now` for `ttl_secs`.
     pub fn access_token_claims(
@@ -108,7 +148,7 @@ impl IssuePlan {
         AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: self.sub.clone(),
-            aud: self.audience.clone().unwrap_or_else(|| issuer.to_owned()),
+            aud: self.target.as_ref().map_or_else(|| issuer.to_owned(), |t| t.audience.clone()),
             exp: now + i64::from(ttl_secs),
             iat: now,
             jti: self.jti.clone(),
@@ -116,6 +156,7 @@ impl IssuePlan {
             scope: self.scope.clone(),
             roles: self.entitlements.roles.clone(),
             permissions: self.entitlements.permissions.clone(),
+            extra_info: self.extra_info.clone(),
         }
     }
 }
@@ -134,12 +175,38 @@ mod tests {
         IssuePlan {
             sub: "alice".into(),
             scope: "read".into(),
-            audience: audience.map(str::to_owned),
+            target: audience.map(|a| Target { audience: a.to_owned(), format: None, ttl_secs: None }),
             jti: "j".into(),
             refresh: RefreshPlan::None,
             id_token: None,
             entitlements: rbac::none(),
+            extra_info: None,
         }
+    }
+
+    #[test]
+    fn an_api_sets_the_audience_format_and_lifetime_and_holds_the_scope() {
+        let api = Api {
+            id: "a".into(),
+            identifier: "https://orders.example".into(),
+            name: "orders".into(),
+            scopes: vec!["read".into()],
+            access_token_format: Some(AccessTokenFormat::Opaque),
+            access_token_ttl_secs: Some(60),
+            created_at: 0,
+        };
+        let mut p = plan(None);
+        p.scope = "read write".into();
+        assert!(p.clone().for_api(Some(&api), ScopeSource::Requested).is_err());
+        let held = p.clone().for_api(Some(&api), ScopeSource::Default).expect("held");
+        assert_eq!(held.scope, "read");
+        assert_eq!(held.access_token_format(AccessTokenFormat::Jwt), AccessTokenFormat::Opaque);
+        assert_eq!(held.access_token_ttl(3600), 60);
+        assert_eq!(held.access_token_claims("https://i", "c", 0, 60).aud, "https://orders.example");
+        let untouched = p.clone().for_api(None, ScopeSource::Requested).expect("no api");
+        assert_eq!(untouched, p);
+        assert_eq!(untouched.access_token_format(AccessTokenFormat::Jwt), AccessTokenFormat::Jwt);
+        assert_eq!(untouched.access_token_ttl(3600), 3600);
     }
 
     #[test]

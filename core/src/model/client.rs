@@ -50,6 +50,9 @@ rkyv_record! {
         /// 2.1 names it for clients whose response types return an ID token or access token
         /// (the implicit and hybrid flows).
         Implicit,
+        /// RFC 6749 4.3: the resource owner password credentials grant, for confidential
+        /// clients only, checked by the tenant's identity validators.
+        Password,
     }
 
     /// A registered OAuth client (RFC 7591 metadata).
@@ -95,6 +98,9 @@ rkyv_record! {
         /// of the client stops working without enumerating them. Clients stored before the
         /// field existed read back with 0.
         pub grants_valid_from: UnixSecs,
+        /// The ids of the APIs the client may ask tokens for (RFC 8707 `resource`); `None`:
+        /// every API of its tenant.
+        pub apis: Option<Vec<String>>,
     }
 }
 
@@ -119,13 +125,14 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::Implicit => "implicit",
+            Self::Password => "password",
         }
     }
 
     /// Every grant type: client registration and discovery follow this list, and the token
     /// endpoint runs those [`GrantType::at_token_endpoint`] says it does.
-    pub const ALL: [Self; 4] =
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials, Self::Implicit];
+    pub const ALL: [Self; 5] =
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials, Self::Implicit, Self::Password];
 
     /// Parses a grant type's wire value (RFC 7591 `grant_types`, RFC 6749 `grant_type`).
     pub fn parse(s: &str) -> Option<Self> {
@@ -136,13 +143,18 @@ impl GrantType {
     /// come from `/authorize` alone.
     pub const fn at_token_endpoint(self) -> bool {
         match self {
-            Self::ClientCredentials | Self::AuthorizationCode | Self::RefreshToken => true,
+            Self::ClientCredentials | Self::AuthorizationCode | Self::RefreshToken | Self::Password => true,
             Self::Implicit => false,
         }
     }
 }
 
 impl Client {
+    /// Whether the client may ask tokens for the API `api_id` (RFC 8707 `resource`).
+    pub fn may_use_api(&self, api_id: &str) -> bool {
+        self.apis.as_ref().is_none_or(|ids| ids.iter().any(|id| id == api_id))
+    }
+
     /// Whether the client is registered for `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
@@ -184,11 +196,12 @@ mod tests {
                 GrantType::ClientCredentials
                 | GrantType::AuthorizationCode
                 | GrantType::RefreshToken
-                | GrantType::Implicit => 4,
+                | GrantType::Implicit
+                | GrantType::Password => 5,
             };
             assert_eq!(GrantType::ALL.len(), listed);
         }
-        assert_eq!(GrantType::parse("password"), None);
+        assert_eq!(GrantType::parse("password"), Some(GrantType::Password));
         assert_eq!(GrantType::parse("implicit"), Some(GrantType::Implicit));
         assert!(!GrantType::Implicit.at_token_endpoint());
         assert!(GrantType::ALL.iter().filter(|g| **g != GrantType::Implicit).all(|g| g.at_token_endpoint()));

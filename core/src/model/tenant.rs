@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::role::validate_scope_permissions;
-use super::{ScopePermission, SigningAlg, UnixSecs};
+use super::{Api, IdentityValidator, ScopePermission, SigningAlg, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -47,6 +47,10 @@ rkyv_record! {
         /// Whether end users may register themselves. Stored and shown only, for now:
         /// registration arrives with a later issue.
         pub self_service_registration: bool,
+        /// Where the local user directory stands in the chain of identity validators the
+        /// password grant asks (newest validator first): 0 asks it before every validator,
+        /// `n` after the `n` newest; `None` (the default) asks it last.
+        pub local_directory_position: Option<u32>,
     }
 
     /// A tenant: one issuer with its own clients, keys and tokens.
@@ -60,6 +64,10 @@ rkyv_record! {
         pub settings: TenantSettings,
         /// When the tenant was created.
         pub created_at: UnixSecs,
+        /// Its APIs (resource servers), in creation order.
+        pub apis: Vec<Api>,
+        /// Its identity validators, in creation order.
+        pub identity_validators: Vec<IdentityValidator>,
     }
 }
 
@@ -78,6 +86,7 @@ impl Default for TenantSettings {
             password_reject_common: true,
             self_service_registration: false,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            local_directory_position: None,
         }
     }
 }
@@ -101,6 +110,24 @@ pub const MIN_SESSION_TTL_SECS: u32 = 60;
 /// Longest refresh-token reuse grace a tenant may set: the grace is for a client retrying a
 /// lost answer, not for sharing a token.
 pub const MAX_REFRESH_REUSE_GRACE_SECS: u32 = 300;
+
+impl Tenant {
+    /// A new tenant without APIs or identity validators.
+    pub fn new(id: String, display_name: String, settings: TenantSettings, created_at: UnixSecs) -> Self {
+        Self { id, display_name, settings, created_at, apis: Vec::new(), identity_validators: Vec::new() }
+    }
+
+    /// Checks the tenant's APIs and identity validators as stored: within their bounds,
+    /// identifiers unique, every field well formed.
+    pub fn validate_resources(&self) -> Result<(), String> {
+        super::api::validate_resources(&self.apis, &self.identity_validators)
+    }
+
+    /// The API with this id or identifier.
+    pub fn api(&self, id_or_identifier: &str) -> Option<&Api> {
+        self.apis.iter().find(|a| a.id == id_or_identifier || a.identifier == id_or_identifier)
+    }
+}
 
 impl TenantSettings {
     /// Checks that every token lifetime is positive and at most [`MAX_TTL_SECS`], a session

@@ -24,6 +24,11 @@ rkyv_record! {
         pub roles: Vec<String>,
         /// The subject's permissions when it was issued.
         pub permissions: Vec<String>,
+        /// Its audience, when an API's (RFC 8707 `resource`); `None`: the issuer.
+        pub aud: Option<String>,
+        /// What the identity validator that checked the password added (`extraInfo`), as
+        /// JSON text of an object.
+        pub extra_info: Option<String>,
     }
 
     /// A revoked JWT access token, kept until it would have expired anyway.

@@ -11,7 +11,8 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, TokenEndpointAuthMethod, is_valid_new_id,
+    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, Tenant, TokenEndpointAuthMethod,
+    is_valid_new_id,
 };
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;
@@ -71,6 +72,11 @@ pub struct ClientMetadata {
     /// Accept `code_challenge_method=plain` (RFC 7636 4.2).
     #[serde(default)]
     allow_plain_pkce: Option<bool>,
+    /// The APIs (ids or identifiers) the client may ask tokens for with RFC 8707 `resource`;
+    /// `null`: every API of the tenant (the default).
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    apis: Option<Option<Vec<String>>>,
 }
 
 /// A client as the API shows it (RFC 7591 3.2.1): never the secret's digest, and the secret
@@ -103,6 +109,8 @@ pub struct ClientView<'a> {
     allow_plain_pkce: bool,
     /// When it was registered, in seconds since the epoch.
     client_id_issued_at: i64,
+    /// The ids of the APIs it may ask tokens for; `null`: every API of the tenant.
+    apis: Option<&'a [String]>,
     /// The secret: only in the answer that made it (registration, rotation, a public client
     /// made confidential), shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +142,7 @@ fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
         first_party: c.first_party,
         allow_plain_pkce: c.pkce_plain_allowed,
         client_id_issued_at: c.created_at,
+        apis: c.apis.as_deref(),
         client_secret: secret,
         // RFC 7591 3.2.1: 0 means the secret does not expire.
         client_secret_expires_at: secret.map(|_| 0),
@@ -195,7 +204,7 @@ fn is_acceptable_redirect_uri(uri: &str) -> bool {
 /// Applies metadata to a client (all fields for a new one, the given ones for a change) and
 /// checks the result as a whole: a change that leaves the response types and grant types at
 /// odds (RFC 7591 2.1) is refused, whichever of the two it touched.
-fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
+fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), ApiError> {
     if let Some(name) = m.client_name {
         if name.chars().count() > 200 || name.chars().any(char::is_control) {
             return Err(invalid("client_name must be at most 200 printable characters"));
@@ -247,6 +256,9 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if let Some(allow) = m.allow_plain_pkce {
         client.pkce_plain_allowed = allow;
     }
+    if let Some(apis) = m.apis {
+        client.apis = apis.map(|names| api_ids(tenant, &names)).transpose()?;
+    }
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
@@ -258,7 +270,25 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
             "a public client (token_endpoint_auth_method none) cannot use client_credentials",
         ));
     }
+    // RFC 6749 4.3.2 and RFC 9700 2.4: a password grant without client authentication would
+    // let anyone holding the client id test passwords.
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None && client.allows_grant(GrantType::Password)
+    {
+        return Err(invalid("a public client (token_endpoint_auth_method none) cannot use password"));
+    }
     Ok(())
+}
+
+/// The ids of the tenant's APIs named (by id or identifier) in `names`, each once.
+fn api_ids(tenant: &Tenant, names: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let api = tenant.api(name).ok_or_else(|| invalid(format!("apis: no API `{name}` in this tenant")))?;
+        if !ids.contains(&api.id) {
+            ids.push(api.id.clone());
+        }
+    }
+    Ok(ids)
 }
 
 /// Registers a client.
@@ -267,7 +297,7 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     responses((status = 201, description = "The client, with its secret unless it is public", body = ClientView),
         Invalid, NotFound, Conflict, Denied))]
 pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Resp, ApiError> {
-    tenant_or_404(app, tenant).await?;
+    let stored_tenant = tenant_or_404(app, tenant).await?;
     if m.grant_types.is_none() {
         return Err(invalid("grant_types is required"));
     }
@@ -293,8 +323,9 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         created_at: now(),
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: None,
     };
-    apply(&mut client, m)?;
+    apply(&mut client, &stored_tenant, m)?;
     if app.store.client(tenant, &client.client_id).await?.is_some() {
         return Err(ApiError::Conflict(format!("client {} exists", client.client_id)));
     }
@@ -340,12 +371,13 @@ pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
     responses((status = 200, description = "The changed client", body = ClientView),
         Invalid, NotFound, Conflict, Denied))]
 pub async fn patch(app: &App, tenant: &str, id: &str, m: ClientMetadata) -> Result<Resp, ApiError> {
+    let stored_tenant = tenant_or_404(app, tenant).await?;
     let mut client = client_or_404(app, tenant, id).await?;
     if m.client_id.as_deref().is_some_and(|new| new != id) {
         return Err(invalid("client_id cannot be changed"));
     }
     let was_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
-    apply(&mut client, m)?;
+    apply(&mut client, &stored_tenant, m)?;
     let is_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
     let secret = match (was_public, is_public) {
         (true, false) => Some(super::new_secret()?),

@@ -97,7 +97,7 @@ pub async fn create(app: &App, body: CreateTenant) -> Result<Resp, ApiError> {
     check_display_name(&display_name)?;
     let settings = body.settings.unwrap_or_default();
     check_settings(&settings)?;
-    let tenant = Tenant { id: body.id, display_name, settings, created_at: now() };
+    let tenant = Tenant::new(body.id, display_name, settings, now());
     // The store refuses an id that is taken (a `Conflict`, answered 409), atomically: of
     // concurrent creates, on any number of nodes, one wins.
     app.store.create_tenant(&tenant).await?;

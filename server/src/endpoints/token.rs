@@ -11,17 +11,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
-use tessera_core::client_auth;
+use tessera_core::{client_auth, resource};
 use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::grants;
-use tessera_core::model::{Actor, Client, EventType, GrantType, Outcome, is_valid_id};
+use tessera_core::model::{AccessTokenFormat, Actor, Client, EventType, GrantType, Outcome, is_valid_id};
 use tessera_core::token::{self, TokenResponse};
 
 use super::authenticate_client;
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
 use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::grants::Asked;
 use crate::issue;
 use crate::metrics::issued::Issued;
 use crate::util::now;
@@ -99,18 +100,22 @@ async fn token(
     // Before any handler runs: a client that may not redeem codes must not be able to use one
     // up.
     grants::check_allowed(&client, request.grant_type())?;
+    // RFC 8707: which API the token is for, before any grant's work (a code is not used up
+    // by a request for a resource the client may not have).
+    let api = resource::select(&cx.tenant, &client, resource::requested(&form)?)?;
     let now = now();
     let grant = request.grant_type();
-    let plan = crate::grants::plan(app, cx, &client, request, now).await?;
+    let plan = crate::grants::plan(app, cx, &client, Asked { request, form: &form, api }, now).await?;
+    let format = plan.access_token_format(client.access_token_format);
     let response = issue::carry_out(app, cx, &client, plan, now).await?;
-    count_issued(app, grant, &client, &response);
+    count_issued(app, grant, format, &response);
     Ok(response)
 }
 
 /// Counts what a token response carries, for the metrics.
-fn count_issued(app: &App, grant: GrantType, client: &Client, response: &TokenResponse) {
+fn count_issued(app: &App, grant: GrantType, format: AccessTokenFormat, response: &TokenResponse) {
     let issue = &app.metrics.issue;
-    issue.issued(grant, Issued::Access(client.access_token_format));
+    issue.issued(grant, Issued::Access(format));
     if response.id_token.is_some() {
         issue.issued(grant, Issued::Id);
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
-use tessera_core::model::{Actor, EventType, Outcome, User};
+use tessera_core::model::{Actor, EventType, Outcome};
 
 use super::csrf::Purpose;
 use super::flow::{Flow, FormPost, form_post};
@@ -35,21 +35,6 @@ pub const TOO_MANY: &str = "Too many sign-in attempts. Wait a minute and try aga
 pub const BUSY: &str = "The service is busy. Try again in a moment.";
 /// Said when a field was left empty.
 const EMPTY: &str = "Enter your username and password.";
-
-/// The user a login name designates: by username, else by e-mail address when it has an `@`.
-async fn find_user(
-    app: &App,
-    tenant: &str,
-    name: &str,
-) -> Result<Option<User>, tessera_core::store::StoreError> {
-    if let Some(user) = app.store.user_by_username(tenant, name).await? {
-        return Ok(Some(user));
-    }
-    if name.contains('@') {
-        return app.store.user_by_email(tenant, name).await;
-    }
-    Ok(None)
-}
 
 /// Records a verified sign-in attempt: by `user` if the name matched one, else by nobody.
 /// Failures are bounded per tenant (`crate::audit`): anyone can make them.
@@ -107,7 +92,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         tracing::info!(tenant = %cx.tenant.id, delay_ms = delay.as_millis(), "login attempt slowed");
         tokio::time::sleep(delay).await;
     }
-    let user = match find_user(app, &cx.tenant.id, username).await {
+    let user = match crate::end_users::find_by_login_name(app, &cx.tenant.id, username).await {
         Ok(u) => u,
         Err(err) => return flow.fail(store_error(err)),
     };

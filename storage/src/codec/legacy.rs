@@ -98,6 +98,8 @@ impl From<TenantV2> for Tenant {
                 ..TenantSettings::default()
             },
             created_at: v2.created_at,
+            apis: Vec::new(),
+            identity_validators: Vec::new(),
         }
     }
 }
@@ -148,6 +150,8 @@ impl From<TenantV3> for Tenant {
                 ..TenantSettings::default()
             },
             created_at: v3.created_at,
+            apis: Vec::new(),
+            identity_validators: Vec::new(),
         }
     }
 }
@@ -199,8 +203,11 @@ impl From<TenantV4> for Tenant {
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
+                local_directory_position: None,
             },
             created_at: v4.created_at,
+            apis: Vec::new(),
+            identity_validators: Vec::new(),
         }
     }
 }
@@ -249,6 +256,7 @@ impl From<ClientV1> for Client {
             created_at: v1.created_at,
             pkce_plain_allowed: false,
             grants_valid_from: 0,
+            apis: None,
         }
     }
 }
@@ -294,6 +302,7 @@ impl From<ClientV2> for Client {
             created_at: v2.created_at,
             pkce_plain_allowed: v2.pkce_plain_allowed,
             grants_valid_from: 0,
+            apis: None,
         }
     }
 }
@@ -520,6 +529,8 @@ impl From<OpaqueTokenV1> for OpaqueToken {
             exp: v1.exp,
             roles: Vec::new(),
             permissions: Vec::new(),
+            aud: None,
+            extra_info: None,
         }
     }
 }

@@ -17,6 +17,7 @@
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_resources;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -65,6 +66,13 @@ pub(crate) const FORMAT_V4: u8 = 4;
 /// Version 5 of `Tenant` (`scope_permissions` was added to its settings, after
 /// `access_token_alg`; an older tenant has no scope rules).
 pub(crate) const FORMAT_V5: u8 = 5;
+
+/// Version 6 of `Tenant` (its `apis` and `identity_validators`, and the setting
+/// `local_directory_position`, were added; an older tenant has none and asks its local
+/// directory last). Version 4 of `Client` (`apis` was added; an older client may use every
+/// API) and version 3 of `OpaqueToken` (`aud` and `extra_info` were added; an older token is
+/// for the issuer, with nothing extra) arrived with them.
+pub(crate) const FORMAT_V6: u8 = 6;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

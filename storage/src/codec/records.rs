@@ -15,7 +15,8 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1,
 };
-use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, Record, StoredCode, StoredFamily};
+use super::legacy_resources::{ClientV3, OpaqueTokenV2, TenantV5};
+use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -52,18 +53,24 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V5;
+    const FORMAT: u8 = FORMAT_V6;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
         if key != self.id.as_bytes() {
             return Err(format!("tenant {:?} is stored under another key", self.id));
         }
-        self.settings.validate()
+        self.settings.validate()?;
+        self.validate_resources()
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V5 => Some(
+                rkyv::from_bytes::<TenantV5, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V4 => Some(
                 rkyv::from_bytes::<TenantV4, rancor::Error>(archive)
                     .map(Into::into)
@@ -86,7 +93,7 @@ impl Record for Tenant {
 
 impl Record for Client {
     const SPACE: Space = Space::Clients;
-    const FORMAT: u8 = FORMAT_V3;
+    const FORMAT: u8 = FORMAT_V4;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
@@ -99,6 +106,11 @@ impl Record for Client {
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V3 => Some(
+                rkyv::from_bytes::<ClientV3, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V2 => Some(
                 rkyv::from_bytes::<ClientV2, rancor::Error>(archive)
                     .map(Into::into)
@@ -139,10 +151,17 @@ impl Record for KeyRecord {
 
 impl Record for OpaqueToken {
     const SPACE: Space = Space::Tokens;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<OpaqueTokenV1, _>(version, archive)
+        match version {
+            FORMAT_V2 => Some(
+                rkyv::from_bytes::<OpaqueTokenV2, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
+            _ => decode_v1::<OpaqueTokenV1, _>(version, archive),
+        }
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
