@@ -31,6 +31,8 @@ fn token(n: u64) -> OpaqueToken {
         exp: 4_000_000_000,
         roles: Vec::new(),
         permissions: Vec::new(),
+        aud: None,
+        extra_info: None,
     }
 }
 
@@ -58,6 +60,7 @@ fn client() -> Client {
         created_at: 0,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: None,
     }
 }
 

@@ -208,6 +208,7 @@ mod tests {
             scope: "read".into(),
             roles: vec!["editor".into()],
             permissions: vec!["docs:write".into()],
+            extra_info: None,
         }
     }
 

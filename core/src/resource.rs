@@ -9,7 +9,8 @@ use crate::model::{Api, Client, Tenant, is_valid_resource};
 
 /// Scope values about the end-user's identity, granted whatever the API: they govern what
 /// the issuer releases (ID token, userinfo, refresh), not what the API allows.
-pub const IDENTITY_SCOPES: [&str; 7] = ["openid", "profile", "email", "address", "phone", "offline_access", "roles"];
+pub const IDENTITY_SCOPES: [&str; 7] =
+    ["openid", "profile", "email", "address", "phone", "offline_access", "roles"];
 
 /// The `resource` of a request, if any: one absolute URI without a fragment (RFC 8707 2).
 /// Tessera issues a token for one API at a time, so a repeated `resource` is refused with
@@ -28,15 +29,20 @@ pub fn requested<'f>(form: &'f Form<'_>) -> Result<Option<&'f str>, OAuthError> 
 /// The API `resource` names in `tenant`, for `client`: `None` when no resource is named
 /// (the token's audience is then the issuer, as before resource indicators). An identifier
 /// no API has, or an API the client's `apis` leave out, is `invalid_target`.
-pub fn select<'t>(tenant: &'t Tenant, client: &Client, resource: Option<&str>) -> Result<Option<&'t Api>, OAuthError> {
+pub fn select<'t>(
+    tenant: &'t Tenant,
+    client: &Client,
+    resource: Option<&str>,
+) -> Result<Option<&'t Api>, OAuthError> {
     let Some(uri) = resource else { return Ok(None) };
-    let api = tenant
-        .apis
-        .iter()
-        .find(|a| a.identifier == uri)
-        .ok_or_else(|| OAuthError::new(Reason::UnknownResource, "the resource is not an API of this issuer"))?;
+    let api = tenant.apis.iter().find(|a| a.identifier == uri).ok_or_else(|| {
+        OAuthError::new(Reason::UnknownResource, "the resource is not an API of this issuer")
+    })?;
     if !client.may_use_api(&api.id) {
-        return Err(OAuthError::new(Reason::ResourceNotAllowed, "the client may not ask tokens for this resource"));
+        return Err(OAuthError::new(
+            Reason::ResourceNotAllowed,
+            "the client may not ask tokens for this resource",
+        ));
     }
     Ok(Some(api))
 }
@@ -91,7 +97,10 @@ mod tests {
     #[test]
     fn the_resource_is_one_absolute_uri() {
         assert_eq!(requested_of("grant_type=x"), Ok(None));
-        assert_eq!(requested_of("resource=https%3A%2F%2Fa.example%2Fv1"), Ok(Some("https://a.example/v1".into())));
+        assert_eq!(
+            requested_of("resource=https%3A%2F%2Fa.example%2Fv1"),
+            Ok(Some("https://a.example/v1".into()))
+        );
         assert_eq!(requested_of("resource=relative"), Err(ErrorCode::InvalidTarget));
         assert_eq!(requested_of("resource=https%3A%2F%2Fa%23frag"), Err(ErrorCode::InvalidTarget));
         assert_eq!(requested_of("resource=urn%3Aa&resource=urn%3Ab"), Err(ErrorCode::InvalidTarget));
@@ -102,7 +111,10 @@ mod tests {
         let t = tenant();
         let mut c = sample_client();
         assert_eq!(select(&t, &c, None).map(|a| a.map(|a| a.id.clone())), Ok(None));
-        assert_eq!(select(&t, &c, Some("urn:billing")).map(|a| a.map(|a| a.id.clone())), Ok(Some("a2".into())));
+        assert_eq!(
+            select(&t, &c, Some("urn:billing")).map(|a| a.map(|a| a.id.clone())),
+            Ok(Some("a2".into()))
+        );
         let unknown = select(&t, &c, Some("https://nope.example")).expect_err("unknown");
         assert_eq!((unknown.reason, unknown.code()), (Reason::UnknownResource, ErrorCode::InvalidTarget));
         c.apis = Some(vec!["a1".into()]);

@@ -228,7 +228,8 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
         Ok(req) => req,
         Err(e) => {
             // Only a missing required field, or a grant type changed, may stop a request here.
-            let required_gone = matches!(at, "code" | "refresh_token") && sent(at).is_none();
+            let required_gone =
+                matches!(at, "code" | "refresh_token" | "username" | "password") && sent(at).is_none();
             assert!(required_gone || at == "grant_type", "{body}: refused {e:?}");
             return 1;
         }
@@ -236,6 +237,10 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
     assert_eq!(Some(req.grant_type().as_str()), sent("grant_type"), "{body}");
     let scope_sent = match &req {
         TokenRequest::ClientCredentials(r) => r.scope,
+        TokenRequest::Password(r) => {
+            assert_eq!((Some(r.username), Some(r.password)), (sent("username"), sent("password")));
+            r.scope
+        }
         TokenRequest::RefreshToken(r) => {
             assert_eq!(Some(r.refresh_token), sent("refresh_token"));
             r.scope
@@ -480,6 +485,7 @@ fn authorize_client() -> Client {
         created_at: 0,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: None,
     }
 }
 

@@ -269,6 +269,10 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         AdminRoute::ApiKeys(t) => change(t, admin, "api-keys".to_owned()),
         AdminRoute::ApiKey(t, k) => change(t, admin, format!("api-keys/{k}")),
         AdminRoute::ApiKeyRotate(t, k) => change(t, admin, format!("api-keys/{k}/rotate")),
+        AdminRoute::Apis(t) => change(t, admin, "apis".to_owned()),
+        AdminRoute::Api(t, a) => change(t, admin, format!("apis/{a}")),
+        AdminRoute::Validators(t) => change(t, admin, "identity-validators".to_owned()),
+        AdminRoute::Validator(t, v) => change(t, admin, format!("identity-validators/{v}")),
     })
 }
 

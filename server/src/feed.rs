@@ -235,7 +235,7 @@ mod tests {
     }
 
     fn tenant(id: &str) -> Tenant {
-        Tenant { id: id.into(), display_name: id.into(), settings: TenantSettings::default(), created_at: 1 }
+        Tenant::new(id.into(), id.into(), TenantSettings::default(), 1)
     }
 
     fn spa(tenant: &str, redirect_uri: &str) -> Client {
@@ -256,6 +256,7 @@ mod tests {
             created_at: 1,
             pkce_plain_allowed: false,
             grants_valid_from: 0,
+            apis: None,
         }
     }
 

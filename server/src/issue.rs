@@ -122,7 +122,9 @@ async fn store_opaque_token(
     // The issuer is the default audience, and not repeated in every record.
     let aud = (claims.aud != cx.issuer).then_some(claims.aud);
     let extra_info = match claims.extra_info {
-        Some(extra) => Some(serde_json::to_string(&extra).map_err(|e| OAuthError::new(Reason::Internal, e.to_string()))?),
+        Some(extra) => Some(
+            serde_json::to_string(&extra).map_err(|e| OAuthError::new(Reason::Internal, e.to_string()))?,
+        ),
         None => None,
     };
     let record = Arc::new(OpaqueToken {

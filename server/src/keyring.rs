@@ -392,7 +392,7 @@ mod tests {
     }
 
     fn tenant(id: &str) -> Tenant {
-        Tenant { id: id.into(), display_name: id.into(), settings: TenantSettings::default(), created_at: 1 }
+        Tenant::new(id.into(), id.into(), TenantSettings::default(), 1)
     }
 
     fn open(dir: &tempfile::TempDir) -> Arc<FjallStore> {

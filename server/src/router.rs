@@ -55,6 +55,14 @@ pub enum AdminRoute {
     ApiKeyRotate(String, String),
     /// `/api/v1/tenants/{t}/events`
     Events(String),
+    /// `/api/v1/tenants/{t}/apis`
+    Apis(String),
+    /// `/api/v1/tenants/{t}/apis/{api}`: by id or identifier
+    Api(String, String),
+    /// `/api/v1/tenants/{t}/identity-validators`
+    Validators(String),
+    /// `/api/v1/tenants/{t}/identity-validators/{id}`
+    Validator(String, String),
 }
 
 /// Where a request goes.
@@ -141,6 +149,10 @@ enum Kind {
     ApiKey,
     ApiKeyRotate,
     Events,
+    Apis,
+    Api,
+    Validators,
+    Validator,
     OpenApi,
     Live,
     Ready,
@@ -153,7 +165,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 40] = [
+const ROUTES: [(&str, Kind); 44] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -190,6 +202,10 @@ const ROUTES: [(&str, Kind); 40] = [
     ("/api/v1/tenants/{tenant}/api-keys/{key}", Kind::ApiKey),
     ("/api/v1/tenants/{tenant}/api-keys/{key}/rotate", Kind::ApiKeyRotate),
     ("/api/v1/tenants/{tenant}/events", Kind::Events),
+    ("/api/v1/tenants/{tenant}/apis", Kind::Apis),
+    ("/api/v1/tenants/{tenant}/apis/{api}", Kind::Api),
+    ("/api/v1/tenants/{tenant}/identity-validators", Kind::Validators),
+    ("/api/v1/tenants/{tenant}/identity-validators/{validator}", Kind::Validator),
     ("/api/v1/openapi.json", Kind::OpenApi),
     ("/healthz", Kind::Live),
     ("/readyz", Kind::Ready),
@@ -249,6 +265,10 @@ impl Router {
             Kind::ApiKey => Route::Admin(AdminRoute::ApiKey(tenant()?, param("key")?)),
             Kind::ApiKeyRotate => Route::Admin(AdminRoute::ApiKeyRotate(tenant()?, param("key")?)),
             Kind::Events => Route::Admin(AdminRoute::Events(tenant()?)),
+            Kind::Apis => Route::Admin(AdminRoute::Apis(tenant()?)),
+            Kind::Api => Route::Admin(AdminRoute::Api(tenant()?, param("api")?)),
+            Kind::Validators => Route::Admin(AdminRoute::Validators(tenant()?)),
+            Kind::Validator => Route::Admin(AdminRoute::Validator(tenant()?, param("validator")?)),
             Kind::OpenApi => Route::OpenApi,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,

@@ -41,6 +41,7 @@ fn old_client() -> Client {
         created_at: 1_700_000_000,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: None,
     }
 }
 

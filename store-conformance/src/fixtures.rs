@@ -4,9 +4,9 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, ApiKey, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord,
-    OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
-    TokenEndpointAuthMethod, UnixSecs, User,
+    AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, GrantType, IdentityValidator,
+    KeyMaterial, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant,
+    TenantSettings, TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -25,13 +25,29 @@ pub(crate) fn digest(n: u32) -> [u8; 32] {
     d
 }
 
+/// A tenant with an API and an identity validator, so that every field round-trips.
 pub(crate) fn tenant(id: &str) -> Tenant {
-    Tenant {
-        id: id.to_owned(),
-        display_name: format!("Tenant {id}"),
-        settings: TenantSettings::default(),
+    let mut t = Tenant::new(id.to_owned(), format!("Tenant {id}"), TenantSettings::default(), 1_700_000_000);
+    t.apis = vec![Api {
+        id: "api-1".to_owned(),
+        identifier: "https://orders.example/api".to_owned(),
+        name: "Orders".to_owned(),
+        scopes: vec!["orders:read".to_owned()],
+        access_token_format: Some(AccessTokenFormat::Opaque),
+        access_token_ttl_secs: Some(120),
         created_at: 1_700_000_000,
-    }
+    }];
+    t.identity_validators = vec![IdentityValidator {
+        id: "validator-1".to_owned(),
+        name: "LDAP bridge".to_owned(),
+        url: "https://ldap-bridge.example/check".to_owned(),
+        timeout_ms: 2_000,
+        headers: vec![ValidatorHeader { name: "Authorization".to_owned(), value: "Bearer k".to_owned() }],
+        apis: vec!["api-1".to_owned()],
+        created_at: 1_700_000_000,
+    }];
+    t.settings.local_directory_position = Some(1);
+    t
 }
 
 pub(crate) fn client(tenant: &str, id: &str) -> Client {
@@ -52,6 +68,7 @@ pub(crate) fn client(tenant: &str, id: &str) -> Client {
         created_at: 1_700_000_001,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: Some(vec!["api-1".to_owned()]),
     }
 }
 
@@ -80,6 +97,8 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         exp,
         roles: Vec::new(),
         permissions: Vec::new(),
+        aud: Some("https://orders.example/api".to_owned()),
+        extra_info: Some(r#"{"tier":"gold"}"#.to_owned()),
     }
 }
 

@@ -124,13 +124,18 @@ fn accepted(body: &[u8], username: &str) -> Result<Answer, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Answer::Accepted { sub: username.to_owned(), extra_info: None });
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
     let serde_json::Value::Object(mut object) = value else {
         return Err("the answer is not a JSON object".into());
     };
     let sub = match object.remove("sub") {
         None | Some(serde_json::Value::Null) => username.to_owned(),
-        Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= MAX_SUB_BYTES && !s.chars().any(char::is_control) => s,
+        Some(serde_json::Value::String(s))
+            if !s.is_empty() && s.len() <= MAX_SUB_BYTES && !s.chars().any(char::is_control) =>
+        {
+            s
+        }
         Some(_) => return Err(format!("sub must be a string of 1 to {MAX_SUB_BYTES} bytes")),
     };
     let extra_info = match object.remove("extraInfo") {
@@ -156,7 +161,11 @@ pub struct Verdict {
 
 impl Verdict {
     /// Notes the answer of validator `name`; returns the acceptance that ends the chain.
-    pub fn note(&mut self, name: &str, answer: Answer) -> Option<(String, Option<serde_json::Map<String, serde_json::Value>>)> {
+    pub fn note(
+        &mut self,
+        name: &str,
+        answer: Answer,
+    ) -> Option<(String, Option<serde_json::Map<String, serde_json::Value>>)> {
         match answer {
             Answer::Accepted { sub, extra_info } => Some((sub, extra_info)),
             Answer::Rejected => None,
@@ -313,14 +322,20 @@ mod tests {
         assert!(parse("grant_type=password&username=a&password=p").is_ok());
         assert!(parse("grant_type=password&username=a").is_err());
         assert!(parse("grant_type=password&password=p").is_err());
-        let long = Box::leak(format!("grant_type=password&username=a&password={}", "p".repeat(2000)).into_boxed_str());
+        let long = Box::leak(
+            format!("grant_type=password&username=a&password={}", "p".repeat(2000)).into_boxed_str(),
+        );
         assert!(parse(long).is_err());
         let req = Request { username: "a", password: "p", scope: Some("read") };
         let mut extra = serde_json::Map::new();
         extra.insert("k".into(), "v".into());
-        let p = plan(&req, &sample_client(), ("sub-1".into(), Some(extra.clone())), "j".into()).expect("plan");
+        let p =
+            plan(&req, &sample_client(), ("sub-1".into(), Some(extra.clone())), "j".into()).expect("plan");
         assert_eq!((p.sub.as_str(), p.scope.as_str()), ("sub-1", "read"));
         assert_eq!((p.refresh, p.id_token, p.extra_info), (RefreshPlan::None, None, Some(extra)));
-        assert!(plan(&Request { scope: Some("admin"), ..req }, &sample_client(), ("s".into(), None), "j".into()).is_err());
+        assert!(
+            plan(&Request { scope: Some("admin"), ..req }, &sample_client(), ("s".into(), None), "j".into())
+                .is_err()
+        );
     }
 }

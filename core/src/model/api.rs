@@ -219,7 +219,9 @@ mod tests {
         for ok in ["https://api.example.com", "https://api.example.com/v1?x=1", "urn:example:orders"] {
             assert!(is_valid_resource(ok), "{ok}");
         }
-        for bad in ["", "api", "/relative", "https://a#frag", "https://a b", "1http://a", "https:", "\u{7f}:x"] {
+        for bad in
+            ["", "api", "/relative", "https://a#frag", "https://a b", "1http://a", "https:", "\u{7f}:x"]
+        {
             assert!(!is_valid_resource(bad), "{bad:?}");
         }
         assert!(!is_valid_resource(&format!("https://{}", "a".repeat(MAX_URI_BYTES))));

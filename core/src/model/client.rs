@@ -131,8 +131,13 @@ impl GrantType {
 
     /// Every grant type: client registration and discovery follow this list, and the token
     /// endpoint runs those [`GrantType::at_token_endpoint`] says it does.
-    pub const ALL: [Self; 5] =
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials, Self::Implicit, Self::Password];
+    pub const ALL: [Self; 5] = [
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+        Self::Implicit,
+        Self::Password,
+    ];
 
     /// Parses a grant type's wire value (RFC 7591 `grant_types`, RFC 6749 `grant_type`).
     pub fn parse(s: &str) -> Option<Self> {

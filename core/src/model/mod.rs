@@ -33,10 +33,10 @@ mod tokens;
 mod user;
 
 pub use api::{
-    Api, DEFAULT_VALIDATOR_TIMEOUT_MS, IdentityValidator, MAX_API_SCOPES, MAX_APIS_PER_TENANT, MAX_NAME_BYTES,
-    MAX_URI_BYTES, MAX_VALIDATOR_HEADERS, MAX_VALIDATORS_PER_TENANT, VALIDATOR_TIMEOUT_MS, ValidatorHeader,
-    is_valid_display_name, is_valid_resource, is_valid_validator_url, validate_api, validate_headers,
-    validate_validator,
+    Api, DEFAULT_VALIDATOR_TIMEOUT_MS, IdentityValidator, MAX_API_SCOPES, MAX_APIS_PER_TENANT,
+    MAX_NAME_BYTES, MAX_URI_BYTES, MAX_VALIDATOR_HEADERS, MAX_VALIDATORS_PER_TENANT, VALIDATOR_TIMEOUT_MS,
+    ValidatorHeader, is_valid_display_name, is_valid_resource, is_valid_validator_url, validate_api,
+    validate_headers, validate_validator,
 };
 pub use api_key::{
     ApiKey, KEY_PREFIX, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS, parse_key,

@@ -83,6 +83,8 @@ fn token(tenant: &str, exp: i64) -> OpaqueToken {
         exp,
         roles: Vec::new(),
         permissions: Vec::new(),
+        aud: None,
+        extra_info: None,
     }
 }
 

@@ -272,7 +272,8 @@ fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), 
     }
     // RFC 6749 4.3.2 and RFC 9700 2.4: a password grant without client authentication would
     // let anyone holding the client id test passwords.
-    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None && client.allows_grant(GrantType::Password)
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+        && client.allows_grant(GrantType::Password)
     {
         return Err(invalid("a public client (token_endpoint_auth_method none) cannot use password"));
     }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod api_keys;
+pub mod apis;
 pub mod clients;
 pub mod events;
 pub mod keys;
@@ -17,6 +18,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod user_grants;
 pub mod users;
+pub mod validators;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -245,6 +247,20 @@ async fn run(
             api_keys::rotate(app, &t, &k, rotate).await
         }
         (AdminRoute::Events(t), Method::GET) => events::list(app, &t, query).await,
+        (AdminRoute::Apis(t), Method::GET) => apis::list(app, &t).await,
+        (AdminRoute::Apis(t), Method::POST) => apis::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Api(t, a), Method::GET) => apis::get(app, &t, &a).await,
+        (AdminRoute::Api(t, a), Method::PATCH) => apis::patch(app, &t, &a, json_body(headers, &body)?).await,
+        (AdminRoute::Api(t, a), Method::DELETE) => apis::delete(app, &t, &a).await,
+        (AdminRoute::Validators(t), Method::GET) => validators::list(app, &t).await,
+        (AdminRoute::Validators(t), Method::POST) => {
+            validators::create(app, &t, json_body(headers, &body)?).await
+        }
+        (AdminRoute::Validator(t, v), Method::GET) => validators::get(app, &t, &v).await,
+        (AdminRoute::Validator(t, v), Method::PATCH) => {
+            validators::patch(app, &t, &v, json_body(headers, &body)?).await
+        }
+        (AdminRoute::Validator(t, v), Method::DELETE) => validators::delete(app, &t, &v).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

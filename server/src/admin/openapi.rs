@@ -27,7 +27,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{access, api_keys, clients, events, keys, revoke_all, roles, tenants, tokens, users};
+use super::{
+    access, api_keys, apis, clients, events, keys, revoke_all, roles, tenants, tokens, users, validators,
+};
 use crate::http::respond::{ErrorBody, Resp, json_public, plain};
 use crate::router::{Route, Router};
 
@@ -57,6 +59,8 @@ const MAX_AGE_SECS: u32 = 300;
         roles::client_roles, roles::assign_to_client, roles::unassign_from_client,
         api_keys::list, api_keys::create, api_keys::get, api_keys::delete, api_keys::rotate,
         events::list,
+        apis::list, apis::create, apis::get, apis::patch, apis::delete,
+        validators::list, validators::create, validators::get, validators::patch, validators::delete,
         serve,
     ),
     components(schemas(ErrorBody)),
@@ -69,6 +73,8 @@ const MAX_AGE_SECS: u32 = 300;
         (name = "api-keys", description = "Long-lived service credentials"),
         (name = "tokens", description = "The operator's token tools"),
         (name = "events", description = "Audit events"),
+        (name = "apis", description = "APIs (resource servers): the audiences of access tokens (RFC 8707)"),
+        (name = "identity-validators", description = "External password checkers for the password grant"),
         (name = "meta", description = "This document"),
     ),
     modifiers(&FromTheCode),

@@ -8,8 +8,8 @@ mod password;
 mod refresh_token;
 
 use tessera_core::error::OAuthError;
-use tessera_core::grants::plan::{IssuePlan, ScopeSource};
 use tessera_core::form::Form;
+use tessera_core::grants::plan::{IssuePlan, ScopeSource};
 use tessera_core::model::{Api, Client, UnixSecs};
 use tessera_core::secret;
 use tessera_core::store::Subject;
@@ -59,7 +59,9 @@ pub async fn plan(
             // A resource named only now narrows what /authorize granted (RFC 8707 2.2).
             (plan, ScopeSource::Default)
         }
-        TokenRequest::RefreshToken(req) => (refresh_token::plan(app, cx, client, req, now).await?, ScopeSource::Default),
+        TokenRequest::RefreshToken(req) => {
+            (refresh_token::plan(app, cx, client, req, now).await?, ScopeSource::Default)
+        }
         TokenRequest::Password(req) => {
             let source = ScopeSource::of(req.scope);
             let plan = password::plan(app, cx, client, req, asked.form, asked.api).await?;

@@ -74,7 +74,8 @@ impl Breakers {
         if states.len() >= MAX_TRACKED && !states.contains_key(id) {
             states.clear();
         }
-        let state = states.entry(id.to_owned()).or_insert(State { failures: 0, open_until: None, trial_out: false });
+        let state =
+            states.entry(id.to_owned()).or_insert(State { failures: 0, open_until: None, trial_out: false });
         state.failures = state.failures.saturating_add(1);
         if state.trial_out || state.failures >= self.failures {
             state.open_until = Some(now + self.open_for);

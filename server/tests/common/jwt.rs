@@ -41,6 +41,15 @@ pub fn verify_jwt(token: &str, jwks: &Value, expected_alg: &str, issuer: &str) -
     verify_signed(token, jwks, expected_alg, issuer, issuer)
 }
 
+/// Verifies an access token for an API (RFC 8707): as [`verify_jwt`], with `aud` the API's
+/// identifier instead of the issuer.
+#[track_caller]
+pub fn verify_jwt_for(token: &str, jwks: &Value, expected_alg: &str, issuer: &str, audience: &str) -> Value {
+    let header = jsonwebtoken::decode_header(token).expect("JOSE header decodes");
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"), "header typ");
+    verify_signed(token, jwks, expected_alg, issuer, audience)
+}
+
 /// Verifies an ID token with `jsonwebtoken` against the served JWKS: the key named by the
 /// header's `kid`, algorithm `expected_alg`, `iss` equal to `issuer`, `aud` the client
 /// `audience`, the claims `exp`, `iat`, `iss`, `sub` and `aud` present, and a header `typ` that

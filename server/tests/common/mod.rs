@@ -23,6 +23,8 @@
 //!   `consent`, `sign_in`, `code`, `pkce_code`, `tokens`); the page and redirect
 //!   checks ([`expect_page`], [`redirect_params`]); and, for a code-flow [`Client`], the steps
 //!   after the login (`exchange`, `refresh`, `userinfo`, `verify_id_token`).
+//! - `validator.rs`: [`MockValidator`], an identity validator on 127.0.0.1 whose answer the
+//!   test sets (accept, reject, fail, hang) and which records every call.
 //! - `browser.rs` (not a module of this one: `browser_login.rs` includes it by path): a real
 //!   headless Chromium through chromedriver.
 
@@ -33,6 +35,7 @@ mod end_user;
 mod http;
 mod jwt;
 mod process;
+mod validator;
 mod values;
 
 pub use admin::*;
@@ -41,4 +44,5 @@ pub use http::*;
 pub use jwt::*;
 pub(crate) use process::both_backends;
 pub use process::*;
+pub use validator::*;
 pub use values::*;

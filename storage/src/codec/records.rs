@@ -16,7 +16,9 @@ use super::legacy::{
     TenantV4, UserV1,
 };
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, TenantV5};
-use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily};
+use super::{
+    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily,
+};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {

@@ -24,6 +24,8 @@ fn tenant(id: &str) -> Tenant {
         display_name: "Acme".to_owned(),
         settings: TenantSettings::default(),
         created_at: 1,
+        apis: Vec::new(),
+        identity_validators: Vec::new(),
     }
 }
 
@@ -80,6 +82,8 @@ fn invariants_are_checked_before_writing() {
         exp: 5,
         roles: Vec::new(),
         permissions: Vec::new(),
+        aud: None,
+        extra_info: None,
     };
     let mut key = b"acme\0".to_vec();
     key.extend_from_slice(&[7; 32]);
@@ -320,6 +324,7 @@ fn client(pkce_plain_allowed: bool) -> Client {
         created_at: 1_700_000_000,
         pkce_plain_allowed,
         grants_valid_from: 0,
+        apis: None,
     }
 }
 
@@ -551,6 +556,8 @@ fn acme_tenant(session_ttl_secs: Option<u32>, refresh_reuse_grace_secs: Option<u
         display_name: "Acme Corporation Ltd".into(),
         settings: TenantSettings { session_ttl_secs, refresh_reuse_grace_secs, ..TenantSettings::default() },
         created_at: 1_700_000_000,
+        apis: Vec::new(),
+        identity_validators: Vec::new(),
     }
 }
 

@@ -50,6 +50,8 @@ pub fn tenant(id: &str) -> Tenant {
         display_name: format!("Tenant {id}"),
         settings: TenantSettings::default(),
         created_at: 1_700_000_000,
+        apis: Vec::new(),
+        identity_validators: Vec::new(),
     }
 }
 
@@ -71,6 +73,7 @@ pub fn client(tenant: &str, id: &str) -> Client {
         created_at: 1_700_000_001,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        apis: None,
     }
 }
 
@@ -98,6 +101,8 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         exp,
         roles: Vec::new(),
         permissions: Vec::new(),
+        aud: None,
+        extra_info: None,
     }
 }
 

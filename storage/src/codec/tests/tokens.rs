@@ -26,6 +26,8 @@ fn token(roles: &[&str], permissions: &[&str]) -> OpaqueToken {
         exp: 1_700_003_600,
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        aud: None,
+        extra_info: None,
     }
 }
 
