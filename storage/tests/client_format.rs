@@ -77,7 +77,7 @@ fn a_version_1_client_survives_reopen_and_is_rewritten_in_the_current_version() 
         let opted_in = Client { pkce_plain_allowed: true, ..old_client() };
         wait(store.put_client(&opted_in)).unwrap();
     }
-    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 3);
+    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 4, "the current format of clients");
     let store = open(dir.path(), &clock);
     assert!(wait(store.client("acme", "web")).unwrap().unwrap().pkce_plain_allowed);
 }

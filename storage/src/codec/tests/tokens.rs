@@ -60,15 +60,37 @@ fn version_1_tokens_decode_without_roles() {
 }
 
 #[test]
-fn tokens_are_written_as_version_2_with_their_roles() {
+fn version_2_tokens_keep_their_roles_and_are_for_the_issuer() {
     let with_roles = token(&["editor"], &["docs:read", "docs:write"]);
-    assert_golden(&token_key(), &with_roles, GOLDEN_TOKEN_V2);
+    assert_eq!(decode::<OpaqueToken>(&token_key(), &unhex(GOLDEN_TOKEN_V2)).unwrap(), with_roles);
     round_trips_and_resists_garbage(&token_key(), &with_roles);
-    let shown = TOKEN_SHOWN;
-    versions_are_guarded::<OpaqueToken>(
+}
+
+/// The version-3 bytes of `token_for_api()`; see [`GOLDEN_TENANT_V1`] for what a failure
+/// means.
+const GOLDEN_TOKEN_V3: &str = "034141414141414141414141414141414141414141414172656164207772697465656469746f72ffff646f63733a7265\
+616400000089000000f4ffffff68747470733a2f2f6f72646572732e6578616d706c652f6170697b2274696572223a22\
+676f6c64227d00000061636d65ffffffff776562ffffffffff9600000088ffffff8a00000096ffffff6a74692d31ffff\
+ff00f153650000000010ff53650000000080ffffff010000008cffffff01000000010000009a00000088ffffff010000\
+008f00000096ffffff";
+
+/// A token for an API, with a validator's `extraInfo`.
+fn token_for_api() -> OpaqueToken {
+    OpaqueToken {
+        aud: Some("https://orders.example/api".into()),
+        extra_info: Some(r#"{"tier":"gold"}"#.into()),
+        ..token(&["editor"], &["docs:read"])
+    }
+}
+
+#[test]
+fn tokens_are_written_as_version_3_with_their_audience_and_extra_info() {
+    assert_eq!(OpaqueToken::FORMAT, FORMAT_V3);
+    assert_golden(&token_key(), &token_for_api(), GOLDEN_TOKEN_V3);
+    round_trips_and_resists_garbage(&token_key(), &token_for_api());
+    every_version_is_guarded::<OpaqueToken>(
         &token_key(),
-        shown,
-        &unhex(GOLDEN_TOKEN_V1),
-        &unhex(GOLDEN_TOKEN_V2),
+        TOKEN_SHOWN,
+        &[&unhex(GOLDEN_TOKEN_V1), &unhex(GOLDEN_TOKEN_V2), &unhex(GOLDEN_TOKEN_V3)],
     );
 }
