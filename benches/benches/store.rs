@@ -33,6 +33,7 @@ fn token(n: u64) -> OpaqueToken {
         permissions: Vec::new(),
         aud: None,
         extra_info: None,
+        validator: None,
     }
 }
 

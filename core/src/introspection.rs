@@ -209,6 +209,7 @@ mod tests {
             roles: vec!["editor".into()],
             permissions: vec!["docs:write".into()],
             extra_info: None,
+            validator: None,
         }
     }
 

@@ -46,6 +46,10 @@ pub struct AccessTokenClaims {
     /// the subject, absent otherwise.
     #[serde(default, rename = "extraInfo", skip_serializing_if = "Option::is_none")]
     pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The id of the identity validator that vouched for the subject, when the subject came
+    /// from one outside the local directory (the password grant); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<String>,
 }
 
 /// The JWS protected header Tessera writes.
@@ -196,6 +200,7 @@ mod tests {
             roles: vec![],
             permissions: vec![],
             extra_info: None,
+            validator: None,
         }
     }
 

@@ -139,6 +139,7 @@ async fn store_opaque_token(
         permissions: claims.permissions,
         aud,
         extra_info,
+        validator: claims.validator,
     });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
@@ -257,6 +258,7 @@ pub async fn authorization_response(
             refresh: RefreshPlan::None,
             id_token: None,
             entitlements: held.clone(),
+            validator: None,
         };
         let ttl = cx.tenant.settings.access_token_ttl_secs;
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);

@@ -56,7 +56,14 @@ pub async fn introspect(
         };
         let revoked = app.store.jwt_status(&cx.tenant.id, &claims.jti).await? == JwtStatus::Revoked
             || !client_honours(app, cx, &claims.client_id, claims.iat).await?
-            || !subject_stands(app, cx, &claims.sub, &claims.client_id, claims.iat).await?;
+            || !subject_stands(
+                app,
+                cx,
+                (&claims.sub, claims.validator.as_deref()),
+                &claims.client_id,
+                claims.iat,
+            )
+            .await?;
         return Ok(IntrospectionResponse::for_jwt(claims, &cx.issuer, revoked, now));
     }
     if parse_key(token).is_some() {
@@ -69,7 +76,14 @@ pub async fn introspect(
             if token.tenant == cx.tenant.id
                 && app.store.jwt_status(&cx.tenant.id, &token.jti).await? == JwtStatus::NotRevoked
                 && client_honours(app, cx, &token.client_id, token.iat).await?
-                && subject_stands(app, cx, &token.sub, &token.client_id, token.iat).await? =>
+                && subject_stands(
+                    app,
+                    cx,
+                    (&token.sub, token.validator.as_deref()),
+                    &token.client_id,
+                    token.iat,
+                )
+                .await? =>
         {
             Ok(IntrospectionResponse::for_opaque(Arc::unwrap_or_clone(token), &cx.issuer, now))
         }
@@ -111,8 +125,14 @@ async fn introspect_refresh_token(
             if asker.sees_refresh_token_of(&token.client_id)
                 && token.rotated_at.is_none()
                 && client_honours(app, cx, &token.client_id, token.issued_at).await?
-                && subject_stands(app, cx, &token.auth.sub, &token.client_id, token.auth.auth_time)
-                    .await? =>
+                && subject_stands(
+                    app,
+                    cx,
+                    (&token.auth.sub, None),
+                    &token.client_id,
+                    token.auth.auth_time,
+                )
+                .await? =>
         {
             Ok(IntrospectionResponse::for_refresh_token(token, &cx.issuer))
         }
@@ -192,15 +212,18 @@ pub async fn client_honours(
 /// Whether the subject of a token still stands: an end-user must exist, not be disabled, and
 /// not have been cut off since `began_at` (a disable or a revoke-all; deleting or disabling a
 /// user ends what they granted, as userinfo and the refresh grant also hold); a client
-/// credentials token's subject is its client, which [`client_honours`] checks.
+/// credentials token's subject is its client, which [`client_honours`] checks. A subject an
+/// identity validator vouched for (`validator`) lives in that validator's directory, not the
+/// local one: the validator answered for it when the token was issued, and its token lives
+/// until it expires or is revoked.
 async fn subject_stands(
     app: &App,
     cx: &TenantCx,
-    sub: &str,
+    (sub, validator): (&str, Option<&str>),
     client_id: &str,
     began_at: UnixSecs,
 ) -> Result<bool, StoreError> {
-    if !introspection::names_end_user(sub, client_id) {
+    if !introspection::names_end_user(sub, client_id) || validator.is_some() {
         return Ok(true);
     }
     Ok(end_users::holder(app, &cx.tenant.id, sub, began_at).await?.is_some())

@@ -99,6 +99,7 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         permissions: Vec::new(),
         aud: Some("https://orders.example/api".to_owned()),
         extra_info: Some(r#"{"tier":"gold"}"#.to_owned()),
+        validator: Some("validator-1".to_owned()),
     }
 }
 

@@ -278,6 +278,7 @@ pub fn plan(
         jti: ids.jti,
         refresh,
         entitlements: crate::rbac::none(),
+        validator: None,
     }
 }
 

@@ -35,6 +35,7 @@ pub fn plan(req: Request<'_>, client: &Client, jti: String) -> Result<IssuePlan,
         refresh: RefreshPlan::None,
         id_token: None,
         entitlements: crate::rbac::none(),
+        validator: None,
     })
 }
 

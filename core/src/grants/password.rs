@@ -78,6 +78,18 @@ pub fn chain<'t>(tenant: &'t Tenant, api_id: Option<&str>) -> Vec<Step<'t>> {
     steps
 }
 
+/// Credentials a validator accepted: the subject, what to add to the token, and which
+/// validator it was (`None`: the local directory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The subject.
+    pub sub: String,
+    /// The validator's `extraInfo`.
+    pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The id of the HTTP validator, or `None` for the local directory.
+    pub validator: Option<String>,
+}
+
 /// What one validator said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -160,14 +172,16 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Notes the answer of validator `name`; returns the acceptance that ends the chain.
-    pub fn note(
-        &mut self,
-        name: &str,
-        answer: Answer,
-    ) -> Option<(String, Option<serde_json::Map<String, serde_json::Value>>)> {
+    /// Notes the answer of `step`, named `name`; returns the acceptance that ends the chain.
+    pub fn note(&mut self, step: Step<'_>, name: &str, answer: Answer) -> Option<Accepted> {
         match answer {
-            Answer::Accepted { sub, extra_info } => Some((sub, extra_info)),
+            Answer::Accepted { sub, extra_info } => {
+                let validator = match step {
+                    Step::LocalDirectory => None,
+                    Step::Remote(v) => Some(v.id.clone()),
+                };
+                Some(Accepted { sub, extra_info, validator })
+            }
             Answer::Rejected => None,
             Answer::Failed(why) => {
                 self.failed.push(format!("{name}: {why}"));
@@ -198,18 +212,19 @@ impl Verdict {
 pub fn plan(
     req: &Request<'_>,
     client: &Client,
-    (sub, extra_info): (String, Option<serde_json::Map<String, serde_json::Value>>),
+    accepted: Accepted,
     jti: String,
 ) -> Result<IssuePlan, OAuthError> {
     Ok(IssuePlan {
-        sub,
+        sub: accepted.sub,
         scope: scope::grant(req.scope, &client.scope)?,
         target: None,
         jti,
         refresh: RefreshPlan::None,
         id_token: None,
         entitlements: crate::rbac::none(),
-        extra_info,
+        extra_info: accepted.extra_info,
+        validator: accepted.validator,
     })
 }
 
@@ -289,17 +304,25 @@ mod tests {
 
     #[test]
     fn the_verdict_never_calls_a_password_wrong_when_a_validator_was_down() {
+        let local = Step::LocalDirectory;
+        let remote = validator("r", 0, &[]);
         let mut v = Verdict::default();
-        assert_eq!(v.note("a", Answer::Rejected), None);
+        assert_eq!(v.note(local, "a", Answer::Rejected), None);
         assert_eq!(v.refusal().code(), ErrorCode::InvalidGrant);
         let mut v = Verdict::default();
-        assert_eq!(v.note("a", Answer::Failed("timeout".into())), None);
-        assert_eq!(v.note("b", Answer::Rejected), None);
+        assert_eq!(v.note(Step::Remote(&remote), "a", Answer::Failed("timeout".into())), None);
+        assert_eq!(v.note(local, "b", Answer::Rejected), None);
         assert_eq!(v.refusal().code(), ErrorCode::TemporarilyUnavailable);
         let mut v = Verdict::default();
-        v.note("a", Answer::Failed("timeout".into()));
-        let accepted = v.note("b", Answer::Accepted { sub: "s".into(), extra_info: None });
-        assert_eq!(accepted, Some(("s".into(), None)));
+        v.note(local, "a", Answer::Failed("timeout".into()));
+        let accepted =
+            v.note(Step::Remote(&remote), "b", Answer::Accepted { sub: "s".into(), extra_info: None });
+        assert_eq!(
+            accepted,
+            Some(Accepted { sub: "s".into(), extra_info: None, validator: Some("r".into()) })
+        );
+        let local_yes = v.note(local, "l", Answer::Accepted { sub: "u".into(), extra_info: None });
+        assert_eq!(local_yes.and_then(|a| a.validator), None, "the local directory is no validator");
     }
 
     #[test]
@@ -329,13 +352,13 @@ mod tests {
         let req = Request { username: "a", password: "p", scope: Some("read") };
         let mut extra = serde_json::Map::new();
         extra.insert("k".into(), "v".into());
-        let p =
-            plan(&req, &sample_client(), ("sub-1".into(), Some(extra.clone())), "j".into()).expect("plan");
-        assert_eq!((p.sub.as_str(), p.scope.as_str()), ("sub-1", "read"));
+        let accepted =
+            Accepted { sub: "sub-1".into(), extra_info: Some(extra.clone()), validator: Some("v".into()) };
+        let p = plan(&req, &sample_client(), accepted.clone(), "j".into()).expect("plan");
+        assert_eq!((p.sub.as_str(), p.scope.as_str(), p.validator.as_deref()), ("sub-1", "read", Some("v")));
         assert_eq!((p.refresh, p.id_token, p.extra_info), (RefreshPlan::None, None, Some(extra)));
         assert!(
-            plan(&Request { scope: Some("admin"), ..req }, &sample_client(), ("s".into(), None), "j".into())
-                .is_err()
+            plan(&Request { scope: Some("admin"), ..req }, &sample_client(), accepted, "j".into()).is_err()
         );
     }
 }

@@ -34,6 +34,10 @@ pub struct IssuePlan {
     /// What the identity validator that accepted a password added about the subject: the
     /// access token's `extraInfo` claim.
     pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The identity validator that vouched for the subject, when one outside the local
+    /// directory did: the access token's `validator` claim. Such a subject need not be a
+    /// local user, so its tokens are not held to a local user's standing.
+    pub validator: Option<String>,
 }
 
 /// The API an access token is for, and what it says about its tokens.
@@ -157,6 +161,7 @@ impl IssuePlan {
             roles: self.entitlements.roles.clone(),
             permissions: self.entitlements.permissions.clone(),
             extra_info: self.extra_info.clone(),
+            validator: self.validator.clone(),
         }
     }
 }
@@ -181,6 +186,7 @@ mod tests {
             id_token: None,
             entitlements: rbac::none(),
             extra_info: None,
+            validator: None,
         }
     }
 

@@ -155,6 +155,7 @@ pub fn plan(
             jti,
             refresh: RefreshPlan::Stored(next_value),
             entitlements: crate::rbac::none(),
+            validator: None,
         }),
         RefreshUse::Reused(_) => Err(OAuthError::new(
             Reason::RefreshTokenReused,

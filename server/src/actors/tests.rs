@@ -85,6 +85,7 @@ fn token(tenant: &str, exp: i64) -> OpaqueToken {
         permissions: Vec::new(),
         aud: None,
         extra_info: None,
+        validator: None,
     }
 }
 

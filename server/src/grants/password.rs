@@ -39,7 +39,7 @@ pub async fn plan(
                 (v.name.as_str(), answer)
             }
         };
-        if let Some(accepted) = verdict.note(name, answer) {
+        if let Some(accepted) = verdict.note(step, name, answer) {
             return password::plan(&req, client, accepted, super::fresh_jti()?);
         }
     }

@@ -1,14 +1,21 @@
 //! Identity validators for the password grant: the HTTP calls to a tenant's validators (one
-//! pooled client, TLS by rustls with the system's roots, redirects never followed, a timeout
-//! per validator), each behind its circuit breaker (`breaker`), and the local user directory
-//! (argon2id through the password gate). What they are sent and how their answers read is
-//! `tessera_core::grants::password`'s.
+//! pooled hyper client, TLS by rustls on aws-lc-rs with the system's roots, redirects never
+//! followed (hyper's client follows none), a timeout per validator covering the whole
+//! exchange), each behind its circuit breaker (`breaker`). What they are sent and how their
+//! answers read is `tessera_core::grants::password`'s.
 
 pub mod breaker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::Request;
+use http::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tessera_core::grants::password::{Answer, MAX_ANSWER_BYTES, read_answer};
 use tessera_core::model::IdentityValidator;
 
@@ -18,9 +25,11 @@ use crate::policy::Policy;
 /// How long a connection to a validator may take to open, whatever the validator's timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
 /// The HTTP side of identity validators.
 pub struct Validators {
-    http: reqwest::Client,
+    http: Client<Connector, Full<Bytes>>,
     breakers: Breakers,
 }
 
@@ -45,16 +54,22 @@ impl Validators {
             .map_err(|e| ClientError(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            // A validator that redirects is misconfigured; following it would send the
-            // password somewhere the operator never named.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        tcp.set_nodelay(true);
+        // `http` URLs are allowed (a validator beside the server on a private network).
+        tcp.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        // A validator that redirects is misconfigured: hyper's client never follows a
+        // redirect, so the password is never sent anywhere the operator did not name.
+        let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError(e.to_string()))?;
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         let open_for = Duration::from_secs(u64::from(policy.validator_circuit_open_secs));
         Ok(Self { http, breakers: Breakers::new(policy.validator_circuit_failures, open_for) })
     }
@@ -86,21 +101,23 @@ impl Validators {
         &self,
         v: &IdentityValidator,
         body: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(u16, Vec<u8>), String> {
-        let mut request = self.http.post(&v.url).json(body);
+    ) -> Result<(u16, Bytes), String> {
+        let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let mut request = Request::post(v.url.as_str())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
         for h in &v.headers {
             request = request.header(h.name.as_str(), h.value.as_str());
         }
-        let mut response = request.send().await.map_err(|e| describe(&e))?;
+        let request = request.body(Full::new(Bytes::from(json))).map_err(|e| format!("the request: {e}"))?;
+        let response = self.http.request(request).await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
-            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err("the answer is too large".into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok((status, bytes))
+        let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| format!("the answer: {e}"))?;
+        Ok((status, body.to_bytes()))
     }
 
     /// Whether validator `id`'s circuit is open now.
@@ -109,21 +126,14 @@ impl Validators {
     }
 }
 
-/// A transport error without the URL (which may carry a credential in its query).
-fn describe(err: &reqwest::Error) -> String {
-    let what = if err.is_connect() {
-        "could not connect"
-    } else if err.is_timeout() {
-        "timed out"
-    } else if err.is_body() || err.is_decode() {
-        "the answer broke off"
-    } else {
-        "the request failed"
-    };
-    let mut detail = String::from(what);
-    if let Some(source) = std::error::Error::source(err) {
+/// A transport error, with its causes, without the URL (which may carry a credential).
+fn describe(err: &hyper_util::client::legacy::Error) -> String {
+    let mut detail = String::from(if err.is_connect() { "could not connect" } else { "the request failed" });
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
         detail.push_str(": ");
-        detail.push_str(&source.to_string());
+        detail.push_str(&cause.to_string());
+        source = cause.source();
     }
     detail
 }

@@ -531,6 +531,7 @@ impl From<OpaqueTokenV1> for OpaqueToken {
             permissions: Vec::new(),
             aud: None,
             extra_info: None,
+            validator: None,
         }
     }
 }

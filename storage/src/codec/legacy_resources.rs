@@ -134,6 +134,7 @@ impl From<OpaqueTokenV2> for OpaqueToken {
             permissions: v2.permissions,
             aud: None,
             extra_info: None,
+            validator: None,
         }
     }
 }

@@ -85,6 +85,7 @@ fn invariants_are_checked_before_writing() {
         permissions: Vec::new(),
         aud: None,
         extra_info: None,
+        validator: None,
     };
     let mut key = b"acme\0".to_vec();
     key.extend_from_slice(&[7; 32]);

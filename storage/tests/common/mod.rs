@@ -103,6 +103,7 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         permissions: Vec::new(),
         aud: None,
         extra_info: None,
+        validator: None,
     }
 }
 

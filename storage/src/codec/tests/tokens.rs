@@ -28,6 +28,7 @@ fn token(roles: &[&str], permissions: &[&str]) -> OpaqueToken {
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
         aud: None,
         extra_info: None,
+        validator: None,
     }
 }
 
@@ -72,13 +73,14 @@ const GOLDEN_TOKEN_V3: &str = "0341414141414141414141414141414141414141414141726
 616400000089000000f4ffffff68747470733a2f2f6f72646572732e6578616d706c652f6170697b2274696572223a22\
 676f6c64227d00000061636d65ffffffff776562ffffffffff9600000088ffffff8a00000096ffffff6a74692d31ffff\
 ff00f153650000000010ff53650000000080ffffff010000008cffffff01000000010000009a00000088ffffff010000\
-008f00000096ffffff";
+008f00000096ffffff01000000762d31ffffffffff00000000";
 
 /// A token for an API, with a validator's `extraInfo`.
 fn token_for_api() -> OpaqueToken {
     OpaqueToken {
         aud: Some("https://orders.example/api".into()),
         extra_info: Some(r#"{"tier":"gold"}"#.into()),
+        validator: Some("v-1".into()),
         ..token(&["editor"], &["docs:read"])
     }
 }
