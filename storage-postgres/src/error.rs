@@ -49,7 +49,9 @@ fn from_db(err: &tokio_postgres::Error) -> StoreError {
         Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
             StoreError::Conflict(format!("taken: {}", err.as_db_error().map_or("", |e| e.message())))
         }
-        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
+        Some(code)
+            if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
             StoreError::Conflict(format!("concurrent write: {err}"))
         }
         _ => StoreError::Io(format!("database: {err}")),

@@ -12,8 +12,7 @@ use tessera_core::store::{Commit, EventStore, Read, StoreError};
 use tessera_storage::encoding::key;
 
 use crate::error::conflict;
-use crate::records::lock_tenant;
-use crate::sql::{self, encode};
+use crate::sql::{self, encode, lock_tenant};
 use crate::store::PgStore;
 
 /// Most events waiting to be written at once, per store handle.
@@ -22,29 +21,26 @@ pub(crate) const MAX_QUEUED_EVENTS: usize = 4_096;
 /// Events read per query while filling a page.
 const LIST_BATCH: i64 = 500;
 
-/// Counts the events waiting to be written.
-#[derive(Default)]
-pub(crate) struct EventQueue(AtomicUsize);
-
-struct Queued<'a>(&'a EventQueue);
+/// An event counted as waiting until it is written or refused.
+struct Queued<'a>(&'a AtomicUsize);
 
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
-        self.0.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl EventStore for PgStore {
     fn append_event(&self, event: &AuditEvent) -> Result<Commit, StoreError> {
         let record = encode(key::event(&event.tenant, &event.id), event, "event")?;
-        let queue = &self.inner.events;
-        if queue.0.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_EVENTS {
-            queue.0.fetch_sub(1, Ordering::SeqCst);
+        let queue = &self.inner.events_queued;
+        if queue.fetch_add(1, Ordering::SeqCst) >= MAX_QUEUED_EVENTS {
+            queue.fetch_sub(1, Ordering::SeqCst);
             return Err(StoreError::Busy("too many audit events queued".to_owned()));
         }
         let (tenant, id) = (event.tenant.clone(), event.id.clone());
         Ok(self.write(move |db| async move {
-            let _queued = Queued(&db.events);
+            let _queued = Queued(&db.events_queued);
             let mut client = db.client().await?;
             let tx = client.transaction().await?;
             // Held until commit, so the event lands before a deletion of its tenant (which

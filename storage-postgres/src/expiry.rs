@@ -10,9 +10,9 @@ use tessera_core::store::StoreError;
 use tessera_storage::Clock;
 use tessera_storage::encoding::key;
 
+use crate::db::Inner;
 use crate::error::PgError;
 use crate::sql;
-use crate::store::Inner;
 
 /// Each expiring table and its primary key's second column.
 const EXPIRING: [(&str, &str); 6] = [

@@ -17,8 +17,8 @@ use tessera_core::model::{Code, RefreshToken, UnixSecs};
 use tessera_core::rules::code::{self, CodeWrite, StoredCode};
 use tessera_core::rules::refresh::{self, Presentation, RefreshWrite, Refused, StoredFamily};
 use tessera_core::store::{
-    CodeStore, CodeTaken, Commit, FamilyStatus, FoundRefresh, Read, RefreshStore, RefreshUse, StoreError, TakeCode,
-    UseRefresh, failed_commit,
+    CodeStore, CodeTaken, Commit, FamilyStatus, FoundRefresh, Read, RefreshStore, RefreshUse, StoreError,
+    TakeCode, UseRefresh, failed_commit,
 };
 use tessera_storage::encoding::{Encoded, key};
 
@@ -51,8 +51,14 @@ async fn locked_family(tx: &Tx<'_>, tenant: &str, family: &str) -> Result<Option
 /// Writes a family record: an update of the row found, or the insert of a new one.
 async fn put_family(tx: &Tx<'_>, record: &StoredFamily, found: bool) -> Result<Applied, PgError> {
     let bytes = encode(key::family(&record.tenant, &record.family), record, "refresh-token family")?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-        [&record.tenant, &record.family, &record.sub, &record.expires_at, &record.revoked_at.is_some(), &bytes];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        &record.tenant,
+        &record.family,
+        &record.sub,
+        &record.expires_at,
+        &record.revoked_at.is_some(),
+        &bytes,
+    ];
     if found {
         let sql = "UPDATE refresh_families SET sub = $3, exp = $4, revoked = $5, record = $6
                    WHERE tenant = $1 AND family = $2";
@@ -71,7 +77,8 @@ async fn put_token(tx: &Tx<'_>, digest: &[u8], token: &RefreshToken) -> Result<(
                    rotated = excluded.rotated, record = excluded.record";
     let statement = tx.prepare_cached(sql).await?;
     let rotated = token.rotated_at.is_some();
-    tx.execute(&statement, &[&token.tenant, &digest, &token.family, &token.expires_at, &rotated, &bytes]).await?;
+    tx.execute(&statement, &[&token.tenant, &digest, &token.family, &token.expires_at, &rotated, &bytes])
+        .await?;
     Ok(())
 }
 
@@ -136,7 +143,9 @@ impl CodeStore for PgStore {
         self.write(move |db| async move {
             let mut client = db.client().await?;
             let tx = client.transaction().await?;
-            let select = tx.prepare_cached("SELECT record FROM codes WHERE tenant = $1 AND digest = $2 FOR UPDATE").await?;
+            let select = tx
+                .prepare_cached("SELECT record FROM codes WHERE tenant = $1 AND digest = $2 FOR UPDATE")
+                .await?;
             let stored = match tx.query_opt(&select, &[&tenant, &digest]).await? {
                 Some(row) => Some(StoredCode::decode(&k, row.get(0))?),
                 None => None,
@@ -144,7 +153,11 @@ impl CodeStore for PgStore {
             let decision = code::take(stored, db.now());
             if let Some(CodeWrite::MarkUsed(used)) = decision.write {
                 let bytes = used.encode(&k)?;
-                let mark = tx.prepare_cached("UPDATE codes SET used = true, record = $3 WHERE tenant = $1 AND digest = $2").await?;
+                let mark = tx
+                    .prepare_cached(
+                        "UPDATE codes SET used = true, record = $3 WHERE tenant = $1 AND digest = $2",
+                    )
+                    .await?;
                 tx.execute(&mark, &[&tenant, &digest, &bytes]).await?;
                 tx.commit().await?;
             }
@@ -168,8 +181,11 @@ impl RefreshStore for PgStore {
                 let tx = client.transaction().await?;
                 let family = locked_family(&tx, &token.tenant, &token.family).await?;
                 let found = family.is_some();
-                let decision = refresh::first_token(&token, family).map_err(|r| refusal(&r, &token.tenant))?;
-                if let Applied::Done = apply(&tx, decision.writes, Some((&digest, &token)), &[], found).await? {
+                let decision =
+                    refresh::first_token(&token, family).map_err(|r| refusal(&r, &token.tenant))?;
+                if let Applied::Done =
+                    apply(&tx, decision.writes, Some((&digest, &token)), &[], found).await?
+                {
                     tx.commit().await?;
                     return Ok(((), Vec::new()));
                 }
@@ -192,8 +208,11 @@ impl RefreshStore for PgStore {
                 }
                 None => None,
             };
-            let family =
-                if refresh::is_revoked(family.as_ref(), now) { FamilyStatus::Revoked } else { FamilyStatus::Live };
+            let family = if refresh::is_revoked(family.as_ref(), now) {
+                FamilyStatus::Revoked
+            } else {
+                FamilyStatus::Live
+            };
             Ok(Some(FoundRefresh { token, family }))
         })
     }
@@ -207,7 +226,8 @@ impl RefreshStore for PgStore {
         now: UnixSecs,
         grace_secs: u32,
     ) -> UseRefresh {
-        let (Some(k), Some(next_key)) = (key::scoped(tenant, digest), key::scoped(tenant, next_digest)) else {
+        let (Some(k), Some(next_key)) = (key::scoped(tenant, digest), key::scoped(tenant, next_digest))
+        else {
             return Box::pin(ready(Ok(RefreshUse::Unknown)));
         };
         if let Err(err) = next.encode(&next_key) {
@@ -219,8 +239,11 @@ impl RefreshStore for PgStore {
             let tx = client.transaction().await?;
             // The presented token's row first, then its family's: every use takes them in
             // this order, and nothing locks a token while holding its family.
-            let select =
-                tx.prepare_cached("SELECT record FROM refresh_tokens WHERE tenant = $1 AND digest = $2 FOR UPDATE").await?;
+            let select = tx
+                .prepare_cached(
+                    "SELECT record FROM refresh_tokens WHERE tenant = $1 AND digest = $2 FOR UPDATE",
+                )
+                .await?;
             let token = match tx.query_opt(&select, &[&tenant, &digest.as_slice()]).await? {
                 Some(row) => Some(RefreshToken::decode(&k, row.get(0))?),
                 None => None,

@@ -19,6 +19,7 @@
 // `unsafe_code`, `clippy::unwrap_used` and `missing_docs` come from the workspace lints.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod db;
 mod error;
 mod events;
 mod expiry;
@@ -30,6 +31,7 @@ mod sql;
 mod store;
 mod users;
 
+pub use db::PgOptions;
 pub use error::PgError;
-pub use store::{PgOptions, PgStore};
+pub use store::PgStore;
 pub use tessera_storage::Clock;

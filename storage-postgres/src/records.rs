@@ -11,7 +11,9 @@ use std::future::ready;
 use std::sync::Arc;
 
 use tessera_core::changes::{Change, ChangeKind};
-use tessera_core::model::{ApiKey, Client, Consent, KeyRecord, OpaqueToken, Revocation, Session, Tenant, UnixSecs};
+use tessera_core::model::{
+    ApiKey, Client, Consent, KeyRecord, OpaqueToken, Revocation, Session, Tenant, UnixSecs,
+};
 use tessera_core::rules::keys::{self as key_rules, KeyWrite, Refused};
 use tessera_core::store::{
     ApiKeyStore, ClientStore, Commit, ConsentStore, JwtStatus, KeyStore, Read, RevocationStore, SessionStore,
@@ -20,7 +22,7 @@ use tessera_core::store::{
 use tessera_storage::encoding::key;
 
 use crate::error::{PgError, conflict};
-use crate::sql::{self, bindable, encode, execute, fetch, fetch_all};
+use crate::sql::{self, bindable, encode, execute, fetch, fetch_all, lock_tenant};
 use crate::store::PgStore;
 
 /// Every table a tenant owns rows in, deleted with it (the tenant's own row first, see
@@ -50,22 +52,6 @@ fn change(tenant: &str, kind: ChangeKind, id: &str) -> Change {
 
 fn done() -> Commit {
     Box::pin(ready(Ok(())))
-}
-
-/// Holds `tenant`'s row for the rest of `tx` (shared: creates under one tenant do not wait for
-/// each other, only for its deletion); false if the tenant is not stored.
-pub(crate) async fn lock_tenant(
-    tx: &deadpool_postgres::Transaction<'_>,
-    tenant: &str,
-    exclusive: bool,
-) -> Result<bool, PgError> {
-    let sql = if exclusive {
-        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT 1 FROM tenants WHERE id = $1 FOR SHARE"
-    };
-    let statement = tx.prepare_cached(sql).await?;
-    Ok(tx.query_opt(&statement, &[&tenant]).await?.is_some())
 }
 
 impl PgStore {
@@ -103,7 +89,8 @@ impl TenantStore for PgStore {
         let Some(k) = key::tenant(id) else { return Read::ready(Ok(None)) };
         let id = id.to_owned();
         self.read(|db| async move {
-            let found: Option<Tenant> = fetch(&db, "SELECT record FROM tenants WHERE id = $1", &[&id], &k).await?;
+            let found: Option<Tenant> =
+                fetch(&db, "SELECT record FROM tenants WHERE id = $1", &[&id], &k).await?;
             Ok(found.map(Arc::new))
         })
     }
@@ -215,7 +202,13 @@ impl ClientStore for PgStore {
         let sql = "INSERT INTO clients (tenant, client_id, record) VALUES ($1, $2, $3)
                    ON CONFLICT (tenant, client_id) DO NOTHING";
         let what = format!("client {id}");
-        self.create_under_tenant(tenant.clone(), sql, vec![Box::new(tenant), Box::new(id), Box::new(record)], what, changes)
+        self.create_under_tenant(
+            tenant.clone(),
+            sql,
+            vec![Box::new(tenant), Box::new(id), Box::new(record)],
+            what,
+            changes,
+        )
     }
 
     fn delete_client(&self, tenant: &str, client_id: &str) -> Commit {
@@ -227,7 +220,8 @@ impl ClientStore for PgStore {
             let mut client = db.client().await?;
             let tx = client.transaction().await?;
             tx.execute("DELETE FROM consents WHERE tenant = $1 AND client_id = $2", &[&tenant, &id]).await?;
-            let unassign = "DELETE FROM role_assignments WHERE tenant = $1 AND subject_kind = 'c' AND subject = $2";
+            let unassign =
+                "DELETE FROM role_assignments WHERE tenant = $1 AND subject_kind = 'c' AND subject = $2";
             tx.execute(unassign, &[&tenant, &id]).await?;
             tx.execute("DELETE FROM clients WHERE tenant = $1 AND client_id = $2", &[&tenant, &id]).await?;
             let changes = vec![change(&tenant, ChangeKind::Client, &id)];
@@ -239,7 +233,10 @@ impl ClientStore for PgStore {
 }
 
 /// The key records of `tenant` as stored.
-async fn stored_keys(tx: &deadpool_postgres::Transaction<'_>, tenant: &str) -> Result<Vec<KeyRecord>, PgError> {
+async fn stored_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &str,
+) -> Result<Vec<KeyRecord>, PgError> {
     let statement = tx.prepare_cached("SELECT record, kid FROM signing_keys WHERE tenant = $1").await?;
     let rows = tx.query(&statement, &[&tenant]).await?;
     rows.iter().map(|row| sql::decode_row(row, &|kid: &str| key::scoped(tenant, kid.as_bytes()))).collect()
@@ -247,7 +244,9 @@ async fn stored_keys(tx: &deadpool_postgres::Transaction<'_>, tenant: &str) -> R
 
 fn rotation_refused(refused: &Refused, new: &KeyRecord) -> PgError {
     match refused {
-        Refused::NoTenant(_) | Refused::NotCurrent { .. } | Refused::KidTaken(_) => conflict(refused.to_string()),
+        Refused::NoTenant(_) | Refused::NotCurrent { .. } | Refused::KidTaken(_) => {
+            conflict(refused.to_string())
+        }
         Refused::NotNew => PgError::Refused(StoreError::Corrupt {
             key: format!("keys:{}/{}", new.tenant, new.kid),
             detail: format!("refusing to write: {refused}"),
@@ -263,7 +262,8 @@ impl KeyStore for PgStore {
         let tenant = tenant.to_owned();
         self.read(|db| async move {
             let sql = "SELECT record, kid FROM signing_keys WHERE tenant = $1";
-            let mut keys: Vec<KeyRecord> = fetch_all(&db, sql, &[&tenant], |kid| key::scoped(&tenant, kid.as_bytes())).await?;
+            let mut keys: Vec<KeyRecord> =
+                fetch_all(&db, sql, &[&tenant], |kid| key::scoped(&tenant, kid.as_bytes())).await?;
             keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.kid.cmp(&b.kid)));
             Ok(keys)
         })
@@ -285,7 +285,12 @@ impl KeyStore for PgStore {
         })
     }
 
-    fn rotate_key(&self, new: &KeyRecord, expected_current: Option<&str>, retired_expires_at: UnixSecs) -> Commit {
+    fn rotate_key(
+        &self,
+        new: &KeyRecord,
+        expected_current: Option<&str>,
+        retired_expires_at: UnixSecs,
+    ) -> Commit {
         let scoped = key::scoped(&new.tenant, new.kid.as_bytes()).filter(|_| bindable(&new.kid));
         if let Err(err) = encode(scoped, new, "key") {
             return failed_commit(err);
@@ -330,7 +335,13 @@ impl KeyStore for PgStore {
         let (tenant, kid) = (tenant.to_owned(), kid.to_owned());
         self.write(move |db| async move {
             let changes = vec![change(&tenant, ChangeKind::Key, &kid)];
-            execute(&db, "DELETE FROM signing_keys WHERE tenant = $1 AND kid = $2", &[&tenant, &kid], &changes).await?;
+            execute(
+                &db,
+                "DELETE FROM signing_keys WHERE tenant = $1 AND kid = $2",
+                &[&tenant, &kid],
+                &changes,
+            )
+            .await?;
             Ok(((), changes))
         })
     }
@@ -355,7 +366,13 @@ impl TokenStore for PgStore {
         let Some(k) = key::scoped(tenant, digest) else { return Read::ready(Ok(None)) };
         let (tenant, digest) = (tenant.to_owned(), digest.to_vec());
         self.read(|db| async move {
-            fetch(&db, "SELECT record FROM opaque_tokens WHERE tenant = $1 AND digest = $2", &[&tenant, &digest], &k).await
+            fetch(
+                &db,
+                "SELECT record FROM opaque_tokens WHERE tenant = $1 AND digest = $2",
+                &[&tenant, &digest],
+                &k,
+            )
+            .await
         })
     }
 
@@ -375,7 +392,8 @@ impl TokenStore for PgStore {
 
 impl RevocationStore for PgStore {
     fn put_revocation(&self, revocation: &Revocation) -> Commit {
-        let scoped = key::scoped(&revocation.tenant, revocation.jti.as_bytes()).filter(|_| bindable(&revocation.jti));
+        let scoped =
+            key::scoped(&revocation.tenant, revocation.jti.as_bytes()).filter(|_| bindable(&revocation.jti));
         let record = match encode(scoped, revocation, "revocation") {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
@@ -397,8 +415,10 @@ impl RevocationStore for PgStore {
         let (tenant, jti) = (tenant.to_owned(), jti.to_owned());
         self.read(|db| async move {
             let client = db.client().await?;
-            let statement = client.prepare_cached("SELECT exp FROM revocations WHERE tenant = $1 AND jti = $2").await?;
-            let exp: Option<i64> = client.query_opt(&statement, &[&tenant, &jti]).await?.map(|row| row.get(0));
+            let statement =
+                client.prepare_cached("SELECT exp FROM revocations WHERE tenant = $1 AND jti = $2").await?;
+            let exp: Option<i64> =
+                client.query_opt(&statement, &[&tenant, &jti]).await?.map(|row| row.get(0));
             // In force until its exp, by the store's clock.
             Ok(if exp.is_some_and(|exp| exp > db.now()) { JwtStatus::Revoked } else { JwtStatus::NotRevoked })
         })
@@ -481,7 +501,8 @@ impl ConsentStore for PgStore {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
         };
-        let (tenant, user, client) = (consent.tenant.clone(), consent.user_id.clone(), consent.client_id.clone());
+        let (tenant, user, client) =
+            (consent.tenant.clone(), consent.user_id.clone(), consent.client_id.clone());
         self.write(move |db| async move {
             let sql = "INSERT INTO consents (tenant, user_id, client_id, record) VALUES ($1, $2, $3, $4)
                        ON CONFLICT (tenant, user_id, client_id) DO UPDATE SET record = excluded.record";
@@ -501,7 +522,8 @@ impl SessionStore for PgStore {
         let (tenant, digest) = (session.tenant.clone(), digest.to_vec());
         let (user, exp) = (session.auth.sub.clone(), session.expires_at);
         self.write(move |db| async move {
-            let sql = "INSERT INTO sessions (tenant, digest, user_id, exp, record) VALUES ($1, $2, $3, $4, $5)
+            let sql =
+                "INSERT INTO sessions (tenant, digest, user_id, exp, record) VALUES ($1, $2, $3, $4, $5)
                        ON CONFLICT (tenant, digest) DO UPDATE
                        SET user_id = excluded.user_id, exp = excluded.exp, record = excluded.record";
             execute(&db, sql, &[&tenant, &digest, &user, &exp, &record], &[]).await?;
@@ -525,7 +547,8 @@ impl SessionStore for PgStore {
         }
         let (tenant, digest) = (tenant.to_owned(), digest.to_vec());
         self.write(move |db| async move {
-            execute(&db, "DELETE FROM sessions WHERE tenant = $1 AND digest = $2", &[&tenant, &digest], &[]).await?;
+            execute(&db, "DELETE FROM sessions WHERE tenant = $1 AND digest = $2", &[&tenant, &digest], &[])
+                .await?;
             Ok(((), Vec::new()))
         })
     }
@@ -537,7 +560,8 @@ impl SessionStore for PgStore {
         let (tenant, user) = (tenant.to_owned(), user_id.to_owned());
         self.write(move |db| async move {
             // The index on (tenant, user_id) bounds the work by the user's sessions.
-            execute(&db, "DELETE FROM sessions WHERE tenant = $1 AND user_id = $2", &[&tenant, &user], &[]).await?;
+            execute(&db, "DELETE FROM sessions WHERE tenant = $1 AND user_id = $2", &[&tenant, &user], &[])
+                .await?;
             Ok(((), Vec::new()))
         })
     }

@@ -13,7 +13,7 @@ use crate::error::PgError;
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
 /// The advisory lock key of Tessera's migrations (any constant; "tessera" in ASCII, truncated).
-const MIGRATION_LOCK: i64 = 0x7465_7373_6572_61;
+const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;
 
 /// Brings the database's schema up to date.
 pub(crate) async fn migrate(config: &Config) -> Result<(), PgError> {

@@ -9,8 +9,8 @@ use tessera_core::store::StoreError;
 use tessera_storage::encoding::Encoded;
 use tokio_postgres::types::ToSql;
 
+use crate::db::Inner;
 use crate::error::PgError;
-use crate::store::Inner;
 
 /// Query parameters.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -85,7 +85,27 @@ pub(crate) async fn execute(
 }
 
 /// Encodes `record` for `key`, or says the ids cannot be keyed.
-pub(crate) fn encode<T: Encoded>(key: Option<Vec<u8>>, record: &T, what: &str) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode<T: Encoded>(
+    key: Option<Vec<u8>>,
+    record: &T,
+    what: &str,
+) -> Result<Vec<u8>, StoreError> {
     let key = key.ok_or_else(|| crate::error::invalid(what))?;
     record.encode(&key)
+}
+
+/// Holds `tenant`'s row for the rest of `tx` (shared: creates under one tenant do not wait for
+/// each other, only for its deletion); false if the tenant is not stored.
+pub(crate) async fn lock_tenant(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &str,
+    exclusive: bool,
+) -> Result<bool, PgError> {
+    let sql = if exclusive {
+        "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT 1 FROM tenants WHERE id = $1 FOR SHARE"
+    };
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.query_opt(&statement, &[&tenant]).await?.is_some())
 }

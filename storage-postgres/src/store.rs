@@ -15,92 +15,18 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use parking_lot::Mutex;
 use tessera_core::changes::{Change, ChangeFeed, ChangeListener};
-use tessera_core::model::UnixSecs;
 use tessera_core::store::{Read, Store, StoreError};
-use tessera_storage::Clock;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
 
+use crate::db::{Inner, PgOptions};
 use crate::error::PgError;
 use crate::feed::{self, Feed};
-
-/// Settings of [`PgStore::open`]. Start from `default()` and change what you need.
-#[derive(Clone, Debug)]
-pub struct PgOptions {
-    /// Most connections the pool holds (the change feed's connection is extra).
-    pub max_connections: usize,
-    /// How often expired rows are deleted; `None` runs no background expiry (call
-    /// [`PgStore::expire`] yourself).
-    pub sweep_interval: Option<Duration>,
-    /// Most rows of one table one expiry statement deletes, so expiry never holds long locks.
-    pub sweep_batch_max: i64,
-    /// How often the change feed reads the changes table without a notification (the
-    /// fallback where LISTEN/NOTIFY is missing or a notification was lost).
-    pub poll_interval: Duration,
-    /// How long change rows are kept for other nodes to read.
-    pub change_retention: Duration,
-    /// The time source of the store's own decisions (a code's expiry at its take, a
-    /// revocation in force, what expiry removes).
-    pub clock: Clock,
-}
-
-impl Default for PgOptions {
-    fn default() -> Self {
-        Self {
-            max_connections: 16,
-            sweep_interval: Some(Duration::from_secs(1)),
-            sweep_batch_max: 1_000,
-            poll_interval: Duration::from_millis(500),
-            change_retention: Duration::from_secs(600),
-            clock: Clock::system(),
-        }
-    }
-}
-
-/// What every query and task of one handle shares.
-pub(crate) struct Inner {
-    pool: Pool,
-    pub(crate) clock: Clock,
-    pub(crate) feed: Arc<Feed>,
-    /// This handle's id in `changes.origin`, so its follower skips what it already heard.
-    pub(crate) origin: String,
-    pub(crate) options: PgOptions,
-    /// Audit events waiting to be written.
-    pub(crate) events: crate::events::EventQueue,
-    /// The runtime writes run on, as tasks of their own (see [`PgStore::write`]).
-    runtime: tokio::runtime::Handle,
-    closed: AtomicBool,
-    writes_in_flight: AtomicUsize,
-    writes_done: Notify,
-}
-
-impl Inner {
-    /// A pooled connection.
-    pub(crate) async fn client(&self) -> Result<Object, PgError> {
-        Ok(self.pool.get().await?)
-    }
-
-    /// The store's clock.
-    pub(crate) fn now(&self) -> UnixSecs {
-        self.clock.now()
-    }
-
-    /// Records `changes` in `tx` (see `feed::record`), stamped with the system time, which
-    /// only their retention reads.
-    pub(crate) async fn record(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        changes: &[Change],
-    ) -> Result<(), PgError> {
-        feed::record(tx, &self.origin, changes, Clock::system().now()).await
-    }
-}
 
 /// Counts a write in flight, so `close` can wait for it.
 struct InFlight(Arc<Inner>);
@@ -156,7 +82,7 @@ impl PgStore {
             feed: Arc::new(Feed::default()),
             origin: hex::encode(id),
             options: options.clone(),
-            events: crate::events::EventQueue::default(),
+            events_queued: AtomicUsize::new(0),
             runtime: tokio::runtime::Handle::current(),
             closed: AtomicBool::new(false),
             writes_in_flight: AtomicUsize::new(0),

@@ -21,10 +21,10 @@ use tessera_core::rbac::RoleSet;
 use tessera_core::store::{Commit, Read, RoleStore, Subject, UserStore, failed_commit};
 use tessera_storage::encoding::key;
 
+use crate::db::Inner;
 use crate::error::{PgError, conflict};
-use crate::records::lock_tenant;
-use crate::sql::{self, bindable, encode, fetch, fetch_all};
-use crate::store::{Inner, PgStore};
+use crate::sql::{self, bindable, encode, fetch, fetch_all, lock_tenant};
+use crate::store::PgStore;
 
 /// Users read per query while filling a page whose filter SQL does not apply.
 const PAGE_BATCH: i64 = 256;
@@ -59,7 +59,13 @@ async fn holds_role(db: &Inner, user: &User, role: &str) -> Result<bool, PgError
 /// One page of users from `sql` (records and ids after `$2`, in id order, `LIMIT $3`, more
 /// parameters after), filtered by `query` in batches: the reads stop one matching user past
 /// the page, as `UserStore::list_users` asks.
-async fn fill_page(db: &Inner, sql: &str, tenant: &str, extra: Option<&str>, query: &UserQuery) -> Result<UserPage, PgError> {
+async fn fill_page(
+    db: &Inner,
+    sql: &str,
+    tenant: &str,
+    extra: Option<&str>,
+    query: &UserQuery,
+) -> Result<UserPage, PgError> {
     let client = db.client().await?;
     let statement = client.prepare_cached(sql).await?;
     let mut cursor = query.after.clone().unwrap_or_default();
@@ -219,7 +225,12 @@ impl UserStore for PgStore {
 /// The kind column and the table of a role assignment's subject.
 fn subject_parts(subject: Subject<'_>) -> (&'static str, &'static str, String, ChangeKind) {
     match subject {
-        Subject::User(id) => ("u", "SELECT 1 FROM users WHERE tenant = $1 AND id = $2 FOR UPDATE", id.to_owned(), ChangeKind::User),
+        Subject::User(id) => (
+            "u",
+            "SELECT 1 FROM users WHERE tenant = $1 AND id = $2 FOR UPDATE",
+            id.to_owned(),
+            ChangeKind::User,
+        ),
         Subject::Client(id) => (
             "c",
             "SELECT 1 FROM clients WHERE tenant = $1 AND client_id = $2 FOR UPDATE",

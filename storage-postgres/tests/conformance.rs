@@ -32,7 +32,11 @@ struct PgHarness {
 
 /// Runs `work` on a runtime of its own: the harness is built and dropped outside the case's.
 fn outside_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the harness").block_on(work)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the harness")
+        .block_on(work)
 }
 
 /// Runs `work` from inside the case's runtime, whose tasks the store spawns onto.
@@ -55,11 +59,21 @@ impl PgHarness {
             )
         });
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let name = format!("tessera_case_{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst), nanos % 1_000_000_000);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let name = format!(
+            "tessera_case_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst),
+            nanos % 1_000_000_000
+        );
         let admin = tokio_postgres::Config::from_str(&url).expect("TESSERA_TEST_POSTGRES_URL parses");
         outside_runtime(async {
-            admin_client(&admin).await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("a database for the case");
+            admin_client(&admin)
+                .await
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("a database for the case");
         });
         let url = case_url(&url, &name);
         Self { admin, url, name, now: Arc::new(AtomicI64::new(0)) }
@@ -99,7 +113,10 @@ impl Drop for PgHarness {
         // On a thread of its own: the harness may be dropped while a runtime is running.
         let dropped = std::thread::spawn(move || {
             outside_runtime(async move {
-                admin_client(&admin).await.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
+                admin_client(&admin)
+                    .await
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
             })
         })
         .join();
@@ -113,7 +130,9 @@ impl Harness for PgHarness {
     type S = PgStore;
 
     fn open(&self) -> Arc<PgStore> {
-        Arc::new(inside_runtime(PgStore::open(&self.url, self.options())).expect("the PostgreSQL store opens"))
+        Arc::new(
+            inside_runtime(PgStore::open(&self.url, self.options())).expect("the PostgreSQL store opens"),
+        )
     }
 
     fn reopen(&self, store: Arc<PgStore>) -> Arc<PgStore> {
@@ -137,7 +156,10 @@ store_conformance_tests!(postgres, PgHarness::new());
 #[test]
 fn a_case_url_names_the_cases_database() {
     assert_eq!(case_url("postgres://u@127.0.0.1:5432/postgres", "c1"), "postgres://u@127.0.0.1:5432/c1");
-    assert_eq!(case_url("postgres://u@h:1/postgres?sslmode=disable", "c1"), "postgres://u@h:1/c1?sslmode=disable");
+    assert_eq!(
+        case_url("postgres://u@h:1/postgres?sslmode=disable", "c1"),
+        "postgres://u@h:1/c1?sslmode=disable"
+    );
     assert_eq!(case_url("postgres://u@h:1", "c1"), "postgres://u@h:1/c1");
     assert_eq!(case_url("host=h user=u", "c1"), "host=h user=u dbname=c1");
 }
