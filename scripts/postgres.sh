@@ -49,6 +49,7 @@ start() {
   if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
   as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2
+    rm -rf "$dir"
     exit 1
   }
   port=$(free_port)
@@ -56,6 +57,7 @@ start() {
     -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
     start >&2; then
     cat "$dir/server.log" >&2 || true
+    rm -rf "$dir"
     exit 1
   fi
   echo "export TESSERA_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:$port/postgres'"
