@@ -33,6 +33,9 @@ use crate::error::PgError;
 /// The notification channel writes signal on.
 pub(crate) const CHANNEL: &str = "tessera_changes";
 
+/// The `application_name` of the follower's connection.
+pub const FOLLOWER_NAME: &str = "tessera-change-feed";
+
 /// Most change rows one poll reads.
 const POLL_BATCH: i64 = 1_000;
 
@@ -148,6 +151,9 @@ async fn follow_once(
     poll_interval: Duration,
     cursor: &mut Option<i64>,
 ) -> Result<(), PgError> {
+    let mut config = config.clone();
+    // Named, so an operator (or a test) can tell the feed's connection in pg_stat_activity.
+    config.application_name(FOLLOWER_NAME);
     let (client, mut connection) = config.connect(NoTls).await?;
     let (wake, mut woken) = mpsc::channel::<()>(1);
     let driver = tokio::spawn(async move {
