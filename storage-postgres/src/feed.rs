@@ -12,15 +12,19 @@
 //! reconnecting, listeners are told [`Notice::Resync`]: whatever happened meanwhile is
 //! covered by reloading everything.
 //!
-//! Known limit of this first increment: sequence numbers are taken when a row is inserted,
-//! not when its transaction commits, so a change whose transaction commits after a later
-//! numbered one was already read is missed by the cursor. Rows are written by short
-//! transactions, which keeps the window small; closing it (rereading a window behind the
-//! cursor) is left for the multi-node work.
+//! Sequence numbers are taken when a row is inserted, not when its transaction commits, so a
+//! row may appear behind one already read. The follower's [`Cursor`] therefore remembers the
+//! numbers it skipped (holes) and asks for them again with every poll, for [`HOLE_WAIT`]: a
+//! write's transaction is short, so a hole still empty after that is a rolled-back write,
+//! whose number is never used. Gaps wider than [`MAX_HOLES`] (a database whose serial numbers
+//! are not dense, as CockroachDB's `unique_rowid`) are not tracked: there a change committed
+//! that late behind a later one can be missed, and the next resync covers it.
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use parking_lot::RwLock;
@@ -39,13 +43,70 @@ pub const FOLLOWER_NAME: &str = "tessera-change-feed";
 /// Most change rows one poll reads.
 const POLL_BATCH: i64 = 1_000;
 
-/// The listeners of one store handle.
-#[derive(Default)]
+/// How long a skipped sequence number is asked for again: longer than any write's
+/// transaction runs.
+pub(crate) const HOLE_WAIT: Duration = Duration::from_secs(30);
+
+/// Most skipped sequence numbers remembered at once.
+pub(crate) const MAX_HOLES: usize = 10_000;
+
+/// Where the follower is in `changes`: the highest sequence number read, and the lower ones
+/// skipped, which a transaction still running may yet fill.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    last: Option<i64>,
+    holes: BTreeMap<i64, Instant>,
+}
+
+impl Cursor {
+    /// Notes that the row `seq` was read.
+    fn saw(&mut self, seq: i64, now: Instant) {
+        match self.last {
+            Some(last) if seq > last => {
+                let gap = usize::try_from(seq - last - 1).unwrap_or(usize::MAX);
+                if gap > 0 && self.holes.len().saturating_add(gap) <= MAX_HOLES {
+                    self.holes.extend((last + 1..seq).map(|hole| (hole, now)));
+                }
+                self.last = Some(seq);
+            }
+            Some(_) => {
+                self.holes.remove(&seq);
+            }
+            None => self.last = Some(seq),
+        }
+    }
+
+    /// Stops asking for holes older than [`HOLE_WAIT`].
+    fn forget_old_holes(&mut self, now: Instant) {
+        self.holes.retain(|_, since| now.duration_since(*since) < HOLE_WAIT);
+    }
+
+    fn holes(&self) -> Vec<i64> {
+        self.holes.keys().copied().collect()
+    }
+}
+
+/// The listeners of one store handle, and whether its follower is connected.
 pub(crate) struct Feed {
     listeners: RwLock<Arc<[ChangeListener]>>,
+    connected: AtomicBool,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        // The store opened, so the database answered a moment ago.
+        Self { listeners: RwLock::new(Arc::new([])), connected: AtomicBool::new(true) }
+    }
 }
 
 impl Feed {
+    /// Whether the follower holds its connection: while it does not, the database is
+    /// unreachable or this node's caches cannot follow the others', and the store says it is
+    /// not writable, so the readiness check fails until the follower is back.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn subscribe(&self, listener: ChangeListener) {
         let mut listeners = self.listeners.write();
         let mut all = listeners.to_vec();
@@ -132,12 +193,13 @@ pub(crate) async fn record(
 
 /// Follows the other nodes' changes until the store is dropped (the task is aborted then).
 pub(crate) async fn follow(feed: Arc<Feed>, config: Config, origin: String, poll_interval: Duration) {
-    let mut cursor: Option<i64> = None;
+    let mut cursor = Cursor::default();
     loop {
         match follow_once(&feed, &config, &origin, poll_interval, &mut cursor).await {
             Ok(()) => {}
             Err(err) => tracing::warn!(error = %err, "change feed connection lost; reconnecting"),
         }
+        feed.connected.store(false, Ordering::SeqCst);
         // Whatever was missed while not following is covered by a reload.
         feed.resync();
         tokio::time::sleep(poll_interval.min(Duration::from_secs(1))).await;
@@ -149,7 +211,7 @@ async fn follow_once(
     config: &Config,
     origin: &str,
     poll_interval: Duration,
-    cursor: &mut Option<i64>,
+    cursor: &mut Cursor,
 ) -> Result<(), PgError> {
     let mut config = config.clone();
     // Named, so an operator (or a test) can tell the feed's connection in pg_stat_activity.
@@ -174,10 +236,11 @@ async fn follow_once(
     });
     let result = async {
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-        if cursor.is_none() {
+        feed.connected.store(true, Ordering::SeqCst);
+        if cursor.last.is_none() {
             // Changes before the store opened are what its first reads see.
             let row = client.query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[]).await?;
-            *cursor = Some(row.get(0));
+            cursor.last = Some(row.get(0));
         }
         loop {
             poll(feed, &client, origin, cursor).await?;
@@ -192,25 +255,29 @@ async fn follow_once(
     result
 }
 
-/// Reads the change rows after `cursor` and tells the listeners of those other nodes made.
+/// Reads the change rows after `cursor` and in its holes, and tells the listeners of those
+/// other nodes made.
 async fn poll(
     feed: &Feed,
     client: &tokio_postgres::Client,
     origin: &str,
-    cursor: &mut Option<i64>,
+    cursor: &mut Cursor,
 ) -> Result<(), PgError> {
+    cursor.forget_old_holes(Instant::now());
+    let statement = client
+        .prepare(
+            "SELECT seq, origin, tenant, kind, id FROM changes
+             WHERE seq > $1 OR seq = ANY($2) ORDER BY seq LIMIT $3",
+        )
+        .await?;
     loop {
-        let after = cursor.unwrap_or(0);
-        let rows = client
-            .query(
-                "SELECT seq, origin, tenant, kind, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&after, &POLL_BATCH],
-            )
-            .await?;
+        let after = cursor.last.unwrap_or(0);
+        let rows = client.query(&statement, &[&after, &cursor.holes(), &POLL_BATCH]).await?;
         let mut changes = Vec::new();
         let mut unknown = false;
+        let now = Instant::now();
         for row in &rows {
-            *cursor = Some(row.get(0));
+            cursor.saw(row.get(0), now);
             if row.get::<_, &str>(1) == origin {
                 continue;
             }
@@ -226,5 +293,30 @@ async fn poll(
         if rows.len() < usize::try_from(POLL_BATCH).unwrap_or(usize::MAX) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_number_is_a_hole_until_it_is_read_or_too_old() {
+        let start = Instant::now();
+        let mut cursor = Cursor { last: Some(10), ..Cursor::default() };
+        cursor.saw(13, start);
+        assert_eq!(cursor.holes(), vec![11, 12]);
+        assert_eq!(cursor.last, Some(13));
+        cursor.saw(12, start);
+        assert_eq!(cursor.holes(), vec![11]);
+        cursor.forget_old_holes(start + HOLE_WAIT);
+        assert!(cursor.holes().is_empty());
+    }
+
+    #[test]
+    fn a_gap_too_wide_is_not_tracked() {
+        let mut cursor = Cursor { last: Some(0), ..Cursor::default() };
+        cursor.saw(i64::try_from(MAX_HOLES).unwrap() + 2, Instant::now());
+        assert!(cursor.holes().is_empty());
     }
 }

@@ -165,7 +165,7 @@ impl Drop for PgStore {
 
 impl Store for PgStore {
     fn is_writable(&self) -> bool {
-        !self.inner.closed.load(Ordering::SeqCst)
+        !self.inner.closed.load(Ordering::SeqCst) && self.inner.feed.is_connected()
     }
 
     fn close(&self) -> Read<()> {

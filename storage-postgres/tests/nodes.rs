@@ -13,7 +13,7 @@ use common::{TestDatabase, connect};
 use parking_lot::Mutex;
 use tessera_core::changes::{Change, ChangeFeed, Notice};
 use tessera_core::model::{Tenant, TenantSettings};
-use tessera_core::store::TenantStore;
+use tessera_core::store::{Store, TenantStore};
 use tessera_storage_postgres::{PgOptions, PgStore};
 
 fn tenant(id: &str) -> Tenant {
@@ -103,7 +103,12 @@ fn a_lost_feed_connection_is_a_resync_and_the_feed_recovers() {
             .unwrap();
         assert_eq!(killed, 2, "both nodes' feed connections");
         assert!(wait_for(&heard_on_a, Option::is_none).await, "a resync: {:?}", heard_on_a.lock());
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let start = Instant::now();
+        while !a.is_writable() && start.elapsed() < Duration::from_secs(3) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(a.is_writable(), "the follower is back");
+        tokio::time::sleep(Duration::from_millis(300)).await;
         b.create_tenant(&tenant("globex")).await.unwrap();
         assert!(
             wait_for(&heard_on_a, |h| *h == Some(Change::tenant("globex"))).await,
