@@ -191,9 +191,16 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// Follows the other nodes' changes until the store is dropped (the task is aborted then).
-pub(crate) async fn follow(feed: Arc<Feed>, config: Config, origin: String, poll_interval: Duration) {
-    let mut cursor = Cursor::default();
+/// Follows the other nodes' changes after sequence number `start` until the store is dropped
+/// (the task is aborted then).
+pub(crate) async fn follow(
+    feed: Arc<Feed>,
+    config: Config,
+    origin: String,
+    poll_interval: Duration,
+    start: i64,
+) {
+    let mut cursor = Cursor { last: Some(start), ..Cursor::default() };
     loop {
         match follow_once(&feed, &config, &origin, poll_interval, &mut cursor).await {
             Ok(()) => {}
@@ -237,11 +244,6 @@ async fn follow_once(
     let result = async {
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
         feed.connected.store(true, Ordering::SeqCst);
-        if cursor.last.is_none() {
-            // Changes before the store opened are what its first reads see.
-            let row = client.query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[]).await?;
-            cursor.last = Some(row.get(0));
-        }
         loop {
             poll(feed, &client, origin, cursor).await?;
             tokio::select! {

@@ -26,8 +26,9 @@ use crate::sql::{self, bindable, encode, execute, fetch, fetch_all, lock_tenant}
 use crate::store::PgStore;
 
 /// Every table a tenant owns rows in, deleted with it (the tenant's own row first, see
-/// `delete_tenant`).
-const TENANT_TABLES: [&str; 16] = [
+/// `delete_tenant`). Not `changes`: other nodes may not have read its rows yet, and they
+/// leave by their retention.
+const TENANT_TABLES: [&str; 15] = [
     "clients",
     "signing_keys",
     "opaque_tokens",
@@ -43,7 +44,6 @@ const TENANT_TABLES: [&str; 16] = [
     "refresh_tokens",
     "refresh_families",
     "events",
-    "changes",
 ];
 
 fn change(tenant: &str, kind: ChangeKind, id: &str) -> Change {
@@ -514,7 +514,9 @@ impl ConsentStore for PgStore {
 
 impl SessionStore for PgStore {
     fn put_session(&self, digest: &[u8; 32], session: &Session) -> Commit {
-        let scoped = key::scoped(&session.tenant, digest).filter(|_| bindable(&session.auth.sub));
+        // Found by its user when the user's sessions end, so the user must be one an id names.
+        let scoped = key::scoped(&session.tenant, digest)
+            .filter(|_| key::by_id(&session.tenant, &session.auth.sub).is_some());
         let record = match encode(scoped, session, "session") {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
@@ -554,7 +556,7 @@ impl SessionStore for PgStore {
     }
 
     fn end_sessions_of_user(&self, tenant: &str, user_id: &str) -> Commit {
-        if key::by_id(tenant, user_id).is_none() && !bindable(user_id) {
+        if key::by_id(tenant, user_id).is_none() {
             return done();
         }
         let (tenant, user) = (tenant.to_owned(), user_id.to_owned());

@@ -42,6 +42,9 @@ impl Drop for InFlight {
 /// A boxed future of a store answer.
 pub(crate) type Answer<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
 
+/// How long connecting to the database, or waiting for a pooled connection, may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The PostgreSQL backend of [`tessera_core::store::Store`].
 pub struct PgStore {
     pub(crate) inner: Arc<Inner>,
@@ -58,8 +61,12 @@ impl PgStore {
     }
 
     async fn open_inner(url: &str, options: PgOptions) -> Result<Self, PgError> {
-        let config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| PgError::Setup(format!("the database URL does not parse: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            // An unreachable host fails a connection in seconds, not after TCP's minutes.
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let named = config.get_dbname().unwrap_or("(default)").to_owned();
         crate::schema::migrate(&config)
             .await
@@ -72,6 +79,9 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .runtime(Runtime::Tokio1)
+            // A request waits this long for a connection, then is answered `Busy`.
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| PgError::Setup(format!("building the connection pool: {e}")))?;
         let mut id = [0u8; 8];
@@ -88,11 +98,16 @@ impl PgStore {
             writes_in_flight: AtomicUsize::new(0),
             writes_done: Notify::new(),
         });
+        // Where the follower starts, read before `open` returns: a listener that subscribes
+        // once the store is open hears every change another node makes after that.
+        let start: i64 =
+            inner.client().await?.query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[]).await?.get(0);
         let mut tasks = vec![tokio::spawn(feed::follow(
             Arc::clone(&inner.feed),
             config,
             inner.origin.clone(),
             options.poll_interval,
+            start,
         ))];
         if let Some(interval) = options.sweep_interval {
             let sweeping = Arc::clone(&inner);
