@@ -219,11 +219,12 @@ impl ClientStore for PgStore {
         self.write(move |db| async move {
             let mut client = db.client().await?;
             let tx = client.transaction().await?;
+            // The client's row first, as `delete_user` does with the user's.
+            tx.execute("DELETE FROM clients WHERE tenant = $1 AND client_id = $2", &[&tenant, &id]).await?;
             tx.execute("DELETE FROM consents WHERE tenant = $1 AND client_id = $2", &[&tenant, &id]).await?;
             let unassign =
                 "DELETE FROM role_assignments WHERE tenant = $1 AND subject_kind = 'c' AND subject = $2";
             tx.execute(unassign, &[&tenant, &id]).await?;
-            tx.execute("DELETE FROM clients WHERE tenant = $1 AND client_id = $2", &[&tenant, &id]).await?;
             let changes = vec![change(&tenant, ChangeKind::Client, &id)];
             db.record(&tx, &changes).await?;
             tx.commit().await?;

@@ -206,11 +206,13 @@ impl UserStore for PgStore {
         self.write(move |db| async move {
             let mut client = db.client().await?;
             let tx = client.transaction().await?;
+            // The user's row first: an assignment in flight holds it, so it commits before
+            // the assignments are deleted below (and is deleted with them), or finds no user.
             for sql in [
+                "DELETE FROM users WHERE tenant = $1 AND id = $2",
                 "DELETE FROM user_names WHERE tenant = $1 AND user_id = $2",
                 "DELETE FROM consents WHERE tenant = $1 AND user_id = $2",
                 "DELETE FROM role_assignments WHERE tenant = $1 AND subject_kind = 'u' AND subject = $2",
-                "DELETE FROM users WHERE tenant = $1 AND id = $2",
             ] {
                 tx.execute(sql, &[&tenant, &id]).await?;
             }
