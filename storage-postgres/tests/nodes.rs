@@ -1,6 +1,7 @@
-//! What only a shared backend has to do, beyond the conformance suite: several handles (nodes)
+//! What the PostgreSQL backend must do beyond the conformance suite: several handles (nodes)
 //! on one database hear each other's changes, a lost feed connection is heard as a resync and
-//! followed by recovery, and nodes opening a fresh database together migrate it once.
+//! followed by recovery, nodes opening a fresh database together migrate it once, and a write
+//! whose `Commit` is dropped (an audit event's, on a request path) is still made.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::{TestDatabase, connect};
 use parking_lot::Mutex;
+use tessera_core::audit::EventQuery;
 use tessera_core::changes::{Change, ChangeFeed, Notice};
-use tessera_core::model::{Tenant, TenantSettings};
-use tessera_core::store::{Store, TenantStore};
+use tessera_core::model::{Actor, AuditEvent, EventType, Outcome, Tenant, TenantSettings, event_id};
+use tessera_core::store::{EventStore, Store, TenantStore};
 use tessera_storage_postgres::{PgOptions, PgStore};
 
 fn tenant(id: &str) -> Tenant {
@@ -129,6 +131,34 @@ fn nodes_opening_a_fresh_database_together_migrate_it_once() {
         let applied: i64 =
             admin.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).await.unwrap().get(0);
         assert_eq!(applied, 1);
+    });
+}
+
+#[test]
+fn an_event_whose_commit_is_dropped_is_still_written() {
+    let database = TestDatabase::new();
+    run(async {
+        let store = PgStore::open(&database.url, options()).await.unwrap();
+        store.create_tenant(&tenant("acme")).await.unwrap();
+        let event = AuditEvent {
+            id: event_id(1_700_000_000_000, [7; 10]),
+            tenant: "acme".into(),
+            at: 1_700_000_000,
+            kind: EventType::AdminChange,
+            actor: Actor::AdminKey,
+            action: "POST".into(),
+            target: "users".into(),
+            source: None,
+            outcome: Outcome::Success,
+            reason: None,
+        };
+        drop(store.append_event(&event).unwrap());
+        let query = EventQuery { limit: 10, ..EventQuery::default() };
+        let start = Instant::now();
+        while store.list_events("acme", &query).await.unwrap().events.is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(2), "the event was never written");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     });
 }
 
