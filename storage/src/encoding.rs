@@ -11,9 +11,9 @@ use tessera_core::model::{
 };
 use tessera_core::store::StoreError;
 
+use crate::{codec, keys};
 pub use tessera_core::rules::code::StoredCode;
 pub use tessera_core::rules::refresh::StoredFamily;
-use crate::{codec, keys};
 
 /// A record type this crate encodes. `key` is the fjall key the record's invariants are
 /// checked against (build it with the functions in [`key`]); a backend that keys records
