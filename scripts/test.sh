@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs the system packages the tests need when
 # they are missing (SoftHSM2 for the PKCS#11 signer; Chromium and chromedriver for the browser
-# tests), then checks formatting and lints and runs every test with cargo-nextest (one process
-# per test, which SoftHSM2's per-process configuration needs).
+# tests; PostgreSQL for the PostgreSQL store's conformance suite), starts a throwaway PostgreSQL
+# cluster (scripts/postgres.sh; stopped and removed on exit), then checks formatting and lints
+# and runs every test with cargo-nextest (one process per test, which SoftHSM2's per-process
+# configuration needs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,6 +14,7 @@ missing=()
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "# installing ${missing[*]}" >&2
   apt_install() {
@@ -30,6 +33,16 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "# installing cargo-nextest" >&2
   cargo install cargo-nextest --locked
 fi
+
+# The PostgreSQL store's tests fail without a cluster: start one for them.
+postgres_dir=
+stop_postgres() { if [ -n "$postgres_dir" ]; then scripts/postgres.sh stop "$postgres_dir"; fi; }
+trap stop_postgres EXIT
+# Assigned first, so a failed start stops the script (an `eval "$(...)"` would not).
+postgres_env=$(scripts/postgres.sh start)
+eval "$postgres_env"
+postgres_dir=$TESSERA_TEST_POSTGRES_DIR
+export TESSERA_TEST_POSTGRES_URL
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -26,6 +26,8 @@ mod backfill;
 mod cache;
 mod codec;
 mod deny;
+#[doc(hidden)]
+pub mod encoding;
 mod feed;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

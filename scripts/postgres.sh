@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests: `scripts/postgres.sh start` runs initdb and
+# pg_ctl (the newest /usr/lib/postgresql/*/bin) in a new temporary directory, on 127.0.0.1 and
+# a free port, and prints shell lines that export its URL and directory:
+#
+#   eval "$(scripts/postgres.sh start)"   # sets TESSERA_TEST_POSTGRES_URL, TESSERA_TEST_POSTGRES_DIR
+#   scripts/postgres.sh stop "$TESSERA_TEST_POSTGRES_DIR"
+#
+# `stop` stops the cluster and removes the directory. initdb refuses to run as root, so as root
+# the cluster runs as the `postgres` user (the Debian package creates it), which owns the
+# directory. Durability is switched off (fsync=off): the data is thrown away.
+set -euo pipefail
+
+bindir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$dir" ] || [ ! -x "$dir/initdb" ]; then
+    echo "postgres.sh: no /usr/lib/postgresql/*/bin/initdb; install the postgresql package (scripts/test.sh does)" >&2
+    exit 1
+  fi
+  echo "$dir"
+}
+
+# Runs a command as the cluster's owner: `postgres` when we are root, else ourselves.
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 30000))
+    # Nothing answers a connection there: free (a race with another process is caught by
+    # pg_ctl failing to start, and the whole start is then retried by the caller).
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  echo "postgres.sh: no free port found" >&2
+  exit 1
+}
+
+start() {
+  local bin dir port
+  bin=$(bindir)
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/tessera-pg.XXXXXX")
+  chmod 700 "$dir"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 || {
+    cat "$dir/initdb.log" >&2
+    rm -rf "$dir"
+    exit 1
+  }
+  port=$(free_port)
+  if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >&2; then
+    cat "$dir/server.log" >&2 || true
+    rm -rf "$dir"
+    exit 1
+  fi
+  echo "export TESSERA_TEST_POSTGRES_URL='postgres://postgres@127.0.0.1:$port/postgres'"
+  echo "export TESSERA_TEST_POSTGRES_DIR='$dir'"
+}
+
+stop() {
+  local dir=${1:-${TESSERA_TEST_POSTGRES_DIR:-}}
+  if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    return 0
+  fi
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$(bindir)/pg_ctl" -D "$dir/data" -m immediate -w stop >&2 || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop "${2:-}" ;;
+  *)
+    echo "usage: $0 start | stop DIR" >&2
+    exit 2
+    ;;
+esac
