@@ -34,6 +34,7 @@ fn client() -> Client {
         created_at: 0,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 

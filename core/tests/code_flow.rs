@@ -43,6 +43,7 @@ fn client(id: &str, auth: TokenEndpointAuthMethod) -> Client {
         created_at: 0,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 

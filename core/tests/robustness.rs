@@ -480,6 +480,7 @@ fn authorize_client() -> Client {
         created_at: 0,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 

@@ -255,6 +255,7 @@ mod tests {
             created_at: 1,
             pkce_plain_allowed: false,
             grants_valid_from: 0,
+            token_rate_limit: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn old_client() -> Client {
         created_at: 1_700_000_000,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 
@@ -76,7 +77,7 @@ fn a_version_1_client_survives_reopen_and_is_rewritten_in_the_current_version() 
         let opted_in = Client { pkce_plain_allowed: true, ..old_client() };
         wait(store.put_client(&opted_in)).unwrap();
     }
-    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 3);
+    assert_eq!(raw_value(dir.path(), "clients", b"acme\0web")[0], 4);
     let store = open(dir.path(), &clock);
     assert!(wait(store.client("acme", "web")).unwrap().unwrap().pkce_plain_allowed);
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SigningAlg, UnixSecs, cut_off_after};
+use super::{RateLimitOverride, SigningAlg, UnixSecs, cut_off_after};
 
 rkyv_record! {
     /// How a client's access tokens are issued.
@@ -95,6 +95,10 @@ rkyv_record! {
         /// of the client stops working without enumerating them. Clients stored before the
         /// field existed read back with 0.
         pub grants_valid_from: UnixSecs,
+        /// The client's own token-endpoint quota, overriding its tenant's
+        /// (`crate::model::rate_limit`); `None` takes the tenant's. Clients stored before the
+        /// field existed read back with `None`.
+        pub token_rate_limit: Option<RateLimitOverride>,
     }
 }
 

@@ -1,10 +1,10 @@
 //! Tenants: one issuer each, with the lifetimes and algorithms of what it issues, its password
-//! policy, the scopes that need a permission, and the bounds those settings must keep.
+//! policy, the scopes that need a permission, its clients' default token-endpoint quota, and the bounds those settings must keep.
 
 use serde::{Deserialize, Serialize};
 
 use super::role::validate_scope_permissions;
-use super::{ScopePermission, SigningAlg, UnixSecs};
+use super::{RateLimit, ScopePermission, SigningAlg, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -47,6 +47,9 @@ rkyv_record! {
         /// Whether end users may register themselves. Stored and shown only, for now:
         /// registration arrives with a later issue.
         pub self_service_registration: bool,
+        /// The token-endpoint quota of each client that has none of its own
+        /// (`crate::model::rate_limit`); `None`: unlimited.
+        pub token_rate_limit: Option<RateLimit>,
     }
 
     /// A tenant: one issuer with its own clients, keys and tokens.
@@ -78,6 +81,7 @@ impl Default for TenantSettings {
             password_reject_common: true,
             self_service_registration: false,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            token_rate_limit: None,
         }
     }
 }
@@ -139,6 +143,9 @@ impl TenantSettings {
             ));
         }
         validate_scope_permissions(&self.scope_permissions)?;
+        if let Some(limit) = &self.token_rate_limit {
+            limit.validate("token_rate_limit")?;
+        }
         if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit_retention_days) {
             return Err(format!(
                 "audit_retention_days must be between {MIN_AUDIT_RETENTION_DAYS} and {MAX_AUDIT_RETENTION_DAYS}"

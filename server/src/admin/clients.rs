@@ -2,8 +2,9 @@
 //! once and stored as a digest), list, read, change, delete, and rotate the secret.
 //!
 //! Besides RFC 7591's fields the metadata carries Tessera extensions: `access_token_format`,
-//! `first_party` (skip consent) and `allow_plain_pkce` (accept `code_challenge_method=plain`,
-//! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256).
+//! `first_party` (skip consent), `allow_plain_pkce` (accept `code_challenge_method=plain`,
+//! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256) and
+//! `token_rate_limit` (the client's own token-endpoint quota, overriding its tenant's).
 //!
 //! The CORS origins follow these changes through the store's change feed (`crate::feed`),
 //! which has forgotten a tenant's origins by the time a client write here resolves.
@@ -11,7 +12,8 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, TokenEndpointAuthMethod, is_valid_new_id,
+    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, RateLimitOverride, SigningAlg, TokenEndpointAuthMethod,
+    is_valid_new_id,
 };
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;
@@ -71,6 +73,11 @@ pub struct ClientMetadata {
     /// Accept `code_challenge_method=plain` (RFC 7636 4.2).
     #[serde(default)]
     allow_plain_pkce: Option<bool>,
+    /// The client's own token-endpoint quota: `{"per_second": n, "burst": m}`, or
+    /// `"unlimited"`; `null` takes the tenant's `token_rate_limit` again.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<Object>, nullable)]
+    token_rate_limit: Option<Option<RateLimitOverride>>,
 }
 
 /// A client as the API shows it (RFC 7591 3.2.1): never the secret's digest, and the secret
@@ -101,6 +108,10 @@ pub struct ClientView<'a> {
     first_party: bool,
     /// Whether `code_challenge_method=plain` is accepted.
     allow_plain_pkce: bool,
+    /// Its own token-endpoint quota (`{"per_second": n, "burst": m}` or `"unlimited"`);
+    /// `null`: the tenant's `token_rate_limit`.
+    #[schema(value_type = Option<Object>)]
+    token_rate_limit: Option<RateLimitOverride>,
     /// When it was registered, in seconds since the epoch.
     client_id_issued_at: i64,
     /// The secret: only in the answer that made it (registration, rotation, a public client
@@ -133,6 +144,7 @@ fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
         post_logout_redirect_uris: &c.post_logout_redirect_uris,
         first_party: c.first_party,
         allow_plain_pkce: c.pkce_plain_allowed,
+        token_rate_limit: c.token_rate_limit,
         client_id_issued_at: c.created_at,
         client_secret: secret,
         // RFC 7591 3.2.1: 0 means the secret does not expire.
@@ -247,6 +259,12 @@ fn apply(client: &mut Client, m: ClientMetadata) -> Result<(), ApiError> {
     if let Some(allow) = m.allow_plain_pkce {
         client.pkce_plain_allowed = allow;
     }
+    if let Some(limit) = m.token_rate_limit {
+        if let Some(own) = &limit {
+            own.validate("token_rate_limit").map_err(invalid)?;
+        }
+        client.token_rate_limit = limit;
+    }
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
@@ -293,6 +311,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         created_at: now(),
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     };
     apply(&mut client, m)?;
     if app.store.client(tenant, &client.client_id).await?.is_some() {

@@ -3,8 +3,8 @@
 //! the archived layout of records already on disk (the golden bytes in the tests pin them).
 
 use tessera_core::model::{
-    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, Session,
-    SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
+    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken,
+    ScopePermission, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallenge;
 
@@ -145,6 +145,7 @@ impl From<TenantV3> for Tenant {
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
+                token_rate_limit: None,
                 ..TenantSettings::default()
             },
             created_at: v3.created_at,
@@ -199,8 +200,111 @@ impl From<TenantV4> for Tenant {
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
+                token_rate_limit: None,
             },
             created_at: v4.created_at,
+        }
+    }
+}
+
+/// [`Tenant`] as format version 5 laid it out, before the token-endpoint rate limit:
+/// read-only, to decode version-5 tenant records. Frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantV5 {
+    pub(super) id: String,
+    pub(super) display_name: String,
+    pub(super) settings: TenantSettingsV5,
+    pub(super) created_at: UnixSecs,
+}
+
+/// [`TenantSettings`] as format version 5 of [`Tenant`] laid it out; frozen like [`TenantV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantSettingsV5 {
+    pub(super) access_token_alg: SigningAlg,
+    pub(super) scope_permissions: Vec<ScopePermission>,
+    pub(super) access_token_ttl_secs: u32,
+    pub(super) id_token_ttl_secs: u32,
+    pub(super) refresh_token_ttl_secs: u32,
+    pub(super) code_ttl_secs: u32,
+    pub(super) audit_retention_days: u32,
+    pub(super) session_ttl_secs: Option<u32>,
+    pub(super) refresh_reuse_grace_secs: Option<u32>,
+    pub(super) password_min_length: u32,
+    pub(super) password_reject_common: bool,
+    pub(super) self_service_registration: bool,
+}
+
+impl From<TenantV5> for Tenant {
+    /// A tenant stored before token-endpoint rate limits has none: its clients are unlimited,
+    /// as they were.
+    fn from(v5: TenantV5) -> Self {
+        let s = v5.settings;
+        Tenant {
+            id: v5.id,
+            display_name: v5.display_name,
+            settings: TenantSettings {
+                access_token_alg: s.access_token_alg,
+                scope_permissions: s.scope_permissions,
+                access_token_ttl_secs: s.access_token_ttl_secs,
+                id_token_ttl_secs: s.id_token_ttl_secs,
+                refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+                code_ttl_secs: s.code_ttl_secs,
+                audit_retention_days: s.audit_retention_days,
+                session_ttl_secs: s.session_ttl_secs,
+                refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+                password_min_length: s.password_min_length,
+                password_reject_common: s.password_reject_common,
+                self_service_registration: s.self_service_registration,
+                token_rate_limit: None,
+            },
+            created_at: v5.created_at,
+        }
+    }
+}
+
+/// [`Client`] as format version 3 laid it out, before its own token-endpoint rate limit:
+/// read-only, to decode version-3 client records. Frozen like [`ClientV1`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct ClientV3 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) client_name: String,
+    pub(super) secret_digest: Option<[u8; 32]>,
+    pub(super) grant_types: Vec<GrantType>,
+    pub(super) redirect_uris: Vec<String>,
+    pub(super) response_types: Vec<String>,
+    pub(super) scope: Vec<String>,
+    pub(super) token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub(super) access_token_format: AccessTokenFormat,
+    pub(super) id_token_signed_response_alg: SigningAlg,
+    pub(super) post_logout_redirect_uris: Vec<String>,
+    pub(super) first_party: bool,
+    pub(super) created_at: UnixSecs,
+    pub(super) pkce_plain_allowed: bool,
+    pub(super) grants_valid_from: UnixSecs,
+}
+
+impl From<ClientV3> for Client {
+    /// A client stored before it could have a quota of its own takes its tenant's.
+    fn from(v3: ClientV3) -> Self {
+        Client {
+            tenant: v3.tenant,
+            client_id: v3.client_id,
+            client_name: v3.client_name,
+            secret_digest: v3.secret_digest,
+            grant_types: v3.grant_types,
+            redirect_uris: v3.redirect_uris,
+            response_types: v3.response_types,
+            scope: v3.scope,
+            token_endpoint_auth_method: v3.token_endpoint_auth_method,
+            access_token_format: v3.access_token_format,
+            id_token_signed_response_alg: v3.id_token_signed_response_alg,
+            post_logout_redirect_uris: v3.post_logout_redirect_uris,
+            first_party: v3.first_party,
+            created_at: v3.created_at,
+            pkce_plain_allowed: v3.pkce_plain_allowed,
+            grants_valid_from: v3.grants_valid_from,
+            token_rate_limit: None,
         }
     }
 }
@@ -249,6 +353,7 @@ impl From<ClientV1> for Client {
             created_at: v1.created_at,
             pkce_plain_allowed: false,
             grants_valid_from: 0,
+            token_rate_limit: None,
         }
     }
 }
@@ -294,6 +399,7 @@ impl From<ClientV2> for Client {
             created_at: v2.created_at,
             pkce_plain_allowed: v2.pkce_plain_allowed,
             grants_valid_from: 0,
+            token_rate_limit: None,
         }
     }
 }

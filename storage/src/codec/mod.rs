@@ -59,12 +59,17 @@ pub(crate) const FORMAT_V2: u8 = 2;
 pub(crate) const FORMAT_V3: u8 = 3;
 
 /// Version 4 of `Tenant` (`audit_retention_days` was added to its settings; an older tenant
-/// keeps its events for the default 90 days).
+/// keeps its events for the default 90 days), and of `Client` (`token_rate_limit`, its own
+/// token-endpoint quota, was added at the end; an older client takes its tenant's).
 pub(crate) const FORMAT_V4: u8 = 4;
 
 /// Version 5 of `Tenant` (`scope_permissions` was added to its settings, after
 /// `access_token_alg`; an older tenant has no scope rules).
 pub(crate) const FORMAT_V5: u8 = 5;
+
+/// Version 6 of `Tenant` (`token_rate_limit` was added at the end of its settings; an older
+/// tenant has none: unlimited).
+pub(crate) const FORMAT_V6: u8 = 6;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

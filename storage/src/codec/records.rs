@@ -12,10 +12,12 @@ use tessera_core::model::{
 };
 
 use super::legacy::{
-    ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
-    TenantV4, UserV1,
+    ClientV1, ClientV2, ClientV3, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2,
+    TenantV3, TenantV4, TenantV5, UserV1,
 };
-use super::{FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, Record, StoredCode, StoredFamily};
+use super::{
+    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily,
+};
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
 fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -52,7 +54,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V5;
+    const FORMAT: u8 = FORMAT_V6;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -64,6 +66,11 @@ impl Record for Tenant {
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V5 => Some(
+                rkyv::from_bytes::<TenantV5, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V4 => Some(
                 rkyv::from_bytes::<TenantV4, rancor::Error>(archive)
                     .map(Into::into)
@@ -86,7 +93,7 @@ impl Record for Tenant {
 
 impl Record for Client {
     const SPACE: Space = Space::Clients;
-    const FORMAT: u8 = FORMAT_V3;
+    const FORMAT: u8 = FORMAT_V4;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;
@@ -94,11 +101,19 @@ impl Record for Client {
         if self.grants_valid_from < 0 {
             return Err("grants_valid_from is negative".into());
         }
+        if let Some(limit) = &self.token_rate_limit {
+            limit.validate("token_rate_limit")?;
+        }
         check_scoped(key, &self.tenant, self.client_id.as_bytes())
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         match version {
+            FORMAT_V3 => Some(
+                rkyv::from_bytes::<ClientV3, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
             FORMAT_V2 => Some(
                 rkyv::from_bytes::<ClientV2, rancor::Error>(archive)
                     .map(Into::into)

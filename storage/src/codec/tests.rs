@@ -6,6 +6,7 @@
 
 mod events;
 mod grants;
+mod rate_limits;
 mod scope_rules;
 mod tokens;
 
@@ -31,7 +32,7 @@ fn tenant(id: &str) -> Tenant {
 fn round_trip_with_version_byte() {
     let t = tenant("acme");
     let bytes = encode(b"acme", &t).unwrap();
-    assert_eq!(bytes[0], FORMAT_V5);
+    assert_eq!(bytes[0], FORMAT_V6);
     assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
 }
 
@@ -299,7 +300,7 @@ where
     assert_eq!(decode::<T>(key, &unhex(golden)).unwrap(), *record);
 }
 
-const CLIENT_KEY: &[u8] = b"acme\0web";
+pub(super) const CLIENT_KEY: &[u8] = b"acme\0web";
 
 /// The client of the client golden encodings, with the opt-in as given.
 fn client(pkce_plain_allowed: bool) -> Client {
@@ -320,11 +321,12 @@ fn client(pkce_plain_allowed: bool) -> Client {
         created_at: 1_700_000_000,
         pkce_plain_allowed,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 
 /// `client(true)` with everything issued to it up to 1_700_000_500 cut off.
-fn cut_off_client() -> Client {
+pub(super) fn cut_off_client() -> Client {
     let mut c = client(true);
     c.cut_off_grants(1_700_000_500);
     c
@@ -375,7 +377,7 @@ fn version_1_clients_decode_without_the_opt_in() {
 
 /// The version-3 bytes of `cut_off_client()`; see [`GOLDEN_TENANT_V1`] for what a failure
 /// means.
-const GOLDEN_CLIENT_V3: &str = "03010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
+pub(super) const GOLDEN_CLIENT_V3: &str = "03010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
 ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffffff61636d65ffffff\
 ff776562ffffffffff57656220417070ff01070707070707070707070707070707070707070707070707070707070707\
 07070000006cffffff020000007cffffff010000007cffffff010000007cffffff020000000101000098ffffff010000\
@@ -411,19 +413,19 @@ fn version_2_clients_decode_with_nothing_cut_off() {
 }
 
 #[test]
-fn clients_are_written_as_version_3() {
-    assert_eq!(Client::FORMAT, FORMAT_V3);
-    assert_golden(CLIENT_KEY, &cut_off_client(), GOLDEN_CLIENT_V3);
+fn version_3_clients_decode_and_clients_round_trip() {
+    // Version 3 is on disk now (clients are written as version 4, `rate_limits`).
+    assert_eq!(decode::<Client>(CLIENT_KEY, &unhex(GOLDEN_CLIENT_V3)).unwrap(), cut_off_client());
     for c in [client(false), client(true), cut_off_client()] {
         let bytes = encode(CLIENT_KEY, &c).unwrap();
-        assert_eq!(bytes[0], FORMAT_V3);
+        assert_eq!(bytes[0], FORMAT_V4);
         assert_eq!(decode::<Client>(CLIENT_KEY, &bytes).unwrap(), c);
     }
     // A negative cut-off is not written.
     let bad = Client { grants_valid_from: -1, ..client(false) };
     assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
-    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V5);
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V6);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
@@ -436,7 +438,7 @@ fn the_implicit_grant_type_takes_the_next_tag() {
     let implicit =
         Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit], ..client(false) };
     let bytes = encode(CLIENT_KEY, &implicit).unwrap();
-    assert_eq!(bytes[0], FORMAT_V3);
+    assert_eq!(bytes[0], FORMAT_V4);
     let changed: Vec<(u8, u8)> =
         refresh.iter().zip(&bytes).filter(|(a, b)| a != b).map(|(a, b)| (*a, *b)).collect();
     assert_eq!(
@@ -506,7 +508,8 @@ fn client_garbage_and_unknown_versions_are_corrupt() {
     let corrupt = |bytes: &[u8]| corrupt_detail::<Client>(CLIENT_KEY, "clients:acme/web", bytes);
     let v1 = unhex(GOLDEN_CLIENT_V1);
     let (v2, v3) = (unhex(GOLDEN_CLIENT_V2), unhex(GOLDEN_CLIENT_V3));
-    every_version_is_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &[&v1, &v2, &v3]);
+    let v4 = unhex(rate_limits::GOLDEN_CLIENT_V4);
+    every_version_is_guarded::<Client>(CLIENT_KEY, "clients:acme/web", &[&v1, &v2, &v3, &v4]);
     corrupt(&[]);
     corrupt(&[FORMAT_V1]);
     corrupt(&[FORMAT_V2; 64]);
@@ -626,7 +629,8 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
     let (v2, v3) = (unhex(GOLDEN_TENANT_V2), unhex(GOLDEN_TENANT_V3));
     let v4 = unhex(events::GOLDEN_TENANT_V4);
     let v5 = unhex(scope_rules::GOLDEN_TENANT_V5);
-    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4, &v5]);
+    let v6 = unhex(rate_limits::GOLDEN_TENANT_V6);
+    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4, &v5, &v6]);
     // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
     // that passes its checks with the server defaults.
     let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();

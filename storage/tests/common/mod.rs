@@ -71,6 +71,7 @@ pub fn client(tenant: &str, id: &str) -> Client {
         created_at: 1_700_000_001,
         pkce_plain_allowed: false,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 
