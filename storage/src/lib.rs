@@ -22,6 +22,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod api_keys;
+mod lockouts;
 mod backfill;
 mod cache;
 mod codec;

@@ -5,7 +5,7 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     AccessTokenFormat, ApiKey, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord,
-    OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
+    Lockout, LockoutLimit, OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
     TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallengeMethod;
@@ -210,6 +210,17 @@ pub(crate) fn role(tenant: &str, id: &str, name: &str, permissions: &[&str]) -> 
 }
 
 /// An API key with id `id` (22 characters), a scope and one role.
+/// A lockout of `username` from 192.0.2.1 in `tenant` until `until`.
+pub(crate) fn lockout(tenant: &str, username: &str, until: UnixSecs) -> Lockout {
+    Lockout {
+        tenant: tenant.into(),
+        limit: LockoutLimit::UsernameAtAddress,
+        address: "192.0.2.1".into(),
+        username: username.into(),
+        until,
+    }
+}
+
 pub(crate) fn api_key(tenant: &str, id: &str) -> ApiKey {
     ApiKey {
         tenant: tenant.to_owned(),

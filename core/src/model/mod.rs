@@ -25,6 +25,7 @@ mod client;
 mod event;
 mod grant;
 mod keys;
+mod lockout;
 mod names;
 mod rate_limit;
 mod role;
@@ -42,6 +43,7 @@ pub use event::{
 };
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
+pub use lockout::{Lockout, LockoutLimit, MAX_LOCKOUT_ADDRESS_BYTES, MAX_LOCKOUT_USERNAME_BYTES};
 pub use names::{fold_case, has_invisible};
 pub use rate_limit::{
     MAX_RATE_BURST, MAX_RATE_PER_SECOND, RateLimit, RateLimitOverride, effective_token_rate_limit,

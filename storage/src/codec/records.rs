@@ -7,7 +7,7 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session,
+    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role, Session,
     Tenant, UnixSecs, User, is_valid_id,
 };
 
@@ -130,6 +130,18 @@ impl Record for ApiKey {
     fn check(&self, key: &[u8]) -> Result<(), String> {
         self.validate()?;
         check_scoped(key, &self.tenant, self.id.as_bytes())
+    }
+}
+
+impl Record for Lockout {
+    const SPACE: Space = Space::Lockouts;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        if keys::lockout_key(self).as_deref() != Some(key) {
+            return Err(format!("lockout of tenant {:?} is stored under another key", self.tenant));
+        }
+        Ok(())
     }
 }
 
