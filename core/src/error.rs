@@ -127,6 +127,9 @@ pub enum Reason {
     StoreUnavailable,
     /// The signer has too many signatures waiting.
     SignerBusy,
+    /// The client has used up its token-endpoint quota for now (answered 429 with
+    /// `Retry-After`).
+    ClientRateLimited,
     /// The signer failed.
     SigningFailed,
     /// An internal invariant failed; the detail is in the log.
@@ -269,7 +272,13 @@ impl From<Reason> for ErrorCode {
             Reason::AccessTokenInvalid => ErrorCode::InvalidToken,
             Reason::OpenidScopeNotGranted => ErrorCode::InsufficientScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
-            Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
+            // `temporarily_unavailable`, not `slow_down`: that one is RFC 8628's word to a
+            // device-flow poller to add five seconds to its interval, which no other client
+            // reads. This one is registered, says "retry later, nothing is wrong with the
+            // request", and comes with the 429 and its `Retry-After`.
+            Reason::StoreUnavailable | Reason::SignerBusy | Reason::ClientRateLimited => {
+                ErrorCode::TemporarilyUnavailable
+            }
             Reason::SigningFailed | Reason::Internal | Reason::TooManyPermissions => ErrorCode::ServerError,
         }
     }

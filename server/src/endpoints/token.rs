@@ -7,21 +7,22 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use tessera_core::client_auth;
-use tessera_core::error::OAuthError;
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::grants;
-use tessera_core::model::{Actor, Client, EventType, GrantType, Outcome, is_valid_id};
+use tessera_core::model::{Actor, Client, EventType, GrantType, Outcome, effective_token_rate_limit, is_valid_id};
 use tessera_core::token::{self, TokenResponse};
 
 use super::authenticate_client;
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
-use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::http::respond::{Resp, json_no_store, oauth_error, oauth_rate_limited, retry_after_secs};
 use crate::issue;
 use crate::metrics::issued::Issued;
 use crate::util::now;
@@ -33,17 +34,24 @@ struct Seen {
     client: Option<Arc<Client>>,
     /// The grant, once parsed.
     grant: Option<GrantType>,
+    /// Set when the client's quota refused the request: when to retry.
+    limited: Option<Duration>,
 }
 
 /// Handles a token request.
 pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes, peer: IpAddr) -> Resp {
     let mut seen = Seen::default();
-    match token(app, &cx, headers, &body, &mut seen).await {
+    match token(app, &cx, headers, &body, &mut seen, peer).await {
         Ok(resp) => json_no_store(StatusCode::OK, &resp),
-        Err(err) => {
-            record_failure(app, &cx, headers, &body, seen, &err, peer);
-            oauth_error(&err)
-        }
+        Err(err) => match seen.limited {
+            // No `token.failure` event per refused request: the limiter recorded one
+            // `rate_limited` event when the client first ran out.
+            Some(wait) => oauth_rate_limited(&err, retry_after_secs(wait)),
+            None => {
+                record_failure(app, &cx, headers, &body, seen, &err, peer);
+                oauth_error(&err)
+            }
+        },
     }
 }
 
@@ -84,17 +92,44 @@ fn record_failure(
     app.audit.record(&*app.store, Bound::PerTenant, draft);
 }
 
+/// Records that `client` ran out of its token-endpoint quota (`rate_limited`, once a minute
+/// per client at most: `token_limits.rs`).
+fn record_rate_limited(app: &App, cx: &TenantCx, client: &Client, peer: IpAddr) {
+    let draft = Draft {
+        tenant: &cx.tenant.id,
+        kind: EventType::RateLimited,
+        actor: Actor::Client { client_id: client.client_id.clone() },
+        action: "token",
+        target: format!("clients/{}", client.client_id),
+        source: peer,
+        outcome: Outcome::Failure,
+        reason: Some("token_rate_limit"),
+    };
+    app.audit.record(&*app.store, Bound::PerTenant, draft);
+}
+
 async fn token(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
     body: &[u8],
     seen: &mut Seen,
+    peer: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::parse(body)?;
     seen.grant = form.get("grant_type").and_then(GrantType::parse);
     let client = authenticate_client(app, cx, headers, &form).await?;
     seen.client = Some(Arc::clone(&client));
+    // After authentication (no one spends another client's quota by naming it) and before any
+    // grant runs (a refused request signs and stores nothing).
+    let quota = effective_token_rate_limit(cx.tenant.settings.token_rate_limit, client.token_rate_limit);
+    if let Err(limited) = app.token_limits.check(&cx.tenant.id, &client.client_id, quota) {
+        seen.limited = Some(limited.retry_after);
+        if limited.first {
+            record_rate_limited(app, cx, &client, peer);
+        }
+        return Err(OAuthError::new(Reason::ClientRateLimited, "the client's token request rate is over its limit; retry later"));
+    }
     let request = token::parse(&form)?;
     // Before any handler runs: a client that may not redeem codes must not be able to use one
     // up.

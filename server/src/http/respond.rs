@@ -95,6 +95,16 @@ pub fn oauth_error(err: &OAuthError) -> Resp {
     resp
 }
 
+/// An RFC 6749 error answered 429 with `Retry-After` (a rate limit at a protocol endpoint):
+/// the body and `Cache-Control: no-store` of [`oauth_error`]. Logged at debug only: a flood of
+/// refusals must not become a flood of log lines.
+pub fn oauth_rate_limited(err: &OAuthError, retry_after_secs: u32) -> Resp {
+    tracing::debug!(reason = ?err.reason, detail = %err.description, "request rate-limited");
+    let mut resp = no_store(json_bytes(StatusCode::TOO_MANY_REQUESTS, err.to_json().into()));
+    set_retry_after(&mut resp, retry_after_secs);
+    resp
+}
+
 /// The body of every admin API error, as [`ApiError::into_response`] writes it and the OpenAPI
 /// document (`admin::openapi`) describes it.
 #[derive(Serialize, utoipa::ToSchema)]
