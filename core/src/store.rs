@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use crate::audit::{EventPage, EventQuery};
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
-    Session, Tenant, UnixSecs, User,
+    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation,
+    Role, Session, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
 

@@ -78,7 +78,9 @@ impl TokenLimits {
     /// which costs nothing).
     pub fn check(&self, tenant: &str, client_id: &str, quota: Option<RateLimit>) -> Result<(), Limited> {
         let Some(quota) = quota else { return Ok(()) };
-        if self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_BETWEEN_CLEANUPS == CHECKS_BETWEEN_CLEANUPS - 1 {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_BETWEEN_CLEANUPS
+            == CHECKS_BETWEEN_CLEANUPS - 1
+        {
             self.cleanup();
         }
         let limiter = self.limiter(quota);
@@ -103,7 +105,11 @@ impl TokenLimits {
             return Arc::clone(limiter);
         }
         let mut by_quota = self.by_quota.write();
-        Arc::clone(by_quota.entry(quota).or_insert_with(|| Arc::new(DefaultKeyedRateLimiter::keyed(quota_of(quota)))))
+        Arc::clone(
+            by_quota
+                .entry(quota)
+                .or_insert_with(|| Arc::new(DefaultKeyedRateLimiter::keyed(quota_of(quota)))),
+        )
     }
 
     /// Forgets buckets full again, and the limiters of quotas no bucket uses any more.

@@ -48,7 +48,11 @@ async fn token(server: &TestServer, tenant: &str, client: &(String, String)) -> 
 
 /// Sends token requests until one is refused; returns how many succeeded first and the
 /// refusal, or `None` if all [`TRIES`] succeeded.
-async fn until_refused(server: &TestServer, tenant: &str, client: &(String, String)) -> (usize, Option<Reply>) {
+async fn until_refused(
+    server: &TestServer,
+    tenant: &str,
+    client: &(String, String),
+) -> (usize, Option<Reply>) {
     for ok in 0..TRIES {
         let reply = token(server, tenant, client).await;
         match reply.status.as_u16() {
@@ -141,7 +145,8 @@ async fn a_client_over_its_tenants_quota_gets_429_and_no_other_client_is_limited
     if started.elapsed() < Duration::from_secs(60) {
         assert_eq!(events.len(), 1, "one event a minute per client: {events:#?}");
     }
-    let failures = server.admin(Method::GET, &format!("/tenants/{TENANT}/events?type=token.failure"), None).await;
+    let failures =
+        server.admin(Method::GET, &format!("/tenants/{TENANT}/events?type=token.failure"), None).await;
     let failures = failures.json["events"].as_array().cloned().unwrap_or_default();
     assert!(
         failures.iter().all(|e| e["reason"] != "temporarily_unavailable"),
@@ -154,7 +159,8 @@ async fn a_client_over_its_tenants_quota_gets_429_and_no_other_client_is_limited
 async fn a_clients_own_quota_beats_its_tenants_and_changes_apply_at_once() {
     let server = server_with(&[]).await;
     server.create_tenant(TENANT, json!({ "token_rate_limit": { "per_second": 1, "burst": 1 } })).await;
-    let generous = cc_client(&server, TENANT, json!({ "token_rate_limit": { "per_second": 1, "burst": 20 } })).await;
+    let generous =
+        cc_client(&server, TENANT, json!({ "token_rate_limit": { "per_second": 1, "burst": 20 } })).await;
     let unlimited = cc_client(&server, TENANT, json!({ "token_rate_limit": "unlimited" })).await;
     let plain = cc_client(&server, TENANT, json!({})).await;
 
@@ -197,8 +203,12 @@ async fn quotas_out_of_bounds_are_refused_with_400() {
         reply.expect_api_error(400, Some("invalid_request"), &format!("tenant quota {bad}"));
     }
     let clients = format!("/tenants/{TENANT}/clients");
-    for bad in [json!({ "per_second": 0, "burst": 1 }), json!({ "per_second": 1, "burst": 0 }), json!("none"), json!(5)]
-    {
+    for bad in [
+        json!({ "per_second": 0, "burst": 1 }),
+        json!({ "per_second": 1, "burst": 0 }),
+        json!("none"),
+        json!(5),
+    ] {
         let body = json!({ "grant_types": ["client_credentials"], "token_rate_limit": bad });
         let reply = server.admin(Method::POST, &clients, Some(body)).await;
         reply.expect_api_error(400, Some("invalid_client_metadata"), &format!("client quota {bad}"));
@@ -268,7 +278,10 @@ async fn a_lockout_survives_a_restart_and_ends_when_it_expires() {
         let retry: u64 = reply.header("retry-after").expect("Retry-After").parse().expect("seconds");
         assert!((1..=LOCKOUT_SECS).contains(&retry), "Retry-After {retry}");
         assert!(server.stderr().contains("sign-in lockouts restored"), "{}", server.stderr());
-        assert!(refusals(&server, "login_attempts_per_user_at_address").await >= 1, "counted after the restart");
+        assert!(
+            refusals(&server, "login_attempts_per_user_at_address").await >= 1,
+            "counted after the restart"
+        );
     }
     let elsewhere = attempt(&server, &client_id, 3, PASSWORD).await;
     redirect_params(&elsewhere, CB, "alice from another address");

@@ -22,7 +22,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod api_keys;
-mod lockouts;
 mod backfill;
 mod cache;
 mod codec;
@@ -32,6 +31,7 @@ mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+mod lockouts;
 mod options;
 mod reads;
 mod refold;

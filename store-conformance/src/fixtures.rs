@@ -4,8 +4,8 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, ApiKey, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord,
-    Lockout, LockoutLimit, OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
+    AccessTokenFormat, ApiKey, Authentication, Client, Consent, GrantType, KeyMaterial, KeyRecord, Lockout,
+    LockoutLimit, OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
     TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallengeMethod;

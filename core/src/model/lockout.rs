@@ -58,11 +58,14 @@ impl Lockout {
         let username_ok = match self.limit {
             LockoutLimit::Address => self.username.is_empty(),
             LockoutLimit::UsernameAtAddress => {
-                (1..=MAX_LOCKOUT_USERNAME_BYTES).contains(&self.username.len()) && !self.username.contains('\0')
+                (1..=MAX_LOCKOUT_USERNAME_BYTES).contains(&self.username.len())
+                    && !self.username.contains('\0')
             }
         };
         if !username_ok {
-            return Err("lockout username must be set (1 to 1024 bytes, no NUL) for a username limit only".into());
+            return Err(
+                "lockout username must be set (1 to 1024 bytes, no NUL) for a username limit only".into()
+            );
         }
         if self.until <= 0 {
             return Err("lockout until must be positive".into());

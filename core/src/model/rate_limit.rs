@@ -113,9 +113,9 @@ mod tests {
     fn quotas_must_be_positive_and_bounded() {
         assert!(limit(1, 1).validate("q").is_ok());
         assert!(limit(MAX_RATE_PER_SECOND, MAX_RATE_BURST).validate("q").is_ok());
-        let zero_rate = limit(0, 5).validate("token_rate_limit").unwrap_err();
+        let zero_rate = limit(0, 5).validate("token_rate_limit").expect_err("zero rate");
         assert!(zero_rate.contains("token_rate_limit.per_second"), "{zero_rate}");
-        assert!(limit(5, 0).validate("q").unwrap_err().contains("q.burst"));
+        assert!(limit(5, 0).validate("q").expect_err("zero burst").contains("q.burst"));
         assert!(limit(MAX_RATE_PER_SECOND + 1, 1).validate("q").is_err());
         assert!(limit(1, MAX_RATE_BURST + 1).validate("q").is_err());
         assert!(RateLimitOverride::Unlimited.validate("q").is_ok());
@@ -135,12 +135,12 @@ mod tests {
 
     #[test]
     fn overrides_read_and_write_the_wire_shapes() {
-        let unlimited: RateLimitOverride = serde_json::from_str(r#""unlimited""#).unwrap();
+        let unlimited: RateLimitOverride = serde_json::from_str(r#""unlimited""#).expect("unlimited");
         assert_eq!(unlimited, RateLimitOverride::Unlimited);
-        assert_eq!(serde_json::to_string(&unlimited).unwrap(), r#""unlimited""#);
-        let own: RateLimitOverride = serde_json::from_str(r#"{"per_second":3,"burst":4}"#).unwrap();
+        assert_eq!(serde_json::to_string(&unlimited).expect("json"), r#""unlimited""#);
+        let own: RateLimitOverride = serde_json::from_str(r#"{"per_second":3,"burst":4}"#).expect("a quota");
         assert_eq!(own, RateLimitOverride::Limit(limit(3, 4)));
-        assert_eq!(serde_json::to_string(&own).unwrap(), r#"{"per_second":3,"burst":4}"#);
+        assert_eq!(serde_json::to_string(&own).expect("json"), r#"{"per_second":3,"burst":4}"#);
         assert!(serde_json::from_str::<RateLimitOverride>(r#""none""#).is_err());
         assert!(serde_json::from_str::<RateLimitOverride>(r#"{"per_second":3}"#).is_err());
         assert!(serde_json::from_str::<RateLimitOverride>(r#"{"per_second":3,"burst":4,"x":1}"#).is_err());

@@ -12,8 +12,8 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, RateLimitOverride, SigningAlg, TokenEndpointAuthMethod,
-    is_valid_new_id,
+    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, RateLimitOverride, SigningAlg,
+    TokenEndpointAuthMethod, is_valid_new_id,
 };
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;

@@ -16,7 +16,9 @@ use tessera_core::client_auth;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::grants;
-use tessera_core::model::{Actor, Client, EventType, GrantType, Outcome, effective_token_rate_limit, is_valid_id};
+use tessera_core::model::{
+    Actor, Client, EventType, GrantType, Outcome, effective_token_rate_limit, is_valid_id,
+};
 use tessera_core::token::{self, TokenResponse};
 
 use super::authenticate_client;
@@ -128,7 +130,10 @@ async fn token(
         if limited.first {
             record_rate_limited(app, cx, &client, peer);
         }
-        return Err(OAuthError::new(Reason::ClientRateLimited, "the client's token request rate is over its limit; retry later"));
+        return Err(OAuthError::new(
+            Reason::ClientRateLimited,
+            "the client's token request rate is over its limit; retry later",
+        ));
     }
     let request = token::parse(&form)?;
     // Before any handler runs: a client that may not redeem codes must not be able to use one

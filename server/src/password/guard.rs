@@ -107,9 +107,10 @@ impl PasswordGuard {
     pub async fn check(&self, tenant: &str, username: &str, address: IpAddr) -> Result<Permit<'_>, Refused> {
         let now_secs = now();
         if self.lockouts.any_restored() {
-            for (limit, by) in
-                [(LockoutLimit::Address, Limited::Address), (LockoutLimit::UsernameAtAddress, Limited::UsernameAtAddress)]
-            {
+            for (limit, by) in [
+                (LockoutLimit::Address, Limited::Address),
+                (LockoutLimit::UsernameAtAddress, Limited::UsernameAtAddress),
+            ] {
                 let probe = lockout_of(limit, tenant, username, address, now_secs);
                 if let Some(until) = self.lockouts.restored_until(&probe, now_secs) {
                     self.limits.count_refusal(by);

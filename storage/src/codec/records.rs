@@ -7,8 +7,8 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role, Session,
-    Tenant, UnixSecs, User, is_valid_id,
+    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
+    Session, Tenant, UnixSecs, User, is_valid_id,
 };
 
 use super::legacy::{
