@@ -101,6 +101,27 @@ impl<'de> Deserialize<'de> for RateLimitOverride {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for RateLimitOverride {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let unlimited = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([UNLIMITED]));
+        OneOfBuilder::new()
+            .item(unlimited)
+            .item(utoipa::openapi::Ref::from_schema_name("RateLimit"))
+            .description(Some("A client's own token-endpoint quota: \"unlimited\" or a RateLimit"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for RateLimitOverride {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push(("RateLimit".to_owned(), RateLimit::schema()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

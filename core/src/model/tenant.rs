@@ -176,6 +176,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_rate_limit_must_be_positive_and_bounded() {
+        let with = |per_second, burst| TenantSettings {
+            token_rate_limit: Some(RateLimit { per_second, burst }),
+            ..TenantSettings::default()
+        };
+        assert!(TenantSettings::default().validate().is_ok(), "unlimited by default");
+        assert!(with(100, 200).validate().is_ok());
+        let zero = with(0, 1).validate().expect_err("a zero rate");
+        assert!(zero.contains("token_rate_limit.per_second"), "{zero}");
+        assert!(with(1, 0).validate().is_err(), "a zero burst");
+        assert!(with(u32::MAX, 1).validate().is_err(), "an absurd rate");
+    }
+
+    #[test]
     fn settings_reject_zero_and_huge_lifetimes() {
         let mut s = TenantSettings::default();
         assert!(s.validate().is_ok());

@@ -76,7 +76,6 @@ pub struct ClientMetadata {
     /// The client's own token-endpoint quota: `{"per_second": n, "burst": m}`, or
     /// `"unlimited"`; `null` takes the tenant's `token_rate_limit` again.
     #[serde(default, deserialize_with = "super::nullable")]
-    #[schema(value_type = Option<Object>, nullable)]
     token_rate_limit: Option<Option<RateLimitOverride>>,
 }
 
@@ -110,7 +109,6 @@ pub struct ClientView<'a> {
     allow_plain_pkce: bool,
     /// Its own token-endpoint quota (`{"per_second": n, "burst": m}` or `"unlimited"`);
     /// `null`: the tenant's `token_rate_limit`.
-    #[schema(value_type = Option<Object>)]
     token_rate_limit: Option<RateLimitOverride>,
     /// When it was registered, in seconds since the epoch.
     client_id_issued_at: i64,
