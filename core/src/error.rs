@@ -130,6 +130,9 @@ pub enum Reason {
     /// The client has used up its token-endpoint quota for now (answered 429 with
     /// `Retry-After`).
     ClientRateLimited,
+    /// Too many password attempts for the username from the address, or from the address
+    /// (answered 429 with `Retry-After`; the password was not checked).
+    PasswordAttemptsLimited,
     /// The signer failed.
     SigningFailed,
     /// An internal invariant failed; the detail is in the log.
@@ -276,9 +279,10 @@ impl From<Reason> for ErrorCode {
             // device-flow poller to add five seconds to its interval, which no other client
             // reads. This one is registered, says "retry later, nothing is wrong with the
             // request", and comes with the 429 and its `Retry-After`.
-            Reason::StoreUnavailable | Reason::SignerBusy | Reason::ClientRateLimited => {
-                ErrorCode::TemporarilyUnavailable
-            }
+            Reason::StoreUnavailable
+            | Reason::SignerBusy
+            | Reason::ClientRateLimited
+            | Reason::PasswordAttemptsLimited => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal | Reason::TooManyPermissions => ErrorCode::ServerError,
         }
     }
@@ -292,12 +296,28 @@ pub struct OAuthError {
     pub reason: Reason,
     /// The `error_description` a client may see. Never contains a secret.
     pub description: String,
+    /// When the request may be tried again, in whole seconds (`Retry-After`), for a refusal
+    /// by a limit or a busy server; `None` otherwise.
+    pub retry_after_secs: Option<u32>,
 }
 
 impl OAuthError {
     /// An error for `reason` with a client-visible description.
     pub fn new(reason: Reason, description: impl Into<String>) -> Self {
-        Self { reason, description: description.into() }
+        Self { reason, description: description.into(), retry_after_secs: None }
+    }
+
+    /// An error for `reason` that may be retried after `retry_after_secs` (at least 1).
+    pub fn retry_after(reason: Reason, description: impl Into<String>, retry_after_secs: u32) -> Self {
+        Self { reason, description: description.into(), retry_after_secs: Some(retry_after_secs.max(1)) }
+    }
+
+    /// Whether a rate limit refused the request (answered 429 with `Retry-After`).
+    pub fn is_rate_limited(&self) -> bool {
+        match self.reason {
+            Reason::ClientRateLimited | Reason::PasswordAttemptsLimited => true,
+            _ => false,
+        }
     }
 
     /// The RFC 6749 error code this error is answered with.

@@ -7,7 +7,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
@@ -24,7 +23,7 @@ use tessera_core::token::{self, TokenResponse};
 use super::authenticate_client;
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
-use crate::http::respond::{Resp, json_no_store, oauth_error, oauth_rate_limited, retry_after_secs};
+use crate::http::respond::{Resp, json_no_store, oauth_error, retry_after_secs};
 use crate::issue;
 use crate::metrics::issued::Issued;
 use crate::util::now;
@@ -36,8 +35,6 @@ struct Seen {
     client: Option<Arc<Client>>,
     /// The grant, once parsed.
     grant: Option<GrantType>,
-    /// Set when the client's quota refused the request: when to retry.
-    limited: Option<Duration>,
 }
 
 /// Handles a token request.
@@ -45,15 +42,14 @@ pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes, p
     let mut seen = Seen::default();
     match token(app, &cx, headers, &body, &mut seen, peer).await {
         Ok(resp) => json_no_store(StatusCode::OK, &resp),
-        Err(err) => match seen.limited {
-            // No `token.failure` event per refused request: the limiter recorded one
-            // `rate_limited` event when the client first ran out.
-            Some(wait) => oauth_rate_limited(&err, retry_after_secs(wait)),
-            None => {
+        Err(err) => {
+            // No `token.failure` event per rate-limited request: the limit recorded one
+            // `rate_limited` event when it started refusing.
+            if !err.is_rate_limited() {
                 record_failure(app, &cx, headers, &body, seen, &err, peer);
-                oauth_error(&err)
             }
-        },
+            oauth_error(&err)
+        }
     }
 }
 
@@ -126,13 +122,13 @@ async fn token(
     // grant runs (a refused request signs and stores nothing).
     let quota = effective_token_rate_limit(cx.tenant.settings.token_rate_limit, client.token_rate_limit);
     if let Err(limited) = app.token_limits.check(&cx.tenant.id, &client.client_id, quota) {
-        seen.limited = Some(limited.retry_after);
         if limited.first {
             record_rate_limited(app, cx, &client, peer);
         }
-        return Err(OAuthError::new(
+        return Err(OAuthError::retry_after(
             Reason::ClientRateLimited,
             "the client's token request rate is over its limit; retry later",
+            retry_after_secs(limited.retry_after),
         ));
     }
     let request = token::parse(&form)?;
