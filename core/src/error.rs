@@ -314,10 +314,7 @@ impl OAuthError {
 
     /// Whether a rate limit refused the request (answered 429 with `Retry-After`).
     pub fn is_rate_limited(&self) -> bool {
-        match self.reason {
-            Reason::ClientRateLimited | Reason::PasswordAttemptsLimited => true,
-            _ => false,
-        }
+        matches!(self.reason, Reason::ClientRateLimited | Reason::PasswordAttemptsLimited)
     }
 
     /// The RFC 6749 error code this error is answered with.
