@@ -228,18 +228,20 @@ async fn at_login_page<'s>(server: &'s TestServer, client_id: &str, host: u8) ->
     (agent, page)
 }
 
-/// One sign-in attempt from 127.0.0.`host`.
+/// One sign-in attempt as alice from 127.0.0.`host`.
 async fn attempt(server: &TestServer, client_id: &str, host: u8, password: &str) -> Reply {
-    let (mut agent, page) = at_login_page(server, client_id, host).await;
-    agent.login(&page, "alice", password).await
+    attempt_as(server, client_id, host, "alice", password).await
 }
 
-#[tokio::test]
-async fn a_lockout_survives_a_restart_and_ends_when_it_expires() {
-    const LOCKOUT_SECS: u64 = 20;
-    let lockout = LOCKOUT_SECS.to_string();
-    let mut server =
-        server_with(&["--login-attempts-per-user-per-minute", "1", "--login-lockout-secs", &lockout]).await;
+/// One sign-in attempt as `username` from 127.0.0.`host`.
+async fn attempt_as(server: &TestServer, client_id: &str, host: u8, username: &str, password: &str) -> Reply {
+    let (mut agent, page) = at_login_page(server, client_id, host).await;
+    agent.login(&page, username, password).await
+}
+
+/// A server with `flags`, tenant `acme` with user `alice`, and a first-party code-flow client.
+async fn login_setup(flags: &[&str]) -> (TestServer, String) {
+    let server = server_with(flags).await;
     server.create_tenant(TENANT, Value::Null).await;
     server.create_user(TENANT, json!({ "username": "alice", "password": PASSWORD })).await;
     let body = json!({
@@ -249,6 +251,40 @@ async fn a_lockout_survives_a_restart_and_ends_when_it_expires() {
         "first_party": true,
     });
     let (client_id, _) = server.create_client(TENANT, body).await;
+    (server, client_id)
+}
+
+#[tokio::test]
+async fn an_address_lockout_survives_a_restart_for_every_username() {
+    const LOCKOUT_SECS: u64 = 60;
+    let flags = ["--login-attempts-per-ip-per-minute", "1", "--login-lockout-secs", "60"];
+    let (mut server, client_id) = login_setup(&flags).await;
+    let counted = Instant::now();
+    common::expect_page(&attempt_as(&server, &client_id, 4, "bob", "wrong").await, 200, "attempt 1");
+    let reply = attempt_as(&server, &client_id, 4, "carol", "wrong").await;
+    if counted.elapsed() >= Duration::from_secs(60) {
+        return;
+    }
+    common::expect_page(&reply, 429, "another name from the same address");
+    let locked_at = Instant::now();
+    let events = rate_limited_events(&server, TENANT, 1).await;
+    assert_eq!(events[0]["reason"], "address", "{events:#?}");
+
+    server.restart().await;
+    if locked_at.elapsed() < Duration::from_secs(LOCKOUT_SECS - 1) {
+        let reply = attempt(&server, &client_id, 4, PASSWORD).await;
+        common::expect_page(&reply, 429, "alice from the locked-out address after the restart");
+        assert!(refusals(&server, "login_attempts_per_address").await >= 1);
+    }
+    redirect_params(&attempt(&server, &client_id, 5, PASSWORD).await, CB, "alice from another address");
+}
+
+#[tokio::test]
+async fn a_lockout_survives_a_restart_and_ends_when_it_expires() {
+    const LOCKOUT_SECS: u64 = 20;
+    let lockout = LOCKOUT_SECS.to_string();
+    let flags = ["--login-attempts-per-user-per-minute", "1", "--login-lockout-secs", &lockout];
+    let (mut server, client_id) = login_setup(&flags).await;
 
     // The first wrong password uses the minute's attempt; the next ones are refused, and the
     // first refusal starts a lockout.
