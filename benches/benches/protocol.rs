@@ -35,6 +35,7 @@ fn client() -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

@@ -131,6 +131,12 @@ pub enum Reason {
     StoreUnavailable,
     /// The signer has too many signatures waiting.
     SignerBusy,
+    /// The client has used up its token-endpoint quota for now (answered 429 with
+    /// `Retry-After`).
+    ClientRateLimited,
+    /// Too many password attempts for the username from the address, or from the address
+    /// (answered 429 with `Retry-After`; the password was not checked).
+    PasswordAttemptsLimited,
     /// The signer failed.
     SigningFailed,
     /// An internal invariant failed; the detail is in the log.
@@ -286,7 +292,14 @@ impl From<Reason> for ErrorCode {
             Reason::AccessTokenInvalid => ErrorCode::InvalidToken,
             Reason::OpenidScopeNotGranted => ErrorCode::InsufficientScope,
             Reason::UnsupportedTokenTypeHint => ErrorCode::UnsupportedTokenType,
-            Reason::StoreUnavailable | Reason::SignerBusy => ErrorCode::TemporarilyUnavailable,
+            // `temporarily_unavailable`, not `slow_down`: that one is RFC 8628's word to a
+            // device-flow poller to add five seconds to its interval, which no other client
+            // reads. This one is registered, says "retry later, nothing is wrong with the
+            // request", and comes with the 429 and its `Retry-After`.
+            Reason::StoreUnavailable
+            | Reason::SignerBusy
+            | Reason::ClientRateLimited
+            | Reason::PasswordAttemptsLimited => ErrorCode::TemporarilyUnavailable,
             Reason::SigningFailed | Reason::Internal | Reason::TooManyPermissions => ErrorCode::ServerError,
             Reason::MalformedResource | Reason::UnknownResource | Reason::ResourceNotAllowed => {
                 ErrorCode::InvalidTarget
@@ -305,12 +318,25 @@ pub struct OAuthError {
     pub reason: Reason,
     /// The `error_description` a client may see. Never contains a secret.
     pub description: String,
+    /// When the request may be tried again, in whole seconds (`Retry-After`), for a refusal
+    /// by a limit or a busy server; `None` otherwise.
+    pub retry_after_secs: Option<u32>,
 }
 
 impl OAuthError {
     /// An error for `reason` with a client-visible description.
     pub fn new(reason: Reason, description: impl Into<String>) -> Self {
-        Self { reason, description: description.into() }
+        Self { reason, description: description.into(), retry_after_secs: None }
+    }
+
+    /// An error for `reason` that may be retried after `retry_after_secs` (at least 1).
+    pub fn retry_after(reason: Reason, description: impl Into<String>, retry_after_secs: u32) -> Self {
+        Self { reason, description: description.into(), retry_after_secs: Some(retry_after_secs.max(1)) }
+    }
+
+    /// Whether a rate limit refused the request (answered 429 with `Retry-After`).
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self.reason, Reason::ClientRateLimited | Reason::PasswordAttemptsLimited)
     }
 
     /// The RFC 6749 error code this error is answered with.

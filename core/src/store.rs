@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use crate::audit::{EventPage, EventQuery};
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role,
-    Session, Tenant, UnixSecs, User,
+    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation,
+    Role, Session, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
 
@@ -437,6 +437,21 @@ pub trait EventStore: Send + Sync {
     fn list_events(&self, tenant: &str, query: &EventQuery) -> Read<EventPage>;
 }
 
+/// Lockouts of the password-attempt limits (`crate::model::Lockout`), so a restarted server
+/// keeps refusing what it refused. Written only when a limit starts refusing, never per
+/// attempt, and read once, when a server starts.
+///
+/// Expiry is the backend's: a lockout is never returned once its `until` has passed, and the
+/// backend removes it on its own some time after; every lockout of a tenant goes with the
+/// tenant.
+pub trait LockoutStore: Send + Sync {
+    /// Stores a lockout (checked with [`Lockout::validate`]), replacing the one of the same
+    /// tenant, limit, address and username.
+    fn put_lockout(&self, lockout: &Lockout) -> Commit;
+    /// Every lockout of every tenant still live at `now` (its `until` after `now`).
+    fn live_lockouts(&self, now: UnixSecs) -> Read<Vec<Lockout>>;
+}
+
 /// The whole store, with its [change feed](crate::changes), which node-local caches follow.
 ///
 /// Promises every backend keeps, beyond each trait's own:
@@ -462,6 +477,7 @@ pub trait Store:
     + ConsentStore
     + RefreshStore
     + EventStore
+    + LockoutStore
     + crate::changes::ChangeFeed
     + 'static
 {

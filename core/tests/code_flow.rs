@@ -44,6 +44,7 @@ fn client(id: &str, auth: TokenEndpointAuthMethod) -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

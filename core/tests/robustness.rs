@@ -486,6 +486,7 @@ fn authorize_client() -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

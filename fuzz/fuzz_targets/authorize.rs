@@ -52,6 +52,7 @@ fn client(pick: u8) -> Client {
         created_at: 0,
         pkce_plain_allowed: pick & 32 != 0,
         grants_valid_from: 0,
+        token_rate_limit: None,
     }
 }
 

@@ -17,10 +17,9 @@ use crate::http::conn::Gate;
 use crate::http::cors::Origins;
 use crate::keyring::KeyRing;
 use crate::metrics::Metrics;
-use crate::password::{GateLimits, PasswordWork};
+use crate::password::{GateLimits, PasswordGuard, PasswordWork};
 use crate::policy::Policy;
 use crate::web::PageKey;
-use crate::web::ratelimit::LoginLimits;
 
 /// Everything a request handler can reach.
 pub struct App {
@@ -43,10 +42,14 @@ pub struct App {
     /// Server-wide limits and lifetimes of the end-user side (sessions, refresh reuse, login
     /// rate limits), from the configuration.
     pub policy: Policy,
-    /// The login rate limiters, sized from `policy`.
-    pub login_limits: LoginLimits,
-    /// The one gate of password hashing and verification, sized from `policy`.
-    pub passwords: PasswordWork,
+    /// The guard of every end-user password check (rate limits, lockouts, the password gate),
+    /// sized from `policy`.
+    pub password_guard: PasswordGuard,
+    /// The one gate of password hashing and verification, sized from `policy`; the guard
+    /// verifies through it too.
+    pub passwords: Arc<PasswordWork>,
+    /// Per-client quotas at the token endpoint (`token_limits.rs`).
+    pub token_limits: crate::token_limits::TokenLimits,
     /// The HTTP client and circuit breakers of identity validators (`crate::identity`).
     pub validators: crate::identity::Validators,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
@@ -66,7 +69,7 @@ pub struct App {
     /// The series counted on the request path.
     pub metrics: Metrics,
     /// The recorder of audit events (`crate::audit`).
-    pub audit: Audit,
+    pub audit: Arc<Audit>,
     /// Whether `/metrics` answers on the main address (no `--metrics-listen`).
     pub metrics_on_main: bool,
     /// The connection gate, read by a scrape (open connections, refusals).
@@ -111,13 +114,16 @@ impl App {
         page_key: PageKey,
         policy: Policy,
     ) -> Result<Self, crate::identity::ClientError> {
+        let passwords = Arc::new(PasswordWork::new(GateLimits::for_slots(
+            policy.max_concurrent_password_checks,
+            std::time::Duration::from_millis(u64::from(policy.password_check_max_wait_ms)),
+        )));
+        let audit = Arc::new(Audit::new());
         Ok(Self {
             validators: crate::identity::Validators::new(&policy)?,
-            login_limits: LoginLimits::new(&policy),
-            passwords: PasswordWork::new(GateLimits::for_slots(
-                policy.max_concurrent_password_checks,
-                std::time::Duration::from_millis(u64::from(policy.password_check_max_wait_ms)),
-            )),
+            password_guard: PasswordGuard::new(&policy, passwords.clone(), store.clone(), audit.clone()),
+            passwords,
+            token_limits: crate::token_limits::TokenLimits::default(),
             policy,
             keys: KeyRing::new(store.clone(), signer.clone()),
             origins: Origins::new(store.clone()),
@@ -137,7 +143,7 @@ impl App {
                 .build(),
             body_read_timeout: crate::http::conn::ConnSettings::default().body_read_timeout,
             metrics: Metrics::new(),
-            audit: Audit::new(),
+            audit,
             metrics_on_main: true,
             connection_gate: None,
             fjall: None,

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::http::conn::ConnSettings;
-use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, Policy};
+use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, MAX_LOGIN_LOCKOUT_SECS, Policy};
 
 /// The `tessera` command line.
 #[derive(Debug, Parser)]
@@ -43,7 +43,7 @@ pub enum SignerKind {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
     /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
-    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute,
+    /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute, login_lockout_secs,
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
     /// body_read_timeout_secs, metrics_listen, validator_circuit_failures,
@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// usernames (default 60).
     #[arg(long, env = "TESSERA_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE")]
     pub login_attempts_per_ip_per_minute: Option<u32>,
+    /// Seconds a lockout kept across a restart lasts once a sign-in limit refuses, 1 to 3600
+    /// (default 60: a limit's window, after which its allowance has refilled anyway).
+    #[arg(long, env = "TESSERA_LOGIN_LOCKOUT_SECS")]
+    pub login_lockout_secs: Option<u32>,
     /// Password verifications and hashes (argon2id, 19 MiB each) running at once, at most, 1 to
     /// 1024 (default: the number of CPUs available).
     #[arg(long, env = "TESSERA_MAX_CONCURRENT_PASSWORD_CHECKS")]
@@ -140,6 +144,7 @@ struct FileConfig {
     refresh_reuse_grace_secs: Option<u32>,
     login_attempts_per_user_per_minute: Option<u32>,
     login_attempts_per_ip_per_minute: Option<u32>,
+    login_lockout_secs: Option<u32>,
     max_concurrent_password_checks: Option<usize>,
     password_check_max_wait_ms: Option<u32>,
     api_key_last_use_interval_secs: Option<u32>,
@@ -263,6 +268,10 @@ impl Config {
                 .login_attempts_per_ip_per_minute
                 .or(file.login_attempts_per_ip_per_minute)
                 .unwrap_or(defaults.login_attempts_per_ip_per_minute),
+            login_lockout_secs: args
+                .login_lockout_secs
+                .or(file.login_lockout_secs)
+                .unwrap_or(defaults.login_lockout_secs),
             max_concurrent_password_checks: args
                 .max_concurrent_password_checks
                 .or(file.max_concurrent_password_checks)
@@ -300,6 +309,11 @@ impl Config {
         }
         if policy.login_attempts_per_user_per_minute == 0 || policy.login_attempts_per_ip_per_minute == 0 {
             return Err(ConfigError::Invalid("login attempt limits must be at least 1 per minute".into()));
+        }
+        if !(1..=MAX_LOGIN_LOCKOUT_SECS).contains(&policy.login_lockout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "--login-lockout-secs must be 1 to {MAX_LOGIN_LOCKOUT_SECS}"
+            )));
         }
         if !(1..=MAX_CONCURRENT_PASSWORD_CHECKS).contains(&policy.max_concurrent_password_checks) {
             return Err(ConfigError::Invalid(format!(

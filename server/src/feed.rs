@@ -257,6 +257,7 @@ mod tests {
             pkce_plain_allowed: false,
             grants_valid_from: 0,
             apis: None,
+            token_rate_limit: None,
         }
     }
 

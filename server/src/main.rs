@@ -24,6 +24,7 @@ mod password;
 mod policy;
 mod resolved;
 mod router;
+mod token_limits;
 mod tokens;
 mod util;
 mod web;
@@ -118,6 +119,11 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         bootstrap::tenants(&app, &config.data_dir).await?;
+        // Before the first request: a lockout stored before a restart refuses from the start.
+        let restored = app.password_guard.restore().await?;
+        if restored > 0 {
+            tracing::info!(lockouts = restored, "sign-in lockouts restored");
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(arbiters.len().max(1));
         for arbiter in &arbiters {

@@ -18,10 +18,13 @@ pub struct Policy {
     /// answers on flaky networks may allow a few seconds.
     pub refresh_reuse_grace_secs: u32,
     /// Password attempts allowed per (tenant, username, client address) per minute; the
-    /// looser limit across addresses (`web/ratelimit.rs`) is derived from it.
+    /// looser limit across addresses (`password/limits.rs`) is derived from it.
     pub login_attempts_per_user_per_minute: u32,
     /// Password attempts allowed per client IP address (an IPv6 /64) per minute.
     pub login_attempts_per_ip_per_minute: u32,
+    /// How long a lockout lasts, once one of those two limits refuses, for a server started
+    /// meanwhile (`guard.rs`): 1 to [`MAX_LOGIN_LOCKOUT_SECS`].
+    pub login_lockout_secs: u32,
     /// Password verifications and hashes running at once, at most (`password/gate.rs`), 1 to
     /// [`MAX_CONCURRENT_PASSWORD_CHECKS`].
     pub max_concurrent_password_checks: usize,
@@ -44,6 +47,7 @@ impl Default for Policy {
             refresh_reuse_grace_secs: 0,
             login_attempts_per_user_per_minute: 10,
             login_attempts_per_ip_per_minute: 60,
+            login_lockout_secs: 60,
             max_concurrent_password_checks: default_password_checks(),
             password_check_max_wait_ms: 2_000,
             api_key_last_use_interval_secs: 60,
@@ -52,6 +56,10 @@ impl Default for Policy {
         }
     }
 }
+
+/// The longest lockout that may be configured: an hour; longer would let a guesser keep a
+/// shared address (an office, a carrier's NAT) out for longer than a person would wait.
+pub const MAX_LOGIN_LOCKOUT_SECS: u32 = 3600;
 
 /// The most password checks that may be configured to run at once: each has a thread and
 /// 19 MiB of its own, so this many is already 19 GiB.

@@ -30,6 +30,7 @@ fn default_settings() -> Value {
         "self_service_registration": false,
         "audit_retention_days": 90,
         "scope_permissions": [],
+        "token_rate_limit": null,
     })
 }
 
@@ -142,6 +143,7 @@ async fn settings_get_and_put() {
         "self_service_registration": true,
         "audit_retention_days": 30,
         "scope_permissions": [{ "scope": "docs.write", "permission": "docs:write" }],
+        "token_rate_limit": { "per_second": 1000, "burst": 2000 },
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);

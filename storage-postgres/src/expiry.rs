@@ -15,13 +15,14 @@ use crate::error::PgError;
 use crate::sql;
 
 /// Each expiring table and its primary key's second column.
-const EXPIRING: [(&str, &str); 6] = [
+const EXPIRING: [(&str, &str); 7] = [
     ("opaque_tokens", "digest"),
     ("revocations", "jti"),
     ("codes", "digest"),
     ("sessions", "digest"),
     ("refresh_tokens", "digest"),
     ("refresh_families", "family"),
+    ("lockouts", "lkey"),
 ];
 
 /// One round; returns how many rows it deleted.

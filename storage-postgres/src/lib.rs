@@ -25,6 +25,7 @@ mod events;
 mod expiry;
 mod feed;
 mod grants;
+mod lockouts;
 mod records;
 mod schema;
 mod sql;

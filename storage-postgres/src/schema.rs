@@ -10,7 +10,10 @@ use tokio_postgres::{Config, NoTls};
 use crate::error::PgError;
 
 /// The migrations, in order: version, name, SQL. Never edit an applied one: add the next.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "lockouts", include_str!("../migrations/0002_lockouts.sql")),
+];
 
 /// The advisory lock key of Tessera's migrations (any constant; "tessera" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;

@@ -6,8 +6,8 @@
 //! backends only.
 
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session,
-    Tenant, User,
+    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
+    Session, Tenant, User,
 };
 use tessera_core::store::StoreError;
 
@@ -55,6 +55,7 @@ encoded!(
     RefreshToken,
     StoredFamily,
     AuditEvent,
+    Lockout,
 );
 
 /// The keys records are checked against; `None` where no record can have the ids given.
@@ -95,5 +96,10 @@ pub mod key {
     /// An audit event's key.
     pub fn event(tenant: &str, id: &str) -> Option<Vec<u8>> {
         keys::event_key(tenant, id)
+    }
+
+    /// A sign-in lockout's key (its tenant, limit, address and username).
+    pub fn lockout(lockout: &tessera_core::model::Lockout) -> Option<Vec<u8>> {
+        keys::lockout_key(lockout)
     }
 }

@@ -121,7 +121,8 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         | Space::RefreshFamilies
         | Space::SessionUsers
         | Space::FamilyUsers
-        | Space::Events => return None,
+        | Space::Events
+        | Space::Lockouts => return None,
     };
     let (tenant, id) = keys::split_scoped(key)?;
     // Ids reach keys from `&str`s, so this is lossless; lossy only for a key no write makes.

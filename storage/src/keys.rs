@@ -74,11 +74,15 @@ pub(crate) enum Space {
     /// lie in time order and retention removes a range from the front of its prefix: no expiry
     /// index, and a retention change applies to events already stored.
     Events,
+    /// `tenant \0 a|u address \0 folded username` -> `Lockout`: a password-attempt limit
+    /// refusing (`a`: per address, `u`: per username at an address), in the expiry index
+    /// until it ends.
+    Lockouts,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 22] = [
+    pub(crate) const ALL: [Space; 23] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -101,6 +105,7 @@ impl Space {
         Self::RoleMembers,
         Self::ApiKeys,
         Self::Events,
+        Self::Lockouts,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -128,6 +133,7 @@ impl Space {
             Self::RoleMembers => "role_members",
             Self::ApiKeys => "api_keys",
             Self::Events => "audit_events",
+            Self::Lockouts => "lockouts",
         }
     }
 
@@ -156,6 +162,7 @@ impl Space {
             Self::RoleMembers => 19,
             Self::ApiKeys => 20,
             Self::Events => 21,
+            Self::Lockouts => 22,
         }
     }
 
@@ -168,6 +175,7 @@ impl Space {
             Self::Sessions => Some(ExpiryKind::Session),
             Self::RefreshTokens => Some(ExpiryKind::RefreshToken),
             Self::RefreshFamilies => Some(ExpiryKind::RefreshFamily),
+            Self::Lockouts => Some(ExpiryKind::Lockout),
             Self::Tenants
             | Self::Clients
             | Self::Keys
@@ -203,6 +211,7 @@ pub(crate) enum ExpiryKind {
     RefreshToken,
     /// A refresh-token family record (revoked or not).
     RefreshFamily,
+    Lockout,
 }
 
 impl ExpiryKind {
@@ -214,6 +223,7 @@ impl ExpiryKind {
             Self::Session => b's',
             Self::RefreshToken => b'R',
             Self::RefreshFamily => b'F',
+            Self::Lockout => b'L',
         }
     }
 
@@ -225,6 +235,7 @@ impl ExpiryKind {
             b's' => Some(Self::Session),
             b'R' => Some(Self::RefreshToken),
             b'F' => Some(Self::RefreshFamily),
+            b'L' => Some(Self::Lockout),
             _ => None,
         }
     }
@@ -238,6 +249,7 @@ impl ExpiryKind {
             Self::Session => Space::Sessions,
             Self::RefreshToken => Space::RefreshTokens,
             Self::RefreshFamily => Space::RefreshFamilies,
+            Self::Lockout => Space::Lockouts,
         }
     }
 }
@@ -293,12 +305,30 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::RoleGrants
         | Space::RoleMembers
         | Space::ApiKeys
-        | Space::Events => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::Events
+        | Space::Lockouts => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
 
 /// `tenant \0 client_id`: the key of a client record, or `None` for an id no client can have.
+/// The key of a lockout: `tenant \0 a|u address \0 username`; `None` for a tenant id, address
+/// or username no valid lockout has (`Lockout::validate`).
+pub(crate) fn lockout_key(lockout: &tessera_core::model::Lockout) -> Option<Vec<u8>> {
+    use tessera_core::model::LockoutLimit;
+    lockout.validate().ok()?;
+    let tag = match lockout.limit {
+        LockoutLimit::Address => b'a',
+        LockoutLimit::UsernameAtAddress => b'u',
+    };
+    let mut key = tenant_prefix(&lockout.tenant)?;
+    key.push(tag);
+    key.extend_from_slice(lockout.address.as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(lockout.username.as_bytes());
+    Some(key)
+}
+
 pub(crate) fn client_key(tenant: &str, client_id: &str) -> Option<Vec<u8>> {
     if is_valid_id(client_id) { scoped_key(tenant, client_id.as_bytes()) } else { None }
 }

@@ -33,6 +33,7 @@ mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+mod lockouts;
 mod options;
 mod reads;
 mod refold;

@@ -5,8 +5,9 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, GrantType, IdentityValidator,
-    KeyMaterial, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant,
-    TenantSettings, TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
+    KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken, RateLimit, RateLimitOverride, RefreshToken,
+    Revocation, Role, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
+    ValidatorHeader,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -47,6 +48,7 @@ pub(crate) fn tenant(id: &str) -> Tenant {
         created_at: 1_700_000_000,
     }];
     t.settings.local_directory_position = Some(1);
+    t.settings.token_rate_limit = Some(RateLimit { per_second: 1000, burst: 2000 });
     t
 }
 
@@ -69,6 +71,7 @@ pub(crate) fn client(tenant: &str, id: &str) -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: Some(vec!["api-1".to_owned()]),
+        token_rate_limit: Some(RateLimitOverride::Limit(RateLimit { per_second: 50, burst: 100 })),
     }
 }
 
@@ -229,6 +232,17 @@ pub(crate) fn role(tenant: &str, id: &str, name: &str, permissions: &[&str]) -> 
 }
 
 /// An API key with id `id` (22 characters), a scope and one role.
+/// A lockout of `username` from 192.0.2.1 in `tenant` until `until`.
+pub(crate) fn lockout(tenant: &str, username: &str, until: UnixSecs) -> Lockout {
+    Lockout {
+        tenant: tenant.into(),
+        limit: LockoutLimit::UsernameAtAddress,
+        address: "192.0.2.1".into(),
+        username: username.into(),
+        until,
+    }
+}
+
 pub(crate) fn api_key(tenant: &str, id: &str) -> ApiKey {
     ApiKey {
         tenant: tenant.to_owned(),

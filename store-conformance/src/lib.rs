@@ -108,6 +108,13 @@ macro_rules! __for_each_case {
                 pages_filter_by_username_email_and_disabled,
                 a_users_disabled_state_and_cut_off_are_kept,
             }
+            lockouts {
+                a_lockout_reads_back_live_and_survives_reopening,
+                a_later_lockout_of_the_same_key_replaces_the_earlier,
+                an_expired_lockout_is_not_live_and_leaves,
+                another_tenants_lockouts_are_kept_apart,
+                an_invalid_lockout_is_refused,
+            }
             api_keys {
                 api_keys_round_trip_in_id_order_and_survive_reopening,
                 a_key_needs_its_tenant_and_a_free_id,

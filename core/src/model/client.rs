@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SigningAlg, UnixSecs, cut_off_after};
+use super::{RateLimitOverride, SigningAlg, UnixSecs, cut_off_after};
 
 rkyv_record! {
     /// How a client's access tokens are issued.
@@ -101,6 +101,10 @@ rkyv_record! {
         /// The ids of the APIs the client may ask tokens for (RFC 8707 `resource`); `None`:
         /// every API of its tenant.
         pub apis: Option<Vec<String>>,
+        /// The client's own token-endpoint quota, overriding its tenant's
+        /// (`crate::model::rate_limit`); `None` takes the tenant's. Clients stored before the
+        /// field existed read back with `None`.
+        pub token_rate_limit: Option<RateLimitOverride>,
     }
 }
 

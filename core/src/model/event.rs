@@ -46,6 +46,11 @@ rkyv_record! {
         /// An API key was used for an admin permission.
         #[serde(rename = "api_key.admin_use")]
         ApiKeyAdminUse,
+        /// A limit started refusing: a sign-in lockout began (the reason names the limit), or
+        /// a client ran out of its token-endpoint quota. Once when it starts, never per refused
+        /// request, so a flood cannot fill the log.
+        #[serde(rename = "rate_limited")]
+        RateLimited,
     }
 
     /// Who acted.
@@ -146,7 +151,7 @@ const MAX_ID_MILLIS: i64 = (1 << 48) - 1;
 
 impl EventType {
     /// Every type, in declaration order.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         Self::AdminChange,
         Self::LoginSuccess,
         Self::LoginFailure,
@@ -154,6 +159,7 @@ impl EventType {
         Self::TokenRevoked,
         Self::RoleChange,
         Self::ApiKeyAdminUse,
+        Self::RateLimited,
     ];
 
     /// The wire name (`admin.change`, ...).
@@ -166,6 +172,7 @@ impl EventType {
             Self::TokenRevoked => "token.revoked",
             Self::RoleChange => "role.change",
             Self::ApiKeyAdminUse => "api_key.admin_use",
+            Self::RateLimited => "rate_limited",
         }
     }
 

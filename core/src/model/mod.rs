@@ -26,7 +26,9 @@ mod client;
 mod event;
 mod grant;
 mod keys;
+mod lockout;
 mod names;
+mod rate_limit;
 mod role;
 mod tenant;
 mod tokens;
@@ -48,7 +50,11 @@ pub use event::{
 };
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
+pub use lockout::{Lockout, LockoutLimit, MAX_LOCKOUT_ADDRESS_BYTES, MAX_LOCKOUT_USERNAME_BYTES};
 pub use names::{fold_case, has_invisible};
+pub use rate_limit::{
+    MAX_RATE_BURST, MAX_RATE_PER_SECOND, RateLimit, RateLimitOverride, effective_token_rate_limit,
+};
 pub use role::{
     MAX_DESCRIPTION_BYTES, MAX_PERMISSION_BYTES, MAX_PERMISSIONS_PER_ROLE, MAX_ROLE_NAME_BYTES,
     MAX_ROLES_PER_SUBJECT, MAX_ROLES_PER_TENANT, MAX_SCOPE_PERMISSIONS, PERMISSION_RULE, ROLE_NAME_RULE,
@@ -112,6 +118,7 @@ pub(crate) fn sample_client() -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

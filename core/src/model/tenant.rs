@@ -1,10 +1,10 @@
 //! Tenants: one issuer each, with the lifetimes and algorithms of what it issues, its password
-//! policy, the scopes that need a permission, and the bounds those settings must keep.
+//! policy, the scopes that need a permission, its clients' default token-endpoint quota, and the bounds those settings must keep.
 
 use serde::{Deserialize, Serialize};
 
 use super::role::validate_scope_permissions;
-use super::{Api, IdentityValidator, ScopePermission, SigningAlg, UnixSecs};
+use super::{Api, IdentityValidator, RateLimit, ScopePermission, SigningAlg, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -51,6 +51,9 @@ rkyv_record! {
         /// password grant asks (newest validator first): 0 asks it before every validator,
         /// `n` after the `n` newest; `None` (the default) asks it last.
         pub local_directory_position: Option<u32>,
+        /// The token-endpoint quota of each client that has none of its own
+        /// (`crate::model::rate_limit`); `None`: unlimited.
+        pub token_rate_limit: Option<RateLimit>,
     }
 
     /// A tenant: one issuer with its own clients, keys and tokens.
@@ -87,6 +90,7 @@ impl Default for TenantSettings {
             self_service_registration: false,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             local_directory_position: None,
+            token_rate_limit: None,
         }
     }
 }
@@ -166,6 +170,9 @@ impl TenantSettings {
             ));
         }
         validate_scope_permissions(&self.scope_permissions)?;
+        if let Some(limit) = &self.token_rate_limit {
+            limit.validate("token_rate_limit")?;
+        }
         if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit_retention_days) {
             return Err(format!(
                 "audit_retention_days must be between {MIN_AUDIT_RETENTION_DAYS} and {MAX_AUDIT_RETENTION_DAYS}"
@@ -194,6 +201,20 @@ impl TenantSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_rate_limit_must_be_positive_and_bounded() {
+        let with = |per_second, burst| TenantSettings {
+            token_rate_limit: Some(RateLimit { per_second, burst }),
+            ..TenantSettings::default()
+        };
+        assert!(TenantSettings::default().validate().is_ok(), "unlimited by default");
+        assert!(with(100, 200).validate().is_ok());
+        let zero = with(0, 1).validate().expect_err("a zero rate");
+        assert!(zero.contains("token_rate_limit.per_second"), "{zero}");
+        assert!(with(1, 0).validate().is_err(), "a zero burst");
+        assert!(with(u32::MAX, 1).validate().is_err(), "an absurd rate");
+    }
 
     #[test]
     fn settings_reject_zero_and_huge_lifetimes() {

@@ -2,8 +2,9 @@
 //! once and stored as a digest), list, read, change, delete, and rotate the secret.
 //!
 //! Besides RFC 7591's fields the metadata carries Tessera extensions: `access_token_format`,
-//! `first_party` (skip consent) and `allow_plain_pkce` (accept `code_challenge_method=plain`,
-//! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256).
+//! `first_party` (skip consent), `allow_plain_pkce` (accept `code_challenge_method=plain`,
+//! off by default; RFC 7636 4.2 keeps `plain` for clients that cannot do S256) and
+//! `token_rate_limit` (the client's own token-endpoint quota, overriding its tenant's).
 //!
 //! The CORS origins follow these changes through the store's change feed (`crate::feed`),
 //! which has forgotten a tenant's origins by the time a client write here resolves.
@@ -11,8 +12,8 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, SigningAlg, Tenant, TokenEndpointAuthMethod,
-    is_valid_new_id,
+    AccessTokenFormat, Client, GrantType, NEW_ID_RULE, RateLimitOverride, SigningAlg, Tenant,
+    TokenEndpointAuthMethod, is_valid_new_id,
 };
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;
@@ -77,6 +78,10 @@ pub struct ClientMetadata {
     #[serde(default, deserialize_with = "super::nullable")]
     #[schema(value_type = Option<Vec<String>>)]
     apis: Option<Option<Vec<String>>>,
+    /// The client's own token-endpoint quota: `{"per_second": n, "burst": m}`, or
+    /// `"unlimited"`; `null` takes the tenant's `token_rate_limit` again.
+    #[serde(default, deserialize_with = "super::nullable")]
+    token_rate_limit: Option<Option<RateLimitOverride>>,
 }
 
 /// A client as the API shows it (RFC 7591 3.2.1): never the secret's digest, and the secret
@@ -107,6 +112,9 @@ pub struct ClientView<'a> {
     first_party: bool,
     /// Whether `code_challenge_method=plain` is accepted.
     allow_plain_pkce: bool,
+    /// Its own token-endpoint quota (`{"per_second": n, "burst": m}` or `"unlimited"`);
+    /// `null`: the tenant's `token_rate_limit`.
+    token_rate_limit: Option<RateLimitOverride>,
     /// When it was registered, in seconds since the epoch.
     client_id_issued_at: i64,
     /// The ids of the APIs it may ask tokens for; `null`: every API of the tenant.
@@ -141,6 +149,7 @@ fn view<'a>(c: &'a Client, secret: Option<&'a str>) -> ClientView<'a> {
         post_logout_redirect_uris: &c.post_logout_redirect_uris,
         first_party: c.first_party,
         allow_plain_pkce: c.pkce_plain_allowed,
+        token_rate_limit: c.token_rate_limit,
         client_id_issued_at: c.created_at,
         apis: c.apis.as_deref(),
         client_secret: secret,
@@ -259,6 +268,12 @@ fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), 
     if let Some(apis) = m.apis {
         client.apis = apis.map(|names| api_ids(tenant, &names)).transpose()?;
     }
+    if let Some(limit) = m.token_rate_limit {
+        if let Some(own) = &limit {
+            own.validate("token_rate_limit").map_err(invalid)?;
+        }
+        client.token_rate_limit = limit;
+    }
     if client.grant_types.is_empty() {
         return Err(invalid("grant_types must name at least one grant"));
     }
@@ -325,6 +340,7 @@ pub async fn create(app: &App, tenant: &str, mut m: ClientMetadata) -> Result<Re
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     };
     apply(&mut client, &stored_tenant, m)?;
     if app.store.client(tenant, &client.client_id).await?.is_some() {

@@ -11,10 +11,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
-use tessera_core::error::OAuthError;
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::grants;
-use tessera_core::model::{AccessTokenFormat, Actor, Client, EventType, GrantType, Outcome, is_valid_id};
+use tessera_core::model::{
+    AccessTokenFormat, Actor, Client, EventType, GrantType, Outcome, effective_token_rate_limit, is_valid_id,
+};
 use tessera_core::token::{self, TokenResponse};
 use tessera_core::{client_auth, resource};
 
@@ -22,7 +24,7 @@ use super::authenticate_client;
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
 use crate::grants::Asked;
-use crate::http::respond::{Resp, json_no_store, oauth_error};
+use crate::http::respond::{Resp, json_no_store, oauth_error, retry_after_secs};
 use crate::issue;
 use crate::metrics::issued::Issued;
 use crate::util::now;
@@ -39,10 +41,14 @@ struct Seen {
 /// Handles a token request.
 pub async fn handle(app: &App, cx: TenantCx, headers: &HeaderMap, body: Bytes, peer: IpAddr) -> Resp {
     let mut seen = Seen::default();
-    match token(app, &cx, headers, &body, &mut seen).await {
+    match token(app, &cx, headers, &body, &mut seen, peer).await {
         Ok(resp) => json_no_store(StatusCode::OK, &resp),
         Err(err) => {
-            record_failure(app, &cx, headers, &body, seen, &err, peer);
+            // No `token.failure` event per rate-limited request: the limit recorded one
+            // `rate_limited` event when it started refusing.
+            if !err.is_rate_limited() {
+                record_failure(app, &cx, headers, &body, seen, &err, peer);
+            }
             oauth_error(&err)
         }
     }
@@ -85,17 +91,47 @@ fn record_failure(
     app.audit.record(&*app.store, Bound::PerTenant, draft);
 }
 
+/// Records that `client` ran out of its token-endpoint quota (`rate_limited`, once a minute
+/// per client at most: `token_limits.rs`).
+fn record_rate_limited(app: &App, cx: &TenantCx, client: &Client, peer: IpAddr) {
+    let draft = Draft {
+        tenant: &cx.tenant.id,
+        kind: EventType::RateLimited,
+        actor: Actor::Client { client_id: client.client_id.clone() },
+        action: "token",
+        target: format!("clients/{}", client.client_id),
+        source: peer,
+        outcome: Outcome::Failure,
+        reason: Some("token_rate_limit"),
+    };
+    app.audit.record(&*app.store, Bound::PerTenant, draft);
+}
+
 async fn token(
     app: &App,
     cx: &TenantCx,
     headers: &HeaderMap,
     body: &[u8],
     seen: &mut Seen,
+    peer: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let form = Form::parse(body)?;
     seen.grant = form.get("grant_type").and_then(GrantType::parse);
     let client = authenticate_client(app, cx, headers, &form).await?;
     seen.client = Some(Arc::clone(&client));
+    // After authentication (no one spends another client's quota by naming it) and before any
+    // grant runs (a refused request signs and stores nothing).
+    let quota = effective_token_rate_limit(cx.tenant.settings.token_rate_limit, client.token_rate_limit);
+    if let Err(limited) = app.token_limits.check(&cx.tenant.id, &client.client_id, quota) {
+        if limited.first {
+            record_rate_limited(app, cx, &client, peer);
+        }
+        return Err(OAuthError::retry_after(
+            Reason::ClientRateLimited,
+            "the client's token request rate is over its limit; retry later",
+            retry_after_secs(limited.retry_after),
+        ));
+    }
     let request = token::parse(&form)?;
     // Before any handler runs: a client that may not redeem codes must not be able to use one
     // up.

@@ -17,7 +17,7 @@ use tessera_core::password_policy::PasswordRejected;
 use tessera_core::signer::SignError;
 use tessera_core::store::StoreError;
 
-use crate::password::PasswordError;
+use crate::password::{PasswordError, Refused};
 
 /// The response type of every handler.
 pub type Resp = Response<Full<Bytes>>;
@@ -81,6 +81,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 /// An RFC 6749 error response. Failed client authentication answers 401 with a `Basic`
 /// challenge whatever method the client tried, so clients learn which scheme to use.
 pub fn oauth_error(err: &OAuthError) -> Resp {
+    if err.is_rate_limited() {
+        // 429 with `Retry-After`, logged at debug only: a flood of refusals must not become a
+        // flood of log lines.
+        tracing::debug!(reason = ?err.reason, detail = %err.description, "request rate-limited");
+        let mut resp = no_store(json_bytes(StatusCode::TOO_MANY_REQUESTS, err.to_json().into()));
+        set_retry_after(&mut resp, err.retry_after_secs.unwrap_or(1));
+        return resp;
+    }
     let code = err.code();
     match code {
         ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => {
@@ -92,7 +100,24 @@ pub fn oauth_error(err: &OAuthError) -> Resp {
     if code == ErrorCode::InvalidClient {
         resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tessera\""));
     }
+    if let Some(secs) = err.retry_after_secs {
+        set_retry_after(&mut resp, secs);
+    }
     resp
+}
+
+/// A password attempt the guard refused (`crate::password::PasswordGuard::check`), as a
+/// protocol endpoint answers it: 429 `temporarily_unavailable` with `Retry-After`. Not
+/// `invalid_grant`: the password was not checked, and a user must not read a refusal as a
+/// wrong password.
+impl From<Refused> for OAuthError {
+    fn from(refused: Refused) -> Self {
+        OAuthError::retry_after(
+            Reason::PasswordAttemptsLimited,
+            "too many password attempts; retry later",
+            retry_after_secs(refused.retry_after),
+        )
+    }
 }
 
 /// The body of every admin API error, as [`ApiError::into_response`] writes it and the OpenAPI
@@ -457,6 +482,24 @@ mod tests {
         let failed = ApiError::from(PasswordError::Failed("panicked".into()));
         assert_eq!(failed.status_and_code(), (StatusCode::INTERNAL_SERVER_ERROR, "server_error"));
         assert!(failed.into_response().headers().get(RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn rate_limited_protocol_errors_are_429_with_retry_after_and_no_store() {
+        let refused = Refused {
+            by: crate::password::Limited::Address,
+            retry_after: std::time::Duration::from_millis(2_500),
+        };
+        let err = OAuthError::from(refused);
+        assert_eq!(err.code(), ErrorCode::TemporarilyUnavailable);
+        let resp = oauth_error(&err);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[RETRY_AFTER], "3", "rounded up");
+        assert_eq!(resp.headers()[CACHE_CONTROL], "no-store");
+        let busy = OAuthError::retry_after(Reason::SignerBusy, "busy", 0);
+        let resp = oauth_error(&busy);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "not a rate limit: its own status");
+        assert_eq!(resp.headers()[RETRY_AFTER], "1", "at least 1");
     }
 
     #[test]

@@ -25,7 +25,7 @@ const PROBE_TENANT: &str = "readyz-probe";
 pub fn live(app: &App) -> Live {
     let (open_connections, [full, per_address]) =
         app.connection_gate.as_ref().map_or((0, [0, 0]), |g| g.reading());
-    let (by_address, by_user) = app.login_limits.refusals();
+    let (by_address, by_user) = app.password_guard.refusals();
     let mut caches = vec![
         ("opaque_tokens", app.shards.hot_lookups()),
         ("verified_jwts", app.metrics.verified_jwts.read()),
@@ -45,6 +45,7 @@ pub fn live(app: &App) -> Live {
             ("login_attempts_per_address", by_address),
             ("login_attempts_per_user_at_address", by_user),
             ("password_work", app.passwords.refusals()),
+            ("token_requests_per_client", app.token_limits.refusals()),
         ],
         caches,
         signer_queue: app.signer.queue_depth(),

@@ -6,7 +6,13 @@
 
 mod argon2id;
 mod gate;
+mod guard;
+pub mod limits;
+mod lockouts;
+mod slowdown;
 mod workers;
 
 pub use argon2id::DUMMY_HASH;
 pub use gate::{GateLimits, PasswordError, PasswordWork};
+pub use guard::PasswordGuard;
+pub use limits::{Limited, Refused};

@@ -1,13 +1,12 @@
 //! `POST /login` (the form is `web/prompts.rs`'s): CSRF check, the authorization request
-//! validated again, rate limits (`ratelimit.rs`: a refusal is the form again with 429 and
-//! `Retry-After`, an account guessed from many addresses waits first), the password verified
-//! through the password gate (at capacity: the form again with 503 and `Retry-After`), then a
+//! validated again, the password guard (`password/guard.rs`: rate limits and lockouts; a
+//! refusal is the form again with 429 and `Retry-After`, an account guessed from many
+//! addresses waits first), the password verified through the guard's permit (the password
+//! gate at capacity: the form again with 503 and `Retry-After`), then a
 //! new session and the authorization's next step (consent or the response). A verified
 //! attempt, right or wrong, is an audit event (`login.success`, `login.failure`): the user's
 //! id when the name matched a user, and nothing of what was typed otherwise (a password typed
 //! into the username field must not be stored).
-
-use std::time::Instant;
 
 use http::StatusCode;
 use http::header::SET_COOKIE;
@@ -17,19 +16,18 @@ use super::csrf::Purpose;
 use super::flow::{Flow, FormPost, form_post};
 use super::interaction::{EndUser, proceed};
 use super::prompts;
-use super::ratelimit::{Limited, Refused};
 use super::session::{self, StartError};
 use super::{Input, error_page};
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
 use crate::http::respond::{PageError, Resp, retry_after_secs, set_retry_after, store_error};
-use crate::password::{DUMMY_HASH, PasswordError};
+use crate::password::{DUMMY_HASH, Limited, PasswordError, Refused};
 use crate::util::now;
 
 /// Said for a wrong username and a wrong password alike, so the form never tells which
 /// usernames exist.
 pub const INCORRECT: &str = "The username or password is incorrect.";
-/// Said when a limit of [`super::ratelimit`] is reached.
+/// Said when a limit of [`crate::password::PasswordGuard`] is reached.
 pub const TOO_MANY: &str = "Too many sign-in attempts. Wait a minute and try again.";
 /// Said when the password gate is at capacity: nothing was checked, trying again will work.
 pub const BUSY: &str = "The service is busy. Try again in a moment.";
@@ -73,8 +71,8 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         return prompts::login(&flow, username, Some((EMPTY, StatusCode::OK)));
     }
     // Before any hashing: a limited attempt costs no argon2 time.
-    let delay = match app.login_limits.check(&cx.tenant.id, username, input.peer.ip(), Instant::now()) {
-        Ok(delay) => delay,
+    let permit = match app.password_guard.check(&cx.tenant.id, username, input.peer.ip()).await {
+        Ok(permit) => permit,
         Err(Refused { by, retry_after }) => {
             let by = match by {
                 Limited::Address => "address",
@@ -86,18 +84,12 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
             return resp;
         }
     };
-    if !delay.is_zero() {
-        // Bounded (slowdown::MAX_DELAY), and before the password work: a waiting attempt holds
-        // no argon2 memory and no password slot.
-        tracing::info!(tenant = %cx.tenant.id, delay_ms = delay.as_millis(), "login attempt slowed");
-        tokio::time::sleep(delay).await;
-    }
     let user = match crate::end_users::find_by_login_name(app, &cx.tenant.id, username).await {
         Ok(u) => u,
         Err(err) => return flow.fail(store_error(err)),
     };
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-    let verified = match app.passwords.verify(password.to_owned(), hash).await {
+    let verified = match permit.verify(password.to_owned(), hash).await {
         Ok(v) => v,
         Err(PasswordError::Busy { retry_after_secs }) => {
             tracing::info!(tenant = %cx.tenant.id, "login attempt refused: password checks at capacity");
@@ -116,16 +108,19 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
         Some(user) if verified && user.disabled => {
             tracing::info!(tenant = %cx.tenant.id, user = %user.id, "sign-in refused: the user is disabled");
             record(app, cx, input, Some(&user.id), Some("user_disabled"));
-            app.login_limits.failed(&cx.tenant.id, username, Instant::now());
+            app.password_guard.record_failure(&cx.tenant.id, username);
             return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
         }
-        Some(user) if verified => user,
+        Some(user) if verified => {
+            app.password_guard.record_success(&cx.tenant.id, username);
+            user
+        }
         // 200, not 401: a 401 must carry a `WWW-Authenticate` challenge (RFC 9110 15.5.2),
         // and a form login has none; the page itself says what went wrong.
         found => {
             let why = if found.is_some() { "wrong_password" } else { "unknown_user" };
             record(app, cx, input, found.as_ref().map(|u| u.id.as_str()), Some(why));
-            app.login_limits.failed(&cx.tenant.id, username, Instant::now());
+            app.password_guard.record_failure(&cx.tenant.id, username);
             return prompts::login(&flow, username, Some((INCORRECT, StatusCode::OK)));
         }
     };

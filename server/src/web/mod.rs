@@ -24,9 +24,7 @@ mod logout;
 mod origin;
 mod pages;
 mod prompts;
-pub mod ratelimit;
 mod session;
-mod slowdown;
 
 use std::net::SocketAddr;
 

@@ -147,6 +147,7 @@ impl From<TenantV3> for Tenant {
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
+                token_rate_limit: None,
                 ..TenantSettings::default()
             },
             created_at: v3.created_at,
@@ -204,6 +205,7 @@ impl From<TenantV4> for Tenant {
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
                 local_directory_position: None,
+                token_rate_limit: None,
             },
             created_at: v4.created_at,
             apis: Vec::new(),
@@ -257,6 +259,7 @@ impl From<ClientV1> for Client {
             pkce_plain_allowed: false,
             grants_valid_from: 0,
             apis: None,
+            token_rate_limit: None,
         }
     }
 }
@@ -303,6 +306,7 @@ impl From<ClientV2> for Client {
             pkce_plain_allowed: v2.pkce_plain_allowed,
             grants_valid_from: 0,
             apis: None,
+            token_rate_limit: None,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The frozen layouts that APIs, identity validators and resource indicators replaced:
-//! [`Tenant`] version 5 (before its APIs, identity validators and the local directory's
-//! place among them), [`Client`] version 3 (before the APIs it may use) and [`OpaqueToken`]
-//! version 2 (before its audience and `extraInfo`). Read-only, like every layout in
+//! The frozen layouts that APIs, identity validators, resource indicators and token-endpoint
+//! quotas replaced: [`Tenant`] version 5 (before its APIs, identity validators, the local
+//! directory's place among them and its clients' default quota), [`Client`] version 3
+//! (before the APIs it may use and its own quota) and [`OpaqueToken`] version 2 (before its
+//! audience, `extraInfo` and validator). Read-only, like every layout in
 //! `legacy`: never written again, and pinned by golden bytes.
 
 use tessera_core::model::{
@@ -36,8 +37,8 @@ pub(super) struct TenantSettingsV5 {
 }
 
 impl From<TenantV5> for Tenant {
-    /// A tenant stored before APIs has none, no identity validators, and its local directory
-    /// answers the password grant alone.
+    /// A tenant stored before APIs has none, no identity validators, its local directory
+    /// answers the password grant alone, and its clients are not rate-limited.
     fn from(v5: TenantV5) -> Self {
         let s = v5.settings;
         let settings = TenantSettings {
@@ -54,6 +55,7 @@ impl From<TenantV5> for Tenant {
             password_reject_common: s.password_reject_common,
             self_service_registration: s.self_service_registration,
             local_directory_position: None,
+            token_rate_limit: None,
         };
         Tenant::new(v5.id, v5.display_name, settings, v5.created_at)
     }
@@ -81,7 +83,8 @@ pub(super) struct ClientV3 {
 }
 
 impl From<ClientV3> for Client {
-    /// A client stored before APIs may ask tokens for every API of its tenant.
+    /// A client stored before APIs may ask tokens for every API of its tenant, within its
+    /// tenant's quota.
     fn from(v3: ClientV3) -> Self {
         Client {
             tenant: v3.tenant,
@@ -101,6 +104,7 @@ impl From<ClientV3> for Client {
             pkce_plain_allowed: v3.pkce_plain_allowed,
             grants_valid_from: v3.grants_valid_from,
             apis: None,
+            token_rate_limit: None,
         }
     }
 }

@@ -60,18 +60,20 @@ pub(crate) const FORMAT_V2: u8 = 2;
 pub(crate) const FORMAT_V3: u8 = 3;
 
 /// Version 4 of `Tenant` (`audit_retention_days` was added to its settings; an older tenant
-/// keeps its events for the default 90 days).
+/// keeps its events for the default 90 days), and of `Client` (`token_rate_limit`, its own
+/// token-endpoint quota, was added at the end; an older client takes its tenant's).
 pub(crate) const FORMAT_V4: u8 = 4;
 
 /// Version 5 of `Tenant` (`scope_permissions` was added to its settings, after
 /// `access_token_alg`; an older tenant has no scope rules).
 pub(crate) const FORMAT_V5: u8 = 5;
 
-/// Version 6 of `Tenant` (its `apis` and `identity_validators`, and the setting
-/// `local_directory_position`, were added; an older tenant has none and asks its local
-/// directory last). Version 4 of `Client` (`apis` was added; an older client may use every
-/// API) and version 3 of `OpaqueToken` (`aud` and `extra_info` were added; an older token is
-/// for the issuer, with nothing extra) arrived with them.
+/// Version 6 of `Tenant` (its `apis` and `identity_validators`, and the settings
+/// `local_directory_position` and `token_rate_limit`, were added; an older tenant has none,
+/// asks its local directory last, and does not limit its clients). Version 4 of `Client`
+/// (`apis` and `token_rate_limit` were added; an older client may use every API, within its
+/// tenant's quota) and version 3 of `OpaqueToken` (`aud`, `extra_info` and `validator` were
+/// added; an older token is for the issuer, with nothing extra) arrived with them.
 pub(crate) const FORMAT_V6: u8 = 6;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

@@ -7,8 +7,8 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Role, Session,
-    Tenant, UnixSecs, User, is_valid_id,
+    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
+    Session, Tenant, UnixSecs, User, is_valid_id,
 };
 
 use super::legacy::{
@@ -103,6 +103,9 @@ impl Record for Client {
         if self.grants_valid_from < 0 {
             return Err("grants_valid_from is negative".into());
         }
+        if let Some(limit) = &self.token_rate_limit {
+            limit.validate("token_rate_limit")?;
+        }
         check_scoped(key, &self.tenant, self.client_id.as_bytes())
     }
 
@@ -129,6 +132,18 @@ impl Record for ApiKey {
     fn check(&self, key: &[u8]) -> Result<(), String> {
         self.validate()?;
         check_scoped(key, &self.tenant, self.id.as_bytes())
+    }
+}
+
+impl Record for Lockout {
+    const SPACE: Space = Space::Lockouts;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        if keys::lockout_key(self).as_deref() != Some(key) {
+            return Err(format!("lockout of tenant {:?} is stored under another key", self.tenant));
+        }
+        Ok(())
     }
 }
 

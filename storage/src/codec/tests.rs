@@ -327,6 +327,7 @@ pub(super) fn client(pkce_plain_allowed: bool) -> Client {
         pkce_plain_allowed,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

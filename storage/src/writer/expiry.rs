@@ -2,7 +2,7 @@
 //! refresh-token family leaves with its by-user index entry.
 
 use fjall::Slice;
-use tessera_core::model::{OpaqueToken, RefreshToken, Revocation, Session, UnixSecs};
+use tessera_core::model::{Lockout, OpaqueToken, RefreshToken, Revocation, Session, UnixSecs};
 use tessera_core::store::StoreError;
 
 use super::round::Round;
@@ -35,6 +35,7 @@ fn expiring(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<(UnixSecs, ByU
             let entry = f.sub.as_deref().and_then(|sub| keys::family_user_key(&f.tenant, sub, &f.family));
             (f.expires_at, entry.map(|e| (Space::FamilyUsers, e)))
         }),
+        ExpiryKind::Lockout => codec::decode::<Lockout>(key, value).map(|l| (l.until, None)),
     };
     match decoded {
         Ok(found) => Some(found),

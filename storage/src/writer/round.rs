@@ -96,7 +96,8 @@ impl<'a> Round<'a> {
             | Space::RefreshFamilies
             | Space::SessionUsers
             | Space::FamilyUsers
-            | Space::Events => {}
+            | Space::Events
+            | Space::Lockouts => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -130,7 +131,8 @@ impl<'a> Round<'a> {
             | Space::RefreshFamilies
             | Space::SessionUsers
             | Space::FamilyUsers
-            | Space::Events => {}
+            | Space::Events
+            | Space::Lockouts => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }

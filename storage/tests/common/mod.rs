@@ -74,6 +74,7 @@ pub fn client(tenant: &str, id: &str) -> Client {
         pkce_plain_allowed: false,
         grants_valid_from: 0,
         apis: None,
+        token_rate_limit: None,
     }
 }
 

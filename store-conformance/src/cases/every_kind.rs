@@ -6,8 +6,8 @@ use tessera_core::store::{CodeTaken, RefreshUse, Store, StoreError, Subject};
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus};
 
 use crate::fixtures::{
-    api_key, client, code, consent, digest, key, ok, refresh, revocation, role, session, successor, tenant,
-    token, user,
+    api_key, client, code, consent, digest, key, lockout, ok, refresh, revocation, role, session, successor,
+    tenant, token, user,
 };
 
 /// Digests of the tenant's code, session, opaque token and refresh token: the same in every
@@ -20,7 +20,7 @@ const REFRESH: u32 = 4;
 /// Writes, in tenant `t`: the tenant, client `web`, key `k1`, opaque token, revocation `jwt-1`,
 /// user `u1` (`alice`, `alice@example.com`), code, session, consent, refresh token of family
 /// `fam1` (by client `web`), a tombstone for family `dead`, role `r1` assigned to `u1` and
-/// `web`, and an API key. Everything lives until 9_000.
+/// `web`, an API key, and a lockout of `alice` at an address. Everything lives until 9_000.
 pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.put_tenant(&tenant(t)), "put tenant").await;
     ok(store.put_client(&client(t, "web")), "put client").await;
@@ -37,6 +37,13 @@ pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.assign_role(t, Subject::User("u1"), "r1"), "assign to the user").await;
     ok(store.assign_role(t, Subject::Client("web"), "r1"), "assign to the client").await;
     ok(store.create_api_key(&api_key(t, API_KEY)), "create API key").await;
+    ok(store.put_lockout(&lockout(t, "alice", 9_000)), "put lockout").await;
+}
+
+/// The live lockouts of tenant `t` at 1_000.
+async fn lockouts_of(store: &impl Store, t: &str) -> Vec<tessera_core::model::Lockout> {
+    let all = store.live_lockouts(1_000).await.expect("read lockouts");
+    all.into_iter().filter(|l| l.tenant == t).collect()
 }
 
 /// The id of the API key [`fill`] writes.
@@ -74,6 +81,7 @@ pub(crate) async fn assert_present(store: &impl Store, t: &str) {
         assert_eq!(*held, ["r1"], "{t}: {subject:?}'s roles");
     }
     assert_eq!(store.api_key(t, API_KEY).await, Ok(Some(api_key(t, API_KEY))), "{t}: API key");
+    assert_eq!(lockouts_of(store, t).await, vec![lockout(t, "alice", 9_000)], "{t}: lockout");
 }
 
 /// Asserts that nothing [`fill`] wrote in `t` is left but the tenant record (which callers
@@ -95,6 +103,7 @@ pub(crate) async fn assert_records_gone(store: &impl Store, t: &str) {
     assert_eq!(store.take_code(t, &digest(CODE)).await, Ok(CodeTaken::Unknown), "{t}: code");
     assert!(store.roles(t).await.expect("read roles").is_empty(), "{t}: roles");
     assert_eq!(store.api_keys(t).await, Ok(vec![]), "{t}: API keys");
+    assert_eq!(lockouts_of(store, t).await, vec![], "{t}: lockouts");
     for subject in [Subject::User("u1"), Subject::Client("web")] {
         let held = store.roles_of(t, subject).await.expect("read assignments");
         assert!(held.is_empty(), "{t}: {subject:?}'s roles: {held:?}");

@@ -1,9 +1,11 @@
-//! The codec's tests of the formats APIs and identity validators brought: tenants version 6
-//! (their APIs, validators and the local directory's place), clients version 4 (the APIs
-//! they may use), with the frozen layouts they replaced read back unchanged.
+//! The codec's tests of the formats APIs, identity validators and token-endpoint quotas
+//! brought: tenants version 6 (their APIs, validators, the local directory's place and their
+//! clients' default quota), clients version 4 (the APIs they may use and their own quota),
+//! with the frozen layouts they replaced read back unchanged, and quotas out of bounds
+//! refused before a write.
 
 use rkyv::rancor;
-use tessera_core::model::{Api, IdentityValidator, ValidatorHeader};
+use tessera_core::model::{Api, IdentityValidator, RateLimit, RateLimitOverride, ValidatorHeader};
 
 use super::super::legacy_resources::{ClientV3, TenantSettingsV5, TenantV5};
 use super::scope_rules::{GOLDEN_TENANT_V5, ruled_tenant};
@@ -18,8 +20,8 @@ ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572
 2f636865636b417574686f72697a6174696f6e00008d000000f1ffffff426561726572206b6170692d31ffffff000000\
 00762d31ffffffffff8b000000a8ffffff9a000000abffffffd0070000c8ffffff01000000d0ffffff01000000000000\
 0001f153650000000061636d65ffffffff94000000d0feffff01000000ecfeffff01000000100e0000100e0000007512\
-003c00000007000000010000007800000001000000000000000c00000000010000010000000000000000f15365000000\
-00e8feffff0100000068ffffff01000000";
+003c00000007000000010000007800000001000000000000000c00000000010000010000000000000001000000320000\
+00640000000000000000f1536500000000d8feffff0100000058ffffff01000000";
 
 /// The version-4 bytes of `client_with_apis()`; see [`GOLDEN_TENANT_V1`].
 pub(super) const GOLDEN_CLIENT_V4: &str = "04010268747470733a2f2f6170702e6578616d706c652f636296000000eaffffff636f6465ffffffff6f70656e6964ff\
@@ -27,9 +29,10 @@ ff70726f66696c65ff68747470733a2f2f6170702e6578616d706c652f6279650097000000e8ffff
 ff61636d65ffffffff776562ffffffffff57656220417070ff0107070707070707070707070707070707070707070707\
 0707070707070707070700000064ffffff0200000074ffffff0100000074ffffff0100000074ffffff02000000010100\
 0090ffffff01000000010000000000000000f15365000000000100000000000000f5f2536500000000010000006cffff\
-ff0100000000000000";
+ff010000000100000001000000050000000700000000000000";
 
-/// `ruled_tenant()` with an API, a validator linked to it, and the local directory first.
+/// `ruled_tenant()` with an API, a validator linked to it, the local directory first, and
+/// its clients held to 50 token requests a second, 100 at once.
 fn tenant_with_resources() -> Tenant {
     let mut t = ruled_tenant();
     t.apis = vec![Api {
@@ -51,11 +54,17 @@ fn tenant_with_resources() -> Tenant {
         created_at: 1_700_000_001,
     }];
     t.settings.local_directory_position = Some(0);
+    t.settings.token_rate_limit = Some(RateLimit { per_second: 50, burst: 100 });
     t
 }
 
+/// `cut_off_client()` limited to one API, with a quota of its own.
 fn client_with_apis() -> Client {
-    Client { apis: Some(vec!["api-1".into()]), ..cut_off_client() }
+    Client {
+        apis: Some(vec!["api-1".into()]),
+        token_rate_limit: Some(RateLimitOverride::Limit(RateLimit { per_second: 5, burst: 7 })),
+        ..cut_off_client()
+    }
 }
 
 #[test]
@@ -64,6 +73,7 @@ fn version_5_tenants_decode_without_apis_through_their_frozen_layout() {
     let decoded = decode::<Tenant>(b"acme", &v5).unwrap();
     assert!(decoded.apis.is_empty() && decoded.identity_validators.is_empty());
     assert_eq!(decoded.settings.local_directory_position, None);
+    assert_eq!(decoded.settings.token_rate_limit, None, "unlimited");
     let t = ruled_tenant();
     let s = t.settings;
     let old = TenantV5 {
@@ -103,12 +113,16 @@ fn tenants_are_written_as_version_6_with_their_apis_and_validators() {
     let mut bad = tenant_with_resources();
     bad.apis[0].identifier = "relative".into();
     assert!(encode(b"acme", &bad).is_err(), "an identifier that is not an absolute URI");
+    let mut bad = tenant_with_resources();
+    bad.settings.token_rate_limit = Some(RateLimit { per_second: 0, burst: 1 });
+    assert!(encode(b"acme", &bad).is_err(), "a zero rate");
 }
 
 #[test]
 fn version_3_clients_use_every_api_and_clients_are_written_as_version_4() {
     let v3 = unhex(GOLDEN_CLIENT_V3);
-    assert_eq!(decode::<Client>(CLIENT_KEY, &v3).unwrap().apis, None);
+    let decoded = decode::<Client>(CLIENT_KEY, &v3).unwrap();
+    assert_eq!((decoded.apis, decoded.token_rate_limit), (None, None));
     let c = cut_off_client();
     let old = ClientV3 {
         tenant: c.tenant,
@@ -129,6 +143,14 @@ fn version_3_clients_use_every_api_and_clients_are_written_as_version_4() {
         grants_valid_from: c.grants_valid_from,
     };
     assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v3[1..], "the frozen layout");
+    assert_eq!(Client::FORMAT, FORMAT_V4);
     assert_golden(CLIENT_KEY, &client_with_apis(), GOLDEN_CLIENT_V4);
     round_trips_and_resists_garbage(CLIENT_KEY, &client_with_apis());
+    let unlimited = Client { token_rate_limit: Some(RateLimitOverride::Unlimited), ..cut_off_client() };
+    round_trips_and_resists_garbage(CLIENT_KEY, &unlimited);
+    let bad = Client {
+        token_rate_limit: Some(RateLimitOverride::Limit(RateLimit { per_second: 1, burst: 0 })),
+        ..cut_off_client()
+    };
+    assert!(encode(CLIENT_KEY, &bad).is_err(), "a zero burst");
 }

@@ -4,7 +4,7 @@
 //! account go ahead at once. Past the allowance, each attempt waits before its password is
 //! checked: a quarter second, doubling with each failure of debt, [`MAX_DELAY`] at most.
 //!
-//! Why a delay and not a 429: the strict limits (`ratelimit.rs`) are keyed on the address, so
+//! Why a delay and not a 429: the strict limits (`limits.rs`) are keyed on the address, so
 //! whoever trips them only refuses themself. A refusal keyed on the account alone could be
 //! tripped by anyone, from anywhere, and would lock the real user out. A delay costs the real
 //! user a few seconds at most, and still slows anyone guessing one account one attempt at a

@@ -1,4 +1,5 @@
-//! Login rate limits, checked before any argon2id time is spent. Two limits refuse (429, with
+//! Password-attempt rate limits (the login form's and every other password check's, through
+//! [`super::PasswordGuard`]), checked before any argon2id time is spent. Two limits refuse (429, with
 //! `Retry-After`): password attempts per (tenant, username, client address), and per client
 //! address whatever the usernames. Both are keyed on the address, so whoever reaches them
 //! refuses only themself: a guesser cannot lock the real user out from elsewhere. Across
@@ -75,7 +76,7 @@ fn per_minute(n: u32) -> Quota {
 }
 
 /// The account a typed login name designates for counting: per tenant, case-folded, cut short.
-fn account_key(tenant: &str, username: &str) -> (String, String) {
+pub(super) fn account_key(tenant: &str, username: &str) -> (String, String) {
     let name: String = username.chars().take(MAX_KEY_CHARS).collect();
     (tenant.to_owned(), fold_case(&name))
 }
@@ -126,6 +127,15 @@ impl LoginLimits {
         })?;
         let (tenant, name, _) = key;
         Ok(self.across_addresses.delay(&(tenant, name), now))
+    }
+
+    /// Counts a refusal by `by` made elsewhere (a restored lockout), for the metrics.
+    pub fn count_refusal(&self, by: Limited) {
+        let i = match by {
+            Limited::Address => 0,
+            Limited::UsernameAtAddress => 1,
+        };
+        self.refused[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Attempts refused so far: `(by the address limit, by the username-at-address limit)`.
