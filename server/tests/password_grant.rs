@@ -343,3 +343,37 @@ async fn identity_validators_are_managed_through_the_admin_api() {
     server.admin(Method::DELETE, &format!("{base}/{id}"), None).await.expect_status(204, "deleted");
     server.admin(Method::GET, &format!("{base}/{id}"), None).await.expect_status(404, "gone");
 }
+
+#[tokio::test]
+async fn password_attempts_are_limited_per_username_and_address_before_any_validator_is_asked() {
+    let mut options = Options::new(Backend::Software);
+    options.extra_args = ["--login-attempts-per-user-per-minute", "2"].map(String::from).to_vec();
+    let server = TestServer::start_with(options).await;
+    server.create_tenant("acme", Value::Null).await;
+    let remote = MockValidator::start(Behaviour::Status(401)).await;
+    validator(&server, json!({ "name": "remote", "url": remote.url })).await;
+    let client = server.create_client("acme", json!({ "grant_types": ["password"], "scope": "read" })).await;
+
+    for _ in 0..2 {
+        password(&server, &client, &[]).await.expect_oauth_error(400, "invalid_grant", "wrong");
+    }
+    let asked = remote.count();
+    let limited = password(&server, &client, &[]).await;
+    limited.expect_oauth_error(429, "temporarily_unavailable", "over the per-username limit");
+    let retry: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!(retry >= 1, "{retry}");
+    assert_eq!(remote.count(), asked, "a limited attempt asks no validator");
+    // Another username from the same address is not limited by alice's attempts.
+    server
+        .token_basic(
+            "acme",
+            &client.0,
+            &client.1,
+            &[("grant_type", "password"), ("username", "bob"), ("password", "p")],
+        )
+        .await
+        .expect_oauth_error(400, "invalid_grant", "another username");
+    // The lockout is on the record.
+    let events = server.admin(Method::GET, "/tenants/acme/events?type=rate_limited", None).await;
+    assert!(events.text.contains("username_at_address"), "{}", events.text);
+}

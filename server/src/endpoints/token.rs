@@ -141,7 +141,7 @@ async fn token(
     let api = resource::select(&cx.tenant, &client, resource::requested(&form)?)?;
     let now = now();
     let grant = request.grant_type();
-    let plan = crate::grants::plan(app, cx, &client, Asked { request, form: &form, api }, now).await?;
+    let plan = crate::grants::plan(app, cx, &client, Asked { request, form: &form, api, peer }, now).await?;
     let format = plan.access_token_format(client.access_token_format);
     let response = issue::carry_out(app, cx, &client, plan, now).await?;
     count_issued(app, grant, format, &response);

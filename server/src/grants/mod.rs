@@ -7,6 +7,8 @@ mod client_credentials;
 mod password;
 mod refresh_token;
 
+use std::net::IpAddr;
+
 use tessera_core::error::OAuthError;
 use tessera_core::form::Form;
 use tessera_core::grants::plan::{IssuePlan, ScopeSource};
@@ -29,6 +31,8 @@ pub struct Asked<'r, 'f> {
     pub form: &'r Form<'f>,
     /// The API the token is for, if the request named one.
     pub api: Option<&'r Api>,
+    /// The address the request came from (the password grant's limits are per address).
+    pub peer: IpAddr,
 }
 
 /// Runs the one handler of `asked`'s grant for the authenticated `client` at `now`. Every
@@ -64,7 +68,7 @@ pub async fn plan(
         }
         TokenRequest::Password(req) => {
             let source = ScopeSource::of(req.scope);
-            let plan = password::plan(app, cx, client, req, asked.form, asked.api).await?;
+            let plan = password::plan(app, cx, client, req, asked.form, asked.api, asked.peer).await?;
             let held = entitlements::of(app, &cx.tenant.id, Subject::User(&plan.sub)).await;
             (plan.with_entitlements(held.map_err(store_error)?, rules, source)?, source)
         }

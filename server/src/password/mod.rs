@@ -14,5 +14,5 @@ mod workers;
 
 pub use argon2id::DUMMY_HASH;
 pub use gate::{GateLimits, PasswordError, PasswordWork};
-pub use guard::PasswordGuard;
+pub use guard::{PasswordGuard, Permit};
 pub use limits::{Limited, Refused};
