@@ -31,6 +31,7 @@ fn default_settings() -> Value {
         "audit_retention_days": 90,
         "scope_permissions": [],
         "token_rate_limit": null,
+        "local_directory_position": null,
     })
 }
 
@@ -144,6 +145,7 @@ async fn settings_get_and_put() {
         "audit_retention_days": 30,
         "scope_permissions": [{ "scope": "docs.write", "permission": "docs:write" }],
         "token_rate_limit": { "per_second": 1000, "burst": 2000 },
+        "local_directory_position": 2,
     });
     assert_eq!(server.put_settings("acme", all.clone()).await, all);
     assert_eq!(server.get_settings("acme").await, all);
@@ -329,7 +331,7 @@ async fn discovery_advertises_what_is_implemented() {
     );
     assert_eq!(
         doc["grant_types_supported"],
-        json!(["authorization_code", "refresh_token", "client_credentials", "implicit"])
+        json!(["authorization_code", "refresh_token", "client_credentials", "implicit", "password"])
     );
     let confidential = json!(["client_secret_basic", "client_secret_post"]);
     let with_public = json!(["client_secret_basic", "client_secret_post", "none"]);

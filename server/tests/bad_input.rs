@@ -98,7 +98,8 @@ async fn token_endpoint_refuses_malformed_requests() {
             "invalid_request",
             "too many parameters",
         ),
-        (b"grant_type=password&username=a&password=b".to_vec(), 400, "unsupported_grant_type", "password"),
+        // The client is not registered for the password grant (which the server supports).
+        (b"grant_type=password&username=a&password=b".to_vec(), 400, "unauthorized_client", "password"),
         (
             b"grant_type=authorization_code&code=x".to_vec(),
             400,
@@ -491,7 +492,14 @@ async fn admin_api_refuses_malformed_requests() {
     for (body, what) in [
         (json!({}), "no grant_types"),
         (json!({ "grant_types": [] }), "empty grant_types"),
-        (json!({ "grant_types": ["password"] }), "unsupported grant type"),
+        (
+            json!({ "grant_types": ["password"], "token_endpoint_auth_method": "none" }),
+            "a public password client",
+        ),
+        (
+            json!({ "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"] }),
+            "unsupported grant type",
+        ),
         (json!({ "grant_types": ["client_credentials", "magic"] }), "one unknown grant type"),
         (
             json!({ "grant_types": ["client_credentials"], "token_endpoint_auth_method": "none" }),

@@ -62,6 +62,16 @@ const OPERATIONS: &[&str] = &[
     "DELETE /api/v1/tenants/{tenant}/api-keys/{key}",
     "POST /api/v1/tenants/{tenant}/api-keys/{key}/rotate",
     "GET /api/v1/tenants/{tenant}/events",
+    "GET /api/v1/tenants/{tenant}/apis",
+    "POST /api/v1/tenants/{tenant}/apis",
+    "GET /api/v1/tenants/{tenant}/apis/{api}",
+    "PATCH /api/v1/tenants/{tenant}/apis/{api}",
+    "DELETE /api/v1/tenants/{tenant}/apis/{api}",
+    "GET /api/v1/tenants/{tenant}/identity-validators",
+    "POST /api/v1/tenants/{tenant}/identity-validators",
+    "GET /api/v1/tenants/{tenant}/identity-validators/{validator}",
+    "PATCH /api/v1/tenants/{tenant}/identity-validators/{validator}",
+    "DELETE /api/v1/tenants/{tenant}/identity-validators/{validator}",
 ];
 
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "PATCH", "DELETE"];
@@ -368,6 +378,40 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::GET, EVENTS, &["nope"], None).await;
 
     // Deletions last.
+    // APIs and identity validators.
+    const APIS: &str = "/api/v1/tenants/{tenant}/apis";
+    const API: &str = "/api/v1/tenants/{tenant}/apis/{api}";
+    const VALIDATORS: &str = "/api/v1/tenants/{tenant}/identity-validators";
+    const VALIDATOR: &str = "/api/v1/tenants/{tenant}/identity-validators/{validator}";
+    let api_body = json!({ "identifier": "https://orders.example", "name": "Orders", "scopes": ["orders:read"],
+        "access_token_format": "opaque", "access_token_ttl_secs": 60 });
+    let api = c.call(&server, Method::POST, APIS, &["oa"], Some(api_body.clone())).await;
+    let api_id = api["id"].as_str().expect("API id").to_owned();
+    c.call(&server, Method::POST, APIS, &["oa"], Some(api_body)).await;
+    c.call(&server, Method::GET, APIS, &["oa"], None).await;
+    c.call(&server, Method::GET, APIS, &["nope"], None).await;
+    c.call(&server, Method::GET, API, &["oa", &api_id], None).await;
+    c.call(&server, Method::GET, API, &["oa", "nope"], None).await;
+    c.call(&server, Method::PATCH, API, &["oa", &api_id], Some(json!({ "access_token_ttl_secs": null })))
+        .await;
+    c.call(&server, Method::PATCH, API, &["oa", &api_id], Some(json!({ "identifier": "urn:x" }))).await;
+    let validator_body = json!({ "name": "ldap", "url": "http://127.0.0.1:9/check", "timeout_ms": 500,
+        "headers": { "Authorization": "Bearer k" }, "apis": [api_id] });
+    let v = c.call(&server, Method::POST, VALIDATORS, &["oa"], Some(validator_body)).await;
+    let vid = v["id"].as_str().expect("validator id").to_owned();
+    c.call(&server, Method::POST, VALIDATORS, &["oa"], Some(json!({ "name": "v", "url": "ftp://x" }))).await;
+    c.call(&server, Method::GET, VALIDATORS, &["oa"], None).await;
+    c.call(&server, Method::GET, VALIDATORS, &["nope"], None).await;
+    c.call(&server, Method::GET, VALIDATOR, &["oa", &vid], None).await;
+    c.call(&server, Method::GET, VALIDATOR, &["oa", "nope"], None).await;
+    c.call(&server, Method::DELETE, API, &["oa", &api_id], None).await;
+    c.call(&server, Method::PATCH, VALIDATOR, &["oa", &vid], Some(json!({ "apis": [] }))).await;
+    c.call(&server, Method::PATCH, VALIDATOR, &["oa", &vid], Some(json!({ "timeout_ms": 1 }))).await;
+    c.call(&server, Method::DELETE, VALIDATOR, &["oa", &vid], None).await;
+    c.call(&server, Method::DELETE, VALIDATOR, &["oa", &vid], None).await;
+    c.call(&server, Method::DELETE, API, &["oa", &api_id], None).await;
+    c.call(&server, Method::DELETE, API, &["oa", &api_id], None).await;
+
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, USER, &["oa", &uid], None).await;

@@ -47,7 +47,7 @@ async fn validators_are_asked_newest_first_until_one_accepts() {
         .admin(
             Method::POST,
             "/tenants/acme/apis",
-            Some(json!({ "identifier": ORDERS, "scopes": "orders:read" })),
+            Some(json!({ "identifier": ORDERS, "scopes": ["orders:read"] })),
         )
         .await
         .json;

@@ -27,11 +27,11 @@ async fn resource_selects_the_audience_and_holds_the_scope() {
     let orders = api(
         &server,
         "acme",
-        json!({ "identifier": ORDERS, "name": "Orders", "scopes": "orders:read orders:write" }),
+        json!({ "identifier": ORDERS, "name": "Orders", "scopes": ["orders:read", "orders:write"] }),
     )
     .await;
-    assert_eq!(orders["scopes"], "orders:read orders:write");
-    api(&server, "acme", json!({ "identifier": "urn:example:billing", "scopes": "bill", "access_token_format": "opaque", "access_token_ttl_secs": 120 })).await;
+    assert_eq!(orders["scopes"], json!(["orders:read", "orders:write"]));
+    api(&server, "acme", json!({ "identifier": "urn:example:billing", "scopes": ["bill"], "access_token_format": "opaque", "access_token_ttl_secs": 120 })).await;
     let issuer = server.issuer("acme");
     let (id, secret) = server.cc_client("acme", "orders:read read bill").await;
     let jwks = server.jwks("acme").await.json;
@@ -138,8 +138,8 @@ async fn resource_selects_the_audience_and_holds_the_scope() {
 async fn apis_are_managed_through_the_admin_api() {
     let server = TestServer::start(Backend::Software).await;
     server.create_tenant("acme", Value::Null).await;
-    let created = api(&server, "acme", json!({ "identifier": ORDERS, "scopes": "a b a" })).await;
-    assert_eq!(created["scopes"], "a b", "each scope once");
+    let created = api(&server, "acme", json!({ "identifier": ORDERS, "scopes": ["a", "b", "a"] })).await;
+    assert_eq!(created["scopes"], json!(["a", "b"]), "each scope once");
     assert_eq!(created["name"], ORDERS, "the name defaults to the identifier");
     let id = created["id"].as_str().unwrap().to_owned();
     let base = "/tenants/acme/apis";
@@ -152,7 +152,9 @@ async fn apis_are_managed_through_the_admin_api() {
         ("zero lifetime", json!({ "identifier": "urn:a", "access_token_ttl_secs": 0 })),
         ("bad format", json!({ "identifier": "urn:a", "access_token_format": "paseto" })),
         ("unknown member", json!({ "identifier": "urn:a", "audience": "x" })),
-        ("bad scope", json!({ "identifier": "urn:a", "scopes": "a\"b" })),
+        ("bad scope", json!({ "identifier": "urn:a", "scopes": ["a\"b"] })),
+        ("two scopes in one", json!({ "identifier": "urn:a", "scopes": ["a b"] })),
+        ("scopes as a string", json!({ "identifier": "urn:a", "scopes": "a b" })),
     ] {
         let reply = server.admin(Method::POST, base, Some(body)).await;
         assert_eq!(reply.status.as_u16(), 400, "{what}: {}", reply.text);
@@ -170,13 +172,13 @@ async fn apis_are_managed_through_the_admin_api() {
         .admin(
             Method::PATCH,
             &format!("{base}/{id}"),
-            Some(json!({ "scopes": "c", "access_token_ttl_secs": 60, "name": "Orders" })),
+            Some(json!({ "scopes": ["c"], "access_token_ttl_secs": 60, "name": "Orders" })),
         )
         .await;
     patched.expect_status(200, "patched");
     assert_eq!(
         (patched.json["scopes"].clone(), patched.json["access_token_ttl_secs"].clone()),
-        (json!("c"), json!(60))
+        (json!(["c"]), json!(60))
     );
     let cleared = server
         .admin(Method::PATCH, &format!("{base}/{id}"), Some(json!({ "access_token_ttl_secs": null })))

@@ -6,7 +6,6 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{AccessTokenFormat, Api, MAX_APIS_PER_TENANT, Tenant, validate_api};
-use tessera_core::scope;
 use utoipa::ToSchema;
 
 use super::refusals::{Conflict, Denied, Invalid, NotFound};
@@ -18,16 +17,16 @@ use crate::util::now;
 /// `POST .../apis`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub struct ApiCreateBody {
     /// The audience URI: an absolute URI without a fragment, unique in the tenant. Fixed once
     /// created.
     identifier: String,
     /// A name for the operator, 1 to 200 bytes; the identifier when absent.
     #[serde(default)]
     name: Option<String>,
-    /// The space-separated scope values the API defines.
+    /// The scope values the API defines, each once.
     #[serde(default)]
-    scopes: String,
+    scopes: Vec<String>,
     /// `jwt` or `opaque`: the format of its access tokens, whatever the client's; absent for
     /// the client's.
     #[serde(default)]
@@ -40,13 +39,13 @@ pub struct CreateBody {
 /// `PATCH .../apis/{api}`: any of the fields; `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PatchBody {
+pub struct ApiPatchBody {
     /// A new name.
     #[serde(default)]
     name: Option<String>,
-    /// The new space-separated scope values.
+    /// The new scope values.
     #[serde(default)]
-    scopes: Option<String>,
+    scopes: Option<Vec<String>>,
     /// `jwt`, `opaque`, or `null` for the client's.
     #[serde(default, deserialize_with = "super::nullable")]
     #[schema(value_type = Option<AccessTokenFormat>)]
@@ -69,8 +68,8 @@ pub struct ApiView<'a> {
     identifier: &'a str,
     /// Its name.
     name: &'a str,
-    /// The space-separated scope values it defines.
-    scopes: String,
+    /// The scope values it defines.
+    scopes: &'a [String],
     /// Its access-token format; `null`: the client's.
     access_token_format: Option<AccessTokenFormat>,
     /// Its access-token lifetime; `null`: the tenant's.
@@ -91,22 +90,22 @@ fn view(a: &Api) -> ApiView<'_> {
         id: &a.id,
         identifier: &a.identifier,
         name: &a.name,
-        scopes: a.scopes.join(" "),
+        scopes: &a.scopes,
         access_token_format: a.access_token_format,
         access_token_ttl_secs: a.access_token_ttl_secs,
         created_at: a.created_at,
     }
 }
 
-fn scopes_of(s: &str) -> Result<Vec<String>, ApiError> {
-    let values = scope::parse(s).map_err(|e| ApiError::BadRequest(format!("scopes: {}", e.description)))?;
+/// The scope values given, each once (each is checked to be one scope value by `validate_api`).
+fn scopes_of(values: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for v in values {
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_owned());
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
-    Ok(out)
+    out
 }
 
 /// The index of the API named `name` (id or identifier) in `tenant`, or 404.
@@ -116,9 +115,9 @@ fn index_of(tenant: &Tenant, name: &str) -> Result<usize, ApiError> {
 
 /// Creates an API.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/apis", tag = "apis", operation_id = "create_api",
-    request_body = CreateBody,
+    request_body = ApiCreateBody,
     responses((status = 201, description = "The API", body = ApiView), Invalid, NotFound, Conflict, Denied))]
-pub async fn create(app: &App, tenant: &str, body: CreateBody) -> Result<Resp, ApiError> {
+pub async fn create(app: &App, tenant: &str, body: ApiCreateBody) -> Result<Resp, ApiError> {
     let mut t = (*tenant_or_404(app, tenant).await?).clone();
     if t.apis.iter().any(|a| a.identifier == body.identifier) {
         return Err(ApiError::Conflict(format!("an API with identifier {} exists", body.identifier)));
@@ -130,7 +129,7 @@ pub async fn create(app: &App, tenant: &str, body: CreateBody) -> Result<Resp, A
         id: super::new_id()?,
         name: body.name.unwrap_or_else(|| body.identifier.clone()),
         identifier: body.identifier,
-        scopes: scopes_of(&body.scopes)?,
+        scopes: scopes_of(body.scopes),
         access_token_format: body.access_token_format,
         access_token_ttl_secs: body.access_token_ttl_secs,
         created_at: now(),
@@ -161,9 +160,9 @@ pub async fn get(app: &App, tenant: &str, name: &str) -> Result<Resp, ApiError> 
 
 /// Changes an API's name, scopes, token format or lifetime.
 #[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/apis/{api}", tag = "apis", operation_id = "patch_api",
-    request_body = PatchBody,
+    request_body = ApiPatchBody,
     responses((status = 200, description = "The changed API", body = ApiView), Invalid, NotFound, Denied))]
-pub async fn patch(app: &App, tenant: &str, name: &str, body: PatchBody) -> Result<Resp, ApiError> {
+pub async fn patch(app: &App, tenant: &str, name: &str, body: ApiPatchBody) -> Result<Resp, ApiError> {
     let mut t = (*tenant_or_404(app, tenant).await?).clone();
     let i = index_of(&t, name)?;
     let api = &mut t.apis[i];
@@ -174,7 +173,7 @@ pub async fn patch(app: &App, tenant: &str, name: &str, body: PatchBody) -> Resu
         api.name = n;
     }
     if let Some(s) = body.scopes {
-        api.scopes = scopes_of(&s)?;
+        api.scopes = scopes_of(s);
     }
     if let Some(f) = body.access_token_format {
         api.access_token_format = f;

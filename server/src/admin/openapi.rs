@@ -252,6 +252,8 @@ fn parameter_description(name: &str) -> &'static str {
         "user" => "The user id",
         "role" => "The role, by id or name",
         "key" => "The API key's id",
+        "api" => "The API, by id or identifier (percent-encoded)",
+        "validator" => "The identity validator's id",
         // Caught by `every_path_parameter_is_described`.
         _ => "",
     }

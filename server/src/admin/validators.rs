@@ -21,7 +21,7 @@ use crate::util::now;
 /// `POST .../identity-validators`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub struct ValidatorCreateBody {
     /// A name for the operator and the logs, 1 to 200 bytes.
     name: String,
     /// Where to POST: an absolute `http` or `https` URL. Redirects are never followed.
@@ -40,7 +40,7 @@ pub struct CreateBody {
 /// `PATCH .../identity-validators/{id}`: any of the fields; `headers` replaces them all.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PatchBody {
+pub struct ValidatorPatchBody {
     /// A new name.
     #[serde(default)]
     name: Option<String>,
@@ -121,9 +121,9 @@ fn index_of(tenant: &Tenant, id: &str) -> Result<usize, ApiError> {
 
 /// Creates an identity validator: the newest, so asked first.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/identity-validators", tag = "identity-validators",
-    operation_id = "create_identity_validator", request_body = CreateBody,
+    operation_id = "create_identity_validator", request_body = ValidatorCreateBody,
     responses((status = 201, description = "The validator", body = ValidatorView), Invalid, NotFound, Conflict, Denied))]
-pub async fn create(app: &App, tenant: &str, body: CreateBody) -> Result<Resp, ApiError> {
+pub async fn create(app: &App, tenant: &str, body: ValidatorCreateBody) -> Result<Resp, ApiError> {
     let mut t = (*tenant_or_404(app, tenant).await?).clone();
     if t.identity_validators.len() >= MAX_VALIDATORS_PER_TENANT {
         return Err(ApiError::Conflict(format!(
@@ -177,9 +177,9 @@ pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
 
 /// Changes an identity validator. Its place in the order (its creation time) stays.
 #[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/identity-validators/{validator}", tag = "identity-validators",
-    operation_id = "patch_identity_validator", request_body = PatchBody,
+    operation_id = "patch_identity_validator", request_body = ValidatorPatchBody,
     responses((status = 200, description = "The changed validator", body = ValidatorView), Invalid, NotFound, Denied))]
-pub async fn patch(app: &App, tenant: &str, id: &str, body: PatchBody) -> Result<Resp, ApiError> {
+pub async fn patch(app: &App, tenant: &str, id: &str, body: ValidatorPatchBody) -> Result<Resp, ApiError> {
     let mut t = (*tenant_or_404(app, tenant).await?).clone();
     let i = index_of(&t, id)?;
     let apis = body.apis.as_deref().map(|names| api_ids(&t, names)).transpose()?;
