@@ -190,6 +190,9 @@ pub struct AuthorizationRequest {
     pub acr_values: Option<String>,
     /// Preferred languages for the pages, space-separated BCP 47 tags.
     pub ui_locales: Option<String>,
+    /// The RFC 8707 `resource`: an absolute URI without a fragment, checked against the
+    /// tenant's APIs by [`for_api`].
+    pub resource: Option<String>,
 }
 
 /// Why an authorization request failed, and where the answer may go.
@@ -409,6 +412,16 @@ fn validate_trusted(
         }
     };
 
+    let resource = match form.get("resource") {
+        Some(uri) if !crate::model::is_valid_resource(uri) => {
+            return Err(OAuthError::new(
+                Reason::MalformedResource,
+                "resource must be an absolute URI without a fragment",
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
+
     let owned = |name: &str| form.get(name).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
@@ -426,7 +439,37 @@ fn validate_trusted(
         login_hint: owned("login_hint"),
         acr_values: owned("acr_values"),
         ui_locales: owned("ui_locales"),
+        resource,
     })
+}
+
+/// Holds a valid request to the API its `resource` names (RFC 8707): the API must be one of
+/// `tenant`'s that `client` may use, and the scope may hold only the API's scopes and the
+/// identity ones ([`crate::resource::hold_scope`]: refused when the client sent `scope`
+/// (`scope_sent`), narrowed when it is the client's default). Errors go back to the request's
+/// redirect URI as `invalid_target` or `invalid_scope`. A request without `resource` is
+/// returned as it is.
+pub fn for_api(
+    mut req: AuthorizationRequest,
+    tenant: &crate::model::Tenant,
+    client: &Client,
+    scope_sent: bool,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let held = crate::resource::select(tenant, client, req.resource.as_deref())
+        .and_then(|api| api.map(|api| crate::resource::hold_scope(&req.scope, api, scope_sent)).transpose());
+    match held {
+        Ok(Some(scope)) => {
+            req.scope = scope;
+            Ok(req)
+        }
+        Ok(None) => Ok(req),
+        Err(error) => Err(AuthorizeError::Redirect {
+            redirect_uri: req.redirect_uri,
+            response_mode: req.response_mode,
+            state: req.state,
+            error,
+        }),
+    }
 }
 
 /// The `code_challenge_method` of a request that carries a `code_challenge`.

@@ -263,6 +263,7 @@ mod tests {
             login_hint: None,
             acr_values: None,
             ui_locales: None,
+            resource: None,
         };
         let client = Client { first_party: true, ..crate::model::sample_client() };
         let f = Facts::new(&req, &client, Authenticated::JustNow);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tessera_core::authorize::AuthorizationRequest;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan};
+use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan, ScopeSource};
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_core::model::{
@@ -249,6 +249,7 @@ pub async fn authorization_response(
     }
     let mut access = None;
     if rt.token {
+        let api = req.resource.as_deref().and_then(|r| cx.tenant.apis.iter().find(|a| a.identifier == r));
         let plan = IssuePlan {
             sub: auth.sub.clone(),
             scope: scope.clone(),
@@ -259,14 +260,17 @@ pub async fn authorization_response(
             id_token: None,
             entitlements: held.clone(),
             validator: None,
-        };
-        let ttl = cx.tenant.settings.access_token_ttl_secs;
+        }
+        // The scope was held to the API when the request was read (`authorize::for_api`).
+        .for_api(api, ScopeSource::Default)?;
+        let ttl = plan.access_token_ttl(cx.tenant.settings.access_token_ttl_secs);
+        let format = plan.access_token_format(client.access_token_format);
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
-        let token = access_token(app, cx, client.access_token_format, claims).await?;
-        app.metrics.issue.issued(GrantType::Implicit, Issued::Access(client.access_token_format));
+        let token = access_token(app, cx, format, claims).await?;
+        app.metrics.issue.issued(GrantType::Implicit, Issued::Access(format));
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));
-        params.push(("expires_in", cx.tenant.settings.access_token_ttl_secs.to_string()));
+        params.push(("expires_in", ttl.to_string()));
         access = Some(token);
     }
     if rt.id_token {

@@ -199,3 +199,65 @@ async fn apis_are_managed_through_the_admin_api() {
     server.admin(Method::GET, &format!("{base}/{id}"), None).await.expect_status(404, "gone");
     server.admin(Method::GET, "/tenants/nope/apis", None).await.expect_status(404, "no tenant");
 }
+
+#[tokio::test]
+async fn a_resource_named_at_authorize_is_the_codes_audience() {
+    const REDIRECT: &str = "https://app.example/cb";
+    let server = TestServer::start(Backend::Software).await;
+    server.create_tenant("acme", Value::Null).await;
+    api(&server, "acme", json!({ "identifier": ORDERS, "scopes": ["orders:read"] })).await;
+    api(&server, "acme", json!({ "identifier": "urn:example:billing", "scopes": ["bill"] })).await;
+    let client = common::Client::register_first_party(
+        &server,
+        "acme",
+        REDIRECT,
+        "openid orders:read bill",
+        Value::Null,
+    )
+    .await;
+    server.create_user("acme", json!({ "username": "alice", "password": "correct-horse-battery" })).await;
+    let issuer = server.issuer("acme");
+    let jwks = server.jwks("acme").await.json;
+    let mut browser = common::EndUser::new(&server, "acme");
+    let (verifier, challenge) = common::pkce_pair();
+    let pkce = [("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+
+    // The code remembers the resource: the token is for it, its scope held to it.
+    let mut params =
+        common::code_request(&client.id, REDIRECT, &[("scope", "openid orders:read"), ("resource", ORDERS)]);
+    params.extend_from_slice(&pkce);
+    let code = browser.code(REDIRECT, &params, "alice", "correct-horse-battery").await;
+    let reply = server.exchange(&client, &code, Some(&verifier)).await;
+    reply.expect_status(200, "code exchange");
+    let claims =
+        verify_jwt_for(reply.json["access_token"].as_str().unwrap(), &jwks, "ES384", &issuer, ORDERS);
+    assert_eq!(claims["scope"], "openid orders:read");
+
+    // Naming another resource at the token endpoint than the code's is invalid_target.
+    let code = browser.code(REDIRECT, &params, "alice", "correct-horse-battery").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+        ("resource", "urn:example:billing"),
+    ];
+    server.token_basic("acme", &client.id, &client.secret, &form).await.expect_oauth_error(
+        400,
+        "invalid_target",
+        "another resource",
+    );
+
+    // At /authorize: an unknown resource, and a scope the API does not define, come back to
+    // the client as errors.
+    for (what, extra, error) in [
+        ("unknown", vec![("scope", "openid"), ("resource", "https://nowhere.example")], "invalid_target"),
+        ("malformed", vec![("scope", "openid"), ("resource", "not a uri")], "invalid_target"),
+        ("scope outside the API", vec![("resource", ORDERS), ("scope", "openid bill")], "invalid_scope"),
+    ] {
+        let params = common::code_request(&client.id, REDIRECT, &extra);
+        let reply = browser.authorize(&params).await;
+        let p = common::redirect_params(&reply, REDIRECT, what);
+        assert_eq!(p.get("error").map(String::as_str), Some(error), "{what}: {p:?}");
+    }
+}

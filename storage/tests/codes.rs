@@ -32,6 +32,7 @@ fn code(tenant: &str, expires_at: i64) -> Code {
         },
         issued_at: 1_000,
         expires_at,
+        resource: None,
     }
 }
 

@@ -132,6 +132,7 @@ pub(crate) fn code(tenant: &str, expires_at: UnixSecs) -> Code {
         },
         issued_at: 1_000,
         expires_at,
+        resource: None,
     }
 }
 

@@ -39,6 +39,7 @@ impl Code {
             auth: authn,
             issued_at: now,
             expires_at: now + i64::from(ttl_secs),
+            resource: request.resource.clone(),
         }
     }
 }
@@ -315,6 +316,7 @@ mod tests {
             },
             issued_at: 100,
             expires_at: 160,
+            resource: None,
         }
     }
 

@@ -102,5 +102,8 @@ rkyv_record! {
         pub issued_at: UnixSecs,
         /// When the code stops being redeemable.
         pub expires_at: UnixSecs,
+        /// The RFC 8707 `resource` of the authorization request, if any: the API the code's
+        /// access token is for unless the token request names the same one again.
+        pub resource: Option<String>,
     }
 }

@@ -90,6 +90,7 @@ mod tests {
             },
             issued_at: ISSUED,
             expires_at: EXPIRES,
+            resource: None,
         }
     }
 

@@ -14,14 +14,15 @@ use crate::app::{App, TenantCx};
 use crate::end_users;
 use crate::http::respond::store_error;
 
-/// The plan for an authorization code request.
+/// The plan for an authorization code request, with the RFC 8707 `resource` the code was
+/// requested for, if any.
 pub async fn plan(
     app: &App,
     cx: &TenantCx,
     client: &Client,
     req: Request<'_>,
     now: UnixSecs,
-) -> Result<IssuePlan, OAuthError> {
+) -> Result<(IssuePlan, Option<String>), OAuthError> {
     authorization_code::check_before_take(&req)?;
     let digest = secret::digest(req.code);
     let taken = app.store.take_code(&cx.tenant.id, &digest).await.map_err(store_error)?;
@@ -35,7 +36,8 @@ pub async fn plan(
             if holder.map_err(store_error)?.is_none() {
                 return Err(grants::end_user_inactive());
             }
-            Ok(authorization_code::plan(validated, client, &digest, settings, now))
+            let resource = validated.code.resource.clone();
+            Ok((authorization_code::plan(validated, client, &digest, settings, now), resource))
         }
         Taken::Replay(revocation) => {
             tracing::warn!(tenant = %cx.tenant.id, client = %client.client_id, "authorization code replayed; revoking its tokens");

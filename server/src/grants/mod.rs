@@ -47,6 +47,7 @@ pub async fn plan(
     now: UnixSecs,
 ) -> Result<IssuePlan, OAuthError> {
     let rules = entitlements::scope_rules(&cx.tenant);
+    let mut api = asked.api;
     let (plan, source) = match asked.request {
         TokenRequest::ClientCredentials(req) => {
             let source = ScopeSource::of(req.scope);
@@ -55,7 +56,8 @@ pub async fn plan(
             (plan.with_entitlements(held.map_err(store_error)?, rules, source)?, source)
         }
         TokenRequest::AuthorizationCode(req) => {
-            let plan = authorization_code::plan(app, cx, client, req, now).await?;
+            let (plan, resource) = authorization_code::plan(app, cx, client, req, now).await?;
+            api = code_api(cx, client, api, resource.as_deref())?;
             // The scope was requested at /authorize, and checked there for this user; their
             // roles may have changed since.
             let held = entitlements::of(app, &cx.tenant.id, Subject::User(&plan.sub)).await;
@@ -73,7 +75,28 @@ pub async fn plan(
             (plan.with_entitlements(held.map_err(store_error)?, rules, source)?, source)
         }
     };
-    plan.for_api(asked.api, source)
+    plan.for_api(api, source)
+}
+
+/// The API a code's token is for: the one the code was requested for at `/authorize`, which
+/// the token request may name again but not change (RFC 8707 2.2: a resource at the token
+/// endpoint must be one the authorization was for), or the one the token request names when
+/// the authorization named none. Checked again against the tenant and the client, which may
+/// have changed since.
+fn code_api<'t>(
+    cx: &'t TenantCx,
+    client: &Client,
+    asked: Option<&'t Api>,
+    code_resource: Option<&str>,
+) -> Result<Option<&'t Api>, OAuthError> {
+    match (asked, code_resource) {
+        (Some(api), Some(resource)) if api.identifier != resource => Err(OAuthError::new(
+            tessera_core::error::Reason::ResourceNotAllowed,
+            "the resource is not the one the authorization was for",
+        )),
+        (Some(api), _) => Ok(Some(api)),
+        (None, resource) => tessera_core::resource::select(&cx.tenant, client, resource),
+    }
 }
 
 /// A fresh token id (128 random bits).

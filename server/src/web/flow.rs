@@ -69,6 +69,9 @@ pub async fn validate(
     let client = client.ok_or_else(|| {
         Box::new(error_page(Some(cx), PageError::Internal("request validated without a client".into())))
     })?;
+    // RFC 8707: the API `resource` names, and the scope held to it, before anyone signs in.
+    let req = authorize::for_api(req, &cx.tenant, &client, form.get("scope").is_some())
+        .map_err(|e| Box::new(deliver_error(cx, e)))?;
     Ok((client, req))
 }
 

@@ -436,6 +436,7 @@ impl From<StoredCodeV1> for StoredCode {
                 },
                 issued_at: c.issued_at,
                 expires_at: c.expires_at,
+                resource: None,
             },
         }
     }

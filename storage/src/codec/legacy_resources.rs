@@ -2,13 +2,17 @@
 //! quotas replaced: [`Tenant`] version 5 (before its APIs, identity validators, the local
 //! directory's place among them and its clients' default quota), [`Client`] version 3
 //! (before the APIs it may use and its own quota) and [`OpaqueToken`] version 2 (before its
-//! audience, `extraInfo` and validator). Read-only, like every layout in
+//! audience, `extraInfo` and validator), and [`StoredCode`] version 2 (before the code's
+//! `resource`). Read-only, like every layout in
 //! `legacy`: never written again, and pinned by golden bytes.
 
 use tessera_core::model::{
-    AccessTokenFormat, Client, GrantType, OpaqueToken, ScopePermission, SigningAlg, Tenant, TenantSettings,
-    TokenEndpointAuthMethod, UnixSecs,
+    AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, ScopePermission, SigningAlg,
+    Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs,
 };
+use tessera_core::pkce::CodeChallenge;
+
+use super::StoredCode;
 
 /// [`Tenant`] as format version 5 laid it out.
 #[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -139,6 +143,51 @@ impl From<OpaqueTokenV2> for OpaqueToken {
             aud: None,
             extra_info: None,
             validator: None,
+        }
+    }
+}
+
+/// [`StoredCode`] as format version 2 laid it out, around a [`CodeV2`].
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct StoredCodeV2 {
+    pub(super) used: bool,
+    pub(super) code: CodeV2,
+}
+
+/// [`Code`] as format version 2 of [`StoredCode`] laid it out.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct CodeV2 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) redirect_uri_sent: bool,
+    pub(super) scope: String,
+    pub(super) nonce: Option<String>,
+    pub(super) code_challenge: Option<CodeChallenge>,
+    pub(super) auth: Authentication,
+    pub(super) issued_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+}
+
+impl From<StoredCodeV2> for StoredCode {
+    /// A code issued before resource indicators named no API.
+    fn from(v2: StoredCodeV2) -> Self {
+        let c = v2.code;
+        StoredCode {
+            used: v2.used,
+            code: Code {
+                tenant: c.tenant,
+                client_id: c.client_id,
+                redirect_uri: c.redirect_uri,
+                redirect_uri_sent: c.redirect_uri_sent,
+                scope: c.scope,
+                nonce: c.nonce,
+                code_challenge: c.code_challenge,
+                auth: c.auth,
+                issued_at: c.issued_at,
+                expires_at: c.expires_at,
+                resource: None,
+            },
         }
     }
 }

@@ -73,7 +73,8 @@ pub(crate) const FORMAT_V5: u8 = 5;
 /// asks its local directory last, and does not limit its clients). Version 4 of `Client`
 /// (`apis` and `token_rate_limit` were added; an older client may use every API, within its
 /// tenant's quota) and version 3 of `OpaqueToken` (`aud`, `extra_info` and `validator` were
-/// added; an older token is for the issuer, with nothing extra) arrived with them.
+/// added; an older token is for the issuer, with nothing extra) arrived with them, and version 3
+/// of `StoredCode` (the code's `resource`; an older code names no API).
 pub(crate) const FORMAT_V6: u8 = 6;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

@@ -15,7 +15,7 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1,
 };
-use super::legacy_resources::{ClientV3, OpaqueTokenV2, TenantV5};
+use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
     FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily,
 };
@@ -228,10 +228,17 @@ impl Record for User {
 
 impl Record for StoredCode {
     const SPACE: Space = Space::Codes;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<StoredCodeV1, _>(version, archive)
+        match version {
+            FORMAT_V2 => Some(
+                rkyv::from_bytes::<StoredCodeV2, rancor::Error>(archive)
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
+            ),
+            _ => decode_v1::<StoredCodeV1, _>(version, archive),
+        }
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {

@@ -35,6 +35,7 @@ fn stored_code(used: bool) -> StoredCode {
             auth: login("sid", None, &["pwd"]),
             issued_at: 1_700_000_000,
             expires_at: 1_700_000_060,
+            resource: None,
         },
     }
 }
@@ -204,12 +205,39 @@ fn consents_and_families_are_still_version_1() {
 }
 
 #[test]
-fn codes_sessions_and_refresh_tokens_are_written_as_version_2() {
+fn sessions_and_refresh_tokens_are_written_as_version_2_and_codes_as_version_3() {
     assert_eq!(
         (StoredCode::FORMAT, Session::FORMAT, RefreshToken::FORMAT),
-        (FORMAT_V2, FORMAT_V2, FORMAT_V2)
+        (FORMAT_V3, FORMAT_V2, FORMAT_V2)
     );
-    assert_golden(CODE_KEY, &stored_code(true), GOLDEN_CODE_V2);
+    // A version-2 code (before `resource`) names no API.
+    assert_eq!(decode::<StoredCode>(CODE_KEY, &unhex(GOLDEN_CODE_V2)).unwrap(), stored_code(true));
+    let for_api = StoredCode {
+        code: Code { resource: Some("https://orders.example/api".into()), ..stored_code(true).code },
+        ..stored_code(true)
+    };
+    assert_golden(CODE_KEY, &for_api, GOLDEN_CODE_V3);
+    round_trips_and_resists_garbage(CODE_KEY, &for_api);
+    let v2 = super::super::legacy_resources::StoredCodeV2 {
+        used: true,
+        code: super::super::legacy_resources::CodeV2 {
+            tenant: "acme".into(),
+            client_id: "web".into(),
+            redirect_uri: for_api.code.redirect_uri.clone(),
+            redirect_uri_sent: for_api.code.redirect_uri_sent,
+            scope: for_api.code.scope.clone(),
+            nonce: for_api.code.nonce.clone(),
+            code_challenge: for_api.code.code_challenge.clone(),
+            auth: for_api.code.auth.clone(),
+            issued_at: for_api.code.issued_at,
+            expires_at: for_api.code.expires_at,
+        },
+    };
+    assert_eq!(
+        &rkyv::to_bytes::<rkyv::rancor::Error>(&v2).unwrap()[..],
+        &unhex(GOLDEN_CODE_V2)[1..],
+        "the frozen layout"
+    );
     assert_golden(CODE_KEY, &session(), GOLDEN_SESSION_V2);
     assert_golden(CODE_KEY, &refresh_token(Some(1_700_000_500)), GOLDEN_REFRESH_TOKEN_V2);
 }
@@ -282,12 +310,13 @@ fn version_1_grants_decode_to_the_embedded_login() {
 
 /// Versions a grant record never had are corrupt; every truncation and single-byte flip of a
 /// version-1 record is corrupt or a record that passes its checks.
-fn v1_garbage_is_corrupt<T>(key: &[u8], v1: &[u8], v2: &[u8])
+fn v1_garbage_is_corrupt<T>(key: &[u8], goldens: &[&[u8]])
 where
     T: crate::state::Stored + std::fmt::Debug,
 {
-    for version in [0, 3, 0xff] {
-        for golden in [v1, v2] {
+    let next = u8::try_from(goldens.len() + 1).unwrap();
+    for version in [0, next, 0xff] {
+        for golden in goldens {
             let mut bytes = golden.to_vec();
             bytes[0] = version;
             let detail = match decode::<T>(key, &bytes) {
@@ -297,16 +326,26 @@ where
             assert!(detail.contains("unknown format version"), "{version}: {detail}");
         }
     }
-    assert_damage_is_caught::<T>(key, v1);
+    assert_damage_is_caught::<T>(key, goldens[0]);
 }
+
+/// The version-3 bytes of `stored_code(true)` for an API; see [`super::GOLDEN_TENANT_V1`].
+const GOLDEN_CODE_V3: &str = "0368747470733a2f2f6170702e6578616d706c652e636f6d2f636245394d656c686f61324f77764672454d544a677543\
+48616f654b3174385552576275474a537374772d634d4141414141414141414141414141414141414141414100707764\
+ffffffffff68747470733a2f2f6f72646572732e6578616d706c652f6170690000010000000000000061636d65ffffff\
+ff776562ffffffffff9a00000068ffffff010000006f70656e6964ffff010000006e31ffffffffffff01000000000000\
+00ab0000005affffff960000007dffffff736964fffffffffff6f053650000000000000000000000000000000070ffff\
+ff010000000000000000f15365000000003cf1536500000000010000009a00000058ffffff00000000";
 
 #[test]
 fn grant_garbage_and_unknown_versions_are_corrupt() {
-    v1_garbage_is_corrupt::<StoredCode>(CODE_KEY, &unhex(GOLDEN_CODE_V1), &unhex(GOLDEN_CODE_V2));
-    v1_garbage_is_corrupt::<Session>(CODE_KEY, &unhex(GOLDEN_SESSION_V1), &unhex(GOLDEN_SESSION_V2));
+    // Codes have three versions (1 and 2 share one archive layout: the version byte tells
+    // them apart).
+    let codes = [unhex(GOLDEN_CODE_V1), unhex(GOLDEN_CODE_V2), unhex(GOLDEN_CODE_V3)];
+    v1_garbage_is_corrupt::<StoredCode>(CODE_KEY, &[&codes[0], &codes[1], &codes[2]]);
+    v1_garbage_is_corrupt::<Session>(CODE_KEY, &[&unhex(GOLDEN_SESSION_V1), &unhex(GOLDEN_SESSION_V2)]);
     v1_garbage_is_corrupt::<RefreshToken>(
         CODE_KEY,
-        &unhex(GOLDEN_REFRESH_TOKEN_V1),
-        &unhex(GOLDEN_REFRESH_TOKEN_V2),
+        &[&unhex(GOLDEN_REFRESH_TOKEN_V1), &unhex(GOLDEN_REFRESH_TOKEN_V2)],
     );
 }
