@@ -127,6 +127,19 @@ impl Tenant {
         super::api::validate_resources(&self.apis, &self.identity_validators)
     }
 
+    /// The ids of the APIs named (by id or identifier) in `names`, each once, in the order
+    /// named; an error names the first that is no API of this tenant.
+    pub fn api_ids(&self, names: &[String]) -> Result<Vec<String>, String> {
+        let mut ids: Vec<String> = Vec::with_capacity(names.len());
+        for name in names {
+            let api = self.api(name).ok_or_else(|| format!("no API `{name}` in this tenant"))?;
+            if !ids.contains(&api.id) {
+                ids.push(api.id.clone());
+            }
+        }
+        Ok(ids)
+    }
+
     /// The API with this id or identifier.
     pub fn api(&self, id_or_identifier: &str) -> Option<&Api> {
         self.apis.iter().find(|a| a.id == id_or_identifier || a.identifier == id_or_identifier)

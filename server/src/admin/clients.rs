@@ -266,7 +266,10 @@ fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), 
         client.pkce_plain_allowed = allow;
     }
     if let Some(apis) = m.apis {
-        client.apis = apis.map(|names| api_ids(tenant, &names)).transpose()?;
+        client.apis = apis
+            .map(|names| tenant.api_ids(&names))
+            .transpose()
+            .map_err(|e| invalid(format!("apis: {e}")))?;
     }
     if let Some(limit) = m.token_rate_limit {
         if let Some(own) = &limit {
@@ -293,18 +296,6 @@ fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), 
         return Err(invalid("a public client (token_endpoint_auth_method none) cannot use password"));
     }
     Ok(())
-}
-
-/// The ids of the tenant's APIs named (by id or identifier) in `names`, each once.
-fn api_ids(tenant: &Tenant, names: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut ids: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        let api = tenant.api(name).ok_or_else(|| invalid(format!("apis: no API `{name}` in this tenant")))?;
-        if !ids.contains(&api.id) {
-            ids.push(api.id.clone());
-        }
-    }
-    Ok(ids)
 }
 
 /// Registers a client.

@@ -103,18 +103,6 @@ fn headers_of(map: std::collections::BTreeMap<String, String>) -> Vec<ValidatorH
     map.into_iter().map(|(name, value)| ValidatorHeader { name, value }).collect()
 }
 
-/// The ids of the tenant's APIs named (by id or identifier) in `names`, each once.
-fn api_ids(tenant: &Tenant, names: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut ids: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        let api = tenant.api(name).ok_or_else(|| ApiError::BadRequest(format!("apis: no API `{name}`")))?;
-        if !ids.contains(&api.id) {
-            ids.push(api.id.clone());
-        }
-    }
-    Ok(ids)
-}
-
 fn index_of(tenant: &Tenant, id: &str) -> Result<usize, ApiError> {
     tenant.identity_validators.iter().position(|v| v.id == id).ok_or(ApiError::NotFound("identity validator"))
 }
@@ -141,7 +129,7 @@ pub async fn create(app: &App, tenant: &str, body: ValidatorCreateBody) -> Resul
         url: body.url,
         timeout_ms: body.timeout_ms.unwrap_or(DEFAULT_VALIDATOR_TIMEOUT_MS),
         headers: headers_of(body.headers),
-        apis: api_ids(&t, &body.apis)?,
+        apis: t.api_ids(&body.apis).map_err(|e| ApiError::BadRequest(format!("apis: {e}")))?,
         created_at,
     };
     validate_validator(&v).map_err(ApiError::BadRequest)?;
@@ -182,7 +170,12 @@ pub async fn get(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError> {
 pub async fn patch(app: &App, tenant: &str, id: &str, body: ValidatorPatchBody) -> Result<Resp, ApiError> {
     let mut t = (*tenant_or_404(app, tenant).await?).clone();
     let i = index_of(&t, id)?;
-    let apis = body.apis.as_deref().map(|names| api_ids(&t, names)).transpose()?;
+    let apis = body
+        .apis
+        .as_deref()
+        .map(|names| t.api_ids(names))
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(format!("apis: {e}")))?;
     let v = &mut t.identity_validators[i];
     if let Some(name) = body.name {
         v.name = name;
