@@ -8,11 +8,13 @@
 # a dump, and the total divided by N. Then, on the last server, SCRAPES scrapes of /metrics
 # between two dumps. Prints `scenario instructions_per_request` and `scrape instructions bytes`.
 # PERMISSIONS=N (default 0): both clients hold a role granting N permissions, so their tokens
-# carry them.
+# carry them. QUOTA=1: both clients have a token_rate_limit they never reach, so the quota
+# check is counted without refusals.
 set -euo pipefail
 BIN=$1 LOAD=$2; shift 2
 SCENARIOS=${*:-cc_jwt cc_opaque introspect}
-N=${N:-2000} SCRAPES=${SCRAPES:-20} PERMISSIONS=${PERMISSIONS:-0}
+N=${N:-2000} SCRAPES=${SCRAPES:-20} PERMISSIONS=${PERMISSIONS:-0} QUOTA=${QUOTA:-0}
+LIMIT=; [ "$QUOTA" = 1 ] && LIMIT=',"token_rate_limit":{"per_second":1000000,"burst":1000000}'
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tessera-cg.XXXXXX")
 KEY=cg-admin-key-0123456789abcdefghijklmnopqr
 PID=
@@ -28,7 +30,7 @@ start() {
   A="Authorization: Bearer $KEY"; J='Content-Type: application/json'
   curl -fs -XPUT -H "$A" -H "$J" "$B/api/v1/tenants/default/settings" -d '{"access_token_alg":"ES256"}' >/dev/null
   client() { curl -fs -XPOST -H "$A" -H "$J" "$B/api/v1/tenants/default/clients" \
-    -d "{\"grant_types\":[\"client_credentials\"],\"scope\":\"api:read\",\"access_token_format\":\"$1\"}"; }
+    -d "{\"grant_types\":[\"client_credentials\"],\"scope\":\"api:read\",\"access_token_format\":\"$1\"$LIMIT}"; }
   C=$(client jwt); O=$(client opaque)
   if [ "$PERMISSIONS" -gt 0 ]; then
     perms=$(seq 1 "$PERMISSIONS" | awk '{printf "%s\"orders:permission:%03d\"", (NR>1?",":""), $1}')
