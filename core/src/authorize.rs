@@ -304,8 +304,13 @@ pub fn validate(form: &Form<'_>, client: Option<&Client>) -> Result<Authorizatio
 /// echoed: no single value was received.
 pub fn repeated_parameter(form: &Form<'_>, client: Option<&Client>, repeated: &[String]) -> AuthorizeError {
     let name = repeated.first().map_or("", String::as_str);
-    let description = crate::form::repeated_description(name);
-    let error = OAuthError::new(Reason::RepeatedParameter, description);
+    let error = if repeated.iter().any(|r| r == "resource") {
+        // RFC 8707 2 allows several resources; Tessera issues a token for one API at a time
+        // and says so in the RFC's own terms, as the token endpoint does.
+        OAuthError::new(Reason::MalformedResource, "one resource per request")
+    } else {
+        OAuthError::new(Reason::RepeatedParameter, crate::form::repeated_description(name))
+    };
     if repeated.iter().any(|r| r == "client_id" || r == "redirect_uri") {
         return AuthorizeError::Fatal(error);
     }

@@ -260,4 +260,10 @@ async fn a_resource_named_at_authorize_is_the_codes_audience() {
         let p = common::redirect_params(&reply, REDIRECT, what);
         assert_eq!(p.get("error").map(String::as_str), Some(error), "{what}: {p:?}");
     }
+    // Two resources: one API per token, said in RFC 8707's terms.
+    let mut params = common::code_request(&client.id, REDIRECT, &[("scope", "openid"), ("resource", ORDERS)]);
+    params.push(("resource", "urn:example:billing"));
+    let reply = browser.authorize(&params).await;
+    let p = common::redirect_params(&reply, REDIRECT, "two resources");
+    assert_eq!(p.get("error").map(String::as_str), Some("invalid_target"), "{p:?}");
 }
