@@ -1,14 +1,30 @@
 //! Frozen layouts of records written in older format versions, read-only, and their
 //! conversion to the current model. Never edit one: its fields, their order and their types are
 //! the archived layout of records already on disk (the golden bytes in the tests pin them).
+//!
+//! Each layout converts only to the next version's (`TenantV1` to `TenantV2`, ... the newest
+//! frozen one, in `legacy_resources`, to the model), saying just what that version added; a
+//! record of any older version reaches the model along the chain ([`upgrade`]). So a new
+//! version adds one conversion, and touches none of the older ones.
 
 use tessera_core::model::{
-    AccessTokenFormat, Address, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, Session,
-    SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
+    AccessTokenFormat, Address, Authentication, DEFAULT_AUDIT_RETENTION_DAYS, GrantType, RefreshToken,
+    Session, SigningAlg, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
 };
 use tessera_core::pkce::CodeChallenge;
 
-use super::StoredCode;
+use super::legacy_resources::{ClientV3, CodeV2, OpaqueTokenV2, StoredCodeV2, TenantSettingsV5, TenantV5};
+
+/// Brings a record of an older layout to the model through each later version's layout:
+/// `upgrade!(v2, TenantV3, TenantV4, TenantV5, Tenant)` turns a `TenantV2` into a `Tenant`.
+macro_rules! upgrade {
+    ($value:expr, $($next:ty),+) => {{
+        let value = $value;
+        $(let value: $next = value.into();)+
+        value
+    }};
+}
+pub(super) use upgrade;
 
 /// [`Tenant`] as format version 1 laid it out, before the per-tenant session lifetime and
 /// refresh reuse grace: read-only, to decode version-1 tenant records. Frozen, like
@@ -32,9 +48,8 @@ pub(super) struct TenantSettingsV1 {
     pub(super) code_ttl_secs: u32,
 }
 
-impl From<TenantV1> for Tenant {
-    /// A tenant stored before the two end-user lifetimes were settings uses the server's flags
-    /// (and, like a version-2 tenant, the default password policy).
+impl From<TenantV1> for TenantV2 {
+    /// A tenant stored before the two end-user lifetimes were settings uses the server's flags.
     fn from(v1: TenantV1) -> Self {
         let s = v1.settings;
         TenantV2 {
@@ -51,7 +66,6 @@ impl From<TenantV1> for Tenant {
             },
             created_at: v1.created_at,
         }
-        .into()
     }
 }
 
@@ -78,16 +92,17 @@ pub(super) struct TenantSettingsV2 {
     pub(super) refresh_reuse_grace_secs: Option<u32>,
 }
 
-impl From<TenantV2> for Tenant {
+impl From<TenantV2> for TenantV3 {
     /// A tenant stored before passwords had a per-tenant policy gets the default one, which is
     /// the rule every tenant had then (8 characters) plus the common-password list; and no
     /// self-service registration, which did not exist.
     fn from(v2: TenantV2) -> Self {
         let s = v2.settings;
-        Tenant {
+        let defaults = TenantSettings::default();
+        TenantV3 {
             id: v2.id,
             display_name: v2.display_name,
-            settings: TenantSettings {
+            settings: TenantSettingsV3 {
                 access_token_alg: s.access_token_alg,
                 access_token_ttl_secs: s.access_token_ttl_secs,
                 id_token_ttl_secs: s.id_token_ttl_secs,
@@ -95,11 +110,11 @@ impl From<TenantV2> for Tenant {
                 code_ttl_secs: s.code_ttl_secs,
                 session_ttl_secs: s.session_ttl_secs,
                 refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
-                ..TenantSettings::default()
+                password_min_length: defaults.password_min_length,
+                password_reject_common: defaults.password_reject_common,
+                self_service_registration: defaults.self_service_registration,
             },
             created_at: v2.created_at,
-            apis: Vec::new(),
-            identity_validators: Vec::new(),
         }
     }
 }
@@ -129,30 +144,27 @@ pub(super) struct TenantSettingsV3 {
     pub(super) self_service_registration: bool,
 }
 
-impl From<TenantV3> for Tenant {
+impl From<TenantV3> for TenantV4 {
     /// A tenant stored before audit events had a retention keeps them for the default.
     fn from(v3: TenantV3) -> Self {
         let s = v3.settings;
-        Tenant {
+        TenantV4 {
             id: v3.id,
             display_name: v3.display_name,
-            settings: TenantSettings {
+            settings: TenantSettingsV4 {
                 access_token_alg: s.access_token_alg,
                 access_token_ttl_secs: s.access_token_ttl_secs,
                 id_token_ttl_secs: s.id_token_ttl_secs,
                 refresh_token_ttl_secs: s.refresh_token_ttl_secs,
                 code_ttl_secs: s.code_ttl_secs,
+                audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
                 session_ttl_secs: s.session_ttl_secs,
                 refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
-                token_rate_limit: None,
-                ..TenantSettings::default()
             },
             created_at: v3.created_at,
-            apis: Vec::new(),
-            identity_validators: Vec::new(),
         }
     }
 }
@@ -183,15 +195,15 @@ pub(super) struct TenantSettingsV4 {
     pub(super) self_service_registration: bool,
 }
 
-impl From<TenantV4> for Tenant {
+impl From<TenantV4> for TenantV5 {
     /// A tenant stored before scope rules has none: every scope is for anyone the client's
     /// registration allows.
     fn from(v4: TenantV4) -> Self {
         let s = v4.settings;
-        Tenant {
+        TenantV5 {
             id: v4.id,
             display_name: v4.display_name,
-            settings: TenantSettings {
+            settings: TenantSettingsV5 {
                 access_token_alg: s.access_token_alg,
                 scope_permissions: Vec::new(),
                 access_token_ttl_secs: s.access_token_ttl_secs,
@@ -204,12 +216,8 @@ impl From<TenantV4> for Tenant {
                 password_min_length: s.password_min_length,
                 password_reject_common: s.password_reject_common,
                 self_service_registration: s.self_service_registration,
-                local_directory_position: None,
-                token_rate_limit: None,
             },
             created_at: v4.created_at,
-            apis: Vec::new(),
-            identity_validators: Vec::new(),
         }
     }
 }
@@ -238,10 +246,10 @@ pub(super) struct ClientV1 {
     pub(super) created_at: UnixSecs,
 }
 
-impl From<ClientV1> for Client {
+impl From<ClientV1> for ClientV2 {
     /// A client registered before the `plain` PKCE opt-in existed did not opt in.
     fn from(v1: ClientV1) -> Self {
-        Client {
+        ClientV2 {
             tenant: v1.tenant,
             client_id: v1.client_id,
             client_name: v1.client_name,
@@ -257,9 +265,6 @@ impl From<ClientV1> for Client {
             first_party: v1.first_party,
             created_at: v1.created_at,
             pkce_plain_allowed: false,
-            grants_valid_from: 0,
-            apis: None,
-            token_rate_limit: None,
         }
     }
 }
@@ -285,10 +290,10 @@ pub(super) struct ClientV2 {
     pub(super) pkce_plain_allowed: bool,
 }
 
-impl From<ClientV2> for Client {
+impl From<ClientV2> for ClientV3 {
     /// A client stored before the operator could revoke everything of it has nothing cut off.
     fn from(v2: ClientV2) -> Self {
-        Client {
+        ClientV3 {
             tenant: v2.tenant,
             client_id: v2.client_id,
             client_name: v2.client_name,
@@ -305,8 +310,6 @@ impl From<ClientV2> for Client {
             created_at: v2.created_at,
             pkce_plain_allowed: v2.pkce_plain_allowed,
             grants_valid_from: 0,
-            apis: None,
-            token_rate_limit: None,
         }
     }
 }
@@ -413,13 +416,13 @@ pub(super) struct CodeV1 {
     pub(super) expires_at: UnixSecs,
 }
 
-impl From<StoredCodeV1> for StoredCode {
+impl From<StoredCodeV1> for StoredCodeV2 {
     /// The same code, used or not: only the layout changed.
     fn from(v1: StoredCodeV1) -> Self {
         let c = v1.code;
-        StoredCode {
+        StoredCodeV2 {
             used: v1.used,
-            code: Code {
+            code: CodeV2 {
                 tenant: c.tenant,
                 client_id: c.client_id,
                 redirect_uri: c.redirect_uri,
@@ -436,7 +439,6 @@ impl From<StoredCodeV1> for StoredCode {
                 },
                 issued_at: c.issued_at,
                 expires_at: c.expires_at,
-                resource: None,
             },
         }
     }
@@ -521,10 +523,10 @@ pub(super) struct OpaqueTokenV1 {
     pub(super) exp: UnixSecs,
 }
 
-impl From<OpaqueTokenV1> for OpaqueToken {
+impl From<OpaqueTokenV1> for OpaqueTokenV2 {
     /// A token issued before roles existed carries none.
     fn from(v1: OpaqueTokenV1) -> Self {
-        OpaqueToken {
+        OpaqueTokenV2 {
             tenant: v1.tenant,
             client_id: v1.client_id,
             sub: v1.sub,
@@ -534,9 +536,6 @@ impl From<OpaqueTokenV1> for OpaqueToken {
             exp: v1.exp,
             roles: Vec::new(),
             permissions: Vec::new(),
-            aud: None,
-            extra_info: None,
-            validator: None,
         }
     }
 }

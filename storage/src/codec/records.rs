@@ -13,7 +13,7 @@ use tessera_core::model::{
 
 use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
-    TenantV4, UserV1,
+    TenantV4, UserV1, upgrade,
 };
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
@@ -31,6 +31,16 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// The frozen layout `Old` archived in `archive`.
+fn decode_as<Old>(archive: &AlignedVec<16>) -> Result<Old, String>
+where
+    Old: rkyv::Archive,
+    Old::Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
+        + rkyv::Deserialize<Old, Strategy<Pool, rancor::Error>>,
+{
+    rkyv::from_bytes::<Old, rancor::Error>(archive).map_err(|e| e.to_string())
 }
 
 /// Decodes a record written in format version 1 through its frozen layout `Old`, for the types
@@ -67,29 +77,17 @@ impl Record for Tenant {
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        match version {
-            FORMAT_V5 => Some(
-                rkyv::from_bytes::<TenantV5, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            FORMAT_V4 => Some(
-                rkyv::from_bytes::<TenantV4, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            FORMAT_V3 => Some(
-                rkyv::from_bytes::<TenantV3, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            FORMAT_V2 => Some(
-                rkyv::from_bytes::<TenantV2, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            _ => decode_v1::<TenantV1, _>(version, archive),
-        }
+        Some(match version {
+            FORMAT_V5 => decode_as::<TenantV5>(archive).map(Tenant::from),
+            FORMAT_V4 => decode_as::<TenantV4>(archive).map(|v| upgrade!(v, TenantV5, Tenant)),
+            FORMAT_V3 => decode_as::<TenantV3>(archive).map(|v| upgrade!(v, TenantV4, TenantV5, Tenant)),
+            FORMAT_V2 => {
+                decode_as::<TenantV2>(archive).map(|v| upgrade!(v, TenantV3, TenantV4, TenantV5, Tenant))
+            }
+            FORMAT_V1 => decode_as::<TenantV1>(archive)
+                .map(|v| upgrade!(v, TenantV2, TenantV3, TenantV4, TenantV5, Tenant)),
+            _ => return None,
+        })
     }
 }
 
@@ -110,19 +108,12 @@ impl Record for Client {
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        match version {
-            FORMAT_V3 => Some(
-                rkyv::from_bytes::<ClientV3, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            FORMAT_V2 => Some(
-                rkyv::from_bytes::<ClientV2, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            _ => decode_v1::<ClientV1, _>(version, archive),
-        }
+        Some(match version {
+            FORMAT_V3 => decode_as::<ClientV3>(archive).map(Client::from),
+            FORMAT_V2 => decode_as::<ClientV2>(archive).map(|v| upgrade!(v, ClientV3, Client)),
+            FORMAT_V1 => decode_as::<ClientV1>(archive).map(|v| upgrade!(v, ClientV2, ClientV3, Client)),
+            _ => return None,
+        })
     }
 }
 
@@ -171,14 +162,11 @@ impl Record for OpaqueToken {
     const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        match version {
-            FORMAT_V2 => Some(
-                rkyv::from_bytes::<OpaqueTokenV2, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            _ => decode_v1::<OpaqueTokenV1, _>(version, archive),
-        }
+        Some(match version {
+            FORMAT_V2 => decode_as::<OpaqueTokenV2>(archive).map(OpaqueToken::from),
+            FORMAT_V1 => decode_as::<OpaqueTokenV1>(archive).map(|v| upgrade!(v, OpaqueTokenV2, OpaqueToken)),
+            _ => return None,
+        })
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
@@ -231,14 +219,11 @@ impl Record for StoredCode {
     const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        match version {
-            FORMAT_V2 => Some(
-                rkyv::from_bytes::<StoredCodeV2, rancor::Error>(archive)
-                    .map(Into::into)
-                    .map_err(|e| e.to_string()),
-            ),
-            _ => decode_v1::<StoredCodeV1, _>(version, archive),
-        }
+        Some(match version {
+            FORMAT_V2 => decode_as::<StoredCodeV2>(archive).map(StoredCode::from),
+            FORMAT_V1 => decode_as::<StoredCodeV1>(archive).map(|v| upgrade!(v, StoredCodeV2, StoredCode)),
+            _ => return None,
+        })
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
