@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::model::{
     AccessTokenFormat, Client, GrantType, NEW_ID_RULE, RateLimitOverride, SigningAlg, Tenant,
-    TokenEndpointAuthMethod, is_valid_new_id,
+    TokenEndpointAuthMethod, is_valid_new_id, is_valid_resource,
 };
 use tessera_core::{registration, scope, secret};
 use utoipa::ToSchema;
@@ -26,8 +26,6 @@ use crate::util::now;
 
 /// Most redirect URIs (and post-logout redirect URIs) a client may register.
 const MAX_URIS: usize = 32;
-/// Longest URI accepted.
-const MAX_URI_BYTES: usize = 2048;
 
 /// Client metadata as sent to create or change a client (RFC 7591 2, with Tessera's
 /// extensions). Every field is optional in a PATCH; in a POST `grant_types` is required.
@@ -188,26 +186,20 @@ fn check_uris(field: &str, uris: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// RFC 6749 3.1.2: an absolute URI without a fragment. Schemes that run code in a browser are
-/// refused, and `http`/`https` URIs must name a host.
+/// RFC 6749 3.1.2: an absolute URI without a fragment (`is_valid_resource`, the grammar an
+/// API identifier keeps too). Schemes that run code in a browser are refused, and
+/// `http`/`https` URIs must name a host.
 fn is_acceptable_redirect_uri(uri: &str) -> bool {
     let Some((scheme, rest)) = uri.split_once(':') else { return false };
-    let scheme_ok = !scheme.is_empty()
-        && scheme.as_bytes()[0].is_ascii_alphabetic()
-        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
     let scheme = scheme.to_ascii_lowercase();
     let needs_host = scheme == "http" || scheme == "https";
     let host_ok = !needs_host
         || rest
             .strip_prefix("//")
             .is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.starts_with('?'));
-    scheme_ok
+    is_valid_resource(uri)
         && host_ok
-        && !rest.is_empty()
         && !matches!(scheme.as_str(), "javascript" | "data" | "vbscript" | "file")
-        && !uri.contains('#')
-        && uri.len() <= MAX_URI_BYTES
-        && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Applies metadata to a client (all fields for a new one, the given ones for a change) and
