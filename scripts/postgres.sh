@@ -6,6 +6,9 @@
 #   eval "$(scripts/postgres.sh start)"   # sets TESSERA_TEST_POSTGRES_URL, TESSERA_TEST_POSTGRES_DIR
 #   scripts/postgres.sh stop "$TESSERA_TEST_POSTGRES_DIR"
 #
+# `pause DIR` stops the server and keeps its data; `resume DIR` starts it again on the same
+# port (a test of surviving a database restart).
+#
 # `stop` stops the cluster and removes the directory. initdb refuses to run as root, so as root
 # the cluster runs as the `postgres` user (the Debian package creates it), which owns the
 # directory. Durability is switched off (fsync=off): the data is thrown away.
@@ -41,6 +44,23 @@ free_port() {
   exit 1
 }
 
+# Starts the cluster in $2 on the port saved in it.
+run_server() {
+  local bin=$1 dir=$2 port
+  port=$(cat "$dir/port")
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >&2
+}
+
+pause() {
+  as_owner "$(bindir)/pg_ctl" -D "$1/data" -m fast -w stop >&2
+}
+
+resume() {
+  run_server "$(bindir)" "$1"
+}
+
 start() {
   local bin dir port
   bin=$(bindir)
@@ -53,9 +73,8 @@ start() {
     exit 1
   }
   port=$(free_port)
-  if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >&2; then
+  echo "$port" >"$dir/port"
+  if ! run_server "$bin" "$dir"; then
     cat "$dir/server.log" >&2 || true
     rm -rf "$dir"
     exit 1
@@ -78,8 +97,10 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop "${2:-}" ;;
+  pause) pause "${2:?usage: $0 pause DIR}" ;;
+  resume) resume "${2:?usage: $0 resume DIR}" ;;
   *)
-    echo "usage: $0 start | stop DIR" >&2
+    echo "usage: $0 start | stop DIR | pause DIR | resume DIR" >&2
     exit 2
     ;;
 esac

@@ -95,6 +95,10 @@ pub enum StoreError {
     /// An I/O error from the backend.
     #[error("storage I/O: {0}")]
     Io(String),
+    /// The backend cannot be reached for now (a database server lost or restarting): nothing
+    /// was done, and the same request may succeed once it is back.
+    #[error("the store is unreachable: {0}")]
+    Unreachable(String),
     /// The write would break a uniqueness rule (a username or e-mail address already taken, a
     /// created id that exists) or a condition no longer holds (the tenant is gone, the current
     /// key is not the one expected); nothing was written.

@@ -133,12 +133,14 @@ fn usable_key(key: &str, source: &str) -> Result<[u8; 32], BootstrapError> {
     Ok(secret::digest(key))
 }
 
-/// Creates `default` on the first start, then loads every tenant's keys.
+/// Creates `default` on the first start of an empty store, then loads every tenant's keys. A
+/// node joining a shared store that already has tenants creates nothing: an operator may have
+/// deleted `default` there on purpose.
 pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
     let setup = |e: ApiError| BootstrapError::Setup(e.to_string());
     let marker = data_dir.join(INITIALIZED_MARKER);
     if !marker.exists() {
-        if app.store.tenant("default").await.map_err(|e| BootstrapError::Setup(e.to_string()))?.is_none() {
+        if app.store.tenants().await.map_err(|e| BootstrapError::Setup(e.to_string()))?.is_empty() {
             let tenant = Tenant::new("default".into(), "Default".into(), TenantSettings::default(), now());
             match app.store.create_tenant(&tenant).await {
                 // Another node sharing the store created it first: theirs stands.

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::http::conn::ConnSettings;
 use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, MAX_LOGIN_LOCKOUT_SECS, Policy};
+use crate::store_choice::StoreChoice;
 
 /// The `tessera` command line.
 #[derive(Debug, Parser)]
@@ -41,7 +42,7 @@ pub enum SignerKind {
 /// `tessera serve` flags. Each also reads its environment variable.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, listen, public_url, signer, pkcs11_module,
+    /// A TOML file with any of: data_dir, store, listen, public_url, signer, pkcs11_module,
     /// pkcs11_token_label, session_ttl_secs, refresh_reuse_grace_secs,
     /// login_attempts_per_user_per_minute, login_attempts_per_ip_per_minute, login_lockout_secs,
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
@@ -50,9 +51,13 @@ pub struct ServeArgs {
     /// validator_circuit_open_secs.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Where the store lives.
+    /// Where the node's own files live (the embedded store, the generated admin and page keys).
     #[arg(long, env = "TESSERA_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The store: `fjall` (embedded, in the data dir; the default) or a
+    /// `postgres://user:password@host:port/database` URL that several nodes share.
+    #[arg(long, env = "TESSERA_STORE")]
+    pub store: Option<String>,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "TESSERA_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -135,6 +140,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    store: Option<String>,
     listen: Option<SocketAddr>,
     public_url: Option<String>,
     signer: Option<SignerKind>,
@@ -174,6 +180,8 @@ pub struct Pkcs11Settings {
 pub struct Config {
     /// Data directory.
     pub data_dir: PathBuf,
+    /// The store.
+    pub store: StoreChoice,
     /// Listen address.
     pub listen: SocketAddr,
     /// Public URL, when set; otherwise `http://{bound address}`.
@@ -357,7 +365,12 @@ impl Config {
         if connections.max_connections == Some(0) || connections.max_connections_per_address == 0 {
             return Err(ConfigError::Invalid("connection limits must be at least 1".into()));
         }
+        let store = match args.store.or(file.store) {
+            None => StoreChoice::Fjall,
+            Some(value) => StoreChoice::parse(&value).map_err(ConfigError::Invalid)?,
+        };
         Ok(Self {
+            store,
             policy,
             connections,
             metrics_listen: args.metrics_listen.or(file.metrics_listen),

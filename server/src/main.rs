@@ -24,6 +24,7 @@ mod password;
 mod policy;
 mod resolved;
 mod router;
+mod store_choice;
 mod token_limits;
 mod tokens;
 mod util;
@@ -35,9 +36,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tessera_core::signer::Signer;
-use tessera_core::store::Store;
 use tessera_signer::{Pkcs11Config, Pkcs11Pin, Pkcs11Signer, SoftwareSigner};
-use tessera_storage::{FjallStore, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -76,7 +75,11 @@ fn main() -> ExitCode {
 fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&config.data_dir)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let store = Arc::new(FjallStore::open(&config.data_dir.join("store"), StoreOptions::default())?);
+    if config.store.is_shared() && config.admin_key.is_none() {
+        // A key generated here would be this node's alone: the nodes must answer as one.
+        return Err("a store that several nodes share needs TESSERA_ADMIN_KEY, the same on every node".into());
+    }
+    let opened = store_choice::OpenStore::open(&config.store, &config.data_dir)?;
     let signer: Arc<dyn Signer> = match &config.pkcs11 {
         None => Arc::new(SoftwareSigner::new()),
         Some(p) => Arc::new(Pkcs11Signer::new(Pkcs11Config::new(
@@ -87,7 +90,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
     let page_key = web::PageKey::new(&bootstrap::page_key(&config.data_dir)?);
-    let dyn_store: Arc<dyn Store> = store.clone();
+    let dyn_store = opened.store.clone();
     let shards = actors::Shards::start(threads, Arc::new(dyn_store.clone()), actors::DEFAULT_HOT_TOKENS)?;
     let arbiters = shards.arbiters().to_vec();
     // Bound here, before any runtime: every arbiter accepts from its own clone of the socket.
@@ -110,7 +113,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     app.body_read_timeout = config.connections.body_read_timeout;
     app.metrics_on_main = metrics_listener.is_none();
     app.connection_gate = Some(connections.gate.clone());
-    app.fjall = Some(store.clone());
+    app.fjall = opened.fjall.clone();
     let app = Arc::new(app);
     // Before anything fills the caches: what changes from here on is heard.
     let follower = feed::follow(&app);
@@ -166,7 +169,9 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
     drop(runtime);
-    store.close()?;
+    // Every reference the server held is gone with its threads; the store closes last.
+    drop(app);
+    opened.close()?;
     Ok(())
 }
 

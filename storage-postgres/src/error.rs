@@ -1,6 +1,7 @@
 //! The backend's own errors ([`PgError`]) and their mapping to the store contract's
 //! [`StoreError`]: what the database refused for a uniqueness rule is a conflict, a lost or
-//! unreachable database is I/O, a pool that is shut is a closed store.
+//! unreachable database is `Unreachable` (503 and retry, not a server error), any other
+//! database error is I/O, a pool that is shut is a closed store.
 
 use deadpool_postgres::PoolError;
 use tessera_core::store::StoreError;
@@ -45,6 +46,9 @@ impl From<PgError> for StoreError {
 /// written. A serialization failure or deadlock aborted the transaction, so nothing was
 /// written either; the caller may retry, as after any conflict.
 fn from_db(err: &tokio_postgres::Error) -> StoreError {
+    if is_unreachable(err) {
+        return StoreError::Unreachable(format!("database: {err}"));
+    }
     match err.code() {
         Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
             StoreError::Conflict(format!("taken: {}", err.as_db_error().map_or("", |e| e.message())))
@@ -55,6 +59,24 @@ fn from_db(err: &tokio_postgres::Error) -> StoreError {
             StoreError::Conflict(format!("concurrent write: {err}"))
         }
         _ => StoreError::Io(format!("database: {err}")),
+    }
+}
+
+/// Whether `err` says the database is out of reach rather than that it refused the statement:
+/// a connection that broke or could not be made (no SQLSTATE), or the server saying so itself
+/// (class 08, connection exception; 57P01–57P03, shutting down, crashed, starting up). A write
+/// failing so is not acknowledged; if the connection broke after its COMMIT was sent, the
+/// commit may still have happened, which the answer (503, retry) leaves open, as a lost
+/// response would.
+fn is_unreachable(err: &tokio_postgres::Error) -> bool {
+    match err.code() {
+        None => err.is_closed() || err.as_db_error().is_none(),
+        Some(code) => {
+            code.code().starts_with("08")
+                || *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+        }
     }
 }
 

@@ -158,14 +158,23 @@ impl PgStore {
         Box::pin(async move { running.await.unwrap_or(Err(StoreError::Closed)) })
     }
 
-    /// Runs a read.
+    /// Runs a read, as a task on the store's runtime like a write. Pooled connections are
+    /// driven by the runtime that made them: made on the store's own, they outlive whichever
+    /// thread asked first (a server's request threads stop before its store closes), and no
+    /// query waits on a busy request thread to be polled.
     pub(crate) fn read<T, F, Fut>(&self, op: F) -> Read<T>
     where
+        T: Send + 'static,
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = Result<T, PgError>> + Send + 'static,
     {
-        let answer = op(Arc::clone(&self.inner));
-        Read::pending(async move { answer.await.map_err(StoreError::from) })
+        let running = self.inner.runtime.spawn(op(Arc::clone(&self.inner)));
+        Read::pending(async move {
+            match running.await {
+                Ok(answer) => answer.map_err(StoreError::from),
+                Err(_) => Err(StoreError::Closed),
+            }
+        })
     }
 }
 

@@ -276,8 +276,8 @@ impl From<SignError> for ApiError {
 /// What a store failure means, on every surface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreFailure {
-    /// The store refuses work for now (poisoned after a failed fsync, closed, overloaded):
-    /// 503, retry later.
+    /// The store refuses work for now (poisoned after a failed fsync, closed, overloaded, its
+    /// database unreachable): 503, retry later.
     Unavailable,
     /// A uniqueness rule refused the write: the caller's to fix where the caller chose the
     /// value (the admin API: 409); a bug anywhere else.
@@ -290,7 +290,9 @@ impl StoreFailure {
     /// The one reading of a [`StoreError`].
     pub fn of(err: &StoreError) -> Self {
         match err {
-            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) => Self::Unavailable,
+            StoreError::Poisoned | StoreError::Closed | StoreError::Busy(_) | StoreError::Unreachable(_) => {
+                Self::Unavailable
+            }
             StoreError::Conflict(_) => Self::Conflict,
             _ => Self::Internal,
         }
@@ -432,6 +434,7 @@ mod tests {
             StoreError::Closed,
             StoreError::Corrupt { key: "k".into(), detail: "d".into() },
             StoreError::Io("disk".into()),
+            StoreError::Unreachable("database".into()),
             StoreError::Conflict("username taken".into()),
         ]
     }
@@ -450,7 +453,7 @@ mod tests {
         const INTERNAL: StatusCode = StatusCode::INTERNAL_SERVER_ERROR;
         for err in every_store_error() {
             let expected = match err {
-                StoreError::Poisoned | StoreError::Busy(_) | StoreError::Closed => {
+                StoreError::Poisoned | StoreError::Busy(_) | StoreError::Closed | StoreError::Unreachable(_) => {
                     (UNAVAILABLE, UNAVAILABLE, UNAVAILABLE)
                 }
                 // Only the admin API writes records with a uniqueness rule: elsewhere a bug.

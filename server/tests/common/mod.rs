@@ -23,6 +23,8 @@
 //!   `consent`, `sign_in`, `code`, `pkce_code`, `tokens`); the page and redirect
 //!   checks ([`expect_page`], [`redirect_params`]); and, for a code-flow [`Client`], the steps
 //!   after the login (`exchange`, `refresh`, `userinfo`, `verify_id_token`).
+//! - `cluster.rs`: several nodes on one PostgreSQL database ([`Cluster`]), a database per
+//!   test ([`TestDatabase`]) and a cluster of the test's own that it may stop ([`OwnCluster`]).
 //! - `validator.rs`: [`MockValidator`], an identity validator on 127.0.0.1 whose answer the
 //!   test sets (accept, reject, fail, hang) and which records every call.
 //! - `browser.rs` (not a module of this one: `browser_login.rs` includes it by path): a real
@@ -31,6 +33,7 @@
 #![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 mod admin;
+mod cluster;
 mod end_user;
 mod http;
 mod jwt;
@@ -39,6 +42,7 @@ mod validator;
 mod values;
 
 pub use admin::*;
+pub use cluster::*;
 pub use end_user::*;
 pub use http::*;
 pub use jwt::*;
