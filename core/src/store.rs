@@ -456,6 +456,23 @@ pub trait LockoutStore: Send + Sync {
     fn live_lockouts(&self, now: UnixSecs) -> Read<Vec<Lockout>>;
 }
 
+/// The section [`Store::exclusive`] holds, until dropped.
+#[derive(Default)]
+pub struct Exclusive(Option<Box<dyn Send + Sync>>);
+
+impl Exclusive {
+    /// Held by `guard`, whose drop releases the section.
+    pub fn held_by(guard: impl Send + Sync + 'static) -> Self {
+        Self(Some(Box::new(guard)))
+    }
+}
+
+impl std::fmt::Debug for Exclusive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Exclusive(held)" } else { "Exclusive(local)" })
+    }
+}
+
 /// The whole store, with its [change feed](crate::changes), which node-local caches follow.
 ///
 /// Promises every backend keeps, beyond each trait's own:
@@ -487,6 +504,15 @@ pub trait Store:
 {
     /// False once the store refuses writes (poisoned or closed): the readiness check fails.
     fn is_writable(&self) -> bool;
+    /// Waits until no other process sharing the store holds its exclusive section, then holds
+    /// it until the returned guard is dropped. For read-modify-write sequences of records a
+    /// person changes (an admin's PATCH reads the record, changes it, writes it back): two
+    /// nodes doing that at once to one record would otherwise lose one change. Callers in one
+    /// process serialize among themselves first; this orders the processes. A backend only
+    /// one process can open (the embedded store) has nothing to order: the default.
+    fn exclusive(&self) -> Read<Exclusive> {
+        Read::ready(Ok(Exclusive::default()))
+    }
     /// Lets every write already submitted finish (each still resolves its [`Commit`]), makes
     /// them durable and releases the backend (threads, files, connections). Later writes fail
     /// with [`StoreError::Closed`]. Idempotent; fails if the store could not make the writes

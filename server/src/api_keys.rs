@@ -32,6 +32,14 @@ pub async fn flush_last_uses(app: &App) {
         return;
     }
     let _serialized = app.admin_writes.lock().await;
+    // And against the other nodes' admin writes, when the store is shared.
+    let _exclusive = match app.store.exclusive().await {
+        Ok(held) => held,
+        Err(err) => {
+            tracing::warn!(%err, "last uses of API keys not recorded this time");
+            return;
+        }
+    };
     for ((tenant, id), at) in seen {
         let key = match app.store.api_key(&tenant, &id).await {
             Ok(Some(key)) if key.last_used_at.is_none_or(|last| last < at) => key,

@@ -303,3 +303,25 @@ async fn a_node_does_not_start_without_its_database_or_the_shared_admin_key() {
     let failed = TestServer::start_failure(options).await;
     assert!(failed.stderr.contains("TESSERA_ADMIN_KEY"), "{}", failed.stderr);
 }
+
+#[tokio::test]
+async fn admin_changes_made_on_both_nodes_at_once_are_all_kept() {
+    // APIs live in the tenant record: each create reads it, adds one and writes it back. Made
+    // on two nodes at once, none may overwrite another.
+    let cluster = Cluster::start(2).await;
+    let creates: Vec<_> = (0..8)
+        .map(|i| {
+            let node = cluster.node(i % 2);
+            let body = json!({ "identifier": format!("urn:example:api-{i}"), "scopes": ["read"] });
+            async move { node.admin(Method::POST, "/tenants/default/apis", Some(body)).await }
+        })
+        .collect();
+    for reply in join_all(creates).await {
+        reply.expect_status(201, "an API created");
+    }
+    for node in &cluster.nodes {
+        let listed = node.admin(Method::GET, "/tenants/default/apis", None).await;
+        let count = listed.json["apis"].as_array().map_or(0, Vec::len);
+        assert_eq!(count, 8, "every API kept, as {} reads the tenant: {}", node.base, listed.text);
+    }
+}

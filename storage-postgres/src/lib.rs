@@ -22,6 +22,7 @@
 mod db;
 mod error;
 mod events;
+mod exclusive;
 mod expiry;
 mod feed;
 mod grants;

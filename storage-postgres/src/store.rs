@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use parking_lot::Mutex;
 use tessera_core::changes::{Change, ChangeFeed, ChangeListener};
-use tessera_core::store::{Read, Store, StoreError};
+use tessera_core::store::{Exclusive, Read, Store, StoreError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_postgres::NoTls;
@@ -190,6 +190,10 @@ impl Drop for PgStore {
 impl Store for PgStore {
     fn is_writable(&self) -> bool {
         !self.inner.closed.load(Ordering::SeqCst) && self.inner.feed.is_connected()
+    }
+
+    fn exclusive(&self) -> Read<Exclusive> {
+        self.read(crate::exclusive::enter)
     }
 
     fn close(&self) -> Read<()> {

@@ -89,6 +89,34 @@ fn a_change_made_on_one_node_is_heard_on_the_other() {
 }
 
 #[test]
+fn the_exclusive_section_is_held_by_one_node_at_a_time() {
+    let database = TestDatabase::new();
+    run(async {
+        let a = Arc::new(PgStore::open(&database.url, options()).await.unwrap());
+        let b = Arc::new(PgStore::open(&database.url, options()).await.unwrap());
+        let held = a.exclusive().await.unwrap();
+        let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let waiting = {
+            let (b, entered) = (Arc::clone(&b), Arc::clone(&entered));
+            tokio::spawn(async move {
+                let guard = b.exclusive().await.unwrap();
+                entered.store(true, std::sync::atomic::Ordering::SeqCst);
+                guard
+            })
+        };
+        // However long this sleep turns out, b cannot have entered while a holds it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!entered.load(std::sync::atomic::Ordering::SeqCst), "b entered while a held the section");
+        drop(held);
+        let guard = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap();
+        assert!(entered.load(std::sync::atomic::Ordering::SeqCst));
+        drop(guard);
+        // Released on drop, and the connection that held it went back usable: a enters again.
+        tokio::time::timeout(Duration::from_secs(10), a.exclusive()).await.unwrap().unwrap();
+    });
+}
+
+#[test]
 fn a_lost_feed_connection_is_a_resync_and_the_feed_recovers() {
     let database = TestDatabase::new();
     run(async {

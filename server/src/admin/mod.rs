@@ -165,7 +165,8 @@ async fn run(
     body: Bytes,
 ) -> Result<Resp, ApiError> {
     // Changes are read-modify-write sequences (what is the current record?); one at a time in
-    // this process, so a PATCH cannot write back a secret digest that a rotation replaced.
+    // this process, then in the store's exclusive section across every node sharing it, so a
+    // PATCH cannot write back a secret digest that a rotation replaced, here or elsewhere.
     // Admin writes are rare; reads do not wait. Creates need no lock: the store refuses a
     // taken id atomically, across nodes too.
     let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_) | AdminRoute::Roles(_))
@@ -176,7 +177,10 @@ async fn run(
     let _serialized = match *method {
         Method::GET | Method::HEAD => None,
         _ if creates || token_tool => None,
-        _ => Some(app.admin_writes.lock().await),
+        _ => {
+            let local = app.admin_writes.lock().await;
+            Some((local, app.store.exclusive().await?))
+        }
     };
     match (route, method.clone()) {
         (AdminRoute::Tenants, Method::GET) => tenants::list(app).await,
