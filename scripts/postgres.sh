@@ -11,7 +11,9 @@
 #
 # `stop` stops the cluster and removes the directory. initdb refuses to run as root, so as root
 # the cluster runs as the `postgres` user (the Debian package creates it), which owns the
-# directory. Durability is switched off (fsync=off): the data is thrown away.
+# directory. Durability is switched off (fsync=off): the data is thrown away. For measurements,
+# `DURABLE=1` keeps PostgreSQL's durable defaults and `PRELOAD=pg_stat_statements` loads that
+# library (both read at `start` and saved for `resume`).
 set -euo pipefail
 
 bindir() {
@@ -49,7 +51,7 @@ run_server() {
   local bin=$1 dir=$2 port
   port=$(cat "$dir/port")
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-h 127.0.0.1 -p $port -k $dir -c max_connections=300 $(cat "$dir/options")" \
     start >&2
 }
 
@@ -74,6 +76,10 @@ start() {
   }
   port=$(free_port)
   echo "$port" >"$dir/port"
+  local options=""
+  [ "${DURABLE:-0}" = 1 ] || options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ -n "${PRELOAD:-}" ] && options="$options -c shared_preload_libraries=$PRELOAD"
+  echo "$options" >"$dir/options"
   if ! run_server "$bin" "$dir"; then
     cat "$dir/server.log" >&2 || true
     rm -rf "$dir"

@@ -128,6 +128,10 @@ struct Args {
     /// Print a JSON object per run on stdout instead of the text line
     #[arg(long)]
     json: bool,
+    /// Loopback addresses (ip:port, comma-separated) the connections go to round-robin instead
+    /// of the URL's: several nodes of one server behind one public URL
+    #[arg(long, value_delimiter = ',')]
+    spread_to: Vec<std::net::SocketAddr>,
 }
 
 fn credentials(id: Option<String>, secret: Option<String>, flag: &str) -> Result<Option<Credentials>> {
@@ -216,12 +220,23 @@ impl Job {
                 duration: Duration::from_secs(in_range("--duration", a.duration, 1, MAX_DURATION_SECS)?),
                 requests: a.requests,
                 timeout,
+                spread: spread(a.spread_to)?,
             },
             threads,
             server_pid: a.server_pid,
             json: a.json,
         })
     }
+}
+
+/// The `--spread-to` addresses, each on loopback.
+fn spread(addrs: Vec<std::net::SocketAddr>) -> Result<std::sync::Arc<[std::net::SocketAddr]>> {
+    if let Some(away) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+        return Err(Error::msg(format!(
+            "refusing --spread-to {away}: not a loopback address; this tool sends load to the local machine only"
+        )));
+    }
+    Ok(addrs.into())
 }
 
 fn percent(cpu: Option<Duration>, wall: Duration) -> String {
@@ -271,7 +286,7 @@ async fn execute(job: &Job) -> Result<bool> {
         };
         clean &= prepared.preflight_ok;
         for &concurrency in &job.concurrency {
-            let cfg = RunConfig { concurrency, ..job.run };
+            let cfg = RunConfig { concurrency, ..job.run.clone() };
             // Per-user setup (refresh chains) happens before the clocks start.
             let refresh_users = match &prepared.load {
                 Load::Refresh(ctx) => {
@@ -360,6 +375,15 @@ mod tests {
         let mut argv = vec!["tessera-load"];
         argv.extend_from_slice(args);
         Job::from_args(Args::try_parse_from(argv).map_err(|e| Error::msg(e.to_string()))?)
+    }
+
+    #[test]
+    fn load_spreads_to_loopback_nodes_only() {
+        let j = job(&["http://127.0.0.1:3100", "--spread-to", "127.0.0.1:3101,127.0.0.2:3102"])
+            .expect("loopback");
+        assert_eq!(j.run.spread.len(), 2);
+        assert!(job(&["http://127.0.0.1:3100"]).expect("no spread").run.spread.is_empty());
+        assert!(job(&["http://127.0.0.1:3100", "--spread-to", "10.0.0.1:80"]).is_err());
     }
 
     #[test]

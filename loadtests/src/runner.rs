@@ -31,7 +31,7 @@ const MAX_LATENCY_US: u64 = 120_000_000;
 const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// What one run does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Connections (virtual users).
     pub concurrency: usize,
@@ -43,6 +43,9 @@ pub struct RunConfig {
     pub requests: Option<u64>,
     /// Longest wait for a connect or a whole response.
     pub timeout: Duration,
+    /// Where the virtual users connect instead of their URL's address, round-robin (several
+    /// nodes behind one public URL, as a load balancer spreads them); empty: the URL's.
+    pub spread: Arc<[SocketAddr]>,
 }
 
 /// A latency histogram in microseconds, 3 significant digits.
@@ -212,7 +215,12 @@ pub async fn exchange(conn: &mut Conn, req: Request<Body>) -> hyper::Result<(Sta
     Ok((status, bytes))
 }
 
-async fn virtual_user<W: Iteration>(mut work: W, plan: Arc<Plan>, mut tally: Tally) -> Tally {
+async fn virtual_user<W: Iteration>(
+    mut work: W,
+    plan: Arc<Plan>,
+    mut tally: Tally,
+    node: Option<SocketAddr>,
+) -> Tally {
     let mut conn: Option<Conn> = None;
     loop {
         let now = Instant::now();
@@ -236,22 +244,26 @@ async fn virtual_user<W: Iteration>(mut work: W, plan: Arc<Plan>, mut tally: Tal
         };
         let mut c = match open {
             Some(c) => c,
-            None => match tokio::time::timeout(plan.timeout, Conn::connect(work.addr())).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    if measured {
-                        tally.error(e);
+            None => {
+                match tokio::time::timeout(plan.timeout, Conn::connect(node.unwrap_or_else(|| work.addr())))
+                    .await
+                {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => {
+                        if measured {
+                            tally.error(e);
+                        }
+                        tokio::time::sleep(CONNECT_RETRY_PAUSE).await;
+                        continue;
                     }
-                    tokio::time::sleep(CONNECT_RETRY_PAUSE).await;
-                    continue;
-                }
-                Err(_) => {
-                    if measured {
-                        tally.error(format!("connect timed out after {:?}", plan.timeout));
+                    Err(_) => {
+                        if measured {
+                            tally.error(format!("connect timed out after {:?}", plan.timeout));
+                        }
+                        continue;
                     }
-                    continue;
                 }
-            },
+            }
         };
         let sent = Instant::now();
         match tokio::time::timeout(plan.timeout, work.iterate(&mut c)).await {
@@ -305,8 +317,9 @@ pub async fn run_users<W: Iteration>(users: Vec<W>, cfg: &RunConfig) -> Result<R
         timeout: cfg.timeout,
     });
     let mut set = JoinSet::new();
-    for (work, tally) in users.into_iter().zip(tallies) {
-        set.spawn(virtual_user(work, Arc::clone(&plan), tally));
+    for (i, (work, tally)) in users.into_iter().zip(tallies).enumerate() {
+        let node = (!cfg.spread.is_empty()).then(|| cfg.spread[i % cfg.spread.len()]);
+        set.spawn(virtual_user(work, Arc::clone(&plan), tally, node));
     }
     let mut total = Tally::new()?;
     while let Some(done) = set.join_next().await {

@@ -179,8 +179,10 @@ mod tests {
     fn passwords_are_never_shown() {
         assert_eq!(redact("postgres://u:hunter2@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("postgres://h/db?user=u&password=hunter2&sslmode=require"),
-            "postgres://h/db?user=u&password=***&sslmode=require");
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=hunter2&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
         // An `@` in the password itself (valid once percent-decoded, seen raw here).
         assert!(!redact("postgres://u:a@b@h/db").contains("a@b"));
         let shown = format!("{:?}", StoreChoice::Postgres("postgres://u:hunter2@h/db".into()));

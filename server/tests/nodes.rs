@@ -73,7 +73,9 @@ async fn a_client_made_on_one_node_gets_tokens_on_the_other() {
     assert!(b.is_active("default", &oid, &osecret, &opaque).await);
 
     // A client deleted on one node stops on the other (its cached copy is dropped).
-    a.admin(Method::DELETE, &format!("/tenants/default/clients/{id}"), None).await.expect_status(204, "delete");
+    a.admin(Method::DELETE, &format!("/tenants/default/clients/{id}"), None)
+        .await
+        .expect_status(204, "delete");
     eventually("a deleted client refused on the other node", || async {
         let reply = b.token_basic("default", &id, &secret, &[("grant_type", "client_credentials")]).await;
         reply.status.as_u16() == 401
@@ -116,7 +118,8 @@ async fn both_nodes_serve_the_same_jwks_after_a_rotation() {
     a.rotate_keys("default").await;
     let after = a.jwks_kids("default").await;
     assert_ne!(after, before, "the rotation added a key");
-    eventually("the rotated JWKS on the other node", || async { b.jwks_kids("default").await == after }).await;
+    eventually("the rotated JWKS on the other node", || async { b.jwks_kids("default").await == after })
+        .await;
     // The other node signs with the new current key, which both serve.
     let (id, secret) = a.cc_client("default", "read").await;
     let token = b.cc_token("default", &id, &secret).await;
@@ -165,7 +168,8 @@ async fn a_code_and_a_refresh_token_used_on_both_nodes_at_once_work_once() {
     let mut browser = EndUser::new(b, "default");
     let tokens = browser.tokens(&client, "openid offline_access", &username, PASSWORD).await;
     let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
-    let answers = join_all(vec![a.refresh(&client, &refresh, None), b.refresh(&client, &refresh, None)]).await;
+    let answers =
+        join_all(vec![a.refresh(&client, &refresh, None), b.refresh(&client, &refresh, None)]).await;
     let rotated: Vec<_> = answers.iter().filter(|r| r.status.as_u16() == 200).collect();
     assert_eq!(rotated.len(), 1, "exactly one rotation: {answers:?}");
     for lost in answers.iter().filter(|r| r.status.as_u16() != 200) {
@@ -179,7 +183,11 @@ async fn a_browser_session_moves_between_nodes() {
     let (a, b) = (cluster.node(0), cluster.node(1));
     let (client, username) = code_flow_setup(a).await;
     let (verifier, challenge) = pkce_pair();
-    let params = code_request(&client.id, REDIRECT, &[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("scope", "openid")]);
+    let params = code_request(
+        &client.id,
+        REDIRECT,
+        &[("code_challenge", &challenge), ("code_challenge_method", "S256"), ("scope", "openid")],
+    );
 
     // The login page from one node, the form posted to the other (a load balancer without
     // affinity): its signed fields check on either.
@@ -197,7 +205,13 @@ async fn a_browser_session_moves_between_nodes() {
     // The session made on b signs in on a without a login.
     on_a.jar = on_b.jar.clone();
     let (_, challenge) = pkce_pair();
-    let again = on_a.authorize(&code_request(&client.id, REDIRECT, &[("code_challenge", &challenge), ("code_challenge_method", "S256")])).await;
+    let again = on_a
+        .authorize(&code_request(
+            &client.id,
+            REDIRECT,
+            &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
+        ))
+        .await;
     redirect_params(&again, REDIRECT, "single sign-on on a");
 
     // Ended on a: gone on b too, even for a browser that kept the cookie.
@@ -210,7 +224,11 @@ async fn a_browser_session_moves_between_nodes() {
     on_b.jar.insert(session_cookie, kept);
     let (_, challenge) = pkce_pair();
     let after = on_b
-        .authorize(&code_request(&client.id, REDIRECT, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]))
+        .authorize(&code_request(
+            &client.id,
+            REDIRECT,
+            &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
+        ))
         .await;
     assert!(is_login_page(&after), "the ended session no longer signs in on b: {after:?}");
 }
@@ -253,7 +271,10 @@ async fn a_node_killed_mid_stream_loses_nothing_it_acknowledged() {
     assert!(acknowledged.len() >= 4, "tokens were issued before the kill: {}", acknowledged.len());
     let survivor = cluster.node(1);
     for token in &acknowledged {
-        assert!(survivor.is_active("default", &oid, &osecret, token).await, "acknowledged token {token} lost");
+        assert!(
+            survivor.is_active("default", &oid, &osecret, token).await,
+            "acknowledged token {token} lost"
+        );
     }
     eprintln!("{} acknowledged tokens, all active on the surviving node", acknowledged.len());
 }

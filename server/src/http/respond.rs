@@ -453,9 +453,10 @@ mod tests {
         const INTERNAL: StatusCode = StatusCode::INTERNAL_SERVER_ERROR;
         for err in every_store_error() {
             let expected = match err {
-                StoreError::Poisoned | StoreError::Busy(_) | StoreError::Closed | StoreError::Unreachable(_) => {
-                    (UNAVAILABLE, UNAVAILABLE, UNAVAILABLE)
-                }
+                StoreError::Poisoned
+                | StoreError::Busy(_)
+                | StoreError::Closed
+                | StoreError::Unreachable(_) => (UNAVAILABLE, UNAVAILABLE, UNAVAILABLE),
                 // Only the admin API writes records with a uniqueness rule: elsewhere a bug.
                 StoreError::Conflict(_) => (StatusCode::CONFLICT, INTERNAL, INTERNAL),
                 _ => (INTERNAL, INTERNAL, INTERNAL),

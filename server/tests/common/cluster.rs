@@ -71,7 +71,12 @@ impl TestDatabase {
             "tessera_it_{}_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst),
-            random_string().to_lowercase().chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>()
+            random_string()
+                .to_lowercase()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect::<String>()
         );
         execute(cluster, &format!("CREATE DATABASE {name}")).expect("a database for the test");
         Self { admin_url: cluster.to_owned(), url: with_database(cluster, &name), name }
@@ -97,7 +102,8 @@ fn postgres_script() -> PathBuf {
 }
 
 fn run_script(args: &[&str]) -> String {
-    let out = Command::new("bash").arg(postgres_script()).args(args).output().expect("run scripts/postgres.sh");
+    let out =
+        Command::new("bash").arg(postgres_script()).args(args).output().expect("run scripts/postgres.sh");
     assert!(
         out.status.success(),
         "scripts/postgres.sh {args:?} failed: {}",
