@@ -13,7 +13,9 @@
 # the cluster runs as the `postgres` user (the Debian package creates it), which owns the
 # directory. Durability is switched off (fsync=off): the data is thrown away. For measurements,
 # `DURABLE=1` keeps PostgreSQL's durable defaults and `PRELOAD=pg_stat_statements` loads that
-# library (both read at `start` and saved for `resume`).
+# library (both read at `start` and saved for `resume`). `TLS=1` serves TLS too, with a new
+# certificate for the name `localhost` only, issued by a new root ($dir/ca.crt), which a
+# client may trust (sslrootcert).
 set -euo pipefail
 
 bindir() {
@@ -79,6 +81,21 @@ start() {
   local options=""
   [ "${DURABLE:-0}" = 1 ] || options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ -n "${PRELOAD:-}" ] && options="$options -c shared_preload_libraries=$PRELOAD"
+  if [ "${TLS:-0}" = 1 ]; then
+    # A root of its own, and the server's certificate issued by it (a self-signed server
+    # certificate would be a CA used as an end entity, which verifiers rightly refuse).
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    as_owner openssl req -x509 "${ec[@]}" -days 2 -subj /CN=tessera-test-root \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>"$dir/openssl.log"
+    as_owner openssl req "${ec[@]}" -subj /CN=localhost \
+      -keyout "$dir/server.key" -out "$dir/server.csr" 2>>"$dir/openssl.log"
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n' >"$dir/server.ext"
+    as_owner openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+      -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>>"$dir/openssl.log"
+    chmod 600 "$dir/server.key"
+    chmod 644 "$dir/server.crt" "$dir/ca.crt"
+    options="$options -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+  fi
   echo "$options" >"$dir/options"
   if ! run_server "$bin" "$dir"; then
     cat "$dir/server.log" >&2 || true

@@ -15,6 +15,8 @@ command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The PostgreSQL TLS tests make their server's certificate with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "# installing ${missing[*]}" >&2
   apt_install() {

@@ -30,7 +30,8 @@ use futures_util::StreamExt;
 use parking_lot::RwLock;
 use tessera_core::changes::{Change, ChangeKind, ChangeListener, Notice};
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::PgError;
 
@@ -196,13 +197,14 @@ pub(crate) async fn record(
 pub(crate) async fn follow(
     feed: Arc<Feed>,
     config: Config,
+    tls: MakeRustlsConnect,
     origin: String,
     poll_interval: Duration,
     start: i64,
 ) {
     let mut cursor = Cursor { last: Some(start), ..Cursor::default() };
     loop {
-        match follow_once(&feed, &config, &origin, poll_interval, &mut cursor).await {
+        match follow_once(&feed, &config, &tls, &origin, poll_interval, &mut cursor).await {
             Ok(()) => {}
             Err(err) => tracing::warn!(error = %err, "change feed connection lost; reconnecting"),
         }
@@ -216,6 +218,7 @@ pub(crate) async fn follow(
 async fn follow_once(
     feed: &Feed,
     config: &Config,
+    tls: &MakeRustlsConnect,
     origin: &str,
     poll_interval: Duration,
     cursor: &mut Cursor,
@@ -223,7 +226,7 @@ async fn follow_once(
     let mut config = config.clone();
     // Named, so an operator (or a test) can tell the feed's connection in pg_stat_activity.
     config.application_name(FOLLOWER_NAME);
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (wake, mut woken) = mpsc::channel::<()>(1);
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));

@@ -31,6 +31,7 @@ mod records;
 mod schema;
 mod sql;
 mod store;
+mod tls;
 mod users;
 
 pub use db::PgOptions;

@@ -5,7 +5,8 @@
 //! at once apply each migration once: the second waits, then finds it applied. The lock goes
 //! with the connection, so a node that dies mid-migration does not hold it.
 
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::PgError;
 
@@ -19,8 +20,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;
 
 /// Brings the database's schema up to date.
-pub(crate) async fn migrate(config: &Config) -> Result<(), PgError> {
-    let (mut client, connection) = config.connect(NoTls).await?;
+pub(crate) async fn migrate(config: &Config, tls: &MakeRustlsConnect) -> Result<(), PgError> {
+    let (mut client, connection) = config.connect(tls.clone()).await?;
     let driver = tokio::spawn(connection);
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
     let applied = apply(&mut client).await;

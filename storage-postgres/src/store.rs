@@ -22,7 +22,6 @@ use tessera_core::changes::{Change, ChangeFeed, ChangeListener};
 use tessera_core::store::{Exclusive, Read, Store, StoreError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres::NoTls;
 
 use crate::db::{Inner, PgOptions};
 use crate::error::PgError;
@@ -61,19 +60,21 @@ impl PgStore {
     }
 
     async fn open_inner(url: &str, options: PgOptions) -> Result<Self, PgError> {
-        let mut config = tokio_postgres::Config::from_str(url)
+        let tls = crate::tls::settings(url)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url)
             .map_err(|e| PgError::Setup(format!("the database URL does not parse: {e}")))?;
+        config.ssl_mode(tls.mode);
         if config.get_connect_timeout().is_none() {
             // An unreachable host fails a connection in seconds, not after TCP's minutes.
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let named = config.get_dbname().unwrap_or("(default)").to_owned();
-        crate::schema::migrate(&config)
+        crate::schema::migrate(&config, &tls.connector)
             .await
-            .map_err(|e| PgError::Setup(format!("opening database {named}: {e}")))?;
+            .map_err(|e| PgError::Setup(format!("opening database {named}: {}", with_causes(&e))))?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.connector.clone(),
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
         let pool = Pool::builder(manager)
@@ -105,6 +106,7 @@ impl PgStore {
         let mut tasks = vec![tokio::spawn(feed::follow(
             Arc::clone(&inner.feed),
             config,
+            tls.connector,
             inner.origin.clone(),
             options.poll_interval,
             start,
@@ -176,6 +178,22 @@ impl PgStore {
             }
         })
     }
+}
+
+/// `err` and its causes, so a message says why (tokio-postgres says "error performing TLS
+/// handshake" and keeps the certificate's fault in its source).
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 impl Drop for PgStore {
