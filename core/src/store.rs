@@ -478,7 +478,9 @@ impl std::fmt::Debug for Exclusive {
 /// Promises every backend keeps, beyond each trait's own:
 /// - **Durability and visibility.** A write is durable once its [`Commit`] resolved `Ok`, and from
 ///   then on every read sees it (on every node, for a shared backend). A failed commit wrote
-///   nothing.
+///   nothing. One bounded exception, for a shared backend: another node may keep serving its
+///   copy of a tenant or a client until the change feed reaches it (at once with LISTEN/NOTIFY,
+///   within the poll interval without); reads inside [`Store::exclusive`] never do.
 /// - **Order.** Two writes are ordered only when the second was submitted after the first's
 ///   commit resolved. The embedded store happens to apply writes in submission order, but a
 ///   pooled network backend does not: a caller that needs an order awaits.

@@ -13,6 +13,8 @@ use tessera_core::model::UnixSecs;
 use tessera_storage::Clock;
 use tokio::sync::Notify;
 
+use crate::batch::Batcher;
+use crate::cache::Caches;
 use crate::error::PgError;
 use crate::feed::{self, Feed};
 
@@ -54,6 +56,10 @@ pub(crate) struct Inner {
     pub(crate) pool: Pool,
     pub(crate) clock: Clock,
     pub(crate) feed: Arc<Feed>,
+    /// The group commit of opaque tokens and revocations.
+    pub(crate) batcher: Batcher,
+    /// This node's copies of tenants and clients, dropped as the feed says.
+    pub(crate) caches: Arc<Caches>,
     /// This handle's id in `changes.origin`, so its follower skips what it already heard.
     pub(crate) origin: String,
     pub(crate) options: PgOptions,

@@ -182,12 +182,17 @@ pub(crate) async fn record(
     if changes.is_empty() {
         return Ok(());
     }
+    // One statement however many changes (a batch of revocations has one per token).
     let insert = tx
-        .prepare_cached("INSERT INTO changes (origin, tenant, kind, id, at) VALUES ($1, $2, $3, $4, $5)")
+        .prepare_cached(
+            "INSERT INTO changes (origin, tenant, kind, id, at)
+             SELECT $1, tenant, kind, id, $5 FROM UNNEST($2::text[], $3::text[], $4::text[]) AS c(tenant, kind, id)",
+        )
         .await?;
-    for change in changes {
-        tx.execute(&insert, &[&origin, &change.tenant, &kind_name(change.kind), &change.id, &at]).await?;
-    }
+    let tenants: Vec<&str> = changes.iter().map(|c| c.tenant.as_str()).collect();
+    let kinds: Vec<&str> = changes.iter().map(|c| kind_name(c.kind)).collect();
+    let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+    tx.execute(&insert, &[&origin, &tenants, &kinds, &ids, &at]).await?;
     tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
     Ok(())
 }

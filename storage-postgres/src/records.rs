@@ -21,6 +21,7 @@ use tessera_core::store::{
 };
 use tessera_storage::encoding::key;
 
+use crate::batch::Row;
 use crate::error::{PgError, conflict};
 use crate::sql::{self, bindable, encode, execute, fetch, fetch_all, lock_tenant};
 use crate::store::PgStore;
@@ -88,11 +89,19 @@ impl PgStore {
 impl TenantStore for PgStore {
     fn tenant(&self, id: &str) -> Read<Option<Arc<Tenant>>> {
         let Some(k) = key::tenant(id) else { return Read::ready(Ok(None)) };
+        if let Some(copy) = self.inner.caches.tenant(id) {
+            return Read::ready(Ok(Some(copy)));
+        }
         let id = id.to_owned();
         self.read(|db| async move {
+            let epoch = db.caches.epoch();
             let found: Option<Tenant> =
                 fetch(&db, "SELECT record FROM tenants WHERE id = $1", &[&id], &k).await?;
-            Ok(found.map(Arc::new))
+            let found = found.map(Arc::new);
+            if let Some(tenant) = &found {
+                db.caches.fill_tenant(epoch, tenant);
+            }
+            Ok(found)
         })
     }
 
@@ -159,11 +168,19 @@ impl TenantStore for PgStore {
 impl ClientStore for PgStore {
     fn client(&self, tenant: &str, client_id: &str) -> Read<Option<Arc<Client>>> {
         let Some(k) = key::client(tenant, client_id) else { return Read::ready(Ok(None)) };
+        if let Some(copy) = self.inner.caches.client(tenant, client_id) {
+            return Read::ready(Ok(Some(copy)));
+        }
         let (tenant, client_id) = (tenant.to_owned(), client_id.to_owned());
         self.read(|db| async move {
+            let epoch = db.caches.epoch();
             let sql = "SELECT record FROM clients WHERE tenant = $1 AND client_id = $2";
             let found: Option<Client> = fetch(&db, sql, &[&tenant, &client_id], &k).await?;
-            Ok(found.map(Arc::new))
+            let found = found.map(Arc::new);
+            if let Some(client) = &found {
+                db.caches.fill_client(epoch, client);
+            }
+            Ok(found)
         })
     }
 
@@ -355,11 +372,9 @@ impl TokenStore for PgStore {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
         };
-        let (tenant, digest, exp) = (token.tenant.clone(), digest.to_vec(), token.exp);
+        let row = Row::Opaque { tenant: token.tenant.clone(), digest: digest.to_vec(), exp: token.exp, record };
         self.write(move |db| async move {
-            let sql = "INSERT INTO opaque_tokens (tenant, digest, exp, record) VALUES ($1, $2, $3, $4)
-                       ON CONFLICT (tenant, digest) DO UPDATE SET exp = excluded.exp, record = excluded.record";
-            execute(&db, sql, &[&tenant, &digest, &exp, &record], &[]).await?;
+            db.batcher.submit(row).await?;
             Ok(((), Vec::new()))
         })
     }
@@ -400,12 +415,16 @@ impl RevocationStore for PgStore {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
         };
-        let (tenant, jti, exp) = (revocation.tenant.clone(), revocation.jti.clone(), revocation.exp);
+        let changes = vec![change(&revocation.tenant, ChangeKind::Revocation, &revocation.jti)];
+        let row = Row::Revocation {
+            tenant: revocation.tenant.clone(),
+            jti: revocation.jti.clone(),
+            exp: revocation.exp,
+            record,
+        };
         self.write(move |db| async move {
-            let changes = vec![change(&tenant, ChangeKind::Revocation, &jti)];
-            let sql = "INSERT INTO revocations (tenant, jti, exp, record) VALUES ($1, $2, $3, $4)
-                       ON CONFLICT (tenant, jti) DO UPDATE SET exp = excluded.exp, record = excluded.record";
-            execute(&db, sql, &[&tenant, &jti, &exp, &record], &changes).await?;
+            // Recorded in the changes table by the batch's transaction; heard here after it.
+            db.batcher.submit(row).await?;
             Ok(((), changes))
         })
     }

@@ -91,6 +91,8 @@ impl PgStore {
             pool,
             clock: options.clock.clone(),
             feed: Arc::new(Feed::default()),
+            caches: Arc::default(),
+            batcher: crate::batch::Batcher::default(),
             origin: hex::encode(id),
             options: options.clone(),
             events_queued: AtomicUsize::new(0),
@@ -99,6 +101,12 @@ impl PgStore {
             writes_in_flight: AtomicUsize::new(0),
             writes_done: Notify::new(),
         });
+        // Not among `tasks`, which `close` aborts: the writes `close` waits for need them. They
+        // end with the last handle on `inner`.
+        drop(crate::batch::Batcher::start(&inner));
+        // The first listener: every later one hears a change after the copies are dropped.
+        let caches = Arc::clone(&inner.caches);
+        inner.feed.subscribe(Arc::new(move |notice| caches.hear(&notice)));
         // Where the follower starts, read before `open` returns: a listener that subscribes
         // once the store is open hears every change another node makes after that.
         let start: i64 =
@@ -211,7 +219,13 @@ impl Store for PgStore {
     }
 
     fn exclusive(&self) -> Read<Exclusive> {
-        self.read(crate::exclusive::enter)
+        let inner = Arc::clone(&self.inner);
+        self.read(|db| async move {
+            let held = crate::exclusive::enter(db).await?;
+            // What the section reads, it reads from the database (see `cache`).
+            inner.caches.clear();
+            Ok(held)
+        })
     }
 
     fn close(&self) -> Read<()> {

@@ -1,0 +1,130 @@
+//! This node's copies of the records every request reads (tenants and clients), so a token
+//! request is not two database round trips before any work. A copy is dropped when the change
+//! feed says its record changed: this node's writes after their COMMIT, other nodes' when the
+//! follower reads them (at once on NOTIFY, within the poll interval without), everything on a
+//! resync, and everything when this node enters the exclusive section, whose read-modify-write
+//! must start from the database's current record, not from a copy a notification has not yet
+//! reached.
+//!
+//! A read that missed fills the cache only if no invalidation happened while it read (the
+//! [`Caches::epoch`] it saw before reading is still current): otherwise a value read before a
+//! write's COMMIT could be put back after that write's invalidation and outlive it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tessera_core::changes::{ChangeKind, Notice};
+use tessera_core::model::{Client, Tenant};
+
+/// Tenants kept, at most.
+const TENANTS: u64 = 10_000;
+/// Clients kept, at most.
+const CLIENTS: u64 = 100_000;
+
+/// The copies, and the count of invalidations so far.
+pub(crate) struct Caches {
+    tenants: moka::sync::Cache<String, Arc<Tenant>>,
+    /// Keyed `tenant \0 client_id`.
+    clients: moka::sync::Cache<String, Arc<Client>>,
+    epoch: AtomicU64,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            tenants: moka::sync::Cache::new(TENANTS),
+            clients: moka::sync::Cache::new(CLIENTS),
+            epoch: AtomicU64::new(0),
+        }
+    }
+}
+
+fn client_key(tenant: &str, client_id: &str) -> String {
+    format!("{tenant}\0{client_id}")
+}
+
+impl Caches {
+    /// The invalidation count, read before a database read that may fill the cache.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// This node's copy of a tenant.
+    pub(crate) fn tenant(&self, id: &str) -> Option<Arc<Tenant>> {
+        self.tenants.get(id)
+    }
+
+    /// Keeps `tenant`, read from the database since `epoch`, unless something changed meanwhile.
+    pub(crate) fn fill_tenant(&self, epoch: u64, tenant: &Arc<Tenant>) {
+        if self.epoch() == epoch {
+            self.tenants.insert(tenant.id.clone(), Arc::clone(tenant));
+        }
+    }
+
+    /// This node's copy of a client.
+    pub(crate) fn client(&self, tenant: &str, client_id: &str) -> Option<Arc<Client>> {
+        self.clients.get(&client_key(tenant, client_id))
+    }
+
+    /// Keeps `client`, read from the database since `epoch`, unless something changed meanwhile.
+    pub(crate) fn fill_client(&self, epoch: u64, client: &Arc<Client>) {
+        if self.epoch() == epoch {
+            self.clients.insert(client_key(&client.tenant, &client.client_id), Arc::clone(client));
+        }
+    }
+
+    /// Drops every copy.
+    pub(crate) fn clear(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.tenants.invalidate_all();
+        self.clients.invalidate_all();
+    }
+
+    /// Drops what `notice` says may be stale.
+    pub(crate) fn hear(&self, notice: &Notice<'_>) {
+        match notice {
+            Notice::Resync => self.clear(),
+            Notice::Changed(change) => match change.kind {
+                ChangeKind::Tenant => {
+                    // A tenant's deletion takes its clients with it; tenant changes are rare.
+                    self.epoch.fetch_add(1, Ordering::SeqCst);
+                    self.tenants.invalidate(&change.tenant);
+                    self.clients.invalidate_all();
+                }
+                ChangeKind::Client => {
+                    self.epoch.fetch_add(1, Ordering::SeqCst);
+                    self.clients.invalidate(&client_key(&change.tenant, &change.id));
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_core::changes::Change;
+    use tessera_core::model::TenantSettings;
+
+    use super::*;
+
+    fn tenant(id: &str) -> Arc<Tenant> {
+        Arc::new(Tenant::new(id.into(), id.into(), TenantSettings::default(), 0))
+    }
+
+    #[test]
+    fn a_fill_that_raced_an_invalidation_is_dropped() {
+        let caches = Caches::default();
+        let epoch = caches.epoch();
+        caches.hear(&Notice::Changed(&Change::tenant("acme")));
+        caches.fill_tenant(epoch, &tenant("acme"));
+        assert!(caches.tenant("acme").is_none(), "read before the change, kept after it");
+        caches.fill_tenant(caches.epoch(), &tenant("acme"));
+        assert!(caches.tenant("acme").is_some());
+        caches.hear(&Notice::Changed(&Change::tenant("acme")));
+        assert!(caches.tenant("acme").is_none());
+        caches.fill_tenant(caches.epoch(), &tenant("acme"));
+        caches.hear(&Notice::Resync);
+        assert!(caches.tenant("acme").is_none(), "a resync drops everything");
+    }
+}
