@@ -291,7 +291,8 @@ fn listing(r: &KeyRecord, current: bool) -> KeyListing {
         alg: r.alg.as_str(),
         status: if current { "current" } else { "retired" },
         backend: match r.material {
-            tessera_core::model::KeyMaterial::Software { .. } => "software",
+            tessera_core::model::KeyMaterial::Software { .. }
+            | tessera_core::model::KeyMaterial::SealedSoftware { .. } => "software",
             tessera_core::model::KeyMaterial::Pkcs11 { .. } => "pkcs11",
         },
         created_at: r.created_at,
