@@ -124,13 +124,7 @@ impl Kek {
 
     /// Seals `pkcs8` for the key `kid` of `tenant`, signing with `alg`. The signer calls this
     /// as it generates keys; it is public for tools that re-seal stored keys.
-    pub fn seal(
-        &self,
-        tenant: &str,
-        kid: &str,
-        alg: SigningAlg,
-        pkcs8: &[u8],
-    ) -> Result<Vec<u8>, SignError> {
+    pub fn seal(&self, tenant: &str, kid: &str, alg: SigningAlg, pkcs8: &[u8]) -> Result<Vec<u8>, SignError> {
         let mut header = [0; HEADER_LEN];
         header[0] = ENVELOPE_V1;
         header[1..].copy_from_slice(&self.0.id);
@@ -183,10 +177,8 @@ impl Kek {
             }
             Err(_) => {
                 wipe(&mut in_out);
-                Err(bad(
-                    "the sealed key does not open under its key-encryption key: it was damaged, \
-                     or copied from another key record",
-                ))
+                Err(bad("the sealed key does not open under its key-encryption key: it was damaged, \
+                     or copied from another key record"))
             }
         }
     }

@@ -24,8 +24,8 @@ pub mod software;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use pkcs11::{Pkcs11Config, Pkcs11Pin, Pkcs11Signer};
 pub use kek::{Kek, KekError};
+pub use pkcs11::{Pkcs11Config, Pkcs11Pin, Pkcs11Signer};
 pub use public_key::PublicKey;
 pub use software::SoftwareSigner;
 

@@ -119,12 +119,14 @@ fn a_tampered_envelope_is_a_bad_key_not_a_panic() {
     for i in [9, envelope.len() / 2, envelope.len() - 1] {
         let mut damaged = envelope.to_vec();
         damaged[i] ^= 0x80;
-        let tampered = KeyRecord { material: KeyMaterial::SealedSoftware { sealed: damaged }, ..record.clone() };
+        let tampered =
+            KeyRecord { material: KeyMaterial::SealedSoftware { sealed: damaged }, ..record.clone() };
         let err = signer.load(&tampered).unwrap_err();
         assert!(matches!(&err, SignError::BadKey { kid, .. } if *kid == record.kid), "byte {i}: {err:?}");
     }
     // A truncated envelope is damage too, with a KEK or without one.
-    let cut = KeyRecord { material: KeyMaterial::SealedSoftware { sealed: envelope[..5].to_vec() }, ..record };
+    let cut =
+        KeyRecord { material: KeyMaterial::SealedSoftware { sealed: envelope[..5].to_vec() }, ..record };
     assert!(matches!(signer.load(&cut), Err(SignError::BadKey { .. })));
     assert!(matches!(SoftwareSigner::new().load(&cut), Err(SignError::BadKey { .. })));
 }
