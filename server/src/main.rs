@@ -78,7 +78,7 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let store = Arc::new(FjallStore::open(&config.data_dir.join("store"), StoreOptions::default())?);
     let signer: Arc<dyn Signer> = match &config.pkcs11 {
-        None => Arc::new(SoftwareSigner::new()),
+        None => Arc::new(SoftwareSigner::with_kek(config.key_encryption.clone())),
         Some(p) => Arc::new(Pkcs11Signer::new(Pkcs11Config::new(
             &p.module,
             &p.token_label,
