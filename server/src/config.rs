@@ -235,7 +235,7 @@ fn key_encryption(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Kek>, ConfigError> {
     let invalid = |source: &str, err: tessera_signer::KekError| {
-        ConfigError::Invalid(format!("the key-encryption key in {source}: {err}"))
+        ConfigError::Invalid(format!("the key-encryption key in {source} is unusable: {err}"))
     };
     match (env(KEK_ENV), file) {
         (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(

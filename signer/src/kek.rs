@@ -60,9 +60,8 @@ const AAD_LABEL: &[u8] = b"tessera sealed signing key";
 pub enum KekError {
     /// The text is not 32 bytes in one of the accepted encodings.
     #[error(
-        "a key-encryption key must be 32 bytes written as 64 hexadecimal digits, or as 43 or 44 \
-         base64 or base64url characters (got {chars} characters that are not one of those; \
-         `openssl rand -hex 32` makes one)"
+        "it must be 32 bytes written as 64 hexadecimal digits, or as 43 or 44 base64 or base64url \
+         characters; got {chars} characters (`openssl rand -hex 32` makes one)"
     )]
     Malformed {
         /// Characters given, after trimming whitespace.
