@@ -556,7 +556,8 @@ mod tests {
         const SHORT: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
         std::fs::write(&path, format!("{SHORT}\n")).expect("write");
         let from_file = || ServeArgs { key_encryption_key_file: Some(path.clone()), ..Default::default() };
-        let cases: [(ServeArgs, Box<dyn Fn(&str) -> Option<String>>); 4] = [
+        type Env = Box<dyn Fn(&str) -> Option<String>>;
+        let cases: [(ServeArgs, Env); 4] = [
             (from_file(), Box::new(no_env)),
             (ServeArgs::default(), Box::new(kek_env(SHORT))),
             (ServeArgs::default(), Box::new(kek_env(&KEK_HEX[..63]))),
