@@ -89,7 +89,8 @@ impl fmt::Debug for Kek {
 }
 
 impl Kek {
-    /// A KEK from its 32 bytes. The caller's array is overwritten once the key is set up.
+    /// A KEK from its 32 bytes. The array given (a copy: arrays are `Copy`) is overwritten once
+    /// the key is set up; any other copy is the caller's to clear.
     pub fn from_bytes(mut bytes: [u8; KEK_LEN]) -> Result<Self, KekError> {
         let made = Self::from_slice(&bytes);
         wipe(&mut bytes);
