@@ -36,6 +36,17 @@ pub enum SignError {
         /// What was wrong.
         detail: String,
     },
+    /// The key's PKCS#8 is sealed under a key-encryption key this node does not hold: none was
+    /// configured, or another one. Never retried with a fresh key: the other nodes sharing the
+    /// store still sign with this one.
+    #[error(
+        "key {kid} is sealed under a key-encryption key this node was not given \
+         (set TESSERA_KEY_ENCRYPTION_KEY or --key-encryption-key-file to the one the other nodes use)"
+    )]
+    Sealed {
+        /// The key id.
+        kid: String,
+    },
     /// The backend (HSM, library) failed.
     #[error("signer backend: {0}")]
     Backend(String),

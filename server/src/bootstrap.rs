@@ -133,11 +133,20 @@ fn usable_key(key: &str, source: &str) -> Result<[u8; 32], BootstrapError> {
     Ok(secret::digest(key))
 }
 
+/// An error as the operator starting the server reads it: with the detail of an internal
+/// failure, which the admin API keeps to its log.
+fn operator_detail(e: ApiError) -> String {
+    match e {
+        ApiError::Internal(detail) => detail,
+        other => other.to_string(),
+    }
+}
+
 /// Creates `default` on the first start of an empty store, then loads every tenant's keys. A
 /// node joining a shared store that already has tenants creates nothing: an operator may have
 /// deleted `default` there on purpose.
 pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
-    let setup = |e: ApiError| BootstrapError::Setup(e.to_string());
+    let setup = |e: ApiError| BootstrapError::Setup(operator_detail(e));
     let marker = data_dir.join(INITIALIZED_MARKER);
     if !marker.exists() {
         if app.store.tenants().await.map_err(|e| BootstrapError::Setup(e.to_string()))?.is_empty() {
@@ -155,7 +164,15 @@ pub async fn tenants(app: &App, data_dir: &Path) -> Result<(), BootstrapError> {
         std::fs::write(&marker, b"").map_err(io("writing the initialized marker"))?;
     }
     for tenant in app.store.tenants().await.map_err(|e| BootstrapError::Setup(e.to_string()))? {
-        app.keys.load(&tenant.id).await.map_err(setup)?;
+        // A key this node cannot open (sealed under a key-encryption key it was not given)
+        // stops the start here, rather than at the tenant's first token.
+        app.keys.load(&tenant.id).await.map_err(|e| {
+            BootstrapError::Setup(format!(
+                "cannot load the signing keys of tenant {}: {}",
+                tenant.id,
+                operator_detail(e)
+            ))
+        })?;
     }
     Ok(())
 }

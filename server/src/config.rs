@@ -1,6 +1,7 @@
 //! Configuration: command-line flags and `TESSERA_*` environment variables (API.md), over an
-//! optional TOML file (`--config`), over defaults. Secrets (the PKCS#11 PIN, the admin key)
-//! come only from the environment, never from a flag.
+//! optional TOML file (`--config`), over defaults. Secrets (the PKCS#11 PIN, the admin key,
+//! the key-encryption key) come only from the environment or a file, never from a flag: a
+//! command line is visible to every user of the machine (`ps`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
+use tessera_signer::Kek;
 
 use crate::http::conn::ConnSettings;
 use crate::policy::{MAX_CONCURRENT_PASSWORD_CHECKS, MAX_LOGIN_LOCKOUT_SECS, Policy};
@@ -48,7 +50,7 @@ pub struct ServeArgs {
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
     /// body_read_timeout_secs, metrics_listen, validator_circuit_failures,
-    /// validator_circuit_open_secs.
+    /// validator_circuit_open_secs, key_encryption_key_file.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the node's own files live (the embedded store, the generated admin and page keys).
@@ -134,6 +136,11 @@ pub struct ServeArgs {
     /// --listen); port 0 picks a free one.
     #[arg(long, env = "TESSERA_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// A file holding the key-encryption key that seals software signing keys in the store:
+    /// 32 bytes as 64 hex digits or as base64/base64url (whitespace around it ignored). Or give
+    /// the key itself in TESSERA_KEY_ENCRYPTION_KEY; not both.
+    #[arg(long, env = "TESSERA_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +169,7 @@ struct FileConfig {
     idle_timeout_secs: Option<u64>,
     body_read_timeout_secs: Option<u64>,
     metrics_listen: Option<SocketAddr>,
+    key_encryption_key_file: Option<PathBuf>,
 }
 
 /// The PKCS#11 settings.
@@ -196,6 +204,9 @@ pub struct Config {
     pub connections: ConnSettings,
     /// Where `/metrics` is served instead of the main address, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The key-encryption key software signing keys are sealed under, from
+    /// `TESSERA_KEY_ENCRYPTION_KEY` or `--key-encryption-key-file`, if given.
+    pub key_encryption: Option<Kek>,
 }
 
 /// Why the configuration is unusable.
@@ -220,6 +231,33 @@ pub enum ConfigError {
     /// A setting is missing or wrong.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The environment variable holding the key-encryption key itself.
+const KEK_ENV: &str = "TESSERA_KEY_ENCRYPTION_KEY";
+
+/// The key-encryption key from the environment or from its file, at most one of them. Errors
+/// name where the key came from and what is wrong with it, never the key.
+fn key_encryption(
+    file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Kek>, ConfigError> {
+    let invalid = |source: &str, err: tessera_signer::KekError| {
+        ConfigError::Invalid(format!("the key-encryption key in {source} is unusable: {err}"))
+    };
+    match (env(KEK_ENV), file) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+            "the key-encryption key is given twice: set {KEK_ENV} or --key-encryption-key-file \
+             (TESSERA_KEY_ENCRYPTION_KEY_FILE), not both"
+        ))),
+        (Some(text), None) => Kek::parse(&text).map(Some).map_err(|e| invalid(KEK_ENV, e)),
+        (None, Some(path)) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|err| ConfigError::Read { path: path.into(), err })?;
+            Kek::parse(&text).map(Some).map_err(|e| invalid(&path.display().to_string(), e))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -369,6 +407,8 @@ impl Config {
             None => StoreChoice::Fjall,
             Some(value) => StoreChoice::parse(&value).map_err(ConfigError::Invalid)?,
         };
+        let key_encryption_key_file = args.key_encryption_key_file.or(file.key_encryption_key_file);
+        let key_encryption = key_encryption(key_encryption_key_file.as_deref(), &env)?;
         Ok(Self {
             store,
             policy,
@@ -379,6 +419,7 @@ impl Config {
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             pkcs11,
             admin_key: env("TESSERA_ADMIN_KEY").filter(|k| !k.is_empty()),
+            key_encryption,
         })
     }
 }
@@ -483,6 +524,69 @@ mod tests {
         let flag = "127.0.0.1:9200".parse().ok();
         let args = ServeArgs { config: Some(path), metrics_listen: flag, ..Default::default() };
         assert_eq!(Config::resolve(args, no_env).expect("config").metrics_listen, flag);
+    }
+
+    const KEK_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const KEK_BASE64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn kek_env(value: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| (k == "TESSERA_KEY_ENCRYPTION_KEY").then(|| value.to_owned())
+    }
+
+    fn kek_id(args: ServeArgs, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+        Config::resolve(args, env).expect("config").key_encryption.map(|k| k.id())
+    }
+
+    #[test]
+    fn the_key_encryption_key_comes_from_the_environment_or_a_file() {
+        assert_eq!(kek_id(ServeArgs::default(), no_env), None);
+        let id = kek_id(ServeArgs::default(), kek_env(KEK_HEX)).expect("a KEK");
+        assert_eq!(kek_id(ServeArgs::default(), kek_env(KEK_BASE64)).as_ref(), Some(&id));
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kek");
+        std::fs::write(&path, format!("{KEK_HEX}\n")).expect("write");
+        let args = ServeArgs { key_encryption_key_file: Some(path.clone()), ..Default::default() };
+        assert_eq!(kek_id(args, no_env).as_ref(), Some(&id));
+        // Or the file named in the config file.
+        let toml = dir.path().join("t.toml");
+        std::fs::write(&toml, format!("key_encryption_key_file = {:?}\n", path.display().to_string()))
+            .expect("write");
+        let args = ServeArgs { config: Some(toml), ..Default::default() };
+        assert_eq!(kek_id(args, no_env).as_ref(), Some(&id));
+    }
+
+    #[test]
+    fn a_key_encryption_key_given_twice_or_malformed_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kek");
+        std::fs::write(&path, KEK_HEX).expect("write");
+        let args = ServeArgs { key_encryption_key_file: Some(path.clone()), ..Default::default() };
+        let err = Config::resolve(args, kek_env(KEK_HEX)).expect_err("given twice");
+        assert!(err.to_string().contains("not both"), "{err}");
+
+        // 31 bytes: one short.
+        const SHORT: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
+        std::fs::write(&path, format!("{SHORT}\n")).expect("write");
+        let from_file = || ServeArgs { key_encryption_key_file: Some(path.clone()), ..Default::default() };
+        type Env = Box<dyn Fn(&str) -> Option<String>>;
+        let cases: [(ServeArgs, Env); 4] = [
+            (from_file(), Box::new(no_env)),
+            (ServeArgs::default(), Box::new(kek_env(SHORT))),
+            (ServeArgs::default(), Box::new(kek_env(&KEK_HEX[..63]))),
+            (ServeArgs::default(), Box::new(kek_env(""))),
+        ];
+        for (args, env) in cases {
+            let err = Config::resolve(args, env).expect_err("malformed");
+            let shown = err.to_string();
+            assert!(matches!(err, ConfigError::Invalid(_)), "{shown}");
+            assert!(shown.contains("key-encryption key") && !shown.contains(&SHORT[..16]), "{shown}");
+            assert!(!shown.contains(&KEK_HEX[..16]), "{shown}");
+        }
+
+        let args =
+            ServeArgs { key_encryption_key_file: Some(dir.path().join("absent")), ..Default::default() };
+        assert!(matches!(Config::resolve(args, no_env), Err(ConfigError::Read { .. })));
     }
 
     #[test]

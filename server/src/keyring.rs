@@ -291,7 +291,8 @@ fn listing(r: &KeyRecord, current: bool) -> KeyListing {
         alg: r.alg.as_str(),
         status: if current { "current" } else { "retired" },
         backend: match r.material {
-            tessera_core::model::KeyMaterial::Software { .. } => "software",
+            tessera_core::model::KeyMaterial::Software { .. }
+            | tessera_core::model::KeyMaterial::SealedSoftware { .. } => "software",
             tessera_core::model::KeyMaterial::Pkcs11 { .. } => "pkcs11",
         },
         created_at: r.created_at,
@@ -497,6 +498,41 @@ mod tests {
         let record = SoftwareSigner::new().generate("gone", ALG, 100).await.expect("generate");
         let refused = store.rotate_key(&record, None, 700).await;
         assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    }
+
+    /// A node whose signer cannot open the stored keys (no KEK, or another one) fails to load
+    /// them, saying why, and never makes a key of its own in their place: the other nodes
+    /// still sign with the stored one.
+    #[tokio::test]
+    async fn keys_sealed_under_a_kek_this_node_lacks_fail_to_load_and_are_not_replaced() {
+        let kek = |fill: u8| tessera_signer::Kek::from_bytes([fill; 32]).expect("a KEK");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = open(&dir);
+        store.create_tenant(&tenant("acme")).await.expect("create tenant");
+        let ring = |signer: SoftwareSigner| KeyRing::new(store.clone(), Arc::new(signer));
+        let kid = ring(SoftwareSigner::with_kek(Some(kek(1))))
+            .current_or_create("acme", ALG, 100)
+            .await
+            .expect("a first key");
+        for signer in [SoftwareSigner::new(), SoftwareSigner::with_kek(Some(kek(2)))] {
+            let lacking = ring(signer);
+            let err = lacking.load("acme").await.expect_err("the key does not open");
+            assert!(
+                matches!(&err, ApiError::Internal(detail) if detail.contains(&format!("key {kid} is sealed"))),
+                "{err:?}"
+            );
+            let err = lacking.current_or_create("acme", ALG, 200).await.expect_err("no key made");
+            assert!(
+                matches!(&err, ApiError::Internal(detail) if detail.contains("was not given")),
+                "{err:?}"
+            );
+            assert!(lacking.get("acme").is_none());
+        }
+        let stored = store.keys("acme").await.expect("list keys");
+        assert_eq!(stored.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), [&*kid]);
+        // The right KEK opens it, as on a restart.
+        let same = ring(SoftwareSigner::with_kek(Some(kek(1))));
+        assert_eq!(same.current_or_create("acme", ALG, 300).await.expect("the stored key"), kid);
     }
 
     fn keys(kid: &str, loaded_at: u64) -> TenantKeys {

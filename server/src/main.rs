@@ -75,13 +75,27 @@ fn main() -> ExitCode {
 fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&config.data_dir)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if config.store.is_shared() && config.admin_key.is_none() {
-        // A key generated here would be this node's alone: the nodes must answer as one.
-        return Err("a store that several nodes share needs TESSERA_ADMIN_KEY, the same on every node".into());
+    if config.store.is_shared() {
+        // Keys generated here would be this node's alone: the nodes must answer as one.
+        if config.admin_key.is_none() {
+            return Err(
+                "a store that several nodes share needs TESSERA_ADMIN_KEY, the same on every node".into()
+            );
+        }
+        if config.key_encryption.is_none() {
+            return Err("a store that several nodes share needs the key-encryption key, the same on every node \
+                 (TESSERA_KEY_ENCRYPTION_KEY or --key-encryption-key-file; `openssl rand -hex 32` makes one): \
+                 it seals the software signing keys in the database and signs the login pages' forms"
+                .into());
+        }
+    }
+    if let Some(kek) = &config.key_encryption {
+        // The same id on every node given the same key: how an operator compares them.
+        tracing::info!(kek_id = %kek.id(), "key-encryption key given");
     }
     let opened = store_choice::OpenStore::open(&config.store, &config.data_dir)?;
     let signer: Arc<dyn Signer> = match &config.pkcs11 {
-        None => Arc::new(SoftwareSigner::new()),
+        None => Arc::new(SoftwareSigner::with_kek(config.key_encryption.clone())),
         Some(p) => Arc::new(Pkcs11Signer::new(Pkcs11Config::new(
             &p.module,
             &p.token_label,
@@ -89,7 +103,12 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ))?),
     };
     let admin_key_digest = bootstrap::admin_key(&config.data_dir, config.admin_key.as_deref())?;
-    let page_key = web::PageKey::new(&bootstrap::page_key(&config.data_dir)?);
+    // Every node of a shared store signs its pages alike (a form served by one node is posted
+    // to another); a lone node keeps its own key in its data dir.
+    let page_key = match (&config.key_encryption, config.store.is_shared()) {
+        (Some(kek), true) => web::PageKey::new(&kek.page_key()),
+        _ => web::PageKey::new(&bootstrap::page_key(&config.data_dir)?),
+    };
     let dyn_store = opened.store.clone();
     let shards = actors::Shards::start(threads, Arc::new(dyn_store.clone()), actors::DEFAULT_HOT_TOKENS)?;
     let arbiters = shards.arbiters().to_vec();

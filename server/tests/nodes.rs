@@ -323,6 +323,13 @@ async fn a_node_does_not_start_without_its_database_or_the_shared_admin_key() {
     options.extra_args = vec!["--store".into(), db.url.clone()];
     let failed = TestServer::start_failure(options).await;
     assert!(failed.stderr.contains("TESSERA_ADMIN_KEY"), "{}", failed.stderr);
+
+    // Nor without the key-encryption key: the keys in the database would be in plain text,
+    // and each node would sign its pages with a key of its own.
+    let mut options = common::Options::new(common::Backend::Software);
+    options.extra_args = vec!["--store".into(), db.url.clone()];
+    let failed = TestServer::start_failure(options).await;
+    assert!(failed.stderr.contains("TESSERA_KEY_ENCRYPTION_KEY"), "{}", failed.stderr);
 }
 
 #[tokio::test]

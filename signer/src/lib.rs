@@ -7,12 +7,15 @@
 //!   production) and never extractable; a pool of OS threads, each with its own logged-in
 //!   session, does the blocking `C_Sign` calls (the "signer actor").
 //!
+//! Software keys may be sealed under a key-encryption key before they are stored ([`kek`]).
+//!
 //! Both verify in software from the public key, and both describe keys to the JWKS as
 //! [`tessera_core::jwk::Jwk`] JSON (see [`jwk`]).
 
 #![deny(missing_docs)]
 
 pub mod jwk;
+pub mod kek;
 mod keys;
 pub mod pkcs11;
 pub mod public_key;
@@ -21,6 +24,7 @@ pub mod software;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use kek::{Kek, KekError};
 pub use pkcs11::{Pkcs11Config, Pkcs11Pin, Pkcs11Signer};
 pub use public_key::PublicKey;
 pub use software::SoftwareSigner;

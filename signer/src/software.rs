@@ -1,6 +1,11 @@
 //! Software keys: PKCS#8 private keys held in memory and used through `aws-lc-rs`, which signs
 //! ES384 about twice as fast as the RustCrypto `p384` crate.
 //!
+//! Given a key-encryption key ([`Kek`]), the signer seals the keys it generates before they
+//! are stored and opens sealed keys as it loads them. Plain keys stored before the nodes had
+//! one still load: they leave the store as rotation retires them and pruning deletes them.
+//! Without a KEK, a sealed key is refused with [`SignError::Sealed`], never replaced.
+//!
 //! Signing runs inline on the caller's thread and returns an already-completed future: a
 //! signature costs tens of microseconds, less than handing it to another thread and back, and
 //! the token endpoint must reach 12,000 ES384 tokens a second on one core.
@@ -18,12 +23,14 @@ use tessera_core::model::{KeyMaterial, KeyRecord, SigningAlg, UnixSecs};
 use tessera_core::signer::{SignError, SignFuture, Signer, SignerFuture};
 
 use crate::jwk;
+use crate::kek::{Kek, sealed_header, wipe};
 use crate::keys::{KeyMap, new_kid};
 use crate::public_key::PublicKey;
 
 /// Software signing keys for every tenant. Cheap to share: wrap it in an `Arc`.
 pub struct SoftwareSigner {
     keys: Arc<KeyMap<SoftwareKey>>,
+    kek: Option<Kek>,
 }
 
 enum Private {
@@ -38,9 +45,30 @@ struct SoftwareKey {
 }
 
 impl SoftwareSigner {
-    /// A signer with no keys loaded.
+    /// A signer with no keys loaded and no key-encryption key: it stores keys in plain PKCS#8
+    /// and cannot load sealed ones.
     pub fn new() -> Self {
-        Self { keys: Arc::new(KeyMap::new()) }
+        Self::with_kek(None)
+    }
+
+    /// A signer with no keys loaded that seals the keys it generates under `kek`, if given, and
+    /// opens keys sealed under it.
+    pub fn with_kek(kek: Option<Kek>) -> Self {
+        Self { keys: Arc::new(KeyMap::new()), kek }
+    }
+
+    /// The private half of a stored key as PKCS#8: opened if sealed.
+    fn pkcs8_of<'a>(&self, record: &'a KeyRecord) -> Result<Pkcs8<'a>, SignError> {
+        match &record.material {
+            KeyMaterial::Software { pkcs8 } => Ok(Pkcs8::Stored(pkcs8)),
+            KeyMaterial::SealedSoftware { sealed } => {
+                // Damage is reported as damage even by a node without a KEK.
+                sealed_header(&record.kid, sealed)?;
+                let kek = self.kek.as_ref().ok_or_else(|| SignError::Sealed { kid: record.kid.clone() })?;
+                Ok(Pkcs8::Opened(kek.open(&record.tenant, &record.kid, record.alg, sealed)?))
+            }
+            KeyMaterial::Pkcs11 { .. } => Err(SignError::WrongBackend(record.kid.clone())),
+        }
     }
 
     /// Signs at once on this thread. [`Signer::sign`] wraps this in a ready future; callers that
@@ -67,6 +95,29 @@ impl SoftwareSigner {
     /// The public key of a loaded key.
     pub fn public_key(&self, tenant: &str, kid: &str) -> Result<PublicKey, SignError> {
         Ok(self.keys.get(tenant, kid)?.public.clone())
+    }
+}
+
+/// PKCS#8 borrowed from a plain record, or decrypted from a sealed one and wiped when dropped.
+enum Pkcs8<'a> {
+    Stored(&'a [u8]),
+    Opened(Vec<u8>),
+}
+
+impl Pkcs8<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Stored(der) => der,
+            Self::Opened(der) => der,
+        }
+    }
+}
+
+impl Drop for Pkcs8<'_> {
+    fn drop(&mut self) {
+        if let Self::Opened(der) = self {
+            wipe(der);
+        }
     }
 }
 
@@ -141,14 +192,22 @@ fn parse_pkcs8(kid: &str, alg: SigningAlg, pkcs8: &[u8]) -> Result<SoftwareKey, 
 impl SoftwareSigner {
     fn generate_now(&self, tenant: &str, alg: SigningAlg, now: UnixSecs) -> Result<KeyRecord, SignError> {
         let kid = new_kid()?;
-        let pkcs8 = generate_pkcs8(alg)?;
+        let mut pkcs8 = generate_pkcs8(alg)?;
         let key = parse_pkcs8(&kid, alg, &pkcs8)?;
+        let material = match &self.kek {
+            None => KeyMaterial::Software { pkcs8 },
+            Some(kek) => {
+                let sealed = kek.seal(tenant, &kid, alg, &pkcs8);
+                wipe(&mut pkcs8);
+                KeyMaterial::SealedSoftware { sealed: sealed? }
+            }
+        };
         let record = KeyRecord {
             tenant: tenant.to_owned(),
             public_jwk: jwk::to_jwk_json(&key.public, &kid),
             kid,
             alg,
-            material: KeyMaterial::Software { pkcs8 },
+            material,
             created_at: now,
             retired_at: None,
             expires_at: None,
@@ -166,7 +225,7 @@ impl Signer for SoftwareSigner {
         // RSA key generation takes tens to hundreds of milliseconds (prime search): too long
         // for an async worker, so it gets a thread of its own. Rotation is rare; a pool would
         // be idle nearly always.
-        let signer = SoftwareSigner { keys: Arc::clone(&self.keys) };
+        let signer = SoftwareSigner { keys: Arc::clone(&self.keys), kek: self.kek.clone() };
         let tenant = tenant.to_owned();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let spawned = std::thread::Builder::new().name("tessera-rsa-keygen".into()).spawn(move || {
@@ -179,10 +238,7 @@ impl Signer for SoftwareSigner {
     }
 
     fn load(&self, record: &KeyRecord) -> Result<(), SignError> {
-        let KeyMaterial::Software { pkcs8 } = &record.material else {
-            return Err(SignError::WrongBackend(record.kid.clone()));
-        };
-        let key = parse_pkcs8(&record.kid, record.alg, pkcs8)?;
+        let key = parse_pkcs8(&record.kid, record.alg, self.pkcs8_of(record)?.bytes())?;
         let stored = jwk::from_jwk_json(&record.public_jwk, &record.kid)
             .map_err(|detail| SignError::BadKey { kid: record.kid.clone(), detail })?;
         if stored != key.public {

@@ -73,7 +73,8 @@ impl Batcher {
                             jobs
                         };
                         let Some(inner) = inner.upgrade() else { return };
-                        let answer = write(&inner, jobs.iter().map(|j| &j.row)).await.map_err(StoreError::from);
+                        let answer =
+                            write(&inner, jobs.iter().map(|j| &j.row)).await.map_err(StoreError::from);
                         for job in jobs {
                             let _ = job.done.send(answer.clone());
                         }
@@ -132,7 +133,11 @@ async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result
     tx.execute(&statement, &[&tenants, &jtis, &exps, &records]).await?;
     let changes: Vec<Change> = revoked
         .keys()
-        .map(|(tenant, jti)| Change { tenant: (*tenant).to_owned(), kind: ChangeKind::Revocation, id: (*jti).to_owned() })
+        .map(|(tenant, jti)| Change {
+            tenant: (*tenant).to_owned(),
+            kind: ChangeKind::Revocation,
+            id: (*jti).to_owned(),
+        })
         .collect();
     inner.record(&tx, &changes).await?;
     tx.commit().await?;

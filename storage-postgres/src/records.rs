@@ -372,7 +372,8 @@ impl TokenStore for PgStore {
             Ok(record) => record,
             Err(err) => return failed_commit(err),
         };
-        let row = Row::Opaque { tenant: token.tenant.clone(), digest: digest.to_vec(), exp: token.exp, record };
+        let row =
+            Row::Opaque { tenant: token.tenant.clone(), digest: digest.to_vec(), exp: token.exp, record };
         self.write(move |db| async move {
             db.batcher.submit(row).await?;
             Ok(((), Vec::new()))

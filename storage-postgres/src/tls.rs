@@ -17,8 +17,8 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -60,7 +60,9 @@ pub(crate) fn settings(url: &str) -> Result<Settings, PgError> {
     let root_file = find("sslrootcert");
     let (mode, check) = match find("sslmode").unwrap_or("prefer") {
         "disable" => (SslMode::Disable, Check::Nothing),
-        "allow" | "prefer" => (SslMode::Prefer, if root_file.is_some() { Check::Chain } else { Check::Nothing }),
+        "allow" | "prefer" => {
+            (SslMode::Prefer, if root_file.is_some() { Check::Chain } else { Check::Nothing })
+        }
         "require" => (SslMode::Require, if root_file.is_some() { Check::Chain } else { Check::Nothing }),
         "verify-ca" => (SslMode::Require, Check::Chain),
         "verify-full" => (SslMode::Require, Check::ChainAndName),
@@ -77,7 +79,9 @@ pub(crate) fn settings(url: &str) -> Result<Settings, PgError> {
     let config = match check {
         Check::Nothing => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unverified(provider.signature_verification_algorithms)))
+            .with_custom_certificate_verifier(Arc::new(Unverified(
+                provider.signature_verification_algorithms,
+            )))
             .with_no_client_auth(),
         Check::Chain | Check::ChainAndName => {
             let roots = Arc::new(roots(root_file)?);

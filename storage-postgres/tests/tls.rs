@@ -129,9 +129,10 @@ async fn libpq_tls_modes_connect_or_refuse_as_libpq_does() {
     assert!(!uses_tls_then_close(&cluster, store).await, "disable is plain");
 
     // Client certificates are not supported: refused, not ignored.
-    let refused = PgStore::open(&cluster.url("127.0.0.1", "sslmode=require&sslcert=/c.pem&sslkey=/k.pem"), options())
-        .await
-        .err()
-        .unwrap();
+    let refused =
+        PgStore::open(&cluster.url("127.0.0.1", "sslmode=require&sslcert=/c.pem&sslkey=/k.pem"), options())
+            .await
+            .err()
+            .unwrap();
     assert!(refused.to_string().contains("sslcert"), "{refused}");
 }

@@ -138,6 +138,7 @@ macro_rules! __for_each_case {
                 a_replaced_client_is_read_back_at_once,
                 a_clients_cut_off_is_read_back_at_once_and_survives_reopening,
                 keys_round_trip_oldest_first,
+                keys_keep_their_material_of_every_kind,
                 unknown_ids_read_as_absent,
                 ids_with_a_nul_read_as_absent,
                 clients_and_keys_of_another_tenant_are_invisible,

@@ -1,5 +1,6 @@
 //! Signing keys: the algorithms Tessera signs with and the key records a tenant holds (the
-//! private half in software as PKCS#8, or a handle to an HSM object).
+//! private half in software as PKCS#8, plain or sealed under a key-encryption key, or a
+//! handle to an HSM object).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,13 @@ rkyv_record! {
         Pkcs11 {
             /// The `CKA_ID` of the private and public key objects.
             id: Vec<u8>,
+        },
+        /// A software key whose PKCS#8 is sealed (AES-256-GCM) under the key-encryption key the
+        /// nodes are given, so that the store alone never holds a usable private key. The
+        /// envelope is the signer's (`tessera_signer::kek`): the store keeps it as opaque bytes.
+        SealedSoftware {
+            /// The sealed envelope: version, KEK id, nonce, ciphertext and tag.
+            sealed: Vec<u8>,
         },
     }
 

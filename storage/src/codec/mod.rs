@@ -13,10 +13,11 @@
 //! was fine when written and fails them on the way back was damaged on disk.
 //!
 //! `records` holds each record type's invariants against its key (audit events included),
-//! `legacy` the frozen layouts
+//! `legacy` (and `legacy_resources`, `legacy_keys`) the frozen layouts
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_keys;
 mod legacy_resources;
 mod records;
 #[cfg(test)]
@@ -49,7 +50,8 @@ pub(crate) const FORMAT_V1: u8 = 1;
 /// became one embedded `Authentication`; a session's `user_id` is its `sub`), and of `User`
 /// (`disabled` and `grants_valid_from` were added; a version-1 user is enabled, nothing cut
 /// off), and of `OpaqueToken` (the subject's `roles` and `permissions` were added; a version-1
-/// token carries none).
+/// token carries none), and of `KeyRecord` (its material may be `SealedSoftware`, PKCS#8
+/// sealed under a key-encryption key; a version-1 key is plain or in an HSM, as it was).
 pub(crate) const FORMAT_V2: u8 = 2;
 
 /// Version 3 of `Client` (`grants_valid_from` was added, the operator's revoke-all cut-off; a

@@ -15,6 +15,7 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1, upgrade,
 };
+use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
     FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily,
@@ -149,6 +150,11 @@ impl Record for Role {
 
 impl Record for KeyRecord {
     const SPACE: Space = Space::Keys;
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
+        decode_v1::<KeyRecordV1, _>(version, archive)
+    }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant", &self.tenant)?;

@@ -6,6 +6,7 @@
 
 mod events;
 mod grants;
+mod keys;
 mod resources;
 mod scope_rules;
 mod tokens;

@@ -1,6 +1,7 @@
 //! Tenants, clients, keys, opaque tokens and the deny list: round trips, list orderings,
 //! deletions, replaced records read back at once, absent ids, tenant isolation, and expiry.
 
+use tessera_core::model::{KeyMaterial, KeyRecord, SigningAlg};
 use tessera_core::store::{
     ClientStore, ConsentStore, JwtStatus, KeyStore, RevocationStore, TenantStore, TokenStore, UserStore,
 };
@@ -91,6 +92,35 @@ pub(crate) async fn keys_round_trip_oldest_first(h: &impl Harness) {
     ok(store.put_key(&retired), "replace key").await;
     ok(store.delete_key("acme", "a-mid"), "delete key").await;
     assert_eq!(store.keys("acme").await, Ok(vec![retired, key("acme", "b-new", 300)]));
+}
+
+/// Every kind of key material comes back as it was written, a sealed key's envelope byte for
+/// byte (the store never looks inside it), including through a retirement, which rewrites the
+/// record.
+pub(crate) async fn keys_keep_their_material_of_every_kind(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.create_tenant(&tenant("acme")), "create tenant").await;
+    let materials = [
+        KeyMaterial::Software { pkcs8: vec![0x30, 0x81, 0x87, 0x02, 0x01, 0x00] },
+        KeyMaterial::SealedSoftware { sealed: (0..=255).collect() },
+        KeyMaterial::Pkcs11 { id: vec![7; 16] },
+    ];
+    let mut expected = Vec::new();
+    for (i, material) in materials.into_iter().enumerate() {
+        let created_at = 100 + i64::try_from(i).expect("a small index");
+        let k = KeyRecord { material, ..key("acme", &format!("kid-{i}"), created_at) };
+        ok(store.put_key(&k), "put key").await;
+        expected.push(k);
+    }
+    assert_eq!(store.keys("acme").await, Ok(expected.clone()));
+    let sealed = KeyRecord { alg: SigningAlg::ES256, expires_at: None, ..expected[1].clone() };
+    ok(store.put_key(&sealed), "replace key").await;
+    let next = KeyRecord { kid: "kid-next".into(), created_at: 200, ..sealed.clone() };
+    ok(store.rotate_key(&next, Some(&sealed.kid), 900), "rotate key").await;
+    let stored = store.keys("acme").await.expect("list keys");
+    let retired = stored.iter().find(|k| k.kid == sealed.kid).expect("the retired key");
+    assert_eq!(retired.retired_at, Some(200));
+    assert_eq!(retired.material, sealed.material);
 }
 
 pub(crate) async fn unknown_ids_read_as_absent(h: &impl Harness) {
