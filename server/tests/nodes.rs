@@ -312,6 +312,7 @@ async fn a_node_does_not_start_without_its_database_or_the_shared_admin_key() {
     // Nothing listens on port 1 of 127.0.0.1: the start fails, naming the database.
     let mut options = common::Options::new(common::Backend::Software);
     options.extra_args = vec!["--store".into(), "postgres://tessera:hunter2@127.0.0.1:1/tessera_db".into()];
+    options.env = vec![("TESSERA_KEY_ENCRYPTION_KEY".into(), "ab".repeat(32))];
     let failed = TestServer::start_failure(options).await;
     assert!(failed.stderr.contains("tessera_db"), "the message names the database: {}", failed.stderr);
     assert!(!failed.stderr.contains("hunter2"), "never the password: {}", failed.stderr);
