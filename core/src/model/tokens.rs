@@ -1,4 +1,5 @@
-//! Access-token records: opaque tokens stored by digest, and the deny list of revoked JWTs.
+//! Access-token records: opaque tokens stored by digest, the deny list of revoked JWTs, and
+//! the JWT bearer assertions already exchanged.
 
 use super::UnixSecs;
 
@@ -42,5 +43,27 @@ rkyv_record! {
         pub jti: String,
         /// The token's `exp`: after it the entry is dropped.
         pub exp: UnixSecs,
+    }
+
+    /// A JWT bearer assertion already exchanged (RFC 7523 3: its `jti` is single use),
+    /// stored under the digest of its issuer and `jti` until the assertion could no longer be
+    /// accepted anyway (`crate::store::AssertionStore`).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct UsedAssertion {
+        /// The tenant it was exchanged at.
+        pub tenant: String,
+        /// When it stops mattering: the assertion's `exp` plus the clock skew allowed.
+        pub expires_at: UnixSecs,
+    }
+}
+
+impl UsedAssertion {
+    /// Checks the record: its tenant id is one a tenant can have.
+    pub fn validate(&self) -> Result<(), String> {
+        if super::is_valid_id(&self.tenant) {
+            Ok(())
+        } else {
+            Err(format!("used assertion of tenant {:?}: not a valid tenant id", self.tenant))
+        }
     }
 }
