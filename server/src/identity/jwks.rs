@@ -18,7 +18,7 @@ use super::Validators;
 /// How long a fetched set is used before it is fetched again.
 pub const FRESH_FOR: Duration = Duration::from_secs(300);
 /// The shortest time between two fetches of one issuer's set.
-pub const REFETCH_AFTER: Duration = Duration::from_secs(10);
+pub const REFETCH_AFTER: Duration = Duration::from_secs(5);
 /// How long a fetch may take, whole.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest JWK Set read.
