@@ -258,6 +258,7 @@ fn parameter_description(name: &str) -> &'static str {
         "key" => "The API key's id",
         "api" => "The API, by id or identifier (percent-encoded)",
         "validator" => "The identity validator's id",
+        "trusted_issuer" => "The trusted issuer's id",
         // Caught by `every_path_parameter_is_described`.
         _ => "",
     }
