@@ -229,7 +229,8 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
         Err(e) => {
             // Only a missing required field, or a grant type changed, may stop a request here.
             let required_gone =
-                matches!(at, "code" | "refresh_token" | "username" | "password") && sent(at).is_none();
+                matches!(at, "code" | "refresh_token" | "username" | "password" | "assertion")
+                    && sent(at).is_none();
             assert!(required_gone || at == "grant_type", "{body}: refused {e:?}");
             return 1;
         }
@@ -243,6 +244,10 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
         }
         TokenRequest::RefreshToken(r) => {
             assert_eq!(Some(r.refresh_token), sent("refresh_token"));
+            r.scope
+        }
+        TokenRequest::JwtBearer(r) => {
+            assert_eq!(Some(r.assertion), sent("assertion"));
             r.scope
         }
         TokenRequest::AuthorizationCode(r) => {
