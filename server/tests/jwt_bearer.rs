@@ -302,8 +302,9 @@ async fn trusted_issuers_are_managed_and_checked() {
     ] {
         post(body).await.expect_status(400, what);
     }
-    let created = post(json!({ "name": "p", "issuer": PARTNER, "jwks": { "keys": [key.jwk] } })).await;
+    let created = post(json!({ "issuer": PARTNER, "jwks": { "keys": [key.jwk] } })).await;
     created.expect_status(201, "created");
+    assert_eq!(created.json["name"], PARTNER, "named after its issuer by default");
     assert_eq!(created.json["jwks"]["keys"][0]["kid"], "k1");
     post(json!({ "name": "again", "issuer": PARTNER, "jwks_uri": "https://p/jwks" }))
         .await

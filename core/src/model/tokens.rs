@@ -30,7 +30,8 @@ rkyv_record! {
         /// What the identity validator that checked the password added (`extraInfo`), as
         /// JSON text of an object.
         pub extra_info: Option<String>,
-        /// The identity validator that vouched for the subject, when not the local directory.
+        /// The identity validator or trusted issuer that vouched for the subject, when not the
+        /// local directory.
         pub validator: Option<String>,
     }
 

@@ -7,7 +7,9 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tessera_core::grants::jwt_bearer::{ALLOWED_ALGS, key_fits};
-use tessera_core::model::{MAX_TRUSTED_ISSUERS_PER_TENANT, Tenant, TrustedIssuer, validate_trusted_issuer};
+use tessera_core::model::{
+    MAX_NAME_BYTES, MAX_TRUSTED_ISSUERS_PER_TENANT, Tenant, TrustedIssuer, clip, validate_trusted_issuer,
+};
 use utoipa::ToSchema;
 
 use super::refusals::{Conflict, Denied, Invalid, NotFound};
@@ -20,8 +22,10 @@ use crate::util::now;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedIssuerCreateBody {
-    /// A name for the operator and the logs, 1 to 200 bytes.
-    name: String,
+    /// A name for the operator and the logs, 1 to 200 bytes; absent: the issuer (its first
+    /// 200 bytes).
+    #[serde(default)]
+    name: Option<String>,
     /// The `iss` of its assertions (an absolute URI), unique in the tenant.
     issuer: String,
     /// Where its JWK Set is fetched (`http` or `https`); exactly one of this and `jwks`.
@@ -172,7 +176,7 @@ pub async fn create(app: &App, tenant: &str, body: TrustedIssuerCreateBody) -> R
     }
     t.trusted_issuers.push(TrustedIssuer {
         id: super::new_id()?,
-        name: body.name,
+        name: body.name.unwrap_or_else(|| clip(&body.issuer, MAX_NAME_BYTES)),
         issuer: body.issuer,
         jwks_uri: body.jwks_uri,
         jwks: body.jwks.map(inline_jwks).transpose()?,
