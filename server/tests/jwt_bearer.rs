@@ -141,6 +141,8 @@ async fn a_valid_assertion_is_exchanged_once_for_tokens_that_verify_and_introspe
         "invalid_scope",
         "beyond the client's scope",
     );
+    let reply = server.token_basic("acme", &jwt_client.0, &jwt_client.1, &form(&a, "write")).await;
+    reply.expect_status(200, "a refused scope did not use the assertion up");
     server.assert_alive();
 }
 

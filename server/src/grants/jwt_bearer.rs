@@ -33,12 +33,16 @@ pub async fn plan(
     audiences.extend(issuer.audience.as_deref());
     let accepted = jwt_bearer::check_claims(&claims, issuer, &audiences, now)?;
     let digest = jwt_bearer::assertion_digest(&issuer.issuer, &accepted.jti);
-    let first = app.store.use_assertion(&cx.tenant.id, &digest, accepted.remember_until).await;
+    let until = accepted.remember_until;
+    // Planned first, so a request the plan refuses (a scope beyond the client's) does not use
+    // the assertion up.
+    let plan = jwt_bearer::plan(&req, client, issuer, accepted, super::fresh_jti()?)?;
+    let first = app.store.use_assertion(&cx.tenant.id, &digest, until).await;
     if !first.map_err(store_error)? {
         tracing::info!(tenant = %cx.tenant.id, issuer = %issuer.id, "JWT bearer assertion replayed");
         return Err(jwt_bearer::replayed());
     }
-    jwt_bearer::plan(&req, client, issuer, accepted, super::fresh_jti()?)
+    Ok(plan)
 }
 
 /// The assertion's claims, once a key of `issuer` verified its signature: the keys with its
