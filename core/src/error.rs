@@ -232,6 +232,21 @@ pub enum Reason {
     ValidatorsUnavailable,
     /// Password grant: the user the local directory found is disabled.
     PasswordUserDisabled,
+    /// JWT bearer grant: the assertion is not a compact JWS with a JSON header and claims.
+    AssertionMalformed,
+    /// JWT bearer grant: the assertion's `iss` is none of the tenant's trusted issuers.
+    AssertionIssuerUnknown,
+    /// JWT bearer grant: the assertion's `alg` is not an asymmetric one, or not its key's.
+    AssertionAlgorithmNotAllowed,
+    /// JWT bearer grant: no key of the issuer verifies the assertion's signature.
+    AssertionSignatureInvalid,
+    /// JWT bearer grant: a claim is missing or refused (`aud`, `exp`, `nbf`, `iat`, `sub`,
+    /// `jti`).
+    AssertionClaimsInvalid,
+    /// JWT bearer grant: an assertion with this issuer and `jti` was already exchanged.
+    AssertionReplayed,
+    /// JWT bearer grant: the issuer's keys could not be fetched now.
+    IssuerKeysUnavailable,
 }
 
 impl From<Reason> for ErrorCode {
@@ -306,6 +321,16 @@ impl From<Reason> for ErrorCode {
             }
             Reason::CredentialsRejected | Reason::PasswordUserDisabled => ErrorCode::InvalidGrant,
             Reason::ValidatorsUnavailable => ErrorCode::TemporarilyUnavailable,
+            // RFC 7523 3.1: an assertion that is not valid, for whatever reason, is an
+            // invalid grant.
+            Reason::AssertionMalformed
+            | Reason::AssertionIssuerUnknown
+            | Reason::AssertionAlgorithmNotAllowed
+            | Reason::AssertionSignatureInvalid
+            | Reason::AssertionClaimsInvalid
+            | Reason::AssertionReplayed => ErrorCode::InvalidGrant,
+            // The partner's keys being out of reach says nothing about the assertion.
+            Reason::IssuerKeysUnavailable => ErrorCode::TemporarilyUnavailable,
         }
     }
 }

@@ -46,8 +46,9 @@ pub struct AccessTokenClaims {
     /// the subject, absent otherwise.
     #[serde(default, rename = "extraInfo", skip_serializing_if = "Option::is_none")]
     pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The id of the identity validator that vouched for the subject, when the subject came
-    /// from one outside the local directory (the password grant); absent otherwise.
+    /// The id of the identity validator (the password grant) or trusted issuer (the JWT bearer
+    /// grant) that vouched for the subject, when the subject came from outside the local
+    /// directory; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<String>,
 }

@@ -318,6 +318,24 @@ pub trait CodeStore: Send + Sync {
     fn take_code(&self, tenant: &str, digest: &[u8; 32]) -> TakeCode;
 }
 
+/// A use of a JWT bearer assertion in flight: resolves to whether it was the first, once the
+/// record of it is durable.
+pub type UseAssertion = Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'static>>;
+
+/// JWT bearer assertions already exchanged (RFC 7523 3: a `jti` is single use), keyed by
+/// the SHA-256 digest of the issuer and `jti` (`crate::grants::jwt_bearer::assertion_digest`).
+/// The backend decides, in one atomic step, whether a use is the first, so of concurrent uses
+/// of one assertion exactly one is `true`, on every node of a shared backend; the record is
+/// durable before the answer, so a restart still refuses a replay.
+pub trait AssertionStore: Send + Sync {
+    /// Records the assertion with digest `digest` in `tenant` as used until `until` (checked
+    /// with `UsedAssertion::validate`: a valid tenant id). `true` when no live record of it
+    /// was stored: the first use. A record whose `until` has passed by the store's clock
+    /// counts as absent (the assertion it guarded can no longer be accepted) and is replaced;
+    /// the backend removes such records on its own, and every record of a tenant with it.
+    fn use_assertion(&self, tenant: &str, digest: &[u8; 32], until: UnixSecs) -> UseAssertion;
+}
+
 /// SSO sessions, keyed by the SHA-256 digest of the session cookie's value (the value itself is
 /// never stored). Backends drop expired sessions on their own.
 pub trait SessionStore: Send + Sync {
@@ -501,6 +519,7 @@ pub trait Store:
     + RefreshStore
     + EventStore
     + LockoutStore
+    + AssertionStore
     + crate::changes::ChangeFeed
     + 'static
 {

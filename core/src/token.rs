@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::{OAuthError, Reason};
 use crate::form::Form;
-use crate::grants::{authorization_code, client_credentials, password, refresh_token};
+use crate::grants::{authorization_code, client_credentials, jwt_bearer, password, refresh_token};
 use crate::model::GrantType;
 
 /// A token request, typed by grant.
@@ -19,6 +19,8 @@ pub enum TokenRequest<'a> {
     RefreshToken(refresh_token::Request<'a>),
     /// RFC 6749 4.3.2.
     Password(password::Request<'a>),
+    /// RFC 7523 2.1.
+    JwtBearer(jwt_bearer::Request<'a>),
 }
 
 impl TokenRequest<'_> {
@@ -29,6 +31,7 @@ impl TokenRequest<'_> {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
             Self::Password(_) => GrantType::Password,
+            Self::JwtBearer(_) => GrantType::JwtBearer,
         }
     }
 }
@@ -45,6 +48,7 @@ pub fn parse<'a>(form: &'a Form<'_>) -> Result<TokenRequest<'a>, OAuthError> {
         }
         Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(refresh_token::Request::parse(form)?)),
         Some(GrantType::Password) => Ok(TokenRequest::Password(password::Request::parse(form)?)),
+        Some(GrantType::JwtBearer) => Ok(TokenRequest::JwtBearer(jwt_bearer::Request::parse(form)?)),
         // RFC 6749 4.2: the implicit grant has no token request.
         Some(GrantType::Implicit) | None => {
             Err(OAuthError::new(Reason::UnsupportedGrantType, "the grant type is not supported"))

@@ -203,6 +203,12 @@ fn token_requests() -> Vec<Vec<(&'static str, String)>> {
             ("scope", "read"),
             ("client_id", "svc"),
         ]),
+        p(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL3AifQ.c2ln"),
+            ("scope", "read"),
+            ("client_id", "svc"),
+        ]),
     ]
 }
 
@@ -229,7 +235,8 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
         Err(e) => {
             // Only a missing required field, or a grant type changed, may stop a request here.
             let required_gone =
-                matches!(at, "code" | "refresh_token" | "username" | "password") && sent(at).is_none();
+                matches!(at, "code" | "refresh_token" | "username" | "password" | "assertion")
+                    && sent(at).is_none();
             assert!(required_gone || at == "grant_type", "{body}: refused {e:?}");
             return 1;
         }
@@ -243,6 +250,10 @@ fn token_stages(pairs: &[(String, String)], mutation: Mutation, at: &str) -> usi
         }
         TokenRequest::RefreshToken(r) => {
             assert_eq!(Some(r.refresh_token), sent("refresh_token"));
+            r.scope
+        }
+        TokenRequest::JwtBearer(r) => {
+            assert_eq!(Some(r.assertion), sent("assertion"));
             r.scope
         }
         TokenRequest::AuthorizationCode(r) => {
@@ -302,6 +313,51 @@ fn random_bodies_and_headers_never_panic() {
         let basic = format!("Basic {}", STANDARD.encode(rng.bytes(60)));
         exercise(&body, Some(basic.as_bytes()));
     }
+}
+
+/// Mutated JWT bearer assertions: whatever `peek` lets through has an allowed `alg` and an
+/// `iss`, and `check_claims` judges any claims object without panicking.
+#[test]
+fn mutated_assertions_never_panic_and_peek_only_passes_allowed_algorithms() {
+    use tessera_core::grants::jwt_bearer::{self, ALLOWED_ALGS};
+    let issuer = tessera_core::model::TrustedIssuer {
+        id: "p".into(),
+        name: "p".into(),
+        issuer: "https://p".into(),
+        jwks_uri: None,
+        jwks: Some(r#"{"keys":[]}"#.into()),
+        allowed_subjects: Some("*@p".into()),
+        audience: None,
+        subject_prefix: Some("p".into()),
+        created_at: 0,
+    };
+    let claims = r#"{"iss":"https://p","sub":"a@p","aud":"https://i","exp":1060,"iat":1000,"jti":"j"}"#;
+    let valid = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let mut rng = Rng(0x0A55_E471_0000_0001);
+    let (mut peeked, mut accepted) = (0, 0);
+    for _ in 0..20_000 {
+        let mut bytes = valid.clone().into_bytes();
+        for _ in 0..=rng.below(3) {
+            let i = rng.below(bytes.len());
+            bytes[i] = b"A-_.xyz0{}\"\x00"[rng.below(11)];
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let Ok(seen) = jwt_bearer::peek(&text) else { continue };
+        peeked += 1;
+        assert!(ALLOWED_ALGS.contains(&seen.alg.as_str()), "{text}");
+        let Some(part) = text.split('.').nth(1) else { continue };
+        let Ok(decoded) = URL_SAFE_NO_PAD.decode(part) else { continue };
+        if let Ok(serde_json::Value::Object(c)) = serde_json::from_slice(&decoded)
+            && jwt_bearer::check_claims(&c, &issuer, &["https://i"], 1_000).is_ok()
+        {
+            accepted += 1;
+        }
+    }
+    assert!(peeked > 1_000 && accepted > 100, "too few reached the later stages: {peeked} {accepted}");
 }
 
 #[test]

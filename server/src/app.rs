@@ -52,6 +52,8 @@ pub struct App {
     pub token_limits: crate::token_limits::TokenLimits,
     /// The HTTP client and circuit breakers of identity validators (`crate::identity`).
     pub validators: crate::identity::Validators,
+    /// Trusted issuers' fetched JWK Sets (`crate::identity::jwks`).
+    pub issuer_keys: crate::identity::jwks::IssuerKeys,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
     /// store's atomic create instead.
     pub admin_writes: tokio::sync::Mutex<()>,
@@ -121,6 +123,7 @@ impl App {
         let audit = Arc::new(Audit::new());
         Ok(Self {
             validators: crate::identity::Validators::new(&policy)?,
+            issuer_keys: crate::identity::jwks::IssuerKeys::default(),
             password_guard: PasswordGuard::new(&policy, passwords.clone(), store.clone(), audit.clone()),
             passwords,
             token_limits: crate::token_limits::TokenLimits::default(),

@@ -273,6 +273,8 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         AdminRoute::Api(t, a) => change(t, admin, format!("apis/{a}")),
         AdminRoute::Validators(t) => change(t, admin, "identity-validators".to_owned()),
         AdminRoute::Validator(t, v) => change(t, admin, format!("identity-validators/{v}")),
+        AdminRoute::TrustedIssuers(t) => change(t, admin, "trusted-issuers".to_owned()),
+        AdminRoute::TrustedIssuer(t, i) => change(t, admin, format!("trusted-issuers/{i}")),
     })
 }
 

@@ -63,6 +63,10 @@ pub enum AdminRoute {
     Validators(String),
     /// `/api/v1/tenants/{t}/identity-validators/{id}`
     Validator(String, String),
+    /// `/api/v1/tenants/{t}/trusted-issuers`
+    TrustedIssuers(String),
+    /// `/api/v1/tenants/{t}/trusted-issuers/{id}`
+    TrustedIssuer(String, String),
 }
 
 /// Where a request goes.
@@ -153,6 +157,8 @@ enum Kind {
     Api,
     Validators,
     Validator,
+    TrustedIssuers,
+    TrustedIssuer,
     OpenApi,
     Live,
     Ready,
@@ -165,7 +171,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 44] = [
+const ROUTES: [(&str, Kind); 46] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -206,6 +212,8 @@ const ROUTES: [(&str, Kind); 44] = [
     ("/api/v1/tenants/{tenant}/apis/{api}", Kind::Api),
     ("/api/v1/tenants/{tenant}/identity-validators", Kind::Validators),
     ("/api/v1/tenants/{tenant}/identity-validators/{validator}", Kind::Validator),
+    ("/api/v1/tenants/{tenant}/trusted-issuers", Kind::TrustedIssuers),
+    ("/api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}", Kind::TrustedIssuer),
     ("/api/v1/openapi.json", Kind::OpenApi),
     ("/healthz", Kind::Live),
     ("/readyz", Kind::Ready),
@@ -269,6 +277,10 @@ impl Router {
             Kind::Api => Route::Admin(AdminRoute::Api(tenant()?, param("api")?)),
             Kind::Validators => Route::Admin(AdminRoute::Validators(tenant()?)),
             Kind::Validator => Route::Admin(AdminRoute::Validator(tenant()?, param("validator")?)),
+            Kind::TrustedIssuers => Route::Admin(AdminRoute::TrustedIssuers(tenant()?)),
+            Kind::TrustedIssuer => {
+                Route::Admin(AdminRoute::TrustedIssuer(tenant()?, param("trusted_issuer")?))
+            }
             Kind::OpenApi => Route::OpenApi,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,

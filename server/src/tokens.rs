@@ -213,9 +213,9 @@ pub async fn client_honours(
 /// not have been cut off since `began_at` (a disable or a revoke-all; deleting or disabling a
 /// user ends what they granted, as userinfo and the refresh grant also hold); a client
 /// credentials token's subject is its client, which [`client_honours`] checks. A subject an
-/// identity validator vouched for (`validator`) lives in that validator's directory, not the
-/// local one: the validator answered for it when the token was issued, and its token lives
-/// until it expires or is revoked.
+/// identity validator or a trusted issuer's assertion vouched for (`validator`) lives in that
+/// party's directory, not the local one: it answered for the subject when the token was issued,
+/// and its token lives until it expires or is revoked.
 async fn subject_stands(
     app: &App,
     cx: &TenantCx,

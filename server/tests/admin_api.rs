@@ -331,7 +331,14 @@ async fn discovery_advertises_what_is_implemented() {
     );
     assert_eq!(
         doc["grant_types_supported"],
-        json!(["authorization_code", "refresh_token", "client_credentials", "implicit", "password"])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "implicit",
+            "password",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        ])
     );
     let confidential = json!(["client_secret_basic", "client_secret_post"]);
     let with_public = json!(["client_secret_basic", "client_secret_post", "none"]);

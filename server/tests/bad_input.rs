@@ -117,8 +117,14 @@ async fn token_endpoint_refuses_malformed_requests() {
         (
             b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer".to_vec(),
             400,
-            "unsupported_grant_type",
-            "jwt-bearer",
+            "invalid_request",
+            "jwt-bearer without an assertion",
+        ),
+        (
+            b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c".to_vec(),
+            400,
+            "unauthorized_client",
+            "jwt-bearer, client not registered for it",
         ),
         (b"grant_type=Client_Credentials".to_vec(), 400, "unsupported_grant_type", "wrong case"),
         (format!("{CC}&scope=a%22b").into_bytes(), 400, "invalid_scope", "scope with a quote"),

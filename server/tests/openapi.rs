@@ -72,6 +72,11 @@ const OPERATIONS: &[&str] = &[
     "GET /api/v1/tenants/{tenant}/identity-validators/{validator}",
     "PATCH /api/v1/tenants/{tenant}/identity-validators/{validator}",
     "DELETE /api/v1/tenants/{tenant}/identity-validators/{validator}",
+    "GET /api/v1/tenants/{tenant}/trusted-issuers",
+    "POST /api/v1/tenants/{tenant}/trusted-issuers",
+    "GET /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
+    "PATCH /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
+    "DELETE /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
 ];
 
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "PATCH", "DELETE"];
@@ -411,6 +416,26 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::DELETE, VALIDATOR, &["oa", &vid], None).await;
     c.call(&server, Method::DELETE, API, &["oa", &api_id], None).await;
     c.call(&server, Method::DELETE, API, &["oa", &api_id], None).await;
+    // Trusted issuers.
+    const ISSUERS: &str = "/api/v1/tenants/{tenant}/trusted-issuers";
+    const ISSUER: &str = "/api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}";
+    let issuer_body = json!({ "name": "Partner", "issuer": "https://partner.example",
+        "jwks_uri": "https://partner.example/jwks", "allowed_subjects": "*@partner.example",
+        "audience": "tessera", "subject_prefix": "partner" });
+    let ti = c.call(&server, Method::POST, ISSUERS, &["oa"], Some(issuer_body.clone())).await;
+    let tid = ti["id"].as_str().expect("trusted issuer id").to_owned();
+    c.call(&server, Method::POST, ISSUERS, &["oa"], Some(issuer_body)).await;
+    c.call(&server, Method::GET, ISSUERS, &["oa"], None).await;
+    c.call(&server, Method::GET, ISSUERS, &["nope"], None).await;
+    c.call(&server, Method::GET, ISSUER, &["oa", &tid], None).await;
+    c.call(&server, Method::GET, ISSUER, &["oa", "nope"], None).await;
+    let inline = json!({ "jwks": { "keys": [{ "kty": "EC", "crv": "P-256", "kid": "k",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] },
+        "subject_prefix": null });
+    c.call(&server, Method::PATCH, ISSUER, &["oa", &tid], Some(inline)).await;
+    c.call(&server, Method::PATCH, ISSUER, &["oa", &tid], Some(json!({ "jwks_uri": "ftp://x" }))).await;
+    c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
+    c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

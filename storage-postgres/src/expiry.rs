@@ -15,7 +15,7 @@ use crate::error::PgError;
 use crate::sql;
 
 /// Each expiring table and its primary key's second column.
-const EXPIRING: [(&str, &str); 7] = [
+const EXPIRING: [(&str, &str); 8] = [
     ("opaque_tokens", "digest"),
     ("revocations", "jti"),
     ("codes", "digest"),
@@ -23,6 +23,7 @@ const EXPIRING: [(&str, &str); 7] = [
     ("refresh_tokens", "digest"),
     ("refresh_families", "family"),
     ("lockouts", "lkey"),
+    ("used_assertions", "digest"),
 ];
 
 /// One round; returns how many rows it deleted.

@@ -19,6 +19,7 @@
 // `unsafe_code`, `clippy::unwrap_used` and `missing_docs` come from the workspace lints.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod assertions;
 mod batch;
 mod cache;
 mod db;

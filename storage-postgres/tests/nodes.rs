@@ -26,6 +26,7 @@ fn tenant(id: &str) -> Tenant {
         created_at: 1_700_000_000,
         apis: Vec::new(),
         identity_validators: Vec::new(),
+        trusted_issuers: Vec::new(),
     }
 }
 

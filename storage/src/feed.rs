@@ -122,7 +122,8 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         | Space::SessionUsers
         | Space::FamilyUsers
         | Space::Events
-        | Space::Lockouts => return None,
+        | Space::Lockouts
+        | Space::Assertions => return None,
     };
     let (tenant, id) = keys::split_scoped(key)?;
     // Ids reach keys from `&str`s, so this is lossless; lossy only for a key no write makes.

@@ -78,11 +78,14 @@ pub(crate) enum Space {
     /// refusing (`a`: per address, `u`: per username at an address), in the expiry index
     /// until it ends.
     Lockouts,
+    /// `tenant \0 sha256(iss, jti)` -> `UsedAssertion`: a JWT bearer assertion already
+    /// exchanged, in the expiry index until it could no longer be accepted anyway.
+    Assertions,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 23] = [
+    pub(crate) const ALL: [Space; 24] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -106,6 +109,7 @@ impl Space {
         Self::ApiKeys,
         Self::Events,
         Self::Lockouts,
+        Self::Assertions,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -134,6 +138,7 @@ impl Space {
             Self::ApiKeys => "api_keys",
             Self::Events => "audit_events",
             Self::Lockouts => "lockouts",
+            Self::Assertions => "used_assertions",
         }
     }
 
@@ -163,6 +168,7 @@ impl Space {
             Self::ApiKeys => 20,
             Self::Events => 21,
             Self::Lockouts => 22,
+            Self::Assertions => 23,
         }
     }
 
@@ -176,6 +182,7 @@ impl Space {
             Self::RefreshTokens => Some(ExpiryKind::RefreshToken),
             Self::RefreshFamilies => Some(ExpiryKind::RefreshFamily),
             Self::Lockouts => Some(ExpiryKind::Lockout),
+            Self::Assertions => Some(ExpiryKind::Assertion),
             Self::Tenants
             | Self::Clients
             | Self::Keys
@@ -212,6 +219,8 @@ pub(crate) enum ExpiryKind {
     /// A refresh-token family record (revoked or not).
     RefreshFamily,
     Lockout,
+    /// A used JWT bearer assertion.
+    Assertion,
 }
 
 impl ExpiryKind {
@@ -224,6 +233,7 @@ impl ExpiryKind {
             Self::RefreshToken => b'R',
             Self::RefreshFamily => b'F',
             Self::Lockout => b'L',
+            Self::Assertion => b'A',
         }
     }
 
@@ -236,6 +246,7 @@ impl ExpiryKind {
             b'R' => Some(Self::RefreshToken),
             b'F' => Some(Self::RefreshFamily),
             b'L' => Some(Self::Lockout),
+            b'A' => Some(Self::Assertion),
             _ => None,
         }
     }
@@ -250,6 +261,7 @@ impl ExpiryKind {
             Self::RefreshToken => Space::RefreshTokens,
             Self::RefreshFamily => Space::RefreshFamilies,
             Self::Lockout => Space::Lockouts,
+            Self::Assertion => Space::Assertions,
         }
     }
 }
@@ -306,7 +318,8 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::RoleMembers
         | Space::ApiKeys
         | Space::Events
-        | Space::Lockouts => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::Lockouts
+        | Space::Assertions => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }

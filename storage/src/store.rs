@@ -15,12 +15,12 @@ use tessera_core::grants::authorization_code::Code;
 use tessera_core::listing::{UserPage, UserQuery};
 use tessera_core::model::{
     AuditEvent, Client, Consent, KeyRecord, OpaqueToken, RefreshToken, Revocation, Session, Tenant, UnixSecs,
-    User,
+    UsedAssertion, User,
 };
 use tessera_core::store::{
-    ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, EventStore, FoundRefresh, JwtStatus, KeyStore,
-    Read, RefreshStore, RefreshUse, RevocationStore, SessionStore, Store, StoreError, TakeCode, TenantStore,
-    TokenStore, UseRefresh, UserStore, failed_commit,
+    AssertionStore, ClientStore, CodeStore, CodeTaken, Commit, ConsentStore, EventStore, FoundRefresh,
+    JwtStatus, KeyStore, Read, RefreshStore, RefreshUse, RevocationStore, SessionStore, Store, StoreError,
+    TakeCode, TenantStore, TokenStore, UseAssertion, UseRefresh, UserStore, failed_commit,
 };
 use tokio::sync::oneshot;
 
@@ -436,6 +436,20 @@ impl CodeStore for FjallStore {
             _ => return Box::pin(ready(Ok(CodeTaken::Unknown))),
         };
         self.decided(|outcome| WriteOp::TakeCode { key, outcome })
+    }
+}
+
+impl AssertionStore for FjallStore {
+    fn use_assertion(&self, tenant: &str, digest: &[u8; 32], until: UnixSecs) -> UseAssertion {
+        let record = UsedAssertion { tenant: tenant.to_owned(), expires_at: until };
+        let Some(key) = keys::scoped_key(tenant, digest) else {
+            return Box::pin(ready(Err(invalid(Space::Assertions, "used assertion"))));
+        };
+        let value = match codec::encode(&key, &record) {
+            Ok(value) => value,
+            Err(err) => return Box::pin(ready(Err(err))),
+        };
+        self.decided(|outcome| WriteOp::UseAssertion { key, value, exp: until, outcome })
     }
 }
 

@@ -26,7 +26,8 @@ pub(crate) fn digest(n: u32) -> [u8; 32] {
     d
 }
 
-/// A tenant with an API and an identity validator, so that every field round-trips.
+/// A tenant with an API, an identity validator and a trusted issuer, so that every field
+/// round-trips.
 pub(crate) fn tenant(id: &str) -> Tenant {
     let mut t = Tenant::new(id.to_owned(), format!("Tenant {id}"), TenantSettings::default(), 1_700_000_000);
     t.apis = vec![Api {
@@ -45,6 +46,17 @@ pub(crate) fn tenant(id: &str) -> Tenant {
         timeout_ms: 2_000,
         headers: vec![ValidatorHeader { name: "Authorization".to_owned(), value: "Bearer k".to_owned() }],
         apis: vec!["api-1".to_owned()],
+        created_at: 1_700_000_000,
+    }];
+    t.trusted_issuers = vec![tessera_core::model::TrustedIssuer {
+        id: "issuer-1".to_owned(),
+        name: "Partner".to_owned(),
+        issuer: "https://partner.example".to_owned(),
+        jwks_uri: Some("https://partner.example/jwks".to_owned()),
+        jwks: None,
+        allowed_subjects: Some("*@partner.example".to_owned()),
+        audience: None,
+        subject_prefix: Some("partner".to_owned()),
         created_at: 1_700_000_000,
     }];
     t.settings.local_directory_position = Some(1);

@@ -108,6 +108,15 @@ macro_rules! __for_each_case {
                 pages_filter_by_username_email_and_disabled,
                 a_users_disabled_state_and_cut_off_are_kept,
             }
+            assertions {
+                the_first_use_is_first_and_a_replay_is_not,
+                of_concurrent_uses_exactly_one_is_first,
+                a_use_survives_reopening,
+                tenants_are_kept_apart,
+                an_expired_use_guards_nothing_and_leaves,
+                a_tenants_deletion_forgets_its_uses,
+                an_invalid_tenant_is_refused,
+            }
             lockouts {
                 a_lockout_reads_back_live_and_survives_reopening,
                 a_later_lockout_of_the_same_key_replaces_the_earlier,

@@ -8,6 +8,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod password;
 pub mod plan;
 pub mod refresh_token;

@@ -34,8 +34,8 @@ pub struct IssuePlan {
     /// What the identity validator that accepted a password added about the subject: the
     /// access token's `extraInfo` claim.
     pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The identity validator that vouched for the subject, when one outside the local
-    /// directory did: the access token's `validator` claim. Such a subject need not be a
+    /// The identity validator or trusted issuer (JWT bearer grant) that vouched for the
+    /// subject, when one outside the local directory did: the access token's `validator` claim. Such a subject need not be a
     /// local user, so its tokens are not held to a local user's standing.
     pub validator: Option<String>,
 }

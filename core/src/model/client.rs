@@ -53,6 +53,9 @@ rkyv_record! {
         /// RFC 6749 4.3: the resource owner password credentials grant, for confidential
         /// clients only, checked by the tenant's identity validators.
         Password,
+        /// RFC 7523 2.1: a partner's signed JWT exchanged for tokens, for confidential clients
+        /// only, checked against the tenant's trusted issuers.
+        JwtBearer,
     }
 
     /// A registered OAuth client (RFC 7591 metadata).
@@ -121,6 +124,9 @@ pub enum ClientStanding {
     CutOff,
 }
 
+/// The `grant_type` of the JWT bearer grant (RFC 7523 2.1).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 impl GrantType {
     /// The `grant_type` wire value.
     pub const fn as_str(self) -> &'static str {
@@ -130,17 +136,19 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::Implicit => "implicit",
             Self::Password => "password",
+            Self::JwtBearer => JWT_BEARER,
         }
     }
 
     /// Every grant type: client registration and discovery follow this list, and the token
     /// endpoint runs those [`GrantType::at_token_endpoint`] says it does.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::ClientCredentials,
         Self::Implicit,
         Self::Password,
+        Self::JwtBearer,
     ];
 
     /// Parses a grant type's wire value (RFC 7591 `grant_types`, RFC 6749 `grant_type`).
@@ -152,7 +160,11 @@ impl GrantType {
     /// come from `/authorize` alone.
     pub const fn at_token_endpoint(self) -> bool {
         match self {
-            Self::ClientCredentials | Self::AuthorizationCode | Self::RefreshToken | Self::Password => true,
+            Self::ClientCredentials
+            | Self::AuthorizationCode
+            | Self::RefreshToken
+            | Self::Password
+            | Self::JwtBearer => true,
             Self::Implicit => false,
         }
     }
@@ -206,7 +218,8 @@ mod tests {
                 | GrantType::AuthorizationCode
                 | GrantType::RefreshToken
                 | GrantType::Implicit
-                | GrantType::Password => 5,
+                | GrantType::Password
+                | GrantType::JwtBearer => 6,
             };
             assert_eq!(GrantType::ALL.len(), listed);
         }

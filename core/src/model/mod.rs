@@ -32,6 +32,7 @@ mod rate_limit;
 mod role;
 mod tenant;
 mod tokens;
+mod trusted_issuer;
 mod user;
 
 pub use api::{
@@ -43,7 +44,7 @@ pub use api::{
 pub use api_key::{
     ApiKey, KEY_PREFIX, MAX_API_KEY_NAME_BYTES, MAX_API_KEY_ROLES, MAX_ROTATION_GRACE_SECS, parse_key,
 };
-pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, TokenEndpointAuthMethod};
+pub use client::{AccessTokenFormat, Client, ClientStanding, GrantType, JWT_BEARER, TokenEndpointAuthMethod};
 pub use event::{
     Actor, AuditEvent, EVENT_ID_CHARS, EventType, MAX_ACTION_BYTES, MAX_ACTOR_ID_BYTES, MAX_REASON_BYTES,
     MAX_SOURCE_BYTES, MAX_TARGET_BYTES, Outcome, clip, event_id, event_id_floor, event_id_millis,
@@ -64,7 +65,14 @@ pub use tenant::{
     DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS,
     MIN_AUDIT_RETENTION_DAYS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings,
 };
-pub use tokens::{OpaqueToken, Revocation};
+pub use tokens::{OpaqueToken, Revocation, UsedAssertion};
+#[cfg(test)]
+pub(crate) use trusted_issuer::sample_trusted_issuer;
+pub use trusted_issuer::{
+    MAX_INLINE_JWKS_BYTES, MAX_SUBJECT_PATTERN_BYTES, MAX_SUBJECT_PREFIX_BYTES,
+    MAX_TRUSTED_ISSUERS_PER_TENANT, TrustedIssuer, glob_matches, validate_trusted_issuer,
+    validate_trusted_issuers,
+};
 pub use user::{
     Address, EnableAt, MAX_CLAIM_BYTES, MAX_EMAIL_BYTES, MAX_PASSWORD_HASH_BYTES, MAX_USERNAME_CHARS,
     Standing, User, is_valid_email, is_valid_username,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::role::validate_scope_permissions;
-use super::{Api, IdentityValidator, RateLimit, ScopePermission, SigningAlg, UnixSecs};
+use super::{Api, IdentityValidator, RateLimit, ScopePermission, SigningAlg, TrustedIssuer, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -71,6 +71,8 @@ rkyv_record! {
         pub apis: Vec<Api>,
         /// Its identity validators, in creation order.
         pub identity_validators: Vec<IdentityValidator>,
+        /// The partners whose assertions the JWT bearer grant accepts, in creation order.
+        pub trusted_issuers: Vec<TrustedIssuer>,
     }
 }
 
@@ -116,15 +118,29 @@ pub const MIN_SESSION_TTL_SECS: u32 = 60;
 pub const MAX_REFRESH_REUSE_GRACE_SECS: u32 = 300;
 
 impl Tenant {
-    /// A new tenant without APIs or identity validators.
+    /// A new tenant without APIs, identity validators or trusted issuers.
     pub fn new(id: String, display_name: String, settings: TenantSettings, created_at: UnixSecs) -> Self {
-        Self { id, display_name, settings, created_at, apis: Vec::new(), identity_validators: Vec::new() }
+        Self {
+            id,
+            display_name,
+            settings,
+            created_at,
+            apis: Vec::new(),
+            identity_validators: Vec::new(),
+            trusted_issuers: Vec::new(),
+        }
     }
 
-    /// Checks the tenant's APIs and identity validators as stored: within their bounds,
-    /// identifiers unique, every field well formed.
+    /// Checks the tenant's APIs, identity validators and trusted issuers as stored: within
+    /// their bounds, identifiers unique, every field well formed.
     pub fn validate_resources(&self) -> Result<(), String> {
-        super::api::validate_resources(&self.apis, &self.identity_validators)
+        super::api::validate_resources(&self.apis, &self.identity_validators)?;
+        super::validate_trusted_issuers(&self.trusted_issuers)
+    }
+
+    /// The trusted issuer whose assertions carry `iss`.
+    pub fn trusted_issuer(&self, iss: &str) -> Option<&TrustedIssuer> {
+        self.trusted_issuers.iter().find(|t| t.issuer == iss)
     }
 
     /// The ids of the APIs named (by id or identifier) in `names`, each once, in the order

@@ -1,4 +1,5 @@
-//! Access-token records: opaque tokens stored by digest, and the deny list of revoked JWTs.
+//! Access-token records: opaque tokens stored by digest, the deny list of revoked JWTs, and
+//! the JWT bearer assertions already exchanged.
 
 use super::UnixSecs;
 
@@ -29,7 +30,8 @@ rkyv_record! {
         /// What the identity validator that checked the password added (`extraInfo`), as
         /// JSON text of an object.
         pub extra_info: Option<String>,
-        /// The identity validator that vouched for the subject, when not the local directory.
+        /// The identity validator or trusted issuer that vouched for the subject, when not the
+        /// local directory.
         pub validator: Option<String>,
     }
 
@@ -42,5 +44,27 @@ rkyv_record! {
         pub jti: String,
         /// The token's `exp`: after it the entry is dropped.
         pub exp: UnixSecs,
+    }
+
+    /// A JWT bearer assertion already exchanged (RFC 7523 3: its `jti` is single use),
+    /// stored under the digest of its issuer and `jti` until the assertion could no longer be
+    /// accepted anyway (`crate::store::AssertionStore`).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct UsedAssertion {
+        /// The tenant it was exchanged at.
+        pub tenant: String,
+        /// When it stops mattering: the assertion's `exp` plus the clock skew allowed.
+        pub expires_at: UnixSecs,
+    }
+}
+
+impl UsedAssertion {
+    /// Checks the record: its tenant id is one a tenant can have.
+    pub fn validate(&self) -> Result<(), String> {
+        if super::is_valid_id(&self.tenant) {
+            Ok(())
+        } else {
+            Err(format!("used assertion of tenant {:?}: not a valid tenant id", self.tenant))
+        }
     }
 }

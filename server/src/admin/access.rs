@@ -45,14 +45,16 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
     match route {
         AdminRoute::Tenants => (None, Need::BootstrapKey),
         AdminRoute::Tenant(t) if *method == Method::DELETE => (Some(t), Need::BootstrapKey),
-        // APIs and identity validators are the tenant's configuration (a validator's headers
+        // APIs, identity validators and trusted issuers are the tenant's configuration (a validator's headers
         // are credentials of its own).
         AdminRoute::Tenant(t)
         | AdminRoute::Settings(t)
         | AdminRoute::Apis(t)
         | AdminRoute::Api(t, _)
         | AdminRoute::Validators(t)
-        | AdminRoute::Validator(t, _) => (Some(t), read_or_write(Area::Settings)),
+        | AdminRoute::Validator(t, _)
+        | AdminRoute::TrustedIssuers(t)
+        | AdminRoute::TrustedIssuer(t, _) => (Some(t), read_or_write(Area::Settings)),
         AdminRoute::Clients(t) | AdminRoute::Client(t, _) | AdminRoute::ClientSecret(t, _) => {
             (Some(t), read_or_write(Area::Clients))
         }

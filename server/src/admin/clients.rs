@@ -287,6 +287,17 @@ fn apply(client: &mut Client, tenant: &Tenant, m: ClientMetadata) -> Result<(), 
     {
         return Err(invalid("a public client (token_endpoint_auth_method none) cannot use password"));
     }
+    // RFC 7523 3.1 leaves client authentication to the server: an assertion is a bearer
+    // credential, and only an authenticated client may exchange it, so a leaked one is no
+    // token to whoever reads it.
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+        && client.allows_grant(GrantType::JwtBearer)
+    {
+        return Err(invalid(format!(
+            "a public client (token_endpoint_auth_method none) cannot use {}",
+            GrantType::JwtBearer.as_str()
+        )));
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod revoke_all;
 pub mod roles;
 pub mod tenants;
 pub mod tokens;
+pub mod trusted_issuers;
 pub mod user_grants;
 pub mod users;
 pub mod validators;
@@ -265,6 +266,15 @@ async fn run(
             validators::patch(app, &t, &v, json_body(headers, &body)?).await
         }
         (AdminRoute::Validator(t, v), Method::DELETE) => validators::delete(app, &t, &v).await,
+        (AdminRoute::TrustedIssuers(t), Method::GET) => trusted_issuers::list(app, &t).await,
+        (AdminRoute::TrustedIssuers(t), Method::POST) => {
+            trusted_issuers::create(app, &t, json_body(headers, &body)?).await
+        }
+        (AdminRoute::TrustedIssuer(t, i), Method::GET) => trusted_issuers::get(app, &t, &i).await,
+        (AdminRoute::TrustedIssuer(t, i), Method::PATCH) => {
+            trusted_issuers::patch(app, &t, &i, json_body(headers, &body)?).await
+        }
+        (AdminRoute::TrustedIssuer(t, i), Method::DELETE) => trusted_issuers::delete(app, &t, &i).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -4,6 +4,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod jwt_bearer;
 mod password;
 mod refresh_token;
 
@@ -71,6 +72,14 @@ pub async fn plan(
         TokenRequest::Password(req) => {
             let source = ScopeSource::of(req.scope);
             let plan = password::plan(app, cx, client, req, asked.form, asked.api, asked.peer).await?;
+            let held = entitlements::of(app, &cx.tenant.id, Subject::User(&plan.sub)).await;
+            (plan.with_entitlements(held.map_err(store_error)?, rules, source)?, source)
+        }
+        TokenRequest::JwtBearer(req) => {
+            let source = ScopeSource::of(req.scope);
+            let plan = jwt_bearer::plan(app, cx, client, req, now).await?;
+            // A subject mapped onto a local user's id holds that user's roles, as a password
+            // validator's does; a prefixed one holds none.
             let held = entitlements::of(app, &cx.tenant.id, Subject::User(&plan.sub)).await;
             (plan.with_entitlements(held.map_err(store_error)?, rules, source)?, source)
         }

@@ -5,6 +5,7 @@
 //! answers read is `tessera_core::grants::password`'s.
 
 pub mod breaker;
+pub mod jwks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,6 +119,31 @@ impl Validators {
             .await
             .map_err(|e| format!("the answer: {e}"))?;
         Ok((status, body.to_bytes()))
+    }
+
+    /// GETs `url` on the same client (no redirects followed) and returns its 200 body, at
+    /// most `limit` bytes, within `timeout` for the whole exchange: a trusted issuer's JWK Set
+    /// (`jwks`).
+    pub async fn get(&self, url: &str, limit: usize, timeout: Duration) -> Result<Bytes, String> {
+        let exchange = async {
+            let request = Request::get(url)
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")))
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| format!("the request: {e}"))?;
+            let response = self.http.request(request).await.map_err(|e| describe(&e))?;
+            if response.status() != http::StatusCode::OK {
+                return Err(format!("answered {}", response.status().as_u16()));
+            }
+            let body = Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| format!("the answer: {e}"))?;
+            Ok(body.to_bytes())
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
     }
 
     /// Whether validator `id`'s circuit is open now.

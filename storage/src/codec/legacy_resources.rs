@@ -1,5 +1,5 @@
 //! The frozen layouts that APIs, identity validators, resource indicators and token-endpoint
-//! quotas replaced: [`Tenant`] version 5 (before its APIs, identity validators, the local
+//! quotas replaced: `Tenant` version 5 (before its APIs, identity validators, the local
 //! directory's place among them and its clients' default quota), [`Client`] version 3
 //! (before the APIs it may use and its own quota) and [`OpaqueToken`] version 2 (before its
 //! audience, `extraInfo` and validator), and [`StoredCode`] version 2 (before the code's
@@ -8,13 +8,14 @@
 
 use tessera_core::model::{
     AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, ScopePermission, SigningAlg,
-    Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs,
+    TokenEndpointAuthMethod, UnixSecs,
 };
 use tessera_core::pkce::CodeChallenge;
 
 use super::StoredCode;
+use super::legacy_issuers::{TenantSettingsV6, TenantV6};
 
-/// [`Tenant`] as format version 5 laid it out.
+/// `Tenant` as format version 5 laid it out.
 #[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub(super) struct TenantV5 {
     pub(super) id: String,
@@ -23,7 +24,7 @@ pub(super) struct TenantV5 {
     pub(super) created_at: UnixSecs,
 }
 
-/// [`TenantSettings`] as format version 5 of [`Tenant`] laid it out.
+/// `TenantSettings` as format version 5 of `Tenant` laid it out.
 #[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub(super) struct TenantSettingsV5 {
     pub(super) access_token_alg: SigningAlg,
@@ -40,12 +41,12 @@ pub(super) struct TenantSettingsV5 {
     pub(super) self_service_registration: bool,
 }
 
-impl From<TenantV5> for Tenant {
+impl From<TenantV5> for TenantV6 {
     /// A tenant stored before APIs has none, no identity validators, its local directory
     /// answers the password grant alone, and its clients are not rate-limited.
     fn from(v5: TenantV5) -> Self {
         let s = v5.settings;
-        let settings = TenantSettings {
+        let settings = TenantSettingsV6 {
             access_token_alg: s.access_token_alg,
             scope_permissions: s.scope_permissions,
             access_token_ttl_secs: s.access_token_ttl_secs,
@@ -61,7 +62,14 @@ impl From<TenantV5> for Tenant {
             local_directory_position: None,
             token_rate_limit: None,
         };
-        Tenant::new(v5.id, v5.display_name, settings, v5.created_at)
+        TenantV6 {
+            id: v5.id,
+            display_name: v5.display_name,
+            settings,
+            created_at: v5.created_at,
+            apis: Vec::new(),
+            identity_validators: Vec::new(),
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_issuers;
 mod legacy_keys;
 mod legacy_resources;
 mod records;
@@ -78,6 +79,10 @@ pub(crate) const FORMAT_V5: u8 = 5;
 /// added; an older token is for the issuer, with nothing extra) arrived with them, and version 3
 /// of `StoredCode` (the code's `resource`; an older code names no API).
 pub(crate) const FORMAT_V6: u8 = 6;
+
+/// Version 7 of `Tenant` (its `trusted_issuers` were added at the end; an older tenant trusts
+/// none).
+pub(crate) const FORMAT_V7: u8 = 7;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

@@ -8,17 +8,19 @@ use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
     ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
-    Session, Tenant, UnixSecs, User, is_valid_id,
+    Session, Tenant, UnixSecs, UsedAssertion, User, is_valid_id,
 };
 
 use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1, upgrade,
 };
+use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
-    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, Record, StoredCode, StoredFamily,
+    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, Record, StoredCode,
+    StoredFamily,
 };
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -66,7 +68,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V6;
+    const FORMAT: u8 = FORMAT_V7;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -79,14 +81,16 @@ impl Record for Tenant {
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
-            FORMAT_V5 => decode_as::<TenantV5>(archive).map(Tenant::from),
-            FORMAT_V4 => decode_as::<TenantV4>(archive).map(|v| upgrade!(v, TenantV5, Tenant)),
-            FORMAT_V3 => decode_as::<TenantV3>(archive).map(|v| upgrade!(v, TenantV4, TenantV5, Tenant)),
-            FORMAT_V2 => {
-                decode_as::<TenantV2>(archive).map(|v| upgrade!(v, TenantV3, TenantV4, TenantV5, Tenant))
+            FORMAT_V6 => decode_as::<TenantV6>(archive).map(Tenant::from),
+            FORMAT_V5 => decode_as::<TenantV5>(archive).map(|v| upgrade!(v, TenantV6, Tenant)),
+            FORMAT_V4 => decode_as::<TenantV4>(archive).map(|v| upgrade!(v, TenantV5, TenantV6, Tenant)),
+            FORMAT_V3 => {
+                decode_as::<TenantV3>(archive).map(|v| upgrade!(v, TenantV4, TenantV5, TenantV6, Tenant))
             }
+            FORMAT_V2 => decode_as::<TenantV2>(archive)
+                .map(|v| upgrade!(v, TenantV3, TenantV4, TenantV5, TenantV6, Tenant)),
             FORMAT_V1 => decode_as::<TenantV1>(archive)
-                .map(|v| upgrade!(v, TenantV2, TenantV3, TenantV4, TenantV5, Tenant)),
+                .map(|v| upgrade!(v, TenantV2, TenantV3, TenantV4, TenantV5, TenantV6, Tenant)),
             _ => return None,
         })
     }
@@ -136,6 +140,22 @@ impl Record for Lockout {
             return Err(format!("lockout of tenant {:?} is stored under another key", self.tenant));
         }
         Ok(())
+    }
+}
+
+impl Record for UsedAssertion {
+    const SPACE: Space = Space::Assertions;
+
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        match keys::split_scoped(key) {
+            Some((t, digest)) if t == self.tenant.as_bytes() && digest.len() == 32 => Ok(()),
+            _ => Err(format!("used assertion of tenant {:?} is stored under another key", self.tenant)),
+        }
+    }
+
+    fn exp(&self) -> Option<UnixSecs> {
+        Some(self.expires_at)
     }
 }
 

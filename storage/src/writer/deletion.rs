@@ -23,7 +23,7 @@ pub(super) struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 22] = [
+const DELETE_ORDER: [Space; 23] = [
     Space::Clients,
     Space::Keys,
     Space::Tokens,
@@ -45,6 +45,7 @@ const DELETE_ORDER: [Space; 22] = [
     Space::ApiKeys,
     Space::Events,
     Space::Lockouts,
+    Space::Assertions,
     Space::Tenants,
 ];
 

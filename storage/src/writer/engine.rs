@@ -242,6 +242,12 @@ impl Writer {
                             let taken = grants::take_code(round, key, now, outcome);
                             settle(round, done, taken)?;
                         }
+                        WriteOp::UseAssertion { key, value, exp, outcome } => {
+                            let now = self.shared.now();
+                            // As for codes: a first use must be durable before it is acted on.
+                            let used = grants::use_assertion(round, (key, value, exp), now, outcome);
+                            settle(round, done, used)?;
+                        }
                         WriteOp::PutRefresh { key, value, token } => {
                             let outcome = grants::put_refresh(round, key, value, &token);
                             settle(round, done, outcome)?;

@@ -2,7 +2,7 @@
 //! refresh-token family leaves with its by-user index entry.
 
 use fjall::Slice;
-use tessera_core::model::{Lockout, OpaqueToken, RefreshToken, Revocation, Session, UnixSecs};
+use tessera_core::model::{Lockout, OpaqueToken, RefreshToken, Revocation, Session, UnixSecs, UsedAssertion};
 use tessera_core::store::StoreError;
 
 use super::round::Round;
@@ -36,6 +36,7 @@ fn expiring(kind: ExpiryKind, key: &[u8], value: &[u8]) -> Option<(UnixSecs, ByU
             (f.expires_at, entry.map(|e| (Space::FamilyUsers, e)))
         }),
         ExpiryKind::Lockout => codec::decode::<Lockout>(key, value).map(|l| (l.until, None)),
+        ExpiryKind::Assertion => codec::decode::<UsedAssertion>(key, value).map(|a| (a.expires_at, None)),
     };
     match decoded {
         Ok(found) => Some(found),

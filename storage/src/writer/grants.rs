@@ -7,7 +7,7 @@
 //! the round's fsync makes them durable before anyone hears the outcome. Nothing here decides
 //! an outcome; it maps records to keys and encodings, and refusals to `StoreError`s.
 
-use tessera_core::model::{RefreshToken, UnixSecs};
+use tessera_core::model::{RefreshToken, UnixSecs, UsedAssertion};
 use tessera_core::rules::code::{self, CodeWrite};
 use tessera_core::rules::refresh::{self, Expiry, Presentation, RefreshWrite, Refused};
 use tessera_core::store::{CodeTaken, StoreError};
@@ -40,6 +40,27 @@ pub(super) fn take_code(
     }
     // A caller that gave up no longer listens.
     let _ = outcome.send(decision.outcome);
+    Ok(Ok(()))
+}
+
+/// Records the JWT bearer assertion under `key` as used (`value`, expiring at `exp`) unless
+/// a record of it is live at `now`, and sends whether this was its first use to `outcome`.
+/// A record past its expiry (not swept yet) guards nothing and is replaced. The flush makes an
+/// earlier use in this round visible to the read.
+pub(super) fn use_assertion(
+    round: &mut Round<'_>,
+    (key, value, exp): (Vec<u8>, Vec<u8>, UnixSecs),
+    now: UnixSecs,
+    outcome: oneshot::Sender<bool>,
+) -> Refusable<()> {
+    round.flush()?;
+    let stored = refuse_or!(read::<UsedAssertion>(round.shared, &key)?);
+    let first = stored.is_none_or(|used| used.expires_at <= now);
+    if first {
+        round.put(Space::Assertions, key, value, Some(exp));
+    }
+    // A caller that gave up no longer listens.
+    let _ = outcome.send(first);
     Ok(Ok(()))
 }
 

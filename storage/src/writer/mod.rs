@@ -93,6 +93,11 @@ pub(crate) enum WriteOp {
     /// what was found to `outcome` (the caller reads it once `done` says the mark is durable).
     /// Decided in the writer, so of concurrent takes exactly one sees the code unused.
     TakeCode { key: Vec<u8>, outcome: oneshot::Sender<CodeTaken> },
+    /// Record the JWT bearer assertion under `key` as used (`value`, expiring at `exp`) unless
+    /// a live record of it is stored, and send whether it was the first use to `outcome` (the
+    /// caller reads it once `done` says the record is durable). Decided in the writer, so of
+    /// concurrent uses exactly one is the first.
+    UseAssertion { key: Vec<u8>, value: Vec<u8>, exp: UnixSecs, outcome: oneshot::Sender<bool> },
     /// Delete a client and its consents (found through the by-client index).
     DeleteClient { key: Vec<u8> },
     /// Insert or replace a consent (`value` under `key`) and its by-client index entry.
@@ -173,6 +178,7 @@ impl WriteOp {
             Self::DeleteTenant { tenant } => Some(tenant),
             Self::PutUser { key, .. } | Self::DeleteUser { key } => keys::owner(Space::Users, key),
             Self::TakeCode { key, .. } => keys::owner(Space::Codes, key),
+            Self::UseAssertion { key, .. } => keys::owner(Space::Assertions, key),
             Self::DeleteClient { key } => keys::owner(Space::Clients, key),
             Self::PutConsent { key, .. } => keys::owner(Space::Consents, key),
             Self::PutRefresh { key, .. } => keys::owner(Space::RefreshTokens, key),
@@ -210,7 +216,8 @@ impl WriteOp {
             Self::PutConsent { key, value }
             | Self::PutRefresh { key, value, .. }
             | Self::Create { key, value, .. }
-            | Self::AppendEvent { key, value } => key.len() + value.len(),
+            | Self::AppendEvent { key, value }
+            | Self::UseAssertion { key, value, .. } => key.len() + value.len(),
             Self::RotateKey(rotate) => rotate.key.len() + rotate.value.len(),
             Self::UseRefresh(use_) => use_.key.len() + use_.next_key.len() + use_.next_value.len(),
             Self::PutRole(put) => put.key.len() + put.value.len(),

@@ -97,7 +97,8 @@ impl<'a> Round<'a> {
             | Space::SessionUsers
             | Space::FamilyUsers
             | Space::Events
-            | Space::Lockouts => {}
+            | Space::Lockouts
+            | Space::Assertions => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -132,7 +133,8 @@ impl<'a> Round<'a> {
             | Space::SessionUsers
             | Space::FamilyUsers
             | Space::Events
-            | Space::Lockouts => {}
+            | Space::Lockouts
+            | Space::Assertions => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }

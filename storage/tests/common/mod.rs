@@ -52,6 +52,7 @@ pub fn tenant(id: &str) -> Tenant {
         created_at: 1_700_000_000,
         apis: Vec::new(),
         identity_validators: Vec::new(),
+        trusted_issuers: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! `__for_each_case!` (see the crate doc).
 
 pub(crate) mod api_keys;
+pub(crate) mod assertions;
 pub(crate) mod changes;
 pub(crate) mod codes;
 pub(crate) mod consents;
