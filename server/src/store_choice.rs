@@ -170,7 +170,7 @@ mod tests {
         let url = "postgres://t:pw@127.0.0.1:5432/tessera";
         assert_eq!(StoreChoice::parse(url), Ok(StoreChoice::Postgres(url.into())));
         assert!(StoreChoice::parse("postgresql://h/db").is_ok_and(|c| c.is_shared()));
-        let refused = StoreChoice::parse("mysql://u:hunter2@h/db").unwrap_err();
+        let refused = StoreChoice::parse("mysql://u:hunter2@h/db").expect_err("not a store URL");
         assert!(refused.contains("postgres://") && !refused.contains("hunter2"), "{refused}");
         assert!(StoreChoice::parse("").is_err());
     }

@@ -95,7 +95,7 @@ impl Batcher {
 /// Writes one batch: each table's rows in one statement, the revocations' changes recorded,
 /// all in one transaction; opaque tokens alone are one statement that commits itself.
 async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result<(), PgError> {
-    let mut opaque: BTreeMap<(&str, &[u8]), (i64, &[u8])> = BTreeMap::new();
+    let mut opaque: OpaqueRows<'_> = BTreeMap::new();
     let mut revoked: BTreeMap<(&str, &str), (i64, &[u8])> = BTreeMap::new();
     for row in rows {
         match row {
@@ -144,6 +144,9 @@ async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result
     Ok(())
 }
 
+/// Opaque rows of a batch by (tenant, digest): (expiry, record).
+type OpaqueRows<'r> = BTreeMap<(&'r str, &'r [u8]), (i64, &'r [u8])>;
+
 const OPAQUE_INSERT: &str = "INSERT INTO opaque_tokens (tenant, digest, exp, record)
      SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[], $4::bytea[])
      ON CONFLICT (tenant, digest) DO UPDATE SET exp = excluded.exp, record = excluded.record";
@@ -162,7 +165,7 @@ impl OpaqueParams<'_> {
     }
 }
 
-fn opaque_params<'r>(rows: &BTreeMap<(&'r str, &'r [u8]), (i64, &'r [u8])>) -> OpaqueParams<'r> {
+fn opaque_params<'r>(rows: &OpaqueRows<'r>) -> OpaqueParams<'r> {
     OpaqueParams {
         tenants: rows.keys().map(|(t, _)| *t).collect(),
         digests: rows.keys().map(|(_, d)| *d).collect(),
