@@ -1,5 +1,6 @@
-//! This node's copies of the records every request reads (tenants and clients), so a token
-//! request is not two database round trips before any work. A copy is dropped when the change
+//! This node's copies of the records every request reads (tenants, clients, a tenant's roles
+//! and a subject's role assignments), so a token request makes no database round trip before
+//! the work it stores. A copy is dropped when the change
 //! feed says its record changed: this node's writes after their COMMIT, other nodes' when the
 //! follower reads them (at once on NOTIFY, within the poll interval without), everything on a
 //! resync, and everything when this node enters the exclusive section, whose read-modify-write
@@ -15,17 +16,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tessera_core::changes::{ChangeKind, Notice};
 use tessera_core::model::{Client, Tenant};
+use tessera_core::rbac::RoleSet;
 
 /// Tenants kept, at most.
 const TENANTS: u64 = 10_000;
 /// Clients kept, at most.
 const CLIENTS: u64 = 100_000;
+/// Subjects whose role assignments are kept, at most.
+const ASSIGNMENTS: u64 = 100_000;
 
 /// The copies, and the count of invalidations so far.
 pub(crate) struct Caches {
     tenants: moka::sync::Cache<String, Arc<Tenant>>,
     /// Keyed `tenant \0 client_id`.
     clients: moka::sync::Cache<String, Arc<Client>>,
+    /// A tenant's roles, by tenant.
+    roles: moka::sync::Cache<String, Arc<RoleSet>>,
+    /// Keyed `tenant \0 u|c \0 id`.
+    assignments: moka::sync::Cache<String, Arc<Vec<String>>>,
     epoch: AtomicU64,
 }
 
@@ -34,6 +42,8 @@ impl Default for Caches {
         Self {
             tenants: moka::sync::Cache::new(TENANTS),
             clients: moka::sync::Cache::new(CLIENTS),
+            roles: moka::sync::Cache::new(TENANTS),
+            assignments: moka::sync::Cache::new(ASSIGNMENTS),
             epoch: AtomicU64::new(0),
         }
     }
@@ -41,6 +51,11 @@ impl Default for Caches {
 
 fn client_key(tenant: &str, client_id: &str) -> String {
     format!("{tenant}\0{client_id}")
+}
+
+/// The key of a subject's assignments: `kind` is `u` (a user) or `c` (a client).
+pub(crate) fn subject_key(tenant: &str, kind: &str, id: &str) -> String {
+    format!("{tenant}\0{kind}\0{id}")
 }
 
 impl Caches {
@@ -73,11 +88,37 @@ impl Caches {
         }
     }
 
+    /// This node's copy of a tenant's roles.
+    pub(crate) fn roles(&self, tenant: &str) -> Option<Arc<RoleSet>> {
+        self.roles.get(tenant)
+    }
+
+    /// Keeps `tenant`'s roles, read since `epoch`, unless something changed meanwhile.
+    pub(crate) fn fill_roles(&self, epoch: u64, tenant: &str, roles: &Arc<RoleSet>) {
+        if self.epoch() == epoch {
+            self.roles.insert(tenant.to_owned(), Arc::clone(roles));
+        }
+    }
+
+    /// This node's copy of a subject's assignments (`key` from [`subject_key`]).
+    pub(crate) fn assignments(&self, key: &str) -> Option<Arc<Vec<String>>> {
+        self.assignments.get(key)
+    }
+
+    /// Keeps a subject's assignments, read since `epoch`, unless something changed meanwhile.
+    pub(crate) fn fill_assignments(&self, epoch: u64, key: String, ids: &Arc<Vec<String>>) {
+        if self.epoch() == epoch {
+            self.assignments.insert(key, Arc::clone(ids));
+        }
+    }
+
     /// Drops every copy.
     pub(crate) fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.tenants.invalidate_all();
         self.clients.invalidate_all();
+        self.roles.invalidate_all();
+        self.assignments.invalidate_all();
     }
 
     /// Drops what `notice` says may be stale.
@@ -85,15 +126,23 @@ impl Caches {
         match notice {
             Notice::Resync => self.clear(),
             Notice::Changed(change) => match change.kind {
-                ChangeKind::Tenant => {
-                    // A tenant's deletion takes its clients with it; tenant changes are rare.
-                    self.epoch.fetch_add(1, Ordering::SeqCst);
-                    self.tenants.invalidate(&change.tenant);
-                    self.clients.invalidate_all();
-                }
+                // A tenant's deletion takes everything of it; tenant changes are rare.
+                ChangeKind::Tenant => self.clear(),
+                // "A client, or the roles assigned to it".
                 ChangeKind::Client => {
                     self.epoch.fetch_add(1, Ordering::SeqCst);
                     self.clients.invalidate(&client_key(&change.tenant, &change.id));
+                    self.assignments.invalidate(&subject_key(&change.tenant, "c", &change.id));
+                }
+                ChangeKind::User => {
+                    self.epoch.fetch_add(1, Ordering::SeqCst);
+                    self.assignments.invalidate(&subject_key(&change.tenant, "u", &change.id));
+                }
+                // A role's deletion takes its assignments with it: every subject's may change.
+                ChangeKind::Role => {
+                    self.epoch.fetch_add(1, Ordering::SeqCst);
+                    self.roles.invalidate(&change.tenant);
+                    self.assignments.invalidate_all();
                 }
                 _ => {}
             },

@@ -292,11 +292,17 @@ impl RoleStore for PgStore {
         if key::tenant(tenant).is_none() {
             return Read::ready(Ok(Arc::default()));
         }
+        if let Some(copy) = self.inner.caches.roles(tenant) {
+            return Read::ready(Ok(copy));
+        }
         let tenant = tenant.to_owned();
         self.read(|db| async move {
+            let epoch = db.caches.epoch();
             let sql = "SELECT record, id FROM roles WHERE tenant = $1";
             let roles: Vec<Role> = fetch_all(&db, sql, &[&tenant], |id| key::by_id(&tenant, id)).await?;
-            Ok(Arc::new(RoleSet::new(roles)))
+            let roles = Arc::new(RoleSet::new(roles));
+            db.caches.fill_roles(epoch, &tenant, &roles);
+            Ok(roles)
         })
     }
 
@@ -343,14 +349,21 @@ impl RoleStore for PgStore {
         if !bindable(&id) {
             return Read::ready(Ok(Arc::default()));
         }
+        let cache_key = crate::cache::subject_key(tenant, kind, &id);
+        if let Some(copy) = self.inner.caches.assignments(&cache_key) {
+            return Read::ready(Ok(copy));
+        }
         let tenant = tenant.to_owned();
         self.read(move |db| async move {
+            let epoch = db.caches.epoch();
             let client = db.client().await?;
             let sql = "SELECT role_id FROM role_assignments
                        WHERE tenant = $1 AND subject_kind = $2 AND subject = $3 ORDER BY role_id";
             let statement = client.prepare_cached(sql).await?;
             let rows = client.query(&statement, &[&tenant, &kind, &id]).await?;
-            Ok(Arc::new(rows.iter().map(|row| row.get(0)).collect()))
+            let ids: Arc<Vec<String>> = Arc::new(rows.iter().map(|row| row.get(0)).collect());
+            db.caches.fill_assignments(epoch, cache_key, &ids);
+            Ok(ids)
         })
     }
 

@@ -90,6 +90,36 @@ fn a_change_made_on_one_node_is_heard_on_the_other() {
 }
 
 #[test]
+fn a_copy_another_node_cached_is_dropped_when_the_record_changes() {
+    let database = TestDatabase::new();
+    run(async {
+        let a = PgStore::open(&database.url, options()).await.unwrap();
+        let b = PgStore::open(&database.url, options()).await.unwrap();
+        a.create_tenant(&tenant("acme")).await.unwrap();
+        // b reads, and so keeps a copy.
+        assert_eq!(b.tenant("acme").await.unwrap().unwrap().display_name, "Tenant acme");
+        let renamed = Tenant { display_name: "Acme Renamed".into(), ..tenant("acme") };
+        a.put_tenant(&renamed).await.unwrap();
+        let start = Instant::now();
+        loop {
+            let seen = b.tenant("acme").await.unwrap().unwrap().display_name.clone();
+            if seen == "Acme Renamed" {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "b kept its stale copy: {seen}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Deleted on a: gone on b too.
+        a.delete_tenant("acme").await.unwrap();
+        let start = Instant::now();
+        while b.tenant("acme").await.unwrap().is_some() {
+            assert!(start.elapsed() < Duration::from_secs(10), "b kept a deleted tenant");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
+
+#[test]
 fn the_exclusive_section_is_held_by_one_node_at_a_time() {
     let database = TestDatabase::new();
     run(async {
