@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tessera_core::changes::{ChangeKind, Notice};
 use tessera_core::model::{Client, Tenant};
 use tessera_core::rbac::RoleSet;
+use tessera_core::store::JwtStatus;
 
 /// Tenants kept, at most.
 const TENANTS: u64 = 10_000;
@@ -24,6 +25,11 @@ const TENANTS: u64 = 10_000;
 const CLIENTS: u64 = 100_000;
 /// Subjects whose role assignments are kept, at most.
 const ASSIGNMENTS: u64 = 100_000;
+/// JWTs whose revocation status is kept, at most.
+const JWT_STATUSES: u64 = 200_000;
+/// How long a JWT's "not revoked" is kept: the feed's notice of its revocation drops it at
+/// once; this bounds the copy's life should a notice ever be lost without a resync.
+const JWT_STATUS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The copies, and the count of invalidations so far.
 pub(crate) struct Caches {
@@ -34,6 +40,8 @@ pub(crate) struct Caches {
     roles: moka::sync::Cache<String, Arc<RoleSet>>,
     /// Keyed `tenant \0 u|c \0 id`.
     assignments: moka::sync::Cache<String, Arc<Vec<String>>>,
+    /// Keyed `tenant \0 jti`.
+    jwt_statuses: moka::sync::Cache<String, JwtStatus>,
     epoch: AtomicU64,
 }
 
@@ -44,6 +52,10 @@ impl Default for Caches {
             clients: moka::sync::Cache::new(CLIENTS),
             roles: moka::sync::Cache::new(TENANTS),
             assignments: moka::sync::Cache::new(ASSIGNMENTS),
+            jwt_statuses: moka::sync::Cache::builder()
+                .max_capacity(JWT_STATUSES)
+                .time_to_live(JWT_STATUS_TTL)
+                .build(),
             epoch: AtomicU64::new(0),
         }
     }
@@ -112,6 +124,18 @@ impl Caches {
         }
     }
 
+    /// This node's copy of a JWT's status (`key` from [`client_key`]'s form: `tenant \0 jti`).
+    pub(crate) fn jwt_status(&self, tenant: &str, jti: &str) -> Option<JwtStatus> {
+        self.jwt_statuses.get(&client_key(tenant, jti))
+    }
+
+    /// Keeps a JWT's status, read since `epoch`, unless something changed meanwhile.
+    pub(crate) fn fill_jwt_status(&self, epoch: u64, tenant: &str, jti: &str, status: JwtStatus) {
+        if self.epoch() == epoch {
+            self.jwt_statuses.insert(client_key(tenant, jti), status);
+        }
+    }
+
     /// Drops every copy.
     pub(crate) fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
@@ -119,6 +143,7 @@ impl Caches {
         self.clients.invalidate_all();
         self.roles.invalidate_all();
         self.assignments.invalidate_all();
+        self.jwt_statuses.invalidate_all();
     }
 
     /// Drops what `notice` says may be stale.
@@ -137,6 +162,10 @@ impl Caches {
                 ChangeKind::User => {
                     self.epoch.fetch_add(1, Ordering::SeqCst);
                     self.assignments.invalidate(&subject_key(&change.tenant, "u", &change.id));
+                }
+                ChangeKind::Revocation => {
+                    self.epoch.fetch_add(1, Ordering::SeqCst);
+                    self.jwt_statuses.invalidate(&client_key(&change.tenant, &change.id));
                 }
                 // A role's deletion takes its assignments with it: every subject's may change.
                 ChangeKind::Role => {
@@ -175,5 +204,16 @@ mod tests {
         caches.fill_tenant(caches.epoch(), &tenant("acme"));
         caches.hear(&Notice::Resync);
         assert!(caches.tenant("acme").is_none(), "a resync drops everything");
+    }
+
+    #[test]
+    fn a_revocation_drops_the_jwts_status_and_nothing_else() {
+        let caches = Caches::default();
+        caches.fill_jwt_status(caches.epoch(), "acme", "j1", JwtStatus::NotRevoked);
+        caches.fill_jwt_status(caches.epoch(), "acme", "j2", JwtStatus::NotRevoked);
+        let revoked = Change { tenant: "acme".into(), kind: ChangeKind::Revocation, id: "j1".into() };
+        caches.hear(&Notice::Changed(&revoked));
+        assert_eq!(caches.jwt_status("acme", "j1"), None);
+        assert_eq!(caches.jwt_status("acme", "j2"), Some(JwtStatus::NotRevoked));
     }
 }

@@ -435,15 +435,29 @@ impl RevocationStore for PgStore {
         if key::scoped(tenant, jti.as_bytes()).is_none() || !bindable(jti) {
             return Read::ready(Ok(JwtStatus::NotRevoked));
         }
+        if let Some(copy) = self.inner.caches.jwt_status(tenant, jti) {
+            return Read::ready(Ok(copy));
+        }
         let (tenant, jti) = (tenant.to_owned(), jti.to_owned());
         self.read(|db| async move {
+            let epoch = db.caches.epoch();
             let client = db.client().await?;
             let statement =
                 client.prepare_cached("SELECT exp FROM revocations WHERE tenant = $1 AND jti = $2").await?;
             let exp: Option<i64> =
                 client.query_opt(&statement, &[&tenant, &jti]).await?.map(|row| row.get(0));
             // In force until its exp, by the store's clock.
-            Ok(if exp.is_some_and(|exp| exp > db.now()) { JwtStatus::Revoked } else { JwtStatus::NotRevoked })
+            let status = if exp.is_some_and(|exp| exp > db.now()) {
+                JwtStatus::Revoked
+            } else {
+                JwtStatus::NotRevoked
+            };
+            // Only "not revoked" is kept: a revocation lapses at its exp, which a copy would
+            // not notice (and a revoked JWT is rarely presented twice).
+            if status == JwtStatus::NotRevoked {
+                db.caches.fill_jwt_status(epoch, &tenant, &jti, status);
+            }
+            Ok(status)
         })
     }
 }
