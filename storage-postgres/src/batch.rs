@@ -15,7 +15,9 @@ use tessera_core::changes::{Change, ChangeKind};
 use tessera_core::store::StoreError;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::db::Inner;
+use deadpool_postgres::Pool;
+use tessera_storage::Clock;
+
 use crate::error::PgError;
 
 /// Tasks writing batches at once: enough that one slow commit does not hold up every write.
@@ -52,36 +54,33 @@ impl Default for Batcher {
 }
 
 impl Batcher {
-    /// Starts the workers on the current runtime; they end when the store's `Inner` is gone.
-    pub(crate) fn start(inner: &Arc<Inner>) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..WORKERS)
-            .map(|_| {
-                let taken = Arc::clone(&inner.batcher.taken);
-                let inner = Arc::downgrade(inner);
-                tokio::spawn(async move {
-                    loop {
-                        let jobs = {
-                            let mut taken = taken.lock().await;
-                            let Some(first) = taken.recv().await else { return };
-                            let mut jobs = vec![first];
-                            while jobs.len() < MAX_BATCH {
-                                match taken.try_recv() {
-                                    Ok(job) => jobs.push(job),
-                                    Err(_) => break,
-                                }
+    /// Starts the workers on the current runtime, writing through `pool` and recording changes
+    /// as `origin`; they end when this batcher is dropped (its queue closes).
+    pub(crate) fn start(&self, pool: &Pool, origin: &str) {
+        for _ in 0..WORKERS {
+            let (taken, pool, origin) = (Arc::clone(&self.taken), pool.clone(), origin.to_owned());
+            tokio::spawn(async move {
+                loop {
+                    let jobs = {
+                        let mut taken = taken.lock().await;
+                        let Some(first) = taken.recv().await else { return };
+                        let mut jobs = vec![first];
+                        while jobs.len() < MAX_BATCH {
+                            match taken.try_recv() {
+                                Ok(job) => jobs.push(job),
+                                Err(_) => break,
                             }
-                            jobs
-                        };
-                        let Some(inner) = inner.upgrade() else { return };
-                        let answer =
-                            write(&inner, jobs.iter().map(|j| &j.row)).await.map_err(StoreError::from);
-                        for job in jobs {
-                            let _ = job.done.send(answer.clone());
                         }
+                        jobs
+                    };
+                    let answer =
+                        write(&pool, &origin, jobs.iter().map(|j| &j.row)).await.map_err(StoreError::from);
+                    for job in jobs {
+                        let _ = job.done.send(answer.clone());
                     }
-                })
-            })
-            .collect()
+                }
+            });
+        }
     }
 
     /// Queues `row` and waits for the batch that writes it to commit.
@@ -94,7 +93,7 @@ impl Batcher {
 
 /// Writes one batch: each table's rows in one statement, the revocations' changes recorded,
 /// all in one transaction; opaque tokens alone are one statement that commits itself.
-async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result<(), PgError> {
+async fn write<'r>(pool: &Pool, origin: &str, rows: impl Iterator<Item = &'r Row>) -> Result<(), PgError> {
     let mut opaque: OpaqueRows<'_> = BTreeMap::new();
     let mut revoked: BTreeMap<(&str, &str), (i64, &[u8])> = BTreeMap::new();
     for row in rows {
@@ -107,7 +106,7 @@ async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result
             }
         }
     }
-    let mut client = inner.client().await?;
+    let mut client = pool.get().await?;
     if revoked.is_empty() {
         // Opaque tokens alone: one statement, which commits itself (one round trip).
         let statement = client.prepare_cached(OPAQUE_INSERT).await?;
@@ -139,7 +138,7 @@ async fn write<'r>(inner: &Inner, rows: impl Iterator<Item = &'r Row>) -> Result
             id: (*jti).to_owned(),
         })
         .collect();
-    inner.record(&tx, &changes).await?;
+    crate::feed::record(&tx, origin, &changes, Clock::system().now()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -102,8 +102,8 @@ impl PgStore {
             writes_done: Notify::new(),
         });
         // Not among `tasks`, which `close` aborts: the writes `close` waits for need them. They
-        // end with the last handle on `inner`.
-        drop(crate::batch::Batcher::start(&inner));
+        // end when `inner`, which holds their queue, is gone.
+        inner.batcher.start(&inner.pool, &inner.origin);
         // The first listener: every later one hears a change after the copies are dropped.
         let caches = Arc::clone(&inner.caches);
         inner.feed.subscribe(Arc::new(move |notice| caches.hear(&notice)));
