@@ -44,6 +44,9 @@ use crate::app::App;
 use crate::config::{Cli, Command, Config};
 use crate::http::conn::{self, ConnSettings};
 
+/// How often a node of a shared store reads the other nodes' sign-in lockouts.
+const LOCKOUT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How often retired keys whose tokens have all expired are pruned.
 const KEY_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -172,6 +175,9 @@ fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             tokio::spawn(metrics::listener::serve(listener, app.clone(), stop_rx.clone()));
         }
         tokio::spawn(prune_keys(app.clone()));
+        if config.store.is_shared() {
+            tokio::spawn(follow_lockouts(app.clone()));
+        }
         let interval = Duration::from_secs(u64::from(config.policy.api_key_last_use_interval_secs));
         tokio::spawn(api_keys::record_last_uses(app.clone(), interval));
         tokio::spawn(follower.run(app.clone()));
@@ -212,6 +218,18 @@ fn connections(settings: ConnSettings) -> http::Connections {
         "connection limits"
     );
     http::Connections { gate: conn::Gate::new(max, settings.max_connections_per_address), settings }
+}
+
+/// Reads the store's live sign-in lockouts again every [`LOCKOUT_SYNC_INTERVAL`], so a lockout
+/// another node started refuses here too. (The attempts that lead to one are counted per node.)
+async fn follow_lockouts(app: Arc<App>) {
+    let mut tick = tokio::time::interval(LOCKOUT_SYNC_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(err) = app.password_guard.restore().await {
+            tracing::debug!(%err, "sign-in lockouts not read this time");
+        }
+    }
 }
 
 async fn prune_keys(app: Arc<App>) {

@@ -354,3 +354,48 @@ async fn admin_changes_made_on_both_nodes_at_once_are_all_kept() {
         assert_eq!(count, 8, "every API kept, as {} reads the tenant: {}", node.base, listed.text);
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_lockout_started_on_one_node_refuses_on_the_other() {
+    // Node 0 locks an address out after one attempt a minute; node 1 would allow a thousand,
+    // so a refusal there can only be node 0's lockout, read from the database.
+    let mut cluster = Cluster::empty(TestDatabase::new());
+    cluster.add_node(&["--login-attempts-per-ip-per-minute", "1", "--login-lockout-secs", "60"]).await;
+    cluster.add_node(&["--login-attempts-per-ip-per-minute", "1000"]).await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let (client, username) = code_flow_setup(a).await;
+    let source: std::net::IpAddr = [127, 0, 0, 7].into();
+    let started = Instant::now();
+    let first = wrong_sign_in(a, &client.id, &username, source).await;
+    let second = wrong_sign_in(a, &client.id, &username, source).await;
+    if started.elapsed() >= Duration::from_secs(50) {
+        // A machine this slow let the minute pass: nothing below would mean anything.
+        return;
+    }
+    assert_eq!(first.status.as_u16(), 200, "the first attempt is counted, not refused: {}", first.text);
+    assert_eq!(second.status.as_u16(), 429, "the second starts node 0's lockout: {}", second.text);
+    let took = eventually("node 0's lockout refusing on node 1", || async {
+        wrong_sign_in(b, &client.id, &username, source).await.status.as_u16() == 429
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(60), "still within the lockout ({took:?})");
+}
+
+/// A sign-in with a wrong password at `node` from `source`: the answer to the login form.
+async fn wrong_sign_in(
+    node: &TestServer,
+    client_id: &str,
+    username: &str,
+    source: std::net::IpAddr,
+) -> common::Reply {
+    let mut agent = EndUser::from_address(node, "default", source);
+    let (_, challenge) = pkce_pair();
+    let params = code_request(
+        client_id,
+        REDIRECT,
+        &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
+    );
+    let page = agent.authorize(&params).await;
+    assert!(is_login_page(&page), "{}", page.text);
+    agent.login(&page, username, "not the password").await
+}

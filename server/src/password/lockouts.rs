@@ -55,10 +55,13 @@ pub struct Lockouts {
 }
 
 impl Lockouts {
-    /// Takes the lockouts a starting server read back; returns how many are live at `now`.
+    /// Takes the lockouts read back from the store (at start, and on a shared store again and
+    /// again: the other nodes' lockouts); returns how many are live at `now`. Ended ones leave,
+    /// so reading again and again does not grow the tables.
     pub fn restore(&self, lockouts: Vec<Lockout>, now: UnixSecs) -> usize {
         let mut restored = self.restored.write();
         let mut stored = self.stored.lock();
+        restored.retain(|_, until| *until > now);
         for l in lockouts.into_iter().filter(|l| l.is_live(now)) {
             let key = key_of(&l);
             let until = restored.get(&key).map_or(l.until, |u| (*u).max(l.until));

@@ -167,6 +167,8 @@ pub struct Cluster {
     pub kek: String,
     /// The database.
     pub db: TestDatabase,
+    /// Where the first node listens: every node's public URL.
+    first: SocketAddr,
 }
 
 impl Cluster {
@@ -177,17 +179,29 @@ impl Cluster {
 
     /// `count` nodes on `db`.
     pub async fn start_on(db: TestDatabase, count: usize) -> Self {
-        let mut cluster = Self { nodes: Vec::new(), admin_key: random_string(), kek: kek(), db };
-        let first = free_address();
-        let public_url = format!("http://{first}");
-        for i in 0..count {
-            let mut options = cluster.options(&public_url);
-            if i == 0 {
-                options.listen = Some(first);
-            }
-            cluster.nodes.push(cluster.start_node(options).await);
+        let mut cluster = Self::empty(db);
+        for _ in 0..count {
+            cluster.add_node(&[]).await;
         }
         cluster
+    }
+
+    /// No node yet, on `db`.
+    pub fn empty(db: TestDatabase) -> Self {
+        let first = free_address();
+        Self { nodes: Vec::new(), admin_key: random_string(), kek: kek(), db, first }
+    }
+
+    /// Starts one more node with `extra` flags; the first listens at the public URL's address.
+    pub async fn add_node(&mut self, extra: &[&str]) -> &TestServer {
+        let mut options = self.options(&format!("http://{}", self.first));
+        if self.nodes.is_empty() {
+            options.listen = Some(self.first);
+        }
+        options.extra_args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let node = self.start_node(options).await;
+        self.nodes.push(node);
+        &self.nodes[self.nodes.len() - 1]
     }
 
     /// The options of a node of this cluster with `public_url`.
