@@ -55,6 +55,11 @@ async fn code_flow_setup(node: &TestServer) -> (Client, String) {
     (client, username)
 }
 
+/// A code request of `client_id` to [`REDIRECT`] with the PKCE S256 `challenge`.
+fn s256_request<'p>(client_id: &'p str, challenge: &'p str) -> Vec<(&'p str, &'p str)> {
+    code_request(client_id, REDIRECT, &[("code_challenge", challenge), ("code_challenge_method", "S256")])
+}
+
 #[tokio::test]
 async fn a_client_made_on_one_node_gets_tokens_on_the_other() {
     let cluster = Cluster::start(2).await;
@@ -205,13 +210,7 @@ async fn a_browser_session_moves_between_nodes() {
     // The session made on b signs in on a without a login.
     on_a.jar = on_b.jar.clone();
     let (_, challenge) = pkce_pair();
-    let again = on_a
-        .authorize(&code_request(
-            &client.id,
-            REDIRECT,
-            &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
-        ))
-        .await;
+    let again = on_a.authorize(&s256_request(&client.id, &challenge)).await;
     redirect_params(&again, REDIRECT, "single sign-on on a");
 
     // Ended on a: gone on b too, even for a browser that kept the cookie.
@@ -223,13 +222,7 @@ async fn a_browser_session_moves_between_nodes() {
     assert!(!on_a.has_session(), "the logout expired the cookie");
     on_b.jar.insert(session_cookie, kept);
     let (_, challenge) = pkce_pair();
-    let after = on_b
-        .authorize(&code_request(
-            &client.id,
-            REDIRECT,
-            &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
-        ))
-        .await;
+    let after = on_b.authorize(&s256_request(&client.id, &challenge)).await;
     assert!(is_login_page(&after), "the ended session no longer signs in on b: {after:?}");
 }
 
@@ -390,12 +383,7 @@ async fn wrong_sign_in(
 ) -> common::Reply {
     let mut agent = EndUser::from_address(node, "default", source);
     let (_, challenge) = pkce_pair();
-    let params = code_request(
-        client_id,
-        REDIRECT,
-        &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
-    );
-    let page = agent.authorize(&params).await;
+    let page = agent.authorize(&s256_request(client_id, &challenge)).await;
     assert!(is_login_page(&page), "{}", page.text);
     agent.login(&page, username, "not the password").await
 }

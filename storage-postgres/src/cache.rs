@@ -76,6 +76,19 @@ impl Caches {
         self.epoch.load(Ordering::SeqCst)
     }
 
+    /// Puts `value` in `cache` unless an invalidation happened since `epoch` (the module doc).
+    fn keep<V: Clone + Send + Sync + 'static>(
+        &self,
+        epoch: u64,
+        cache: &moka::sync::Cache<String, V>,
+        key: String,
+        value: V,
+    ) {
+        if self.epoch() == epoch {
+            cache.insert(key, value);
+        }
+    }
+
     /// This node's copy of a tenant.
     pub(crate) fn tenant(&self, id: &str) -> Option<Arc<Tenant>> {
         self.tenants.get(id)
@@ -83,9 +96,7 @@ impl Caches {
 
     /// Keeps `tenant`, read from the database since `epoch`, unless something changed meanwhile.
     pub(crate) fn fill_tenant(&self, epoch: u64, tenant: &Arc<Tenant>) {
-        if self.epoch() == epoch {
-            self.tenants.insert(tenant.id.clone(), Arc::clone(tenant));
-        }
+        self.keep(epoch, &self.tenants, tenant.id.clone(), Arc::clone(tenant));
     }
 
     /// This node's copy of a client.
@@ -95,9 +106,7 @@ impl Caches {
 
     /// Keeps `client`, read from the database since `epoch`, unless something changed meanwhile.
     pub(crate) fn fill_client(&self, epoch: u64, client: &Arc<Client>) {
-        if self.epoch() == epoch {
-            self.clients.insert(client_key(&client.tenant, &client.client_id), Arc::clone(client));
-        }
+        self.keep(epoch, &self.clients, client_key(&client.tenant, &client.client_id), Arc::clone(client));
     }
 
     /// This node's copy of a tenant's roles.
@@ -107,9 +116,7 @@ impl Caches {
 
     /// Keeps `tenant`'s roles, read since `epoch`, unless something changed meanwhile.
     pub(crate) fn fill_roles(&self, epoch: u64, tenant: &str, roles: &Arc<RoleSet>) {
-        if self.epoch() == epoch {
-            self.roles.insert(tenant.to_owned(), Arc::clone(roles));
-        }
+        self.keep(epoch, &self.roles, tenant.to_owned(), Arc::clone(roles));
     }
 
     /// This node's copy of a subject's assignments (`key` from [`subject_key`]).
@@ -119,9 +126,7 @@ impl Caches {
 
     /// Keeps a subject's assignments, read since `epoch`, unless something changed meanwhile.
     pub(crate) fn fill_assignments(&self, epoch: u64, key: String, ids: &Arc<Vec<String>>) {
-        if self.epoch() == epoch {
-            self.assignments.insert(key, Arc::clone(ids));
-        }
+        self.keep(epoch, &self.assignments, key, Arc::clone(ids));
     }
 
     /// This node's copy of a JWT's status (`key` from [`client_key`]'s form: `tenant \0 jti`).
@@ -131,9 +136,7 @@ impl Caches {
 
     /// Keeps a JWT's status, read since `epoch`, unless something changed meanwhile.
     pub(crate) fn fill_jwt_status(&self, epoch: u64, tenant: &str, jti: &str, status: JwtStatus) {
-        if self.epoch() == epoch {
-            self.jwt_statuses.insert(client_key(tenant, jti), status);
-        }
+        self.keep(epoch, &self.jwt_statuses, client_key(tenant, jti), status);
     }
 
     /// Drops every copy.
