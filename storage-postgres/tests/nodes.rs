@@ -27,6 +27,7 @@ fn tenant(id: &str) -> Tenant {
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        idps: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ mod api_key;
 mod client;
 mod event;
 mod grant;
+mod idp;
 mod keys;
 mod lockout;
 mod names;
@@ -50,6 +51,11 @@ pub use event::{
     MAX_SOURCE_BYTES, MAX_TARGET_BYTES, Outcome, clip, event_id, event_id_floor, event_id_millis,
 };
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
+pub use idp::{
+    ClaimMapping, Idp, IdpEndpoints, LOCAL_CLAIMS, MAX_CLAIM_MAPPINGS, MAX_IDP_DOMAINS, MAX_IDP_FIELD_BYTES,
+    MAX_IDPS_PER_TENANT, MAX_SEALED_SECRET_BYTES, default_mappings, validate_endpoints, validate_idp,
+    validate_idps,
+};
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use lockout::{Lockout, LockoutLimit, MAX_LOCKOUT_ADDRESS_BYTES, MAX_LOCKOUT_USERNAME_BYTES};
 pub use names::{fold_case, has_invisible};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::role::validate_scope_permissions;
-use super::{Api, IdentityValidator, RateLimit, ScopePermission, SigningAlg, TrustedIssuer, UnixSecs};
+use super::{Api, IdentityValidator, Idp, RateLimit, ScopePermission, SigningAlg, TrustedIssuer, UnixSecs};
 use crate::password_policy::{MAX_MIN_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 rkyv_record! {
@@ -73,6 +73,8 @@ rkyv_record! {
         pub identity_validators: Vec<IdentityValidator>,
         /// The partners whose assertions the JWT bearer grant accepts, in creation order.
         pub trusted_issuers: Vec<TrustedIssuer>,
+        /// The external OpenID providers its users may sign in with, in creation order.
+        pub idps: Vec<Idp>,
     }
 }
 
@@ -118,7 +120,7 @@ pub const MIN_SESSION_TTL_SECS: u32 = 60;
 pub const MAX_REFRESH_REUSE_GRACE_SECS: u32 = 300;
 
 impl Tenant {
-    /// A new tenant without APIs, identity validators or trusted issuers.
+    /// A new tenant without APIs, identity validators, trusted issuers or identity providers.
     pub fn new(id: String, display_name: String, settings: TenantSettings, created_at: UnixSecs) -> Self {
         Self {
             id,
@@ -128,14 +130,21 @@ impl Tenant {
             apis: Vec::new(),
             identity_validators: Vec::new(),
             trusted_issuers: Vec::new(),
+            idps: Vec::new(),
         }
     }
 
-    /// Checks the tenant's APIs, identity validators and trusted issuers as stored: within
+    /// Checks the tenant's APIs, identity validators, trusted issuers and identity providers as stored: within
     /// their bounds, identifiers unique, every field well formed.
     pub fn validate_resources(&self) -> Result<(), String> {
         super::api::validate_resources(&self.apis, &self.identity_validators)?;
-        super::validate_trusted_issuers(&self.trusted_issuers)
+        super::validate_trusted_issuers(&self.trusted_issuers)?;
+        super::validate_idps(&self.idps)
+    }
+
+    /// The identity provider with this id.
+    pub fn idp(&self, id: &str) -> Option<&Idp> {
+        self.idps.iter().find(|i| i.id == id)
     }
 
     /// The trusted issuer whose assertions carry `iss`.

@@ -17,6 +17,7 @@
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_idps;
 mod legacy_issuers;
 mod legacy_keys;
 mod legacy_resources;
@@ -83,6 +84,10 @@ pub(crate) const FORMAT_V6: u8 = 6;
 /// Version 7 of `Tenant` (its `trusted_issuers` were added at the end; an older tenant trusts
 /// none).
 pub(crate) const FORMAT_V7: u8 = 7;
+
+/// Version 8 of `Tenant` (its `idps`, the external OpenID providers its users may sign in
+/// with, were added at the end; an older tenant has none).
+pub(crate) const FORMAT_V8: u8 = 8;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

@@ -53,6 +53,7 @@ pub fn tenant(id: &str) -> Tenant {
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        idps: Vec::new(),
     }
 }
 

@@ -1,16 +1,18 @@
 //! The codec's tests of the format trusted issuers brought: tenants version 7 (their trusted
-//! issuers), with the frozen version-6 layout read back unchanged, and used assertions.
+//! issuers, now a frozen layout), with the frozen version-6 layout read back unchanged, and
+//! used assertions.
 
 use rkyv::rancor;
 use tessera_core::model::{TrustedIssuer, UsedAssertion};
 
+use super::super::legacy_idps::TenantV7;
 use super::super::legacy_issuers::{TenantSettingsV6, TenantV6};
 use super::resources::{GOLDEN_TENANT_V6, tenant_with_resources};
 use super::*;
 
 /// The version-7 bytes of `tenant_with_issuers()`; see [`GOLDEN_TENANT_V1`] for what a
 /// failure means.
-const GOLDEN_TENANT_V7: &str = "0741636d6520436f72706f726174696f6e204c7464646f63732e7772697465646f63733a77726974658a000000ecffff\
+pub(super) const GOLDEN_TENANT_V7: &str = "0741636d6520436f72706f726174696f6e204c7464646f63732e7772697465646f63733a77726974658a000000ecffff\
 ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572733a726561640000\
 008b000000f2ffffff6170692d31ffffff9a000000c8ffffff4f7264657273ffffe0ffffff0100000001010000010000\
 00780000000000000000f15365000000004c4441502062726964676568747470733a2f2f6c6461702e6578616d706c65\
@@ -28,7 +30,7 @@ ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572
 
 /// `tenant_with_resources()` with two trusted issuers: one with a JWKS URL, a subject
 /// pattern, an audience and a prefix; one with inline keys and nothing else.
-fn tenant_with_issuers() -> Tenant {
+pub(super) fn tenant_with_issuers() -> Tenant {
     let mut t = tenant_with_resources();
     t.trusted_issuers = vec![
         TrustedIssuer {
@@ -92,9 +94,43 @@ fn version_6_tenants_decode_without_trusted_issuers_through_their_frozen_layout(
 }
 
 #[test]
-fn tenants_are_written_as_version_7_with_their_trusted_issuers() {
-    assert_eq!(Tenant::FORMAT, FORMAT_V7);
-    assert_golden(b"acme", &tenant_with_issuers(), GOLDEN_TENANT_V7);
+fn version_7_tenants_keep_their_trusted_issuers_through_their_frozen_layout() {
+    let v7 = unhex(GOLDEN_TENANT_V7);
+    assert_eq!(v7[0], FORMAT_V7);
+    let decoded = decode::<Tenant>(b"acme", &v7).unwrap();
+    assert!(decoded.idps.is_empty());
+    assert_eq!(decoded, tenant_with_issuers(), "everything else as it was");
+    let t = tenant_with_issuers();
+    let s = t.settings;
+    let old = TenantV7 {
+        id: t.id,
+        display_name: t.display_name,
+        settings: TenantSettingsV6 {
+            access_token_alg: s.access_token_alg,
+            scope_permissions: s.scope_permissions,
+            access_token_ttl_secs: s.access_token_ttl_secs,
+            id_token_ttl_secs: s.id_token_ttl_secs,
+            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+            code_ttl_secs: s.code_ttl_secs,
+            audit_retention_days: s.audit_retention_days,
+            session_ttl_secs: s.session_ttl_secs,
+            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+            password_min_length: s.password_min_length,
+            password_reject_common: s.password_reject_common,
+            self_service_registration: s.self_service_registration,
+            local_directory_position: s.local_directory_position,
+            token_rate_limit: s.token_rate_limit,
+        },
+        created_at: t.created_at,
+        apis: t.apis,
+        identity_validators: t.identity_validators,
+        trusted_issuers: t.trusted_issuers,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v7[1..], "the frozen layout");
+}
+
+#[test]
+fn trusted_issuers_are_checked_as_they_are_written() {
     round_trips_and_resists_garbage(b"acme", &tenant_with_issuers());
     let mut bad = tenant_with_issuers();
     bad.trusted_issuers[1].issuer = bad.trusted_issuers[0].issuer.clone();
