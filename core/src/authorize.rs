@@ -186,6 +186,10 @@ pub struct AuthorizationRequest {
     pub max_age_secs: Option<u64>,
     /// A hint about the login identifier.
     pub login_hint: Option<String>,
+    /// The id of the tenant's identity provider to sign in with, skipping the login page
+    /// (`idp_hint`, as Keycloak and others name it). An unknown id is ignored: the login page
+    /// is shown as without it.
+    pub idp_hint: Option<String>,
     /// Requested authentication context classes, space-separated, in order of preference.
     pub acr_values: Option<String>,
     /// Preferred languages for the pages, space-separated BCP 47 tags.
@@ -442,6 +446,7 @@ fn validate_trusted(
         prompt,
         max_age_secs,
         login_hint: owned("login_hint"),
+        idp_hint: owned("idp_hint"),
         acr_values: owned("acr_values"),
         ui_locales: owned("ui_locales"),
         resource,
@@ -569,7 +574,7 @@ pub fn response(
 
 /// Percent-encodes everything but RFC 3986 unreserved characters: safe in a query and in a
 /// fragment, and read back by any form decoder.
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -261,6 +261,7 @@ mod tests {
             prompt: Prompt { consent: true, ..Prompt::default() },
             max_age_secs: Some(30),
             login_hint: None,
+            idp_hint: None,
             acr_values: None,
             ui_locales: None,
             resource: None,

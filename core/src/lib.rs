@@ -11,6 +11,7 @@ pub mod changes;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod federation;
 pub mod form;
 pub mod grants;
 pub mod id_token;
