@@ -8,6 +8,7 @@ mod events;
 mod grants;
 mod issuers;
 mod keys;
+mod links;
 mod resources;
 mod scope_rules;
 mod tokens;
