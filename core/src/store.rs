@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use crate::audit::{EventPage, EventQuery};
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
-    ApiKey, AuditEvent, Client, Code, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation,
-    Role, Session, Tenant, UnixSecs, User,
+    ApiKey, AuditEvent, Client, Code, Consent, FederatedLink, KeyRecord, Lockout, OpaqueToken, RefreshToken,
+    Revocation, Role, Session, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
 
@@ -121,7 +121,8 @@ pub trait TenantStore: Send + Sync {
     /// once the deletion is done, and the tenant starts empty.
     fn create_tenant(&self, tenant: &Tenant) -> Commit;
     /// Deletes a tenant with everything it owns (clients, keys, tokens, revocations, users,
-    /// roles and their assignments, API keys, authorization codes, sessions, consents, refresh tokens and families).
+    /// roles and their assignments, API keys, authorization codes, sessions, consents, federated
+    /// links, refresh tokens and families).
     fn delete_tenant(&self, id: &str) -> Commit;
 }
 
@@ -229,7 +230,8 @@ pub trait UserStore: Send + Sync {
     /// Creates or replaces a user; fails with [`StoreError::Conflict`] if another user of the
     /// tenant has its username or e-mail address.
     fn put_user(&self, user: &User) -> Commit;
-    /// Deletes a user, its index entries and its role assignments.
+    /// Deletes a user, its index entries, its role assignments, its consents and its federated
+    /// links.
     fn delete_user(&self, tenant: &str, id: &str) -> Commit;
 }
 
@@ -360,6 +362,32 @@ pub trait ConsentStore: Send + Sync {
     fn consent(&self, tenant: &str, user_id: &str, client_id: &str) -> Read<Option<Consent>>;
     /// Stores (replaces) a consent record.
     fn put_consent(&self, consent: &Consent) -> Commit;
+}
+
+/// Links of upstream accounts to local users (identity brokering). One link per (tenant, idp,
+/// subject); deleted with the user and with the tenant.
+///
+/// An upstream `sub` is any string of 1 to 255 bytes without control characters
+/// ([`crate::model::is_valid_federated_subject`]), kept and compared exactly as sent. Reads by
+/// ids or a subject no link can have answer absent (or nothing), never corrupt.
+pub trait FederationStore: Send + Sync {
+    /// The link of upstream account `subject` at identity provider `idp` in `tenant`.
+    fn federated_link(&self, tenant: &str, idp: &str, subject: &str) -> Read<Option<FederatedLink>>;
+    /// Creates `link` unless one exists for its (tenant, idp, subject): `Ok(None)` when it was
+    /// created, `Ok(Some(existing))` when one already existed (left unchanged). One atomic step:
+    /// of concurrent creates of one key exactly one is created, on every node of a shared
+    /// backend. Durable before it resolves (an existing link too: it may have been created an
+    /// instant before). Refuses an invalid link ([`FederatedLink::validate`]) with
+    /// [`StoreError::Corrupt`], writing nothing, as the other writes refuse invalid records.
+    /// Neither the tenant nor the user is checked: the caller links a user it has just read or
+    /// created.
+    fn create_federated_link(&self, link: &FederatedLink) -> Read<Option<FederatedLink>>;
+    /// Deletes the link of (tenant, idp, subject), if any.
+    fn delete_federated_link(&self, tenant: &str, idp: &str, subject: &str) -> Commit;
+    /// Every link of local user `user_id` in `tenant`, ordered by identity provider id, then
+    /// subject (byte order). At most a handful; the backend reads the user's key range, never
+    /// the tenant's links.
+    fn federated_links_of_user(&self, tenant: &str, user_id: &str) -> Read<Vec<FederatedLink>>;
 }
 
 /// What presenting a refresh token found. Decided in one atomic step with the write that
@@ -520,6 +548,7 @@ pub trait Store:
     + EventStore
     + LockoutStore
     + AssertionStore
+    + FederationStore
     + crate::changes::ChangeFeed
     + 'static
 {

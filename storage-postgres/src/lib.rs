@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod exclusive;
 mod expiry;
+mod federation;
 mod feed;
 mod grants;
 mod lockouts;

@@ -29,9 +29,10 @@ use crate::store::PgStore;
 /// Every table a tenant owns rows in, deleted with it (the tenant's own row first, see
 /// `delete_tenant`). Not `changes`: other nodes may not have read its rows yet, and they
 /// leave by their retention.
-const TENANT_TABLES: [&str; 17] = [
+const TENANT_TABLES: [&str; 18] = [
     "lockouts",
     "used_assertions",
+    "federated_links",
     "clients",
     "signing_keys",
     "opaque_tokens",

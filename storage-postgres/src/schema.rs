@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "lockouts", include_str!("../migrations/0002_lockouts.sql")),
     (3, "used_assertions", include_str!("../migrations/0003_used_assertions.sql")),
+    (4, "federated_links", include_str!("../migrations/0004_federated_links.sql")),
 ];
 
 /// The advisory lock key of Tessera's migrations (any constant; "tessera" in ASCII, truncated).

@@ -212,6 +212,7 @@ impl UserStore for PgStore {
                 "DELETE FROM users WHERE tenant = $1 AND id = $2",
                 "DELETE FROM user_names WHERE tenant = $1 AND user_id = $2",
                 "DELETE FROM consents WHERE tenant = $1 AND user_id = $2",
+                "DELETE FROM federated_links WHERE tenant = $1 AND user_id = $2",
                 "DELETE FROM role_assignments WHERE tenant = $1 AND subject_kind = 'u' AND subject = $2",
             ] {
                 tx.execute(sql, &[&tenant, &id]).await?;

@@ -1,7 +1,8 @@
 //! What the PostgreSQL backend must do beyond the conformance suite: several handles (nodes)
 //! on one database hear each other's changes, a lost feed connection is heard as a resync and
 //! followed by recovery, nodes opening a fresh database together migrate it once, and a write
-//! whose `Commit` is dropped (an audit event's, on a request path) is still made.
+//! whose `Commit` is dropped (an audit event's, on a request path) is still made, and of
+//! creates of one federated link racing on two nodes exactly one lands.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,8 +15,10 @@ use common::{TestDatabase, connect};
 use parking_lot::Mutex;
 use tessera_core::audit::EventQuery;
 use tessera_core::changes::{Change, ChangeFeed, Notice};
-use tessera_core::model::{Actor, AuditEvent, EventType, Outcome, Tenant, TenantSettings, event_id};
-use tessera_core::store::{EventStore, Store, TenantStore};
+use tessera_core::model::{
+    Actor, AuditEvent, EventType, FederatedLink, Outcome, Tenant, TenantSettings, event_id,
+};
+use tessera_core::store::{EventStore, FederationStore, Store, TenantStore};
 use tessera_storage_postgres::{PgOptions, PgStore};
 
 fn tenant(id: &str) -> Tenant {
@@ -240,4 +243,41 @@ fn a_case_url_names_the_cases_database() {
     );
     assert_eq!(common::case_url("postgres://u@h:1", "c1"), "postgres://u@h:1/c1");
     assert_eq!(common::case_url("host=h user=u", "c1"), "host=h user=u dbname=c1");
+}
+
+#[test]
+fn of_creates_of_one_federated_link_on_two_nodes_exactly_one_lands() {
+    let database = TestDatabase::new();
+    run(async {
+        let nodes = [
+            Arc::new(PgStore::open(&database.url, options()).await.unwrap()),
+            Arc::new(PgStore::open(&database.url, options()).await.unwrap()),
+        ];
+        for round in 0..4 {
+            let subject = format!("racer-{round}");
+            let creates: Vec<_> = (0..16)
+                .map(|n| {
+                    let node = Arc::clone(&nodes[n % 2]);
+                    let link = FederatedLink {
+                        tenant: "acme".into(),
+                        idp: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+                        subject: subject.clone(),
+                        user_id: format!("r{round}u{n}"),
+                        created_at: 1_700_000_000,
+                    };
+                    tokio::spawn(async move { node.create_federated_link(&link).await })
+                })
+                .collect();
+            let mut outcomes = Vec::new();
+            for created in creates {
+                outcomes.push(created.await.unwrap().unwrap());
+            }
+            assert_eq!(outcomes.iter().filter(|o| o.is_none()).count(), 1, "round {round}: {outcomes:?}");
+            for node in &nodes {
+                let winner = node.federated_link("acme", "AAAAAAAAAAAAAAAAAAAAAA", &subject).await.unwrap();
+                let winner = winner.expect("the winner is stored");
+                assert!(outcomes.iter().flatten().all(|o| *o == winner), "round {round}: {outcomes:?}");
+            }
+        }
+    });
 }

@@ -6,8 +6,8 @@
 //! backends only.
 
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
-    Session, Tenant, User,
+    ApiKey, AuditEvent, Client, Consent, FederatedLink, KeyRecord, Lockout, OpaqueToken, RefreshToken,
+    Revocation, Role, Session, Tenant, User,
 };
 use tessera_core::store::StoreError;
 
@@ -56,6 +56,7 @@ encoded!(
     StoredFamily,
     AuditEvent,
     Lockout,
+    FederatedLink,
 );
 
 /// The keys records are checked against; `None` where no record can have the ids given.
@@ -101,5 +102,10 @@ pub mod key {
     /// A sign-in lockout's key (its tenant, limit, address and username).
     pub fn lockout(lockout: &tessera_core::model::Lockout) -> Option<Vec<u8>> {
         keys::lockout_key(lockout)
+    }
+
+    /// A federated link's key (its tenant, identity provider and upstream subject).
+    pub fn federated_link(tenant: &str, idp: &str, subject: &str) -> Option<Vec<u8>> {
+        keys::link_key(tenant, idp, subject)
     }
 }

@@ -123,7 +123,9 @@ pub(crate) fn change_of(space: Space, key: &[u8]) -> Option<Change> {
         | Space::FamilyUsers
         | Space::Events
         | Space::Lockouts
-        | Space::Assertions => return None,
+        | Space::Assertions
+        | Space::FederatedLinks
+        | Space::FederatedLinkUsers => return None,
     };
     let (tenant, id) = keys::split_scoped(key)?;
     // Ids reach keys from `&str`s, so this is lossless; lossy only for a key no write makes.

@@ -7,7 +7,7 @@
 //! `exp_secs (u64 big-endian) \0 kind \0 key`, whose byte order is time order: the sweeper reads
 //! it from the start up to `now`.
 
-use tessera_core::model::{UnixSecs, fold_case, is_valid_id};
+use tessera_core::model::{UnixSecs, fold_case, is_valid_federated_subject, is_valid_id};
 use tessera_core::store::Subject;
 
 /// Separates the tenant from the rest of a key, and the parts of an expiry-index key.
@@ -81,11 +81,18 @@ pub(crate) enum Space {
     /// `tenant \0 sha256(iss, jti)` -> `UsedAssertion`: a JWT bearer assertion already
     /// exchanged, in the expiry index until it could no longer be accepted anyway.
     Assertions,
+    /// `tenant \0 idp \0 subject` -> `FederatedLink`: the local user an upstream account signs
+    /// in as. Ids hold no `\0` and a subject no control character, so the key is unambiguous.
+    FederatedLinks,
+    /// `tenant \0 user_id \0 idp \0 subject` -> empty: the links of a user, so deleting the
+    /// user and listing its links visit that user's links only. Written and removed with its
+    /// link, in one batch.
+    FederatedLinkUsers,
 }
 
 impl Space {
     /// Every keyspace, in the order `open` creates them.
-    pub(crate) const ALL: [Space; 24] = [
+    pub(crate) const ALL: [Space; 26] = [
         Self::Tenants,
         Self::Clients,
         Self::Keys,
@@ -110,6 +117,8 @@ impl Space {
         Self::Events,
         Self::Lockouts,
         Self::Assertions,
+        Self::FederatedLinks,
+        Self::FederatedLinkUsers,
     ];
 
     /// The fjall keyspace name. Changing one orphans the data under the old name.
@@ -139,6 +148,8 @@ impl Space {
             Self::Events => "audit_events",
             Self::Lockouts => "lockouts",
             Self::Assertions => "used_assertions",
+            Self::FederatedLinks => "federated_links",
+            Self::FederatedLinkUsers => "federated_link_users",
         }
     }
 
@@ -169,6 +180,8 @@ impl Space {
             Self::Events => 21,
             Self::Lockouts => 22,
             Self::Assertions => 23,
+            Self::FederatedLinks => 24,
+            Self::FederatedLinkUsers => 25,
         }
     }
 
@@ -198,7 +211,9 @@ impl Space {
             | Self::RoleGrants
             | Self::RoleMembers
             | Self::ApiKeys
-            | Self::Events => None,
+            | Self::Events
+            | Self::FederatedLinks
+            | Self::FederatedLinkUsers => None,
         }
     }
 }
@@ -319,7 +334,9 @@ pub(crate) fn owner(space: Space, key: &[u8]) -> Option<&[u8]> {
         | Space::ApiKeys
         | Space::Events
         | Space::Lockouts
-        | Space::Assertions => split_scoped(key).map(|(tenant, _)| tenant),
+        | Space::Assertions
+        | Space::FederatedLinks
+        | Space::FederatedLinkUsers => split_scoped(key).map(|(tenant, _)| tenant),
         Space::Expiry => None,
     }
 }
@@ -433,6 +450,35 @@ pub(crate) fn session_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
     let (tenant, rest) = split_scoped(entry)?;
     let (_, digest) = split_scoped(rest)?;
     (digest.len() == 32).then(|| [tenant, &[SEP][..], digest].concat())
+}
+
+/// `tenant \0 idp \0 subject`: a federated link's key, or `None` for a tenant, identity
+/// provider or subject no link can have (`FederatedLink::validate`).
+pub(crate) fn link_key(tenant: &str, idp: &str, subject: &str) -> Option<Vec<u8>> {
+    if !is_valid_id(idp) || !is_valid_federated_subject(subject) {
+        return None;
+    }
+    let mut key = tenant_prefix(tenant)?;
+    key.extend_from_slice(idp.as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(subject.as_bytes());
+    Some(key)
+}
+
+/// `tenant \0 user \0 idp \0 subject`: the [`Space::FederatedLinkUsers`] entry of the link
+/// under `link_key` for `user`, or `None` if the user id is invalid or `link_key` is no key.
+pub(crate) fn link_user_key(link_key: &[u8], user: &str) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(link_key)?;
+    let mut key = by_user_prefix(std::str::from_utf8(tenant).ok()?, user)?;
+    key.extend_from_slice(rest);
+    Some(key)
+}
+
+/// The link key (`tenant \0 idp \0 subject`) a [`Space::FederatedLinkUsers`] entry points at.
+pub(crate) fn link_of_user_entry(entry: &[u8]) -> Option<Vec<u8>> {
+    let (tenant, rest) = split_scoped(entry)?;
+    let (_, link) = split_scoped(rest)?;
+    (!link.is_empty()).then(|| [tenant, &[SEP][..], link].concat())
 }
 
 /// `tenant \0 sub \0 family`: the [`Space::FamilyUsers`] entry of a family, or `None` if an
@@ -706,6 +752,22 @@ mod tests {
         assert_eq!(family_of_user_entry(&entry), family_key("acme", "fam-1"));
         assert_eq!(family_of_user_entry(b"acme\0u1"), None);
         assert_eq!(family_user_key("acme", "u1", "f\0x"), None);
+    }
+
+    #[test]
+    fn link_keys_hold_any_subject_and_their_by_user_entries_point_back() {
+        let key = link_key("acme", "idp1", "a/b:c\u{e9}").unwrap();
+        assert_eq!(key, "acme\0idp1\0a/b:c\u{e9}".as_bytes());
+        let entry = link_user_key(&key, "u1").unwrap();
+        assert_eq!(entry, "acme\0u1\0idp1\0a/b:c\u{e9}".as_bytes());
+        assert!(entry.starts_with(&by_user_prefix("acme", "u1").unwrap()));
+        assert_eq!(link_of_user_entry(&entry), Some(key.clone()));
+        assert_eq!(link_user_key(&key, "a/b"), None);
+        assert_eq!(link_of_user_entry(b"acme\0u1"), None);
+        assert_eq!(link_key("acme", "idp1", "a\0b"), None);
+        assert_eq!(link_key("acme", "idp1", ""), None);
+        assert_eq!(link_key("acme", "a/b", "s"), None);
+        assert_eq!(link_key("a\0", "idp1", "s"), None);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! fingerprint in memory, confirmed on disk when it matches (`deny`).
 //! Expired tokens, revocations, codes, sessions and refresh tokens and families are removed a
 //! bounded batch at a time by a background sweeper (`sweeper`). Decisions that must be atomic
-//! with their write (a username claim, a code take, a refresh-token rotation) run in the writer
-//! thread: it reads the records, and for codes and refresh tokens the rule in
-//! `tessera_core::rules` decides, then the writer applies its writes.
+//! with their write (a username claim, a code take, a refresh-token rotation, a federated
+//! link's creation) run in the writer thread: it reads the records, and for codes and refresh
+//! tokens the rule in `tessera_core::rules` decides, then the writer applies its writes.
 //!
 //! Architecture invariants: only the writer thread mutates the database; reads never wait for
 //! it; a write's `Commit` resolves only after an fsync that covers it, and after a failed fsync
@@ -28,6 +28,7 @@ mod codec;
 mod deny;
 #[doc(hidden)]
 pub mod encoding;
+mod federation;
 mod feed;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

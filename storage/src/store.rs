@@ -463,7 +463,7 @@ pub(crate) fn invalid(space: Space, what: &str) -> StoreError {
 
 impl FjallStore {
     /// Submits an op that sends its outcome before its commit resolves, and waits for both.
-    fn decided<T: Send + 'static>(
+    pub(crate) fn decided<T: Send + 'static>(
         &self,
         op: impl FnOnce(oneshot::Sender<T>) -> WriteOp,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'static>> {

@@ -4,10 +4,10 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, GrantType, IdentityValidator,
-    KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken, RateLimit, RateLimitOverride, RefreshToken,
-    Revocation, Role, Session, SigningAlg, Tenant, TenantSettings, TokenEndpointAuthMethod, UnixSecs, User,
-    ValidatorHeader,
+    AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, FederatedLink, GrantType,
+    IdentityValidator, KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken, RateLimit,
+    RateLimitOverride, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
+    TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -270,5 +270,16 @@ pub(crate) fn api_key(tenant: &str, id: &str) -> ApiKey {
         created_at: 1_000,
         rotated_at: 1_000,
         last_used_at: None,
+    }
+}
+
+/// A link of upstream account `subject` at identity provider `idp` of `tenant` to `user_id`.
+pub(crate) fn link(tenant: &str, idp: &str, subject: &str, user_id: &str) -> FederatedLink {
+    FederatedLink {
+        tenant: tenant.to_owned(),
+        idp: idp.to_owned(),
+        subject: subject.to_owned(),
+        user_id: user_id.to_owned(),
+        created_at: 1_700_000_000,
     }
 }

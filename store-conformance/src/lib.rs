@@ -117,6 +117,18 @@ macro_rules! __for_each_case {
                 a_tenants_deletion_forgets_its_uses,
                 an_invalid_tenant_is_refused,
             }
+            federation {
+                links_round_trip_and_an_absent_link_is_none,
+                tenants_and_identity_providers_are_kept_apart,
+                a_second_create_returns_the_first_and_changes_nothing,
+                of_concurrent_creates_exactly_one_is_created,
+                deleting_a_link_removes_it_and_a_create_works_again,
+                deleting_a_user_deletes_its_links_and_no_other,
+                deleting_a_tenant_deletes_its_links,
+                a_users_links_are_exactly_its_own_in_order,
+                links_and_their_deletions_survive_reopening,
+                invalid_links_are_refused_and_impossible_ids_read_as_absent,
+            }
             lockouts {
                 a_lockout_reads_back_live_and_survives_reopening,
                 a_later_lockout_of_the_same_key_replaces_the_earlier,

@@ -1,6 +1,6 @@
 //! The domain model: tenants, their settings, clients, signing keys, users, roles, API keys, the
-//! grant and token records that outlive a response, and audit events, one file per record
-//! family. These are the values the
+//! grant and token records that outlive a response, federated identity links and audit events,
+//! one file per record family. These are the values the
 //! store keeps; `rkyv` derives (feature `rkyv`) let the storage crate encode them without a
 //! second copy of each type.
 
@@ -24,6 +24,7 @@ mod api;
 mod api_key;
 mod client;
 mod event;
+mod federated_link;
 mod grant;
 mod idp;
 mod keys;
@@ -50,6 +51,7 @@ pub use event::{
     Actor, AuditEvent, EVENT_ID_CHARS, EventType, MAX_ACTION_BYTES, MAX_ACTOR_ID_BYTES, MAX_REASON_BYTES,
     MAX_SOURCE_BYTES, MAX_TARGET_BYTES, Outcome, clip, event_id, event_id_floor, event_id_millis,
 };
+pub use federated_link::{FederatedLink, MAX_FEDERATED_SUBJECT_BYTES, is_valid_federated_subject};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use idp::{
     ClaimMapping, Idp, IdpEndpoints, LOCAL_CLAIMS, MAX_CLAIM_MAPPINGS, MAX_IDP_DOMAINS, MAX_IDP_FIELD_BYTES,

@@ -7,8 +7,8 @@ use rkyv::de::Pool;
 use rkyv::rancor::{self, Strategy};
 use rkyv::util::AlignedVec;
 use tessera_core::model::{
-    ApiKey, AuditEvent, Client, Consent, KeyRecord, Lockout, OpaqueToken, RefreshToken, Revocation, Role,
-    Session, Tenant, UnixSecs, UsedAssertion, User, is_valid_id,
+    ApiKey, AuditEvent, Client, Consent, FederatedLink, KeyRecord, Lockout, OpaqueToken, RefreshToken,
+    Revocation, Role, Session, Tenant, UnixSecs, UsedAssertion, User, is_valid_id,
 };
 
 use super::legacy::{
@@ -159,6 +159,21 @@ impl Record for UsedAssertion {
 
     fn exp(&self) -> Option<UnixSecs> {
         Some(self.expires_at)
+    }
+}
+
+impl Record for FederatedLink {
+    const SPACE: Space = Space::FederatedLinks;
+
+    /// Its ids and subject are valid, and it lies under the key of exactly its tenant,
+    /// identity provider and subject: a subject is checked on every read.
+    fn check(&self, key: &[u8]) -> Result<(), String> {
+        self.validate()?;
+        if keys::link_key(&self.tenant, &self.idp, &self.subject).as_deref() == Some(key) {
+            Ok(())
+        } else {
+            Err(format!("federated link of tenant {:?} is stored under another key", self.tenant))
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod grants;
 mod idps;
 mod issuers;
 mod keys;
+mod links;
 mod resources;
 mod scope_rules;
 mod tokens;

@@ -23,7 +23,7 @@ pub(super) struct Deletion {
 /// The tenant record goes last: a crash part-way leaves the tenant in place (and its
 /// `delete_tenant` unacknowledged, so it is retried), never a half-deleted tenant that a
 /// re-created one of the same id would inherit.
-const DELETE_ORDER: [Space; 23] = [
+const DELETE_ORDER: [Space; 25] = [
     Space::Clients,
     Space::Keys,
     Space::Tokens,
@@ -46,6 +46,8 @@ const DELETE_ORDER: [Space; 23] = [
     Space::Events,
     Space::Lockouts,
     Space::Assertions,
+    Space::FederatedLinks,
+    Space::FederatedLinkUsers,
     Space::Tenants,
 ];
 
@@ -92,4 +94,20 @@ pub(super) fn delete_chunk(
     let tenant = done.then(|| Change::tenant(&String::from_utf8_lossy(&deletion.tenant)));
     round.unhear_since(heard, tenant);
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyspace_of_a_tenant_is_emptied_once_and_the_tenant_goes_last() {
+        for space in Space::ALL {
+            let times = DELETE_ORDER.iter().filter(|s| **s == space).count();
+            // The expiry index is not a tenant's: its entries go with their records.
+            let expected = usize::from(space != Space::Expiry);
+            assert_eq!(times, expected, "{space:?}");
+        }
+        assert_eq!(DELETE_ORDER.last(), Some(&Space::Tenants));
+    }
 }

@@ -20,7 +20,7 @@ use tessera_core::store::StoreError;
 use super::deletion::{Deletion, delete_chunk};
 use super::round::Round;
 use super::{
-    Done, Limits, Refusable, Request, WriteOp, events, expiry, grants, request_bytes, roles, sessions,
+    Done, Limits, Refusable, Request, WriteOp, events, expiry, grants, links, request_bytes, roles, sessions,
     tenancy, users,
 };
 use crate::state::{Shared, io};
@@ -247,6 +247,16 @@ impl Writer {
                             // As for codes: a first use must be durable before it is acted on.
                             let used = grants::use_assertion(round, (key, value, exp), now, outcome);
                             settle(round, done, used)?;
+                        }
+                        WriteOp::CreateLink { key, value, entry, outcome } => {
+                            // An existing link waits for the fsync too: it may have been
+                            // created earlier in this very round.
+                            let created = links::create_link(round, (key, value, entry), outcome);
+                            settle(round, done, created)?;
+                        }
+                        WriteOp::DeleteLink { key } => {
+                            let outcome = links::delete_link(round, key);
+                            settle(round, done, outcome)?;
                         }
                         WriteOp::PutRefresh { key, value, token } => {
                             let outcome = grants::put_refresh(round, key, value, &token);

@@ -26,6 +26,7 @@
 //! deletion), `sessions` (sessions with their by-user index, ending a user's sessions),
 //! `grants` (codes, refresh tokens and families with their by-user index, applying
 //! `tessera_core::rules`),
+//! `links` (federated links with their by-user index),
 //! `tenancy` (creating tenants and clients, rotating signing keys, replacing a record only while
 //! it is stored), `roles` (roles and their assignments), `expiry` (the sweeper's deletions),
 //! `events` (audit events, which ride rounds without asking for an fsync of their own) and
@@ -36,6 +37,7 @@ mod engine;
 mod events;
 mod expiry;
 mod grants;
+mod links;
 mod roles;
 mod round;
 mod sessions;
@@ -45,7 +47,7 @@ mod users;
 use std::sync::mpsc::Sender;
 
 use fjall::Slice;
-use tessera_core::model::{KeyRecord, RefreshToken, UnixSecs, User};
+use tessera_core::model::{FederatedLink, KeyRecord, RefreshToken, UnixSecs, User};
 use tessera_core::store::{CodeTaken, RefreshUse, StoreError};
 use tokio::sync::oneshot;
 
@@ -98,6 +100,18 @@ pub(crate) enum WriteOp {
     /// caller reads it once `done` says the record is durable). Decided in the writer, so of
     /// concurrent uses exactly one is the first.
     UseAssertion { key: Vec<u8>, value: Vec<u8>, exp: UnixSecs, outcome: oneshot::Sender<bool> },
+    /// Store a federated link (`value` under `key`) with its by-user index entry `entry`
+    /// unless a link is stored under `key`, and send the stored one, if any, to `outcome` (the
+    /// caller reads it once `done` says the outcome is durable). Decided in the writer, so of
+    /// concurrent creates of one key exactly one stores its link.
+    CreateLink {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        entry: Vec<u8>,
+        outcome: oneshot::Sender<Option<FederatedLink>>,
+    },
+    /// Delete a federated link and its by-user index entry.
+    DeleteLink { key: Vec<u8> },
     /// Delete a client and its consents (found through the by-client index).
     DeleteClient { key: Vec<u8> },
     /// Insert or replace a consent (`value` under `key`) and its by-client index entry.
@@ -179,6 +193,9 @@ impl WriteOp {
             Self::PutUser { key, .. } | Self::DeleteUser { key } => keys::owner(Space::Users, key),
             Self::TakeCode { key, .. } => keys::owner(Space::Codes, key),
             Self::UseAssertion { key, .. } => keys::owner(Space::Assertions, key),
+            Self::CreateLink { key, .. } | Self::DeleteLink { key } => {
+                keys::owner(Space::FederatedLinks, key)
+            }
             Self::DeleteClient { key } => keys::owner(Space::Clients, key),
             Self::PutConsent { key, .. } => keys::owner(Space::Consents, key),
             Self::PutRefresh { key, .. } => keys::owner(Space::RefreshTokens, key),
@@ -208,11 +225,14 @@ impl WriteOp {
             | Self::TakeCode { key, .. }
             | Self::DeleteClient { key }
             | Self::RevokeFamily { key, .. }
-            | Self::DeleteSession { key } => key.len(),
+            | Self::DeleteSession { key }
+            | Self::DeleteLink { key } => key.len(),
             Self::RevokeFamiliesOfUser { prefix, .. } | Self::EndSessionsOfUser { prefix, .. } => {
                 prefix.len()
             }
-            Self::PutSession { key, value, entry, .. } => key.len() + value.len() + entry.len(),
+            Self::PutSession { key, value, entry, .. } | Self::CreateLink { key, value, entry, .. } => {
+                key.len() + value.len() + entry.len()
+            }
             Self::PutConsent { key, value }
             | Self::PutRefresh { key, value, .. }
             | Self::Create { key, value, .. }

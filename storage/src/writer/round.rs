@@ -98,7 +98,9 @@ impl<'a> Round<'a> {
             | Space::FamilyUsers
             | Space::Events
             | Space::Lockouts
-            | Space::Assertions => {}
+            | Space::Assertions
+            | Space::FederatedLinks
+            | Space::FederatedLinkUsers => {}
         }
         self.batch.insert(self.shared.space(space), key, value);
     }
@@ -134,7 +136,9 @@ impl<'a> Round<'a> {
             | Space::FamilyUsers
             | Space::Events
             | Space::Lockouts
-            | Space::Assertions => {}
+            | Space::Assertions
+            | Space::FederatedLinks
+            | Space::FederatedLinkUsers => {}
         }
         self.batch.remove(self.shared.space(space), key);
     }

@@ -2,7 +2,7 @@
 //! index entries (unique per tenant regardless of case, in one namespace: no user's username
 //! or address is another user's username or address; checked and written in one step), a
 //! consent with its by-client index entry, and the deletion of a user or a client with its
-//! consents and role assignments.
+//! consents and role assignments (and a user's federated links, `links`).
 
 use tessera_core::model::User;
 use tessera_core::store::StoreError;
@@ -107,9 +107,9 @@ pub(super) fn put_user(round: &mut Round<'_>, key: Vec<u8>, value: Vec<u8>, user
     Ok(Ok(()))
 }
 
-/// Deletes a user with its index entries. A record that does not decode is deleted all the
-/// same; its index entries, if any, then point at no user and are overwritten when the names
-/// are claimed again.
+/// Deletes a user with its index entries, consents, role assignments and federated links. A
+/// record that does not decode is deleted all the same; its index entries, if any, then point
+/// at no user and are overwritten when the names are claimed again.
 pub(super) fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> {
     round.flush()?;
     match stored_user(round.shared, &key)? {
@@ -123,6 +123,7 @@ pub(super) fn delete_user(round: &mut Round<'_>, key: Vec<u8>) -> Refusable<()> 
     }
     delete_consents(round, Space::Consents, &key)?;
     super::roles::delete_assignments_of(round, Space::Users, &key)?;
+    super::links::delete_links_of(round, &key)?;
     round.delete(Space::Users, key);
     Ok(Ok(()))
 }

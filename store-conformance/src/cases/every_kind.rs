@@ -6,8 +6,8 @@ use tessera_core::store::{CodeTaken, RefreshUse, Store, StoreError, Subject};
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus};
 
 use crate::fixtures::{
-    api_key, client, code, consent, digest, key, lockout, ok, refresh, revocation, role, session, successor,
-    tenant, token, user,
+    api_key, client, code, consent, digest, key, link, lockout, ok, refresh, revocation, role, session,
+    successor, tenant, token, user,
 };
 
 /// Digests of the tenant's code, session, opaque token and refresh token: the same in every
@@ -20,7 +20,8 @@ const REFRESH: u32 = 4;
 /// Writes, in tenant `t`: the tenant, client `web`, key `k1`, opaque token, revocation `jwt-1`,
 /// user `u1` (`alice`, `alice@example.com`), code, session, consent, refresh token of family
 /// `fam1` (by client `web`), a tombstone for family `dead`, role `r1` assigned to `u1` and
-/// `web`, an API key, and a lockout of `alice` at an address. Everything lives until 9_000.
+/// `web`, an API key, a lockout of `alice` at an address, and `u1`'s federated link at
+/// identity provider [`IDP`]. Everything lives until 9_000.
 pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.put_tenant(&tenant(t)), "put tenant").await;
     ok(store.put_client(&client(t, "web")), "put client").await;
@@ -38,7 +39,11 @@ pub(crate) async fn fill(store: &impl Store, t: &str) {
     ok(store.assign_role(t, Subject::Client("web"), "r1"), "assign to the client").await;
     ok(store.create_api_key(&api_key(t, API_KEY)), "create API key").await;
     ok(store.put_lockout(&lockout(t, "alice", 9_000)), "put lockout").await;
+    assert_eq!(store.create_federated_link(&link(t, IDP, "alice-up", "u1")).await, Ok(None), "create link");
 }
+
+/// The identity provider of the federated link [`fill`] writes.
+const IDP: &str = "IIIIIIIIIIIIIIIIIIIIII";
 
 /// The live lockouts of tenant `t` at 1_000.
 async fn lockouts_of(store: &impl Store, t: &str) -> Vec<tessera_core::model::Lockout> {
@@ -82,6 +87,9 @@ pub(crate) async fn assert_present(store: &impl Store, t: &str) {
     }
     assert_eq!(store.api_key(t, API_KEY).await, Ok(Some(api_key(t, API_KEY))), "{t}: API key");
     assert_eq!(lockouts_of(store, t).await, vec![lockout(t, "alice", 9_000)], "{t}: lockout");
+    let linked = Some(link(t, IDP, "alice-up", "u1"));
+    assert_eq!(store.federated_link(t, IDP, "alice-up").await, Ok(linked.clone()), "{t}: federated link");
+    assert_eq!(store.federated_links_of_user(t, "u1").await, Ok(linked.into_iter().collect()), "{t}: links");
 }
 
 /// Asserts that nothing [`fill`] wrote in `t` is left but the tenant record (which callers
@@ -104,6 +112,8 @@ pub(crate) async fn assert_records_gone(store: &impl Store, t: &str) {
     assert!(store.roles(t).await.expect("read roles").is_empty(), "{t}: roles");
     assert_eq!(store.api_keys(t).await, Ok(vec![]), "{t}: API keys");
     assert_eq!(lockouts_of(store, t).await, vec![], "{t}: lockouts");
+    assert_eq!(store.federated_link(t, IDP, "alice-up").await, Ok(None), "{t}: federated link");
+    assert_eq!(store.federated_links_of_user(t, "u1").await, Ok(vec![]), "{t}: federated links");
     for subject in [Subject::User("u1"), Subject::Client("web")] {
         let held = store.roles_of(t, subject).await.expect("read assignments");
         assert!(held.is_empty(), "{t}: {subject:?}'s roles: {held:?}");

@@ -13,6 +13,7 @@ pub(crate) mod creation;
 pub(crate) mod durability;
 pub(crate) mod events;
 mod every_kind;
+pub(crate) mod federation;
 pub(crate) mod lockouts;
 pub(crate) mod records;
 pub(crate) mod refresh;
