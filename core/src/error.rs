@@ -247,6 +247,19 @@ pub enum Reason {
     AssertionReplayed,
     /// JWT bearer grant: the issuer's keys could not be fetched now.
     IssuerKeysUnavailable,
+    /// Federation: the external identity provider answered the sign-in with an error (the
+    /// end-user refused, or the provider did).
+    UpstreamRefused,
+    /// Federation: the external identity provider could not be reached, or answered with a
+    /// server error, within the time allowed.
+    UpstreamUnavailable,
+    /// Federation: the provider's answer did not verify (its ID token's signature or claims,
+    /// or a malformed token response).
+    UpstreamAnswerInvalid,
+    /// Federation: the upstream account has no local user, and the provider creates none.
+    FederatedAccountMissing,
+    /// Federation: the local user of the upstream account is disabled.
+    FederatedUserDisabled,
 }
 
 impl From<Reason> for ErrorCode {
@@ -331,6 +344,13 @@ impl From<Reason> for ErrorCode {
             | Reason::AssertionReplayed => ErrorCode::InvalidGrant,
             // The partner's keys being out of reach says nothing about the assertion.
             Reason::IssuerKeysUnavailable => ErrorCode::TemporarilyUnavailable,
+            // Federation: the sign-in did not happen, whoever refused it (RFC 6749 4.1.2.1
+            // has no finer word for the client); an upstream out of reach is worth retrying.
+            Reason::UpstreamRefused
+            | Reason::UpstreamAnswerInvalid
+            | Reason::FederatedAccountMissing
+            | Reason::FederatedUserDisabled => ErrorCode::AccessDenied,
+            Reason::UpstreamUnavailable => ErrorCode::TemporarilyUnavailable,
         }
     }
 }

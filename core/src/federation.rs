@@ -45,8 +45,7 @@ pub fn read_discovery(doc: &[u8], issuer: &str, now: UnixSecs) -> Result<IdpEndp
     if said != issuer {
         return Err(format!("the discovery document names the issuer {said:?}, not {issuer:?}"));
     }
-    let offers_code =
-        strings(&doc, "response_types_supported").is_some_and(|types| types.iter().any(|t| *t == "code"));
+    let offers_code = strings(&doc, "response_types_supported").is_some_and(|types| types.contains(&"code"));
     if !offers_code {
         return Err("the provider does not offer the code flow (response_types_supported)".into());
     }
@@ -73,6 +72,7 @@ pub fn read_discovery(doc: &[u8], issuer: &str, now: UnixSecs) -> Result<IdpEndp
         authorization_endpoint: string_member(&doc, "authorization_endpoint")?.to_owned(),
         token_endpoint: string_member(&doc, "token_endpoint")?.to_owned(),
         jwks_uri: string_member(&doc, "jwks_uri")?.to_owned(),
+        userinfo_endpoint: doc.get("userinfo_endpoint").and_then(Value::as_str).map(str::to_owned),
         id_token_algs: algs,
         secret_in_body: !basic,
         discovered_at: now,
@@ -109,7 +109,7 @@ pub fn authorization_url(
         ("response_type", "code"),
         ("client_id", idp.client_id.as_str()),
         ("redirect_uri", redirect_uri),
-        ("scope", idp.scopes.as_str()),
+        ("scope", idp.scope.as_str()),
         ("state", binding.state),
         ("nonce", binding.nonce),
         ("code_challenge", binding.code_challenge),
@@ -154,6 +154,9 @@ pub enum IdTokenError {
     /// `at_hash` does not match the access token.
     #[error("the ID token's at_hash does not match the access token")]
     AtHash,
+    /// The UserInfo response names another subject than the ID token (Core 5.3.2).
+    #[error("the userinfo response is about another subject")]
+    UserinfoSubject,
 }
 
 /// What a verified ID token says about the upstream account.
@@ -166,6 +169,18 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// Adds the claims of the provider's UserInfo response (Core 5.3.2: its `sub` must be the
+    /// ID token's, or none of it is used). A claim the ID token carries keeps its value.
+    pub fn merge_userinfo(&mut self, userinfo: Map<String, Value>) -> Result<(), IdTokenError> {
+        if userinfo.get("sub").and_then(Value::as_str) != Some(self.sub.as_str()) {
+            return Err(IdTokenError::UserinfoSubject);
+        }
+        for (name, value) in userinfo {
+            self.claims.entry(name).or_insert(value);
+        }
+        Ok(())
+    }
+
     /// The upstream's e-mail address when it says the address is verified.
     pub fn verified_email(&self, idp: &Idp) -> Option<&str> {
         let mappings = idp.mappings();

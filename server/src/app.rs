@@ -52,6 +52,8 @@ pub struct App {
     pub token_limits: crate::token_limits::TokenLimits,
     /// The HTTP client and circuit breakers of identity validators (`crate::identity`).
     pub validators: crate::identity::Validators,
+    /// The keys of federated sign-ins (`crate::federation`).
+    pub federation: crate::federation::Federation,
     /// Trusted issuers' fetched JWK Sets (`crate::identity::jwks`).
     pub issuer_keys: crate::identity::jwks::IssuerKeys,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
@@ -124,6 +126,8 @@ impl App {
         Ok(Self {
             validators: crate::identity::Validators::new(&policy)?,
             issuer_keys: crate::identity::jwks::IssuerKeys::default(),
+            federation: crate::federation::Federation::new(&page_key)
+                .map_err(|e| crate::identity::ClientError(e.to_string()))?,
             password_guard: PasswordGuard::new(&policy, passwords.clone(), store.clone(), audit.clone()),
             passwords,
             token_limits: crate::token_limits::TokenLimits::default(),

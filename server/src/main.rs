@@ -12,6 +12,7 @@ mod config;
 mod end_users;
 mod endpoints;
 mod entitlements;
+mod federation;
 mod feed;
 mod grants;
 mod http;

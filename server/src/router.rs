@@ -67,6 +67,10 @@ pub enum AdminRoute {
     TrustedIssuers(String),
     /// `/api/v1/tenants/{t}/trusted-issuers/{id}`
     TrustedIssuer(String, String),
+    /// `/api/v1/tenants/{t}/idps`
+    Idps(String),
+    /// `/api/v1/tenants/{t}/idps/{id}`
+    Idp(String, String),
 }
 
 /// Where a request goes.
@@ -112,6 +116,8 @@ pub enum WebEndpoint {
     Consent,
     /// `/logout`, GET and POST (RP-Initiated Logout).
     Logout,
+    /// `/federation/{idp}/callback`: the browser back from an external identity provider.
+    FederationCallback,
 }
 
 /// The endpoints that take `application/x-www-form-urlencoded` POSTs.
@@ -159,6 +165,8 @@ enum Kind {
     Validator,
     TrustedIssuers,
     TrustedIssuer,
+    Idps,
+    Idp,
     OpenApi,
     Live,
     Ready,
@@ -171,7 +179,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 46] = [
+const ROUTES: [(&str, Kind); 49] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -183,6 +191,7 @@ const ROUTES: [(&str, Kind); 46] = [
     ("/t/{tenant}/login", Kind::Endpoint(Endpoint::Web(WebEndpoint::Login))),
     ("/t/{tenant}/consent", Kind::Endpoint(Endpoint::Web(WebEndpoint::Consent))),
     ("/t/{tenant}/logout", Kind::Endpoint(Endpoint::Web(WebEndpoint::Logout))),
+    ("/t/{tenant}/federation/{idp}/callback", Kind::Endpoint(Endpoint::Web(WebEndpoint::FederationCallback))),
     ("/api/v1/tenants", Kind::Tenants),
     ("/api/v1/tenants/{tenant}", Kind::Tenant),
     ("/api/v1/tenants/{tenant}/settings", Kind::Settings),
@@ -214,6 +223,8 @@ const ROUTES: [(&str, Kind); 46] = [
     ("/api/v1/tenants/{tenant}/identity-validators/{validator}", Kind::Validator),
     ("/api/v1/tenants/{tenant}/trusted-issuers", Kind::TrustedIssuers),
     ("/api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}", Kind::TrustedIssuer),
+    ("/api/v1/tenants/{tenant}/idps", Kind::Idps),
+    ("/api/v1/tenants/{tenant}/idps/{idp}", Kind::Idp),
     ("/api/v1/openapi.json", Kind::OpenApi),
     ("/healthz", Kind::Live),
     ("/readyz", Kind::Ready),
@@ -278,6 +289,8 @@ impl Router {
             Kind::Validators => Route::Admin(AdminRoute::Validators(tenant()?)),
             Kind::Validator => Route::Admin(AdminRoute::Validator(tenant()?, param("validator")?)),
             Kind::TrustedIssuers => Route::Admin(AdminRoute::TrustedIssuers(tenant()?)),
+            Kind::Idps => Route::Admin(AdminRoute::Idps(tenant()?)),
+            Kind::Idp => Route::Admin(AdminRoute::Idp(tenant()?, param("idp")?)),
             Kind::TrustedIssuer => {
                 Route::Admin(AdminRoute::TrustedIssuer(tenant()?, param("trusted_issuer")?))
             }

@@ -77,6 +77,11 @@ const OPERATIONS: &[&str] = &[
     "GET /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
     "PATCH /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
     "DELETE /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
+    "GET /api/v1/tenants/{tenant}/idps",
+    "POST /api/v1/tenants/{tenant}/idps",
+    "GET /api/v1/tenants/{tenant}/idps/{idp}",
+    "PATCH /api/v1/tenants/{tenant}/idps/{idp}",
+    "DELETE /api/v1/tenants/{tenant}/idps/{idp}",
 ];
 
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "PATCH", "DELETE"];
@@ -436,6 +441,23 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::PATCH, ISSUER, &["oa", &tid], Some(json!({ "jwks_uri": "ftp://x" }))).await;
     c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
     c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
+    // Identity providers: the server's own `default` tenant plays the upstream.
+    const IDPS: &str = "/api/v1/tenants/{tenant}/idps";
+    const IDP: &str = "/api/v1/tenants/{tenant}/idps/{idp}";
+    let idp_body = json!({ "issuer": server.issuer("default"), "client_id": "oa", "client_secret": "s",
+        "claim_mappings": [{ "upstream": "mail", "local": "email" }], "domains": ["example.org"] });
+    let made = c.call(&server, Method::POST, IDPS, &["oa"], Some(idp_body.clone())).await;
+    let iid = made["id"].as_str().expect("idp id").to_owned();
+    c.call(&server, Method::POST, IDPS, &["oa"], Some(idp_body)).await;
+    c.call(&server, Method::GET, IDPS, &["oa"], None).await;
+    c.call(&server, Method::GET, IDPS, &["nope"], None).await;
+    c.call(&server, Method::GET, IDP, &["oa", &iid], None).await;
+    c.call(&server, Method::GET, IDP, &["oa", "nope"], None).await;
+    c.call(&server, Method::PATCH, IDP, &["oa", &iid], Some(json!({ "label": "Corp", "refresh": true })))
+        .await;
+    c.call(&server, Method::PATCH, IDP, &["oa", &iid], Some(json!({ "scope": "email" }))).await;
+    c.call(&server, Method::DELETE, IDP, &["oa", &iid], None).await;
+    c.call(&server, Method::DELETE, IDP, &["oa", &iid], None).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

@@ -12,11 +12,11 @@ const NOW: UnixSecs = 1_800_000_000;
 fn idp() -> Idp {
     Idp {
         id: "aaaaaaaaaaaaaaaaaaaaaa".into(),
-        name: "Upstream".into(),
+        label: "Upstream".into(),
         issuer: ISS.into(),
         client_id: "down".into(),
         sealed_secret: vec![1; 40],
-        scopes: "openid email profile".into(),
+        scope: "openid email profile".into(),
         claim_mappings: vec![ClaimMapping { upstream: "mail".into(), local: "email".into() }],
         link_by_email: true,
         jit_provisioning: true,
@@ -25,6 +25,7 @@ fn idp() -> Idp {
             authorization_endpoint: format!("{ISS}/authorize"),
             token_endpoint: format!("{ISS}/token"),
             jwks_uri: format!("{ISS}/jwks"),
+            userinfo_endpoint: None,
             id_token_algs: vec!["RS256".into()],
             secret_in_body: false,
             discovered_at: NOW,
@@ -153,6 +154,18 @@ fn each_fault_of_an_id_token_is_refused() {
         assert_eq!(check(extra.clone(), None).map(|u| u.sub), Err(want), "{extra}");
     }
     assert_eq!(check(json!({"at_hash": "wrong"}), Some("token")).map(|u| u.sub), Err(IdTokenError::AtHash));
+}
+
+#[test]
+fn userinfo_adds_claims_only_for_the_same_subject() {
+    let mut upstream = check(json!({ "name": "From the ID token" }), None).expect("valid");
+    let other = json!({ "sub": "u-2", "email": "x@y.example" }).as_object().cloned().unwrap_or_default();
+    assert_eq!(upstream.merge_userinfo(other), Err(IdTokenError::UserinfoSubject));
+    assert!(!upstream.claims.contains_key("email"), "nothing of another subject");
+    let same = json!({ "sub": "u-1", "email": "a@b.example", "name": "From userinfo" });
+    upstream.merge_userinfo(same.as_object().cloned().unwrap_or_default()).expect("merged");
+    assert_eq!(upstream.claims["email"], "a@b.example");
+    assert_eq!(upstream.claims["name"], "From the ID token", "the signed value stays");
 }
 
 #[test]

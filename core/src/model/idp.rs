@@ -63,6 +63,9 @@ rkyv_record! {
         pub token_endpoint: String,
         /// The upstream's JWK Set.
         pub jwks_uri: String,
+        /// Where the end-user's claims are read with the access token (Core 5.3), if it has
+        /// one: the ID token of a code flow usually carries few of them.
+        pub userinfo_endpoint: Option<String>,
         /// The ID token signing algorithms it offers (`id_token_signing_alg_values_supported`).
         pub id_token_algs: Vec<String>,
         /// Whether its token endpoint takes the secret in the body only
@@ -78,7 +81,7 @@ rkyv_record! {
         /// Its id (22 base64url characters), in the callback URL.
         pub id: String,
         /// The login button's label.
-        pub name: String,
+        pub label: String,
         /// The upstream's issuer, compared exactly with its discovery document and ID tokens;
         /// unique in the tenant.
         pub issuer: String,
@@ -87,7 +90,7 @@ rkyv_record! {
         /// The tenant's client secret at the upstream, sealed by the server.
         pub sealed_secret: Vec<u8>,
         /// The scopes asked of the upstream, space-separated; always with `openid`.
-        pub scopes: String,
+        pub scope: String,
         /// Upstream claims copied into the local user, besides the defaults.
         pub claim_mappings: Vec<ClaimMapping>,
         /// Whether a first login links to the local user with the upstream's verified e-mail.
@@ -156,6 +159,11 @@ pub fn validate_endpoints(e: &IdpEndpoints) -> Result<(), String> {
             return Err(format!("{what} must be an absolute http or https URL"));
         }
     }
+    if let Some(url) = &e.userinfo_endpoint
+        && (!is_valid_validator_url(url) || url.contains('#'))
+    {
+        return Err("userinfo_endpoint must be an absolute http or https URL".into());
+    }
     if e.id_token_algs.len() > MAX_DISCOVERED_ALGS
         || e.id_token_algs.iter().any(|a| a.is_empty() || a.len() > 16 || !a.is_ascii())
     {
@@ -169,8 +177,8 @@ pub fn validate_idp(idp: &Idp) -> Result<(), String> {
     if !super::is_valid_id(&idp.id) {
         return Err(format!("identity provider id {:?} is not a valid id", idp.id));
     }
-    if !is_valid_display_name(&idp.name) {
-        return Err(format!("name must be 1 to {MAX_NAME_BYTES} bytes without control characters"));
+    if !is_valid_display_name(&idp.label) {
+        return Err(format!("label must be 1 to {MAX_NAME_BYTES} bytes without control characters"));
     }
     if !is_valid_validator_url(&idp.issuer) || idp.issuer.contains(['?', '#']) {
         return Err("issuer must be an http or https URL without a query or fragment".into());
@@ -179,9 +187,9 @@ pub fn validate_idp(idp: &Idp) -> Result<(), String> {
     if idp.sealed_secret.is_empty() || idp.sealed_secret.len() > MAX_SEALED_SECRET_BYTES {
         return Err("the client secret is missing or too large".into());
     }
-    bounded(&idp.scopes, "scopes")?;
-    if !idp.scopes.split(' ').any(|s| s == "openid") || idp.scopes.split(' ').any(str::is_empty) {
-        return Err("scopes must be space-separated and include openid".into());
+    bounded(&idp.scope, "scope")?;
+    if !idp.scope.split(' ').any(|s| s == "openid") || idp.scope.split(' ').any(str::is_empty) {
+        return Err("scope must be space-separated and include openid".into());
     }
     if idp.claim_mappings.len() > MAX_CLAIM_MAPPINGS {
         return Err(format!("at most {MAX_CLAIM_MAPPINGS} claim mappings"));
@@ -237,11 +245,11 @@ pub fn validate_idps(idps: &[Idp]) -> Result<(), String> {
 pub(crate) fn sample_idp() -> Idp {
     Idp {
         id: "aaaaaaaaaaaaaaaaaaaaaa".into(),
-        name: "Partner".into(),
+        label: "Partner".into(),
         issuer: "https://idp.example/t/x".into(),
         client_id: "tessera".into(),
         sealed_secret: vec![1; 40],
-        scopes: "openid email profile".into(),
+        scope: "openid email profile".into(),
         claim_mappings: vec![ClaimMapping { upstream: "mail".into(), local: "email".into() }],
         link_by_email: false,
         jit_provisioning: true,
@@ -250,6 +258,7 @@ pub(crate) fn sample_idp() -> Idp {
             authorization_endpoint: "https://idp.example/t/x/authorize".into(),
             token_endpoint: "https://idp.example/t/x/token".into(),
             jwks_uri: "https://idp.example/t/x/jwks".into(),
+            userinfo_endpoint: None,
             id_token_algs: vec!["RS256".into()],
             secret_in_body: false,
             discovered_at: 1,
@@ -267,7 +276,7 @@ mod tests {
         let good = sample_idp();
         assert_eq!(validate_idp(&good), Ok(()));
         let mut bad = good.clone();
-        bad.scopes = "email".into();
+        bad.scope = "email".into();
         assert!(validate_idp(&bad).is_err(), "no openid");
         let mut bad = good.clone();
         bad.claim_mappings.push(ClaimMapping { upstream: "x".into(), local: "sub".into() });

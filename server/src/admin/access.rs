@@ -54,7 +54,9 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         | AdminRoute::Validators(t)
         | AdminRoute::Validator(t, _)
         | AdminRoute::TrustedIssuers(t)
-        | AdminRoute::TrustedIssuer(t, _) => (Some(t), read_or_write(Area::Settings)),
+        | AdminRoute::TrustedIssuer(t, _)
+        | AdminRoute::Idps(t)
+        | AdminRoute::Idp(t, _) => (Some(t), read_or_write(Area::Settings)),
         AdminRoute::Clients(t) | AdminRoute::Client(t, _) | AdminRoute::ClientSecret(t, _) => {
             (Some(t), read_or_write(Area::Clients))
         }

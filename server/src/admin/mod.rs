@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod apis;
 pub mod clients;
 pub mod events;
+pub mod idps;
 pub mod keys;
 pub mod openapi;
 pub mod refusals;
@@ -275,6 +276,11 @@ async fn run(
             trusted_issuers::patch(app, &t, &i, json_body(headers, &body)?).await
         }
         (AdminRoute::TrustedIssuer(t, i), Method::DELETE) => trusted_issuers::delete(app, &t, &i).await,
+        (AdminRoute::Idps(t), Method::GET) => idps::list(app, &t).await,
+        (AdminRoute::Idps(t), Method::POST) => idps::create(app, &t, json_body(headers, &body)?).await,
+        (AdminRoute::Idp(t, i), Method::GET) => idps::get(app, &t, &i).await,
+        (AdminRoute::Idp(t, i), Method::PATCH) => idps::patch(app, &t, &i, json_body(headers, &body)?).await,
+        (AdminRoute::Idp(t, i), Method::DELETE) => idps::delete(app, &t, &i).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -28,7 +28,7 @@ use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    access, api_keys, apis, clients, events, keys, revoke_all, roles, tenants, tokens, trusted_issuers,
+    access, api_keys, apis, clients, events, idps, keys, revoke_all, roles, tenants, tokens, trusted_issuers,
     users, validators,
 };
 use crate::http::respond::{ErrorBody, Resp, json_public, plain};
@@ -63,7 +63,7 @@ const MAX_AGE_SECS: u32 = 300;
         apis::list, apis::create, apis::get, apis::patch, apis::delete,
         validators::list, validators::create, validators::get, validators::patch, validators::delete,
         trusted_issuers::list, trusted_issuers::create, trusted_issuers::get, trusted_issuers::patch,
-        trusted_issuers::delete,
+        trusted_issuers::delete, idps::list, idps::create, idps::get, idps::patch, idps::delete,
         serve,
     ),
     components(schemas(ErrorBody)),
@@ -79,6 +79,7 @@ const MAX_AGE_SECS: u32 = 300;
         (name = "apis", description = "APIs (resource servers): the audiences of access tokens (RFC 8707)"),
         (name = "identity-validators", description = "External password checkers for the password grant"),
         (name = "trusted-issuers", description = "Partners whose signed JWTs the JWT bearer grant (RFC 7523) accepts"),
+        (name = "idps", description = "External OpenID providers the tenant's users may sign in with"),
         (name = "meta", description = "This document"),
     ),
     modifiers(&FromTheCode),
@@ -259,6 +260,7 @@ fn parameter_description(name: &str) -> &'static str {
         "api" => "The API, by id or identifier (percent-encoded)",
         "validator" => "The identity validator's id",
         "trusted_issuer" => "The trusted issuer's id",
+        "idp" => "The identity provider's id",
         // Caught by `every_path_parameter_is_described`.
         _ => "",
     }

@@ -4,7 +4,6 @@
 //! (`tessera_core::grants::jwt_bearer::check_claims`), and records its `jti` as used in the
 //! store before any token is planned: of two uses of one assertion, on any node, one wins.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind, jwk::Jwk};
 use serde_json::{Map, Value};
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::grants::jwt_bearer::{self, Request, Unverified};
@@ -13,7 +12,8 @@ use tessera_core::model::{Client, TrustedIssuer, UnixSecs};
 
 use crate::app::{App, TenantCx};
 use crate::http::respond::store_error;
-use crate::identity::jwks::{self, KeysError};
+use crate::identity::jwks::KeysError;
+use crate::identity::jws::{self, JwsError};
 
 /// The plan for a JWT bearer request whose assertion verifies and was not used before.
 pub async fn plan(
@@ -45,9 +45,9 @@ pub async fn plan(
     Ok(plan)
 }
 
-/// The assertion's claims, once a key of `issuer` verified its signature: the keys with its
-/// `kid` (all of them when it names none) that fit its algorithm, tried in turn. A `kid` the
-/// cached set lacks fetches the set again (`IssuerKeys::keys`).
+/// The assertion's claims, once a key of `issuer` verified its signature
+/// (`crate::identity::jws`). A `kid` the cached set lacks fetches the set again
+/// (`IssuerKeys::keys`).
 async fn verified_claims(
     app: &App,
     issuer: &TrustedIssuer,
@@ -64,59 +64,19 @@ async fn verified_claims(
                 OAuthError::new(Reason::IssuerKeysUnavailable, "the issuer's keys are not usable now")
             }
         })?;
-    if !jwks::has_kid(&keys, seen.kid.as_deref()) {
-        return Err(OAuthError::new(
-            Reason::AssertionSignatureInvalid,
-            "no key of the issuer has the assertion's kid",
-        ));
-    }
-    let alg: Algorithm = seen.alg.parse().map_err(|_| {
-        OAuthError::new(Reason::AssertionAlgorithmNotAllowed, "the algorithm is not accepted")
-    })?;
-    let mut validation = Validation::new(alg);
-    // Every claim is checked by `check_claims`, with the grant's own windows and messages.
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    let candidates = keys.iter().filter(|k| {
-        seen.kid.as_deref().is_none_or(|kid| k.get("kid").and_then(Value::as_str) == Some(kid))
-            && jwt_bearer::key_fits(k, &seen.alg)
-    });
-    let mut fitted = false;
-    for candidate in candidates {
-        let Ok(jwk) = serde_json::from_value::<Jwk>(Value::Object(candidate.clone())) else { continue };
-        let Ok(key) = DecodingKey::from_jwk(&jwk) else { continue };
-        fitted = true;
-        match jsonwebtoken::decode::<Map<String, Value>>(assertion, &key, &validation) {
-            Ok(data) => return Ok(data.claims),
-            Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm) => {}
-            Err(e) => {
-                return Err(OAuthError::new(
-                    Reason::AssertionMalformed,
-                    format!("the assertion is malformed: {}", describe(e.kind())),
-                ));
-            }
+    jws::verify(&keys, assertion, &seen.alg, seen.kid.as_deref()).map_err(|e| match e {
+        JwsError::UnknownKid => {
+            OAuthError::new(Reason::AssertionSignatureInvalid, "no key of the issuer has the assertion's kid")
         }
-    }
-    Err(if fitted {
-        OAuthError::new(Reason::AssertionSignatureInvalid, "the assertion's signature does not verify")
-    } else {
-        OAuthError::new(
+        JwsError::Algorithm => OAuthError::new(
             Reason::AssertionAlgorithmNotAllowed,
             "no key of the issuer is for the assertion's alg",
-        )
+        ),
+        JwsError::Signature => {
+            OAuthError::new(Reason::AssertionSignatureInvalid, "the assertion's signature does not verify")
+        }
+        JwsError::Malformed(why) => {
+            OAuthError::new(Reason::AssertionMalformed, format!("the assertion is malformed: {why}"))
+        }
     })
-}
-
-/// What went wrong, in words that carry nothing of the assertion.
-fn describe(kind: &ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidToken => "not a JWT",
-        ErrorKind::Base64(_) => "not base64url",
-        ErrorKind::Json(_) => "not JSON",
-        ErrorKind::Utf8(_) => "not UTF-8",
-        _ => "unreadable",
-    }
 }

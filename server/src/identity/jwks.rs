@@ -1,5 +1,6 @@
-//! Trusted issuers' keys for the JWT bearer grant: an inline JWK Set as stored, or one fetched
-//! from the issuer's `jwks_uri` (on the identity validators' HTTP client, with a timeout and a
+//! Partners' keys: a trusted issuer's for the JWT bearer grant (an inline JWK Set as stored,
+//! or one fetched from the issuer's `jwks_uri`), and an external identity provider's for its
+//! ID tokens (`crate::federation`), fetched (on the identity validators' HTTP client, with a timeout and a
 //! size limit) and cached per issuer. A cached set is used for [`FRESH_FOR`]; an assertion
 //! whose `kid` the cached set lacks fetches again (the partner rotated its keys), but at most
 //! once per [`REFETCH_AFTER`] per issuer, so assertions with made-up `kid`s cannot make the
@@ -79,8 +80,22 @@ impl IssuerKeys {
             return parse_set(inline.as_bytes()).map(Arc::new);
         }
         let Some(uri) = issuer.jwks_uri.as_deref() else { return Err(KeysError::Malformed) };
+        self.fetched(http, &issuer.id, uri, kid).await
+    }
+
+    /// The set at `uri`, cached under `id` (a trusted issuer's id, or an identity provider's
+    /// `idp:{tenant}:{id}`), for a token naming `kid`: fetched when none is cached, when the
+    /// cached one is older than [`FRESH_FOR`], or when it lacks `kid` (each at most once per
+    /// [`REFETCH_AFTER`]).
+    pub async fn fetched(
+        &self,
+        http: &Validators,
+        id: &str,
+        uri: &str,
+        kid: Option<&str>,
+    ) -> Result<Keys, KeysError> {
         let now = Instant::now();
-        let cached = self.fresh_or_claim(&issuer.id, uri, kid, now);
+        let cached = self.fresh_or_claim(id, uri, kid, now);
         let stale = match cached {
             Lookup::Use(keys) => return Ok(keys),
             Lookup::Fetch(stale) => stale,
@@ -89,12 +104,12 @@ impl IssuerKeys {
         let keys = match fetched.and_then(|body| parse_set(&body)) {
             Ok(keys) => Arc::new(keys),
             Err(err) => {
-                tracing::warn!(issuer = %issuer.id, error = %err, "trusted issuer's JWKS not fetched");
+                tracing::warn!(issuer = %id, error = %err, "JWKS not fetched");
                 return stale.ok_or(err);
             }
         };
         let mut cached = self.cached.lock();
-        if let Some(entry) = cached.get_mut(&issuer.id) {
+        if let Some(entry) = cached.get_mut(id) {
             entry.keys = Some(keys.clone());
             entry.fetched_at = Some(Instant::now());
         }

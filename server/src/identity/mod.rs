@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod jwks;
+pub mod jws;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +38,7 @@ pub struct Validators {
 /// Why the HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("the identity validators' HTTP client: {0}")]
-pub struct ClientError(String);
+pub struct ClientError(pub(crate) String);
 
 impl Validators {
     /// The client and breakers, as `policy` sets them.
@@ -125,12 +126,26 @@ impl Validators {
     /// most `limit` bytes, within `timeout` for the whole exchange: a trusted issuer's JWK Set
     /// (`jwks`).
     pub async fn get(&self, url: &str, limit: usize, timeout: Duration) -> Result<Bytes, String> {
+        self.get_with(url, None, limit, timeout).await
+    }
+
+    /// [`get`](Self::get) with `authorization` as the `Authorization` header: an external
+    /// identity provider's UserInfo endpoint, with its access token (`crate::federation`).
+    pub async fn get_with(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Bytes, String> {
         let exchange = async {
-            let request = Request::get(url)
+            let mut request = Request::get(url)
                 .header(ACCEPT, "application/json")
-                .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")))
-                .body(Full::new(Bytes::new()))
-                .map_err(|e| format!("the request: {e}"))?;
+                .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
+            if let Some(value) = authorization {
+                request = request.header(http::header::AUTHORIZATION, value);
+            }
+            let request = request.body(Full::new(Bytes::new())).map_err(|e| format!("the request: {e}"))?;
             let response = self.http.request(request).await.map_err(|e| describe(&e))?;
             if response.status() != http::StatusCode::OK {
                 return Err(format!("answered {}", response.status().as_u16()));
@@ -140,6 +155,41 @@ impl Validators {
                 .await
                 .map_err(|e| format!("the answer: {e}"))?;
             Ok(body.to_bytes())
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
+    }
+
+    /// POSTs the form `body` to `url` on the same client (no redirects followed), with
+    /// `authorization` as the `Authorization` header when given, and returns the status and at
+    /// most `limit` bytes of the answer, within `timeout` for the whole exchange: an external
+    /// identity provider's token endpoint (`crate::federation`).
+    pub async fn post_form(
+        &self,
+        url: &str,
+        body: String,
+        authorization: Option<&str>,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), String> {
+        let exchange = async {
+            let mut request = Request::post(url)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
+            if let Some(value) = authorization {
+                request = request.header(http::header::AUTHORIZATION, value);
+            }
+            let request =
+                request.body(Full::new(Bytes::from(body))).map_err(|e| format!("the request: {e}"))?;
+            let response = self.http.request(request).await.map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            let body = Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| format!("the answer: {e}"))?;
+            Ok((status, body.to_bytes()))
         };
         tokio::time::timeout(timeout, exchange)
             .await

@@ -44,6 +44,8 @@ pub enum RouteName {
     Consent,
     /// `/t/{t}/logout`
     Logout,
+    /// `/t/{t}/federation/{idp}/callback`
+    FederationCallback,
     /// `/api/v1/...`
     Admin,
     /// `/healthz`
@@ -57,7 +59,7 @@ pub enum RouteName {
 }
 
 /// How many [`RouteName`]s there are.
-const ROUTES: usize = 15;
+const ROUTES: usize = 16;
 
 impl RouteName {
     /// The label value.
@@ -73,6 +75,7 @@ impl RouteName {
             Self::Login => "login",
             Self::Consent => "consent",
             Self::Logout => "logout",
+            Self::FederationCallback => "federation_callback",
             Self::Admin => "admin",
             Self::Healthz => "healthz",
             Self::Readyz => "readyz",
@@ -100,6 +103,7 @@ impl RouteName {
                 Endpoint::Web(WebEndpoint::Login) => Self::Login,
                 Endpoint::Web(WebEndpoint::Consent) => Self::Consent,
                 Endpoint::Web(WebEndpoint::Logout) => Self::Logout,
+                Endpoint::Web(WebEndpoint::FederationCallback) => Self::FederationCallback,
             },
         }
     }
@@ -181,6 +185,7 @@ mod tests {
             RouteName::Login,
             RouteName::Consent,
             RouteName::Logout,
+            RouteName::FederationCallback,
             RouteName::Admin,
             RouteName::Healthz,
             RouteName::Readyz,

@@ -27,6 +27,8 @@ pub enum Kind {
     Session,
     /// The CSRF pre-session.
     Csrf,
+    /// A sign-in in progress at an external identity provider (`crate::federation`).
+    Federation,
 }
 
 /// How the cookies are named and scoped, by the public URL's scheme.
@@ -53,6 +55,8 @@ fn name_in(scope: Scope, tenant: &str, kind: Kind) -> String {
         (Scope::HostPrefixed, Kind::Csrf) => format!("__Host-tessera-csrf-{tenant}"),
         (Scope::TenantPath, Kind::Session) => "tessera_session".to_owned(),
         (Scope::TenantPath, Kind::Csrf) => "tessera_csrf".to_owned(),
+        (Scope::HostPrefixed, Kind::Federation) => format!("__Host-tessera-fed-{tenant}"),
+        (Scope::TenantPath, Kind::Federation) => "tessera_fed".to_owned(),
     }
 }
 
@@ -120,6 +124,16 @@ pub fn expired_session(app: &App, cx: &TenantCx) -> Option<HeaderValue> {
     header(&cookie)
 }
 
+/// `Set-Cookie` for a sign-in at an external identity provider: `SameSite=Lax`, so it comes
+/// along when the provider sends the browser back (a top-level GET from another site), for
+/// `max_age_secs`; or, with no value, the removal of that cookie.
+pub fn federation(app: &App, cx: &TenantCx, value: Option<String>, max_age_secs: i64) -> Option<HeaderValue> {
+    let ended = value.is_none();
+    let mut cookie = build(app, cx, Kind::Federation, value.unwrap_or_default(), SameSite::Lax);
+    cookie.set_max_age(if ended { Duration::ZERO } else { Duration::seconds(max_age_secs) });
+    header(&cookie)
+}
+
 /// `Set-Cookie` for a CSRF pre-session: `SameSite=Strict`, since only this server's own forms
 /// post it; it lasts as long as the browser session.
 pub fn csrf(app: &App, cx: &TenantCx, value: String) -> Option<HeaderValue> {
@@ -151,7 +165,7 @@ mod tests {
             (0..=u8::MAX).filter(|&b| tessera_core::model::is_valid_id(&char::from(b).to_string())).collect();
         assert_eq!(allowed.len(), 26 + 26 + 10 + 3, "the id rule this test was written for");
         let tenant = String::from_utf8(allowed).expect("ASCII");
-        for kind in [Kind::Session, Kind::Csrf] {
+        for kind in [Kind::Session, Kind::Csrf, Kind::Federation] {
             let name = name_in(Scope::HostPrefixed, &tenant, kind);
             assert!(name.bytes().all(is_tchar), "{name}");
             assert!(name.starts_with("__Host-") && name.ends_with(&tenant), "{name}");
@@ -164,9 +178,11 @@ mod tests {
     #[test]
     fn names_of_different_tenants_and_kinds_never_meet() {
         // `{kind}-{tenant}` with fixed kinds: no tenant's session name is another's CSRF name.
-        let names: Vec<String> = ["a", "a-b", "b", "session-a", "csrf-a"]
+        let names: Vec<String> = ["a", "a-b", "b", "session-a", "csrf-a", "fed-a"]
             .iter()
-            .flat_map(|t| [Kind::Session, Kind::Csrf].map(|k| name_in(Scope::HostPrefixed, t, k)))
+            .flat_map(|t| {
+                [Kind::Session, Kind::Csrf, Kind::Federation].map(|k| name_in(Scope::HostPrefixed, t, k))
+            })
             .collect();
         let mut unique = names.clone();
         unique.sort();

@@ -35,6 +35,14 @@ impl PageKey {
     pub fn new(bytes: &[u8; 32]) -> Self {
         Self(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
+
+    /// A key for another use of the server's page secrets, separated by `label`:
+    /// HMAC-SHA256(page key, label). Every node with the same page key derives the same one.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        let mut out = [0; 32];
+        out.copy_from_slice(hmac::sign(&self.0, label).as_ref());
+        out
+    }
 }
 
 /// The form a token is for: a token of one form does not pass at another.

@@ -69,7 +69,10 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
         step = interaction::next_step(&facts, now);
     }
     match (step, user.current()) {
-        (Step::Login, _) => prompts::first_login(flow),
+        (Step::Login, _) => match super::federated::hinted(flow) {
+            Some(idp) => super::federated::start(flow, idp),
+            None => prompts::first_login(flow),
+        },
         (Step::Refuse(err), _) => flow.fail(err),
         (Step::Consent, Some(current)) => prompts::consent(flow, current),
         (Step::Issue, Some(current)) => issue(flow, current).await,

@@ -31,6 +31,8 @@ pub const INCORRECT: &str = "The username or password is incorrect.";
 pub const TOO_MANY: &str = "Too many sign-in attempts. Wait a minute and try again.";
 /// Said when the password gate is at capacity: nothing was checked, trying again will work.
 pub const BUSY: &str = "The service is busy. Try again in a moment.";
+/// Said when a provider's button names no provider of the tenant (removed meanwhile).
+const UNKNOWN_IDP: &str = "That sign-in option is no longer available.";
 /// Said when a field was left empty.
 const EMPTY: &str = "Enter your username and password.";
 
@@ -64,6 +66,13 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     let request_field = form.get("request").unwrap_or_default();
     let flow = Flow { app, cx, headers: &input.headers, client: &client, req: &req, request_field };
 
+    // A provider's button on the form: off to sign in there instead.
+    if let Some(idp_id) = form.get("idp") {
+        return match cx.tenant.idp(idp_id) {
+            Some(idp) => super::federated::start(&flow, idp),
+            None => prompts::login(&flow, "", Some((UNKNOWN_IDP, StatusCode::OK))),
+        };
+    }
     // Browsers and phone keyboards add stray spaces; a username never has any.
     let username = form.get("username").unwrap_or_default().trim();
     let password = form.get("password").unwrap_or_default();
@@ -126,7 +135,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     };
     let user_id = user.id.clone();
     let now = now();
-    let (current, set_cookie) = match session::start(app, cx, &input.headers, user, now).await {
+    let (current, set_cookie) = match session::start(app, cx, &input.headers, user, "pwd", now).await {
         Ok(started) => {
             record(app, cx, input, Some(&user_id), None);
             started

@@ -17,6 +17,7 @@ mod authorize;
 mod consent;
 mod cookies;
 mod csrf;
+mod federated;
 mod flow;
 mod interaction;
 mod login;
@@ -43,6 +44,7 @@ use crate::http::respond::{PageError, Resp, empty, page_error};
 use crate::router::WebEndpoint;
 
 pub use csrf::PageKey;
+pub use federated::callback_uri;
 pub use origin::public_origin;
 
 /// Largest authorization request accepted, in bytes of its query string or body. It rides in
@@ -164,6 +166,7 @@ pub async fn handle(
     let (gettable, allow) = match page {
         WebEndpoint::Authorize | WebEndpoint::Logout => (true, "GET, HEAD, POST"),
         WebEndpoint::Login | WebEndpoint::Consent => (false, "POST"),
+        WebEndpoint::FederationCallback => (true, "GET, HEAD, POST"),
     };
     let method = req.method().clone();
     let is_get = method == Method::GET || method == Method::HEAD;
@@ -171,6 +174,8 @@ pub async fn handle(
         return error_page(Some(&cx), PageError::MethodNotAllowed(allow));
     }
     let (parts, body) = req.into_parts();
+    // `/t/{tenant}/federation/{idp}/callback`: the router matched the shape.
+    let idp = parts.uri.path().rsplit('/').nth(1).unwrap_or_default().to_owned();
     let raw = if is_get {
         Bytes::copy_from_slice(parts.uri.query().unwrap_or_default().as_bytes())
     } else {
@@ -192,5 +197,6 @@ pub async fn handle(
         WebEndpoint::Login => login::handle(app, &cx, &input).await,
         WebEndpoint::Consent => consent::handle(app, &cx, &input).await,
         WebEndpoint::Logout => logout::handle(app, &cx, &input).await,
+        WebEndpoint::FederationCallback => federated::callback(app, &cx, &idp, &input).await,
     }
 }

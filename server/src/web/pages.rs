@@ -40,6 +40,8 @@ pub struct Login<'a> {
     pub username: &'a str,
     /// The message in the alert box, if any.
     pub error: Option<&'a str>,
+    /// The tenant's identity providers, as (id, button label): a button each.
+    pub idps: Vec<(&'a str, &'a str)>,
 }
 
 /// The consent form.
@@ -82,6 +84,18 @@ pub struct FormPost<'a> {
     pub action: &'a str,
     /// The response parameters.
     pub fields: &'a [(String, String)],
+}
+
+/// A page that sends the browser on to `url` by a navigation of its own: after a federated
+/// sign-in, where a redirect would continue the provider's form submission, and browsers
+/// check every redirect of a submission against the provider page's `form-action`.
+#[derive(Template)]
+#[template(path = "continue.html")]
+pub struct Continue<'a> {
+    /// Nonce and tenant name.
+    pub chrome: Chrome<'a>,
+    /// Where the browser goes next.
+    pub url: &'a str,
 }
 
 /// "Sign out?", for a logout request that does not prove it comes from the session's client.
@@ -240,6 +254,7 @@ mod tests {
             request: "r",
             username: "al\"ice",
             error: Some("The username or password is incorrect."),
+            idps: vec![("idp1", "Corp <SSO>")],
         };
         let body = page.render().expect("render");
         assert!(body.contains("<html lang=\"en\">"));
@@ -253,5 +268,13 @@ mod tests {
         assert!(body.contains("aria-describedby=\"error\""));
         assert!(body.contains("<button type=\"submit\" id=\"login\">"));
         assert!(!body.contains("al\"ice"), "the prefilled username is escaped");
+        // The provider's button comes after the password's, so Enter signs in locally.
+        let (local, idp) = (body.find("id=\"login\""), body.find("name=\"idp\" value=\"idp1\""));
+        assert!(local.is_some() && idp.is_some() && local < idp, "{body}");
+        assert!(
+            body.contains("Sign in with Corp &lt;SSO&gt;")
+                || body.contains("Sign in with Corp &#60;SSO&#62;")
+        );
+        assert!(body.contains("formnovalidate"));
     }
 }

@@ -34,9 +34,16 @@ pub fn login(flow: &Flow<'_>, username: &str, error: Option<(&str, StatusCode)>)
         request: flow.request_field,
         username,
         error: error.map(|(message, _)| message),
+        idps: cx.tenant.idps.iter().map(|idp| (idp.id.as_str(), idp.label.as_str())).collect(),
     };
     let status = error.map_or(StatusCode::OK, |(_, status)| status);
-    let form_action = pages::csp_source(&flow.req.redirect_uri);
+    // The form may end at the client (an error) or at a provider's authorization endpoint
+    // (its button): `form-action` applies to the redirects after a submission.
+    let sources: Vec<String> = std::iter::once(flow.req.redirect_uri.as_str())
+        .chain(cx.tenant.idps.iter().map(|idp| idp.endpoints.authorization_endpoint.as_str()))
+        .filter_map(pages::csp_source)
+        .collect();
+    let form_action = (!sources.is_empty()).then(|| sources.join(" "));
     let mut resp = pages::send(status, &page, &nonce, form_action.as_deref());
     if let Some(cookie) = token.set_cookie {
         resp.headers_mut().append(SET_COOKIE, cookie);

@@ -59,7 +59,8 @@ pub async fn current(
     Ok(Some(Current { session, user }))
 }
 
-/// Starts a session for `user` after a login: always a new cookie value (an attacker who
+/// Starts a session for `user` after a login by `method` (its `amr`: `pwd` for the password
+/// form, `fed` for an external identity provider): always a new cookie value (an attacker who
 /// planted a cookie before the login gains nothing), the browser's previous session record
 /// deleted, the new record durable before the cookie is handed out. Returns the session and
 /// its `Set-Cookie`.
@@ -68,6 +69,7 @@ pub async fn start(
     cx: &TenantCx,
     headers: &HeaderMap,
     user: User,
+    method: &str,
     now: UnixSecs,
 ) -> Result<(Current, HeaderValue), StartError> {
     // Both writes are queued before either is awaited, so one group commit covers them.
@@ -81,7 +83,7 @@ pub async fn start(
             sid,
             auth_time: now,
             acr: None,
-            amr: vec!["pwd".to_owned()],
+            amr: vec![method.to_owned()],
         },
         created_at: now,
         expires_at: now + i64::from(app.policy.session_ttl_secs_for(&cx.tenant)),

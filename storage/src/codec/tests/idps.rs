@@ -25,24 +25,25 @@ ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572
 0909090909090909090909090909090909090909096f70656e696420656d61696c6d61696cffffffff656d61696cffff\
 ff706172746e65722e6578616d706c65008f000000f0ffffff68747470733a2f2f73736f2e706172746e65722e657861\
 6d706c652f617574686f72697a6568747470733a2f2f73736f2e706172746e65722e6578616d706c652f746f6b656e68\
-747470733a2f2f73736f2e706172746e65722e6578616d706c652f6a776b7300005253323536ffffff4553323536ffff\
-ff96000000e8feffff8b000000f6feffff9b000000f9feffff61636d65ffffffff04ffffff300000008c0000002cffff\
-ff30ffffff010000000100000044ffffff0100000000000000a500000040ffffffa10000005dffffffa000000076ffff\
-ff90ffffff02000000010000000000000004f153650000000005f153650000000061636d65ffffffff9400000018fcff\
-ff0100000034fcffff01000000100e0000100e0000007512003c00000007000000010000007800000001000000000000\
-000c0000000001000001000000000000000100000032000000640000000000000000f153650000000020fcffff010000\
-00a0fcffff0100000030fdffff0200000000ffffff01000000";
+747470733a2f2f73736f2e706172746e65722e6578616d706c652f6a776b7368747470733a2f2f73736f2e706172746e\
+65722e6578616d706c652f75736572696e666f00005253323536ffffff4553323536ffffff0000000096000000c0feff\
+ff8b000000cefeffff9b000000d1feffff61636d65ffffffffdcfeffff300000008c00000004ffffff08ffffff010000\
+00010000001cffffff0100000000000000a500000018ffffffa100000035ffffffa00000004effffff01000000a40000\
+0062ffffff80ffffff020000000100000004f153650000000005f153650000000061636d65ffffffff94000000e8fbff\
+ff0100000004fcffff01000000100e0000100e0000007512003c00000007000000010000007800000001000000000000\
+000c0000000001000001000000000000000100000032000000640000000000000000f1536500000000f0fbffff010000\
+0070fcffff0100000000fdffff02000000f8feffff01000000";
 
 /// `tenant_with_issuers()` with one identity provider that uses every field.
 fn tenant_with_idps() -> Tenant {
     let mut t = tenant_with_issuers();
     t.idps = vec![Idp {
         id: "idp-aaaaaaaaaaaaaaaaaa".into(),
-        name: "Partner SSO".into(),
+        label: "Partner SSO".into(),
         issuer: "https://sso.partner.example".into(),
         client_id: "acme".into(),
         sealed_secret: vec![9; 48],
-        scopes: "openid email".into(),
+        scope: "openid email".into(),
         claim_mappings: vec![ClaimMapping { upstream: "mail".into(), local: "email".into() }],
         link_by_email: true,
         jit_provisioning: false,
@@ -51,6 +52,7 @@ fn tenant_with_idps() -> Tenant {
             authorization_endpoint: "https://sso.partner.example/authorize".into(),
             token_endpoint: "https://sso.partner.example/token".into(),
             jwks_uri: "https://sso.partner.example/jwks".into(),
+            userinfo_endpoint: Some("https://sso.partner.example/userinfo".into()),
             id_token_algs: vec!["RS256".into(), "ES256".into()],
             secret_in_body: true,
             discovered_at: 1_700_000_004,
@@ -69,6 +71,6 @@ fn tenants_are_written_as_version_8_with_their_identity_providers() {
     bad.idps.push(bad.idps[0].clone());
     assert!(encode(b"acme", &bad).is_err(), "one provider twice");
     let mut bad = tenant_with_idps();
-    bad.idps[0].scopes = "email".into();
+    bad.idps[0].scope = "email".into();
     assert!(encode(b"acme", &bad).is_err(), "without openid");
 }

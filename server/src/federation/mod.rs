@@ -1,0 +1,133 @@
+//! Tessera as a relying party of a tenant's external OpenID providers (identity brokering):
+//! what the browser pages (`crate::web::federated`) and the admin API (`crate::admin::idps`)
+//! share. The protocol's decisions are `tessera_core::federation`'s; here are the server's
+//! parts: the keys that seal the tenant's client secrets at the upstream and the pending
+//! sign-in cookie ([`Federation`]), the calls to the upstream (`upstream`), and the local user
+//! an upstream account becomes (`accounts`).
+//!
+//! Both keys are derived from the page key (`web::PageKey::derive`), which on a shared store is
+//! derived from the key-encryption key: every node seals and opens alike, and the database
+//! alone holds no usable client secret.
+
+pub mod accounts;
+pub mod pending;
+pub mod upstream;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+
+use crate::web::PageKey;
+
+/// Separates the client-secret key from every other key derived from the page key.
+const SECRET_KEY_LABEL: &[u8] = b"tessera idp client secret key v1";
+/// Separates the pending sign-in key from every other key derived from the page key.
+const PENDING_KEY_LABEL: &[u8] = b"tessera federation pending sign-in key v1";
+
+/// Why a sealed value could not be made or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// aws-lc refused to seal.
+    #[error("sealing failed")]
+    Seal,
+    /// The value was damaged, sealed for another record, or under another key.
+    #[error("the sealed value does not open: damaged, moved, or sealed under another key")]
+    Open,
+}
+
+/// The federation's keys.
+pub struct Federation {
+    secrets: RandomizedNonceKey,
+    pending: RandomizedNonceKey,
+}
+
+impl Federation {
+    /// The keys, derived from the server's page key.
+    pub fn new(page_key: &PageKey) -> Result<Self, SealError> {
+        let key = |label: &[u8]| {
+            RandomizedNonceKey::new(&AES_256_GCM, &page_key.derive(label)).map_err(|_| SealError::Seal)
+        };
+        Ok(Self { secrets: key(SECRET_KEY_LABEL)?, pending: key(PENDING_KEY_LABEL)? })
+    }
+
+    /// Seals the client secret of identity provider `idp` of `tenant`.
+    pub fn seal_secret(&self, tenant: &str, idp: &str, secret: &str) -> Result<Vec<u8>, SealError> {
+        seal(&self.secrets, &binding(&[b"secret", tenant.as_bytes(), idp.as_bytes()]), secret.as_bytes())
+    }
+
+    /// Opens the client secret sealed for identity provider `idp` of `tenant`.
+    pub fn open_secret(&self, tenant: &str, idp: &str, sealed: &[u8]) -> Result<String, SealError> {
+        let plain = open(&self.secrets, &binding(&[b"secret", tenant.as_bytes(), idp.as_bytes()]), sealed)?;
+        String::from_utf8(plain).map_err(|_| SealError::Open)
+    }
+
+    fn seal_pending(&self, tenant: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
+        seal(&self.pending, &binding(&[b"pending", tenant.as_bytes()]), plain)
+    }
+
+    fn open_pending(&self, tenant: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        open(&self.pending, &binding(&[b"pending", tenant.as_bytes()]), sealed)
+    }
+}
+
+/// The associated data: each part preceded by its length, so no two lists give one text.
+fn binding(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// `nonce | ciphertext | tag`, the nonce drawn by aws-lc.
+fn seal(key: &RandomizedNonceKey, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, SealError> {
+    let mut in_out = plain.to_vec();
+    let nonce = key.seal_in_place_append_tag(Aad::from(aad), &mut in_out).map_err(|_| SealError::Seal)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + in_out.len());
+    out.extend_from_slice(nonce.as_ref());
+    out.extend_from_slice(&in_out);
+    Ok(out)
+}
+
+fn open(key: &RandomizedNonceKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+    if sealed.len() < NONCE_LEN + 16 {
+        return Err(SealError::Open);
+    }
+    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
+    let mut in_out = ciphertext.to_vec();
+    let len = key.open_in_place(nonce, Aad::from(aad), &mut in_out).map_err(|_| SealError::Open)?.len();
+    in_out.truncate(len);
+    Ok(in_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn federation(byte: u8) -> Federation {
+        Federation::new(&PageKey::new(&[byte; 32])).expect("keys")
+    }
+
+    #[test]
+    fn a_secret_opens_only_for_its_tenant_and_provider_under_its_key() {
+        let f = federation(1);
+        let sealed = f.seal_secret("acme", "idp1", "s3cret").expect("sealed");
+        assert!(!sealed.windows(6).any(|w| w == b"s3cret"));
+        assert_eq!(f.open_secret("acme", "idp1", &sealed).expect("opens"), "s3cret");
+        assert!(f.open_secret("other", "idp1", &sealed).is_err(), "another tenant");
+        assert!(f.open_secret("acme", "idp2", &sealed).is_err(), "another provider");
+        assert!(federation(2).open_secret("acme", "idp1", &sealed).is_err(), "another page key");
+        let mut damaged = sealed;
+        damaged[20] ^= 1;
+        assert!(f.open_secret("acme", "idp1", &damaged).is_err(), "damaged");
+        assert!(f.open_secret("acme", "idp1", b"short").is_err());
+    }
+
+    #[test]
+    fn pending_sign_ins_do_not_open_as_secrets() {
+        let f = federation(1);
+        let sealed = f.seal_pending("acme", b"x").expect("sealed");
+        assert!(f.open_secret("acme", "", &sealed).is_err());
+        assert_eq!(f.open_pending("acme", &sealed).expect("opens"), b"x");
+    }
+}
