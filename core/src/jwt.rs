@@ -51,6 +51,13 @@ pub struct AccessTokenClaims {
     /// directory; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<String>,
+    /// The actor when the subject is impersonated (RFC 8693 4.1: `{"sub": impersonator}`),
+    /// set by the direct authorisation API; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+    /// The data a direct authorisation stored with the token; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dat: Option<serde_json::Value>,
 }
 
 /// The JWS protected header Tessera writes.
@@ -202,6 +209,8 @@ mod tests {
             permissions: vec![],
             extra_info: None,
             validator: None,
+            act: None,
+            dat: None,
         }
     }
 

@@ -275,6 +275,8 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         AdminRoute::Validator(t, v) => change(t, admin, format!("identity-validators/{v}")),
         AdminRoute::TrustedIssuers(t) => change(t, admin, "trusted-issuers".to_owned()),
         AdminRoute::TrustedIssuer(t, i) => change(t, admin, format!("trusted-issuers/{i}")),
+        AdminRoute::DirectAuthzToken(t) => change(t, admin, "direct-authz/token".to_owned()),
+        AdminRoute::DirectAuthzEncryptionKey(t) => change(t, admin, "direct-authz/encryption-key".to_owned()),
     })
 }
 

@@ -67,6 +67,10 @@ pub enum AdminRoute {
     TrustedIssuers(String),
     /// `/api/v1/tenants/{t}/trusted-issuers/{id}`
     TrustedIssuer(String, String),
+    /// `/api/v1/tenants/{t}/direct-authz/token`
+    DirectAuthzToken(String),
+    /// `/api/v1/tenants/{t}/direct-authz/encryption-key`
+    DirectAuthzEncryptionKey(String),
 }
 
 /// Where a request goes.
@@ -84,6 +88,8 @@ pub enum Route {
     Ready,
     /// The Prometheus scrape, when it is served on the main address.
     Metrics,
+    /// `/direct-authz/rest/v2`, the direct authorisation API: the tenant is named by a header.
+    DirectAuthz,
 }
 
 /// A protocol endpoint under `/t/{tenant}`.
@@ -159,6 +165,9 @@ enum Kind {
     Validator,
     TrustedIssuers,
     TrustedIssuer,
+    DirectAuthzToken,
+    DirectAuthzEncryptionKey,
+    DirectAuthz,
     OpenApi,
     Live,
     Ready,
@@ -171,7 +180,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 46] = [
+const ROUTES: [(&str, Kind); 49] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -214,6 +223,9 @@ const ROUTES: [(&str, Kind); 46] = [
     ("/api/v1/tenants/{tenant}/identity-validators/{validator}", Kind::Validator),
     ("/api/v1/tenants/{tenant}/trusted-issuers", Kind::TrustedIssuers),
     ("/api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}", Kind::TrustedIssuer),
+    ("/api/v1/tenants/{tenant}/direct-authz/token", Kind::DirectAuthzToken),
+    ("/api/v1/tenants/{tenant}/direct-authz/encryption-key", Kind::DirectAuthzEncryptionKey),
+    ("/direct-authz/rest/v2", Kind::DirectAuthz),
     ("/api/v1/openapi.json", Kind::OpenApi),
     ("/healthz", Kind::Live),
     ("/readyz", Kind::Ready),
@@ -281,6 +293,9 @@ impl Router {
             Kind::TrustedIssuer => {
                 Route::Admin(AdminRoute::TrustedIssuer(tenant()?, param("trusted_issuer")?))
             }
+            Kind::DirectAuthzToken => Route::Admin(AdminRoute::DirectAuthzToken(tenant()?)),
+            Kind::DirectAuthzEncryptionKey => Route::Admin(AdminRoute::DirectAuthzEncryptionKey(tenant()?)),
+            Kind::DirectAuthz => Route::DirectAuthz,
             Kind::OpenApi => Route::OpenApi,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
@@ -362,6 +377,11 @@ mod tests {
         assert!(r.route("/readyz").is_some());
         assert_eq!(r.route("/metrics"), Some(Route::Metrics));
         assert_eq!(r.route("/api/v1/openapi.json"), Some(Route::OpenApi));
+        assert_eq!(r.route("/direct-authz/rest/v2"), Some(Route::DirectAuthz));
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/direct-authz/token"),
+            Some(Route::Admin(AdminRoute::DirectAuthzToken("acme".into())))
+        );
     }
 
     /// Every template of the table was inserted (none conflicts) and gives a route.

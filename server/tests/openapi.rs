@@ -77,6 +77,8 @@ const OPERATIONS: &[&str] = &[
     "GET /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
     "PATCH /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
     "DELETE /api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}",
+    "POST /api/v1/tenants/{tenant}/direct-authz/token",
+    "PUT /api/v1/tenants/{tenant}/direct-authz/encryption-key",
 ];
 
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "PATCH", "DELETE"];
@@ -436,6 +438,14 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::PATCH, ISSUER, &["oa", &tid], Some(json!({ "jwks_uri": "ftp://x" }))).await;
     c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
     c.call(&server, Method::DELETE, ISSUER, &["oa", &tid], None).await;
+    // The direct authorisation API's credentials.
+    const DA_TOKEN: &str = "/api/v1/tenants/{tenant}/direct-authz/token";
+    const DA_KEY: &str = "/api/v1/tenants/{tenant}/direct-authz/encryption-key";
+    c.call(&server, Method::POST, DA_TOKEN, &["oa"], None).await;
+    c.call(&server, Method::POST, DA_TOKEN, &["nope"], None).await;
+    let key = json!({ "key": "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio" });
+    c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(key)).await;
+    c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(json!({ "key": "short" }))).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

@@ -27,6 +27,8 @@ fn tenant(id: &str) -> Tenant {
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 

@@ -115,6 +115,9 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         aud: Some("https://orders.example/api".to_owned()),
         extra_info: Some(r#"{"tier":"gold"}"#.to_owned()),
         validator: Some("validator-1".to_owned()),
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     }
 }
 

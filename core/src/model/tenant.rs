@@ -73,6 +73,12 @@ rkyv_record! {
         pub identity_validators: Vec<IdentityValidator>,
         /// The partners whose assertions the JWT bearer grant accepts, in creation order.
         pub trusted_issuers: Vec<TrustedIssuer>,
+        /// The SHA-256 digest of the bearer token of its direct authorisation API
+        /// (`crate::direct_authz`); `None` until one is issued, and every call is refused.
+        pub direct_authz_token_digest: Option<[u8; 32]>,
+        /// The shared AES-256 key the direct authorisation API encrypts self-contained access
+        /// tokens with when asked (JWE, `dir` + `A256GCM`); written by the operator, never shown.
+        pub direct_authz_encryption_key: Option<Vec<u8>>,
     }
 }
 
@@ -128,6 +134,8 @@ impl Tenant {
             apis: Vec::new(),
             identity_validators: Vec::new(),
             trusted_issuers: Vec::new(),
+            direct_authz_token_digest: None,
+            direct_authz_encryption_key: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod api_keys;
 pub mod apis;
 pub mod clients;
+pub mod direct_authz;
 pub mod events;
 pub mod keys;
 pub mod openapi;
@@ -275,6 +276,10 @@ async fn run(
             trusted_issuers::patch(app, &t, &i, json_body(headers, &body)?).await
         }
         (AdminRoute::TrustedIssuer(t, i), Method::DELETE) => trusted_issuers::delete(app, &t, &i).await,
+        (AdminRoute::DirectAuthzToken(t), Method::POST) => direct_authz::issue_token(app, &t).await,
+        (AdminRoute::DirectAuthzEncryptionKey(t), Method::PUT) => {
+            direct_authz::put_encryption_key(app, &t, json_body(headers, &body)?).await
+        }
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

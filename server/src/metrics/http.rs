@@ -52,12 +52,14 @@ pub enum RouteName {
     Readyz,
     /// `/metrics`
     Metrics,
+    /// `/direct-authz/rest/v2`
+    DirectAuthz,
     /// No route.
     NotFound,
 }
 
 /// How many [`RouteName`]s there are.
-const ROUTES: usize = 15;
+const ROUTES: usize = 16;
 
 impl RouteName {
     /// The label value.
@@ -77,6 +79,7 @@ impl RouteName {
             Self::Healthz => "healthz",
             Self::Readyz => "readyz",
             Self::Metrics => "metrics",
+            Self::DirectAuthz => "direct_authz",
             Self::NotFound => "not_found",
         }
     }
@@ -89,6 +92,7 @@ impl RouteName {
             Some(Route::Live) => Self::Healthz,
             Some(Route::Ready) => Self::Readyz,
             Some(Route::Metrics) => Self::Metrics,
+            Some(Route::DirectAuthz) => Self::DirectAuthz,
             Some(Route::Tenant(_, endpoint)) => match endpoint {
                 Endpoint::Discovery => Self::Discovery,
                 Endpoint::Jwks => Self::Jwks,
@@ -185,6 +189,7 @@ mod tests {
             RouteName::Healthz,
             RouteName::Readyz,
             RouteName::Metrics,
+            RouteName::DirectAuthz,
             RouteName::NotFound,
         ];
         assert_eq!(names.len(), ROUTES);

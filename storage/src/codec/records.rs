@@ -15,12 +15,13 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1, upgrade,
 };
+use super::legacy_direct::{OpaqueTokenV3, TenantV7};
 use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
-    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, Record, StoredCode,
-    StoredFamily,
+    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, Record,
+    StoredCode, StoredFamily,
 };
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -68,7 +69,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V7;
+    const FORMAT: u8 = FORMAT_V8;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -76,11 +77,15 @@ impl Record for Tenant {
             return Err(format!("tenant {:?} is stored under another key", self.id));
         }
         self.settings.validate()?;
+        if self.direct_authz_encryption_key.as_ref().is_some_and(|k| k.len() != 32) {
+            return Err(format!("tenant {:?}: the direct-authz encryption key is not 32 bytes", self.id));
+        }
         self.validate_resources()
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
+            FORMAT_V7 => decode_as::<TenantV7>(archive).map(Tenant::from),
             FORMAT_V6 => decode_as::<TenantV6>(archive).map(Tenant::from),
             FORMAT_V5 => decode_as::<TenantV5>(archive).map(|v| upgrade!(v, TenantV6, Tenant)),
             FORMAT_V4 => decode_as::<TenantV4>(archive).map(|v| upgrade!(v, TenantV5, TenantV6, Tenant)),
@@ -185,10 +190,11 @@ impl Record for KeyRecord {
 
 impl Record for OpaqueToken {
     const SPACE: Space = Space::Tokens;
-    const FORMAT: u8 = FORMAT_V3;
+    const FORMAT: u8 = FORMAT_V4;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
+            FORMAT_V3 => decode_as::<OpaqueTokenV3>(archive).map(OpaqueToken::from),
             FORMAT_V2 => decode_as::<OpaqueTokenV2>(archive).map(OpaqueToken::from),
             FORMAT_V1 => decode_as::<OpaqueTokenV1>(archive).map(|v| upgrade!(v, OpaqueTokenV2, OpaqueToken)),
             _ => return None,

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod direct;
 mod events;
 mod grants;
 mod issuers;
@@ -30,6 +31,8 @@ fn tenant(id: &str) -> Tenant {
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 
@@ -37,7 +40,7 @@ fn tenant(id: &str) -> Tenant {
 fn round_trip_with_version_byte() {
     let t = tenant("acme");
     let bytes = encode(b"acme", &t).unwrap();
-    assert_eq!(bytes[0], FORMAT_V7);
+    assert_eq!(bytes[0], FORMAT_V8);
     assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
 }
 
@@ -89,6 +92,9 @@ fn invariants_are_checked_before_writing() {
         aud: None,
         extra_info: None,
         validator: None,
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     };
     let mut key = b"acme\0".to_vec();
     key.extend_from_slice(&[7; 32]);
@@ -435,7 +441,7 @@ fn version_3_clients_decode_and_clients_are_written_as_version_4() {
     let bad = Client { grants_valid_from: -1, ..client(false) };
     assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
-    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V7);
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V8);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
@@ -567,6 +573,8 @@ fn acme_tenant(session_ttl_secs: Option<u32>, refresh_reuse_grace_secs: Option<u
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 
@@ -643,8 +651,9 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
     let v4 = unhex(events::GOLDEN_TENANT_V4);
     let v5 = unhex(scope_rules::GOLDEN_TENANT_V5);
     let v6 = unhex(resources::GOLDEN_TENANT_V6);
-    let v7 = encode(b"acme", &strict_tenant()).unwrap();
-    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4, &v5, &v6, &v7]);
+    let v7 = unhex(issuers::GOLDEN_TENANT_V7);
+    let v8 = encode(b"acme", &strict_tenant()).unwrap();
+    every_version_is_guarded::<Tenant>(b"acme", "tenants:acme", &[&v1, &v2, &v3, &v4, &v5, &v6, &v7, &v8]);
     // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
     // that passes its checks with the server defaults.
     let mut cases: Vec<Vec<u8>> = (0..v1.len()).map(|n| v1[..n].to_vec()).collect();

@@ -53,6 +53,8 @@ pub fn tenant(id: &str) -> Tenant {
         apis: Vec::new(),
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 
@@ -106,6 +108,9 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         aud: None,
         extra_info: None,
         validator: None,
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     }
 }
 
