@@ -453,3 +453,25 @@ async fn malformed_bodies_are_refused_with_nothing_stored() {
     // Each body is refused while it is read, before any lookup or write (`core::direct_authz::
     // request`); no answer carried a session or a token.
 }
+
+#[tokio::test]
+async fn a_long_lived_authorisations_refresh_token_works_at_the_token_endpoint() {
+    let s = setup().await;
+    let (app, secret) = &s.app;
+    let a = s
+        .ok(json!({ "sub_session": { "sub": s.alice }, "client_id": app, "scope": ["openid", "read"],
+            "long_lived": true, "refresh_token": { "lifetime": 600 } }))
+        .await;
+    let refresh = a["refresh_token"].as_str().expect("refresh_token");
+    let reply = s
+        .server
+        .token_basic(TENANT, app, secret, &[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .await;
+    reply.expect_status(200, "refresh");
+    let at =
+        verify_jwt(reply.json["access_token"].as_str().expect("at"), &s.jwks().await, "ES384", &s.issuer());
+    assert_eq!(at["sub"], s.alice.as_str());
+    // A transient authorisation has none, even when the client may refresh.
+    let b = s.ok(json!({ "sub": s.alice, "client_id": app, "scope": ["read"] })).await;
+    assert!(b.get("refresh_token").is_none(), "{b}");
+}
