@@ -475,3 +475,16 @@ async fn a_long_lived_authorisations_refresh_token_works_at_the_token_endpoint()
     let b = s.ok(json!({ "sub": s.alice, "client_id": app, "scope": ["read"] })).await;
     assert!(b.get("refresh_token").is_none(), "{b}");
 }
+
+#[tokio::test]
+async fn a_jwt_for_several_audiences_names_them_all_and_can_be_revoked() {
+    let s = setup().await;
+    let (app, _) = &s.app;
+    let (rs, rs_secret) = &s.rs;
+    let a = s.ok(json!({ "sub": s.alice, "client_id": app, "audience": ["rs-a", "rs-b"] })).await;
+    let token = a["access_token"].as_str().expect("at");
+    assert_eq!(jwt_claims(token)["aud"], json!(["rs-a", "rs-b"]));
+    assert!(s.server.is_active(TENANT, rs, rs_secret, token).await, "introspection reads it");
+    s.server.operator_revoke(TENANT, token).await;
+    assert!(!s.server.is_active(TENANT, rs, rs_secret, token).await, "revoked");
+}

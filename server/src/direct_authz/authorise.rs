@@ -251,7 +251,8 @@ async fn access_token(
     let claims = AccessTokenClaims {
         iss: cx.issuer.clone(),
         sub: d.token_sub.clone(),
-        aud: req.audience.first().cloned().unwrap_or_else(|| cx.issuer.clone()),
+        // Several audiences are held space-separated and signed as an array.
+        aud: if req.audience.is_empty() { cx.issuer.clone() } else { req.audience.join(" ") },
         exp: now + i64::from(d.access_token_ttl_secs),
         iat: now,
         jti: fresh_jti().map_err(issuing)?,
@@ -268,15 +269,7 @@ async fn access_token(
         return issue::store_opaque_token(app, cx, claims, req.audience.clone()).await.map_err(issuing);
     }
     let alg = cx.tenant.settings.access_token_alg;
-    let jws = if req.audience.len() > 1 {
-        // RFC 7519 4.1.3: several audiences are an array.
-        let mut value = serde_json::to_value(&claims).map_err(server)?;
-        value["aud"] = serde_json::json!(req.audience);
-        issue::sign(app, cx, alg, ACCESS_TOKEN_TYP, &value, now).await
-    } else {
-        issue::sign(app, cx, alg, ACCESS_TOKEN_TYP, &claims, now).await
-    }
-    .map_err(issuing)?;
+    let jws = issue::sign(app, cx, alg, ACCESS_TOKEN_TYP, &claims, now).await.map_err(issuing)?;
     if !req.access_token.encrypt {
         return Ok(jws);
     }
