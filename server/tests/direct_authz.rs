@@ -366,8 +366,34 @@ async fn every_error_status() {
     );
     let reply = s.server.send(Method::GET, "/direct-authz/rest/v2", &[], None).await;
     reply.expect_status(405, "GET");
+    // The refusals are on the tenant's audit trail, by their code.
+    let codes = ["missing_token", "invalid_token", "invalid_client_id", "invalid_subject_session_id"];
+    recorded_refusals_until(&s.server, |reasons| codes.iter().all(|c| reasons.iter().any(|r| r == c))).await;
     // 462 (expired client secret) cannot arise: Tessera's client secrets do not expire. 500
     // is answered without internals (core's unit test of the mapping covers it).
+}
+
+/// The reasons of the tenant's recorded direct-authz refusals once `done` holds of them (asked
+/// again until it does: events are recorded without the request waiting for them).
+async fn recorded_refusals_until(server: &TestServer, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut last = Vec::new();
+    for _ in 0..500 {
+        let events =
+            server.admin(Method::GET, &format!("/tenants/{TENANT}/events?type=token.failure"), None).await;
+        events.expect_status(200, "events");
+        last = events.json["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["action"] == "direct_authz")
+            .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+            .collect();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the refusals never became what was expected: {last:?}");
 }
 
 #[tokio::test]

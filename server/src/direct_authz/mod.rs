@@ -3,23 +3,28 @@
 //! names the tenant from the `Tenant-ID` or `Issuer` header, checks the tenant's bearer token
 //! (stored as a digest; a token of one tenant is no token at another, and an unknown tenant is
 //! answered like a wrong token so the API tells no tenant ids), reads the JSON body under a
-//! limit, runs [`authorise`] and writes the answer or the error with its Connect2id status.
+//! limit, runs [`authorise`] and writes the answer or the error with its Connect2id status. A
+//! refused call of a known tenant is recorded in its audit trail.
 
 mod authorise;
 pub mod jwe;
+
+use std::net::IpAddr;
 
 use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tessera_core::direct_authz::{self, DirectAuthzError, MAX_BODY_BYTES};
+use tessera_core::model::{Actor, EventType, Outcome};
 use tessera_core::secret;
 
 use crate::app::{App, TenantCx};
+use crate::audit::{Bound, Draft};
 use crate::http::body;
 use crate::http::respond::{Resp, json_no_store};
 
-/// Answers a request to the API.
-pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
+/// Answers a request to the API from `peer`.
+pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Resp {
     if req.method() != Method::POST {
         let mut resp = json_no_store(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -28,16 +33,45 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
         resp.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    match run(app, req).await {
+    match run(app, req, peer).await {
         Ok(answer) => json_no_store(StatusCode::OK, &answer),
         Err(err) => error_response(&err),
     }
 }
 
-async fn run(app: &App, req: Request<Incoming>) -> Result<authorise::Answer, DirectAuthzError> {
-    // Who asks is checked before the body is read: a stranger gets nothing to send a body into.
+async fn run(app: &App, req: Request<Incoming>, peer: IpAddr) -> Result<authorise::Answer, DirectAuthzError> {
     let cx = tenant_of(app, req.headers()).await?;
-    check_bearer(&cx, req.headers())?;
+    let result = serve(app, &cx, req).await;
+    if let Err(err) = &result {
+        record_failure(app, &cx, err, peer);
+    }
+    result
+}
+
+/// Records a refused call in the tenant's audit trail (`token.failure`, action `direct_authz`,
+/// the Connect2id error code as the reason): a wrong bearer token is someone guessing at the
+/// tenant's credential. Bounded per tenant, as any failure an outsider can cause.
+fn record_failure(app: &App, cx: &TenantCx, err: &DirectAuthzError, peer: IpAddr) {
+    let draft = Draft {
+        tenant: &cx.tenant.id,
+        kind: EventType::TokenFailure,
+        actor: Actor::Anonymous,
+        action: "direct_authz",
+        target: "direct-authz".to_owned(),
+        source: peer,
+        outcome: Outcome::Failure,
+        reason: Some(err.code()),
+    };
+    app.audit.record(&*app.store, Bound::PerTenant, draft);
+}
+
+async fn serve(
+    app: &App,
+    cx: &TenantCx,
+    req: Request<Incoming>,
+) -> Result<authorise::Answer, DirectAuthzError> {
+    // Who asks is checked before the body is read: a stranger gets nothing to send a body into.
+    check_bearer(cx, req.headers())?;
     if !body::has_media_type(req.headers(), "application/json") {
         return Err(DirectAuthzError::invalid("the body must be application/json"));
     }
@@ -49,7 +83,7 @@ async fn run(app: &App, req: Request<Incoming>) -> Result<authorise::Answer, Dir
         Err(body::BodyError::Io(e)) => return Err(DirectAuthzError::invalid(e)),
     };
     let request = direct_authz::parse(&bytes)?;
-    authorise::authorise(app, &cx, request).await
+    authorise::authorise(app, cx, request).await
 }
 
 /// The tenant the request names: `Tenant-ID`, or else `Issuer` (its issuer URL).
