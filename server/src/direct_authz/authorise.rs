@@ -71,7 +71,7 @@ fn store(err: StoreError) -> DirectAuthzError {
     server(err)
 }
 
-/// An issuing error: a server error, but for the few a caller causes (none today).
+/// Issuing failed after every check passed: nothing the caller can fix, so a server error.
 fn issuing(err: OAuthError) -> DirectAuthzError {
     DirectAuthzError::Server(format!("{:?}: {}", err.reason, err.description))
 }
@@ -88,10 +88,11 @@ pub async fn authorise(
     let Some(client) = client else { return Err(DirectAuthzError::InvalidClientId) };
     let subject = subject(app, cx, &req.subject, now).await?;
     let decision = decide(&req, &client, &cx.tenant.settings, &subject.sub, subject.session.is_some())?;
-    if let Some(target) = &req.impersonated_sub {
-        // The impersonated subject must stand too, when it is a local user.
-        local_user(app, tenant, target, now).await?;
-    }
+    // The tokens' subject must stand too when it is a local user: the impersonated one, if any.
+    let token_user = match decision.act {
+        Some(_) => local_user(app, tenant, &decision.token_sub, now).await?,
+        None => subject.user,
+    };
     let mut sub_sid = None;
     let auth = match subject.session {
         Some(SessionPlan::Existing(auth)) => Some(auth),
@@ -101,11 +102,6 @@ pub async fn authorise(
         }
         None => None,
     };
-    let token_user = if decision.act.is_some() {
-        local_user(app, tenant, &decision.token_sub, now).await?
-    } else {
-        subject.user
-    };
     let access_token = access_token(app, cx, &req, &decision, token_user.is_some(), now).await?;
     let refresh_token = match decision.refresh_token_ttl_secs {
         Some(ttl) => Some(refresh_token(app, cx, &client, &decision, auth.as_ref(), ttl, now).await?),
@@ -113,33 +109,9 @@ pub async fn authorise(
     };
     let id_token = match (decision.id_token_ttl_secs, &auth) {
         (Some(ttl), Some(auth)) => {
-            let released = match (req.claims_transport, &token_user) {
-                (ClaimsTransport::IdToken, Some(user)) => {
-                    let mut all = userinfo::claims(user, ALL_CLAIMS_SCOPE);
-                    all.retain(|name, _| req.claims.iter().any(|c| c == name));
-                    all
-                }
-                _ => serde_json::Map::new(),
-            };
-            let extra = id_token_extra_claims(&req.preset_id_token_claims, released, decision.act.as_deref());
-            let claims = IdTokenClaims {
-                iss: cx.issuer.clone(),
-                sub: decision.token_sub.clone(),
-                aud: client.client_id.clone(),
-                exp: now + i64::from(ttl),
-                iat: now,
-                auth_time: Some(auth.auth_time),
-                nonce: None,
-                acr: auth.acr.clone(),
-                amr: auth.amr.clone(),
-                sid: Some(auth.sid.clone()),
-                azp: Some(client.client_id.clone()),
-                at_hash: Some(id_token::half_hash(client.id_token_signed_response_alg, &access_token)),
-                c_hash: None,
-                user_claims: extra,
-            };
-            let alg = client.id_token_signed_response_alg;
-            Some(issue::sign(app, cx, alg, ID_TOKEN_TYP, &claims, now).await.map_err(issuing)?)
+            let beside =
+                Beside { client: &client, auth, user: token_user.as_ref(), access_token: &access_token };
+            Some(id_token(app, cx, &req, &decision, beside, ttl, now).await?)
         }
         _ => None,
     };
@@ -152,6 +124,54 @@ pub async fn authorise(
         id_token,
         sub_sid,
     })
+}
+
+/// What an ID token is issued beside: the client, the login, the tokens' local user (if the
+/// subject is one) and the access token it is bound to by `at_hash`.
+struct Beside<'a> {
+    client: &'a Client,
+    auth: &'a Authentication,
+    user: Option<&'a User>,
+    access_token: &'a str,
+}
+
+/// Signs the ID token: the session's login, the request's preset claims, the claims named in
+/// `claims` when they travel in the ID token (of a local user), and `act` when impersonating.
+async fn id_token(
+    app: &App,
+    cx: &TenantCx,
+    req: &DirectAuthzRequest,
+    d: &Decision,
+    Beside { client, auth, user, access_token }: Beside<'_>,
+    ttl: u32,
+    now: UnixSecs,
+) -> Result<String, DirectAuthzError> {
+    let released = match (req.claims_transport, user) {
+        (ClaimsTransport::IdToken, Some(user)) => {
+            let mut all = userinfo::claims(user, ALL_CLAIMS_SCOPE);
+            all.retain(|name, _| req.claims.iter().any(|c| c == name));
+            all
+        }
+        _ => serde_json::Map::new(),
+    };
+    let alg = client.id_token_signed_response_alg;
+    let claims = IdTokenClaims {
+        iss: cx.issuer.clone(),
+        sub: d.token_sub.clone(),
+        aud: client.client_id.clone(),
+        exp: now + i64::from(ttl),
+        iat: now,
+        auth_time: Some(auth.auth_time),
+        nonce: None,
+        acr: auth.acr.clone(),
+        amr: auth.amr.clone(),
+        sid: Some(auth.sid.clone()),
+        azp: Some(client.client_id.clone()),
+        at_hash: Some(id_token::half_hash(alg, access_token)),
+        c_hash: None,
+        user_claims: id_token_extra_claims(&req.preset_id_token_claims, released, d.act.as_deref()),
+    };
+    issue::sign(app, cx, alg, ID_TOKEN_TYP, &claims, now).await.map_err(issuing)
 }
 
 /// The local user `sub`, if it is one and stands for a grant beginning at `began_at`; a
