@@ -34,6 +34,9 @@ fn token(n: u64) -> OpaqueToken {
         aud: None,
         extra_info: None,
         validator: None,
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     }
 }
 

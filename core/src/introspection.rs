@@ -40,6 +40,16 @@ impl Asker<'_> {
             Self::Operator => true,
         }
     }
+
+    /// Whether this asker is told an access token bound to the resource servers `audience`
+    /// (client ids; a direct authorisation's `audience`) is active: a client only when it is
+    /// one of them, any client when the token names none. The operator is told of all.
+    pub fn sees_access_token_for(self, audience: &[String]) -> bool {
+        match self {
+            Self::Client(client_id) => audience.is_empty() || audience.iter().any(|a| a == client_id),
+            Self::Operator => true,
+        }
+    }
 }
 
 /// An introspection request (RFC 7662 2.1). `token_type_hint` is only a hint: Tessera tells
@@ -100,6 +110,14 @@ pub struct IntrospectionResponse {
     #[serde(rename = "extraInfo", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub extra_info: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The actor of an impersonated subject (RFC 8693 `act`), from the direct authorisation API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub act: Option<serde_json::Value>,
+    /// The data a direct authorisation stored with the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub dat: Option<serde_json::Value>,
 }
 
 impl IntrospectionResponse {
@@ -127,6 +145,8 @@ impl IntrospectionResponse {
             roles: claims.roles,
             permissions: claims.permissions,
             extra_info: claims.extra_info,
+            act: claims.act,
+            dat: claims.dat,
         }
     }
 
@@ -188,6 +208,8 @@ impl IntrospectionResponse {
             // Written by the server from a JSON object; text that no longer parses (which
             // only a damaged record could hold) is left out rather than failing the answer.
             extra_info: token.extra_info.and_then(|text| serde_json::from_str(&text).ok()),
+            act: token.act.map(|sub| serde_json::json!({ "sub": sub })),
+            dat: token.dat.and_then(|text| serde_json::from_str(&text).ok()),
         }
     }
 }
@@ -195,6 +217,15 @@ impl IntrospectionResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_audience_bound_token_is_shown_only_to_its_audience() {
+        let audience = vec!["rs-1".to_owned(), "rs-2".to_owned()];
+        assert!(Asker::Client("rs-2").sees_access_token_for(&audience));
+        assert!(!Asker::Client("rs-3").sees_access_token_for(&audience));
+        assert!(Asker::Client("rs-3").sees_access_token_for(&[]));
+        assert!(Asker::Operator.sees_access_token_for(&audience));
+    }
 
     fn claims(exp: UnixSecs) -> AccessTokenClaims {
         AccessTokenClaims {
@@ -210,6 +241,8 @@ mod tests {
             permissions: vec!["docs:write".into()],
             extra_info: None,
             validator: None,
+            act: None,
+            dat: None,
         }
     }
 

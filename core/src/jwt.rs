@@ -23,7 +23,10 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// The subject: a user, or the client itself for client credentials.
     pub sub: String,
-    /// The audience.
+    /// The audience. Several audiences (a direct authorisation's `audience`) are held
+    /// space-separated, as a scope is, and travel as a JSON array (RFC 7519 4.1.3); audience
+    /// values are URIs or client ids, which hold no spaces.
+    #[serde(with = "audience")]
     pub aud: String,
     /// Expiry.
     pub exp: UnixSecs,
@@ -51,6 +54,37 @@ pub struct AccessTokenClaims {
     /// directory; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<String>,
+    /// The actor when the subject is impersonated (RFC 8693 4.1: `{"sub": impersonator}`),
+    /// set by the direct authorisation API; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+    /// The data a direct authorisation stored with the token; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dat: Option<serde_json::Value>,
+}
+
+/// `aud` as one string or an array of them (RFC 7519 4.1.3), held as one space-separated
+/// string ([`AccessTokenClaims::aud`]).
+mod audience {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub(super) fn serialize<S: Serializer>(aud: &str, s: S) -> Result<S::Ok, S::Error> {
+        if aud.contains(' ') { aud.split(' ').collect::<Vec<_>>().serialize(s) } else { aud.serialize(s) }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(one) => one,
+            OneOrMany::Many(many) => many.join(" "),
+        })
+    }
 }
 
 /// The JWS protected header Tessera writes.
@@ -188,6 +222,18 @@ pub fn parse(token: &str) -> Option<Parsed<'_>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn several_audiences_travel_as_an_array_and_come_back() {
+        let mut c = claims();
+        c.aud = "rs-1 rs-2".into();
+        let json = serde_json::to_value(&c).expect("json");
+        assert_eq!(json["aud"], serde_json::json!(["rs-1", "rs-2"]));
+        let back: AccessTokenClaims = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, c);
+        let one = serde_json::to_value(claims()).expect("json");
+        assert!(one["aud"].is_string());
+    }
+
     fn claims() -> AccessTokenClaims {
         AccessTokenClaims {
             iss: "https://id.example/t/acme".into(),
@@ -202,6 +248,8 @@ mod tests {
             permissions: vec![],
             extra_info: None,
             validator: None,
+            act: None,
+            dat: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod authorize;
 pub mod changes;
 pub mod client_auth;
+pub mod direct_authz;
 pub mod discovery;
 pub mod error;
 pub mod federation;

@@ -277,6 +277,8 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         AdminRoute::TrustedIssuer(t, i) => change(t, admin, format!("trusted-issuers/{i}")),
         AdminRoute::Idps(t) => change(t, admin, "idps".to_owned()),
         AdminRoute::Idp(t, i) => change(t, admin, format!("idps/{i}")),
+        AdminRoute::DirectAuthzToken(t) => change(t, admin, "direct-authz/token".to_owned()),
+        AdminRoute::DirectAuthzEncryptionKey(t) => change(t, admin, "direct-authz/encryption-key".to_owned()),
     })
 }
 

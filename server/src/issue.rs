@@ -80,7 +80,7 @@ async fn access_token(
 ) -> Result<String, OAuthError> {
     match format {
         AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await,
-        AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims).await,
+        AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims, Vec::new()).await,
     }
 }
 
@@ -111,11 +111,13 @@ async fn sign_access_token(
     sign(app, cx, cx.tenant.settings.access_token_alg, ACCESS_TOKEN_TYP, claims, claims.iat).await
 }
 
-/// Stores an opaque access token and returns its value.
-async fn store_opaque_token(
+/// Stores an opaque access token and returns its value; `audience` lists the client ids of the
+/// only resource servers told it is active (empty: any).
+pub(crate) async fn store_opaque_token(
     app: &App,
     cx: &TenantCx,
     claims: AccessTokenClaims,
+    audience: Vec<String>,
 ) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     let digest = secret::digest(&value);
@@ -140,6 +142,10 @@ async fn store_opaque_token(
         aud,
         extra_info,
         validator: claims.validator,
+        audience,
+        // The actor is `{"sub": impersonator}` (RFC 8693 4.1); only its subject is kept.
+        act: claims.act.as_ref().and_then(|a| a.get("sub")).and_then(|s| s.as_str()).map(str::to_owned),
+        dat: claims.dat.as_ref().map(serde_json::Value::to_string),
     });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })
@@ -186,7 +192,8 @@ async fn sign_id_token(
     sign(app, cx, client.id_token_signed_response_alg, ID_TOKEN_TYP, claims, claims.iat).await
 }
 
-async fn sign<C: serde::Serialize>(
+/// Signs `claims` as a JWS of type `typ` with the tenant's current key for `alg`.
+pub(crate) async fn sign<C: serde::Serialize>(
     app: &App,
     cx: &TenantCx,
     alg: SigningAlg,
@@ -208,7 +215,7 @@ async fn sign<C: serde::Serialize>(
 
 /// Stores the first refresh token of a family and returns its value. Refused with
 /// `invalid_grant` if the family was revoked meanwhile (the code it came from was replayed).
-async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String, OAuthError> {
+pub(crate) async fn start_refresh_family(app: &App, record: &RefreshToken) -> Result<String, OAuthError> {
     let value = secret::encode_secret(&random().map_err(random_error)?);
     match app.store.put_refresh_token(&secret::digest(&value), record).await {
         Ok(()) => Ok(value),

@@ -9,6 +9,7 @@ mod app;
 mod audit;
 mod bootstrap;
 mod config;
+mod direct_authz;
 mod end_users;
 mod endpoints;
 mod entitlements;

@@ -71,6 +71,10 @@ pub enum AdminRoute {
     Idps(String),
     /// `/api/v1/tenants/{t}/idps/{id}`
     Idp(String, String),
+    /// `/api/v1/tenants/{t}/direct-authz/token`
+    DirectAuthzToken(String),
+    /// `/api/v1/tenants/{t}/direct-authz/encryption-key`
+    DirectAuthzEncryptionKey(String),
 }
 
 /// Where a request goes.
@@ -88,6 +92,8 @@ pub enum Route {
     Ready,
     /// The Prometheus scrape, when it is served on the main address.
     Metrics,
+    /// `/direct-authz/rest/v2`, the direct authorisation API: the tenant is named by a header.
+    DirectAuthz,
 }
 
 /// A protocol endpoint under `/t/{tenant}`.
@@ -167,6 +173,9 @@ enum Kind {
     TrustedIssuer,
     Idps,
     Idp,
+    DirectAuthzToken,
+    DirectAuthzEncryptionKey,
+    DirectAuthz,
     OpenApi,
     Live,
     Ready,
@@ -179,7 +188,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 49] = [
+const ROUTES: [(&str, Kind); 52] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -225,6 +234,9 @@ const ROUTES: [(&str, Kind); 49] = [
     ("/api/v1/tenants/{tenant}/trusted-issuers/{trusted_issuer}", Kind::TrustedIssuer),
     ("/api/v1/tenants/{tenant}/idps", Kind::Idps),
     ("/api/v1/tenants/{tenant}/idps/{idp}", Kind::Idp),
+    ("/api/v1/tenants/{tenant}/direct-authz/token", Kind::DirectAuthzToken),
+    ("/api/v1/tenants/{tenant}/direct-authz/encryption-key", Kind::DirectAuthzEncryptionKey),
+    ("/direct-authz/rest/v2", Kind::DirectAuthz),
     ("/api/v1/openapi.json", Kind::OpenApi),
     ("/healthz", Kind::Live),
     ("/readyz", Kind::Ready),
@@ -294,6 +306,9 @@ impl Router {
             Kind::TrustedIssuer => {
                 Route::Admin(AdminRoute::TrustedIssuer(tenant()?, param("trusted_issuer")?))
             }
+            Kind::DirectAuthzToken => Route::Admin(AdminRoute::DirectAuthzToken(tenant()?)),
+            Kind::DirectAuthzEncryptionKey => Route::Admin(AdminRoute::DirectAuthzEncryptionKey(tenant()?)),
+            Kind::DirectAuthz => Route::DirectAuthz,
             Kind::OpenApi => Route::OpenApi,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
@@ -375,6 +390,11 @@ mod tests {
         assert!(r.route("/readyz").is_some());
         assert_eq!(r.route("/metrics"), Some(Route::Metrics));
         assert_eq!(r.route("/api/v1/openapi.json"), Some(Route::OpenApi));
+        assert_eq!(r.route("/direct-authz/rest/v2"), Some(Route::DirectAuthz));
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/direct-authz/token"),
+            Some(Route::Admin(AdminRoute::DirectAuthzToken("acme".into())))
+        );
     }
 
     /// Every template of the table was inserted (none conflicts) and gives a route.

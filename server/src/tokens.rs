@@ -72,8 +72,11 @@ pub async fn introspect(
     let digest = secret::digest(token);
     match app.shards.opaque_token(&cx.tenant.id, &digest).await? {
         // An opaque token's `jti` is on the deny list when the code it came from was replayed.
+        // A token bound to resource servers (a direct authorisation's `audience`) is active
+        // only to them.
         Some(token)
             if token.tenant == cx.tenant.id
+                && asker.sees_access_token_for(&token.audience)
                 && app.store.jwt_status(&cx.tenant.id, &token.jti).await? == JwtStatus::NotRevoked
                 && client_honours(app, cx, &token.client_id, token.iat).await?
                 && subject_stands(

@@ -82,6 +82,8 @@ const OPERATIONS: &[&str] = &[
     "GET /api/v1/tenants/{tenant}/idps/{idp}",
     "PATCH /api/v1/tenants/{tenant}/idps/{idp}",
     "DELETE /api/v1/tenants/{tenant}/idps/{idp}",
+    "POST /api/v1/tenants/{tenant}/direct-authz/token",
+    "PUT /api/v1/tenants/{tenant}/direct-authz/encryption-key",
 ];
 
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "PATCH", "DELETE"];
@@ -458,6 +460,14 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::PATCH, IDP, &["oa", &iid], Some(json!({ "scope": "email" }))).await;
     c.call(&server, Method::DELETE, IDP, &["oa", &iid], None).await;
     c.call(&server, Method::DELETE, IDP, &["oa", &iid], None).await;
+    // The direct authorisation API's credentials.
+    const DA_TOKEN: &str = "/api/v1/tenants/{tenant}/direct-authz/token";
+    const DA_KEY: &str = "/api/v1/tenants/{tenant}/direct-authz/encryption-key";
+    c.call(&server, Method::POST, DA_TOKEN, &["oa"], None).await;
+    c.call(&server, Method::POST, DA_TOKEN, &["nope"], None).await;
+    let key = json!({ "key": "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio" });
+    c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(key)).await;
+    c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(json!({ "key": "short" }))).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

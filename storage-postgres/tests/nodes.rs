@@ -31,6 +31,8 @@ fn tenant(id: &str) -> Tenant {
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 

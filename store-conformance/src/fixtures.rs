@@ -26,8 +26,8 @@ pub(crate) fn digest(n: u32) -> [u8; 32] {
     d
 }
 
-/// A tenant with an API, an identity validator and a trusted issuer, so that every field
-/// round-trips.
+/// A tenant with an API, an identity validator, a trusted issuer and direct-authz
+/// credentials, so that every field round-trips.
 pub(crate) fn tenant(id: &str) -> Tenant {
     let mut t = Tenant::new(id.to_owned(), format!("Tenant {id}"), TenantSettings::default(), 1_700_000_000);
     t.apis = vec![Api {
@@ -61,6 +61,8 @@ pub(crate) fn tenant(id: &str) -> Tenant {
     }];
     t.settings.local_directory_position = Some(1);
     t.settings.token_rate_limit = Some(RateLimit { per_second: 1000, burst: 2000 });
+    t.direct_authz_token_digest = Some([5; 32]);
+    t.direct_authz_encryption_key = Some(vec![6; 32]);
     t
 }
 
@@ -115,6 +117,9 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         aud: Some("https://orders.example/api".to_owned()),
         extra_info: Some(r#"{"tier":"gold"}"#.to_owned()),
         validator: Some("validator-1".to_owned()),
+        audience: vec!["rs-1".to_owned()],
+        act: Some("admin".to_owned()),
+        dat: Some(r#"{"k":1}"#.to_owned()),
     }
 }
 

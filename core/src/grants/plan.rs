@@ -162,6 +162,8 @@ impl IssuePlan {
             permissions: self.entitlements.permissions.clone(),
             extra_info: self.extra_info.clone(),
             validator: self.validator.clone(),
+            act: None,
+            dat: None,
         }
     }
 }

@@ -75,6 +75,12 @@ rkyv_record! {
         pub trusted_issuers: Vec<TrustedIssuer>,
         /// The external OpenID providers its users may sign in with, in creation order.
         pub idps: Vec<Idp>,
+        /// The SHA-256 digest of the bearer token of its direct authorisation API
+        /// (`crate::direct_authz`); `None` until one is issued, and every call is refused.
+        pub direct_authz_token_digest: Option<[u8; 32]>,
+        /// The shared AES-256 key the direct authorisation API encrypts self-contained access
+        /// tokens with when asked (JWE, `dir` + `A256GCM`); written by the operator, never shown.
+        pub direct_authz_encryption_key: Option<Vec<u8>>,
     }
 }
 
@@ -131,6 +137,8 @@ impl Tenant {
             identity_validators: Vec::new(),
             trusted_issuers: Vec::new(),
             idps: Vec::new(),
+            direct_authz_token_digest: None,
+            direct_authz_encryption_key: None,
         }
     }
 

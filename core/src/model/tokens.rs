@@ -33,6 +33,13 @@ rkyv_record! {
         /// The identity validator or trusted issuer that vouched for the subject, when not the
         /// local directory.
         pub validator: Option<String>,
+        /// The client ids of the resource servers it is for (a direct authorisation's
+        /// `audience`): only they are told it is active at introspection. Empty: any client.
+        pub audience: Vec<String>,
+        /// The impersonator, when the subject is impersonated (RFC 8693 `act.sub`).
+        pub act: Option<String>,
+        /// The data a direct authorisation stored with it (`dat`), as JSON text of an object.
+        pub dat: Option<String>,
     }
 
     /// A revoked JWT access token, kept until it would have expired anyway.

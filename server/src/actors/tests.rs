@@ -86,6 +86,9 @@ fn token(tenant: &str, exp: i64) -> OpaqueToken {
         aud: None,
         extra_info: None,
         validator: None,
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     }
 }
 

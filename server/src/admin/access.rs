@@ -64,7 +64,9 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         | AdminRoute::RotateKeys(t)
         | AdminRoute::ApiKeys(t)
         | AdminRoute::ApiKey(t, _)
-        | AdminRoute::ApiKeyRotate(t, _) => (Some(t), read_or_write(Area::Keys)),
+        | AdminRoute::ApiKeyRotate(t, _)
+        | AdminRoute::DirectAuthzToken(t)
+        | AdminRoute::DirectAuthzEncryptionKey(t) => (Some(t), read_or_write(Area::Keys)),
         AdminRoute::Users(t) | AdminRoute::User(t, _) | AdminRoute::UserProfile(t, _) => {
             (Some(t), read_or_write(Area::Users))
         }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod api_keys;
 pub mod apis;
 pub mod clients;
+pub mod direct_authz;
 pub mod events;
 pub mod idps;
 pub mod keys;
@@ -281,6 +282,10 @@ async fn run(
         (AdminRoute::Idp(t, i), Method::GET) => idps::get(app, &t, &i).await,
         (AdminRoute::Idp(t, i), Method::PATCH) => idps::patch(app, &t, &i, json_body(headers, &body)?).await,
         (AdminRoute::Idp(t, i), Method::DELETE) => idps::delete(app, &t, &i).await,
+        (AdminRoute::DirectAuthzToken(t), Method::POST) => direct_authz::issue_token(app, &t).await,
+        (AdminRoute::DirectAuthzEncryptionKey(t), Method::PUT) => {
+            direct_authz::put_encryption_key(app, &t, json_body(headers, &body)?).await
+        }
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -28,8 +28,8 @@ use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    access, api_keys, apis, clients, events, idps, keys, revoke_all, roles, tenants, tokens, trusted_issuers,
-    users, validators,
+    access, api_keys, apis, clients, direct_authz, events, idps, keys, revoke_all, roles, tenants, tokens,
+    trusted_issuers, users, validators,
 };
 use crate::http::respond::{ErrorBody, Resp, json_public, plain};
 use crate::router::{Route, Router};
@@ -64,6 +64,7 @@ const MAX_AGE_SECS: u32 = 300;
         validators::list, validators::create, validators::get, validators::patch, validators::delete,
         trusted_issuers::list, trusted_issuers::create, trusted_issuers::get, trusted_issuers::patch,
         trusted_issuers::delete, idps::list, idps::create, idps::get, idps::patch, idps::delete,
+        direct_authz::issue_token, direct_authz::put_encryption_key,
         serve,
     ),
     components(schemas(ErrorBody)),
@@ -80,6 +81,7 @@ const MAX_AGE_SECS: u32 = 300;
         (name = "identity-validators", description = "External password checkers for the password grant"),
         (name = "trusted-issuers", description = "Partners whose signed JWTs the JWT bearer grant (RFC 7523) accepts"),
         (name = "idps", description = "External OpenID providers the tenant's users may sign in with"),
+        (name = "direct-authz", description = "Credentials of the direct authorisation API (POST /direct-authz/rest/v2)"),
         (name = "meta", description = "This document"),
     ),
     modifiers(&FromTheCode),

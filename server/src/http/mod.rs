@@ -181,6 +181,7 @@ async fn handle(app: &App, route: Option<Route>, req: Request<Incoming>, peer: S
             method_not_allowed("GET, HEAD")
         }
         Route::OpenApi => admin::openapi::serve(),
+        Route::DirectAuthz => crate::direct_authz::handle(app, req, peer.ip()).await,
         Route::Live => plain(StatusCode::OK, "ok"),
         Route::Ready => scrape::ready(app).await,
         // With `--metrics-listen`, the scrape is served there only.

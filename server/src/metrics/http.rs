@@ -54,12 +54,15 @@ pub enum RouteName {
     Readyz,
     /// `/metrics`
     Metrics,
+    /// `/direct-authz/rest/v2`
+    DirectAuthz,
     /// No route.
     NotFound,
 }
 
-/// How many [`RouteName`]s there are.
-const ROUTES: usize = 16;
+/// How many [`RouteName`]s there are: `NotFound` is the last, so a name added before it is
+/// counted (two changes that each added one cannot leave the table a row short).
+const ROUTES: usize = RouteName::NotFound as usize + 1;
 
 impl RouteName {
     /// The label value.
@@ -80,6 +83,7 @@ impl RouteName {
             Self::Healthz => "healthz",
             Self::Readyz => "readyz",
             Self::Metrics => "metrics",
+            Self::DirectAuthz => "direct_authz",
             Self::NotFound => "not_found",
         }
     }
@@ -92,6 +96,7 @@ impl RouteName {
             Some(Route::Live) => Self::Healthz,
             Some(Route::Ready) => Self::Readyz,
             Some(Route::Metrics) => Self::Metrics,
+            Some(Route::DirectAuthz) => Self::DirectAuthz,
             Some(Route::Tenant(_, endpoint)) => match endpoint {
                 Endpoint::Discovery => Self::Discovery,
                 Endpoint::Jwks => Self::Jwks,
@@ -190,6 +195,7 @@ mod tests {
             RouteName::Healthz,
             RouteName::Readyz,
             RouteName::Metrics,
+            RouteName::DirectAuthz,
             RouteName::NotFound,
         ];
         assert_eq!(names.len(), ROUTES);

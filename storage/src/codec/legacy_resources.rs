@@ -151,6 +151,9 @@ impl From<OpaqueTokenV2> for OpaqueToken {
             aud: None,
             extra_info: None,
             validator: None,
+            audience: Vec::new(),
+            act: None,
+            dat: None,
         }
     }
 }

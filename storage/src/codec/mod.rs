@@ -13,10 +13,11 @@
 //! was fine when written and fails them on the way back was damaged on disk.
 //!
 //! `records` holds each record type's invariants against its key (audit events included),
-//! `legacy` (and `legacy_resources`, `legacy_keys`) the frozen layouts
+//! `legacy` (and `legacy_resources`, `legacy_keys`, `legacy_issuers`, `legacy_direct`) the frozen layouts
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_direct;
 mod legacy_idps;
 mod legacy_issuers;
 mod legacy_keys;
@@ -88,6 +89,13 @@ pub(crate) const FORMAT_V7: u8 = 7;
 /// Version 8 of `Tenant` (its `idps`, the external OpenID providers its users may sign in
 /// with, were added at the end; an older tenant has none).
 pub(crate) const FORMAT_V8: u8 = 8;
+
+/// Version 9 of `Tenant` (`direct_authz_token_digest` and `direct_authz_encryption_key`, the
+/// direct authorisation API's bearer token digest and shared AES key, were added at the end; an
+/// older tenant has neither, so the API refuses every call until the operator issues a token).
+/// Version 4 of `OpaqueToken` arrived with it (`audience`, `act` and `dat` were added at the
+/// end; an older token is shown to any client, names no impersonator and carries no data).
+pub(crate) const FORMAT_V9: u8 = 9;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

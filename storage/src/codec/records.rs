@@ -15,13 +15,14 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1, upgrade,
 };
-use super::legacy_idps::TenantV7;
+use super::legacy_direct::OpaqueTokenV3;
+use super::legacy_idps::{TenantV7, TenantV8};
 use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
 use super::{
-    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, Record,
-    StoredCode, StoredFamily,
+    FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, FORMAT_V9,
+    Record, StoredCode, StoredFamily,
 };
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -69,7 +70,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V8;
+    const FORMAT: u8 = FORMAT_V9;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -77,23 +78,29 @@ impl Record for Tenant {
             return Err(format!("tenant {:?} is stored under another key", self.id));
         }
         self.settings.validate()?;
+        if self.direct_authz_encryption_key.as_ref().is_some_and(|k| k.len() != 32) {
+            return Err(format!("tenant {:?}: the direct-authz encryption key is not 32 bytes", self.id));
+        }
         self.validate_resources()
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
-            FORMAT_V7 => decode_as::<TenantV7>(archive).map(Tenant::from),
-            FORMAT_V6 => decode_as::<TenantV6>(archive).map(|v| upgrade!(v, TenantV7, Tenant)),
-            FORMAT_V5 => decode_as::<TenantV5>(archive).map(|v| upgrade!(v, TenantV6, TenantV7, Tenant)),
-            FORMAT_V4 => {
-                decode_as::<TenantV4>(archive).map(|v| upgrade!(v, TenantV5, TenantV6, TenantV7, Tenant))
+            FORMAT_V8 => decode_as::<TenantV8>(archive).map(Tenant::from),
+            FORMAT_V7 => decode_as::<TenantV7>(archive).map(|v| upgrade!(v, TenantV8, Tenant)),
+            FORMAT_V6 => decode_as::<TenantV6>(archive).map(|v| upgrade!(v, TenantV7, TenantV8, Tenant)),
+            FORMAT_V5 => {
+                decode_as::<TenantV5>(archive).map(|v| upgrade!(v, TenantV6, TenantV7, TenantV8, Tenant))
             }
+            FORMAT_V4 => decode_as::<TenantV4>(archive)
+                .map(|v| upgrade!(v, TenantV5, TenantV6, TenantV7, TenantV8, Tenant)),
             FORMAT_V3 => decode_as::<TenantV3>(archive)
-                .map(|v| upgrade!(v, TenantV4, TenantV5, TenantV6, TenantV7, Tenant)),
+                .map(|v| upgrade!(v, TenantV4, TenantV5, TenantV6, TenantV7, TenantV8, Tenant)),
             FORMAT_V2 => decode_as::<TenantV2>(archive)
-                .map(|v| upgrade!(v, TenantV3, TenantV4, TenantV5, TenantV6, TenantV7, Tenant)),
-            FORMAT_V1 => decode_as::<TenantV1>(archive)
-                .map(|v| upgrade!(v, TenantV2, TenantV3, TenantV4, TenantV5, TenantV6, TenantV7, Tenant)),
+                .map(|v| upgrade!(v, TenantV3, TenantV4, TenantV5, TenantV6, TenantV7, TenantV8, Tenant)),
+            FORMAT_V1 => decode_as::<TenantV1>(archive).map(|v| {
+                upgrade!(v, TenantV2, TenantV3, TenantV4, TenantV5, TenantV6, TenantV7, TenantV8, Tenant)
+            }),
             _ => return None,
         })
     }
@@ -203,10 +210,11 @@ impl Record for KeyRecord {
 
 impl Record for OpaqueToken {
     const SPACE: Space = Space::Tokens;
-    const FORMAT: u8 = FORMAT_V3;
+    const FORMAT: u8 = FORMAT_V4;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
+            FORMAT_V3 => decode_as::<OpaqueTokenV3>(archive).map(OpaqueToken::from),
             FORMAT_V2 => decode_as::<OpaqueTokenV2>(archive).map(OpaqueToken::from),
             FORMAT_V1 => decode_as::<OpaqueTokenV1>(archive).map(|v| upgrade!(v, OpaqueTokenV2, OpaqueToken)),
             _ => return None,

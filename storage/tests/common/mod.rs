@@ -54,6 +54,8 @@ pub fn tenant(id: &str) -> Tenant {
         identity_validators: Vec::new(),
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
+        direct_authz_token_digest: None,
+        direct_authz_encryption_key: None,
     }
 }
 
@@ -107,6 +109,9 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         aud: None,
         extra_info: None,
         validator: None,
+        audience: Vec::new(),
+        act: None,
+        dat: None,
     }
 }
 

@@ -1,14 +1,18 @@
 //! The codec's tests of the format identity providers brought: tenants version 8 (their
-//! external OpenID providers), with version 7 read back through its frozen layout.
+//! external OpenID providers), now itself a frozen layout read back unchanged.
 
+use rkyv::rancor;
 use tessera_core::model::{ClaimMapping, Idp, IdpEndpoints};
+
+use super::super::legacy_idps::TenantV8;
+use super::super::legacy_issuers::TenantSettingsV6;
 
 use super::issuers::tenant_with_issuers;
 use super::*;
 
 /// The version-8 bytes of `tenant_with_idps()`; see [`GOLDEN_TENANT_V1`] for what a failure
 /// means.
-const GOLDEN_TENANT_V8: &str = "0841636d6520436f72706f726174696f6e204c7464646f63732e7772697465646f63733a77726974658a000000ecffff\
+pub(super) const GOLDEN_TENANT_V8: &str = "0841636d6520436f72706f726174696f6e204c7464646f63732e7772697465646f63733a77726974658a000000ecffff\
 ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572733a726561640000\
 008b000000f2ffffff6170692d31ffffff9a000000c8ffffff4f7264657273ffffe0ffffff0100000001010000010000\
 00780000000000000000f15365000000004c4441502062726964676568747470733a2f2f6c6461702e6578616d706c65\
@@ -35,7 +39,7 @@ ff0100000004fcffff01000000100e0000100e0000007512003c0000000700000001000000780000
 0070fcffff0100000000fdffff02000000f8feffff01000000";
 
 /// `tenant_with_issuers()` with one identity provider that uses every field.
-fn tenant_with_idps() -> Tenant {
+pub(super) fn tenant_with_idps() -> Tenant {
     let mut t = tenant_with_issuers();
     t.idps = vec![Idp {
         id: "idp-aaaaaaaaaaaaaaaaaa".into(),
@@ -63,9 +67,43 @@ fn tenant_with_idps() -> Tenant {
 }
 
 #[test]
-fn tenants_are_written_as_version_8_with_their_identity_providers() {
-    assert_eq!(Tenant::FORMAT, FORMAT_V8);
-    assert_golden(b"acme", &tenant_with_idps(), GOLDEN_TENANT_V8);
+fn version_8_tenants_keep_their_identity_providers_through_their_frozen_layout() {
+    let v8 = unhex(GOLDEN_TENANT_V8);
+    assert_eq!(v8[0], FORMAT_V8);
+    let decoded = decode::<Tenant>(b"acme", &v8).unwrap();
+    assert_eq!(decoded, tenant_with_idps(), "everything as it was, no direct-authz credentials");
+    let t = tenant_with_idps();
+    let s = t.settings;
+    let old = TenantV8 {
+        id: t.id,
+        display_name: t.display_name,
+        settings: TenantSettingsV6 {
+            access_token_alg: s.access_token_alg,
+            scope_permissions: s.scope_permissions,
+            access_token_ttl_secs: s.access_token_ttl_secs,
+            id_token_ttl_secs: s.id_token_ttl_secs,
+            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+            code_ttl_secs: s.code_ttl_secs,
+            audit_retention_days: s.audit_retention_days,
+            session_ttl_secs: s.session_ttl_secs,
+            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+            password_min_length: s.password_min_length,
+            password_reject_common: s.password_reject_common,
+            self_service_registration: s.self_service_registration,
+            local_directory_position: s.local_directory_position,
+            token_rate_limit: s.token_rate_limit,
+        },
+        created_at: t.created_at,
+        apis: t.apis,
+        identity_validators: t.identity_validators,
+        trusted_issuers: t.trusted_issuers,
+        idps: t.idps,
+    };
+    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v8[1..], "the frozen layout");
+}
+
+#[test]
+fn identity_providers_are_checked_as_they_are_written() {
     round_trips_and_resists_garbage(b"acme", &tenant_with_idps());
     let mut bad = tenant_with_idps();
     bad.idps.push(bad.idps[0].clone());

@@ -1,0 +1,20 @@
+//! The direct authorisation API (Connect2id direct-authz v2): a broker that authenticated an
+//! end-user itself asks for tokens, and optionally an SSO session, without the authorization
+//! and token endpoints. This module owns the protocol: the request read from its JSON body
+//! into typed values ([`request`]), the decisions over the records the server fetched
+//! ([`decide`]), and the errors with their Connect2id status codes ([`error`]). The server
+//! authenticates the caller, fetches, signs, stores and answers.
+
+pub mod decide;
+pub mod error;
+pub mod request;
+
+pub use decide::{Decision, decide, id_token_extra_claims};
+pub use error::DirectAuthzError;
+pub use request::{
+    AccessTokenSpec, ClaimsTransport, DirectAuthzRequest, Encoding, SubSession, SubjectSpec, parse,
+};
+
+/// Largest request body the API reads: far above any real authorisation request (scopes,
+/// claims and `data` included), small enough that a flood of them holds little memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
