@@ -126,8 +126,11 @@ impl App {
         Ok(Self {
             validators: crate::identity::Validators::new(&policy)?,
             issuer_keys: crate::identity::jwks::IssuerKeys::default(),
-            federation: crate::federation::Federation::new(&page_key)
-                .map_err(|e| crate::identity::ClientError(e.to_string()))?,
+            federation: crate::federation::Federation::new(
+                &page_key.derive(crate::federation::SECRET_KEY_LABEL),
+                &page_key.derive(crate::federation::PENDING_KEY_LABEL),
+            )
+            .map_err(|e| crate::identity::ClientError(e.to_string()))?,
             password_guard: PasswordGuard::new(&policy, passwords.clone(), store.clone(), audit.clone()),
             passwords,
             token_limits: crate::token_limits::TokenLimits::default(),

@@ -15,12 +15,10 @@ pub mod upstream;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 
-use crate::web::PageKey;
-
 /// Separates the client-secret key from every other key derived from the page key.
-const SECRET_KEY_LABEL: &[u8] = b"tessera idp client secret key v1";
+pub const SECRET_KEY_LABEL: &[u8] = b"tessera idp client secret key v1";
 /// Separates the pending sign-in key from every other key derived from the page key.
-const PENDING_KEY_LABEL: &[u8] = b"tessera federation pending sign-in key v1";
+pub const PENDING_KEY_LABEL: &[u8] = b"tessera federation pending sign-in key v1";
 
 /// Why a sealed value could not be made or opened.
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +38,12 @@ pub struct Federation {
 }
 
 impl Federation {
-    /// The keys, derived from the server's page key.
-    pub fn new(page_key: &PageKey) -> Result<Self, SealError> {
-        let key = |label: &[u8]| {
-            RandomizedNonceKey::new(&AES_256_GCM, &page_key.derive(label)).map_err(|_| SealError::Seal)
-        };
-        Ok(Self { secrets: key(SECRET_KEY_LABEL)?, pending: key(PENDING_KEY_LABEL)? })
+    /// The keys: `secrets` and `pending`, derived from the server's page key with
+    /// [`SECRET_KEY_LABEL`] and [`PENDING_KEY_LABEL`] (`web::PageKey::derive`).
+    pub fn new(secrets: &[u8; 32], pending: &[u8; 32]) -> Result<Self, SealError> {
+        let key =
+            |bytes: &[u8; 32]| RandomizedNonceKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::Seal);
+        Ok(Self { secrets: key(secrets)?, pending: key(pending)? })
     }
 
     /// Seals the client secret of identity provider `idp` of `tenant`.
@@ -105,7 +103,7 @@ mod tests {
     use super::*;
 
     fn federation(byte: u8) -> Federation {
-        Federation::new(&PageKey::new(&[byte; 32])).expect("keys")
+        Federation::new(&[byte; 32], &[byte ^ 0x55; 32]).expect("keys")
     }
 
     #[test]

@@ -105,11 +105,10 @@ impl Federation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::PageKey;
 
     #[test]
     fn a_pending_sign_in_reads_back_in_its_tenant_until_it_expires() {
-        let f = Federation::new(&PageKey::new(&[3; 32])).expect("keys");
+        let f = Federation::new(&[3; 32], &[4; 32]).expect("keys");
         let p = Pending::new("idp1", b"client_id=c&state=s", 1_000).expect("pending");
         assert_ne!(p.state, p.nonce);
         let cookie = f.pending_cookie("acme", &p).expect("cookie");

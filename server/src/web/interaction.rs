@@ -7,6 +7,7 @@
 use tessera_core::interaction::{self, Authenticated, Facts, Remembered, Step};
 use tessera_core::model::{Consent, UnixSecs};
 
+use super::federated::start;
 use super::flow::Flow;
 use super::session::Current;
 use super::{deliver, error_page, prompts};
@@ -69,8 +70,8 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
         step = interaction::next_step(&facts, now);
     }
     match (step, user.current()) {
-        (Step::Login, _) => match super::federated::hinted(flow) {
-            Some(idp) => super::federated::start(flow, idp),
+        (Step::Login, _) => match start::hinted(flow) {
+            Some(idp) => start::start(flow, idp),
             None => prompts::first_login(flow),
         },
         (Step::Refuse(err), _) => flow.fail(err),

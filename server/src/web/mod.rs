@@ -44,7 +44,7 @@ use crate::http::respond::{PageError, Resp, empty, page_error};
 use crate::router::WebEndpoint;
 
 pub use csrf::PageKey;
-pub use federated::callback_uri;
+pub use federated::start::callback_uri;
 pub use origin::public_origin;
 
 /// Largest authorization request accepted, in bytes of its query string or body. It rides in
@@ -197,6 +197,6 @@ pub async fn handle(
         WebEndpoint::Login => login::handle(app, &cx, &input).await,
         WebEndpoint::Consent => consent::handle(app, &cx, &input).await,
         WebEndpoint::Logout => logout::handle(app, &cx, &input).await,
-        WebEndpoint::FederationCallback => federated::callback(app, &cx, &idp, &input).await,
+        WebEndpoint::FederationCallback => federated::callback::callback(app, &cx, &idp, &input).await,
     }
 }

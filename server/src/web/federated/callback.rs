@@ -1,84 +1,27 @@
-//! Signing in at an external identity provider (`crate::federation`): [`start`] sends the
-//! browser to the provider with a code-flow request bound to a sealed cookie (from the login
-//! page's provider buttons, or at once for an `idp_hint` or a `login_hint` in a provider's
-//! domain: [`hinted`]); [`callback`] takes the browser back at
-//! `/t/{tenant}/federation/{idp}/callback`, checks the cookie and `state`, records the `state`
-//! as used, exchanges the code, verifies the ID token, finds or makes the local user, starts
-//! a local session (`amr` `fed`) and resumes the original authorization.
-//!
-//! Until the original authorization request is validated again, failures are pages (an
-//! unknown, expired or replayed `state`, a malformed callback); from then on they go to the
-//! client's redirect URI as OAuth errors (the provider refused, could not be reached within
-//! its timeout, or answered with something that does not verify), never a hang or a 500.
+//! The way back from an external identity provider: `/federation/{idp}/callback`.
+
+use std::net::IpAddr;
 
 use http::StatusCode;
 use http::header::{LOCATION, SET_COOKIE};
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::federation::{Binding, authorization_url, s256};
 use tessera_core::form::Form;
-use tessera_core::model::{Actor, EventType, Idp, Outcome};
+use tessera_core::model::{Actor, EventType, Outcome};
 use tessera_core::secret;
 
-use super::cookies::{self, Kind};
-use super::flow::{Flow, validate};
-use super::interaction::{EndUser, proceed};
-use super::session::{self, StartError};
-use super::{Input, decode_request, encode_request, error_page, pages, see_other, tenant_name};
+use super::super::cookies::{self, Kind};
+use super::super::flow::{Flow, validate};
+use super::super::interaction::{EndUser, proceed};
+use super::super::session::{self, StartError};
+use super::super::{Input, encode_request, error_page, pages, tenant_name};
+use super::start::callback_uri;
 use crate::app::{App, TenantCx};
 use crate::audit::{Bound, Draft};
 use crate::federation::accounts::{self, AccountError};
-use crate::federation::pending::{PENDING_SECS, Pending, PendingError, state_digest};
+use crate::federation::pending::{Pending, state_digest};
 use crate::federation::upstream::{self, UpstreamError};
 use crate::http::respond::{PageError, Resp, store_error};
 use crate::util::now;
-
-/// The callback URL registered at the provider for `idp`.
-pub fn callback_uri(issuer: &str, idp: &str) -> String {
-    format!("{issuer}/federation/{idp}/callback")
-}
-
-/// The provider the request asks for: `idp_hint` naming one of the tenant's, else the one
-/// whose domains hold the `login_hint`'s address.
-pub fn hinted<'a>(flow: &Flow<'a>) -> Option<&'a Idp> {
-    let tenant = &flow.cx.tenant;
-    if let Some(idp) = flow.req.idp_hint.as_deref().and_then(|id| tenant.idp(id)) {
-        return Some(idp);
-    }
-    let hint = flow.req.login_hint.as_deref()?;
-    tenant.idps.iter().find(|idp| idp.claims_hint(hint))
-}
-
-/// Sends the browser to `idp` to sign in for `flow`.
-pub fn start(flow: &Flow<'_>, idp: &Idp) -> Resp {
-    let cx = flow.cx;
-    let Some(raw) = decode_request(flow.request_field) else {
-        return error_page(
-            Some(cx),
-            PageError::BadRequest("The sign-in request was lost; start again.".into()),
-        );
-    };
-    let made = Pending::new(&idp.id, &raw, now())
-        .and_then(|pending| Ok((flow.app.federation.pending_cookie(&cx.tenant.id, &pending)?, pending)));
-    let (value, pending) = match made {
-        Ok(made) => made,
-        Err(PendingError::TooLarge) => {
-            let why = "The sign-in request is too large to sign in with an identity provider.";
-            return error_page(Some(cx), PageError::BadRequest(why.into()));
-        }
-        Err(err) => return error_page(Some(cx), PageError::Internal(err.to_string())),
-    };
-    let challenge = s256(&pending.verifier);
-    let binding = Binding { state: &pending.state, nonce: &pending.nonce, code_challenge: &challenge };
-    let redirect_uri = callback_uri(&cx.issuer, &idp.id);
-    let url = authorization_url(idp, &redirect_uri, &binding, flow.req.login_hint.as_deref());
-    let Some(cookie) = cookies::federation(flow.app, cx, Some(value), PENDING_SECS) else {
-        return error_page(Some(cx), PageError::Internal("federation cookie header".into()));
-    };
-    tracing::debug!(tenant = %cx.tenant.id, idp = %idp.id, "sign-in sent to an identity provider");
-    let mut resp = see_other(&url);
-    resp.headers_mut().append(SET_COOKIE, cookie);
-    resp
-}
 
 /// An error code from the provider as it may be repeated to the client: its letters and
 /// underscores, at most 64.
@@ -148,13 +91,7 @@ fn continue_page(cx: &TenantCx, resp: Resp) -> Resp {
 
 /// The callback once the sign-in it answers is known: the provider's answer checked and the
 /// authorization resumed, or an error for the client.
-async fn finish(
-    flow: &Flow<'_>,
-    idp_id: &str,
-    form: &Form<'_>,
-    pending: &Pending,
-    source: std::net::IpAddr,
-) -> Resp {
+async fn finish(flow: &Flow<'_>, idp_id: &str, form: &Form<'_>, pending: &Pending, source: IpAddr) -> Resp {
     let (app, cx) = (flow.app, flow.cx);
     let tenant = cx.tenant.id.as_str();
     let fail = |reason: Reason, why: String| flow.fail(OAuthError::new(reason, why));
