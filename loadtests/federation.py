@@ -132,7 +132,8 @@ def main():
     up = admin("POST", "/upstream/clients", {"grant_types": ["authorization_code"], "first_party": True,
                                               "redirect_uris": ["http://127.0.0.1/x"], "scope": "openid email"})
     idp = admin("POST", "/default/idps", {"id": "upstream", "issuer": f"{BASE}/t/upstream",
-                                          "client_id": up["client_id"], "client_secret": up["client_secret"]})
+                                          "client_id": up["client_id"], "client_secret": up["client_secret"],
+                                          "scope": "openid email"})
     admin("PATCH", f"/upstream/clients/{up['client_id']}", {"redirect_uris": [idp["redirect_uri"]]})
     app = admin("POST", "/default/clients", {"grant_types": ["authorization_code"], "first_party": True,
                                               "redirect_uris": [APP], "scope": "openid email"})

@@ -5,10 +5,7 @@
 use rkyv::rancor;
 
 use super::super::legacy_direct::OpaqueTokenV3;
-use super::super::legacy_idps::TenantV7;
-use super::super::legacy_issuers::TenantSettingsV6;
 use super::idps::tenant_with_idps;
-use super::issuers::{GOLDEN_TENANT_V7, tenant_with_issuers};
 use super::tokens::{
     GOLDEN_TOKEN_V1, GOLDEN_TOKEN_V2, GOLDEN_TOKEN_V3, TOKEN_SHOWN, token_for_api, token_key,
 };
@@ -78,44 +75,6 @@ fn tenants_are_written_as_version_9_with_their_direct_authz_credentials() {
     round_trips_and_resists_garbage(b"acme", &tenant_with_direct_authz());
     let bad = Tenant { direct_authz_encryption_key: Some(vec![7; 16]), ..tenant_with_direct_authz() };
     assert!(encode(b"acme", &bad).is_err(), "a 128-bit key");
-}
-
-#[test]
-fn version_7_tenants_decode_without_direct_authz_credentials_through_their_frozen_layout() {
-    let v7 = unhex(GOLDEN_TENANT_V7);
-    let decoded = decode::<Tenant>(b"acme", &v7).unwrap();
-    assert_eq!(
-        (decoded.direct_authz_token_digest, decoded.direct_authz_encryption_key.clone()),
-        (None, None)
-    );
-    assert_eq!(decoded, tenant_with_issuers(), "everything else as it was");
-    let t = tenant_with_issuers();
-    let s = t.settings;
-    let old = TenantV7 {
-        id: t.id,
-        display_name: t.display_name,
-        settings: TenantSettingsV6 {
-            access_token_alg: s.access_token_alg,
-            scope_permissions: s.scope_permissions,
-            access_token_ttl_secs: s.access_token_ttl_secs,
-            id_token_ttl_secs: s.id_token_ttl_secs,
-            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
-            code_ttl_secs: s.code_ttl_secs,
-            audit_retention_days: s.audit_retention_days,
-            session_ttl_secs: s.session_ttl_secs,
-            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
-            password_min_length: s.password_min_length,
-            password_reject_common: s.password_reject_common,
-            self_service_registration: s.self_service_registration,
-            local_directory_position: s.local_directory_position,
-            token_rate_limit: s.token_rate_limit,
-        },
-        created_at: t.created_at,
-        apis: t.apis,
-        identity_validators: t.identity_validators,
-        trusted_issuers: t.trusted_issuers,
-    };
-    assert_eq!(&rkyv::to_bytes::<rancor::Error>(&old).unwrap()[..], &v7[1..], "the frozen layout");
 }
 
 #[test]

@@ -5,9 +5,8 @@ use rkyv::rancor;
 use tessera_core::model::{ClaimMapping, Idp, IdpEndpoints};
 
 use super::super::legacy_idps::TenantV8;
-use super::super::legacy_issuers::TenantSettingsV6;
 
-use super::issuers::tenant_with_issuers;
+use super::issuers::{settings_v6, tenant_with_issuers};
 use super::*;
 
 /// The version-8 bytes of `tenant_with_idps()`; see [`GOLDEN_TENANT_V1`] for what a failure
@@ -77,22 +76,7 @@ fn version_8_tenants_keep_their_identity_providers_through_their_frozen_layout()
     let old = TenantV8 {
         id: t.id,
         display_name: t.display_name,
-        settings: TenantSettingsV6 {
-            access_token_alg: s.access_token_alg,
-            scope_permissions: s.scope_permissions,
-            access_token_ttl_secs: s.access_token_ttl_secs,
-            id_token_ttl_secs: s.id_token_ttl_secs,
-            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
-            code_ttl_secs: s.code_ttl_secs,
-            audit_retention_days: s.audit_retention_days,
-            session_ttl_secs: s.session_ttl_secs,
-            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
-            password_min_length: s.password_min_length,
-            password_reject_common: s.password_reject_common,
-            self_service_registration: s.self_service_registration,
-            local_directory_position: s.local_directory_position,
-            token_rate_limit: s.token_rate_limit,
-        },
+        settings: settings_v6(s),
         created_at: t.created_at,
         apis: t.apis,
         identity_validators: t.identity_validators,

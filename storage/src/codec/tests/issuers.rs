@@ -28,6 +28,26 @@ ff8a000000eeffffff68747470733a2f2f6f72646572732e6578616d706c652f6170696f72646572
 003c00000007000000010000007800000001000000000000000c00000000010000010000000000000001000000320000\
 00640000000000000000f1536500000000b8fdffff0100000038feffff01000000c8feffff02000000";
 
+/// `s` in the settings layout of versions 6 to 8, for the frozen-layout tests.
+pub(super) fn settings_v6(s: TenantSettings) -> TenantSettingsV6 {
+    TenantSettingsV6 {
+        access_token_alg: s.access_token_alg,
+        scope_permissions: s.scope_permissions,
+        access_token_ttl_secs: s.access_token_ttl_secs,
+        id_token_ttl_secs: s.id_token_ttl_secs,
+        refresh_token_ttl_secs: s.refresh_token_ttl_secs,
+        code_ttl_secs: s.code_ttl_secs,
+        audit_retention_days: s.audit_retention_days,
+        session_ttl_secs: s.session_ttl_secs,
+        refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
+        password_min_length: s.password_min_length,
+        password_reject_common: s.password_reject_common,
+        self_service_registration: s.self_service_registration,
+        local_directory_position: s.local_directory_position,
+        token_rate_limit: s.token_rate_limit,
+    }
+}
+
 /// `tenant_with_resources()` with two trusted issuers: one with a JWKS URL, a subject
 /// pattern, an audience and a prefix; one with inline keys and nothing else.
 pub(super) fn tenant_with_issuers() -> Tenant {
@@ -70,22 +90,7 @@ fn version_6_tenants_decode_without_trusted_issuers_through_their_frozen_layout(
     let old = TenantV6 {
         id: t.id,
         display_name: t.display_name,
-        settings: TenantSettingsV6 {
-            access_token_alg: s.access_token_alg,
-            scope_permissions: s.scope_permissions,
-            access_token_ttl_secs: s.access_token_ttl_secs,
-            id_token_ttl_secs: s.id_token_ttl_secs,
-            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
-            code_ttl_secs: s.code_ttl_secs,
-            audit_retention_days: s.audit_retention_days,
-            session_ttl_secs: s.session_ttl_secs,
-            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
-            password_min_length: s.password_min_length,
-            password_reject_common: s.password_reject_common,
-            self_service_registration: s.self_service_registration,
-            local_directory_position: s.local_directory_position,
-            token_rate_limit: s.token_rate_limit,
-        },
+        settings: settings_v6(s),
         created_at: t.created_at,
         apis: t.apis,
         identity_validators: t.identity_validators,
@@ -105,22 +110,7 @@ fn version_7_tenants_keep_their_trusted_issuers_through_their_frozen_layout() {
     let old = TenantV7 {
         id: t.id,
         display_name: t.display_name,
-        settings: TenantSettingsV6 {
-            access_token_alg: s.access_token_alg,
-            scope_permissions: s.scope_permissions,
-            access_token_ttl_secs: s.access_token_ttl_secs,
-            id_token_ttl_secs: s.id_token_ttl_secs,
-            refresh_token_ttl_secs: s.refresh_token_ttl_secs,
-            code_ttl_secs: s.code_ttl_secs,
-            audit_retention_days: s.audit_retention_days,
-            session_ttl_secs: s.session_ttl_secs,
-            refresh_reuse_grace_secs: s.refresh_reuse_grace_secs,
-            password_min_length: s.password_min_length,
-            password_reject_common: s.password_reject_common,
-            self_service_registration: s.self_service_registration,
-            local_directory_position: s.local_directory_position,
-            token_rate_limit: s.token_rate_limit,
-        },
+        settings: settings_v6(s),
         created_at: t.created_at,
         apis: t.apis,
         identity_validators: t.identity_validators,
