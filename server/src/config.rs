@@ -50,7 +50,7 @@ pub struct ServeArgs {
     /// max_concurrent_password_checks, password_check_max_wait_ms, max_connections,
     /// max_connections_per_address, header_read_timeout_secs, idle_timeout_secs,
     /// body_read_timeout_secs, metrics_listen, validator_circuit_failures,
-    /// validator_circuit_open_secs, key_encryption_key_file.
+    /// validator_circuit_open_secs, idp_discovery_refresh_secs, key_encryption_key_file.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the node's own files live (the embedded store, the generated admin and page keys).
@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// 3600 (default 30).
     #[arg(long, env = "TESSERA_VALIDATOR_CIRCUIT_OPEN_SECS")]
     pub validator_circuit_open_secs: Option<u32>,
+    /// Seconds after which a sign-in at an external identity provider first reads the
+    /// provider's discovery document again, 0 (every sign-in) to 2592000 (default 86400).
+    #[arg(long, env = "TESSERA_IDP_DISCOVERY_REFRESH_SECS")]
+    pub idp_discovery_refresh_secs: Option<u32>,
     /// Open connections at most (default: the file-descriptor limit, raised to its hard limit
     /// at start, less 128).
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
@@ -163,6 +167,7 @@ struct FileConfig {
     api_key_last_use_interval_secs: Option<u32>,
     validator_circuit_failures: Option<u32>,
     validator_circuit_open_secs: Option<u32>,
+    idp_discovery_refresh_secs: Option<u32>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
     header_read_timeout_secs: Option<u64>,
@@ -338,7 +343,14 @@ impl Config {
                 .validator_circuit_open_secs
                 .or(file.validator_circuit_open_secs)
                 .unwrap_or(defaults.validator_circuit_open_secs),
+            idp_discovery_refresh_secs: args
+                .idp_discovery_refresh_secs
+                .or(file.idp_discovery_refresh_secs)
+                .unwrap_or(defaults.idp_discovery_refresh_secs),
         };
+        if policy.idp_discovery_refresh_secs > 30 * 86_400 {
+            return Err(ConfigError::Invalid("--idp-discovery-refresh-secs must be 0 to 2592000".into()));
+        }
         if !(1..=1000).contains(&policy.validator_circuit_failures) {
             return Err(ConfigError::Invalid("--validator-circuit-failures must be 1 to 1000".into()));
         }

@@ -38,6 +38,9 @@ pub struct Policy {
     pub validator_circuit_failures: u32,
     /// How long a validator is skipped before one call tries it again.
     pub validator_circuit_open_secs: u32,
+    /// How old an identity provider's endpoints may be before a sign-in there reads its
+    /// discovery document again (`federation/refresh.rs`); 0: at every sign-in.
+    pub idp_discovery_refresh_secs: u32,
 }
 
 impl Default for Policy {
@@ -53,6 +56,7 @@ impl Default for Policy {
             api_key_last_use_interval_secs: 60,
             validator_circuit_failures: 5,
             validator_circuit_open_secs: 30,
+            idp_discovery_refresh_secs: 86_400,
         }
     }
 }

@@ -545,3 +545,40 @@ async fn id_tokens_that_do_not_verify_and_an_unreachable_upstream_come_back_as_e
     let params = continued(&back, APP, "unreachable");
     assert_eq!(params["error"], "temporarily_unavailable", "{params:?}");
 }
+
+#[tokio::test]
+async fn a_providers_moved_endpoints_are_read_again_when_due_and_a_bad_document_changes_nothing() {
+    // Every sign-in is due (0 s): the provider's discovery document is read at each one.
+    let mut options = common::Options::new(Backend::Software);
+    options.extra_args = vec!["--idp-discovery-refresh-secs".into(), "0".into()];
+    let server = TestServer::start_with(options).await;
+    let stand_in = StandIn::start().await;
+    let idp = server
+        .admin(
+            Method::POST,
+            "/tenants/default/idps",
+            Some(
+                json!({ "id": "moving", "issuer": stand_in.base, "client_id": "down", "client_secret": "s" }),
+            ),
+        )
+        .await;
+    idp.expect_status(201, "the stand-in registered");
+    let client =
+        Client::register_first_party(&server, "default", APP, "openid email profile", json!({})).await;
+    let moved = format!("{}/v2/authorize", stand_in.base);
+    stand_in.discovery.lock().unwrap()["authorization_endpoint"] = json!(moved);
+    let mut down = EndUser::new(&server, "default");
+    let (_, challenge) = common::pkce_pair();
+    let out = down.authorize(&code_params(&client, &challenge, &[("idp_hint", "moving")])).await;
+    assert!(out.header("location").unwrap_or_default().starts_with(&moved), "{:?}", out.header("location"));
+    let stored = server.admin(Method::GET, "/tenants/default/idps/moving", None).await;
+    assert_eq!(stored.json["authorization_endpoint"], json!(moved), "stored for the next sign-in");
+
+    // A document that names another issuer is not believed: the stored endpoints stay in use.
+    stand_in.discovery.lock().unwrap()["issuer"] = json!("https://impostor.example");
+    stand_in.discovery.lock().unwrap()["authorization_endpoint"] =
+        json!("https://impostor.example/authorize");
+    let (_, challenge) = common::pkce_pair();
+    let out = down.authorize(&code_params(&client, &challenge, &[("idp_hint", "moving")])).await;
+    assert!(out.header("location").unwrap_or_default().starts_with(&moved), "{:?}", out.header("location"));
+}

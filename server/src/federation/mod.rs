@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod pending;
+pub mod refresh;
 pub mod upstream;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};

@@ -71,7 +71,7 @@ pub async fn proceed(flow: &Flow<'_>, user: &EndUser, now: UnixSecs) -> Resp {
     }
     match (step, user.current()) {
         (Step::Login, _) => match start::hinted(flow) {
-            Some(idp) => start::start(flow, idp),
+            Some(idp) => start::start(flow, idp).await,
             None => prompts::first_login(flow),
         },
         (Step::Refuse(err), _) => flow.fail(err),

@@ -69,7 +69,7 @@ pub async fn handle(app: &App, cx: &TenantCx, input: &Input) -> Resp {
     // A provider's button on the form: off to sign in there instead.
     if let Some(idp_id) = form.get("idp") {
         return match cx.tenant.idp(idp_id) {
-            Some(idp) => super::federated::start::start(&flow, idp),
+            Some(idp) => super::federated::start::start(&flow, idp).await,
             None => prompts::login(&flow, "", Some((UNKNOWN_IDP, StatusCode::OK))),
         };
     }

@@ -9,6 +9,7 @@ use super::super::cookies;
 use super::super::flow::Flow;
 use super::super::{decode_request, error_page, see_other};
 use crate::federation::pending::{PENDING_SECS, Pending, PendingError};
+use crate::federation::refresh;
 use crate::http::respond::{PageError, Resp};
 use crate::util::now;
 
@@ -28,9 +29,17 @@ pub fn hinted<'a>(flow: &Flow<'a>) -> Option<&'a Idp> {
     tenant.idps.iter().find(|idp| idp.claims_hint(hint))
 }
 
-/// Sends the browser to `idp` to sign in for `flow`.
-pub fn start(flow: &Flow<'_>, idp: &Idp) -> Resp {
+/// Sends the browser to `idp` to sign in for `flow`, reading the provider's discovery
+/// document again first when it is due (`federation::refresh`).
+pub async fn start(flow: &Flow<'_>, idp: &Idp) -> Resp {
     let cx = flow.cx;
+    let refreshed;
+    let idp = if refresh::due(flow.app, idp, now()) {
+        refreshed = refresh::refreshed(flow.app, &cx.tenant.id, idp, now()).await;
+        &refreshed
+    } else {
+        idp
+    };
     let Some(raw) = decode_request(flow.request_field) else {
         return error_page(
             Some(cx),
