@@ -4,7 +4,8 @@
 //! page; back at `default`, the user (provisioned just in time) has a local session and the
 //! client its code; the next authorization needs no login; a login forced again with the
 //! provider lands on the same local user; `idp_hint` skips the login page; an upstream that
-//! refuses comes back as `access_denied`.
+//! refuses comes back as `access_denied`, and one whose token endpoint cannot be reached as
+//! `temporarily_unavailable`.
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -149,6 +150,73 @@ async fn idp_hint_skips_the_login_page_and_a_refusal_upstream_is_access_denied()
     w.browser.wait_for("#deny").await.click().await.expect("deny");
     let params = w.rp.wait_for_hit(1).await;
     assert_eq!(param(&params, "error"), Some("access_denied"), "{params:?}");
+    assert_eq!(param(&params, "state"), Some("s1"));
+    w.browser.close().await;
+}
+
+/// A provider on 127.0.0.1 that signs everyone in at once (its authorization endpoint sends
+/// the browser straight back with a code) and whose token endpoint is a port nobody listens on.
+async fn unreachable_provider() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let dead = format!("http://{}/token", closed.local_addr().expect("address"));
+    drop(closed);
+    let doc = json!({ "issuer": base, "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": dead, "jwks_uri": format!("{base}/jwks"), "response_types_supported": ["code"],
+        "id_token_signing_alg_values_supported": ["RS256"] })
+    .to_string();
+    let me = base.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (doc, me) = (doc.clone(), me.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let target = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                let reply = if target.starts_with("/authorize?") {
+                    let url = Url::parse(&format!("{me}{target}")).expect("URL");
+                    let get =
+                        |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+                    let back = Url::parse_with_params(
+                        &get("redirect_uri").unwrap_or_default(),
+                        &[("code", "c"), ("state", get("state").unwrap_or_default().as_str())],
+                    )
+                    .expect("callback URL");
+                    format!(
+                        "HTTP/1.1 303 See Other\r\nLocation: {back}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{doc}",
+                        doc.len()
+                    )
+                };
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn an_upstream_out_of_reach_is_temporarily_unavailable_at_the_client() {
+    let w = World::new().await;
+    let issuer = unreachable_provider().await;
+    w.server
+        .admin(
+            Method::POST,
+            "/tenants/default/idps",
+            Some(json!({ "id": "dead-end", "issuer": issuer, "client_id": "x", "client_secret": "y" })),
+        )
+        .await
+        .expect_status(201, "registered");
+    let (challenge, _) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    w.browser.goto(&w.authorize_url("s1", challenge.as_str(), &[("idp_hint", "dead-end")])).await;
+    let params = w.rp.wait_for_hit(1).await;
+    assert_eq!(param(&params, "error"), Some("temporarily_unavailable"), "{params:?}");
     assert_eq!(param(&params, "state"), Some("s1"));
     w.browser.close().await;
 }

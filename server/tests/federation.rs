@@ -363,6 +363,23 @@ async fn an_upstream_refusal_comes_back_to_the_client_and_callbacks_are_single_u
         down.send(Method::GET, &format!("{callback}?error=access_denied&state={state}"), None, None).await;
     common::expect_page(&replayed, 400, "a replayed callback");
     assert!(replayed.text.contains("already"), "{}", replayed.text);
+
+    // RFC 9207: an answer that names another issuer is a mix-up, refused before any exchange.
+    let (_, challenge) = common::pkce_pair();
+    let again = down.authorize(&code_params(&client, &challenge, &[("idp_hint", idp_id)])).await;
+    let (_, params) = location(&again, "to the upstream again");
+    let state = &params["state"];
+    let mixed = down
+        .send(
+            Method::GET,
+            &format!("{callback}?code=x&state={state}&iss=https%3A%2F%2Fevil.example"),
+            None,
+            None,
+        )
+        .await;
+    let params = continued(&mixed, APP, "another issuer's answer");
+    assert_eq!(params["error"], "access_denied", "{params:?}");
+    assert!(params["error_description"].contains("issuer"), "{params:?}");
 }
 
 /// A stand-in OpenID provider on 127.0.0.1: its discovery document (the test may change it),
