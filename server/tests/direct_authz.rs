@@ -230,6 +230,11 @@ async fn impersonation_names_the_actor_in_both_tokens() {
         (json!(true), json!({ "sub": s.alice }))
     );
     assert_eq!(seen.json["sub"], "customer-7");
+    // Long-lived, it still gets no refresh token: a refresh would drop the actor.
+    let c = s
+        .ok(json!({ "sub": s.alice, "client_id": app, "impersonated_sub": "customer-7", "long_lived": true }))
+        .await;
+    assert!(c.get("refresh_token").is_none_or(Value::is_null), "{c}");
 }
 
 #[tokio::test]
