@@ -129,6 +129,12 @@ impl Idp {
     }
 }
 
+/// Whether `issuer` may name an identity provider: an http or https URL without a query or
+/// fragment (Discovery 4: the document is read from `{issuer}/.well-known/...`).
+pub fn is_valid_idp_issuer(issuer: &str) -> bool {
+    is_valid_validator_url(issuer) && !issuer.contains(['?', '#'])
+}
+
 fn is_valid_domain(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
@@ -180,7 +186,7 @@ pub fn validate_idp(idp: &Idp) -> Result<(), String> {
     if !is_valid_display_name(&idp.label) {
         return Err(format!("label must be 1 to {MAX_NAME_BYTES} bytes without control characters"));
     }
-    if !is_valid_validator_url(&idp.issuer) || idp.issuer.contains(['?', '#']) {
+    if !is_valid_idp_issuer(&idp.issuer) {
         return Err("issuer must be an http or https URL without a query or fragment".into());
     }
     bounded(&idp.client_id, "client_id")?;

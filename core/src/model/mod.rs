@@ -55,8 +55,8 @@ pub use federated_link::{FederatedLink, MAX_FEDERATED_SUBJECT_BYTES, is_valid_fe
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use idp::{
     ClaimMapping, Idp, IdpEndpoints, LOCAL_CLAIMS, MAX_CLAIM_MAPPINGS, MAX_IDP_DOMAINS, MAX_IDP_FIELD_BYTES,
-    MAX_IDPS_PER_TENANT, MAX_SEALED_SECRET_BYTES, default_mappings, validate_endpoints, validate_idp,
-    validate_idps,
+    MAX_IDPS_PER_TENANT, MAX_SEALED_SECRET_BYTES, default_mappings, is_valid_idp_issuer, validate_endpoints,
+    validate_idp, validate_idps,
 };
 pub use keys::{KeyMaterial, KeyRecord, SigningAlg};
 pub use lockout::{Lockout, LockoutLimit, MAX_LOCKOUT_ADDRESS_BYTES, MAX_LOCKOUT_USERNAME_BYTES};

@@ -9,12 +9,15 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::model::{ClaimMapping, Idp, MAX_IDPS_PER_TENANT, Tenant, validate_idp};
+use tessera_core::model::{
+    ClaimMapping, Idp, MAX_IDPS_PER_TENANT, Tenant, is_valid_idp_issuer, validate_idp,
+};
 use utoipa::ToSchema;
 
 use super::refusals::{Conflict, Denied, Invalid, NotFound};
 use super::tenant_or_404;
 use crate::app::App;
+use crate::federation::upstream;
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
 use crate::util::now;
 
@@ -213,14 +216,12 @@ fn seal(app: &App, tenant: &str, id: &str, secret: &str) -> Result<Vec<u8>, ApiE
 /// The provider's endpoints, from its discovery document: a provider that cannot be read or
 /// does not qualify is refused with why (400), never stored half-known.
 async fn discover(app: &App, issuer: &str) -> Result<tessera_core::model::IdpEndpoints, ApiError> {
-    if !tessera_core::model::is_valid_validator_url(issuer) || issuer.contains(['?', '#']) {
+    if !is_valid_idp_issuer(issuer) {
         return Err(ApiError::BadRequest(
             "issuer must be an http or https URL without a query or fragment".into(),
         ));
     }
-    crate::federation::upstream::discover(app, issuer, now())
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("issuer: {e}")))
+    upstream::discover(app, issuer, now()).await.map_err(|e| ApiError::BadRequest(format!("issuer: {e}")))
 }
 
 /// The button label when none is given: the issuer's host.
@@ -334,7 +335,7 @@ pub async fn patch(app: &App, tenant: &str, id: &str, body: IdpPatchBody) -> Res
     }
     check(&t, i)?;
     app.store.put_tenant(&t).await?;
-    app.issuer_keys.forget(&format!("idp:{tenant}:{id}"));
+    app.issuer_keys.forget(&upstream::keys_cache_id(tenant, id));
     Ok(json_no_store(StatusCode::OK, &view(app, tenant, &t.idps[i])))
 }
 
@@ -347,6 +348,6 @@ pub async fn delete(app: &App, tenant: &str, id: &str) -> Result<Resp, ApiError>
     let i = index_of(&t, id)?;
     t.idps.remove(i);
     app.store.put_tenant(&t).await?;
-    app.issuer_keys.forget(&format!("idp:{tenant}:{id}"));
+    app.issuer_keys.forget(&upstream::keys_cache_id(tenant, id));
     Ok(empty(StatusCode::NO_CONTENT))
 }

@@ -22,6 +22,11 @@ pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// How long a call to the provider may take, whole: the browser waits for it.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The id under which `identity::jwks` caches the JWK Set of provider `idp` of `tenant`.
+pub fn keys_cache_id(tenant: &str, idp: &str) -> String {
+    format!("idp:{tenant}:{idp}")
+}
+
 /// Why a sign-in at the provider failed after the browser came back.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -131,7 +136,7 @@ pub async fn verify_id_token(
             seen.alg
         )));
     }
-    let cache_id = format!("idp:{tenant}:{}", idp.id);
+    let cache_id = keys_cache_id(tenant, &idp.id);
     let keys = app
         .issuer_keys
         .fetched(&app.validators, &cache_id, &idp.endpoints.jwks_uri, seen.kid.as_deref())

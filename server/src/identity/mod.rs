@@ -138,27 +138,9 @@ impl Validators {
         limit: usize,
         timeout: Duration,
     ) -> Result<Bytes, String> {
-        let exchange = async {
-            let mut request = Request::get(url)
-                .header(ACCEPT, "application/json")
-                .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
-            if let Some(value) = authorization {
-                request = request.header(http::header::AUTHORIZATION, value);
-            }
-            let request = request.body(Full::new(Bytes::new())).map_err(|e| format!("the request: {e}"))?;
-            let response = self.http.request(request).await.map_err(|e| describe(&e))?;
-            if response.status() != http::StatusCode::OK {
-                return Err(format!("answered {}", response.status().as_u16()));
-            }
-            let body = Limited::new(response.into_body(), limit)
-                .collect()
-                .await
-                .map_err(|e| format!("the answer: {e}"))?;
-            Ok(body.to_bytes())
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
+        let request = Request::get(url);
+        let (_, body) = self.exchange(request, Bytes::new(), authorization, Only::Ok, limit, timeout).await?;
+        Ok(body)
     }
 
     /// POSTs the form `body` to `url` on the same client (no redirects followed), with
@@ -173,18 +155,35 @@ impl Validators {
         limit: usize,
         timeout: Duration,
     ) -> Result<(u16, Bytes), String> {
+        let request = Request::post(url).header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.exchange(request, Bytes::from(body), authorization, Only::Any, limit, timeout).await
+    }
+
+    /// Sends `request` with `body` (JSON accepted, this server's user agent, `authorization`
+    /// when given) and reads at most `limit` bytes of the answer, all within `timeout`. With
+    /// [`Only::Ok`] any status but 200 is an error, told before the body is read.
+    async fn exchange(
+        &self,
+        request: http::request::Builder,
+        body: Bytes,
+        authorization: Option<&str>,
+        only: Only,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), String> {
         let exchange = async {
-            let mut request = Request::post(url)
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            let mut request = request
                 .header(ACCEPT, "application/json")
                 .header(USER_AGENT, concat!("tessera/", env!("CARGO_PKG_VERSION")));
             if let Some(value) = authorization {
                 request = request.header(http::header::AUTHORIZATION, value);
             }
-            let request =
-                request.body(Full::new(Bytes::from(body))).map_err(|e| format!("the request: {e}"))?;
+            let request = request.body(Full::new(body)).map_err(|e| format!("the request: {e}"))?;
             let response = self.http.request(request).await.map_err(|e| describe(&e))?;
             let status = response.status().as_u16();
+            if only == Only::Ok && status != 200 {
+                return Err(format!("answered {status}"));
+            }
             let body = Limited::new(response.into_body(), limit)
                 .collect()
                 .await
@@ -200,6 +199,15 @@ impl Validators {
     pub fn is_open(&self, id: &str) -> bool {
         self.breakers.is_open(id, Instant::now())
     }
+}
+
+/// Which answers of [`Validators::exchange`] are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Only {
+    /// Only a 200: a document fetched.
+    Ok,
+    /// Any status: the caller reads errors in the body too.
+    Any,
 }
 
 /// A transport error, with its causes, without the URL (which may carry a credential).

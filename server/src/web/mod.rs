@@ -174,8 +174,6 @@ pub async fn handle(
         return error_page(Some(&cx), PageError::MethodNotAllowed(allow));
     }
     let (parts, body) = req.into_parts();
-    // `/t/{tenant}/federation/{idp}/callback`: the router matched the shape.
-    let idp = parts.uri.path().rsplit('/').nth(1).unwrap_or_default().to_owned();
     let raw = if is_get {
         Bytes::copy_from_slice(parts.uri.query().unwrap_or_default().as_bytes())
     } else {
@@ -197,6 +195,10 @@ pub async fn handle(
         WebEndpoint::Login => login::handle(app, &cx, &input).await,
         WebEndpoint::Consent => consent::handle(app, &cx, &input).await,
         WebEndpoint::Logout => logout::handle(app, &cx, &input).await,
-        WebEndpoint::FederationCallback => federated::callback::callback(app, &cx, &idp, &input).await,
+        WebEndpoint::FederationCallback => {
+            // `/t/{tenant}/federation/{idp}/callback`: the router matched the shape.
+            let idp = parts.uri.path().rsplit('/').nth(1).unwrap_or_default();
+            federated::callback::callback(app, &cx, idp, &input).await
+        }
     }
 }

@@ -33,9 +33,10 @@ pub fn hinted<'a>(flow: &Flow<'a>) -> Option<&'a Idp> {
 /// document again first when it is due (`federation::refresh`).
 pub async fn start(flow: &Flow<'_>, idp: &Idp) -> Resp {
     let cx = flow.cx;
+    let now = now();
     let refreshed;
-    let idp = if refresh::due(flow.app, idp, now()) {
-        refreshed = refresh::refreshed(flow.app, &cx.tenant.id, idp, now()).await;
+    let idp = if refresh::due(flow.app, idp, now) {
+        refreshed = refresh::refreshed(flow.app, &cx.tenant.id, idp, now).await;
         &refreshed
     } else {
         idp
@@ -46,7 +47,7 @@ pub async fn start(flow: &Flow<'_>, idp: &Idp) -> Resp {
             PageError::BadRequest("The sign-in request was lost; start again.".into()),
         );
     };
-    let made = Pending::new(&idp.id, &raw, now())
+    let made = Pending::new(&idp.id, &raw, now)
         .and_then(|pending| Ok((flow.app.federation.pending_cookie(&cx.tenant.id, &pending)?, pending)));
     let (value, pending) = match made {
         Ok(made) => made,
