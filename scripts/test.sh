@@ -46,6 +46,10 @@ eval "$postgres_env"
 postgres_dir=$TESSERA_TEST_POSTGRES_DIR
 export TESSERA_TEST_POSTGRES_URL
 
+# Incremental caches only help a second build in the same tree; on a fresh checkout they
+# are gigabytes of disk for nothing.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --no-fail-fast "$@"
