@@ -37,6 +37,8 @@ fn token(n: u64) -> OpaqueToken {
         audience: Vec::new(),
         act: None,
         dat: None,
+        cls: Vec::new(),
+        uip: None,
     }
 }
 

@@ -243,6 +243,8 @@ mod tests {
             validator: None,
             act: None,
             dat: None,
+            cls: Vec::new(),
+            uip: None,
         }
     }
 

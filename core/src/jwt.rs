@@ -61,6 +61,14 @@ pub struct AccessTokenClaims {
     /// The data a direct authorisation stored with the token; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dat: Option<serde_json::Value>,
+    /// The names of the claims a direct authorisation releases at the userinfo endpoint
+    /// (Connect2id's `cls`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cls: Vec<String>,
+    /// The claims a direct authorisation preset for the userinfo endpoint (Connect2id's
+    /// `uip`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uip: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `aud` as one string or an array of them (RFC 7519 4.1.3), held as one space-separated
@@ -250,6 +258,8 @@ mod tests {
             validator: None,
             act: None,
             dat: None,
+            cls: Vec::new(),
+            uip: None,
         }
     }
 

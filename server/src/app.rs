@@ -54,6 +54,8 @@ pub struct App {
     pub validators: crate::identity::Validators,
     /// The keys of federated sign-ins (`crate::federation`).
     pub federation: crate::federation::Federation,
+    /// Seals the tenants' shared keys for encrypted access tokens (`direct_authz::shared_key`).
+    pub shared_keys: crate::sealing::SealingKey,
     /// Trusted issuers' fetched JWK Sets (`crate::identity::jwks`).
     pub issuer_keys: crate::identity::jwks::IssuerKeys,
     /// Serializes this process's admin API updates (read-modify-write); creates rely on the
@@ -129,6 +131,10 @@ impl App {
             federation: crate::federation::Federation::new(
                 &page_key.derive(crate::federation::SECRET_KEY_LABEL),
                 &page_key.derive(crate::federation::PENDING_KEY_LABEL),
+            )
+            .map_err(|e| crate::identity::ClientError(e.to_string()))?,
+            shared_keys: crate::sealing::SealingKey::new(
+                &page_key.derive(crate::direct_authz::shared_key::SHARED_KEY_LABEL),
             )
             .map_err(|e| crate::identity::ClientError(e.to_string()))?,
             password_guard: PasswordGuard::new(&policy, passwords.clone(), store.clone(), audit.clone()),

@@ -146,6 +146,8 @@ pub(crate) async fn store_opaque_token(
         // The actor is `{"sub": impersonator}` (RFC 8693 4.1); only its subject is kept.
         act: claims.act.as_ref().and_then(|a| a.get("sub")).and_then(|s| s.as_str()).map(str::to_owned),
         dat: claims.dat.as_ref().map(serde_json::Value::to_string),
+        cls: claims.cls,
+        uip: claims.uip.map(|uip| serde_json::Value::Object(uip).to_string()),
     });
     app.shards
         .write(&cx.tenant.id, &digest, TokenWrite::IssueOpaque { digest, record })

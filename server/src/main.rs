@@ -26,6 +26,7 @@ mod password;
 mod policy;
 mod resolved;
 mod router;
+mod sealing;
 mod store_choice;
 mod token_limits;
 mod tokens;

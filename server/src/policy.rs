@@ -107,7 +107,7 @@ mod tests {
             trusted_issuers: Vec::new(),
             idps: Vec::new(),
             direct_authz_token_digest: None,
-            direct_authz_encryption_key: None,
+            direct_authz_encryption: None,
         };
         assert_eq!(policy.session_ttl_secs_for(&tenant), 36_000);
         assert_eq!(policy.refresh_reuse_grace_secs_for(&tenant), 0, "no grace unless asked for");

@@ -18,14 +18,14 @@ use tessera_core::introspection::{self, Asker, IntrospectionResponse};
 use tessera_core::model::{ClientStanding, Revocation, UnixSecs, parse_key};
 use tessera_core::rbac::Entitlements;
 use tessera_core::revocation;
+use tessera_core::secret;
 use tessera_core::store::{FamilyStatus, FoundRefresh, JwtStatus, StoreError};
-use tessera_core::{jwt, secret};
 
 use crate::actors::TokenWrite;
 use crate::api_keys;
 use crate::app::{App, TenantCx};
 use crate::end_users;
-use crate::endpoints::verified_access_token;
+use crate::endpoints::{self_contained, verified_access_token};
 use crate::util::now;
 
 /// Why a revocation was not carried out.
@@ -50,8 +50,8 @@ pub async fn introspect(
     asker: Asker<'_>,
 ) -> Result<IntrospectionResponse, StoreError> {
     let now = now();
-    if jwt::looks_like_jws(token) {
-        let Some(claims) = verified_access_token(app, cx, token) else {
+    if let Some(jws) = self_contained(app, cx, token) {
+        let Some(claims) = verified_access_token(app, cx, &jws) else {
             return Ok(IntrospectionResponse::inactive());
         };
         let revoked = app.store.jwt_status(&cx.tenant.id, &claims.jti).await? == JwtStatus::Revoked
@@ -151,8 +151,8 @@ async fn introspect_refresh_token(
 /// durable before this returns.
 pub async fn revoke(app: &App, cx: &TenantCx, token: &str, asker: Asker<'_>) -> Result<(), RevokeError> {
     let tenant = &cx.tenant.id;
-    if jwt::looks_like_jws(token) {
-        let Some(claims) = verified_access_token(app, cx, token) else {
+    if let Some(jws) = self_contained(app, cx, token) {
+        let Some(claims) = verified_access_token(app, cx, &jws) else {
             return Ok(());
         };
         revocation::may_revoke(asker, &claims.client_id).map_err(RevokeError::NotYours)?;

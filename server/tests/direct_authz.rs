@@ -519,3 +519,135 @@ async fn a_jwt_for_several_audiences_names_them_all_and_can_be_revoked() {
     s.server.operator_revoke(TENANT, token).await;
     assert!(!s.server.is_active(TENANT, rs, rs_secret, token).await, "revoked");
 }
+
+#[tokio::test]
+async fn claims_named_for_userinfo_and_preset_ones_are_served_there_for_either_encoding() {
+    let s = setup().await;
+    let (app, _) = &s.app;
+    for encoding in ["SELF_CONTAINED", "IDENTIFIER"] {
+        // The default transport: `email` is read from alice's record at /userinfo; a preset
+        // claim is added, but never overrides what the directory says or the subject.
+        let a = s
+            .ok(json!({ "sub": s.alice, "client_id": app, "scope": ["openid"], "claims": ["email"],
+                "preset_claims": { "userinfo": { "group": "staff", "email": "x@evil.example", "sub": "mallory" } },
+                "access_token": { "encoding": encoding } }))
+            .await;
+        let info = s.server.userinfo(TENANT, a["access_token"].as_str().expect("at")).await;
+        info.expect_status(200, encoding);
+        assert_eq!(
+            info.json,
+            json!({ "sub": s.alice, "email": "alice@example.com", "group": "staff" }),
+            "{encoding}"
+        );
+        // Claims asked for in the ID token are not released at /userinfo.
+        let b = s
+            .ok(json!({ "sub": s.alice, "client_id": app, "scope": ["openid"], "claims": ["email"],
+                "claims_transport": "ID_TOKEN", "access_token": { "encoding": encoding } }))
+            .await;
+        let info = s.server.userinfo(TENANT, b["access_token"].as_str().expect("at")).await;
+        assert_eq!(info.json, json!({ "sub": s.alice }), "{encoding}: openid alone releases sub");
+        // A subject the broker vouched for is no local user: its presets are all it has.
+        let c = s
+            .ok(json!({ "sub": "partner|7", "client_id": app, "scope": ["openid", "email"], "claims": ["email"],
+                "preset_claims": { "userinfo": { "email": "p7@partner.example", "name": "P. Seven" } },
+                "access_token": { "encoding": encoding } }))
+            .await;
+        let info = s.server.userinfo(TENANT, c["access_token"].as_str().expect("at")).await;
+        info.expect_status(200, encoding);
+        assert_eq!(
+            info.json,
+            json!({ "sub": "partner|7", "email": "p7@partner.example", "name": "P. Seven" })
+        );
+        // Without openid there is no userinfo, presets or not.
+        let d = s
+            .ok(json!({ "sub": "partner|7", "client_id": app, "scope": ["read"],
+                "preset_claims": { "userinfo": { "name": "P. Seven" } }, "access_token": { "encoding": encoding } }))
+            .await;
+        let info = s.server.userinfo(TENANT, d["access_token"].as_str().expect("at")).await;
+        info.expect_status(403, "no openid");
+    }
+    // In a self-contained token they travel as Connect2id's `cls` and `uip`.
+    let a = s
+        .ok(json!({ "sub": "partner|7", "client_id": app, "scope": ["openid"], "claims": ["email"],
+            "preset_claims": { "userinfo": { "name": "P. Seven" } } }))
+        .await;
+    let claims = jwt_claims(a["access_token"].as_str().expect("at"));
+    assert_eq!((&claims["cls"], &claims["uip"]), (&json!(["email"]), &json!({ "name": "P. Seven" })));
+}
+
+/// Decrypts a JWE as an independent recipient holding the shared key would, for either key
+/// management (RFC 7518 4.5 `dir`, 4.7 `A256GCMKW`); the JWS inside.
+fn decrypt_as_recipient(jwe: &str, key: &[u8; 32]) -> String {
+    let open = |key: &[u8], iv: &[u8], aad: &[u8], mut data: Vec<u8>| -> Vec<u8> {
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("key"));
+        let iv: [u8; 12] = iv.try_into().expect("96-bit IV");
+        key.open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(aad), &mut data)
+            .expect("opens")
+            .to_vec()
+    };
+    let b64 = |part: &str| URL_SAFE_NO_PAD.decode(part).expect("base64url");
+    let parts: Vec<&str> = jwe.split('.').collect();
+    assert_eq!(parts.len(), 5, "JWE compact serialization");
+    let header: Value = serde_json::from_slice(&b64(parts[0])).expect("json");
+    assert_eq!((header["enc"].as_str(), header["cty"].as_str()), (Some("A256GCM"), Some("JWT")));
+    let cek = match header["alg"].as_str() {
+        Some("dir") => {
+            assert!(parts[1].is_empty(), "dir: no encrypted key");
+            key.to_vec()
+        }
+        Some("A256GCMKW") => {
+            let mut wrapped = b64(parts[1]);
+            wrapped.extend(b64(header["tag"].as_str().expect("tag")));
+            open(key, &b64(header["iv"].as_str().expect("iv")), b"", wrapped)
+        }
+        other => panic!("key management {other:?}"),
+    };
+    let mut data = b64(parts[3]);
+    data.extend(b64(parts[4]));
+    String::from_utf8(open(&cek, &b64(parts[2]), parts[0].as_bytes(), data)).expect("utf-8")
+}
+
+#[tokio::test]
+async fn a256gcmkw_tokens_decrypt_with_the_shared_key_and_every_endpoint_of_the_tenant_accepts_them() {
+    let s = setup().await;
+    let (app, _) = &s.app;
+    let (rs, rs_secret) = &s.rs;
+    let path = format!("/tenants/{TENANT}/direct-authz/encryption-key");
+    let bad = json!({ "key": URL_SAFE_NO_PAD.encode(KEY), "alg": "RSA-OAEP" });
+    s.server.admin(Method::PUT, &path, Some(bad)).await.expect_api_error(400, Some("invalid_request"), "alg");
+    let body = json!({ "key": URL_SAFE_NO_PAD.encode(KEY), "alg": "A256GCMKW" });
+    s.server.admin(Method::PUT, &path, Some(body)).await.expect_status(204, "set the key");
+    let a = s
+        .ok(json!({ "sub": s.alice, "client_id": app, "scope": ["openid"], "claims": ["email"],
+            "access_token": { "encrypt": true } }))
+        .await;
+    let jwe = a["access_token"].as_str().expect("at");
+    let claims = verify_jwt(&decrypt_as_recipient(jwe, &KEY), &s.jwks().await, "ES384", &s.issuer());
+    assert_eq!(claims["sub"], s.alice.as_str());
+    let b = s.ok(json!({ "sub": s.alice, "client_id": app, "access_token": { "encrypt": true } })).await;
+    let (ek_a, ek_b) = (jwe.split('.').nth(1), b["access_token"].as_str().expect("at").split('.').nth(1));
+    assert_ne!(ek_a, ek_b, "a fresh content-encryption key per token");
+    // The tenant's own endpoints take the encrypted token as they take a signed one.
+    let info = s.server.userinfo(TENANT, jwe).await;
+    info.expect_status(200, "userinfo with a JWE");
+    assert_eq!(info.json, json!({ "sub": s.alice, "email": "alice@example.com" }));
+    let introspected = s.server.introspect(TENANT, rs, rs_secret, jwe).await;
+    assert_eq!(
+        (introspected.json["active"].as_bool(), introspected.json["sub"].as_str()),
+        (Some(true), Some(s.alice.as_str()))
+    );
+    s.server.operator_revoke(TENANT, jwe).await;
+    assert!(!s.server.is_active(TENANT, rs, rs_secret, jwe).await, "revoked");
+    s.server.userinfo(TENANT, jwe).await.expect_status(401, "a revoked JWE at userinfo");
+    // A new key ends what the old one encrypted; the other tenant never opens them.
+    let c = s.ok(json!({ "sub": s.alice, "client_id": app, "access_token": { "encrypt": true } })).await;
+    let c = c["access_token"].as_str().expect("at");
+    assert!(s.server.is_active(TENANT, rs, rs_secret, c).await);
+    let other = [7u8; 32];
+    let body = json!({ "key": URL_SAFE_NO_PAD.encode(other) });
+    s.server.admin(Method::PUT, &path, Some(body)).await.expect_status(204, "replace the key");
+    assert!(!s.server.is_active(TENANT, rs, rs_secret, c).await, "the old key's token no longer opens");
+    let d = s.ok(json!({ "sub": s.alice, "client_id": app, "access_token": { "encrypt": true } })).await;
+    let d = d["access_token"].as_str().expect("at");
+    assert!(decrypt_as_recipient(d, &other).split('.').count() == 3, "dir under the new key");
+}

@@ -32,7 +32,7 @@ fn tenant(id: &str) -> Tenant {
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
         direct_authz_token_digest: None,
-        direct_authz_encryption_key: None,
+        direct_authz_encryption: None,
     }
 }
 

@@ -5,9 +5,9 @@ use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
     AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, FederatedLink, GrantType,
-    IdentityValidator, KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken, RateLimit,
-    RateLimitOverride, RefreshToken, Revocation, Role, Session, SigningAlg, Tenant, TenantSettings,
-    TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
+    IdentityValidator, JweKeyManagement, KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken,
+    RateLimit, RateLimitOverride, RefreshToken, Revocation, Role, Session, SharedAesKey, SigningAlg, Tenant,
+    TenantSettings, TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
 };
 use tessera_core::pkce::CodeChallengeMethod;
 use tessera_core::store::{Commit, StoreError};
@@ -62,7 +62,11 @@ pub(crate) fn tenant(id: &str) -> Tenant {
     t.settings.local_directory_position = Some(1);
     t.settings.token_rate_limit = Some(RateLimit { per_second: 1000, burst: 2000 });
     t.direct_authz_token_digest = Some([5; 32]);
-    t.direct_authz_encryption_key = Some(vec![6; 32]);
+    t.direct_authz_encryption = Some(SharedAesKey {
+        alg: JweKeyManagement::A256GcmKw,
+        key: vec![6; SharedAesKey::SEALED_LEN],
+        sealed: true,
+    });
     t
 }
 
@@ -120,6 +124,8 @@ pub(crate) fn token(tenant: &str, jti: &str, exp: UnixSecs) -> OpaqueToken {
         audience: vec!["rs-1".to_owned()],
         act: Some("admin".to_owned()),
         dat: Some(r#"{"k":1}"#.to_owned()),
+        cls: vec!["email".to_owned()],
+        uip: Some(r#"{"group":"staff"}"#.to_owned()),
     }
 }
 

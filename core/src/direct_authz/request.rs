@@ -93,7 +93,7 @@ pub struct DirectAuthzRequest {
     pub claims_transport: ClaimsTransport,
     /// Claims put into the ID token as they are.
     pub preset_id_token_claims: Map<String, Value>,
-    /// Claims for the userinfo endpoint. Accepted; not yet served (see the server module).
+    /// Claims released as they are at the userinfo endpoint.
     pub preset_userinfo_claims: Map<String, Value>,
     /// Whether the authorisation is long-lived (may have a refresh token).
     pub long_lived: bool,

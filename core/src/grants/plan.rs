@@ -164,6 +164,8 @@ impl IssuePlan {
             validator: self.validator.clone(),
             act: None,
             dat: None,
+            cls: Vec::new(),
+            uip: None,
         }
     }
 }

@@ -70,8 +70,8 @@ pub use role::{
     Role, ScopePermission, is_valid_permission, is_valid_role_name, validate_scope_permissions,
 };
 pub use tenant::{
-    DEFAULT_AUDIT_RETENTION_DAYS, MAX_AUDIT_RETENTION_DAYS, MAX_REFRESH_REUSE_GRACE_SECS, MAX_TTL_SECS,
-    MIN_AUDIT_RETENTION_DAYS, MIN_SESSION_TTL_SECS, Tenant, TenantSettings,
+    DEFAULT_AUDIT_RETENTION_DAYS, JweKeyManagement, MAX_AUDIT_RETENTION_DAYS, MAX_REFRESH_REUSE_GRACE_SECS,
+    MAX_TTL_SECS, MIN_AUDIT_RETENTION_DAYS, MIN_SESSION_TTL_SECS, SharedAesKey, Tenant, TenantSettings,
 };
 pub use tokens::{OpaqueToken, Revocation, UsedAssertion};
 #[cfg(test)]

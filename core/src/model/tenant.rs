@@ -79,8 +79,48 @@ rkyv_record! {
         /// (`crate::direct_authz`); `None` until one is issued, and every call is refused.
         pub direct_authz_token_digest: Option<[u8; 32]>,
         /// The shared AES-256 key the direct authorisation API encrypts self-contained access
-        /// tokens with when asked (JWE, `dir` + `A256GCM`); written by the operator, never shown.
-        pub direct_authz_encryption_key: Option<Vec<u8>>,
+        /// tokens with when asked (JWE); written by the operator, never shown.
+        pub direct_authz_encryption: Option<SharedAesKey>,
+    }
+
+    /// The JWE key management of a tenant's encrypted access tokens; the content is always
+    /// encrypted with `A256GCM`.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum JweKeyManagement {
+        /// The shared key is the content-encryption key (RFC 7518 4.5).
+        #[default]
+        #[serde(rename = "dir")]
+        Dir,
+        /// A fresh content-encryption key per token, wrapped with the shared key by AES-GCM
+        /// (RFC 7518 4.7).
+        #[serde(rename = "A256GCMKW")]
+        A256GcmKw,
+    }
+
+    /// A tenant's shared AES-256 key for encrypted access tokens.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct SharedAesKey {
+        /// How tokens are encrypted with it.
+        pub alg: JweKeyManagement,
+        /// The key: sealed by the server ([`SharedAesKey::SEALED_LEN`] bytes, bound to the
+        /// tenant, under a key the store does not hold) when `sealed`; the 32 key bytes as
+        /// they are otherwise (a key stored before keys were sealed, tenant format 9).
+        pub key: Vec<u8>,
+        /// Whether `key` is sealed.
+        pub sealed: bool,
+    }
+}
+
+impl SharedAesKey {
+    /// Bytes of the key itself.
+    pub const KEY_LEN: usize = 32;
+    /// Bytes of a sealed key: a 96-bit nonce, the key, a 128-bit tag.
+    pub const SEALED_LEN: usize = 12 + Self::KEY_LEN + 16;
+
+    /// Whether `key` has the length its form gives it.
+    pub fn is_well_formed(&self) -> bool {
+        self.key.len() == if self.sealed { Self::SEALED_LEN } else { Self::KEY_LEN }
     }
 }
 
@@ -138,7 +178,7 @@ impl Tenant {
             trusted_issuers: Vec::new(),
             idps: Vec::new(),
             direct_authz_token_digest: None,
-            direct_authz_encryption_key: None,
+            direct_authz_encryption: None,
         }
     }
 

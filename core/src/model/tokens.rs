@@ -40,6 +40,12 @@ rkyv_record! {
         pub act: Option<String>,
         /// The data a direct authorisation stored with it (`dat`), as JSON text of an object.
         pub dat: Option<String>,
+        /// The names of the claims a direct authorisation releases at the userinfo endpoint
+        /// (`cls`).
+        pub cls: Vec<String>,
+        /// The claims a direct authorisation preset for the userinfo endpoint (`uip`), as JSON
+        /// text of an object.
+        pub uip: Option<String>,
     }
 
     /// A revoked JWT access token, kept until it would have expired anyway.

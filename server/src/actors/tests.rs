@@ -89,6 +89,8 @@ fn token(tenant: &str, exp: i64) -> OpaqueToken {
         audience: Vec::new(),
         act: None,
         dat: None,
+        cls: Vec::new(),
+        uip: None,
     }
 }
 

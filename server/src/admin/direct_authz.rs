@@ -1,19 +1,21 @@
 //! The direct authorisation API's credentials of a tenant (`crate::direct_authz`): its
 //! long-lived bearer token, (re)issued and shown once, kept only as a SHA-256 digest in the
 //! tenant record (issuing a new one ends the old one at once); and its shared AES-256 key for
-//! encrypted access tokens, written by the operator and never shown back.
+//! encrypted access tokens, written by the operator, stored sealed (`direct_authz::shared_key`)
+//! and never shown back.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::model::Tenant;
+use tessera_core::model::{JweKeyManagement, Tenant};
 use tessera_core::secret;
 use utoipa::ToSchema;
 
 use super::refusals::{Denied, Invalid, NotFound};
 use super::{new_secret, tenant_or_404};
 use crate::app::App;
+use crate::direct_authz::shared_key;
 use crate::http::respond::{ApiError, Resp, empty, json_no_store};
 
 /// The answer of `POST .../direct-authz/token`.
@@ -29,8 +31,12 @@ pub struct DirectAuthzToken {
 #[serde(deny_unknown_fields)]
 pub struct EncryptionKeyBody {
     /// The shared AES-256 key: 32 bytes, base64url without padding. Access tokens asked for
-    /// with `encrypt: true` are JWE-encrypted under it (`dir`, `A256GCM`).
+    /// with `encrypt: true` are JWE-encrypted under it, their content with `A256GCM`.
     key: String,
+    /// The JWE key management: `dir` (the default: the key encrypts the content) or
+    /// `A256GCMKW` (a fresh key per token, wrapped with this one).
+    #[serde(default)]
+    alg: JweKeyManagement,
 }
 
 /// Issues a new bearer token for the tenant's direct authorisation API; the previous one stops
@@ -52,13 +58,15 @@ pub async fn issue_token(app: &App, tenant: &str) -> Result<Resp, ApiError> {
     operation_id = "put_direct_authz_encryption_key", request_body = EncryptionKeyBody,
     responses((status = 204, description = "Set"), Invalid, NotFound, Denied))]
 pub async fn put_encryption_key(app: &App, tenant: &str, body: EncryptionKeyBody) -> Result<Resp, ApiError> {
-    let key = URL_SAFE_NO_PAD
+    let key: [u8; 32] = URL_SAFE_NO_PAD
         .decode(body.key.trim_end_matches('='))
         .ok()
-        .filter(|k| k.len() == 32)
+        .and_then(|k| k.try_into().ok())
         .ok_or_else(|| ApiError::BadRequest("key must be 32 bytes, base64url-encoded".into()))?;
     let current = tenant_or_404(app, tenant).await?;
-    let updated = Tenant { direct_authz_encryption_key: Some(key), ..(*current).clone() };
+    let sealed = shared_key::seal(&app.shared_keys, tenant, body.alg, &key)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let updated = Tenant { direct_authz_encryption: Some(sealed), ..(*current).clone() };
     app.store.put_tenant(&updated).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }

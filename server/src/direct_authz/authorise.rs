@@ -6,31 +6,23 @@
 //! JWE-encrypted, or stored as an identifier), the refresh token, the ID token.
 
 use serde::Serialize;
+use tessera_core::direct_authz::userinfo::named_claims;
 use tessera_core::direct_authz::{
-    ClaimsTransport, Decision, DirectAuthzError, DirectAuthzRequest, Encoding, SubjectSpec, decide,
-    id_token_extra_claims,
+    BROKER_VALIDATOR, ClaimsTransport, Decision, DirectAuthzError, DirectAuthzRequest, Encoding, SubjectSpec,
+    UserinfoRelease, decide, id_token_extra_claims,
 };
 use tessera_core::error::OAuthError;
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_core::model::{Authentication, Client, RefreshToken, Session, Standing, UnixSecs, User};
+use tessera_core::secret;
 use tessera_core::store::{StoreError, Subject};
-use tessera_core::{secret, userinfo};
 
-use super::jwe;
+use super::{jwe, shared_key};
 use crate::app::{App, TenantCx};
 use crate::grants::fresh_jti;
 use crate::util::{now, random};
 use crate::{entitlements, issue};
-
-/// The `validator` claim of tokens whose subject is no local user: the broker calling the
-/// direct authorisation API vouched for it, so its tokens are not held to a local user's
-/// standing (as with identity validators and trusted issuers).
-const BROKER: &str = "direct-authz";
-
-/// The scope the released claims of a local user are read with: every standard claim, of which
-/// only those named in the request's `claims` are kept.
-const ALL_CLAIMS_SCOPE: &str = "profile email phone address";
 
 /// The answer (Connect2id's direct authorisation response).
 #[derive(Debug, Serialize)]
@@ -147,11 +139,7 @@ async fn id_token(
     now: UnixSecs,
 ) -> Result<String, DirectAuthzError> {
     let released = match (req.claims_transport, user) {
-        (ClaimsTransport::IdToken, Some(user)) => {
-            let mut all = userinfo::claims(user, ALL_CLAIMS_SCOPE);
-            all.retain(|name, _| req.claims.iter().any(|c| c == name));
-            all
-        }
+        (ClaimsTransport::IdToken, Some(user)) => named_claims(user, &req.claims),
         _ => serde_json::Map::new(),
     };
     let alg = client.id_token_signed_response_alg;
@@ -257,7 +245,8 @@ async fn start_session(
     Ok(value)
 }
 
-/// Signs (and encrypts when asked) or stores the access token.
+/// Signs (and encrypts when asked) or stores the access token, with what it releases at the
+/// userinfo endpoint.
 async fn access_token(
     app: &App,
     cx: &TenantCx,
@@ -268,6 +257,7 @@ async fn access_token(
 ) -> Result<String, DirectAuthzError> {
     let tenant = &cx.tenant.id;
     let held = entitlements::of(app, tenant, Subject::User(&d.token_sub)).await.map_err(store)?;
+    let release = UserinfoRelease::of(req);
     let claims = AccessTokenClaims {
         iss: cx.issuer.clone(),
         sub: d.token_sub.clone(),
@@ -281,9 +271,11 @@ async fn access_token(
         roles: held.roles.clone(),
         permissions: held.permissions.clone(),
         extra_info: None,
-        validator: (!local).then(|| BROKER.to_owned()),
+        validator: (!local).then(|| BROKER_VALIDATOR.to_owned()),
         act: d.act.as_ref().map(|a| serde_json::json!({ "sub": a })),
         dat: req.data.clone().map(serde_json::Value::Object),
+        cls: release.claims,
+        uip: release.preset,
     };
     if req.access_token.encoding == Encoding::Identifier {
         return issue::store_opaque_token(app, cx, claims, req.audience.clone()).await.map_err(issuing);
@@ -293,10 +285,11 @@ async fn access_token(
     if !req.access_token.encrypt {
         return Ok(jws);
     }
-    let Some(key) = &cx.tenant.direct_authz_encryption_key else {
+    let Some(stored) = &cx.tenant.direct_authz_encryption else {
         return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
     };
-    jwe::encrypt(key, &jws).map_err(server)
+    let key = shared_key::open(&app.shared_keys, tenant, stored).map_err(server)?;
+    jwe::encrypt(stored.alg, &key, &jws).map_err(server)
 }
 
 /// Stores the first refresh token of a new family for a long-lived authorisation.

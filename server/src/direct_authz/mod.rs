@@ -8,6 +8,7 @@
 
 mod authorise;
 pub mod jwe;
+pub mod shared_key;
 
 use std::net::IpAddr;
 

@@ -9,6 +9,7 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::HeaderMap;
@@ -58,6 +59,28 @@ pub fn verified_jws<C: serde::de::DeserializeOwned>(
     }
     let claims = serde_json::from_slice(&parsed.payload).ok()?;
     Some((kid.to_owned(), claims))
+}
+
+/// The signed JWT of a self-contained access token as presented: the token itself when it is a
+/// compact JWS, or the JWS inside when it is a JWE the tenant's shared key opens (the direct
+/// authorisation API's encrypted tokens, `direct_authz::jwe`); `None` for anything else (an
+/// opaque token, a JWE of another key). The JWS still has to verify.
+pub fn self_contained<'a>(app: &App, cx: &TenantCx, token: &'a str) -> Option<Cow<'a, str>> {
+    if jwt::looks_like_jws(token) {
+        return Some(Cow::Borrowed(token));
+    }
+    let stored = cx.tenant.direct_authz_encryption.as_ref()?;
+    if !crate::direct_authz::jwe::looks_like_jwe(token) {
+        return None;
+    }
+    let key = match crate::direct_authz::shared_key::open(&app.shared_keys, &cx.tenant.id, stored) {
+        Ok(key) => key,
+        Err(err) => {
+            tracing::error!(%err, tenant = %cx.tenant.id, "the tenant's shared key does not open");
+            return None;
+        }
+    };
+    crate::direct_authz::jwe::decrypt(&key, token).map(Cow::Owned)
 }
 
 /// The claims of a JWT access token this tenant signed, if its signature verifies with one of

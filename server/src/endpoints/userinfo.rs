@@ -1,18 +1,22 @@
 //! `GET|POST /t/{tenant}/userinfo` (OpenID Connect Core 5.3): the end-user's claims for an
 //! access token granted `openid`, as the token's scope releases them (Core 5.4). The token
 //! comes as a Bearer header, or as the `access_token` field of a form POST (RFC 6750 2.1, 2.2);
-//! failures answer with the RFC 6750 3 `WWW-Authenticate` challenge.
+//! failures answer with the RFC 6750 3 `WWW-Authenticate` challenge. A direct authorisation's
+//! token also releases the claims it names and its preset ones
+//! (`tessera_core::direct_authz::userinfo`), and one whose subject the broker vouched for (no
+//! local user) answers with those alone.
 
 use std::sync::Arc;
 
 use http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
+use tessera_core::direct_authz::{self, BROKER_VALIDATOR, UserinfoRelease};
 use tessera_core::error::{ErrorCode, OAuthError, Reason};
 use tessera_core::form::Form;
 use tessera_core::store::{JwtStatus, Subject};
-use tessera_core::{introspection, jwt, rbac, scope, secret, userinfo};
+use tessera_core::{introspection, rbac, scope, secret, userinfo};
 
-use super::verified_access_token;
+use super::{self_contained, verified_access_token};
 use crate::app::{App, TenantCx};
 use crate::http::respond::{Resp, json_no_store, oauth_error, status_of, store_error};
 use crate::tokens;
@@ -26,6 +30,10 @@ struct Grant {
     scope: String,
     /// When the access token was issued: a user disabled since then no longer answers to it.
     iat: i64,
+    /// Who vouched for a subject that is no local user.
+    validator: Option<String>,
+    /// What a direct authorisation releases beyond the scope.
+    release: UserinfoRelease,
 }
 
 /// Handles a userinfo request. `body` is the form body of a POST (empty for GET).
@@ -62,10 +70,19 @@ async fn claims(
     if !introspection::names_end_user(&grant.sub, &grant.client_id) {
         return Err(invalid());
     }
+    // A subject the direct authorisation API's broker vouched for has no local record: its
+    // claims are what the broker preset, whatever local user may share its id.
+    if grant.validator.as_deref() == Some(BROKER_VALIDATOR) {
+        return Ok(direct_authz::userinfo::claims(&grant.sub, None, &grant.scope, &grant.release));
+    }
     // A deleted or disabled user's token is refused like an invalid one (as at introspection).
     let user = end_users::holder(app, &cx.tenant.id, &grant.sub, grant.iat).await;
     let user = user.map_err(|e| Some(store_error(e)))?.ok_or_else(invalid)?;
-    let mut claims = userinfo::claims(&user, &grant.scope);
+    let mut claims = if grant.release.is_empty() {
+        userinfo::claims(&user, &grant.scope)
+    } else {
+        direct_authz::userinfo::claims(&grant.sub, Some(&user), &grant.scope, &grant.release)
+    };
     if scope::contains(&grant.scope, rbac::ROLES_SCOPE) {
         // The user's roles now, like every other claim here.
         let held = entitlements::of(app, &cx.tenant.id, Subject::User(&user.id)).await;
@@ -121,15 +138,23 @@ fn malformed(detail: &str) -> Option<OAuthError> {
 async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Grant>, OAuthError> {
     let now = now();
     let tenant = &cx.tenant.id;
-    let (grant, jti, iat) = if jwt::looks_like_jws(token) {
-        let Some(claims) = verified_access_token(app, cx, token) else {
+    let (grant, jti, iat) = if let Some(jws) = self_contained(app, cx, token) {
+        let Some(claims) = verified_access_token(app, cx, &jws) else {
             return Ok(None);
         };
         if claims.iss != cx.issuer || claims.exp <= now {
             return Ok(None);
         }
         let iat = claims.iat;
-        (Grant { sub: claims.sub, client_id: claims.client_id, scope: claims.scope, iat }, claims.jti, iat)
+        let grant = Grant {
+            sub: claims.sub,
+            client_id: claims.client_id,
+            scope: claims.scope,
+            iat,
+            validator: claims.validator,
+            release: UserinfoRelease { claims: claims.cls, preset: claims.uip },
+        };
+        (grant, claims.jti, iat)
     } else {
         let Some(stored) =
             app.shards.opaque_token(tenant, &secret::digest(token)).await.map_err(store_error)?
@@ -141,7 +166,17 @@ async fn live_grant(app: &App, cx: &TenantCx, token: &str) -> Result<Option<Gran
         }
         let stored = Arc::unwrap_or_clone(stored);
         let iat = stored.iat;
-        (Grant { sub: stored.sub, client_id: stored.client_id, scope: stored.scope, iat }, stored.jti, iat)
+        // The preset claims were written as a JSON object; anything else is no preset.
+        let preset = stored.uip.and_then(|text| serde_json::from_str(&text).ok());
+        let grant = Grant {
+            sub: stored.sub,
+            client_id: stored.client_id,
+            scope: stored.scope,
+            iat,
+            validator: stored.validator,
+            release: UserinfoRelease { claims: stored.cls, preset },
+        };
+        (grant, stored.jti, iat)
     };
     if app.store.jwt_status(tenant, &jti).await.map_err(store_error)? == JwtStatus::Revoked {
         return Ok(None);

@@ -2,7 +2,7 @@
 //! what the browser pages (`crate::web::federated`) and the admin API (`crate::admin::idps`)
 //! share. The protocol's decisions are `tessera_core::federation`'s; here are the server's
 //! parts: the keys that seal the tenant's client secrets at the upstream and the pending
-//! sign-in cookie ([`Federation`]), the calls to the upstream (`upstream`), and the local user
+//! sign-in cookie ([`Federation`], with `crate::sealing`), the calls to the upstream (`upstream`), and the local user
 //! an upstream account becomes (`accounts`).
 //!
 //! Both keys are derived from the page key (`web::PageKey::derive`), which on a shared store is
@@ -14,89 +14,44 @@ pub mod pending;
 pub mod refresh;
 pub mod upstream;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use crate::sealing::{SealError, SealingKey};
 
 /// Separates the client-secret key from every other key derived from the page key.
 pub const SECRET_KEY_LABEL: &[u8] = b"tessera idp client secret key v1";
 /// Separates the pending sign-in key from every other key derived from the page key.
 pub const PENDING_KEY_LABEL: &[u8] = b"tessera federation pending sign-in key v1";
 
-/// Why a sealed value could not be made or opened.
-#[derive(Debug, thiserror::Error)]
-pub enum SealError {
-    /// aws-lc refused to seal.
-    #[error("sealing failed")]
-    Seal,
-    /// The value was damaged, sealed for another record, or under another key.
-    #[error("the sealed value does not open: damaged, moved, or sealed under another key")]
-    Open,
-}
-
 /// The federation's keys.
 pub struct Federation {
-    secrets: RandomizedNonceKey,
-    pending: RandomizedNonceKey,
+    secrets: SealingKey,
+    pending: SealingKey,
 }
 
 impl Federation {
     /// The keys: `secrets` and `pending`, derived from the server's page key with
     /// [`SECRET_KEY_LABEL`] and [`PENDING_KEY_LABEL`] (`web::PageKey::derive`).
     pub fn new(secrets: &[u8; 32], pending: &[u8; 32]) -> Result<Self, SealError> {
-        let key =
-            |bytes: &[u8; 32]| RandomizedNonceKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::Seal);
-        Ok(Self { secrets: key(secrets)?, pending: key(pending)? })
+        Ok(Self { secrets: SealingKey::new(secrets)?, pending: SealingKey::new(pending)? })
     }
 
     /// Seals the client secret of identity provider `idp` of `tenant`.
     pub fn seal_secret(&self, tenant: &str, idp: &str, secret: &str) -> Result<Vec<u8>, SealError> {
-        seal(&self.secrets, &binding(&[b"secret", tenant.as_bytes(), idp.as_bytes()]), secret.as_bytes())
+        self.secrets.seal(&[b"secret", tenant.as_bytes(), idp.as_bytes()], secret.as_bytes())
     }
 
     /// Opens the client secret sealed for identity provider `idp` of `tenant`.
     pub fn open_secret(&self, tenant: &str, idp: &str, sealed: &[u8]) -> Result<String, SealError> {
-        let plain = open(&self.secrets, &binding(&[b"secret", tenant.as_bytes(), idp.as_bytes()]), sealed)?;
+        let plain = self.secrets.open(&[b"secret", tenant.as_bytes(), idp.as_bytes()], sealed)?;
         String::from_utf8(plain).map_err(|_| SealError::Open)
     }
 
     fn seal_pending(&self, tenant: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
-        seal(&self.pending, &binding(&[b"pending", tenant.as_bytes()]), plain)
+        self.pending.seal(&[b"pending", tenant.as_bytes()], plain)
     }
 
     fn open_pending(&self, tenant: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-        open(&self.pending, &binding(&[b"pending", tenant.as_bytes()]), sealed)
+        self.pending.open(&[b"pending", tenant.as_bytes()], sealed)
     }
-}
-
-/// The associated data: each part preceded by its length, so no two lists give one text.
-fn binding(parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in parts {
-        out.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
-        out.extend_from_slice(part);
-    }
-    out
-}
-
-/// `nonce | ciphertext | tag`, the nonce drawn by aws-lc.
-fn seal(key: &RandomizedNonceKey, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, SealError> {
-    let mut in_out = plain.to_vec();
-    let nonce = key.seal_in_place_append_tag(Aad::from(aad), &mut in_out).map_err(|_| SealError::Seal)?;
-    let mut out = Vec::with_capacity(NONCE_LEN + in_out.len());
-    out.extend_from_slice(nonce.as_ref());
-    out.extend_from_slice(&in_out);
-    Ok(out)
-}
-
-fn open(key: &RandomizedNonceKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-    if sealed.len() < NONCE_LEN + 16 {
-        return Err(SealError::Open);
-    }
-    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
-    let mut in_out = ciphertext.to_vec();
-    let len = key.open_in_place(nonce, Aad::from(aad), &mut in_out).map_err(|_| SealError::Open)?.len();
-    in_out.truncate(len);
-    Ok(in_out)
 }
 
 #[cfg(test)]

@@ -42,6 +42,23 @@ fn execute(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     .expect("the SQL thread")
 }
 
+/// The `bytea` first column of every row `sql` returns on the database at `url`.
+fn query_bytes(url: &str, sql: &str) -> Vec<Vec<u8>> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let config = tokio_postgres::Config::from_str(&url).expect("the URL parses");
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("connects");
+            tokio::spawn(connection);
+            let rows = client.query(&sql, &[]).await.expect("the query");
+            rows.iter().map(|row| row.get::<_, Vec<u8>>(0)).collect()
+        })
+    })
+    .join()
+    .expect("the SQL thread")
+}
+
 /// `url` with its database replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
@@ -85,6 +102,11 @@ impl TestDatabase {
     /// A new database on the cluster `scripts/test.sh` started.
     pub fn new() -> Self {
         Self::on(&cluster_url())
+    }
+
+    /// The `record` column of every row of `table` (a table name of the schema).
+    pub fn records(&self, table: &str) -> Vec<Vec<u8>> {
+        query_bytes(&self.url, &format!("SELECT record FROM {table}"))
     }
 }
 

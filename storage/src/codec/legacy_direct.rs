@@ -43,6 +43,8 @@ impl From<OpaqueTokenV3> for OpaqueToken {
             audience: Vec::new(),
             act: None,
             dat: None,
+            cls: Vec::new(),
+            uip: None,
         }
     }
 }

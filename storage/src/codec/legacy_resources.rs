@@ -154,6 +154,8 @@ impl From<OpaqueTokenV2> for OpaqueToken {
             audience: Vec::new(),
             act: None,
             dat: None,
+            cls: Vec::new(),
+            uip: None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod legacy_idps;
 mod legacy_issuers;
 mod legacy_keys;
 mod legacy_resources;
+mod legacy_userinfo;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -96,6 +97,13 @@ pub(crate) const FORMAT_V8: u8 = 8;
 /// Version 4 of `OpaqueToken` arrived with it (`audience`, `act` and `dat` were added at the
 /// end; an older token is shown to any client, names no impersonator and carries no data).
 pub(crate) const FORMAT_V9: u8 = 9;
+
+/// Version 10 of `Tenant` (`direct_authz_encryption_key`, 32 bare bytes, became
+/// `direct_authz_encryption`: the key sealed by the server, with its JWE key management; a
+/// version-9 key is kept unsealed, `dir`, until set again). Version 5 of `OpaqueToken` arrived
+/// with it (`cls` and `uip`, what a direct authorisation releases at the userinfo endpoint,
+/// were added at the end; an older token releases what its scope does).
+pub(crate) const FORMAT_V10: u8 = 10;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.
 pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;

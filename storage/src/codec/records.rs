@@ -20,9 +20,10 @@ use super::legacy_idps::{TenantV7, TenantV8};
 use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
+use super::legacy_userinfo::{OpaqueTokenV4, TenantV9};
 use super::{
     FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, FORMAT_V9,
-    Record, StoredCode, StoredFamily,
+    FORMAT_V10, Record, StoredCode, StoredFamily,
 };
 use crate::keys::{self, MAX_NAME_BYTES, Space};
 
@@ -70,7 +71,7 @@ fn check_scoped(key: &[u8], tenant: &str, name: &[u8]) -> Result<(), String> {
 
 impl Record for Tenant {
     const SPACE: Space = Space::Tenants;
-    const FORMAT: u8 = FORMAT_V9;
+    const FORMAT: u8 = FORMAT_V10;
 
     fn check(&self, key: &[u8]) -> Result<(), String> {
         check_id("tenant id", &self.id)?;
@@ -78,14 +79,18 @@ impl Record for Tenant {
             return Err(format!("tenant {:?} is stored under another key", self.id));
         }
         self.settings.validate()?;
-        if self.direct_authz_encryption_key.as_ref().is_some_and(|k| k.len() != 32) {
-            return Err(format!("tenant {:?}: the direct-authz encryption key is not 32 bytes", self.id));
+        if self.direct_authz_encryption.as_ref().is_some_and(|k| !k.is_well_formed()) {
+            return Err(format!(
+                "tenant {:?}: the direct-authz encryption key has the wrong length",
+                self.id
+            ));
         }
         self.validate_resources()
     }
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
+            FORMAT_V9 => decode_as::<TenantV9>(archive).map(Tenant::from),
             FORMAT_V8 => decode_as::<TenantV8>(archive).map(Tenant::from),
             FORMAT_V7 => decode_as::<TenantV7>(archive).map(|v| upgrade!(v, TenantV8, Tenant)),
             FORMAT_V6 => decode_as::<TenantV6>(archive).map(|v| upgrade!(v, TenantV7, TenantV8, Tenant)),
@@ -210,10 +215,11 @@ impl Record for KeyRecord {
 
 impl Record for OpaqueToken {
     const SPACE: Space = Space::Tokens;
-    const FORMAT: u8 = FORMAT_V4;
+    const FORMAT: u8 = FORMAT_V5;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
         Some(match version {
+            FORMAT_V4 => decode_as::<OpaqueTokenV4>(archive).map(OpaqueToken::from),
             FORMAT_V3 => decode_as::<OpaqueTokenV3>(archive).map(OpaqueToken::from),
             FORMAT_V2 => decode_as::<OpaqueTokenV2>(archive).map(OpaqueToken::from),
             FORMAT_V1 => decode_as::<OpaqueTokenV1>(archive).map(|v| upgrade!(v, OpaqueTokenV2, OpaqueToken)),

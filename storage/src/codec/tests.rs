@@ -14,6 +14,7 @@ mod links;
 mod resources;
 mod scope_rules;
 mod tokens;
+mod userinfo;
 
 use rkyv::rancor;
 use tessera_core::model::{
@@ -35,7 +36,7 @@ fn tenant(id: &str) -> Tenant {
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
         direct_authz_token_digest: None,
-        direct_authz_encryption_key: None,
+        direct_authz_encryption: None,
     }
 }
 
@@ -43,7 +44,7 @@ fn tenant(id: &str) -> Tenant {
 fn round_trip_with_version_byte() {
     let t = tenant("acme");
     let bytes = encode(b"acme", &t).unwrap();
-    assert_eq!(bytes[0], FORMAT_V9);
+    assert_eq!(bytes[0], FORMAT_V10);
     assert_eq!(decode::<Tenant>(b"acme", &bytes).unwrap(), t);
 }
 
@@ -98,6 +99,8 @@ fn invariants_are_checked_before_writing() {
         audience: Vec::new(),
         act: None,
         dat: None,
+        cls: Vec::new(),
+        uip: None,
     };
     let mut key = b"acme\0".to_vec();
     key.extend_from_slice(&[7; 32]);
@@ -444,7 +447,7 @@ fn version_3_clients_decode_and_clients_are_written_as_version_4() {
     let bad = Client { grants_valid_from: -1, ..client(false) };
     assert!(matches!(encode(CLIENT_KEY, &bad), Err(StoreError::Corrupt { .. })));
     // Tenants and users changed shape too.
-    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V9);
+    assert_eq!(encode(b"acme", &tenant("acme")).unwrap()[0], FORMAT_V10);
     assert_eq!(hex(&encode(USER_KEY, &user()).unwrap()[..1]), "02");
 }
 
@@ -578,7 +581,7 @@ fn acme_tenant(session_ttl_secs: Option<u32>, refresh_reuse_grace_secs: Option<u
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
         direct_authz_token_digest: None,
-        direct_authz_encryption_key: None,
+        direct_authz_encryption: None,
     }
 }
 
@@ -657,11 +660,12 @@ fn tenant_garbage_and_unknown_versions_are_corrupt() {
     let v6 = unhex(resources::GOLDEN_TENANT_V6);
     let v7 = unhex(issuers::GOLDEN_TENANT_V7);
     let v8 = unhex(idps::GOLDEN_TENANT_V8);
-    let v9 = encode(b"acme", &strict_tenant()).unwrap();
+    let v9 = unhex(direct::GOLDEN_TENANT_V9);
+    let v10 = encode(b"acme", &strict_tenant()).unwrap();
     every_version_is_guarded::<Tenant>(
         b"acme",
         "tenants:acme",
-        &[&v1, &v2, &v3, &v4, &v5, &v6, &v7, &v8, &v9],
+        &[&v1, &v2, &v3, &v4, &v5, &v6, &v7, &v8, &v9, &v10],
     );
     // Every truncation and single-byte flip of a version-1 record: corrupt, or a tenant
     // that passes its checks with the server defaults.

@@ -55,7 +55,7 @@ pub fn tenant(id: &str) -> Tenant {
         trusted_issuers: Vec::new(),
         idps: Vec::new(),
         direct_authz_token_digest: None,
-        direct_authz_encryption_key: None,
+        direct_authz_encryption: None,
     }
 }
 
@@ -112,6 +112,8 @@ pub fn token(tenant: &str, jti: &str, exp: i64) -> OpaqueToken {
         audience: Vec::new(),
         act: None,
         dat: None,
+        cls: Vec::new(),
+        uip: None,
     }
 }
 

@@ -32,6 +32,8 @@ fn token(roles: &[&str], permissions: &[&str]) -> OpaqueToken {
         audience: Vec::new(),
         act: None,
         dat: None,
+        cls: Vec::new(),
+        uip: None,
     }
 }
 

@@ -1,0 +1,96 @@
+//! The frozen layouts the direct authorisation API's second round replaced: [`Tenant`]
+//! version 9 (its shared AES key as 32 bare bytes, before the key was sealed and had a key
+//! management algorithm) and [`OpaqueToken`] version 4 (before its userinfo release, `cls` and
+//! `uip`). Read-only, like every layout in `legacy`: never written again, and pinned by golden
+//! bytes.
+
+use tessera_core::model::{
+    Api, IdentityValidator, Idp, JweKeyManagement, OpaqueToken, SharedAesKey, Tenant, TrustedIssuer, UnixSecs,
+};
+
+use super::legacy_issuers::{TenantSettingsV6, TenantV6};
+
+/// [`Tenant`] as format version 9 laid it out.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct TenantV9 {
+    pub(super) id: String,
+    pub(super) display_name: String,
+    pub(super) settings: TenantSettingsV6,
+    pub(super) created_at: UnixSecs,
+    pub(super) apis: Vec<Api>,
+    pub(super) identity_validators: Vec<IdentityValidator>,
+    pub(super) trusted_issuers: Vec<TrustedIssuer>,
+    pub(super) idps: Vec<Idp>,
+    pub(super) direct_authz_token_digest: Option<[u8; 32]>,
+    pub(super) direct_authz_encryption_key: Option<Vec<u8>>,
+}
+
+impl From<TenantV9> for Tenant {
+    /// A key stored before keys were sealed stays as it was (unsealed, `dir`) until the
+    /// operator sets one again; the server uses it as it is.
+    fn from(v9: TenantV9) -> Self {
+        let v6 = TenantV6 {
+            id: v9.id,
+            display_name: v9.display_name,
+            settings: v9.settings,
+            created_at: v9.created_at,
+            apis: v9.apis,
+            identity_validators: v9.identity_validators,
+        };
+        let mut tenant = Tenant::from(v6);
+        tenant.trusted_issuers = v9.trusted_issuers;
+        tenant.idps = v9.idps;
+        tenant.direct_authz_token_digest = v9.direct_authz_token_digest;
+        tenant.direct_authz_encryption = v9.direct_authz_encryption_key.map(|key| SharedAesKey {
+            alg: JweKeyManagement::Dir,
+            key,
+            sealed: false,
+        });
+        tenant
+    }
+}
+
+/// [`OpaqueToken`] as format version 4 laid it out.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct OpaqueTokenV4 {
+    pub(super) tenant: String,
+    pub(super) client_id: String,
+    pub(super) sub: String,
+    pub(super) scope: String,
+    pub(super) jti: String,
+    pub(super) iat: UnixSecs,
+    pub(super) exp: UnixSecs,
+    pub(super) roles: Vec<String>,
+    pub(super) permissions: Vec<String>,
+    pub(super) aud: Option<String>,
+    pub(super) extra_info: Option<String>,
+    pub(super) validator: Option<String>,
+    pub(super) audience: Vec<String>,
+    pub(super) act: Option<String>,
+    pub(super) dat: Option<String>,
+}
+
+impl From<OpaqueTokenV4> for OpaqueToken {
+    /// A token issued before the userinfo release releases what its scope does, nothing more.
+    fn from(v4: OpaqueTokenV4) -> Self {
+        OpaqueToken {
+            tenant: v4.tenant,
+            client_id: v4.client_id,
+            sub: v4.sub,
+            scope: v4.scope,
+            jti: v4.jti,
+            iat: v4.iat,
+            exp: v4.exp,
+            roles: v4.roles,
+            permissions: v4.permissions,
+            aud: v4.aud,
+            extra_info: v4.extra_info,
+            validator: v4.validator,
+            audience: v4.audience,
+            act: v4.act,
+            dat: v4.dat,
+            cls: Vec::new(),
+            uip: None,
+        }
+    }
+}
