@@ -81,6 +81,7 @@ mod tests {
             },
             created_at: 1_000,
             expires_at: 2_000,
+            data: None,
         }
     }
 

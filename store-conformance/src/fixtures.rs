@@ -172,6 +172,7 @@ pub(crate) fn session(tenant: &str, sid: &str, created_at: UnixSecs, expires_at:
         },
         created_at,
         expires_at,
+        data: Some(r#"{"broker":"b1"}"#.to_owned()),
     }
 }
 

@@ -37,7 +37,7 @@ pub struct SubSession {
     pub acr: Option<String>,
     /// The authentication methods used.
     pub amr: Vec<String>,
-    /// Data the broker keeps with the session. Accepted; not yet stored (sessions carry none).
+    /// Data the broker keeps with the session.
     pub data: Option<Map<String, Value>>,
 }
 

@@ -35,6 +35,9 @@ rkyv_record! {
         pub created_at: UnixSecs,
         /// When it ends, whatever happens.
         pub expires_at: UnixSecs,
+        /// What the broker that made it through the direct authorisation API keeps with it
+        /// (`sub_session.data`), as JSON text of an object; `None` for a login's session.
+        pub data: Option<String>,
     }
 
     /// The scopes an end-user agreed to give a client, remembered so consent is asked once.

@@ -52,7 +52,8 @@ struct Subjected {
 
 enum SessionPlan {
     Existing(Authentication),
-    New(Authentication),
+    /// A new session, with the broker's data (JSON text of an object) to keep with it.
+    New(Authentication, Option<String>),
 }
 
 fn server(err: impl std::fmt::Display) -> DirectAuthzError {
@@ -88,8 +89,8 @@ pub async fn authorise(
     let mut sub_sid = None;
     let auth = match subject.session {
         Some(SessionPlan::Existing(auth)) => Some(auth),
-        Some(SessionPlan::New(auth)) => {
-            sub_sid = Some(start_session(app, cx, &auth, now).await?);
+        Some(SessionPlan::New(auth, data)) => {
+            sub_sid = Some(start_session(app, cx, &auth, data, now).await?);
             Some(auth)
         }
         None => None,
@@ -201,7 +202,8 @@ async fn subject(
             let sid = secret::encode_id(&random::<16>().map_err(server)?);
             let auth =
                 Authentication { sub: s.sub.clone(), sid, auth_time, acr: s.acr.clone(), amr: s.amr.clone() };
-            Ok(Subjected { sub: s.sub.clone(), user, session: Some(SessionPlan::New(auth)) })
+            let data = s.data.clone().map(|data| serde_json::Value::Object(data).to_string());
+            Ok(Subjected { sub: s.sub.clone(), user, session: Some(SessionPlan::New(auth, data)) })
         }
         SubjectSpec::Session(sub_sid) => {
             let digest = secret::digest(sub_sid);
@@ -226,12 +228,13 @@ async fn subject(
     }
 }
 
-/// Stores a new SSO session for `auth` and returns its cookie value, the `sub_sid`; durable
-/// before it is returned.
+/// Stores a new SSO session for `auth`, with the broker's `data`, and returns its cookie value,
+/// the `sub_sid`; durable before it is returned.
 async fn start_session(
     app: &App,
     cx: &TenantCx,
     auth: &Authentication,
+    data: Option<String>,
     now: UnixSecs,
 ) -> Result<String, DirectAuthzError> {
     let value = secret::encode_secret(&random::<32>().map_err(server)?);
@@ -240,6 +243,7 @@ async fn start_session(
         auth: auth.clone(),
         created_at: now,
         expires_at: now + i64::from(app.policy.session_ttl_secs_for(&cx.tenant)),
+        data,
     };
     app.store.put_session(&secret::digest(&value), &session).await.map_err(store)?;
     Ok(value)

@@ -87,6 +87,7 @@ pub async fn start(
         },
         created_at: now,
         expires_at: now + i64::from(app.policy.session_ttl_secs_for(&cx.tenant)),
+        data: None,
     };
     let digest = secret::digest(&value);
     let set_cookie = cookies::session(app, cx, value)

@@ -343,6 +343,7 @@ impl From<SessionV1> for Session {
             },
             created_at: v1.created_at,
             expires_at: v1.expires_at,
+            data: None,
         }
     }
 }

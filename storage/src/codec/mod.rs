@@ -22,7 +22,7 @@ mod legacy_idps;
 mod legacy_issuers;
 mod legacy_keys;
 mod legacy_resources;
-mod legacy_userinfo;
+mod legacy_broker;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -103,6 +103,8 @@ pub(crate) const FORMAT_V9: u8 = 9;
 /// version-9 key is kept unsealed, `dir`, until set again). Version 5 of `OpaqueToken` arrived
 /// with it (`cls` and `uip`, what a direct authorisation releases at the userinfo endpoint,
 /// were added at the end; an older token releases what its scope does).
+/// Version 3 of `Session` arrived with it too (`data`, a broker's `sub_session.data`, was added
+/// at the end; an older session carries none).
 pub(crate) const FORMAT_V10: u8 = 10;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

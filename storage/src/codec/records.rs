@@ -20,7 +20,7 @@ use super::legacy_idps::{TenantV7, TenantV8};
 use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
-use super::legacy_userinfo::{OpaqueTokenV4, TenantV9};
+use super::legacy_broker::{OpaqueTokenV4, SessionV2, TenantV9};
 use super::{
     FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, FORMAT_V9,
     FORMAT_V10, Record, StoredCode, StoredFamily,
@@ -319,10 +319,14 @@ fn check_lifetime(start: (&str, UnixSecs), expires_at: UnixSecs) -> Result<(), S
 
 impl Record for Session {
     const SPACE: Space = Space::Sessions;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<SessionV1, _>(version, archive)
+        Some(match version {
+            FORMAT_V2 => decode_as::<SessionV2>(archive).map(Session::from),
+            FORMAT_V1 => decode_as::<SessionV1>(archive).map(Session::from),
+            _ => return None,
+        })
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {

@@ -14,7 +14,7 @@ mod links;
 mod resources;
 mod scope_rules;
 mod tokens;
-mod userinfo;
+mod broker;
 
 use rkyv::rancor;
 use tessera_core::model::{

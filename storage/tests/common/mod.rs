@@ -141,6 +141,7 @@ pub fn session(tenant: &str, sid: &str, created_at: i64, expires_at: i64) -> Ses
         },
         created_at,
         expires_at,
+        data: None,
     }
 }
 

@@ -1,8 +1,8 @@
 //! The frozen layouts the direct authorisation API's second round replaced: [`Tenant`]
 //! version 9 (its shared AES key as 32 bare bytes, before the key was sealed and had a key
-//! management algorithm) and [`OpaqueToken`] version 4 (before its userinfo release, `cls` and
-//! `uip`). Read-only, like every layout in `legacy`: never written again, and pinned by golden
-//! bytes.
+//! management algorithm), [`OpaqueToken`] version 4 (before its userinfo release, `cls` and
+//! `uip`) and [`Session`] version 2 (before a broker's `data`). Read-only, like every layout in
+//! `legacy`: never written again, and pinned by golden bytes.
 
 use tessera_core::model::{
     Api, IdentityValidator, Idp, JweKeyManagement, OpaqueToken, SharedAesKey, Tenant, TrustedIssuer, UnixSecs,
@@ -92,5 +92,21 @@ impl From<OpaqueTokenV4> for OpaqueToken {
             cls: Vec::new(),
             uip: None,
         }
+    }
+}
+
+/// [`Session`] as format version 2 laid it out.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct SessionV2 {
+    pub(super) tenant: String,
+    pub(super) auth: Authentication,
+    pub(super) created_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+}
+
+impl From<SessionV2> for Session {
+    /// A session stored before broker data carries none.
+    fn from(v2: SessionV2) -> Self {
+        Session { tenant: v2.tenant, auth: v2.auth, created_at: v2.created_at, expires_at: v2.expires_at, data: None }
     }
 }

@@ -1,10 +1,11 @@
 //! The codec's tests of the format the direct authorisation API's second round brought:
-//! tenants version 10 (the shared key sealed, with its key management) and opaque tokens
-//! version 5 (their userinfo release, `cls` and `uip`).
+//! tenants version 10 (the shared key sealed, with its key management), opaque tokens version
+//! 5 (their userinfo release, `cls` and `uip`) and sessions version 3 (a broker's `data`).
 
-use tessera_core::model::{JweKeyManagement, SharedAesKey};
+use tessera_core::model::{JweKeyManagement, Session, SharedAesKey};
 
 use super::direct::{GOLDEN_TENANT_V9, GOLDEN_TOKEN_V4, tenant_with_direct_authz, token_for_direct_authz};
+use super::grants::{CODE_KEY, GOLDEN_SESSION_V1, GOLDEN_SESSION_V2, session, v1_garbage_is_corrupt};
 use super::tokens::{GOLDEN_TOKEN_V1, GOLDEN_TOKEN_V2, GOLDEN_TOKEN_V3, TOKEN_SHOWN, token_key};
 use super::*;
 
@@ -47,6 +48,9 @@ const GOLDEN_TOKEN_V5: &str = "0541414141414141414141414141414141414141414141726
 ff00f153650000000010ff53650000000050ffffff010000005cffffff01000000010000009a00000058ffffff010000\
 008f00000066ffffff01000000762d31ffffffffff64ffffff0100000001000000616c696365ffffff010000007b226b\
 223a317dff4cffffff02000000010000009100000050ffffff";
+
+/// The version-3 bytes of `session_with_data()`.
+const GOLDEN_SESSION_V3: &str = "";
 
 /// `tenant_with_direct_authz()` with a sealed key for `A256GCMKW`.
 fn tenant_with_sealed_key() -> Tenant {
@@ -106,5 +110,23 @@ fn tokens_are_written_as_version_5_with_their_userinfo_release() {
             &unhex(GOLDEN_TOKEN_V4),
             &unhex(GOLDEN_TOKEN_V5),
         ],
+    );
+}
+
+/// `session()` as a broker made it, with its data.
+fn session_with_data() -> Session {
+    Session { data: Some(r#"{"broker":"b1","n":[1,2]}"#.into()), ..session() }
+}
+
+#[test]
+fn sessions_are_written_as_version_3_with_a_broker_s_data() {
+    assert_eq!(Session::FORMAT, FORMAT_V3);
+    let key = CODE_KEY;
+    assert_golden(key, &session_with_data(), GOLDEN_SESSION_V3);
+    round_trips_and_resists_garbage(key, &session_with_data());
+    round_trips_and_resists_garbage(key, &session());
+    v1_garbage_is_corrupt::<Session>(
+        key,
+        &[&unhex(GOLDEN_SESSION_V1), &unhex(GOLDEN_SESSION_V2), &unhex(GOLDEN_SESSION_V3)],
     );
 }
