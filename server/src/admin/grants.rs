@@ -26,7 +26,8 @@ use crate::http::respond::{ApiError, ErrorBody, Resp, empty, json_no_store};
 use crate::util::now;
 
 /// Longest `sub` taken, in bytes: the longest subject the direct authorisation API accepts
-/// (`tessera_core::direct_authz::request`), so any subject a grant can be issued to can be asked for.
+/// (`tessera_core::direct_authz::request`), so every subject a grant can be issued to can be
+/// asked for.
 const MAX_SUB_BYTES: usize = tessera_core::direct_authz::request::MAX_NAME_BYTES;
 
 /// The query parameters `GET .../tokens/grants` takes.
