@@ -21,6 +21,7 @@ use crate::model::{
     Revocation, Role, Session, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
+use crate::rules::refresh::StoredFamily;
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
 pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;
@@ -459,6 +460,13 @@ pub trait RefreshStore: Send + Sync {
     /// tenants, stay. A family founded after the commit resolved is not affected. The backend
     /// finds the families by user (the work is bounded by that user's families).
     fn revoke_families_of_user(&self, tenant: &str, sub: &str, until: UnixSecs) -> Commit;
+    /// The live families (not revoked, `expires_at` after `now`) of end-user `sub` in `tenant`,
+    /// ordered by family id (byte order): the long-lived grants an operator lists for a
+    /// subject, whether or not it is a local user. Revoked and expired families, tombstones,
+    /// other subjects' families and the same `sub` in other tenants are left out; a `sub` or
+    /// tenant no family can name reads as none. The backend reads the subject's key range
+    /// (the work is bounded by that subject's families), never the tenant's.
+    fn families_of_subject(&self, tenant: &str, sub: &str, now: UnixSecs) -> Read<Vec<StoredFamily>>;
 }
 
 /// Audit events, kept per tenant in id (time) order, append-only.

@@ -259,6 +259,9 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         }
         AdminRoute::TokensIntrospect(_) => return None,
         AdminRoute::TokensRevoke(t) => change(t, EventType::TokenRevoked, "tokens/revoke".to_owned()),
+        // A listing only (GET, returned above); any other method is refused and changes nothing.
+        AdminRoute::TokensGrants(_) => return None,
+        AdminRoute::TokensGrant(t, g) => change(t, EventType::TokenRevoked, format!("tokens/grants/{g}")),
         AdminRoute::Events(t) => change(t, admin, "events".to_owned()),
         AdminRoute::Roles(t) => change(t, EventType::RoleChange, "roles".to_owned()),
         AdminRoute::Role(t, r) => change(t, EventType::RoleChange, format!("roles/{r}")),
@@ -342,6 +345,10 @@ mod tests {
         assert_eq!(admin_change(&AdminRoute::TokensIntrospect(t()), &Method::POST, None), None);
         let revoke = admin_change(&AdminRoute::TokensRevoke(t()), &Method::POST, None).expect("a change");
         assert_eq!((revoke.kind, revoke.target.as_str()), (EventType::TokenRevoked, "tokens/revoke"));
+        assert_eq!(admin_change(&AdminRoute::TokensGrants(t()), &Method::GET, None), None);
+        let grant = admin_change(&AdminRoute::TokensGrant(t(), "fam-1".into()), &Method::DELETE, None)
+            .expect("a change");
+        assert_eq!((grant.kind, grant.target.as_str()), (EventType::TokenRevoked, "tokens/grants/fam-1"));
         let user =
             admin_change(&AdminRoute::User(t(), "u1".into()), &Method::DELETE, None).expect("a change");
         assert_eq!((user.tenant.as_str(), user.target.as_str()), ("acme", "users/u1"));

@@ -35,6 +35,10 @@ pub enum AdminRoute {
     TokensIntrospect(String),
     /// `/api/v1/tenants/{t}/tokens/revoke`
     TokensRevoke(String),
+    /// `/api/v1/tenants/{t}/tokens/grants`
+    TokensGrants(String),
+    /// `/api/v1/tenants/{t}/tokens/grants/{id}`
+    TokensGrant(String, String),
     /// `/api/v1/tenants/{t}/roles`
     Roles(String),
     /// `/api/v1/tenants/{t}/roles/{role}`: by id or name
@@ -155,6 +159,8 @@ enum Kind {
     ClientRevokeAll,
     TokensIntrospect,
     TokensRevoke,
+    TokensGrants,
+    TokensGrant,
     Roles,
     Role,
     UserRoles,
@@ -188,7 +194,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 52] = [
+const ROUTES: [(&str, Kind); 54] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -216,6 +222,8 @@ const ROUTES: [(&str, Kind); 52] = [
     ("/api/v1/tenants/{tenant}/clients/{client}/revoke-all", Kind::ClientRevokeAll),
     ("/api/v1/tenants/{tenant}/tokens/introspect", Kind::TokensIntrospect),
     ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
+    ("/api/v1/tenants/{tenant}/tokens/grants", Kind::TokensGrants),
+    ("/api/v1/tenants/{tenant}/tokens/grants/{grant}", Kind::TokensGrant),
     ("/api/v1/tenants/{tenant}/roles", Kind::Roles),
     ("/api/v1/tenants/{tenant}/roles/{role}", Kind::Role),
     ("/api/v1/tenants/{tenant}/users/{user}/roles", Kind::UserRoles),
@@ -286,6 +294,8 @@ impl Router {
             Kind::ClientRevokeAll => Route::Admin(AdminRoute::ClientRevokeAll(tenant()?, client()?)),
             Kind::TokensIntrospect => Route::Admin(AdminRoute::TokensIntrospect(tenant()?)),
             Kind::TokensRevoke => Route::Admin(AdminRoute::TokensRevoke(tenant()?)),
+            Kind::TokensGrants => Route::Admin(AdminRoute::TokensGrants(tenant()?)),
+            Kind::TokensGrant => Route::Admin(AdminRoute::TokensGrant(tenant()?, param("grant")?)),
             Kind::Roles => Route::Admin(AdminRoute::Roles(tenant()?)),
             Kind::Role => Route::Admin(AdminRoute::Role(tenant()?, param("role")?)),
             Kind::UserRoles => Route::Admin(AdminRoute::UserRoles(tenant()?, param("user")?)),
@@ -365,6 +375,14 @@ mod tests {
         assert_eq!(
             r.route("/api/v1/tenants/acme/tokens/revoke"),
             Some(Route::Admin(AdminRoute::TokensRevoke("acme".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/tokens/grants"),
+            Some(Route::Admin(AdminRoute::TokensGrants("acme".into())))
+        );
+        assert_eq!(
+            r.route("/api/v1/tenants/acme/tokens/grants/fam-1"),
+            Some(Route::Admin(AdminRoute::TokensGrant("acme".into(), "fam-1".into())))
         );
         assert_eq!(r.route("/api/v1/tenants/acme/tokens"), None);
         assert_eq!(

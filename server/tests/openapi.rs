@@ -51,6 +51,8 @@ const OPERATIONS: &[&str] = &[
     "DELETE /api/v1/tenants/{tenant}/users/{user}/roles/{role}",
     "POST /api/v1/tenants/{tenant}/tokens/introspect",
     "POST /api/v1/tenants/{tenant}/tokens/revoke",
+    "GET /api/v1/tenants/{tenant}/tokens/grants",
+    "DELETE /api/v1/tenants/{tenant}/tokens/grants/{grant}",
     "GET /api/v1/tenants/{tenant}/roles",
     "POST /api/v1/tenants/{tenant}/roles",
     "GET /api/v1/tenants/{tenant}/roles/{role}",
@@ -468,6 +470,26 @@ async fn every_operation_answers_as_documented() {
     let key = json!({ "key": "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio" });
     c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(key)).await;
     c.call(&server, Method::PUT, DA_KEY, &["oa"], Some(json!({ "key": "short" }))).await;
+    // Long-lived grants: a long-lived direct authorisation's, listed and revoked.
+    const GRANTS: &str = "/api/v1/tenants/{tenant}/tokens/grants";
+    const GRANT: &str = "/api/v1/tenants/{tenant}/tokens/grants/{grant}";
+    let da = c.call(&server, Method::POST, DA_TOKEN, &["oa"], None).await;
+    let da = format!("Bearer {}", da["token"].as_str().expect("the direct-authz token"));
+    let app = json!({ "client_id": "app", "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["https://app.example/cb"], "scope": "read", "first_party": true });
+    c.call(&server, Method::POST, CLIENTS, &["oa"], Some(app)).await;
+    let authz = json!({ "sub": "customer-7", "client_id": "app", "scope": ["read"], "long_lived": true });
+    let headers = [("content-type", "application/json"), ("tenant-id", "oa"), ("authorization", da.as_str())];
+    let reply = server
+        .send(Method::POST, "/direct-authz/rest/v2", &headers, Some(authz.to_string().into_bytes()))
+        .await;
+    reply.expect_status(200, "a long-lived direct authorisation");
+    let listed = c.call(&server, Method::GET, &format!("{GRANTS}?sub=customer-7"), &["oa"], None).await;
+    let gid = listed["grants"][0]["id"].as_str().unwrap_or_else(|| panic!("a grant: {listed}")).to_owned();
+    c.call(&server, Method::GET, GRANTS, &["oa"], None).await;
+    c.call(&server, Method::GET, &format!("{GRANTS}?sub=customer-7"), &["nope"], None).await;
+    c.call(&server, Method::DELETE, GRANT, &["oa", &gid], None).await;
+    c.call(&server, Method::DELETE, GRANT, &["oa", "bad~id"], None).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

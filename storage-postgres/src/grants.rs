@@ -23,7 +23,7 @@ use tessera_core::store::{
 use tessera_storage::encoding::{Encoded, key};
 
 use crate::error::{PgError, conflict};
-use crate::sql::{encode, fetch};
+use crate::sql::{encode, fetch, fetch_all};
 use crate::store::PgStore;
 
 type Tx<'a> = deadpool_postgres::Transaction<'a>;
@@ -322,6 +322,29 @@ impl RefreshStore for PgStore {
             }
             tx.commit().await?;
             Ok(((), Vec::new()))
+        })
+    }
+
+    fn families_of_subject(&self, tenant: &str, sub: &str, now: UnixSecs) -> Read<Vec<StoredFamily>> {
+        // No id names such a subject, so no family names it (as in fjall).
+        if key::by_id(tenant, sub).is_none() {
+            return Read::ready(Ok(Vec::new()));
+        }
+        let (tenant, sub) = (tenant.to_owned(), sub.to_owned());
+        self.read(move |db| async move {
+            // The (tenant, sub) index bounds the work by this subject's families; `revoked`
+            // and `exp` are the columns every write of the record keeps in step with it.
+            // Collated "C", so `ORDER BY family` is byte order, as fjall's key order.
+            let sql = "SELECT record, family FROM refresh_families
+                       WHERE tenant = $1 AND sub = $2 AND NOT revoked AND exp > $3 ORDER BY family";
+            let families: Vec<StoredFamily> =
+                fetch_all(&db, sql, &[&tenant, &sub, &now], |family| key::family(&tenant, family)).await?;
+            // The record says the same as the columns; checked again so a row whose columns
+            // drifted from its record is never listed as live.
+            Ok(families
+                .into_iter()
+                .filter(|f| f.sub.as_deref() == Some(sub.as_str()) && f.is_live(now))
+                .collect())
         })
     }
 }

@@ -251,4 +251,41 @@ impl FjallStore {
         };
         Ok(Some(FoundRefresh { token, family }))
     }
+
+    /// The live families of end-user `sub` in `tenant`, in family id order: a prefix scan of
+    /// the subject's [`Space::FamilyUsers`] entries (`tenant \0 sub \0 family`; family ids hold
+    /// no separator, so key order under the prefix is family id order), each family record
+    /// read and kept while live and naming `sub`. Expired families the sweeper has not removed
+    /// yet are left out by their `expires_at`. An entry whose family is gone or names another
+    /// subject is not expected (entries are written and removed with their family record) and
+    /// is skipped, not deleted: a read never writes, and `revoke_families_of_user` drops such
+    /// entries when it walks them. A family record that does not decode fails the read as
+    /// corrupt, as every other read of it does, rather than being listed or hidden.
+    pub(crate) fn families_of_subject_now(
+        &self,
+        tenant: &str,
+        sub: &str,
+        now: UnixSecs,
+    ) -> Result<Vec<StoredFamily>, StoreError> {
+        let Some(prefix) = keys::by_user_prefix(tenant, sub) else {
+            return Ok(Vec::new());
+        };
+        if self.shared.is_deleting(tenant) {
+            return Ok(Vec::new());
+        }
+        let mut families = Vec::new();
+        for guard in self.shared.space(Space::FamilyUsers).prefix(&prefix) {
+            let entry = guard.key().map_err(io)?;
+            let Some(key) = keys::family_of_user_entry(&entry) else {
+                continue;
+            };
+            if let Some(family) = self.shared.get::<StoredFamily>(&key)?
+                && family.sub.as_deref() == Some(sub)
+                && family.is_live(now)
+            {
+                families.push(family);
+            }
+        }
+        Ok(families)
+    }
 }

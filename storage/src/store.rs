@@ -24,7 +24,7 @@ use tessera_core::store::{
 };
 use tokio::sync::oneshot;
 
-use crate::codec::{self, StoredCode};
+use crate::codec::{self, StoredCode, StoredFamily};
 use crate::keys::{self, Space};
 use crate::options::StoreOptions;
 use crate::state::{Caches, Shared, Stored, io};
@@ -603,6 +603,10 @@ impl RefreshStore for FjallStore {
             // No family can name an invalid end-user or tenant: nothing to revoke.
             None => Box::pin(ready(Ok(()))),
         }
+    }
+
+    fn families_of_subject(&self, tenant: &str, sub: &str, now: UnixSecs) -> Read<Vec<StoredFamily>> {
+        Read::ready(self.families_of_subject_now(tenant, sub, now))
     }
 }
 

@@ -66,6 +66,8 @@ macro_rules! __for_each_case {
                 revoking_a_users_families_revokes_every_one_and_no_other,
                 a_family_founded_after_revoking_a_users_families_lives,
                 a_users_revoked_families_are_kept_until_until_and_survive_reopening,
+                a_subjects_live_families_are_listed_in_family_order,
+                revoked_and_expired_families_are_not_listed,
             }
             sessions {
                 sessions_round_trip,

@@ -73,7 +73,11 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         AdminRoute::UserRevokeAll(t, _)
         | AdminRoute::ClientRevokeAll(t, _)
         | AdminRoute::TokensIntrospect(t)
-        | AdminRoute::TokensRevoke(t) => (Some(t), Need::Permission(Area::Tokens, Access::Write)),
+        | AdminRoute::TokensRevoke(t)
+        // Listing grants only reads, but like introspection it needs the tools' permission: it
+        // hands out the ids that revoke.
+        | AdminRoute::TokensGrants(t)
+        | AdminRoute::TokensGrant(t, _) => (Some(t), Need::Permission(Area::Tokens, Access::Write)),
         // Giving a role is granting its permissions: the roles area's, not the holder's.
         AdminRoute::Roles(t)
         | AdminRoute::Role(t, _)

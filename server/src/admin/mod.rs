@@ -10,6 +10,7 @@ pub mod apis;
 pub mod clients;
 pub mod direct_authz;
 pub mod events;
+pub mod grants;
 pub mod idps;
 pub mod keys;
 pub mod openapi;
@@ -174,9 +175,12 @@ async fn run(
     // taken id atomically, across nodes too.
     let creates = matches!(route, AdminRoute::Tenants | AdminRoute::Clients(_) | AdminRoute::Roles(_))
         && *method == Method::POST;
-    // The token tools change no admin record: introspection reads, and a revocation is a
-    // single write the shards and the store order.
-    let token_tool = matches!(route, AdminRoute::TokensIntrospect(_) | AdminRoute::TokensRevoke(_));
+    // The token tools change no admin record: introspection reads, and a revocation (of a
+    // token or a grant) is a single write the shards and the store order.
+    let token_tool = matches!(
+        route,
+        AdminRoute::TokensIntrospect(_) | AdminRoute::TokensRevoke(_) | AdminRoute::TokensGrant(..)
+    );
     let _serialized = match *method {
         Method::GET | Method::HEAD => None,
         _ if creates || token_tool => None,
@@ -225,6 +229,8 @@ async fn run(
         (AdminRoute::TokensRevoke(t), Method::POST) => {
             tokens::revoke(app, &t, &tokens::token_body(headers, &body)?).await
         }
+        (AdminRoute::TokensGrants(t), Method::GET) => grants::list(app, &t, query).await,
+        (AdminRoute::TokensGrant(t, g), Method::DELETE) => grants::revoke(app, &t, &g).await,
         (AdminRoute::Roles(t), Method::GET) => roles::list(app, &t).await,
         (AdminRoute::Roles(t), Method::POST) => roles::create(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::Role(t, r), Method::GET) => roles::get(app, &t, &r).await,

@@ -1,8 +1,8 @@
 //! Refresh tokens and their families (`RefreshStore`): the first token founds the family;
 //! rotation, retries within the grace period, reuse revoking the whole family; revocation and
-//! tombstones; revoking every family of one end-user; unknown when absent, expired or another
-//! tenant's; exactly one rotation of concurrent uses; successors refused outside their family;
-//! durability; expiry.
+//! tombstones; revoking every family of one end-user; listing one subject's live families;
+//! unknown when absent, expired or another tenant's; exactly one rotation of concurrent uses;
+//! successors refused outside their family; durability; expiry.
 
 use std::sync::Arc;
 use tessera_core::store::{FamilyStatus, FoundRefresh};
@@ -415,4 +415,77 @@ pub(crate) async fn a_users_revoked_families_are_kept_until_until_and_survive_re
     h.expire(&store);
     let again = store.put_refresh_token(&digest(2), &refresh("acme", "fam1", 4_000, 8_000)).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "kept until 9_000: {again:?}");
+}
+
+/// The family ids `families_of_subject` lists for `sub` in `tenant` at `now`, in its order.
+async fn listed(store: &impl Store, tenant: &str, sub: &str, now: i64) -> Vec<String> {
+    let families = store.families_of_subject(tenant, sub, now).await.expect("list a subject's families");
+    for f in &families {
+        // Only live families of that subject in that tenant, whatever the backend.
+        assert_eq!((f.tenant.as_str(), f.sub.as_deref()), (tenant, Some(sub)), "{f:?}");
+        assert!(f.is_live(now), "{f:?} listed as live at {now}");
+    }
+    families.into_iter().map(|f| f.family).collect()
+}
+
+pub(crate) async fn a_subjects_live_families_are_listed_in_family_order(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    // Founded out of order, with ids whose byte order is not their numeric order.
+    for (d, family) in [(1, "fam3"), (2, "fam10"), (3, "fam1")] {
+        ok(store.put_refresh_token(&digest(d), &refresh("acme", family, 1_000, 5_000)), "put").await;
+    }
+    let other_user = of_user(refresh("acme", "fam2", 1_000, 5_000), "u2");
+    ok(store.put_refresh_token(&digest(4), &other_user), "put another subject's").await;
+    ok(store.put_refresh_token(&digest(5), &refresh("other", "fam7", 1_000, 5_000)), "put").await;
+    // A subject that is no local user: the store knows only the subject's id.
+    let brokered = of_user(refresh("acme", "fam5", 1_000, 5_000), "broker-subject-7");
+    ok(store.put_refresh_token(&digest(6), &brokered), "put a brokered subject's").await;
+
+    assert_eq!(listed(&*store, "acme", "u1", 1_000).await, ["fam1", "fam10", "fam3"]);
+    // The record as the family's first token founded it.
+    let families = store.families_of_subject("acme", "u2", 1_000).await.expect("list");
+    assert_eq!(families, [tessera_core::rules::refresh::StoredFamily::founded_by(&other_user)]);
+    assert_eq!(listed(&*store, "acme", "broker-subject-7", 1_000).await, ["fam5"]);
+    // The same subject in another tenant has its own families only.
+    assert_eq!(listed(&*store, "other", "u1", 1_000).await, ["fam7"]);
+    assert_eq!(listed(&*store, "other", "u2", 1_000).await, Vec::<String>::new());
+    // A rotation keeps the family listed once.
+    let next = successor(&refresh("acme", "fam1", 1_000, 5_000), 1_100);
+    assert!(matches!(use_token(&*store, 3, (8, &next), 1_100, 60).await, Ok(RefreshUse::Rotated(_))));
+    assert_eq!(listed(&*store, "acme", "u1", 1_100).await, ["fam1", "fam10", "fam3"]);
+    // Unknown subjects, and ids no family can name, list nothing and are no error.
+    for (tenant, sub) in [("acme", "nobody"), ("acme", "u/1"), ("acme", ""), ("a/b", "u1"), ("nope", "u1")] {
+        assert_eq!(listed(&*store, tenant, sub, 1_100).await, Vec::<String>::new(), "{tenant}/{sub}");
+    }
+    let store = h.reopen(store);
+    assert_eq!(listed(&*store, "acme", "u1", 1_100).await, ["fam1", "fam10", "fam3"], "after reopening");
+}
+
+pub(crate) async fn revoked_and_expired_families_are_not_listed(h: &impl Harness) {
+    let store = open_at(h, 1_000);
+    ok(store.put_refresh_token(&digest(1), &refresh("acme", "fam1", 1_000, 5_000)), "put").await;
+    ok(store.put_refresh_token(&digest(2), &refresh("acme", "fam2", 1_000, 5_000)), "put").await;
+    ok(store.put_refresh_token(&digest(3), &refresh("acme", "fam3", 1_000, 2_000)), "put").await;
+    let other_user = of_user(refresh("acme", "fam4", 1_000, 5_000), "u2");
+    ok(store.put_refresh_token(&digest(4), &other_user), "put").await;
+    // A tombstone names no subject: never listed.
+    ok(store.revoke_refresh_family("acme", "fam9", 5_000), "tombstone").await;
+    assert_eq!(listed(&*store, "acme", "u1", 1_000).await, ["fam1", "fam2", "fam3"]);
+
+    ok(store.revoke_refresh_family("acme", "fam1", 5_000), "revoke one").await;
+    assert_eq!(listed(&*store, "acme", "u1", 1_000).await, ["fam2", "fam3"]);
+    // Expired at its `expires_at`, whether or not the backend has removed it yet.
+    assert_eq!(listed(&*store, "acme", "u1", 1_999).await, ["fam2", "fam3"]);
+    assert_eq!(listed(&*store, "acme", "u1", 2_000).await, ["fam2"]);
+    h.set_now(2_000);
+    h.expire(&store);
+    assert_eq!(listed(&*store, "acme", "u1", 2_000).await, ["fam2"], "after expiry ran");
+
+    ok(store.revoke_families_of_user("acme", "u1", 5_000), "revoke the subject's families").await;
+    assert_eq!(listed(&*store, "acme", "u1", 2_000).await, Vec::<String>::new());
+    assert_eq!(listed(&*store, "acme", "u2", 2_000).await, ["fam4"], "another subject's stays");
+    // A family founded afterwards is listed; the revoked ones stay out, across a reopening.
+    ok(store.put_refresh_token(&digest(5), &refresh("acme", "fam5", 2_000, 6_000)), "put").await;
+    let store = h.reopen(store);
+    assert_eq!(listed(&*store, "acme", "u1", 2_000).await, ["fam5"]);
 }
