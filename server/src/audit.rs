@@ -257,7 +257,7 @@ pub fn admin_change(route: &AdminRoute, method: &Method, created: Option<&str>) 
         AdminRoute::ClientRevokeAll(t, c) => {
             change(t, EventType::TokenRevoked, format!("clients/{c}/revoke-all"))
         }
-        AdminRoute::TokensIntrospect(_) => return None,
+        AdminRoute::TokensIntrospect(_) | AdminRoute::TokensSession(_) => return None,
         AdminRoute::TokensRevoke(t) => change(t, EventType::TokenRevoked, "tokens/revoke".to_owned()),
         // A listing only (GET, returned above); any other method is refused and changes nothing.
         AdminRoute::TokensGrants(_) => return None,

@@ -39,6 +39,8 @@ pub enum AdminRoute {
     TokensGrants(String),
     /// `/api/v1/tenants/{t}/tokens/grants/{id}`
     TokensGrant(String, String),
+    /// `/api/v1/tenants/{t}/tokens/session`
+    TokensSession(String),
     /// `/api/v1/tenants/{t}/roles`
     Roles(String),
     /// `/api/v1/tenants/{t}/roles/{role}`: by id or name
@@ -161,6 +163,7 @@ enum Kind {
     TokensRevoke,
     TokensGrants,
     TokensGrant,
+    TokensSession,
     Roles,
     Role,
     UserRoles,
@@ -194,7 +197,7 @@ pub struct Router {
 }
 
 /// Every path template with its kind; `{name}` marks a parameter, as in OpenAPI.
-const ROUTES: [(&str, Kind); 54] = [
+const ROUTES: [(&str, Kind); 55] = [
     ("/t/{tenant}/.well-known/openid-configuration", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/.well-known/oauth-authorization-server", Kind::Endpoint(Endpoint::Discovery)),
     ("/t/{tenant}/jwks", Kind::Endpoint(Endpoint::Jwks)),
@@ -224,6 +227,7 @@ const ROUTES: [(&str, Kind); 54] = [
     ("/api/v1/tenants/{tenant}/tokens/revoke", Kind::TokensRevoke),
     ("/api/v1/tenants/{tenant}/tokens/grants", Kind::TokensGrants),
     ("/api/v1/tenants/{tenant}/tokens/grants/{grant}", Kind::TokensGrant),
+    ("/api/v1/tenants/{tenant}/tokens/session", Kind::TokensSession),
     ("/api/v1/tenants/{tenant}/roles", Kind::Roles),
     ("/api/v1/tenants/{tenant}/roles/{role}", Kind::Role),
     ("/api/v1/tenants/{tenant}/users/{user}/roles", Kind::UserRoles),
@@ -296,6 +300,7 @@ impl Router {
             Kind::TokensRevoke => Route::Admin(AdminRoute::TokensRevoke(tenant()?)),
             Kind::TokensGrants => Route::Admin(AdminRoute::TokensGrants(tenant()?)),
             Kind::TokensGrant => Route::Admin(AdminRoute::TokensGrant(tenant()?, param("grant")?)),
+            Kind::TokensSession => Route::Admin(AdminRoute::TokensSession(tenant()?)),
             Kind::Roles => Route::Admin(AdminRoute::Roles(tenant()?)),
             Kind::Role => Route::Admin(AdminRoute::Role(tenant()?, param("role")?)),
             Kind::UserRoles => Route::Admin(AdminRoute::UserRoles(tenant()?, param("user")?)),

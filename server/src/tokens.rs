@@ -131,7 +131,7 @@ async fn introspect_refresh_token(
                 && subject_stands(
                     app,
                     cx,
-                    (&token.auth.sub, None),
+                    (&token.auth.sub, token.validator.as_deref()),
                     &token.client_id,
                     token.auth.auth_time,
                 )

@@ -651,3 +651,67 @@ async fn a256gcmkw_tokens_decrypt_with_the_shared_key_and_every_endpoint_of_the_
     let d = d["access_token"].as_str().expect("at");
     assert!(decrypt_as_recipient(d, &other).split('.').count() == 3, "dir under the new key");
 }
+
+#[tokio::test]
+async fn a_brokered_subjects_long_lived_authorisation_refreshes_and_its_session_keeps_the_brokers_data() {
+    let s = setup().await;
+    let (app, secret) = &s.app;
+    let (rs, rs_secret) = &s.rs;
+    // A subject no local user has: the broker vouches for it, at the API and at refresh.
+    let a = s
+        .ok(json!({ "sub_session": { "sub": "partner-7", "amr": ["fed"], "data": { "tier": "gold", "n": [1, 2] } },
+            "client_id": app, "scope": ["openid", "read"], "long_lived": true }))
+        .await;
+    let refresh = a["refresh_token"].as_str().expect("refresh_token");
+    let introspected = s.server.introspect(TENANT, rs, rs_secret, refresh).await;
+    assert_eq!(
+        introspected.json["active"], false,
+        "a resource server sees no refresh token of another client"
+    );
+    let operator = s
+        .server
+        .admin(
+            Method::POST,
+            &format!("/tenants/{TENANT}/tokens/introspect"),
+            Some(json!({ "token": refresh })),
+        )
+        .await;
+    assert_eq!(
+        (operator.json["active"].as_bool(), operator.json["sub"].as_str()),
+        (Some(true), Some("partner-7"))
+    );
+    let reply = s
+        .server
+        .token_basic(TENANT, app, secret, &[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .await;
+    reply.expect_status(200, "refresh of a brokered subject");
+    let at =
+        verify_jwt(reply.json["access_token"].as_str().expect("at"), &s.jwks().await, "ES384", &s.issuer());
+    assert_eq!((at["sub"].as_str(), at["validator"].as_str()), (Some("partner-7"), Some("direct-authz")));
+    let id = reply.json["id_token"].as_str().expect("id_token");
+    assert_eq!(jwt_claims(id)["amr"], json!(["fed"]), "the refreshed ID token keeps the login");
+    // The session keeps the broker's data, which the operator reads back by the sub_sid.
+    let path = format!("/tenants/{TENANT}/tokens/session");
+    let sub_sid = a["sub_sid"].as_str().expect("sub_sid");
+    let read = s.server.admin(Method::POST, &path, Some(json!({ "sub_sid": sub_sid }))).await;
+    read.expect_status(200, "read the session");
+    assert_eq!(
+        (read.json["active"].as_bool(), read.json["sub"].as_str(), &read.json["data"]),
+        (Some(true), Some("partner-7"), &json!({ "tier": "gold", "n": [1, 2] }))
+    );
+    // Another tenant's operator, a wrong value: nothing to see.
+    let elsewhere = s
+        .server
+        .admin(Method::POST, &format!("/tenants/{OTHER}/tokens/session"), Some(json!({ "sub_sid": sub_sid })))
+        .await;
+    assert_eq!(elsewhere.json, json!({ "active": false }));
+    let wrong = s.server.admin(Method::POST, &path, Some(json!({ "sub_sid": "x".repeat(43) }))).await;
+    assert_eq!(wrong.json, json!({ "active": false }));
+    // A session or long-lived subject the store cannot key is refused up front, not a 500.
+    let bad = s.call(json!({ "sub_session": { "sub": "p7@partner.example" }, "client_id": app })).await;
+    expect_error(&bad, 400, "invalid_request", "a session subject that is no id");
+    let bad = s.call(json!({ "sub": "p7@partner.example", "client_id": app, "long_lived": true })).await;
+    expect_error(&bad, 400, "invalid_request", "a long-lived subject that is no id");
+    let transient = s.ok(json!({ "sub": "p7@partner.example", "client_id": app })).await;
+    assert!(transient["access_token"].is_string());
+}

@@ -53,6 +53,7 @@ const OPERATIONS: &[&str] = &[
     "POST /api/v1/tenants/{tenant}/tokens/revoke",
     "GET /api/v1/tenants/{tenant}/tokens/grants",
     "DELETE /api/v1/tenants/{tenant}/tokens/grants/{grant}",
+    "POST /api/v1/tenants/{tenant}/tokens/session",
     "GET /api/v1/tenants/{tenant}/roles",
     "POST /api/v1/tenants/{tenant}/roles",
     "GET /api/v1/tenants/{tenant}/roles/{role}",
@@ -490,6 +491,19 @@ async fn every_operation_answers_as_documented() {
     c.call(&server, Method::GET, &format!("{GRANTS}?sub=customer-7"), &["nope"], None).await;
     c.call(&server, Method::DELETE, GRANT, &["oa", &gid], None).await;
     c.call(&server, Method::DELETE, GRANT, &["oa", "bad~id"], None).await;
+    // A session made by the API, with a broker's data, read back; and one never made.
+    const SESSION: &str = "/api/v1/tenants/{tenant}/tokens/session";
+    let with_session = json!({ "sub_session": { "sub": "customer-7", "data": { "tier": "gold" } },
+        "client_id": "app", "scope": ["read"] });
+    let reply = server
+        .send(Method::POST, "/direct-authz/rest/v2", &headers, Some(with_session.to_string().into_bytes()))
+        .await;
+    reply.expect_status(200, "a direct authorisation with a session");
+    let sub_sid = reply.json["sub_sid"].as_str().expect("sub_sid").to_owned();
+    let read = c.call(&server, Method::POST, SESSION, &["oa"], Some(json!({ "sub_sid": sub_sid }))).await;
+    assert_eq!(read["data"], json!({ "tier": "gold" }), "{read}");
+    c.call(&server, Method::POST, SESSION, &["oa"], Some(json!({ "sub_sid": "never" }))).await;
+    c.call(&server, Method::POST, SESSION, &["oa"], Some(json!({ "sub_sid": "" }))).await;
 
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;
     c.call(&server, Method::DELETE, ROLE, &["oa", "editor"], None).await;

@@ -204,6 +204,7 @@ pub(crate) fn refresh(tenant: &str, family: &str, issued_at: UnixSecs, expires_a
         issued_at,
         expires_at,
         rotated_at: None,
+        validator: Some("direct-authz".to_owned()),
     }
 }
 

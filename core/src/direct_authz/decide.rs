@@ -56,6 +56,9 @@ pub fn decide(
         && req.refresh_token
         && req.impersonated_sub.is_none()
         && client.allows_grant(GrantType::RefreshToken);
+    if refresh {
+        super::request::stored_subject("the subject", sub.to_owned())?;
+    }
     let (token_sub, act) = match &req.impersonated_sub {
         Some(target) if target == sub => {
             return Err(DirectAuthzError::invalid("impersonated_sub is the authorised subject itself"));
@@ -122,6 +125,24 @@ mod tests {
             "alice",
             with_session,
         )
+    }
+
+    #[test]
+    fn only_a_subject_the_store_can_key_may_be_long_lived() {
+        let req = |long_lived: bool| {
+            let body = format!(r#"{{"sub":"p7@partner.example","client_id":"c","long_lived":{long_lived}}}"#);
+            parse(body.as_bytes()).expect("parses")
+        };
+        let c = client(vec![GrantType::RefreshToken]);
+        let settings = TenantSettings::default();
+        let err = decide(&req(true), &c, &settings, "p7@partner.example", false).expect_err("refused");
+        assert!(err.description().contains("stored"), "{}", err.description());
+        let transient = decide(&req(false), &c, &settings, "p7@partner.example", false).expect("transient");
+        assert_eq!(transient.refresh_token_ttl_secs, None);
+        // Without a refresh token nothing of it is stored either.
+        let body = r#"{"sub":"p7@partner.example","client_id":"c","long_lived":true,"refresh_token":{"issue":false}}"#;
+        let no_refresh = parse(body.as_bytes()).expect("parses");
+        assert!(decide(&no_refresh, &c, &settings, "p7@partner.example", false).is_ok());
     }
 
     #[test]

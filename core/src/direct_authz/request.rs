@@ -204,7 +204,7 @@ impl Wire {
         let subject = match (self.sub, self.sub_session, self.sub_sid) {
             (Some(sub), None, None) => SubjectSpec::Sub(name("sub", sub)?),
             (None, Some(s), None) => SubjectSpec::NewSession(SubSession {
-                sub: name("sub_session.sub", s.sub)?,
+                sub: stored_subject("sub_session.sub", s.sub)?,
                 auth_time: match s.auth_time {
                     Some(t) if t < 0 => {
                         return Err(DirectAuthzError::invalid("sub_session.auth_time is negative"));
@@ -285,6 +285,19 @@ fn name(what: &str, value: String) -> Result<String, DirectAuthzError> {
     if value.is_empty() || value.len() > MAX_NAME_BYTES || value.chars().any(char::is_control) {
         return Err(DirectAuthzError::invalid(format!(
             "{what} must be 1 to {MAX_NAME_BYTES} bytes without control characters"
+        )));
+    }
+    Ok(value)
+}
+
+/// A subject that is stored (a session's, a long-lived authorisation's): it must be an id as
+/// the store keeps them ([`crate::model::is_valid_id`]), which every local user's id is. A
+/// transient authorisation's `sub` is only signed or kept in its token, so [`name`] suffices.
+pub(super) fn stored_subject(what: &str, value: String) -> Result<String, DirectAuthzError> {
+    if !crate::model::is_valid_id(&value) {
+        return Err(DirectAuthzError::invalid(format!(
+            "{what} must be 1 to 64 characters of A-Z a-z 0-9 . _ - (a session's or a long-lived \
+             authorisation's subject is stored)"
         )));
     }
     Ok(value)
@@ -377,6 +390,11 @@ mod tests {
         assert!(refused(r#"{"client_id":"c"}"#).contains("exactly one"));
         assert!(refused(r#"{"sub":"a","sub_session":{"sub":"a"},"client_id":"c"}"#).contains("exactly one"));
         assert!(refused(r#"{"sub":"a","sub_sid":"s","client_id":"c"}"#).contains("exactly one"));
+        // A session's subject is stored, so it must be an id; a transient `sub` need not be.
+        assert!(
+            refused(r#"{"sub_session":{"sub":"p7@partner.example"},"client_id":"c"}"#).contains("stored")
+        );
+        assert!(parse(br#"{"sub":"p7@partner.example","client_id":"c"}"#).is_ok());
     }
 
     #[test]

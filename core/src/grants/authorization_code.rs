@@ -266,6 +266,7 @@ pub fn plan(
             issued_at: now,
             expires_at: now + i64::from(settings.refresh_token_ttl_secs),
             rotated_at: None,
+            validator: None,
         })
     } else {
         RefreshPlan::None

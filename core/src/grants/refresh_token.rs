@@ -155,7 +155,7 @@ pub fn plan(
             jti,
             refresh: RefreshPlan::Stored(next_value),
             entitlements: crate::rbac::none(),
-            validator: None,
+            validator: current.validator.clone(),
         }),
         RefreshUse::Reused(_) => Err(OAuthError::new(
             Reason::RefreshTokenReused,
@@ -215,6 +215,7 @@ mod tests {
             issued_at: 100,
             expires_at: 1100,
             rotated_at: None,
+            validator: None,
         }
     }
 

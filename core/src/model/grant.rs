@@ -78,6 +78,10 @@ rkyv_record! {
         pub expires_at: UnixSecs,
         /// When it was exchanged for its successor; `None` while it is the current token.
         pub rotated_at: Option<UnixSecs>,
+        /// Who vouched for a subject that is no local user (the direct authorisation API's
+        /// broker): the grant then stands without a local user, and its access tokens carry it
+        /// as `validator`. `None`: the subject is a local user, held to its standing.
+        pub validator: Option<String>,
     }
 
     /// An issued authorization code: everything the token endpoint needs to redeem it, kept under

@@ -337,6 +337,7 @@ mod tests {
             issued_at: ISSUED,
             expires_at: EXPIRES,
             rotated_at,
+            validator: None,
         }
     }
 

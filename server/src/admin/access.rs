@@ -77,7 +77,9 @@ pub fn need<'r>(route: &'r AdminRoute, method: &Method) -> (Option<&'r str>, Nee
         // Listing grants only reads, but like introspection it needs the tools' permission: it
         // hands out the ids that revoke.
         | AdminRoute::TokensGrants(t)
-        | AdminRoute::TokensGrant(t, _) => (Some(t), Need::Permission(Area::Tokens, Access::Write)),
+        | AdminRoute::TokensGrant(t, _)
+        // A session read by its cookie value: the value is a credential.
+        | AdminRoute::TokensSession(t) => (Some(t), Need::Permission(Area::Tokens, Access::Write)),
         // Giving a role is granting its permissions: the roles area's, not the holder's.
         AdminRoute::Roles(t)
         | AdminRoute::Role(t, _)

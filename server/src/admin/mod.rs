@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod refusals;
 pub mod revoke_all;
 pub mod roles;
+pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod trusted_issuers;
@@ -179,7 +180,10 @@ async fn run(
     // token or a grant) is a single write the shards and the store order.
     let token_tool = matches!(
         route,
-        AdminRoute::TokensIntrospect(_) | AdminRoute::TokensRevoke(_) | AdminRoute::TokensGrant(..)
+        AdminRoute::TokensIntrospect(_)
+            | AdminRoute::TokensRevoke(_)
+            | AdminRoute::TokensGrant(..)
+            | AdminRoute::TokensSession(_)
     );
     let _serialized = match *method {
         Method::GET | Method::HEAD => None,
@@ -231,6 +235,9 @@ async fn run(
         }
         (AdminRoute::TokensGrants(t), Method::GET) => grants::list(app, &t, query).await,
         (AdminRoute::TokensGrant(t, g), Method::DELETE) => grants::revoke(app, &t, &g).await,
+        (AdminRoute::TokensSession(t), Method::POST) => {
+            sessions::read(app, &t, &sessions::session_body(headers, &body)?).await
+        }
         (AdminRoute::Roles(t), Method::GET) => roles::list(app, &t).await,
         (AdminRoute::Roles(t), Method::POST) => roles::create(app, &t, json_body(headers, &body)?).await,
         (AdminRoute::Role(t, r), Method::GET) => roles::get(app, &t, &r).await,

@@ -28,8 +28,8 @@ use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    access, api_keys, apis, clients, direct_authz, events, grants, idps, keys, revoke_all, roles, tenants,
-    tokens, trusted_issuers, users, validators,
+    access, api_keys, apis, clients, direct_authz, events, grants, idps, keys, revoke_all, roles, sessions,
+    tenants, tokens, trusted_issuers, users, validators,
 };
 use crate::http::respond::{ErrorBody, Resp, json_public, plain};
 use crate::router::{Route, Router};
@@ -54,7 +54,7 @@ const MAX_AGE_SECS: u32 = 300;
         keys::list, keys::rotate,
         users::list, users::create, users::get, users::patch, users::delete, users::put_profile,
         revoke_all::user, revoke_all::client,
-        tokens::introspect, tokens::revoke, grants::list, grants::revoke,
+        tokens::introspect, tokens::revoke, grants::list, grants::revoke, sessions::read,
         roles::list, roles::create, roles::get, roles::patch, roles::delete,
         roles::user_roles, roles::assign_to_user, roles::unassign_from_user,
         roles::client_roles, roles::assign_to_client, roles::unassign_from_client,

@@ -97,7 +97,10 @@ pub async fn authorise(
     };
     let access_token = access_token(app, cx, &req, &decision, token_user.is_some(), now).await?;
     let refresh_token = match decision.refresh_token_ttl_secs {
-        Some(ttl) => Some(refresh_token(app, cx, &client, &decision, auth.as_ref(), ttl, now).await?),
+        Some(ttl) => {
+            let local = token_user.is_some();
+            Some(refresh_token(app, cx, (&client, local), &decision, auth.as_ref(), ttl, now).await?)
+        }
         None => None,
     };
     let id_token = match (decision.id_token_ttl_secs, &auth) {
@@ -296,11 +299,12 @@ async fn access_token(
     jwe::encrypt(stored.alg, &key, &jws).map_err(server)
 }
 
-/// Stores the first refresh token of a new family for a long-lived authorisation.
+/// Stores the first refresh token of a new family for a long-lived authorisation; `local` says
+/// whether its subject is a local user (else the broker vouches for it, as in its tokens).
 async fn refresh_token(
     app: &App,
     cx: &TenantCx,
-    client: &Client,
+    (client, local): (&Client, bool),
     d: &Decision,
     auth: Option<&Authentication>,
     ttl: u32,
@@ -326,6 +330,7 @@ async fn refresh_token(
         issued_at: now,
         expires_at: now + i64::from(ttl),
         rotated_at: None,
+        validator: (!local).then(|| BROKER_VALIDATOR.to_owned()),
     };
     issue::start_refresh_family(app, &record).await.map_err(issuing)
 }

@@ -36,10 +36,13 @@ pub async fn plan(
     let source = ScopeSource::of(req.scope);
     let validated = refresh_token::validate(req, client, &current)?;
     // The end-user must still exist and stand: deleting or disabling a user ends what they
-    // granted, and a login from before their last disable stays ended once they are back.
-    let holder = end_users::holder(app, tenant, &current.auth.sub, current.auth.auth_time).await;
-    if holder.map_err(store_error)?.is_none() {
-        return Err(grants::end_user_inactive());
+    // granted, and a login from before their last disable stays ended once they are back. A
+    // subject a broker vouched for (`validator`) is no local user and has no standing here.
+    if current.validator.is_none() {
+        let holder = end_users::holder(app, tenant, &current.auth.sub, current.auth.auth_time).await;
+        if holder.map_err(store_error)?.is_none() {
+            return Err(grants::end_user_inactive());
+        }
     }
     // Held to the user's roles before the token is rotated: a refused refresh spends nothing.
     let held = entitlements::of(app, tenant, Subject::User(&current.auth.sub)).await.map_err(store_error)?;

@@ -384,6 +384,7 @@ impl From<RefreshTokenV1> for RefreshToken {
             issued_at: v1.issued_at,
             expires_at: v1.expires_at,
             rotated_at: v1.rotated_at,
+            validator: None,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The frozen layouts the direct authorisation API's second round replaced: [`Tenant`]
 //! version 9 (its shared AES key as 32 bare bytes, before the key was sealed and had a key
 //! management algorithm), [`OpaqueToken`] version 4 (before its userinfo release, `cls` and
-//! `uip`) and [`Session`] version 2 (before a broker's `data`). Read-only, like every layout in
+//! `uip`), [`Session`] version 2 (before a broker's `data`) and [`RefreshToken`] version 2
+//! (before the `validator` of a brokered subject). Read-only, like every layout in
 //! `legacy`: never written again, and pinned by golden bytes.
 
 use tessera_core::model::{
-    Api, IdentityValidator, Idp, JweKeyManagement, OpaqueToken, SharedAesKey, Tenant, TrustedIssuer, UnixSecs,
+    Api, Authentication, IdentityValidator, Idp, JweKeyManagement, OpaqueToken, RefreshToken, Session,
+    SharedAesKey, Tenant, TrustedIssuer, UnixSecs,
 };
 
 use super::legacy_issuers::{TenantSettingsV6, TenantV6};
@@ -107,6 +109,42 @@ pub(super) struct SessionV2 {
 impl From<SessionV2> for Session {
     /// A session stored before broker data carries none.
     fn from(v2: SessionV2) -> Self {
-        Session { tenant: v2.tenant, auth: v2.auth, created_at: v2.created_at, expires_at: v2.expires_at, data: None }
+        Session {
+            tenant: v2.tenant,
+            auth: v2.auth,
+            created_at: v2.created_at,
+            expires_at: v2.expires_at,
+            data: None,
+        }
+    }
+}
+
+/// [`RefreshToken`] as format version 2 laid it out.
+#[derive(Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub(super) struct RefreshTokenV2 {
+    pub(super) tenant: String,
+    pub(super) family: String,
+    pub(super) client_id: String,
+    pub(super) scope: String,
+    pub(super) auth: Authentication,
+    pub(super) issued_at: UnixSecs,
+    pub(super) expires_at: UnixSecs,
+    pub(super) rotated_at: Option<UnixSecs>,
+}
+
+impl From<RefreshTokenV2> for RefreshToken {
+    /// A token stored before brokered subjects names a local user, as every such token did.
+    fn from(v2: RefreshTokenV2) -> Self {
+        RefreshToken {
+            tenant: v2.tenant,
+            family: v2.family,
+            client_id: v2.client_id,
+            scope: v2.scope,
+            auth: v2.auth,
+            issued_at: v2.issued_at,
+            expires_at: v2.expires_at,
+            rotated_at: v2.rotated_at,
+            validator: None,
+        }
     }
 }

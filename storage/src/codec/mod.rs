@@ -17,12 +17,12 @@
 //! of older format versions (golden bytes in the tests pin both, byte for byte).
 
 mod legacy;
+mod legacy_broker;
 mod legacy_direct;
 mod legacy_idps;
 mod legacy_issuers;
 mod legacy_keys;
 mod legacy_resources;
-mod legacy_broker;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -104,7 +104,9 @@ pub(crate) const FORMAT_V9: u8 = 9;
 /// with it (`cls` and `uip`, what a direct authorisation releases at the userinfo endpoint,
 /// were added at the end; an older token releases what its scope does).
 /// Version 3 of `Session` arrived with it too (`data`, a broker's `sub_session.data`, was added
-/// at the end; an older session carries none).
+/// at the end; an older session carries none), and version 3 of `RefreshToken` (`validator`,
+/// who vouched for a subject that is no local user, was added at the end; an older token names
+/// a local user).
 pub(crate) const FORMAT_V10: u8 = 10;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

@@ -15,12 +15,12 @@ use super::legacy::{
     ClientV1, ClientV2, OpaqueTokenV1, RefreshTokenV1, SessionV1, StoredCodeV1, TenantV1, TenantV2, TenantV3,
     TenantV4, UserV1, upgrade,
 };
+use super::legacy_broker::{OpaqueTokenV4, RefreshTokenV2, SessionV2, TenantV9};
 use super::legacy_direct::OpaqueTokenV3;
 use super::legacy_idps::{TenantV7, TenantV8};
 use super::legacy_issuers::TenantV6;
 use super::legacy_keys::KeyRecordV1;
 use super::legacy_resources::{ClientV3, OpaqueTokenV2, StoredCodeV2, TenantV5};
-use super::legacy_broker::{OpaqueTokenV4, SessionV2, TenantV9};
 use super::{
     FORMAT_V1, FORMAT_V2, FORMAT_V3, FORMAT_V4, FORMAT_V5, FORMAT_V6, FORMAT_V7, FORMAT_V8, FORMAT_V9,
     FORMAT_V10, Record, StoredCode, StoredFamily,
@@ -363,10 +363,14 @@ impl Record for Consent {
 
 impl Record for RefreshToken {
     const SPACE: Space = Space::RefreshTokens;
-    const FORMAT: u8 = FORMAT_V2;
+    const FORMAT: u8 = FORMAT_V3;
 
     fn decode_legacy(version: u8, archive: &AlignedVec<16>) -> Option<Result<Self, String>> {
-        decode_v1::<RefreshTokenV1, _>(version, archive)
+        Some(match version {
+            FORMAT_V2 => decode_as::<RefreshTokenV2>(archive).map(RefreshToken::from),
+            FORMAT_V1 => decode_as::<RefreshTokenV1>(archive).map(RefreshToken::from),
+            _ => return None,
+        })
     }
 
     fn check(&self, key: &[u8]) -> Result<(), String> {

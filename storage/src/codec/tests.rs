@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod broker;
 mod direct;
 mod events;
 mod grants;
@@ -14,7 +15,6 @@ mod links;
 mod resources;
 mod scope_rules;
 mod tokens;
-mod broker;
 
 use rkyv::rancor;
 use tessera_core::model::{

@@ -173,6 +173,7 @@ pub fn refresh(tenant: &str, family: &str, issued_at: i64, expires_at: i64) -> R
         issued_at,
         expires_at,
         rotated_at: None,
+        validator: None,
     }
 }
 

@@ -1,11 +1,15 @@
 //! The codec's tests of the format the direct authorisation API's second round brought:
 //! tenants version 10 (the shared key sealed, with its key management), opaque tokens version
-//! 5 (their userinfo release, `cls` and `uip`) and sessions version 3 (a broker's `data`).
+//! 5 (their userinfo release, `cls` and `uip`), sessions version 3 (a broker's `data`) and
+//! refresh tokens version 3 (the `validator` of a brokered subject).
 
-use tessera_core::model::{JweKeyManagement, Session, SharedAesKey};
+use tessera_core::model::{JweKeyManagement, RefreshToken, Session, SharedAesKey};
 
 use super::direct::{GOLDEN_TENANT_V9, GOLDEN_TOKEN_V4, tenant_with_direct_authz, token_for_direct_authz};
-use super::grants::{CODE_KEY, GOLDEN_SESSION_V1, GOLDEN_SESSION_V2, session, v1_garbage_is_corrupt};
+use super::grants::{
+    CODE_KEY, GOLDEN_REFRESH_TOKEN_V1, GOLDEN_REFRESH_TOKEN_V2, GOLDEN_SESSION_V1, GOLDEN_SESSION_V2,
+    refresh_token, session, v1_garbage_is_corrupt,
+};
 use super::tokens::{GOLDEN_TOKEN_V1, GOLDEN_TOKEN_V2, GOLDEN_TOKEN_V3, TOKEN_SHOWN, token_key};
 use super::*;
 
@@ -50,7 +54,17 @@ ff00f153650000000010ff53650000000050ffffff010000005cffffff01000000010000009a0000
 223a317dff4cffffff02000000010000009100000050ffffff";
 
 /// The version-3 bytes of `session_with_data()`.
-const GOLDEN_SESSION_V3: &str = "";
+const GOLDEN_SESSION_V3: &str = "034141414141414141414141414141414141414141414175726e3a6163723a6d6661000000707764ffffffffff6f7470\
+ffffffffff7b2262726f6b6572223a226231222c226e223a5b312c325d7d00000061636d65ffffffff96000000a8ffff\
+ff7369642d31fffffff6f0536500000000010000008b000000a2ffffffa8ffffff020000000000000000f15365000000\
+008042556500000000010000009900000098ffffff00000000";
+
+/// The version-3 bytes of `brokered_refresh_token()`.
+const GOLDEN_REFRESH_TOKEN_V3: &str = "036f70656e6964206f66666c696e655f6163636573734141414141414141414141414141414141414141414100707764\
+ffffffffff6469726563742d617574687a61636d65ffffffff66616d2d31ffffff776562ffffffffff95000000a8ffff\
+ff96000000b5ffffff7369642d31fffffff6f0536500000000000000000000000000000000a8ffffff01000000000000\
+0000f1536500000000007e7b650000000000000000000000000000000000000000010000008c00000080ffffff000000\
+00";
 
 /// `tenant_with_direct_authz()` with a sealed key for `A256GCMKW`.
 fn tenant_with_sealed_key() -> Tenant {
@@ -128,5 +142,22 @@ fn sessions_are_written_as_version_3_with_a_broker_s_data() {
     v1_garbage_is_corrupt::<Session>(
         key,
         &[&unhex(GOLDEN_SESSION_V1), &unhex(GOLDEN_SESSION_V2), &unhex(GOLDEN_SESSION_V3)],
+    );
+}
+
+/// `refresh_token()` of a subject the direct authorisation API's broker vouched for.
+fn brokered_refresh_token() -> RefreshToken {
+    RefreshToken { validator: Some("direct-authz".into()), ..refresh_token(None) }
+}
+
+#[test]
+fn refresh_tokens_are_written_as_version_3_with_their_validator() {
+    assert_eq!(RefreshToken::FORMAT, FORMAT_V3);
+    assert_golden(CODE_KEY, &brokered_refresh_token(), GOLDEN_REFRESH_TOKEN_V3);
+    round_trips_and_resists_garbage(CODE_KEY, &brokered_refresh_token());
+    round_trips_and_resists_garbage(CODE_KEY, &refresh_token(Some(1_700_000_500)));
+    v1_garbage_is_corrupt::<RefreshToken>(
+        CODE_KEY,
+        &[&unhex(GOLDEN_REFRESH_TOKEN_V1), &unhex(GOLDEN_REFRESH_TOKEN_V2), &unhex(GOLDEN_REFRESH_TOKEN_V3)],
     );
 }

@@ -4,8 +4,8 @@
 
 use rkyv::rancor;
 
-use super::super::legacy_direct::OpaqueTokenV3;
 use super::super::legacy_broker::{OpaqueTokenV4, TenantV9};
+use super::super::legacy_direct::OpaqueTokenV3;
 use super::idps::tenant_with_idps;
 use super::issuers::settings_v6;
 use super::tokens::{GOLDEN_TOKEN_V3, token_for_api, token_key};
