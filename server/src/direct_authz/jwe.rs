@@ -80,7 +80,7 @@ fn encrypt_with(key: &[u8; 32], jws: &str, draws: Draws) -> Result<String, JweEr
 }
 
 /// AES-256-GCM in place; returns the tag.
-fn seal(key: &[u8; 32], iv: [u8; 12], aad: &[u8], in_out: &mut Vec<u8>) -> Result<[u8; TAG_LEN], JweError> {
+fn seal(key: &[u8; 32], iv: [u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<[u8; TAG_LEN], JweError> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| JweError::Seal)?);
     let tag = key
         .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(aad), in_out)
