@@ -18,10 +18,9 @@ use crate::audit::{EventPage, EventQuery};
 use crate::listing::{UserPage, UserQuery};
 use crate::model::{
     ApiKey, AuditEvent, Client, Code, Consent, FederatedLink, KeyRecord, Lockout, OpaqueToken, RefreshToken,
-    Revocation, Role, Session, Tenant, UnixSecs, User,
+    Revocation, Role, Session, StoredFamily, Tenant, UnixSecs, User,
 };
 use crate::rbac::RoleSet;
-use crate::rules::refresh::StoredFamily;
 
 /// A durable write in flight: resolves once the write is on disk, or failed.
 pub type Commit = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>>;

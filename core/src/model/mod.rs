@@ -24,6 +24,7 @@ mod api;
 mod api_key;
 mod client;
 mod event;
+mod family;
 mod federated_link;
 mod grant;
 mod idp;
@@ -51,6 +52,7 @@ pub use event::{
     Actor, AuditEvent, EVENT_ID_CHARS, EventType, MAX_ACTION_BYTES, MAX_ACTOR_ID_BYTES, MAX_REASON_BYTES,
     MAX_SOURCE_BYTES, MAX_TARGET_BYTES, Outcome, clip, event_id, event_id_floor, event_id_millis,
 };
+pub use family::StoredFamily;
 pub use federated_link::{FederatedLink, MAX_FEDERATED_SUBJECT_BYTES, is_valid_federated_subject};
 pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
 pub use idp::{
