@@ -11,8 +11,8 @@ use tessera_core::grants::plan::{IdTokenPlan, IssuePlan, RefreshPlan, ScopeSourc
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{self, ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_core::model::{
-    AccessTokenFormat, Authentication, Client, Code, GrantType, OpaqueToken, RefreshToken, SigningAlg,
-    UnixSecs, User,
+    AccessTokenFormat, Authentication, Client, Code, DirectGrant, GrantType, OpaqueToken, RefreshToken,
+    SigningAlg, UnixSecs, User,
 };
 use tessera_core::store::Subject;
 use tessera_core::token::TokenResponse;
@@ -39,16 +39,19 @@ pub async fn carry_out(
     let ttl = plan.access_token_ttl(cx.tenant.settings.access_token_ttl_secs);
     let format = plan.access_token_format(client.access_token_format);
     let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
+    let direct = plan.direct.as_ref();
     let (access_token, refresh_token) = match plan.refresh {
-        RefreshPlan::None => (access_token(app, cx, format, claims).await?, None),
-        RefreshPlan::Stored(value) => (access_token(app, cx, format, claims).await?, Some(value)),
+        RefreshPlan::None => (access_token(app, cx, (format, direct), claims).await?, None),
+        RefreshPlan::Stored(value) => (access_token(app, cx, (format, direct), claims).await?, Some(value)),
         // If the code the family comes from is replayed meanwhile, the replay's revocation
         // makes the family's write fail (no live refresh token is left behind) and denies the
         // access token's `jti`; so the access token is signed (or stored) while the family's
         // write waits for its fsync.
         RefreshPlan::StartFamily(record) => {
-            let (refresh, access) =
-                tokio::join!(start_refresh_family(app, &record), access_token(app, cx, format, claims));
+            let (refresh, access) = tokio::join!(
+                start_refresh_family(app, &record),
+                access_token(app, cx, (format, direct), claims)
+            );
             (access?, Some(refresh?))
         }
     };
@@ -69,18 +72,30 @@ pub async fn carry_out(
     })
 }
 
-/// Issues an access token with `claims` in `format` (its API's or its client's): a JWT
-/// signed with the tenant's access-token algorithm, or an opaque token stored (durably,
-/// through the tenant shard owning it) before it is returned.
+/// Issues an access token with `claims` in `format` (a direct authorisation's, its API's or
+/// its client's): a JWT signed with the tenant's access-token algorithm (encrypted with the
+/// tenant's shared key when the direct authorisation `direct` asked), or an opaque token
+/// stored (durably, through the tenant shard owning it, shown only to `direct`'s audience)
+/// before it is returned.
 async fn access_token(
     app: &App,
     cx: &TenantCx,
-    format: AccessTokenFormat,
+    (format, direct): (AccessTokenFormat, Option<&DirectGrant>),
     claims: AccessTokenClaims,
 ) -> Result<String, OAuthError> {
     match format {
-        AccessTokenFormat::Jwt => sign_access_token(app, cx, &claims).await,
-        AccessTokenFormat::Opaque => store_opaque_token(app, cx, claims, Vec::new()).await,
+        AccessTokenFormat::Jwt => {
+            let jws = sign_access_token(app, cx, &claims).await?;
+            match direct {
+                Some(d) if d.encrypt => crate::direct_authz::encrypt_for(app, cx, &jws)
+                    .map_err(|e| OAuthError::new(Reason::Internal, e)),
+                _ => Ok(jws),
+            }
+        }
+        AccessTokenFormat::Opaque => {
+            let audience = direct.map(|d| d.audience.clone()).unwrap_or_default();
+            store_opaque_token(app, cx, claims, audience).await
+        }
     }
 }
 
@@ -269,13 +284,14 @@ pub async fn authorization_response(
             id_token: None,
             entitlements: held.clone(),
             validator: None,
+            direct: None,
         }
         // The scope was held to the API when the request was read (`authorize::for_api`).
         .for_api(api, ScopeSource::Default)?;
         let ttl = plan.access_token_ttl(cx.tenant.settings.access_token_ttl_secs);
         let format = plan.access_token_format(client.access_token_format);
         let claims = plan.access_token_claims(&cx.issuer, &client.client_id, now, ttl);
-        let token = access_token(app, cx, format, claims).await?;
+        let token = access_token(app, cx, (format, None), claims).await?;
         app.metrics.issue.issued(GrantType::Implicit, Issued::Access(format));
         params.push(("access_token", token.clone()));
         params.push(("token_type", "Bearer".to_owned()));

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
     Backend, Options, Reply, TestServer, cookie_names, join_all, jwt_claims, verify_id_token, verify_jwt,
+    verify_jwt_for,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -714,4 +715,57 @@ async fn a_brokered_subjects_long_lived_authorisation_refreshes_and_its_session_
     expect_error(&bad, 400, "invalid_request", "a long-lived subject that is no id");
     let transient = s.ok(json!({ "sub": "p7@partner.example", "client_id": app })).await;
     assert!(transient["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn a_refresh_issues_the_same_kind_of_access_token_as_the_long_lived_authorisation() {
+    let s = setup().await;
+    let (app, secret) = &s.app;
+    let (rs, rs_secret) = &s.rs;
+    let refresh = |token: String| {
+        let server = &s.server;
+        async move {
+            let reply = server
+                .token_basic(
+                    TENANT,
+                    app,
+                    secret,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+                )
+                .await;
+            reply.expect_status(200, "refresh");
+            assert_eq!(reply.json["expires_in"], 600, "the authorisation's lifetime");
+            reply.json["access_token"].as_str().expect("at").to_owned()
+        }
+    };
+    // An identifier for one resource server, with data and a userinfo release.
+    let a = s
+        .ok(json!({ "sub": "partner-8", "client_id": app, "scope": ["openid", "read"], "long_lived": true,
+            "audience": [rs], "data": { "tier": "gold" }, "claims": ["email"],
+            "preset_claims": { "userinfo": { "email": "p8@partner.example" } },
+            "access_token": { "encoding": "IDENTIFIER", "lifetime": 600 } }))
+        .await;
+    let at = refresh(a["refresh_token"].as_str().expect("refresh").to_owned()).await;
+    assert_eq!(at.split('.').count(), 1, "an identifier again: {at}");
+    let seen = s.server.introspect(TENANT, rs, rs_secret, &at).await;
+    assert_eq!(
+        (seen.json["active"].as_bool(), seen.json["sub"].as_str(), &seen.json["dat"]),
+        (Some(true), Some("partner-8"), &json!({ "tier": "gold" }))
+    );
+    let (other, other_secret) = s.server.cc_client(TENANT, "read").await;
+    assert!(!s.server.is_active(TENANT, &other, &other_secret, &at).await, "still only for its audience");
+    let info = s.server.userinfo(TENANT, &at).await;
+    assert_eq!(info.json, json!({ "sub": "partner-8", "email": "p8@partner.example" }));
+    // An encrypted JWT again, under the key as it is at the refresh.
+    let path = format!("/tenants/{TENANT}/direct-authz/encryption-key");
+    let body = json!({ "key": URL_SAFE_NO_PAD.encode(KEY), "alg": "A256GCMKW" });
+    s.server.admin(Method::PUT, &path, Some(body)).await.expect_status(204, "set the key");
+    let b = s
+        .ok(json!({ "sub": s.alice, "client_id": app, "scope": ["read"], "long_lived": true,
+            "audience": ["rs-a", "rs-b"], "access_token": { "encrypt": true, "lifetime": 600 } }))
+        .await;
+    let at = refresh(b["refresh_token"].as_str().expect("refresh").to_owned()).await;
+    let claims =
+        verify_jwt_for(&decrypt_as_recipient(&at, &KEY), &s.jwks().await, "ES384", &s.issuer(), "rs-a");
+    assert_eq!((claims["sub"].as_str(), &claims["aud"]), (Some(s.alice.as_str()), &json!(["rs-a", "rs-b"])));
 }

@@ -4,7 +4,7 @@
 use tessera_core::authorize::CodeChallenge;
 use tessera_core::grants::authorization_code::Code;
 use tessera_core::model::{
-    AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, FederatedLink, GrantType,
+    AccessTokenFormat, Api, ApiKey, Authentication, Client, Consent, DirectGrant, FederatedLink, GrantType,
     IdentityValidator, JweKeyManagement, KeyMaterial, KeyRecord, Lockout, LockoutLimit, OpaqueToken,
     RateLimit, RateLimitOverride, RefreshToken, Revocation, Role, Session, SharedAesKey, SigningAlg, Tenant,
     TenantSettings, TokenEndpointAuthMethod, UnixSecs, User, ValidatorHeader,
@@ -205,6 +205,15 @@ pub(crate) fn refresh(tenant: &str, family: &str, issued_at: UnixSecs, expires_a
         expires_at,
         rotated_at: None,
         validator: Some("direct-authz".to_owned()),
+        direct: Some(DirectGrant {
+            audience: vec!["rs-1".to_owned(), "rs-2".to_owned()],
+            dat: Some(r#"{"k":1}"#.to_owned()),
+            cls: vec!["email".to_owned()],
+            uip: Some(r#"{"group":"staff"}"#.to_owned()),
+            identifier: true,
+            encrypt: false,
+            access_token_ttl_secs: 600,
+        }),
     }
 }
 

@@ -267,6 +267,7 @@ pub fn plan(
             expires_at: now + i64::from(settings.refresh_token_ttl_secs),
             rotated_at: None,
             validator: None,
+            direct: None,
         })
     } else {
         RefreshPlan::None
@@ -281,6 +282,7 @@ pub fn plan(
         refresh,
         entitlements: crate::rbac::none(),
         validator: None,
+        direct: None,
     }
 }
 

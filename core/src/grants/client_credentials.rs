@@ -36,6 +36,7 @@ pub fn plan(req: Request<'_>, client: &Client, jti: String) -> Result<IssuePlan,
         id_token: None,
         entitlements: crate::rbac::none(),
         validator: None,
+        direct: None,
     })
 }
 

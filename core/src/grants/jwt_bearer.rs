@@ -271,6 +271,7 @@ pub fn plan(
         entitlements: crate::rbac::none(),
         extra_info: None,
         validator: Some(issuer.id.clone()),
+        direct: None,
     })
 }
 

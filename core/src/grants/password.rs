@@ -225,6 +225,7 @@ pub fn plan(
         entitlements: crate::rbac::none(),
         extra_info: accepted.extra_info,
         validator: accepted.validator,
+        direct: None,
     })
 }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::error::OAuthError;
 use crate::jwt::AccessTokenClaims;
-use crate::model::{AccessTokenFormat, Api, Authentication, RefreshToken, ScopePermission, UnixSecs};
+use crate::model::{
+    AccessTokenFormat, Api, Authentication, DirectGrant, RefreshToken, ScopePermission, UnixSecs,
+};
 use crate::rbac::{self, Entitlements};
 use crate::{resource, scope};
 
@@ -38,6 +40,9 @@ pub struct IssuePlan {
     /// subject, when one outside the local directory did: the access token's `validator` claim. Such a subject need not be a
     /// local user, so its tokens are not held to a local user's standing.
     pub validator: Option<String>,
+    /// How a long-lived direct authorisation's access tokens are made, when the plan is a
+    /// refresh of one: its audience, data, userinfo release, encoding and lifetime.
+    pub direct: Option<DirectGrant>,
 }
 
 /// The API an access token is for, and what it says about its tokens.
@@ -130,13 +135,20 @@ impl IssuePlan {
         Ok(self)
     }
 
-    /// The access token's format: its API's, or else the client's.
+    /// The access token's format: a direct authorisation's, its API's, or else the client's.
     pub fn access_token_format(&self, client_format: AccessTokenFormat) -> AccessTokenFormat {
+        if let Some(direct) = &self.direct {
+            return if direct.identifier { AccessTokenFormat::Opaque } else { AccessTokenFormat::Jwt };
+        }
         self.target.as_ref().and_then(|t| t.format).unwrap_or(client_format)
     }
 
-    /// The access token's lifetime: its API's, or else the tenant's `tenant_ttl_secs`.
+    /// The access token's lifetime: a direct authorisation's (within the tenant's
+    /// `tenant_ttl_secs`, which may have shrunk since), its API's, or else the tenant's.
     pub fn access_token_ttl(&self, tenant_ttl_secs: u32) -> u32 {
+        if let Some(direct) = &self.direct {
+            return direct.access_token_ttl_secs.min(tenant_ttl_secs);
+        }
         self.target.as_ref().and_then(|t| t.ttl_secs).unwrap_or(tenant_ttl_secs)
     }
 
@@ -149,10 +161,18 @@ impl IssuePlan {
         now: UnixSecs,
         ttl_secs: u32,
     ) -> AccessTokenClaims {
+        let direct = self.direct.as_ref();
+        // Several audiences are held space-separated, as the direct authorisation API signs them.
+        let aud = match direct.filter(|d| !d.audience.is_empty()) {
+            Some(d) => d.audience.join(" "),
+            None => self.target.as_ref().map_or_else(|| issuer.to_owned(), |t| t.audience.clone()),
+        };
+        // Stored as JSON text of an object, written by the server; anything else is none.
+        let object = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
         AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: self.sub.clone(),
-            aud: self.target.as_ref().map_or_else(|| issuer.to_owned(), |t| t.audience.clone()),
+            aud,
             exp: now + i64::from(ttl_secs),
             iat: now,
             jti: self.jti.clone(),
@@ -163,9 +183,9 @@ impl IssuePlan {
             extra_info: self.extra_info.clone(),
             validator: self.validator.clone(),
             act: None,
-            dat: None,
-            cls: Vec::new(),
-            uip: None,
+            dat: direct.and_then(|d| object(&d.dat)).map(serde_json::Value::Object),
+            cls: direct.map(|d| d.cls.clone()).unwrap_or_default(),
+            uip: direct.and_then(|d| object(&d.uip)),
         }
     }
 }
@@ -191,6 +211,7 @@ mod tests {
             entitlements: rbac::none(),
             extra_info: None,
             validator: None,
+            direct: None,
         }
     }
 

@@ -156,6 +156,7 @@ pub fn plan(
             refresh: RefreshPlan::Stored(next_value),
             entitlements: crate::rbac::none(),
             validator: current.validator.clone(),
+            direct: current.direct.clone(),
         }),
         RefreshUse::Reused(_) => Err(OAuthError::new(
             Reason::RefreshTokenReused,
@@ -216,6 +217,7 @@ mod tests {
             expires_at: 1100,
             rotated_at: None,
             validator: None,
+            direct: None,
         }
     }
 

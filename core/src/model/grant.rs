@@ -82,6 +82,31 @@ rkyv_record! {
         /// broker): the grant then stands without a local user, and its access tokens carry it
         /// as `validator`. `None`: the subject is a local user, held to its standing.
         pub validator: Option<String>,
+        /// How a long-lived direct authorisation's access tokens are made, so a refresh issues
+        /// the same kind; `None` for every other grant (the client's format, no extras).
+        pub direct: Option<DirectGrant>,
+    }
+
+    /// What a long-lived direct authorisation's access tokens carry beyond an ordinary grant's,
+    /// kept with its refresh tokens.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct DirectGrant {
+        /// The resource servers the tokens are for (`aud`; of an identifier token, the only
+        /// clients told it is active). Empty: the issuer.
+        pub audience: Vec<String>,
+        /// The broker's data (`dat`), as JSON text of an object.
+        pub dat: Option<String>,
+        /// The names of the claims released at the userinfo endpoint (`cls`).
+        pub cls: Vec<String>,
+        /// The claims preset for the userinfo endpoint (`uip`), as JSON text of an object.
+        pub uip: Option<String>,
+        /// Whether the tokens are identifiers (stored) rather than self-contained.
+        pub identifier: bool,
+        /// Whether self-contained tokens are encrypted with the tenant's shared key.
+        pub encrypt: bool,
+        /// The tokens' lifetime, as the authorisation asked (held to the tenant's maximum when
+        /// issued).
+        pub access_token_ttl_secs: u32,
     }
 
     /// An issued authorization code: everything the token endpoint needs to redeem it, kept under

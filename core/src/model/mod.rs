@@ -54,7 +54,7 @@ pub use event::{
 };
 pub use family::StoredFamily;
 pub use federated_link::{FederatedLink, MAX_FEDERATED_SUBJECT_BYTES, is_valid_federated_subject};
-pub use grant::{Authentication, Code, Consent, RefreshToken, Session};
+pub use grant::{Authentication, Code, Consent, DirectGrant, RefreshToken, Session};
 pub use idp::{
     ClaimMapping, Idp, IdpEndpoints, LOCAL_CLAIMS, MAX_CLAIM_MAPPINGS, MAX_IDP_DOMAINS, MAX_IDP_FIELD_BYTES,
     MAX_IDPS_PER_TENANT, MAX_SEALED_SECRET_BYTES, default_mappings, is_valid_idp_issuer, validate_endpoints,

@@ -29,6 +29,8 @@ pub enum Expiry {
 
 /// A write a refresh rule asks of the backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// One or two per refresh, applied at once and dropped: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RefreshWrite {
     /// Store the token the request brings: the family's first token, or the successor of a
     /// rotation. It is new, and so is its expiry.
@@ -295,6 +297,7 @@ mod tests {
             expires_at: EXPIRES,
             rotated_at,
             validator: None,
+            direct: None,
         }
     }
 

@@ -14,11 +14,12 @@ use tessera_core::direct_authz::{
 use tessera_core::error::OAuthError;
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
 use tessera_core::jwt::{ACCESS_TOKEN_TYP, AccessTokenClaims};
-use tessera_core::model::{Authentication, Client, RefreshToken, Session, Standing, UnixSecs, User};
+use tessera_core::model::{
+    Authentication, Client, DirectGrant, RefreshToken, Session, Standing, UnixSecs, User,
+};
 use tessera_core::secret;
 use tessera_core::store::{StoreError, Subject};
 
-use super::{jwe, shared_key};
 use crate::app::{App, TenantCx};
 use crate::grants::fresh_jti;
 use crate::util::{now, random};
@@ -99,7 +100,11 @@ pub async fn authorise(
     let refresh_token = match decision.refresh_token_ttl_secs {
         Some(ttl) => {
             let local = token_user.is_some();
-            Some(refresh_token(app, cx, (&client, local), &decision, auth.as_ref(), ttl, now).await?)
+            let direct = direct_grant(&req, &decision);
+            Some(
+                refresh_token(app, cx, (&client, local), (&decision, direct), auth.as_ref(), ttl, now)
+                    .await?,
+            )
         }
         None => None,
     };
@@ -292,20 +297,36 @@ async fn access_token(
     if !req.access_token.encrypt {
         return Ok(jws);
     }
-    let Some(stored) = &cx.tenant.direct_authz_encryption else {
+    if cx.tenant.direct_authz_encryption.is_none() {
         return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
-    };
-    let key = shared_key::open(&app.shared_keys, tenant, stored).map_err(server)?;
-    jwe::encrypt(stored.alg, &key, &jws).map_err(server)
+    }
+    super::encrypt_for(app, cx, &jws).map_err(server)
+}
+
+/// How the authorisation's access tokens are made, for those its refresh tokens issue later.
+fn direct_grant(req: &DirectAuthzRequest, d: &Decision) -> DirectGrant {
+    let release = UserinfoRelease::of(req);
+    let text =
+        |object: serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(object).to_string();
+    DirectGrant {
+        audience: req.audience.clone(),
+        dat: req.data.clone().map(text),
+        cls: release.claims,
+        uip: release.preset.map(text),
+        identifier: req.access_token.encoding == Encoding::Identifier,
+        encrypt: req.access_token.encrypt,
+        access_token_ttl_secs: d.access_token_ttl_secs,
+    }
 }
 
 /// Stores the first refresh token of a new family for a long-lived authorisation; `local` says
-/// whether its subject is a local user (else the broker vouches for it, as in its tokens).
+/// whether its subject is a local user (else the broker vouches for it, as in its tokens), and
+/// `direct` how the tokens its refresh tokens issue are made.
 async fn refresh_token(
     app: &App,
     cx: &TenantCx,
     (client, local): (&Client, bool),
-    d: &Decision,
+    (d, direct): (&Decision, DirectGrant),
     auth: Option<&Authentication>,
     ttl: u32,
     now: UnixSecs,
@@ -331,6 +352,7 @@ async fn refresh_token(
         expires_at: now + i64::from(ttl),
         rotated_at: None,
         validator: (!local).then(|| BROKER_VALIDATOR.to_owned()),
+        direct: Some(direct),
     };
     issue::start_refresh_family(app, &record).await.map_err(issuing)
 }

@@ -24,6 +24,16 @@ use crate::audit::{Bound, Draft};
 use crate::http::body;
 use crate::http::respond::{Resp, json_no_store};
 
+/// `jws` encrypted with the tenant's shared key (`jwe`, `shared_key`), for a direct
+/// authorisation's access token and for those its refresh tokens issue later.
+pub fn encrypt_for(app: &App, cx: &TenantCx, jws: &str) -> Result<String, String> {
+    let Some(stored) = &cx.tenant.direct_authz_encryption else {
+        return Err("the tenant has no encryption key for access tokens".to_owned());
+    };
+    let key = shared_key::open(&app.shared_keys, &cx.tenant.id, stored).map_err(|e| e.to_string())?;
+    jwe::encrypt(stored.alg, &key, jws).map_err(|e| e.to_string())
+}
+
 /// Answers a request to the API from `peer`.
 pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Resp {
     if req.method() != Method::POST {

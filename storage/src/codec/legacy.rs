@@ -385,6 +385,7 @@ impl From<RefreshTokenV1> for RefreshToken {
             expires_at: v1.expires_at,
             rotated_at: v1.rotated_at,
             validator: None,
+            direct: None,
         }
     }
 }

@@ -145,6 +145,7 @@ impl From<RefreshTokenV2> for RefreshToken {
             expires_at: v2.expires_at,
             rotated_at: v2.rotated_at,
             validator: None,
+            direct: None,
         }
     }
 }

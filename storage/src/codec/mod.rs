@@ -105,8 +105,9 @@ pub(crate) const FORMAT_V9: u8 = 9;
 /// were added at the end; an older token releases what its scope does).
 /// Version 3 of `Session` arrived with it too (`data`, a broker's `sub_session.data`, was added
 /// at the end; an older session carries none), and version 3 of `RefreshToken` (`validator`,
-/// who vouched for a subject that is no local user, was added at the end; an older token names
-/// a local user).
+/// who vouched for a subject that is no local user, and `direct`, how a long-lived direct
+/// authorisation's access tokens are made, were added at the end; an older token names a local
+/// user and issues ordinary access tokens).
 pub(crate) const FORMAT_V10: u8 = 10;
 
 /// Largest encoded record the store writes; admin-API limits keep real records far smaller.

@@ -174,6 +174,7 @@ pub fn refresh(tenant: &str, family: &str, issued_at: i64, expires_at: i64) -> R
         expires_at,
         rotated_at: None,
         validator: None,
+        direct: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The codec's tests of the format the direct authorisation API's second round brought:
 //! tenants version 10 (the shared key sealed, with its key management), opaque tokens version
 //! 5 (their userinfo release, `cls` and `uip`), sessions version 3 (a broker's `data`) and
-//! refresh tokens version 3 (the `validator` of a brokered subject).
+//! refresh tokens version 3 (the `validator` of a brokered subject, and how a long-lived direct
+//! authorisation's access tokens are made).
 
-use tessera_core::model::{JweKeyManagement, RefreshToken, Session, SharedAesKey};
+use tessera_core::model::{DirectGrant, JweKeyManagement, RefreshToken, Session, SharedAesKey};
 
 use super::direct::{GOLDEN_TENANT_V9, GOLDEN_TOKEN_V4, tenant_with_direct_authz, token_for_direct_authz};
 use super::grants::{
@@ -61,9 +62,11 @@ ff7369642d31fffffff6f0536500000000010000008b000000a2ffffffa8ffffff02000000000000
 
 /// The version-3 bytes of `brokered_refresh_token()`.
 const GOLDEN_REFRESH_TOKEN_V3: &str = "036f70656e6964206f66666c696e655f6163636573734141414141414141414141414141414141414141414100707764\
-ffffffffff6469726563742d617574687a61636d65ffffffff66616d2d31ffffff776562ffffffffff95000000a8ffff\
-ff96000000b5ffffff7369642d31fffffff6f0536500000000000000000000000000000000a8ffffff01000000000000\
-0000f1536500000000007e7b650000000000000000000000000000000000000000010000008c00000080ffffff000000\
+ffffffffff6469726563742d617574687a72732d31ffffffff72732d32ffffffff656d61696cffffff7b2267726f7570\
+223a227374616666227d0000000000000061636d65ffffffff66616d2d31ffffff776562ffffffffff9500000078ffff\
+ff9600000085ffffff7369642d31fffffff6f053650000000000000000000000000000000078ffffff01000000000000\
+0000f1536500000000007e7b650000000000000000000000000000000000000000010000008c00000050ffffff010000\
+0050ffffff02000000010000007b226b223a317dff4cffffff01000000010000009100000048ffffff01000000580200\
 00";
 
 /// `tenant_with_direct_authz()` with a sealed key for `A256GCMKW`.
@@ -145,9 +148,21 @@ fn sessions_are_written_as_version_3_with_a_broker_s_data() {
     );
 }
 
-/// `refresh_token()` of a subject the direct authorisation API's broker vouched for.
+/// `refresh_token()` of a long-lived direct authorisation of a subject its broker vouched for.
 fn brokered_refresh_token() -> RefreshToken {
-    RefreshToken { validator: Some("direct-authz".into()), ..refresh_token(None) }
+    RefreshToken {
+        validator: Some("direct-authz".into()),
+        direct: Some(DirectGrant {
+            audience: vec!["rs-1".into(), "rs-2".into()],
+            dat: Some(r#"{"k":1}"#.into()),
+            cls: vec!["email".into()],
+            uip: Some(r#"{"group":"staff"}"#.into()),
+            identifier: true,
+            encrypt: false,
+            access_token_ttl_secs: 600,
+        }),
+        ..refresh_token(None)
+    }
 }
 
 #[test]

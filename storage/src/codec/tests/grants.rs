@@ -79,6 +79,7 @@ pub(super) fn refresh_token(rotated_at: Option<UnixSecs>) -> RefreshToken {
         expires_at: 1_702_592_000,
         rotated_at,
         validator: None,
+        direct: None,
     }
 }
 
