@@ -32,25 +32,6 @@ async fn call(
     server.send(method, &format!("/api/v1{path}"), &headers, body).await
 }
 
-/// A client credentials client of `tenant` holding a new role with `permissions`, and a token
-/// of it (JWT or opaque).
-async fn admin_token(server: &TestServer, tenant: &str, permissions: &[&str], opaque: bool) -> String {
-    let (id, secret) = if opaque {
-        server.opaque_client(tenant, "read").await
-    } else {
-        server.cc_client(tenant, "read").await
-    };
-    let name = format!("ops-{}", &common::random_string()[..8]);
-    let body = json!({ "name": name, "permissions": permissions });
-    server
-        .admin(Method::POST, &format!("/tenants/{tenant}/roles"), Some(body))
-        .await
-        .expect_status(201, "role");
-    let path = format!("/tenants/{tenant}/clients/{id}/roles");
-    server.admin(Method::POST, &path, Some(json!({ "role": name }))).await.expect_status(200, "assign");
-    server.cc_token(tenant, &id, &secret).await
-}
-
 async fn server() -> TestServer {
     let server = TestServer::start_with(Options::many_logins(Backend::Software)).await;
     server.create_tenant(TENANT, Value::Null).await;
@@ -61,7 +42,7 @@ async fn server() -> TestServer {
 #[tokio::test]
 async fn a_token_may_do_what_its_permissions_name_and_nothing_more() {
     let server = server().await;
-    let reader = admin_token(&server, TENANT, &["admin:users:read"], false).await;
+    let reader = server.admin_token(TENANT, &["admin:users:read"], false).await;
     assert_eq!(strings(&jwt_claims(&reader)["permissions"]), ["admin:users:read"]);
     call(&server, &reader, Method::GET, "/tenants/acme/users", None).await.expect_status(200, "read users");
     let create = json!({"username": "alice", "password": PASSWORD});
@@ -75,7 +56,7 @@ async fn a_token_may_do_what_its_permissions_name_and_nothing_more() {
     }
 
     // A writer may change users and read them; roles stay out of its reach.
-    let writer = admin_token(&server, TENANT, &["admin:users:write"], false).await;
+    let writer = server.admin_token(TENANT, &["admin:users:write"], false).await;
     let made = call(&server, &writer, Method::POST, "/tenants/acme/users", Some(create)).await;
     made.expect_status(201, "create a user");
     let id = made.json["id"].as_str().expect("id");
@@ -90,7 +71,7 @@ async fn a_token_may_do_what_its_permissions_name_and_nothing_more() {
     revoke_all.expect_status(403, "revoke-all needs admin:tokens:write");
 
     // Everything of the tenant with `admin:*`, but not the tenants themselves.
-    let all = admin_token(&server, TENANT, &["admin:*"], true).await;
+    let all = server.admin_token(TENANT, &["admin:*"], true).await;
     call(&server, &all, Method::GET, "/tenants/acme/clients", None).await.expect_status(200, "clients");
     call(&server, &all, Method::GET, "/tenants/acme/settings", None).await.expect_status(200, "settings");
     let introspect =
@@ -108,14 +89,14 @@ async fn a_token_may_do_what_its_permissions_name_and_nothing_more() {
 #[tokio::test]
 async fn a_token_administers_its_own_tenant_only() {
     let server = server().await;
-    let acme = admin_token(&server, TENANT, &["admin:*"], false).await;
+    let acme = server.admin_token(TENANT, &["admin:*"], false).await;
     let reply = call(&server, &acme, Method::GET, "/tenants/globex/users", None).await;
     reply.expect_status(403, "another tenant");
     assert!(reply.text.contains("tenant acme only"), "{}", reply.text);
     call(&server, &acme, Method::GET, "/tenants/globex/roles", None).await.expect_status(403, "roles");
     call(&server, &acme, Method::GET, "/tenants/nope/users", None).await.expect_status(403, "no such tenant");
     // An opaque token of acme is simply unknown in globex.
-    let opaque = admin_token(&server, TENANT, &["admin:*"], true).await;
+    let opaque = server.admin_token(TENANT, &["admin:*"], true).await;
     call(&server, &opaque, Method::GET, "/tenants/globex/users", None)
         .await
         .expect_status(401, "opaque elsewhere");
@@ -139,7 +120,7 @@ async fn only_live_access_tokens_are_credentials() {
         assert!(reply.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")), "{garbage:?}");
     }
     // A revoked token stops working at once.
-    let token = admin_token(&server, TENANT, &["admin:users:read"], false).await;
+    let token = server.admin_token(TENANT, &["admin:users:read"], false).await;
     call(&server, &token, Method::GET, "/tenants/acme/users", None).await.expect_status(200, "live");
     server.operator_revoke(TENANT, &token).await;
     call(&server, &token, Method::GET, "/tenants/acme/users", None).await.expect_status(401, "revoked");

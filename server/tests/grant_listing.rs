@@ -191,7 +191,7 @@ async fn the_listing_needs_a_valid_sub_and_a_caller_with_the_token_tools() {
         .await
         .expect_status(401, "revoke without a credential");
     // A token of the tenant with another area's permission: 403; with the token tools': allowed.
-    let reader = admin_token(&server, TENANT, &["admin:users:read"]).await;
+    let reader = server.admin_token(TENANT, &["admin:users:read"], false).await;
     let reader = format!("Bearer {reader}");
     let as_reader = [(AUTHORIZATION.as_str(), reader.as_str())];
     server.send(Method::GET, &list_path, &as_reader, None).await.expect_status(403, "list as a users reader");
@@ -200,7 +200,7 @@ async fn the_listing_needs_a_valid_sub_and_a_caller_with_the_token_tools() {
         .await
         .expect_status(403, "revoke as a users reader");
     // Another tenant's operator, however mighty there: 403 here.
-    let other = admin_token(&server, OTHER, &["admin:*"]).await;
+    let other = server.admin_token(OTHER, &["admin:*"], false).await;
     let other = format!("Bearer {other}");
     let as_other = [(AUTHORIZATION.as_str(), other.as_str())];
     server
@@ -213,7 +213,7 @@ async fn the_listing_needs_a_valid_sub_and_a_caller_with_the_token_tools() {
         .expect_status(403, "revoke as globex's operator");
     assert_eq!(grants(&server, TENANT, &user_id).await.len(), 1, "nothing was revoked");
 
-    let tools = admin_token(&server, TENANT, &["admin:tokens:write"]).await;
+    let tools = server.admin_token(TENANT, &["admin:tokens:write"], false).await;
     let tools = format!("Bearer {tools}");
     let as_tools = [(AUTHORIZATION.as_str(), tools.as_str())];
     let listed = server.send(Method::GET, &list_path, &as_tools, None).await;
@@ -224,19 +224,4 @@ async fn the_listing_needs_a_valid_sub_and_a_caller_with_the_token_tools() {
         .await
         .expect_status(204, "revoke with admin:tokens:write");
     assert_eq!(grants(&server, TENANT, &user_id).await, Vec::<Value>::new());
-}
-
-/// A client credentials client of `tenant` holding a new role with `permissions`, and a JWT of
-/// it.
-async fn admin_token(server: &TestServer, tenant: &str, permissions: &[&str]) -> String {
-    let (id, secret) = server.cc_client(tenant, "read").await;
-    let name = format!("ops-{}", &common::random_string()[..8]);
-    let body = json!({ "name": name, "permissions": permissions });
-    server
-        .admin(Method::POST, &format!("/tenants/{tenant}/roles"), Some(body))
-        .await
-        .expect_status(201, "role");
-    let path = format!("/tenants/{tenant}/clients/{id}/roles");
-    server.admin(Method::POST, &path, Some(json!({ "role": name }))).await.expect_status(200, "assign");
-    server.cc_token(tenant, &id, &secret).await
 }

@@ -21,6 +21,25 @@ impl TestServer {
         self.send(method, &format!("/api/v1{path}"), &headers, body).await
     }
 
+    /// A client credentials client of `tenant` holding a new role with `permissions`, and a
+    /// token of it (opaque when `opaque`, else a JWT): a credential for the admin API that only
+    /// those permissions open.
+    pub async fn admin_token(&self, tenant: &str, permissions: &[&str], opaque: bool) -> String {
+        let (id, secret) = if opaque {
+            self.opaque_client(tenant, "read").await
+        } else {
+            self.cc_client(tenant, "read").await
+        };
+        let name = format!("ops-{}", &super::values::random_string()[..8]);
+        let body = json!({ "name": name, "permissions": permissions });
+        self.admin(Method::POST, &format!("/tenants/{tenant}/roles"), Some(body))
+            .await
+            .expect_status(201, "role");
+        let path = format!("/tenants/{tenant}/clients/{id}/roles");
+        self.admin(Method::POST, &path, Some(json!({ "role": name }))).await.expect_status(200, "assign");
+        self.cc_token(tenant, &id, &secret).await
+    }
+
     /// `POST /api/v1/tenants` with `id` and `settings` (omitted when `Null`); asserts 201.
     pub async fn create_tenant(&self, id: &str, settings: Value) -> Value {
         let mut body = json!({ "id": id });
