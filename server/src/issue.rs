@@ -57,8 +57,15 @@ pub async fn carry_out(
     };
     let id_token = match plan.id_token {
         Some(id) => {
-            let roles = rbac::roles_claim(&plan.scope, &plan.entitlements);
-            Some(id_token_beside(app, cx, client, (id, roles), &access_token, now).await?)
+            let mut extra = serde_json::Map::new();
+            if let Some(roles) = rbac::roles_claim(&plan.scope, &plan.entitlements) {
+                extra.insert("roles".into(), roles);
+            }
+            // An impersonation's refreshed ID token names the impersonator as its first did.
+            if let Some(actor) = plan.direct.as_ref().and_then(|d| d.act.as_ref()) {
+                extra.insert("act".into(), serde_json::json!({ "sub": actor }));
+            }
+            Some(id_token_beside(app, cx, client, (id, extra), &access_token, now).await?)
         }
         None => None,
     };
@@ -100,19 +107,18 @@ async fn access_token(
 }
 
 /// The ID token that travels beside `access_token` (OpenID Connect Core 3.1.3.3), bound to
-/// it by `at_hash`, with the end-user's `roles` when the `roles` scope was granted.
+/// it by `at_hash`, with `extra` claims (the end-user's `roles` when the `roles` scope was
+/// granted, an impersonation's `act`).
 async fn id_token_beside(
     app: &App,
     cx: &TenantCx,
     client: &Client,
-    (plan, roles): (IdTokenPlan, Option<serde_json::Value>),
+    (plan, extra): (IdTokenPlan, serde_json::Map<String, serde_json::Value>),
     access_token: &str,
     now: UnixSecs,
 ) -> Result<String, OAuthError> {
     let mut claims = id_token_claims(cx, client, &plan.auth, plan.nonce, now);
-    if let Some(roles) = roles {
-        claims.user_claims.insert("roles".into(), roles);
-    }
+    claims.user_claims.extend(extra);
     claims.at_hash = Some(id_token::half_hash(client.id_token_signed_response_alg, access_token));
     sign_id_token(app, cx, client, &claims).await
 }

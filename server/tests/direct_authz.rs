@@ -231,11 +231,41 @@ async fn impersonation_names_the_actor_in_both_tokens() {
         (json!(true), json!({ "sub": s.alice }))
     );
     assert_eq!(seen.json["sub"], "customer-7");
-    // Long-lived, it still gets no refresh token: a refresh would drop the actor.
+    // Long-lived, its refresh tokens keep the actor in both tokens, while the actor stands.
     let c = s
-        .ok(json!({ "sub": s.alice, "client_id": app, "impersonated_sub": "customer-7", "long_lived": true }))
+        .ok(json!({ "sub_session": { "sub": s.alice }, "client_id": app, "scope": ["openid"],
+            "impersonated_sub": "customer-7", "long_lived": true }))
         .await;
-    assert!(c.get("refresh_token").is_none_or(Value::is_null), "{c}");
+    let (app, secret) = &s.app;
+    let refresh = c["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let reply = s
+        .server
+        .token_basic(TENANT, app, secret, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    reply.expect_status(200, "refresh an impersonation");
+    let at =
+        verify_jwt(reply.json["access_token"].as_str().expect("at"), &s.jwks().await, "ES384", &s.issuer());
+    assert_eq!((at["sub"].clone(), at["act"].clone()), (json!("customer-7"), json!({ "sub": s.alice })));
+    let id = verify_id_token(
+        reply.json["id_token"].as_str().expect("id"),
+        &s.jwks().await,
+        "RS256",
+        &s.issuer(),
+        app,
+    );
+    assert_eq!((id["sub"].clone(), id["act"].clone()), (json!("customer-7"), json!({ "sub": s.alice })));
+    let next = reply.json["refresh_token"].as_str().expect("next").to_owned();
+    let path = format!("/tenants/{TENANT}/users/{}", s.alice);
+    s.server
+        .admin(Method::PATCH, &path, Some(json!({ "disabled": true })))
+        .await
+        .expect_status(200, "disable the actor");
+    let reply = s
+        .server
+        .token_basic(TENANT, app, secret, &[("grant_type", "refresh_token"), ("refresh_token", &next)])
+        .await;
+    reply.expect_status(400, "the impersonator is disabled");
+    assert_eq!(reply.error(), Some("invalid_grant"));
 }
 
 #[tokio::test]

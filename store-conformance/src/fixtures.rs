@@ -207,6 +207,7 @@ pub(crate) fn refresh(tenant: &str, family: &str, issued_at: UnixSecs, expires_a
         validator: Some("direct-authz".to_owned()),
         direct: Some(DirectGrant {
             audience: vec!["rs-1".to_owned(), "rs-2".to_owned()],
+            act: Some("admin".to_owned()),
             dat: Some(r#"{"k":1}"#.to_owned()),
             cls: vec!["email".to_owned()],
             uip: Some(r#"{"group":"staff"}"#.to_owned()),

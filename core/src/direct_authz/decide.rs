@@ -49,16 +49,8 @@ pub fn decide(
     let refresh_ttl =
         within("refresh_token.lifetime", req.refresh_token_lifetime_secs, settings.refresh_token_ttl_secs)?;
     let id_token = with_session && scope::contains(&scope, scope::OPENID);
-    // A client that may not refresh gets no refresh token, as at the token endpoint. Nor does
-    // an impersonation: the refresh token grant does not carry the actor, so its tokens would
-    // name the impersonated subject as if they acted themselves.
-    let refresh = req.long_lived
-        && req.refresh_token
-        && req.impersonated_sub.is_none()
-        && client.allows_grant(GrantType::RefreshToken);
-    if refresh {
-        super::request::stored_subject("the subject", sub.to_owned())?;
-    }
+    // A client that may not refresh gets no refresh token, as at the token endpoint.
+    let refresh = req.long_lived && req.refresh_token && client.allows_grant(GrantType::RefreshToken);
     let (token_sub, act) = match &req.impersonated_sub {
         Some(target) if target == sub => {
             return Err(DirectAuthzError::invalid("impersonated_sub is the authorised subject itself"));
@@ -66,6 +58,10 @@ pub fn decide(
         Some(target) => (target.clone(), Some(sub.to_owned())),
         None => (sub.to_owned(), None),
     };
+    // The refresh token is stored under the tokens' subject.
+    if refresh {
+        super::request::stored_subject("the subject", token_sub.clone())?;
+    }
     Ok(Decision {
         scope,
         token_sub,
@@ -187,7 +183,9 @@ mod tests {
         assert_eq!((d.token_sub.as_str(), d.act.as_deref()), ("bob", Some("alice")));
         assert!(check(r#"{"sub":"alice","client_id":"c","impersonated_sub":"alice"}"#, false).is_err());
         let long_lived = r#"{"sub":"alice","client_id":"c","impersonated_sub":"bob","long_lived":true}"#;
-        assert_eq!(check(long_lived, false).expect("ok").refresh_token_ttl_secs, None, "no refresh token");
+        assert!(check(long_lived, false).expect("ok").refresh_token_ttl_secs.is_some(), "refreshable");
+        let odd = r#"{"sub":"alice","client_id":"c","impersonated_sub":"b@x.example","long_lived":true}"#;
+        assert!(check(odd, false).is_err(), "the impersonated subject is the stored one");
     }
 }
 

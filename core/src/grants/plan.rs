@@ -182,7 +182,7 @@ impl IssuePlan {
             permissions: self.entitlements.permissions.clone(),
             extra_info: self.extra_info.clone(),
             validator: self.validator.clone(),
-            act: None,
+            act: direct.and_then(|d| d.act.as_ref()).map(|actor| serde_json::json!({ "sub": actor })),
             dat: direct.and_then(|d| object(&d.dat)).map(serde_json::Value::Object),
             cls: direct.map(|d| d.cls.clone()).unwrap_or_default(),
             uip: direct.and_then(|d| object(&d.uip)),

@@ -94,6 +94,9 @@ rkyv_record! {
         /// The resource servers the tokens are for (`aud`; of an identifier token, the only
         /// clients told it is active). Empty: the issuer.
         pub audience: Vec<String>,
+        /// The impersonator, when the subject is impersonated (`act.sub` of the access and ID
+        /// tokens).
+        pub act: Option<String>,
         /// The broker's data (`dat`), as JSON text of an object.
         pub dat: Option<String>,
         /// The names of the claims released at the userinfo endpoint (`cls`).

@@ -310,6 +310,7 @@ fn direct_grant(req: &DirectAuthzRequest, d: &Decision) -> DirectGrant {
         |object: serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(object).to_string();
     DirectGrant {
         audience: req.audience.clone(),
+        act: d.act.clone(),
         dat: req.data.clone().map(text),
         cls: release.claims,
         uip: release.preset.map(text),

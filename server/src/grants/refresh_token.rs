@@ -6,7 +6,7 @@ use tessera_core::error::OAuthError;
 use tessera_core::grants;
 use tessera_core::grants::plan::{IssuePlan, ScopeSource};
 use tessera_core::grants::refresh_token::{self, Request};
-use tessera_core::model::{Client, UnixSecs};
+use tessera_core::model::{Client, Standing, UnixSecs};
 use tessera_core::rbac;
 use tessera_core::secret;
 use tessera_core::store::RefreshUse;
@@ -43,6 +43,13 @@ pub async fn plan(
         if holder.map_err(store_error)?.is_none() {
             return Err(grants::end_user_inactive());
         }
+    }
+    // An impersonation lasts while its impersonator, when a local user, stands as well.
+    if let Some(actor) = current.direct.as_ref().and_then(|d| d.act.as_deref())
+        && let Some(user) = app.store.user(tenant, actor).await.map_err(store_error)?
+        && user.standing_of(current.auth.auth_time) != Standing::Usable
+    {
+        return Err(grants::end_user_inactive());
     }
     // Held to the user's roles before the token is rotated: a refused refresh spends nothing.
     let held = entitlements::of(app, tenant, Subject::User(&current.auth.sub)).await.map_err(store_error)?;

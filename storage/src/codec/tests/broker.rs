@@ -66,8 +66,8 @@ ffffffffff6469726563742d617574687a72732d31ffffffff72732d32ffffffff656d61696cffff
 223a227374616666227d0000000000000061636d65ffffffff66616d2d31ffffff776562ffffffffff9500000078ffff\
 ff9600000085ffffff7369642d31fffffff6f053650000000000000000000000000000000078ffffff01000000000000\
 0000f1536500000000007e7b650000000000000000000000000000000000000000010000008c00000050ffffff010000\
-0050ffffff02000000010000007b226b223a317dff4cffffff01000000010000009100000048ffffff01000000580200\
-00";
+0050ffffff020000000100000061646d696effffff010000007b226b223a317dff40ffffff0100000001000000910000\
+003cffffff010000005802000000000000";
 
 /// `tenant_with_direct_authz()` with a sealed key for `A256GCMKW`.
 fn tenant_with_sealed_key() -> Tenant {
@@ -154,6 +154,7 @@ fn brokered_refresh_token() -> RefreshToken {
         validator: Some("direct-authz".into()),
         direct: Some(DirectGrant {
             audience: vec!["rs-1".into(), "rs-2".into()],
+            act: Some("admin".into()),
             dat: Some(r#"{"k":1}"#.into()),
             cls: vec!["email".into()],
             uip: Some(r#"{"group":"staff"}"#.into()),
