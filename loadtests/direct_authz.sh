@@ -7,6 +7,10 @@
 #                token for a subject the broker vouches for (no session, no ID token)
 #   da_session   {"sub_session": {"sub"}, "client_id", "scope": ["openid"]}: a durable SSO
 #                session, an ES256 access token and an RS256 ID token
+#   da_jwe_dir   da_token with "access_token": {"encrypt": true}: the JWT JWE-encrypted under
+#                the tenant's shared key, `dir` + A256GCM
+#   da_jwe_kw    the same at a tenant whose key is for `A256GCMKW` (a fresh key per token,
+#                wrapped)
 # Prints each run and the median requests/s per case; any non-2xx answer fails the run.
 #
 # Usage: loadtests/direct_authz.sh TESSERA_BIN
@@ -32,6 +36,14 @@ cc=$(api POST /load/clients '{"grant_types":["client_credentials"],"scope":"read
 app=$(api POST /load/clients '{"grant_types":["authorization_code"],"redirect_uris":["https://app.example/cb"],"scope":"openid read","first_party":true}')
 APP=$(jq -r .client_id <<<"$app")
 DA=$(api POST /load/direct-authz/token | jq -r .token)
+SHARED=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+api PUT /load/direct-authz/encryption-key "{\"key\":\"$SHARED\"}" >/dev/null
+# A256GCMKW at a tenant of its own: the key management is the tenant's.
+api POST "" '{"id":"loadkw","settings":{"access_token_alg":"ES256"}}' >/dev/null
+app_kw=$(api POST /loadkw/clients '{"grant_types":["authorization_code"],"redirect_uris":["https://app.example/cb"],"scope":"openid read","first_party":true}')
+APP_KW=$(jq -r .client_id <<<"$app_kw")
+DA_KW=$(api POST /loadkw/direct-authz/token | jq -r .token)
+api PUT /loadkw/direct-authz/encryption-key "{\"key\":\"$SHARED\",\"alg\":\"A256GCMKW\"}" >/dev/null
 CC_AUTH=$(printf '%s:%s' "$(jq -r .client_id <<<"$cc")" "$(jq -r .client_secret <<<"$cc")" | base64 -w0)
 cat >"$TMP/cc.lua" <<LUA
 wrk.method = "POST"
@@ -39,19 +51,22 @@ wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $CC_AUTH"
 LUA
-da_lua() { # case body
+da_lua() { # case body [tenant token]
   cat >"$TMP/$1.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$2'
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $DA"
-wrk.headers["Tenant-ID"] = "load"
+wrk.headers["Authorization"] = "Bearer ${4:-$DA}"
+wrk.headers["Tenant-ID"] = "${3:-load}"
 LUA
 }
 da_lua da_token "{\"sub\":\"broker-user-1\",\"client_id\":\"$APP\",\"scope\":[\"read\"]}"
 da_lua da_session "{\"sub_session\":{\"sub\":\"broker-user-1\"},\"client_id\":\"$APP\",\"scope\":[\"openid\"]}"
-declare -A URL=([cc]="$B/t/load/token" [da_token]="$B/direct-authz/rest/v2" [da_session]="$B/direct-authz/rest/v2")
-CASES=(cc da_token da_session)
+da_lua da_jwe_dir "{\"sub\":\"broker-user-1\",\"client_id\":\"$APP\",\"scope\":[\"read\"],\"access_token\":{\"encrypt\":true}}"
+da_lua da_jwe_kw "{\"sub\":\"broker-user-1\",\"client_id\":\"$APP_KW\",\"scope\":[\"read\"],\"access_token\":{\"encrypt\":true}}" loadkw "$DA_KW"
+declare -A URL=([cc]="$B/t/load/token")
+CASES=(cc da_token da_session da_jwe_dir da_jwe_kw)
+for c in "${CASES[@]:1}"; do URL[$c]="$B/direct-authz/rest/v2"; done
 echo "# ES256 access tokens, $ROUNDS rounds of ${DURATION}s at concurrency $CONCURRENCY; Tessera on CPU 0, wrk on CPU 1"
 for r in $(seq "$ROUNDS"); do
   for c in "${CASES[@]}"; do
