@@ -84,7 +84,7 @@ pub async fn carry_out(
 /// tenant's shared key when the direct authorisation `direct` asked), or an opaque token
 /// stored (durably, through the tenant shard owning it, shown only to `direct`'s audience)
 /// before it is returned.
-async fn access_token(
+pub(crate) async fn access_token(
     app: &App,
     cx: &TenantCx,
     (format, direct): (AccessTokenFormat, Option<&DirectGrant>),
@@ -95,7 +95,7 @@ async fn access_token(
             let jws = sign_access_token(app, cx, &claims).await?;
             match direct {
                 Some(d) if d.encrypt => crate::direct_authz::encrypt_for(app, cx, &jws)
-                    .map_err(|e| OAuthError::new(Reason::Internal, e)),
+                    .map_err(|e| OAuthError::new(Reason::Internal, e.to_string())),
                 _ => Ok(jws),
             }
         }

@@ -7,6 +7,7 @@
 
 pub mod decide;
 pub mod error;
+pub mod grant;
 pub mod request;
 pub mod userinfo;
 

@@ -161,18 +161,10 @@ impl IssuePlan {
         now: UnixSecs,
         ttl_secs: u32,
     ) -> AccessTokenClaims {
-        let direct = self.direct.as_ref();
-        // Several audiences are held space-separated, as the direct authorisation API signs them.
-        let aud = match direct.filter(|d| !d.audience.is_empty()) {
-            Some(d) => d.audience.join(" "),
-            None => self.target.as_ref().map_or_else(|| issuer.to_owned(), |t| t.audience.clone()),
-        };
-        // Stored as JSON text of an object, written by the server; anything else is none.
-        let object = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-        AccessTokenClaims {
+        let mut claims = AccessTokenClaims {
             iss: issuer.to_owned(),
             sub: self.sub.clone(),
-            aud,
+            aud: self.target.as_ref().map_or_else(|| issuer.to_owned(), |t| t.audience.clone()),
             exp: now + i64::from(ttl_secs),
             iat: now,
             jti: self.jti.clone(),
@@ -182,11 +174,15 @@ impl IssuePlan {
             permissions: self.entitlements.permissions.clone(),
             extra_info: self.extra_info.clone(),
             validator: self.validator.clone(),
-            act: direct.and_then(|d| d.act.as_ref()).map(|actor| serde_json::json!({ "sub": actor })),
-            dat: direct.and_then(|d| object(&d.dat)).map(serde_json::Value::Object),
-            cls: direct.map(|d| d.cls.clone()).unwrap_or_default(),
-            uip: direct.and_then(|d| object(&d.uip)),
+            act: None,
+            dat: None,
+            cls: Vec::new(),
+            uip: None,
+        };
+        if let Some(direct) = &self.direct {
+            crate::direct_authz::grant::apply(direct, &mut claims);
         }
+        claims
     }
 }
 

@@ -8,14 +8,14 @@
 use serde::Serialize;
 use tessera_core::direct_authz::userinfo::named_claims;
 use tessera_core::direct_authz::{
-    BROKER_VALIDATOR, ClaimsTransport, Decision, DirectAuthzError, DirectAuthzRequest, Encoding, SubjectSpec,
-    UserinfoRelease, decide, id_token_extra_claims,
+    BROKER_VALIDATOR, ClaimsTransport, Decision, DirectAuthzError, DirectAuthzRequest, SubjectSpec, decide,
+    grant, id_token_extra_claims,
 };
 use tessera_core::error::OAuthError;
 use tessera_core::id_token::{self, ID_TOKEN_TYP, IdTokenClaims};
-use tessera_core::jwt::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use tessera_core::jwt::AccessTokenClaims;
 use tessera_core::model::{
-    Authentication, Client, DirectGrant, RefreshToken, Session, Standing, UnixSecs, User,
+    AccessTokenFormat, Authentication, Client, DirectGrant, RefreshToken, Session, Standing, UnixSecs, User,
 };
 use tessera_core::secret;
 use tessera_core::store::{StoreError, Subject};
@@ -96,16 +96,13 @@ pub async fn authorise(
         }
         None => None,
     };
-    let access_token = access_token(app, cx, &req, &decision, token_user.is_some(), now).await?;
+    let direct = grant::grant_of(&req, &decision);
+    let local = token_user.is_some();
+    let access_token = access_token(app, cx, (&decision, &direct), (&req.client_id, local), now).await?;
     let refresh_token = match decision.refresh_token_ttl_secs {
-        Some(ttl) => {
-            let local = token_user.is_some();
-            let direct = direct_grant(&req, &decision);
-            Some(
-                refresh_token(app, cx, (&client, local), (&decision, direct), auth.as_ref(), ttl, now)
-                    .await?,
-            )
-        }
+        Some(ttl) => Some(
+            refresh_token(app, cx, (&client, local), (&decision, direct), auth.as_ref(), ttl, now).await?,
+        ),
         None => None,
     };
     let id_token = match (decision.id_token_ttl_secs, &auth) {
@@ -257,67 +254,42 @@ async fn start_session(
     Ok(value)
 }
 
-/// Signs (and encrypts when asked) or stores the access token, with what it releases at the
-/// userinfo endpoint.
+/// Signs (and encrypts when asked) or stores the access token as `direct` makes it: its
+/// audience, impersonator, data and userinfo release (`direct_authz::grant::apply`), made as
+/// every access token is (`issue::access_token`), as its refresh tokens will make theirs.
 async fn access_token(
     app: &App,
     cx: &TenantCx,
-    req: &DirectAuthzRequest,
-    d: &Decision,
-    local: bool,
+    (d, direct): (&Decision, &DirectGrant),
+    (client_id, local): (&str, bool),
     now: UnixSecs,
 ) -> Result<String, DirectAuthzError> {
     let tenant = &cx.tenant.id;
+    if direct.encrypt && cx.tenant.direct_authz_encryption.is_none() {
+        return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
+    }
     let held = entitlements::of(app, tenant, Subject::User(&d.token_sub)).await.map_err(store)?;
-    let release = UserinfoRelease::of(req);
-    let claims = AccessTokenClaims {
+    let mut claims = AccessTokenClaims {
         iss: cx.issuer.clone(),
         sub: d.token_sub.clone(),
-        // Several audiences are held space-separated and signed as an array.
-        aud: if req.audience.is_empty() { cx.issuer.clone() } else { req.audience.join(" ") },
+        aud: cx.issuer.clone(),
         exp: now + i64::from(d.access_token_ttl_secs),
         iat: now,
         jti: fresh_jti().map_err(issuing)?,
-        client_id: req.client_id.clone(),
+        client_id: client_id.to_owned(),
         scope: d.scope.clone(),
         roles: held.roles.clone(),
         permissions: held.permissions.clone(),
         extra_info: None,
         validator: (!local).then(|| BROKER_VALIDATOR.to_owned()),
-        act: d.act.as_ref().map(|a| serde_json::json!({ "sub": a })),
-        dat: req.data.clone().map(serde_json::Value::Object),
-        cls: release.claims,
-        uip: release.preset,
+        act: None,
+        dat: None,
+        cls: Vec::new(),
+        uip: None,
     };
-    if req.access_token.encoding == Encoding::Identifier {
-        return issue::store_opaque_token(app, cx, claims, req.audience.clone()).await.map_err(issuing);
-    }
-    let alg = cx.tenant.settings.access_token_alg;
-    let jws = issue::sign(app, cx, alg, ACCESS_TOKEN_TYP, &claims, now).await.map_err(issuing)?;
-    if !req.access_token.encrypt {
-        return Ok(jws);
-    }
-    if cx.tenant.direct_authz_encryption.is_none() {
-        return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
-    }
-    super::encrypt_for(app, cx, &jws).map_err(server)
-}
-
-/// How the authorisation's access tokens are made, for those its refresh tokens issue later.
-fn direct_grant(req: &DirectAuthzRequest, d: &Decision) -> DirectGrant {
-    let release = UserinfoRelease::of(req);
-    let text =
-        |object: serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(object).to_string();
-    DirectGrant {
-        audience: req.audience.clone(),
-        act: d.act.clone(),
-        dat: req.data.clone().map(text),
-        cls: release.claims,
-        uip: release.preset.map(text),
-        identifier: req.access_token.encoding == Encoding::Identifier,
-        encrypt: req.access_token.encrypt,
-        access_token_ttl_secs: d.access_token_ttl_secs,
-    }
+    grant::apply(direct, &mut claims);
+    let format = if direct.identifier { AccessTokenFormat::Opaque } else { AccessTokenFormat::Jwt };
+    issue::access_token(app, cx, (format, Some(direct)), claims).await.map_err(issuing)
 }
 
 /// Stores the first refresh token of a new family for a long-lived authorisation; `local` says

@@ -24,14 +24,26 @@ use crate::audit::{Bound, Draft};
 use crate::http::body;
 use crate::http::respond::{Resp, json_no_store};
 
+/// Why an access token could not be encrypted with the tenant's shared key.
+#[derive(Debug, thiserror::Error)]
+pub enum EncryptError {
+    /// The tenant has no shared key (any more: a refresh after the operator removed it).
+    #[error("the tenant has no encryption key for access tokens")]
+    NoKey,
+    /// The stored key does not open.
+    #[error(transparent)]
+    Sealed(#[from] crate::sealing::SealError),
+    /// The encryption failed.
+    #[error(transparent)]
+    Jwe(#[from] jwe::JweError),
+}
+
 /// `jws` encrypted with the tenant's shared key (`jwe`, `shared_key`), for a direct
 /// authorisation's access token and for those its refresh tokens issue later.
-pub fn encrypt_for(app: &App, cx: &TenantCx, jws: &str) -> Result<String, String> {
-    let Some(stored) = &cx.tenant.direct_authz_encryption else {
-        return Err("the tenant has no encryption key for access tokens".to_owned());
-    };
-    let key = shared_key::open(&app.shared_keys, &cx.tenant.id, stored).map_err(|e| e.to_string())?;
-    jwe::encrypt(stored.alg, &key, jws).map_err(|e| e.to_string())
+pub fn encrypt_for(app: &App, cx: &TenantCx, jws: &str) -> Result<String, EncryptError> {
+    let stored = cx.tenant.direct_authz_encryption.as_ref().ok_or(EncryptError::NoKey)?;
+    let key = shared_key::open(&app.shared_keys, &cx.tenant.id, stored)?;
+    Ok(jwe::encrypt(stored.alg, &key, jws)?)
 }
 
 /// Answers a request to the API from `peer`.
