@@ -62,6 +62,11 @@ async fn malformed_requests_store_nothing_and_the_shared_key_is_sealed() {
         ("a negative lifetime", with("access_token", json!({ "lifetime": -5 }))),
         ("an unknown encoding", with("access_token", json!({ "encoding": "OPAQUE" }))),
         ("oversized", with("data", json!({ "pad": "x".repeat(70 * 1024) }))),
+        // Valid in form, but the tenant has no key yet: refused before the session is written.
+        (
+            "encryption without a key",
+            with("access_token", json!({ "encoding": "SELF_CONTAINED", "encrypt": true })),
+        ),
         ("a refresh token without long_lived", {
             let mut body = valid.clone();
             body["long_lived"] = json!(false);

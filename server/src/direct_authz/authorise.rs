@@ -82,6 +82,10 @@ pub async fn authorise(
     let Some(client) = client else { return Err(DirectAuthzError::InvalidClientId) };
     let subject = subject(app, cx, &req.subject, now).await?;
     let decision = decide(&req, &client, &cx.tenant.settings, &subject.sub, subject.session.is_some())?;
+    // Refused before anything is written (the session below is).
+    if req.access_token.encrypt && cx.tenant.direct_authz_encryption.is_none() {
+        return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
+    }
     // The tokens' subject must stand too when it is a local user: the impersonated one, if any.
     let token_user = match decision.act {
         Some(_) => local_user(app, tenant, &decision.token_sub, now).await?,
@@ -265,9 +269,6 @@ async fn access_token(
     now: UnixSecs,
 ) -> Result<String, DirectAuthzError> {
     let tenant = &cx.tenant.id;
-    if direct.encrypt && cx.tenant.direct_authz_encryption.is_none() {
-        return Err(DirectAuthzError::invalid("the tenant has no encryption key for access tokens"));
-    }
     let held = entitlements::of(app, tenant, Subject::User(&d.token_sub)).await.map_err(store)?;
     let mut claims = AccessTokenClaims {
         iss: cx.issuer.clone(),
